@@ -1,0 +1,55 @@
+"""simsettle: what a value-based-care contract's settlement can do to its parties.
+
+Public API: :func:`load_scenario`, :func:`simulate`, :func:`open_results`, :func:`write_results`,
+:func:`set_options`. Heavy modules (numba, xarray, matplotlib) load only when a name that needs
+them is first used (PEP 562), so ``import simsettle`` and ``simsettle validate`` stay fast.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from simsettle._version import __version__
+from simsettle.errors import ScenarioError, SimulationError
+from simsettle.options import get_options, set_options
+from simsettle.scenario import load_scenario, parse_scenario
+
+if TYPE_CHECKING:
+    from simsettle.results import open_results, write_results
+    from simsettle.runner import simulate
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__all__ = [
+    "ScenarioError",
+    "SimulationError",
+    "__version__",
+    "get_options",
+    "load_scenario",
+    "open_results",
+    "parse_scenario",
+    "set_options",
+    "simulate",
+    "write_results",
+]
+
+_LAZY = {
+    "simulate": "simsettle.runner",
+    "open_results": "simsettle.results",
+    "write_results": "simsettle.results",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'simsettle' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,217 @@
+"""Member-level simulation: every member of every year of every trial, aggregated per trial-year.
+
+Model (parameters in :mod:`simsettle._kernels.records`, solved from the scenario by
+:mod:`simsettle.models.population`):
+
+* The roster has ``members`` slots. Each year the slot's occupant leaves with probability
+  ``turnover`` at a uniform time in the year; with probability ``replacement`` a new member takes
+  the slot for the rest of the year. A slot whose leaver was not replaced starts the next year with
+  a new entrant.
+* Log risk scores are AR(1) with correlation ``rho`` for continuing members and stationary draws
+  for new members; the score ``exp(sigma z - sigma**2 / 2)`` has mean 1.
+* A member-year's annualised cost is 0 with probability ``zero``, ``scale x Pareto`` with
+  probability ``tail_p``, otherwise lognormal(``body_mu``, ``body_sigma``); it is multiplied by the
+  risk score, the trial-year's systemic trend index and the share of the year enrolled.
+* The systemic index is 1 in the first simulated year and grows by a lognormal factor per year,
+  one draw per trial and year, shared by all members.
+
+Random words come from Philox4x32-10 at counter ``(trial, year, member, stream)``: two calls per
+member-slot-year (all eight words used) and one per trial-year for the trend.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit, prange
+
+from simsettle._kernels.records import (
+    F_MEMBER_MONTHS,
+    F_MEMBERS,
+    F_RISK_MONTHS,
+    F_SPEND,
+    F_TREND_INDEX,
+    N_BASE_FIELDS,
+    P_BODY_MU,
+    P_BODY_SIGMA,
+    P_MEMBERS,
+    P_REPLACEMENT,
+    P_RISK_RHO,
+    P_RISK_SIGMA,
+    P_TAIL_INV_SHAPE,
+    P_TAIL_P,
+    P_TAIL_SCALE,
+    P_TREND_MU,
+    P_TREND_SD,
+    P_TURNOVER,
+    P_ZERO,
+    STREAM_COST,
+    STREAM_MEMBER,
+    STREAM_TREND,
+    SYSTEM_MEMBER,
+)
+from simsettle._kernels.rng import box_muller, philox4x32_10, u32_to_unit
+
+__all__ = ["simulate_trials", "simulate_trials_parallel"]
+
+F8 = npt.NDArray[np.float64]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _annual_cost(
+    u: float,
+    z: float,
+    zero: float,
+    tail_p: float,
+    tail_scale: float,
+    tail_inv_shape: float,
+    body_mu: float,
+    body_sigma: float,
+) -> float:
+    """Annualised cost of a risk-1 member at index 1 from one class uniform and one normal.
+
+    ``u`` selects the class; inside the tail ``(u - zero) / tail_p`` is again uniform on (0, 1)
+    and drives the Pareto variate by inversion.
+    """
+    if u < zero:
+        return 0.0
+    if u < zero + tail_p:
+        v = (u - zero) / tail_p
+        return float(tail_scale * v ** (-tail_inv_shape))
+    return math.exp(body_mu + body_sigma * z)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _add_member(acc: F8, y: int, cost: float, months: float, risk: float, attachments: F8) -> None:
+    acc[y, F_SPEND] += cost
+    acc[y, F_MEMBER_MONTHS] += months
+    acc[y, F_RISK_MONTHS] += risk * months
+    acc[y, F_MEMBERS] += 1.0
+    for k in range(attachments.shape[0]):
+        excess = cost - attachments[k]
+        if excess > 0.0:
+            acc[y, N_BASE_FIELDS + k] += excess
+
+
+@njit(cache=True, nogil=True)
+def _simulate_trial(
+    k0: np.uint32, k1: np.uint32, trial: int, params: F8, attachments: F8, acc: F8
+) -> None:
+    """Accumulate one trial's aggregates into ``acc`` (years x fields, zero on entry)."""
+    n_years = acc.shape[0]
+    n_members = int(params[P_MEMBERS])
+    turnover = params[P_TURNOVER]
+    replacement = params[P_REPLACEMENT]
+    rsig = params[P_RISK_SIGMA]
+    rho = params[P_RISK_RHO]
+    innov = math.sqrt(max(1.0 - rho * rho, 0.0))
+    risk_shift = -0.5 * rsig * rsig
+    zero = params[P_ZERO]
+    tail_p = params[P_TAIL_P]
+    tail_scale = params[P_TAIL_SCALE]
+    tail_inv_shape = params[P_TAIL_INV_SHAPE]
+    body_mu = params[P_BODY_MU]
+    body_sigma = params[P_BODY_SIGMA]
+    trend_mu = params[P_TREND_MU]
+    trend_sd = params[P_TREND_SD]
+    ctr = np.uint32(trial)
+
+    index = 1.0
+    for y in range(n_years):
+        if y > 0:
+            w0, w1, _, _ = philox4x32_10(
+                ctr, np.uint32(y), np.uint32(SYSTEM_MEMBER), np.uint32(STREAM_TREND), k0, k1
+            )
+            g, _ = box_muller(u32_to_unit(w0), u32_to_unit(w1))
+            index *= math.exp(trend_mu + trend_sd * g)
+        acc[y, F_TREND_INDEX] = index
+
+    for m in range(n_members):
+        mm = np.uint32(m)
+        z = 0.0
+        new_member = True
+        for y in range(n_years):
+            yy = np.uint32(y)
+            a0, a1, a2, a3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_MEMBER), k0, k1)
+            b0, b1, b2, b3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_COST), k0, k1)
+            e1, e2 = box_muller(u32_to_unit(a2), u32_to_unit(a3))
+            n1, n2 = box_muller(u32_to_unit(b2), u32_to_unit(b3))
+            index = acc[y, F_TREND_INDEX]
+            # Occupant: a new member draws a stationary score (e2), a continuing one moves (e1);
+            # a joiner takes whichever of the two normals the occupant did not use.
+            if new_member:
+                z = e2
+                z_join = e1
+            else:
+                z = rho * z + innov * e1
+                z_join = e2
+            risk = math.exp(rsig * z + risk_shift)
+            u_leave = u32_to_unit(a0)
+            leaves = u_leave < turnover
+            months = 12.0 * u32_to_unit(a1) if leaves else 12.0
+            x = _annual_cost(
+                u32_to_unit(b0), n1, zero, tail_p, tail_scale, tail_inv_shape, body_mu, body_sigma
+            )
+            _add_member(acc, y, risk * index * x * (months / 12.0), months, risk, attachments)
+            new_member = False
+            if leaves:
+                # Given a departure, u_leave / turnover is uniform on (0, 1) again.
+                if u_leave / turnover < replacement:
+                    z = z_join
+                    join_months = 12.0 - months
+                    join_risk = math.exp(rsig * z + risk_shift)
+                    xj = _annual_cost(
+                        u32_to_unit(b1),
+                        n2,
+                        zero,
+                        tail_p,
+                        tail_scale,
+                        tail_inv_shape,
+                        body_mu,
+                        body_sigma,
+                    )
+                    _add_member(
+                        acc,
+                        y,
+                        join_risk * index * xj * (join_months / 12.0),
+                        join_months,
+                        join_risk,
+                        attachments,
+                    )
+                else:
+                    new_member = True
+
+
+@njit(cache=True, nogil=True)
+def simulate_trials(
+    k0: np.uint32, k1: np.uint32, trial0: int, params: F8, attachments: F8, out: F8
+) -> None:
+    """Simulate trials ``trial0 .. trial0 + out.shape[0] - 1`` serially.
+
+    Parameters
+    ----------
+    k0, k1 : uint32
+        Philox key from the scenario seed.
+    trial0 : int
+        Global index of the first trial of this chunk (the counter word, not a chunk offset).
+    params : float64[N_PARAMS]
+        Model parameters, slots named in ``records``.
+    attachments : float64[k]
+        Stop-loss attachment points (USD per member-year); excess over each is accumulated.
+    out : float64[n_trials, n_years, N_BASE_FIELDS + k]
+        Aggregates per trial and simulated year (base years first). Caller guarantees: C-contiguous
+        and filled with zeros.
+    """
+    for i in range(out.shape[0]):
+        _simulate_trial(k0, k1, trial0 + i, params, attachments, out[i])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def simulate_trials_parallel(
+    k0: np.uint32, k1: np.uint32, trial0: int, params: F8, attachments: F8, out: F8
+) -> None:
+    """:func:`simulate_trials` with trials spread over numba threads (identical results)."""
+    for i in prange(out.shape[0]):
+        _simulate_trial(k0, k1, trial0 + i, params, attachments, out[i])

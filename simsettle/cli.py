@@ -1,0 +1,228 @@
+"""The ``simsettle`` command line: a thin layer over the public API that notebooks use.
+
+Exit codes: 0 ok, 1 run failure, 2 usage or scenario-validation error. Heavy modules (numba,
+xarray, matplotlib) are imported inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from simsettle._version import __version__
+from simsettle.errors import ScenarioError
+
+app = typer.Typer(
+    name="simsettle",
+    help="Simulate value-based-care contract settlements from a scenario file.\n\n"
+    "Example: simsettle run scenarios/examples/mssp_style.yaml -o results.nc && "
+    "simsettle report results.nc -o report/",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _print_issues(exc: ScenarioError) -> None:
+    for issue in exc.issues:
+        _err(str(issue))
+
+
+@app.command()
+def validate(
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Scenario files (YAML).", show_default=False, metavar="FILE..."),
+    ],
+) -> None:
+    """Check scenario files; print each problem as FILE:LINE:COL: field.path: message.
+
+    Exits 0 when every file is valid, 2 otherwise.
+
+    Example: simsettle validate scenarios/examples/*.yaml
+    """
+    from simsettle.scenario import load_scenario
+
+    failed = False
+    for f in files:
+        try:
+            load_scenario(f)
+        except ScenarioError as exc:
+            _print_issues(exc)
+            failed = True
+        else:
+            typer.echo(f"{f}: ok")
+    if failed:
+        raise typer.Exit(EXIT_USAGE)
+
+
+@app.command()
+def schema(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
+) -> None:
+    """Print the JSON Schema of scenario files (for editor autocompletion).
+
+    Example: simsettle schema -o scenario.schema.json
+    """
+    from simsettle.scenario import scenario_json_schema_text
+
+    text = scenario_json_schema_text()
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+def _check_output_path(out: Path, scenario: Path) -> None:
+    if out.exists() and scenario.exists() and out.resolve() == scenario.resolve():
+        _err(f"{out}: refusing to write results over the scenario file itself")
+        raise typer.Exit(EXIT_USAGE)
+    if out.is_dir():
+        _err(f"{out}: is a directory; give a file name such as {out / 'results.nc'}")
+        raise typer.Exit(EXIT_USAGE)
+    if out.suffix.lower() not in {".nc", ".nc4", ".netcdf"}:
+        _err(f"{out}: results are NetCDF; use a .nc file name")
+        raise typer.Exit(EXIT_USAGE)
+    if not out.parent.is_dir():
+        _err(f"{out}: output directory {out.parent} does not exist")
+        raise typer.Exit(EXIT_USAGE)
+
+
+@app.command()
+def run(
+    scenario: Annotated[
+        Path, typer.Argument(help="Scenario file (YAML).", show_default=False, metavar="SCENARIO")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Results file (NetCDF).")] = Path(
+        "results.nc"
+    ),
+    trials: Annotated[
+        int | None, typer.Option("--trials", min=1, help="Override the scenario's trials.")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", min=0, help="Override the scenario's seed.")
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option("--threads", min=1, help="numba threads (default: all cores).")
+    ] = None,
+    chunk_trials: Annotated[
+        int | None, typer.Option("--chunk-trials", min=1, help="Trials per kernel call.")
+    ] = None,
+    progress: Annotated[
+        bool | None,
+        typer.Option("--progress/--no-progress", help="Progress bar (default: runs over 2 s)."),
+    ] = None,
+) -> None:
+    """Simulate a scenario, settle every design and write the results to NetCDF.
+
+    Example: simsettle run scenarios/examples/mssp_style.yaml -o results.nc --trials 10000
+    """
+    from simsettle.scenario import load_scenario
+
+    try:
+        loaded = load_scenario(scenario)
+    except ScenarioError as exc:
+        _print_issues(exc)
+        raise typer.Exit(EXIT_USAGE) from None
+    _check_output_path(out, scenario)
+
+    from simsettle.report import format_summary
+    from simsettle.results import write_results
+    from simsettle.runner import simulate
+
+    words = ["simsettle", "run", str(scenario), "-o", str(out)]
+    for flag, value in [
+        ("--trials", trials),
+        ("--seed", seed),
+        ("--threads", threads),
+        ("--chunk-trials", chunk_trials),
+    ]:
+        if value is not None:
+            words += [flag, str(value)]
+    command = " ".join(shlex.quote(w) for w in words)
+    try:
+        ds = simulate(
+            loaded,
+            trials=trials,
+            seed=seed,
+            threads=threads,
+            chunk_trials=chunk_trials,
+            progress=progress,
+            command=command,
+        )
+    except ScenarioError as exc:  # an override broke a limit
+        _print_issues(exc)
+        raise typer.Exit(EXIT_USAGE) from None
+    except ValueError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    try:
+        write_results(ds, out)
+    except OSError as exc:
+        _err(f"{out}: could not write results: {exc}")
+        raise typer.Exit(EXIT_FAILURE) from None
+    typer.echo(format_summary(ds))
+    typer.echo(f"wrote {out}")
+
+
+@app.command()
+def report(
+    results: Annotated[
+        Path,
+        typer.Argument(
+            help="Results file from simsettle run.", show_default=False, metavar="RESULTS"
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the charts.")] = Path(
+        "report"
+    ),
+) -> None:
+    """Write charts (settlement distribution per design, exceedance curve) and print a summary.
+
+    Example: simsettle report results.nc -o report/
+    """
+    from simsettle.report import format_summary, write_report
+    from simsettle.results import open_results
+
+    try:
+        ds = open_results(results)
+    except (OSError, ValueError) as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    if out.exists() and not out.is_dir():
+        _err(f"{out}: exists and is not a directory")
+        raise typer.Exit(EXIT_USAGE)
+    paths = write_report(ds, out)
+    typer.echo(format_summary(ds))
+    for p in paths:
+        typer.echo(f"wrote {p}")
+
+
+@app.command()
+def version() -> None:
+    """Print the simsettle version.
+
+    Example: simsettle version
+    """
+    typer.echo(f"simsettle {__version__}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

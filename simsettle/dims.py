@@ -1,0 +1,39 @@
+"""One vocabulary of dimension names, with their long names and units.
+
+Code refers to ``Dim.TRIAL`` rather than the literal ``"trial"``; ``DIM_INFO`` supplies the
+attributes that :mod:`simsettle.results` puts on each dimension coordinate.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["DIM_INFO", "Dim"]
+
+
+class Dim(StrEnum):
+    """Dimension names of simsettle Datasets, in canonical order ``(design, trial, year)``."""
+
+    DESIGN = "design"
+    TRIAL = "trial"
+    YEAR = "year"
+
+
+DIM_INFO: dict[Dim, dict[str, str]] = {
+    Dim.DESIGN: {
+        "long_name": "contract design",
+        "description": "Named settlement design from the scenario file; every design is settled on "
+        "the same simulated years (common random numbers).",
+    },
+    Dim.TRIAL: {
+        "long_name": "Monte Carlo trial",
+        "standard_name": "realization",
+        "description": "Index of the simulated history (base years and performance years); trial i "
+        "uses the random streams of counter i whatever the chunking or thread count.",
+    },
+    Dim.YEAR: {
+        "long_name": "performance year",
+        "units": "1",
+        "description": "Calendar performance year settled under the contract.",
+    },
+}

@@ -1,0 +1,117 @@
+"""Gate for the member-level kernel: scenario -> parameter vector, then checked kernel calls."""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from simsettle._kernels import population as _pop
+from simsettle._kernels import records as R
+from simsettle.scenario.schema import Scenario
+
+__all__ = ["ModelInputs", "compile_model", "key_from_seed", "simulate_aggregates"]
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    """Everything the kernel needs, as validated arrays.
+
+    ``params`` is float64[N_PARAMS] (slots in :mod:`simsettle._kernels.records`); ``attachments``
+    the sorted unique stop-loss attachment points of all designs; ``n_years`` the number of
+    simulated years (base years, then performance years).
+    """
+
+    params: npt.NDArray[np.float64]
+    attachments: npt.NDArray[np.float64]
+    n_base_years: int
+    n_performance_years: int
+
+    @property
+    def n_years(self) -> int:
+        """Simulated years per trial: base years then performance years."""
+        return self.n_base_years + self.n_performance_years
+
+    @property
+    def n_fields(self) -> int:
+        """Aggregate fields per trial-year: the base fields plus one excess per attachment."""
+        return R.N_BASE_FIELDS + int(self.attachments.shape[0])
+
+
+def stop_loss_attachments(scenario: Scenario) -> npt.NDArray[np.float64]:
+    """Sorted unique attachment points (USD) named by the scenario's designs."""
+    points = {d.stop_loss.attachment for d in scenario.designs if d.stop_loss is not None}
+    return np.array(sorted(points), dtype=np.float64)
+
+
+def compile_model(scenario: Scenario) -> ModelInputs:
+    """Solve the scenario's cost, population and trend blocks into the kernel's parameters."""
+    pop, cost, trend = scenario.population, scenario.cost, scenario.trend
+    p = np.zeros(R.N_PARAMS, dtype=np.float64)
+    p[R.P_MEMBERS] = float(pop.members)
+    p[R.P_TURNOVER] = pop.turnover
+    p[R.P_REPLACEMENT] = pop.replacement
+    p[R.P_RISK_SIGMA] = pop.risk_sigma
+    p[R.P_RISK_RHO] = pop.risk_persistence
+    p[R.P_ZERO] = cost.zero_cost_share
+    p[R.P_TAIL_P] = cost.tail_probability
+    p[R.P_TAIL_SCALE] = cost.tail_threshold
+    p[R.P_TAIL_INV_SHAPE] = 1.0 / cost.tail_shape
+    # The body is lognormal with mean cost.body_mean: mu = log(mean) - sigma^2 / 2.
+    p[R.P_BODY_MU] = math.log(cost.body_mean) - 0.5 * cost.body_sigma**2
+    p[R.P_BODY_SIGMA] = cost.body_sigma
+    # Growth factor lognormal with mean 1 + trend.mean.
+    p[R.P_TREND_MU] = math.log1p(trend.mean) - 0.5 * trend.sd**2
+    p[R.P_TREND_SD] = trend.sd
+    if not np.all(np.isfinite(p)):  # pragma: no cover - the scenario models rule this out
+        raise ValueError(f"model parameters are not all finite: {p!r}")
+    return ModelInputs(
+        params=p,
+        attachments=stop_loss_attachments(scenario),
+        n_base_years=scenario.benchmark.base_years,
+        n_performance_years=scenario.performance_years,
+    )
+
+
+def key_from_seed(seed: int) -> tuple[np.uint32, np.uint32]:
+    """The Philox key for a root seed, through :class:`numpy.random.SeedSequence`."""
+    value = operator.index(seed)
+    if value < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    k = np.random.SeedSequence(value).generate_state(2, np.uint32)
+    return np.uint32(k[0]), np.uint32(k[1])
+
+
+def simulate_aggregates(
+    inputs: ModelInputs,
+    key: tuple[np.uint32, np.uint32],
+    trial0: int,
+    n_trials: int,
+    *,
+    parallel: bool = False,
+) -> npt.NDArray[np.float64]:
+    """Aggregates of trials ``trial0 .. trial0 + n_trials - 1``.
+
+    Returns
+    -------
+    float64 array (n_trials, n_years, n_fields)
+        Per trial and simulated year (base years first): the fields of
+        :data:`simsettle._kernels.records.FIELD_NAMES`, then the excess over each attachment.
+    """
+    if trial0 < 0 or n_trials < 0 or trial0 + n_trials > 2**32:
+        raise ValueError(f"trials must lie in [0, 2**32); got trial0={trial0}, n_trials={n_trials}")
+    params = np.ascontiguousarray(inputs.params, dtype=np.float64)
+    attachments = np.ascontiguousarray(inputs.attachments, dtype=np.float64)
+    if params.shape != (R.N_PARAMS,):
+        raise ValueError(f"params must have shape ({R.N_PARAMS},), got {params.shape}")
+    if attachments.ndim != 1 or not np.all(attachments > 0):
+        raise ValueError(f"attachments must be a 1-d array of positive USD, got {attachments!r}")
+    if params[R.P_MEMBERS] >= 2**32 - 1:
+        raise ValueError("members must be below 2**32 - 1 (the counter word)")
+    out = np.zeros((n_trials, inputs.n_years, inputs.n_fields), dtype=np.float64)
+    kernel = _pop.simulate_trials_parallel if parallel else _pop.simulate_trials
+    kernel(key[0], key[1], trial0, params, attachments, out)
+    return out

@@ -1,0 +1,482 @@
+"""Figures for risk committees: settlement distribution and exceedance curves.
+
+Every function has the shape ``fig_*(ds, *, design=None, ax=None, ...) -> Figure``:
+
+- ``design`` is one design label, a list of labels, or ``None`` for every design;
+- ``ax`` is an existing :class:`~matplotlib.axes.Axes` to draw into (its figure is returned);
+  without it a new :class:`~matplotlib.figure.Figure` is built with the object API (no pyplot
+  state), so figures can be made from several threads and saved reproducibly::
+
+      fig.savefig("out.png", dpi=110, metadata={"Software": None})
+
+Each simulated performance year of each trial counts as one observation (pooled over ``trial``
+and ``year``); select a single sweep value first if the Dataset has sweep dimensions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import xarray as xr
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
+from matplotlib.transforms import blended_transform_factory
+
+from simsettle.plot._style import (
+    design_colors,
+    design_linestyles,
+    format_money,
+    format_percent,
+    money_formatter,
+    percent_formatter,
+)
+
+__all__ = ["fig_distribution", "fig_exceedance"]
+
+Side = Literal["both", "losses", "savings"]
+
+_POOLED = ("trial", "year")
+_GUIDES: tuple[tuple[float, str], ...] = ((0.10, "1 in 10"), (0.05, "1 in 20"), (0.01, "1 in 100"))
+_CAPTION_KW: dict[str, Any] = {"parse_math": False, "fontsize": 8.0, "color": "0.35"}
+_TITLE_KW: dict[str, Any] = {"parse_math": False, "fontsize": 11.0, "fontweight": "bold"}
+
+
+def _select(ds: xr.Dataset, design: str | Sequence[str] | None) -> list[str]:
+    available = [str(d) for d in ds["design"].values]
+    if design is None:
+        return available
+    wanted = [design] if isinstance(design, str) else [str(d) for d in design]
+    unknown = [d for d in wanted if d not in available]
+    if unknown:
+        raise KeyError(f"unknown design(s) {unknown}; the Dataset has {available}")
+    if not wanted:
+        raise ValueError("design must name at least one design")
+    return wanted
+
+
+def _pooled(ds: xr.Dataset, var: str, design: str) -> npt.NDArray[np.float64]:
+    """Values of ``var`` for one design, pooled over trials and years, NaN dropped."""
+    if var not in ds.data_vars:
+        raise KeyError(f"variable {var!r} not in Dataset")
+    da = ds[var].sel(design=design)
+    extra = [str(d) for d in da.dims if d not in _POOLED]
+    if extra:
+        raise ValueError(
+            f"{var!r} has dimensions {extra} besides trial and year; select one value first, "
+            f"e.g. ds.isel({extra[0]}=0)"
+        )
+    values = np.asarray(da.values, dtype=np.float64).ravel()
+    return values[~np.isnan(values)]
+
+
+def _caption(ds: xr.Dataset) -> str:
+    n_trials = int(ds.sizes.get("trial", 0))
+    n_years = int(ds.sizes.get("year", 1))
+    years = f"{n_years} year" if n_years == 1 else f"{n_years} years"
+    seed = ds.attrs.get("seed", "n/a")
+    return f"{n_trials:,} trials × {years}, seed {seed}"
+
+
+def _new_axes(
+    ax: Axes | None, ncols: int, figsize: tuple[float, float]
+) -> tuple[Figure, list[Axes]]:
+    if ax is not None:
+        parent = ax.get_figure()
+        while parent is not None and not isinstance(parent, Figure):  # SubFigure -> its parent
+            parent = parent.get_figure()
+        if parent is None:
+            raise ValueError("ax is not attached to a Figure")
+        return parent, [ax]
+    fig = Figure(figsize=figsize, layout="constrained")
+    axes = [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
+    return fig, axes
+
+
+def _freeze_layout(fig: Figure) -> None:
+    """Run the constrained layout to its fixed point, then switch layout off.
+
+    A constrained layout re-runs on every draw and can move things by a pixel between the
+    first and second save (tick labels change as the axes resize). Freezing it makes every save
+    of the Figure give the same bytes. Call ``fig.set_layout_engine("constrained")`` to turn
+    it back on after adding artists.
+    """
+    engine = fig.get_layout_engine()
+    if engine is None:
+        return
+    last: tuple[tuple[float, ...], ...] = ()
+    for _ in range(8):
+        engine.execute(fig)
+        now = tuple(tuple(ax.get_position().bounds) for ax in fig.axes)
+        if now == last:
+            break
+        last = now
+    fig.set_layout_engine("none")
+
+
+def _style_axes(ax: Axes, *, x_money: bool = True) -> None:
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(True, alpha=0.3, linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.tick_params(labelsize=8.5)
+    if x_money:
+        ax.xaxis.set_major_formatter(money_formatter())
+
+
+def _cap_probability(ds: xr.Dataset, design: str, side: Literal["savings", "losses"]) -> float:
+    """P(shared savings/losses at their cap), NaN if the design has no cap or data is missing."""
+    cap_name, shared_name = (
+        ("savings_cap", "shared_savings") if side == "savings" else ("loss_cap", "shared_losses")
+    )
+    if cap_name not in ds.coords or shared_name not in ds or "benchmark" not in ds:
+        return float("nan")
+    cap = float(ds[cap_name].sel(design=design))
+    if not np.isfinite(cap):
+        return float("nan")
+    shared = ds[shared_name].sel(design=design)
+    limit = cap * ds["benchmark"]
+    at_cap = (shared > 0) & (abs(shared - limit) <= 1e-9 * abs(limit))
+    return float(at_cap.sum()) / max(int(shared.count()), 1)
+
+
+def _probability_lines(
+    ds: xr.Dataset, var: str, design: str, values: npt.NDArray[np.float64]
+) -> list[str]:
+    n = max(values.size, 1)
+    p_zero = np.count_nonzero(values == 0) / n
+    p_pos = np.count_nonzero(values > 0) / n
+    p_neg = np.count_nonzero(values < 0) / n
+    if var == "settlement":
+        lines = [
+            f"P(settlement = 0) = {format_percent(p_zero, 1)}",
+            f"P(receive savings) = {format_percent(p_pos, 1)}",
+            f"P(pay losses) = {format_percent(p_neg, 1)}",
+        ]
+        for side, label in (("savings", "at savings cap"), ("losses", "at loss cap")):
+            p_cap = _cap_probability(ds, design, side)  # type: ignore[arg-type]
+            if np.isfinite(p_cap) and p_cap > 0:
+                lines.append(f"P({label}) = {format_percent(p_cap, 1)}")
+    else:
+        lines = [
+            f"P({var} = 0) = {format_percent(p_zero, 1)}",
+            f"P({var} > 0) = {format_percent(p_pos, 1)}",
+            f"P({var} < 0) = {format_percent(p_neg, 1)}",
+        ]
+    return lines
+
+
+def _bin_edges(
+    nonzero: Sequence[npt.NDArray[np.float64]], bins: int | None
+) -> npt.NDArray[np.float64]:
+    pooled = np.concatenate(nonzero) if nonzero else np.empty(0)
+    lo, hi = float(pooled.min()), float(pooled.max())
+    if bins is None:
+        bins = int(np.clip(np.sqrt(pooled.size), 10, 80))
+    if lo == hi:
+        lo, hi = lo - 0.5 * abs(lo) - 0.5, hi + 0.5 * abs(hi) + 0.5
+    return np.linspace(lo, hi, bins + 1)
+
+
+def fig_distribution(
+    ds: xr.Dataset,
+    *,
+    design: str | Sequence[str] | None = None,
+    ax: Axes | None = None,
+    var: str = "settlement",
+    bins: int | None = None,
+) -> Figure:
+    """Histogram of settlement per performance year, without the point mass at zero.
+
+    Settlement is exactly zero whenever savings fall inside the minimum savings/loss corridor;
+    that spike would flatten everything else, so exact zeros are left out of the bars and
+    reported instead in a text box, with P(receive savings), P(pay losses) and, for capped
+    designs, P(at cap). Bar heights are shares of *all* trial-years (zeros included), so the
+    bars plus P(= 0) add up to 100%.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results Dataset with dims ``design``, ``trial``, ``year``.
+    design : str or sequence of str, optional
+        One design (filled histogram), several (overlaid step histograms on common bins, one
+        colour per design), or ``None`` for every design (one design if there is only one).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into; a new Figure is made if not given.
+    var : str, default "settlement"
+        Variable to plot (USD).
+    bins : int, optional
+        Number of bins; by default sqrt(number of non-zero values), between 10 and 80.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The new Figure, or ``ax``'s Figure.
+    """
+    designs = _select(ds, design)
+    colors = design_colors(ds["design"].values)
+    styles = design_linestyles(ds["design"].values)
+    fig, (axis,) = _new_axes(ax, 1, (7.2, 4.4))
+    _style_axes(axis)
+
+    samples = {d: _pooled(ds, var, d) for d in designs}
+    nonzero = {d: v[v != 0] for d, v in samples.items()}
+    have = [nz for nz in nonzero.values() if nz.size]
+    edges = _bin_edges(have, bins) if have else None
+    single = len(designs) == 1
+
+    for d in designs:
+        values, nz = samples[d], nonzero[d]
+        if edges is None or nz.size == 0:
+            continue
+        weights = np.full(nz.size, 1.0 / values.size)
+        if single:
+            axis.hist(
+                nz,
+                bins=edges.tolist(),
+                weights=weights,
+                color=colors[d],
+                alpha=0.85,
+                edgecolor="white",
+                linewidth=0.4,
+                label=d,
+            )
+        else:
+            axis.hist(
+                nz,
+                bins=edges.tolist(),
+                weights=weights,
+                histtype="step",
+                color=colors[d],
+                linestyle=styles[d],
+                linewidth=1.6,
+                label=d,
+            )
+
+    axis.axvline(0.0, color="0.15", linewidth=1.0, linestyle="--", zorder=3)
+    axis.yaxis.set_major_formatter(percent_formatter())
+    axis.set_ylim(bottom=0.0)
+    if edges is not None:
+        # headroom so the text box sits above the bars
+        axis.set_ylim(top=axis.get_ylim()[1] * (1.45 if single else 1.2))
+
+    long_name = str(ds[var].attrs.get("long_name", var))
+    unit_year = "trial" if int(ds.sizes.get("year", 1)) == 1 else "trial-year"
+    if var == "settlement":
+        axis.set_xlabel(
+            "Settlement per performance year (> 0: payer pays provider; < 0: provider pays)"
+        )
+    else:
+        axis.set_xlabel(f"{long_name[:1].upper()}{long_name[1:]} per performance year")
+    axis.set_ylabel(f"Share of {unit_year}s")
+
+    if single:
+        d = designs[0]
+        lines = _probability_lines(ds, var, d, samples[d])
+        values = samples[d]
+        mean = float(values.mean()) if values.size else float("nan")
+        se = float(values.std(ddof=1) / np.sqrt(values.size)) if values.size > 1 else float("nan")
+        lines.append(f"mean = {format_money(mean)} (MC SE {format_money(se)})")
+        lines.append("bars exclude exact zeros")
+        axis.text(
+            0.02,
+            0.97,
+            "\n".join(lines),
+            transform=axis.transAxes,
+            va="top",
+            ha="left",
+            fontsize=8.5,
+            linespacing=1.35,
+            zorder=5,
+            parse_math=False,
+            bbox={
+                "boxstyle": "round,pad=0.45",
+                "facecolor": "white",
+                "edgecolor": "0.7",
+                "alpha": 0.95,
+            },
+        )
+        axis.set_title(d, loc="left", **_TITLE_KW)
+    else:
+        handles, labels = axis.get_legend_handles_labels()
+        described = []
+        for label in labels:
+            p = _probability_lines(ds, var, label, samples[label])[:3]
+            described.append(f"{label}\n  " + "\n  ".join(p))
+        axis.legend(
+            handles,
+            described,
+            loc="upper left",
+            fontsize=7.5,
+            title="bars exclude exact zeros",
+            title_fontsize=7.5,
+        )
+        axis.set_title(f"{long_name[:1].upper()}{long_name[1:]} by design", loc="left", **_TITLE_KW)
+    axis.set_title(_caption(ds), loc="right", **_CAPTION_KW)
+    if edges is None:
+        axis.text(
+            0.5,
+            0.5,
+            f"{var} is zero in every trial",
+            transform=axis.transAxes,
+            ha="center",
+            va="center",
+            fontsize=9,
+        )
+    if ax is None:
+        _freeze_layout(fig)
+    return fig
+
+
+def _tail(
+    values: npt.NDArray[np.float64], n: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Exceedance curve of the strictly positive part of ``values``, probabilities out of ``n``."""
+    positive = np.sort(values[values > 0])
+    m = positive.size
+    prob = np.arange(m, 0, -1, dtype=np.float64) / n
+    return positive, prob
+
+
+def _draw_tail(
+    axis: Axes,
+    ds: xr.Dataset,
+    var: str,
+    designs: list[str],
+    colors: dict[str, str],
+    styles: dict[str, Any],
+    side: Literal["losses", "savings"],
+) -> None:
+    _style_axes(axis)
+    axis.set_yscale("log")
+    axis.yaxis.set_major_formatter(percent_formatter())
+    axis.yaxis.set_minor_formatter(NullFormatter())
+    n_max = 1
+    x_max = 0.0
+    for d in designs:
+        values = _pooled(ds, var, d)
+        n = values.size
+        n_max = max(n_max, n)
+        amounts = -values if side == "losses" else values
+        x, p = _tail(amounts, max(n, 1))
+        color, style = colors[d], styles[d]
+        if x.size == 0:
+            never = "never pays" if side == "losses" else "never receives"
+            axis.plot([], [], color=color, ls=style, linewidth=1.8, label=f"{d} ({never})")
+            continue
+        x_max = max(x_max, float(x[-1]))
+        # P(X >= t) for t in (x[i-1], x[i]] is p[i]: a "pre" step, starting at t = 0
+        axis.step(
+            np.concatenate(([0.0], x)),
+            np.concatenate(([p[0]], p)),
+            where="pre",
+            color=color,
+            linestyle=style,
+            linewidth=1.8,
+            label=d,
+        )
+        for level, _ in _GUIDES:
+            k = int(np.floor(level * n + 1e-9))
+            if 1 <= k <= x.size:
+                axis.plot(
+                    x[x.size - k],
+                    k / n,
+                    marker="o",
+                    markersize=4.5,
+                    color=color,
+                    markeredgecolor="white",
+                    markeredgewidth=0.6,
+                    zorder=4,
+                )
+
+    floor = 1.0 / n_max
+    axis.set_ylim(floor * 0.6, 1.05)
+    axis.set_xlim(left=0.0, right=x_max * 1.04 if x_max > 0 else 1.0)
+    label_tf = blended_transform_factory(axis.transAxes, axis.transData)
+    for level, text in _GUIDES:
+        if level >= floor:
+            axis.axhline(level, color="0.45", linewidth=0.8, linestyle=":", zorder=1)
+            axis.text(
+                1.01,
+                level,
+                text,
+                transform=label_tf,
+                ha="left",
+                va="center",
+                fontsize=7.5,
+                color="0.3",
+            )
+    if side == "losses":
+        axis.set_xlabel("Provider pays at least X per performance year")
+        axis.set_ylabel("P(provider pays ≥ X)")
+        axis.set_title("Downside: provider pays losses", loc="left", **_TITLE_KW)
+    else:
+        axis.set_xlabel("Provider receives at least X per performance year")
+        axis.set_ylabel("P(provider receives ≥ X)")
+        axis.set_title("Upside: provider receives savings", loc="left", **_TITLE_KW)
+    axis.legend(loc="lower left", fontsize=8)
+
+
+def fig_exceedance(
+    ds: xr.Dataset,
+    *,
+    design: str | Sequence[str] | None = None,
+    ax: Axes | None = None,
+    var: str = "settlement",
+    side: Side | None = None,
+) -> Figure:
+    """Exceedance curves of the provider's downside (and upside), one line per design.
+
+    The downside panel shows ``P(-settlement >= x)`` against ``x > 0``: the probability that
+    the provider pays at least ``x`` in a performance year. The upside panel shows
+    ``P(settlement >= x)``: the probability of receiving at least ``x``. Probabilities use the
+    rank construction of :func:`simsettle.stats.exceedance` (k-th largest of N has k/N) out of
+    *all* trial-years, on a log axis; dotted guides mark 10%, 5% and 1% (1 in 10, 20, 100
+    years) and dots mark where each curve crosses them. Guides below 1/N are not drawn.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results Dataset with dims ``design``, ``trial``, ``year``.
+    design : str or sequence of str, optional
+        Designs to draw; ``None`` for all. Colours match :func:`fig_distribution`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw a single panel into; then ``side`` defaults to ``"losses"``.
+    var : str, default "settlement"
+        Variable (USD, positive = paid to the provider).
+    side : {"both", "losses", "savings"}, optional
+        Panels to draw; default ``"both"`` (side by side) for a new Figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The new Figure, or ``ax``'s Figure.
+    """
+    designs = _select(ds, design)
+    colors = design_colors(ds["design"].values)
+    styles = design_linestyles(ds["design"].values)
+    if side is None:
+        side = "losses" if ax is not None else "both"
+    if side not in ("both", "losses", "savings"):
+        raise ValueError(f"side must be 'both', 'losses' or 'savings', got {side!r}")
+    if side == "both" and ax is not None:
+        raise ValueError("side='both' needs two panels; pass ax=None or side='losses'/'savings'")
+    panels: list[Literal["losses", "savings"]] = ["losses", "savings"] if side == "both" else [side]
+    fig, axes = _new_axes(ax, len(panels), (11.0, 4.4) if len(panels) == 2 else (6.4, 4.4))
+    for axis, panel in zip(axes, panels, strict=True):
+        _draw_tail(axis, ds, var, designs, colors, styles, panel)
+    if ax is None and len(panels) == 2:
+        fig.suptitle(
+            f"Exceedance probabilities of settlement · {_caption(ds)}",
+            fontsize=10.0,
+            color="0.25",
+            x=0.01,
+            ha="left",
+        )
+    else:
+        axes[-1].set_title(_caption(ds), loc="right", **_CAPTION_KW)
+    if ax is None:
+        _freeze_layout(fig)
+    return fig

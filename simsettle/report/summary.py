@@ -1,0 +1,193 @@
+"""Committee report pieces: the figure set as PNG files and the summary table.
+
+:func:`write_report` writes one settlement distribution per design and the exceedance curves;
+:func:`summary_table` (rich) and :func:`format_summary` (plain text) tabulate
+:func:`simsettle.stats.summary`. matplotlib and rich are imported only by the functions that
+need them, so ``import simsettle.report`` stays light.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import xarray as xr
+
+from simsettle.stats import quantile_name, summary
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+__all__ = ["PNG_DPI", "format_summary", "safe_filename", "summary_table", "write_report"]
+
+PNG_DPI = 110
+"""Resolution of the report's PNG files."""
+
+_QUANTILES = (0.05, 0.5, 0.95)
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def safe_filename(label: str) -> str:
+    """Turn a design label into a safe file-name stem.
+
+    Runs of characters other than ASCII letters, digits, ``_``, ``.`` and ``-`` become one
+    ``_``; leading dots and underscores are dropped (no hidden files); an empty result becomes
+    ``"design"``.
+
+    Examples
+    --------
+    >>> safe_filename("MSSP basic/level E 2%")
+    'MSSP_basic_level_E_2_'
+    """
+    stem = _UNSAFE.sub("_", label).lstrip("._")
+    return stem[:100] or "design"
+
+
+def _unique_stems(labels: Sequence[str]) -> list[str]:
+    stems: list[str] = []
+    seen: set[str] = set()
+    for label in labels:
+        stem = base = safe_filename(label)
+        k = 2
+        while stem.lower() in seen:  # case-insensitive file systems
+            stem = f"{base}-{k}"
+            k += 1
+        seen.add(stem.lower())
+        stems.append(stem)
+    return stems
+
+
+def write_report(ds: xr.Dataset, out_dir: str | Path) -> list[Path]:
+    """Write the report's figures as PNG files.
+
+    Writes ``distribution_<design>.png`` for every design (the label made safe by
+    :func:`safe_filename`, with ``-2``, ``-3``... appended should two labels collide) and
+    ``exceedance.png``, at 110 dpi, without the software/version metadata so that the same
+    Dataset always gives the same bytes.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results Dataset with dims ``design``, ``trial``, ``year``.
+    out_dir : str or pathlib.Path
+        Output directory; created (with parents) if missing. Existing files of the same names
+        are overwritten.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, distributions first (in design order), then the exceedance chart.
+    """
+    from simsettle.plot import fig_distribution, fig_exceedance
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    labels = [str(d) for d in ds["design"].values]
+    paths: list[Path] = []
+    for label, stem in zip(labels, _unique_stems(labels), strict=True):
+        path = out / f"distribution_{stem}.png"
+        fig_distribution(ds, design=label).savefig(path, dpi=PNG_DPI, metadata={"Software": None})
+        paths.append(path)
+    path = out / "exceedance.png"
+    fig_exceedance(ds).savefig(path, dpi=PNG_DPI, metadata={"Software": None})
+    paths.append(path)
+    return paths
+
+
+def _rows(ds: xr.Dataset) -> tuple[list[str], list[list[str]]]:
+    """Header and formatted rows shared by the rich and plain-text tables."""
+    from simsettle.plot._style import format_money, format_percent
+
+    s = summary(ds, quantiles=_QUANTILES)
+    header = [
+        "design",
+        "mean",
+        "MC SE of mean",
+        *(f"P{round(q * 100):d}" for q in _QUANTILES),
+        "P(pay losses)",
+        "P(receive savings)",
+    ]
+    rows = []
+    for label in s["design"].values:
+        row = s.sel(design=label)
+        rows.append(
+            [
+                str(label),
+                format_money(float(row["mean"])),
+                format_money(float(row["mean_se"])),
+                *(format_money(float(row[quantile_name(q)])) for q in _QUANTILES),
+                format_percent(float(row["prob_loss"]), 1),
+                format_percent(float(row["prob_savings"]), 1),
+            ]
+        )
+    return header, rows
+
+
+def _caption(ds: xr.Dataset) -> str:
+    n_trials = int(ds.sizes.get("trial", 0))
+    n_years = int(ds.sizes.get("year", 1))
+    years = f"{n_years} year" if n_years == 1 else f"{n_years} years"
+    seed = ds.attrs.get("seed", "n/a")
+    return (
+        f"Settlement per performance year; {n_trials:,} trials × {years}, seed {seed}. "
+        "Positive = payer pays provider."
+    )
+
+
+def summary_table(ds: xr.Dataset) -> Table:
+    """Settlement summary per design as a :class:`rich.table.Table`.
+
+    Columns: design, mean, Monte Carlo standard error of the mean, P5, P50, P95 (money as
+    ``$1.2M``), P(pay losses) and P(receive savings) (percentages).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results Dataset with dims ``design``, ``trial``, ``year``.
+
+    Returns
+    -------
+    rich.table.Table
+        Ready for ``rich.console.Console().print``.
+    """
+    from rich.table import Table
+
+    header, rows = _rows(ds)
+    title = str(ds.attrs.get("title", "")) or "Settlement summary"
+    table = Table(title=title, caption=_caption(ds))
+    table.add_column(header[0], justify="left", no_wrap=True)
+    for name in header[1:]:
+        table.add_column(name, justify="right")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def format_summary(ds: xr.Dataset) -> str:
+    """Settlement summary per design as plain text (same columns as :func:`summary_table`).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results Dataset with dims ``design``, ``trial``, ``year``.
+
+    Returns
+    -------
+    str
+        A title line, a fixed-width table (design left-aligned, numbers right-aligned) and a
+        caption line, ending with a newline.
+    """
+    header, rows = _rows(ds)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        first = cells[0].ljust(widths[0])
+        rest = (c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))
+        return "  ".join([first, *rest]).rstrip()
+
+    title = str(ds.attrs.get("title", "")) or "Settlement summary"
+    rule = "-" * len(line(header))
+    out = [title, line(header), rule, *(line(r) for r in rows), rule, _caption(ds)]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,203 @@
+"""Runs a scenario: trials in chunks through the member-level kernel, then every design settled.
+
+This module decides how kernels run (serial or numba ``prange`` threads) and in what chunks.
+Neither choice changes a single bit of the result: random numbers are counter-based and indexed by
+the global trial number, and each trial's aggregates are summed in a fixed order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import ValidationError
+
+from simsettle.errors import Issue, ScenarioError
+from simsettle.models.population import compile_model, key_from_seed, simulate_aggregates
+from simsettle.options import OPTIONS
+from simsettle.rules.designs import settle_designs
+from simsettle.scenario.io import LoadedScenario, load_scenario
+from simsettle.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+__all__ = ["ProgressCallback", "plan_chunks", "resolve_scenario", "simulate"]
+
+#: Called as ``progress(done_trials, total_trials)`` after each chunk.
+ProgressCallback = Callable[[int, int], None]
+
+
+def plan_chunks(n_trials: int, chunk_trials: int) -> list[tuple[int, int]]:
+    """``(first_trial, n)`` pairs covering ``range(n_trials)`` in order."""
+    if n_trials < 1 or chunk_trials < 1:
+        raise ValueError(f"need positive trials and chunk size, got {n_trials}, {chunk_trials}")
+    return [(t0, min(chunk_trials, n_trials - t0)) for t0 in range(0, n_trials, chunk_trials)]
+
+
+def resolve_scenario(
+    scenario: LoadedScenario | Scenario | str | os.PathLike[str],
+    *,
+    trials: int | None = None,
+    seed: int | None = None,
+) -> LoadedScenario:
+    """A validated scenario with its text, from a path, a model or a loaded scenario.
+
+    ``trials`` and ``seed`` override the file's values (validated by the same rules); the results
+    record the values used.
+    """
+    if isinstance(scenario, LoadedScenario):
+        loaded = scenario
+    elif isinstance(scenario, Scenario):
+        loaded = LoadedScenario(
+            scenario=scenario, text=scenario.model_dump_json(indent=2), source="<Scenario object>"
+        )
+    else:
+        loaded = load_scenario(Path(scenario))
+    update: dict[str, int] = {}
+    if trials is not None:
+        update["trials"] = trials
+    if seed is not None:
+        update["seed"] = seed
+    if update:
+        data = loaded.scenario.model_dump(mode="python", round_trip=True)
+        data.update(update)
+        # Re-validate so an override obeys the same limits as the file; the other values come
+        # from a validated model, so lax mode only turns its tuples back into sequences.
+        try:
+            sc = Scenario.model_validate(data, strict=False)
+        except ValidationError as exc:
+            raise ScenarioError(
+                [
+                    Issue(
+                        loaded.source,
+                        1,
+                        1,
+                        ".".join(str(p) for p in e["loc"]),
+                        f"override {e['input']!r}: {e['msg']}",
+                    )
+                    for e in exc.errors(include_url=False)
+                ]
+            ) from None
+        loaded = LoadedScenario(scenario=sc, text=loaded.text, source=loaded.source)
+    return loaded
+
+
+def _max_threads() -> int:
+    import numba
+
+    # The size of numba's thread pool (NUMBA_NUM_THREADS, default: the number of cores).
+    return int(getattr(numba.config, "NUMBA_NUM_THREADS"))  # noqa: B009 - untyped config
+
+
+@contextmanager
+def _numba_threads(threads: int | None) -> Iterator[int]:
+    import numba
+
+    if threads is None:
+        yield _max_threads()
+        return
+    n = min(int(threads), _max_threads())
+    old = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        numba.set_num_threads(old)
+
+
+class _DelayedTqdm:
+    """A tqdm bar that appears only once a run has taken ``delay`` seconds."""
+
+    def __init__(self, total: int, delay: float) -> None:
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(
+            total=total,
+            delay=delay,
+            unit="trial",
+            desc="simulating",
+            leave=False,
+            dynamic_ncols=True,
+        )
+        self._done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        self._bar.update(done - self._done)
+        self._done = done
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def simulate(
+    scenario: LoadedScenario | Scenario | str | os.PathLike[str],
+    *,
+    trials: int | None = None,
+    seed: int | None = None,
+    chunk_trials: int | None = None,
+    threads: int | None = None,
+    progress: bool | ProgressCallback | None = None,
+    command: str | None = None,
+) -> xr.Dataset:
+    """Simulate a scenario and settle every design; returns the labelled results.
+
+    Parameters
+    ----------
+    scenario : path, Scenario or LoadedScenario
+        What to simulate.
+    trials, seed : int, optional
+        Override the scenario's trial count and seed.
+    chunk_trials : int, optional
+        Trials per kernel call (default: option ``chunk_trials``). Does not change results.
+    threads : int, optional
+        numba threads (default: option ``threads``; None = all cores). Does not change results.
+    progress : bool or callable, optional
+        True/False for a tqdm bar; None shows it only if the run takes more than 2 s; a callable
+        is called as ``progress(done_trials, total_trials)`` after each chunk.
+    command : str, optional
+        The command line recorded in the ``history`` attribute.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``(design, trial, year)``; see :mod:`simsettle.results` for the variables.
+    """
+    from simsettle.results import to_dataset
+
+    loaded = resolve_scenario(scenario, trials=trials, seed=seed)
+    sc = loaded.scenario
+    inputs = compile_model(sc)
+    key = key_from_seed(sc.seed)
+    chunk = chunk_trials if chunk_trials is not None else OPTIONS["chunk_trials"]
+    chunks = plan_chunks(sc.trials, chunk)
+    aggregates = np.empty((sc.trials, inputs.n_years, inputs.n_fields), dtype=np.float64)
+
+    show = progress if progress is not None else OPTIONS["progress"]
+    bar: _DelayedTqdm | None = None
+    callback: ProgressCallback | None
+    if callable(show):
+        callback = show
+    elif show is False:
+        callback = None
+    else:
+        bar = _DelayedTqdm(sc.trials, delay=0.0 if show else 2.0)
+        callback = bar
+    try:
+        with _numba_threads(threads if threads is not None else OPTIONS["threads"]) as n_threads:
+            parallel = n_threads > 1
+            for t0, n in chunks:
+                aggregates[t0 : t0 + n] = simulate_aggregates(inputs, key, t0, n, parallel=parallel)
+                if callback is not None:
+                    callback(t0 + n, sc.trials)
+    finally:
+        if bar is not None:
+            bar.close()
+    settled = settle_designs(sc, inputs, aggregates)
+    return to_dataset(
+        settled, loaded, seed=sc.seed, trials=sc.trials, inputs=inputs, command=command
+    )

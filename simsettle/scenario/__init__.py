@@ -1,0 +1,39 @@
+"""Scenario files: strict pydantic models, YAML loading with positioned errors, JSON Schema.
+
+This package never imports numba, xarray or matplotlib, so ``simsettle validate`` stays fast.
+"""
+
+from simsettle.scenario.contracts import Design, StopLoss, TwoSided, UpsideOnly
+from simsettle.scenario.io import (
+    LoadedScenario,
+    load_scenario,
+    parse_scenario,
+    scenario_json_schema,
+    scenario_json_schema_text,
+)
+from simsettle.scenario.schema import (
+    SCHEMA_VERSION,
+    Benchmark,
+    Cost,
+    Population,
+    Scenario,
+    Trend,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Benchmark",
+    "Cost",
+    "Design",
+    "LoadedScenario",
+    "Population",
+    "Scenario",
+    "StopLoss",
+    "Trend",
+    "TwoSided",
+    "UpsideOnly",
+    "load_scenario",
+    "parse_scenario",
+    "scenario_json_schema",
+    "scenario_json_schema_text",
+]

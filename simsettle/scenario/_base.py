@@ -1,0 +1,32 @@
+"""The strict, frozen base model shared by every scenario block."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["FieldError", "SettleModel"]
+
+
+class SettleModel(BaseModel):
+    """Base of every scenario model: unknown keys fail, nothing is coerced, instances are frozen."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        validate_default=True,
+        use_attribute_docstrings=False,
+    )
+
+
+class FieldError(ValueError):
+    """A cross-field rule broken inside a ``model_validator``, pointing at one field.
+
+    pydantic reports errors raised in a model validator at the model's own location; the loader
+    (:mod:`simsettle.scenario.io`) appends ``field`` to that location so the message points at the
+    offending key's line and column.
+    """
+
+    def __init__(self, field: str | tuple[str | int, ...], message: str) -> None:
+        self.field: tuple[str | int, ...] = (field,) if isinstance(field, str) else field
+        super().__init__(message)

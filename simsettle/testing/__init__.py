@@ -1,0 +1,1 @@
+"""Hypothesis strategies and helpers for testing code that uses simsettle (needs hypothesis)."""

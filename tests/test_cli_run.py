@@ -1,0 +1,144 @@
+"""`simsettle run` and `simsettle report` end to end through typer's CliRunner."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+from matplotlib import image
+from typer.testing import CliRunner
+
+import simsettle
+from simsettle.cli import app
+from tests.conftest import EXAMPLES, SMALL_SCENARIO
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def scenario_file(tmp_path):
+    p = tmp_path / "small.yaml"
+    p.write_text(SMALL_SCENARIO)
+    return p
+
+
+def test_run_writes_results_that_open_identically(tmp_path, scenario_file):
+    out = tmp_path / "results.nc"
+    res = runner.invoke(app, ["run", str(scenario_file), "-o", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "wrote" in res.stdout
+    for name in ("one_sided", "two_sided", "with_stop_loss"):
+        assert name in res.stdout  # the summary table
+    ds = simsettle.open_results(out)
+    direct = simsettle.simulate(scenario_file, progress=False)
+    for name in direct.data_vars:
+        np.testing.assert_array_equal(ds[name].values, direct[name].values)
+    assert "simsettle run" in ds.attrs["history"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+
+
+def test_run_overrides_trials_and_seed(tmp_path, scenario_file):
+    out = tmp_path / "r.nc"
+    res = runner.invoke(
+        app,
+        [
+            "run",
+            str(scenario_file),
+            "-o",
+            str(out),
+            "--trials",
+            "9",
+            "--seed",
+            "77",
+            "--threads",
+            "1",
+            "--chunk-trials",
+            "4",
+            "--no-progress",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    ds = simsettle.open_results(out)
+    assert ds.sizes["trial"] == 9
+    assert ds.attrs["seed"] == 77
+
+
+def test_run_invalid_scenario_exits_2_without_writing(tmp_path, scenario_file):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(SMALL_SCENARIO.replace("shared_savings_rate: 0.6", "shared_savings_rate: 6"))
+    out = tmp_path / "r.nc"
+    res = runner.invoke(app, ["run", str(bad), "-o", str(out)])
+    assert res.exit_code == 2
+    assert "bad.yaml:31:5: designs.1.shared_savings_rate:" in res.stderr
+    assert "Traceback" not in res.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-o", "{scenario}"], "over the scenario file"),
+        (["-o", "{tmp}/results.txt"], "use a .nc file name"),
+        (["-o", "{tmp}/missing/r.nc"], "does not exist"),
+        (["-o", "{tmp}"], "is a directory"),
+        (["--trials", "0"], "--trials"),
+    ],
+)
+def test_run_refuses_bad_output_and_options(tmp_path, scenario_file, args, message):
+    before = scenario_file.read_text()
+    args = [a.format(scenario=scenario_file, tmp=tmp_path) for a in args]
+    res = runner.invoke(app, ["run", str(scenario_file), *args])
+    assert res.exit_code == 2
+    assert message in res.output
+    assert scenario_file.read_text() == before
+
+
+def test_report_writes_readable_charts(tmp_path, scenario_file):
+    out = tmp_path / "r.nc"
+    assert (
+        runner.invoke(app, ["run", str(scenario_file), "-o", str(out), "--no-progress"]).exit_code
+        == 0
+    )
+    rep = tmp_path / "report"
+    res = runner.invoke(app, ["report", str(out), "-o", str(rep)])
+    assert res.exit_code == 0, res.output
+    pngs = sorted(rep.glob("*.png"))
+    names = {p.name for p in pngs}
+    assert "exceedance.png" in names
+    assert {
+        f"distribution_{d}.png"
+        for d in ("one_sided", "two_sided", "with_stop_loss", "high_attachment")
+    } <= names
+    for p in pngs:
+        img = image.imread(p)
+        assert img.shape[0] > 200
+        assert img.shape[1] > 300
+        assert float(img[..., :3].std()) > 0.01  # not blank
+    assert "P(pay losses)" in res.stdout or "pay losses" in res.stdout
+
+
+def test_report_on_a_file_that_is_not_results(tmp_path):
+    other = tmp_path / "other.nc"
+    xr.Dataset({"x": ("t", np.arange(3.0))}).to_netcdf(other, engine="netcdf4")
+    res = runner.invoke(app, ["report", str(other), "-o", str(tmp_path / "rep")])
+    assert res.exit_code == 2
+    assert "not a simsettle results file" in res.stderr
+    assert "Traceback" not in res.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_runs_at_full_size(tmp_path, example):
+    # The acceptance run: each example at its own size (10,000 trials, up to 10,000 members).
+    # Timings are printed by benchmarks/examples.py, not asserted here.
+    out = tmp_path / "r.nc"
+    res = runner.invoke(app, ["run", str(example), "-o", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    ds = simsettle.open_results(out)
+    sc = simsettle.load_scenario(example).scenario
+    assert ds.sizes["trial"] == sc.trials == 10_000
+    assert sc.population.members <= 10_000
+    assert ds.sizes["design"] == len(sc.designs)
+    assert np.isfinite(ds.settlement).all()
+    rep = runner.invoke(app, ["report", str(out), "-o", str(tmp_path / "rep")])
+    assert rep.exit_code == 0, rep.output

@@ -1,0 +1,142 @@
+"""The member-level kernel against its slow twin and against hand-derivable expectations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from simsettle._kernels import records as R
+from simsettle.models.population import compile_model, key_from_seed, simulate_aggregates
+from simsettle.models.reference import simulate_trial_reference
+from simsettle.scenario import parse_scenario
+
+
+def _scenario(text: str, **replace: str):
+    for old, new in replace.items():
+        assert old in text
+        text = text.replace(old, new)
+    return parse_scenario(text).scenario
+
+
+@pytest.mark.parametrize("trial", [0, 5, 2**31 + 3])
+def test_kernel_matches_reference_model(small_text, trial):
+    sc = _scenario(small_text, **{"members: 300": "members: 40"})
+    inputs = compile_model(sc)
+    key = key_from_seed(sc.seed)
+    got = simulate_aggregates(inputs, key, trial, 1)[0]
+    ref = simulate_trial_reference(
+        sc, (int(key[0]), int(key[1])), trial, [float(a) for a in inputs.attachments]
+    )
+    assert got.shape == ref.shape == (5, R.N_BASE_FIELDS + 2)
+    # Same operations in the same order: equal up to the last bit or two of libm differences.
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-9)
+    assert got[:, R.F_MEMBERS].min() >= 40  # every slot is occupied all year
+
+
+def test_trials_are_independent_of_their_chunk(small_text):
+    sc = _scenario(small_text)
+    inputs = compile_model(sc)
+    key = key_from_seed(sc.seed)
+    whole = simulate_aggregates(inputs, key, 0, 20)
+    parts = np.concatenate(
+        [simulate_aggregates(inputs, key, t0, n) for t0, n in [(0, 1), (1, 7), (8, 12)]]
+    )
+    np.testing.assert_array_equal(whole, parts)
+    par = simulate_aggregates(inputs, key, 0, 20, parallel=True)
+    np.testing.assert_array_equal(whole, par)
+    other = simulate_aggregates(inputs, key_from_seed(sc.seed + 1), 0, 20)
+    assert not np.array_equal(whole[:, :, R.F_SPEND], other[:, :, R.F_SPEND])
+
+
+def test_member_months_and_members_follow_turnover(small_text):
+    # Each slot: occupant 12 months, or 12u if it leaves (prob r) and then, with prob q, a joiner
+    # for the remaining 12(1-u). E[member months] = 12 N (1 - r (1 - q) / 2);
+    # E[members] = N (1 + r q).
+    n, r, q = 2000, 0.3, 0.5
+    sc = _scenario(
+        small_text,
+        **{
+            "members: 300": f"members: {n}",
+            "turnover: 0.2": f"turnover: {r}",
+            "replacement: 0.8": f"replacement: {q}",
+        },
+    )
+    agg = simulate_aggregates(compile_model(sc), key_from_seed(1), 0, 40)
+    mm = agg[:, :, R.F_MEMBER_MONTHS]
+    members = agg[:, :, R.F_MEMBERS]
+    n_obs = mm.size
+    exp_mm = 12 * n * (1 - r * (1 - q) / 2)
+    # sd of one slot's months: leaving w.p. r(1-q) removes 12(1-u) months.
+    p = r * (1 - q)
+    var_slot = 144 * (p / 3 - (p / 2) ** 2)
+    assert abs(mm.mean() - exp_mm) < 4 * math.sqrt(n * var_slot / n_obs)
+    exp_members = n * (1 + r * q)
+    assert abs(members.mean() - exp_members) < 4 * math.sqrt(n * r * q * (1 - r * q) / n_obs)
+
+
+def test_mean_cost_risk_and_trend(small_text):
+    # Mean cost per member month in year y is pmpm x E[trend index]; risk scores average 1.
+    sc = _scenario(small_text, **{"members: 300": "members: 3000"})
+    agg = simulate_aggregates(compile_model(sc), key_from_seed(sc.seed), 0, 200)
+    pmpm = agg[:, :, R.F_SPEND] / agg[:, :, R.F_MEMBER_MONTHS]
+    index = agg[:, :, R.F_TREND_INDEX]
+    np.testing.assert_array_equal(index[:, 0], 1.0)
+    g = 1 + sc.trend.mean
+    for y in range(agg.shape[1]):
+        # Expected trend index g**y; each factor is lognormal with sd `trend.sd`.
+        sd_index = g**y * math.sqrt(math.exp(y * sc.trend.sd**2) - 1)
+        assert abs(index[:, y].mean() - g**y) < 4 * sd_index / math.sqrt(200) + 1e-12
+        ratio = pmpm[:, y] / index[:, y] / sc.cost.pmpm
+        # The ratio's spread is the member-level CV (about 2.3) / sqrt(members).
+        assert abs(ratio.mean() - 1) < 4 * 2.6 / math.sqrt(3000 * 200)
+    risk = agg[:, :, R.F_RISK_MONTHS] / agg[:, :, R.F_MEMBER_MONTHS]
+    assert abs(risk.mean() - 1) < 0.01
+
+
+def test_default_cost_concentration_matches_medicare():
+    # The defaults put about 41.5% of spend on the top 5% of member-years, as in Medicare FFS
+    # (cms_methodology.md 4.3). With one member per trial and no turnover, each trial's first-year
+    # spend is exactly one member-year's cost, so the kernel's own draws give the distribution.
+    text = """\
+schema_version: 1
+seed: 3
+trials: 1
+population: {members: 1, turnover: 0.0}
+cost: {pmpm: 1000.0}
+benchmark: {weights: [1.0]}
+designs: [{name: a, kind: upside_only, shared_savings_rate: 0.5}]
+"""
+    sc = parse_scenario(text).scenario
+    inputs = compile_model(sc)
+    agg = simulate_aggregates(inputs, key_from_seed(3), 0, 200_000)
+    cost = np.sort(agg[:, 0, R.F_SPEND])[::-1]
+    share = {q: cost[: int(q * cost.size)].sum() / cost.sum() for q in (0.01, 0.05, 0.10)}
+    assert abs(share[0.05] - 0.415) < 0.03
+    assert abs(share[0.01] - 0.149) < 0.03
+    assert abs(share[0.10] - 0.600) < 0.03
+    assert abs(cost.mean() / 12_000 - 1) < 0.03
+    assert 1.9 < cost.std() / cost.mean() < 2.8
+
+
+def test_stop_loss_excess_accumulated_per_member(small_text):
+    sc = _scenario(small_text)
+    inputs = compile_model(sc)
+    np.testing.assert_array_equal(inputs.attachments, [50_000.0, 150_000.0])
+    agg = simulate_aggregates(inputs, key_from_seed(sc.seed), 0, 50)
+    ex50 = agg[:, :, R.N_BASE_FIELDS]
+    ex150 = agg[:, :, R.N_BASE_FIELDS + 1]
+    assert np.all(ex50 >= ex150)
+    assert np.all(ex150 >= 0)
+    assert np.all(ex50 <= agg[:, :, R.F_SPEND])
+    assert ex50.sum() > 0
+
+
+def test_gate_rejects_bad_inputs(small_text):
+    inputs = compile_model(_scenario(small_text))
+    key = key_from_seed(1)
+    with pytest.raises(ValueError, match="trials"):
+        simulate_aggregates(inputs, key, -1, 3)
+    with pytest.raises(ValueError, match="trials"):
+        simulate_aggregates(inputs, key, 2**32 - 1, 3)

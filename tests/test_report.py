@@ -1,0 +1,146 @@
+"""simsettle.report: PNG figure set, summary tables, light imports."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+from _synthetic import DESIGNS, make_dataset
+from matplotlib.image import imread
+
+from simsettle.plot import format_money
+from simsettle.report import format_summary, safe_filename, summary_table, write_report
+
+
+@pytest.fixture(scope="module")
+def ds() -> xr.Dataset:
+    return make_dataset(n_trials=2000, n_years=1)
+
+
+def test_write_report_files(ds: xr.Dataset, tmp_path: Path) -> None:
+    out = tmp_path / "new" / "report"
+    paths = write_report(ds, out)
+    assert [p.name for p in paths] == [
+        "distribution_upside_only.png",
+        "distribution_two_sided.png",
+        "distribution_two_sided_capped.png",
+        "exceedance.png",
+    ]
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths)
+    for p in paths:
+        assert p.parent == out
+        img = imread(p)
+        assert img.ndim == 3
+        assert img.shape[2] == 4
+        assert img.shape[1] > 600  # 110 dpi on a figure several inches wide
+        assert float(img[..., :3].std()) > 0.01
+
+
+def test_write_report_is_reproducible(ds: xr.Dataset, tmp_path: Path) -> None:
+    first = write_report(ds, tmp_path / "a")
+    second = write_report(ds, tmp_path / "b")
+    for p, q in zip(first, second, strict=True):
+        assert p.read_bytes() == q.read_bytes(), p.name
+
+
+def test_write_report_sanitises_labels(ds: xr.Dataset, tmp_path: Path) -> None:
+    odd = ds.isel(design=[0, 1, 2]).assign_coords(
+        design=np.array(["../up side", "up/side", "MSSP 50%"], dtype=object)
+    )
+    paths = write_report(odd, tmp_path)
+    names = [p.name for p in paths]
+    assert len(set(names)) == len(names)
+    for p in paths:
+        assert p.parent == tmp_path
+        assert re.fullmatch(r"[A-Za-z0-9_.-]+\.png", p.name), p.name
+        assert p.exists()
+    assert names[:3] == [
+        "distribution_up_side.png",
+        "distribution_up_side-2.png",
+        "distribution_MSSP_50_.png",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("label", "stem"),
+    [
+        ("two_sided", "two_sided"),
+        ("MSSP level E 2.5%", "MSSP_level_E_2.5_"),
+        ("../etc/passwd", "etc_passwd"),
+        ("...", "design"),
+        ("é", "design"),
+    ],
+)
+def test_safe_filename(label: str, stem: str) -> None:
+    assert safe_filename(label) == stem
+
+
+def test_format_summary(ds: xr.Dataset) -> None:
+    text = format_summary(ds)
+    lines = text.splitlines()
+    header = lines[1]
+    for col in (
+        "design",
+        "mean",
+        "MC SE of mean",
+        "P5",
+        "P50",
+        "P95",
+        "P(pay losses)",
+        "P(receive savings)",
+    ):
+        assert col in header
+    for d in DESIGNS:
+        x = ds.settlement.sel(design=d).values.ravel()
+        row = next(line for line in lines if line.split()[0] == d)
+        assert format_money(float(np.mean(x))) in row
+        assert format_money(float(np.quantile(x, 0.05))) in row
+        assert f"{100 * np.mean(x < 0):.1f}%" in row
+    two_sided = next(line for line in lines if line.startswith("two_sided "))
+    assert "−$" in two_sided  # P5 is a loss, with a true minus sign
+    assert "2,000 trials" in text
+    assert str(ds.attrs["seed"]) in text
+
+
+def test_summary_table(ds: xr.Dataset) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = summary_table(ds)
+    assert isinstance(table, Table)
+    assert table.row_count == len(DESIGNS)
+    assert [str(c.header) for c in table.columns] == [
+        "design",
+        "mean",
+        "MC SE of mean",
+        "P5",
+        "P50",
+        "P95",
+        "P(pay losses)",
+        "P(receive savings)",
+    ]
+    console = Console(width=160, record=True, color_system=None)
+    console.print(table)
+    rendered = console.export_text()
+    for d in DESIGNS:
+        assert d in rendered
+
+
+def test_stats_and_report_import_no_matplotlib() -> None:
+    code = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "import simsettle.stats, simsettle.report, simsettle.plot\n"
+        "from _synthetic import make_dataset\n"
+        "text = simsettle.report.format_summary(make_dataset(n_trials=50))\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'rich'))\n"
+        "print(heavy)\n"
+        "raise SystemExit(1 if heavy or 'two_sided' not in text else 0)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr

@@ -1,0 +1,142 @@
+"""Results: layout, attributes, provenance, atomic NetCDF write and checked reading."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import simsettle
+from simsettle.results import VAR_ATTRS, open_results, write_results
+from simsettle.scenario import parse_scenario
+
+
+@pytest.fixture(scope="module")
+def ds():
+    from tests.conftest import SMALL_SCENARIO
+
+    return simsettle.simulate(parse_scenario(SMALL_SCENARIO, "small.yaml"), progress=False)
+
+
+def test_layout(ds):
+    assert dict(ds.sizes) == {"design": 4, "trial": 64, "year": 2}
+    assert list(ds.design.values) == ["one_sided", "two_sided", "with_stop_loss", "high_attachment"]
+    assert list(ds.year.values) == [2026, 2027]
+    np.testing.assert_array_equal(ds.trial.values, np.arange(64))
+    per_design = [
+        "savings",
+        "savings_rate",
+        "settlement",
+        "shared_savings",
+        "shared_losses",
+        "stop_loss_recovery",
+        "stop_loss_premium",
+    ]
+    for name in per_design:
+        assert ds[name].dims == ("design", "trial", "year")
+    for name in [
+        "benchmark",
+        "actual_spend",
+        "member_months",
+        "attributed_members",
+        "risk_score",
+        "trend_index",
+    ]:
+        assert ds[name].dims == ("trial", "year")
+    assert all(ds[v].dtype == np.float64 for v in ds.data_vars)
+
+
+def test_every_variable_is_documented(ds):
+    for name, var in ds.data_vars.items():
+        for key in ("long_name", "units", "description"):
+            assert var.attrs.get(key), f"{name} lacks {key}"
+        assert var.attrs == VAR_ATTRS[name]
+    for name in ("design", "trial", "year"):
+        assert ds[name].attrs.get("long_name")
+
+
+def test_design_parameters_are_coordinates(ds):
+    assert ds.shared_savings_rate.dims == ("design",)
+    np.testing.assert_array_equal(ds.shared_savings_rate.values, [0.5, 0.6, 0.5, 0.5])
+    np.testing.assert_array_equal(ds.min_loss_rate.values, [np.nan, 0.02, 0.0, np.nan])
+    assert list(ds.kind.values) == ["upside_only", "two_sided", "two_sided", "upside_only"]
+    picked = ds.where(ds.shared_savings_rate > 0.55, drop=True)
+    assert list(picked.design.values) == ["two_sided"]
+    assert ds.sel(design="with_stop_loss").stop_loss_attachment == 50_000.0
+
+
+def test_provenance_attrs(ds):
+    from tests.conftest import SMALL_SCENARIO
+
+    a = ds.attrs
+    assert a["scenario_yaml"] == SMALL_SCENARIO
+    assert a["scenario_sha256"] == hashlib.sha256(SMALL_SCENARIO.encode()).hexdigest()
+    assert a["seed"] == 12345
+    assert a["rng"] == "philox4x32-10"
+    assert a["simsettle_version"] == simsettle.__version__
+    assert a["numpy_version"] == np.__version__
+    assert "positive" in a["sign_convention"]
+    for key in ("numba_version", "xarray_version", "history", "title", "source"):
+        assert a[key]
+
+
+def test_savings_rate_and_parts(ds):
+    np.testing.assert_allclose(ds.savings_rate, ds.savings / ds.benchmark, rtol=1e-15)
+    assert float(ds.shared_savings.min()) >= 0
+    assert float(ds.shared_losses.min()) >= 0
+
+
+def test_round_trip_is_identical(ds, tmp_path):
+    path = write_results(ds, tmp_path / "r.nc")
+    back = open_results(path)
+    xr.testing.assert_identical(ds, back)
+    assert [p.name for p in tmp_path.iterdir()] == ["r.nc"]
+
+
+def test_failed_write_keeps_the_previous_file(ds, tmp_path, monkeypatch):
+    path = tmp_path / "r.nc"
+    write_results(ds, path)
+    before = path.read_bytes()
+
+    def broken(self, *args, **kwargs):
+        # Write part of a file, then fail as a full disk or an interrupt would.
+        with open(args[0], "wb") as fh:
+            fh.write(b"CDF partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", broken)
+    with pytest.raises(OSError, match="disk full"):
+        write_results(ds.isel(trial=slice(0, 3)), path)
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["r.nc"]
+
+
+def test_write_into_missing_directory_fails_cleanly(ds, tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        write_results(ds, tmp_path / "nope" / "r.nc")
+
+
+def test_open_rejects_other_files(tmp_path, ds):
+    other = tmp_path / "other.nc"
+    xr.Dataset({"x": ("t", np.arange(3.0))}).to_netcdf(other, engine="netcdf4")
+    with pytest.raises(ValueError, match="not a simsettle results file"):
+        open_results(other)
+    good = write_results(ds, tmp_path / "good.nc")
+    truncated = tmp_path / "truncated.nc"
+    truncated.write_bytes(good.read_bytes()[:2000])
+    with pytest.raises(ValueError, match="not a readable NetCDF"):
+        open_results(truncated)
+    text = tmp_path / "text.nc"
+    text.write_text("hello")
+    with pytest.raises(ValueError, match="not a readable NetCDF"):
+        open_results(text)
+    newer = ds.copy()
+    newer.attrs["simsettle_results_format"] = 99
+    write_results(newer, tmp_path / "newer.nc")
+    with pytest.raises(ValueError, match="format 99"):
+        open_results(tmp_path / "newer.nc")
+    with pytest.raises(FileNotFoundError):
+        open_results(tmp_path / "missing.nc")

@@ -1,0 +1,90 @@
+"""Philox4x32-10: published known-answer vectors, the numpy twin, and the variate helpers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from numba import njit
+from scipy import stats
+
+from simsettle._kernels.rng import box_muller, philox4x32_10, u32_to_unit
+from simsettle.models.population import key_from_seed
+from simsettle.models.reference import philox4x32_10_reference
+
+# Random123 kat_vectors, "philox4x32 10": counter, key, expected output.
+KAT = [
+    ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
+    (
+        (0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF),
+        (0xFFFFFFFF, 0xFFFFFFFF),
+        (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD),
+    ),
+    (
+        (0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344),
+        (0xA4093822, 0x299F31D0),
+        (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1),
+    ),
+]
+
+
+@njit(cache=True)
+def _philox_many(counters, k0, k1, out):  # type: ignore[no-untyped-def]
+    for i in range(counters.shape[0]):
+        r = philox4x32_10(counters[i, 0], counters[i, 1], counters[i, 2], counters[i, 3], k0, k1)
+        out[i, 0], out[i, 1], out[i, 2], out[i, 3] = r
+
+
+@pytest.mark.parametrize(("counter", "key", "expected"), KAT)
+def test_philox_known_answers(counter, key, expected):
+    got = philox4x32_10(*(np.uint32(c) for c in counter), np.uint32(key[0]), np.uint32(key[1]))
+    assert tuple(int(x) for x in got) == expected
+
+
+@pytest.mark.parametrize(("counter", "key", "expected"), KAT)
+def test_reference_philox_known_answers(counter, key, expected):
+    got = philox4x32_10_reference(np.array([counter]), np.array(key))
+    assert tuple(int(x) for x in got[0]) == expected
+
+
+def test_kernel_matches_reference_on_random_counters():
+    rng = np.random.default_rng(0)
+    counters = rng.integers(0, 2**32, size=(5000, 4), dtype=np.uint64).astype(np.uint32)
+    key = rng.integers(0, 2**32, size=2, dtype=np.uint64).astype(np.uint32)
+    out = np.empty_like(counters)
+    _philox_many(counters, key[0], key[1], out)
+    np.testing.assert_array_equal(out, philox4x32_10_reference(counters, key))
+
+
+def test_key_from_seed_uses_seedsequence():
+    k = key_from_seed(2026)
+    expected = np.random.SeedSequence(2026).generate_state(2, np.uint32)
+    assert (int(k[0]), int(k[1])) == (int(expected[0]), int(expected[1]))
+    assert key_from_seed(1) != key_from_seed(2)
+    with pytest.raises(ValueError, match="non-negative"):
+        key_from_seed(-1)
+
+
+def test_unit_interval_is_open():
+    assert u32_to_unit(np.uint32(0)) == 0.5 / 2**32
+    assert u32_to_unit(np.uint32(0xFFFFFFFF)) == 1.0 - 0.5 / 2**32
+    assert 0.0 < u32_to_unit(np.uint32(0)) < u32_to_unit(np.uint32(0xFFFFFFFF)) < 1.0
+
+
+def test_stream_is_uniform_and_normals_are_normal():
+    n = 200_000
+    counters = np.zeros((n, 4), dtype=np.uint32)
+    counters[:, 0] = np.arange(n, dtype=np.uint32)
+    counters[:, 3] = 7
+    out = np.empty_like(counters)
+    _philox_many(counters, np.uint32(1), np.uint32(2), out)
+    u = (out.astype(np.float64) + 0.5) / 2**32
+    # Every word is uniform: Kolmogorov-Smirnov on each column.
+    for j in range(4):
+        assert stats.kstest(u[:, j], "uniform").pvalue > 1e-4
+    z = np.array([box_muller(a, b) for a, b in u[:20_000, :2]]).ravel()
+    assert stats.kstest(z, "norm").pvalue > 1e-4
+    assert abs(z.mean()) < 4 / math.sqrt(z.size)
+    # Words of one call are uncorrelated.
+    assert abs(np.corrcoef(u[:, 0], u[:, 1])[0, 1]) < 4 / math.sqrt(n)

@@ -1,0 +1,154 @@
+"""Settlement rules: known values, the reference twins, and the benchmark and stop-loss rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simsettle.rules import build_benchmark, compile_terms, settle, settle_design
+from simsettle.rules.reference import (
+    benchmark_reference,
+    settle_reference,
+    stop_loss_premium_reference,
+    stop_loss_recovery_reference,
+)
+from simsettle.rules.stop_loss import stop_loss_premium, stop_loss_recovery
+from simsettle.scenario import Benchmark, StopLoss, TwoSided, UpsideOnly
+
+B = 100_000_000.0  # a $100M benchmark
+
+UP = UpsideOnly(
+    kind="upside_only", name="up", min_savings_rate=0.03, shared_savings_rate=0.4, savings_cap=0.10
+)
+TWO = TwoSided(
+    kind="two_sided",
+    name="two",
+    min_savings_rate=0.02,
+    shared_savings_rate=0.5,
+    shared_loss_rate=0.3,
+    savings_cap=0.10,
+    loss_cap=0.04,
+)
+ASYM = TwoSided(
+    kind="two_sided",
+    name="asym",
+    min_savings_rate=0.01,
+    min_loss_rate=0.03,
+    shared_savings_rate=0.6,
+    shared_loss_rate=0.5,
+    sharing_basis="above_threshold",
+)
+
+
+@pytest.mark.parametrize(
+    ("design", "savings", "expected"),
+    [
+        (UP, 2.9e6, 0.0),  # below the 3% MSR
+        (UP, 3.0e6, 1.2e6),  # MSR met exactly: first-dollar 40% of all savings
+        (UP, 20e6, 8e6),  # 40% of 20M, below the cap of 10% of the benchmark
+        (UP, -50e6, 0.0),  # one-sided: no losses ever
+        (TWO, 1.9e6, 0.0),
+        (TWO, 2.0e6, 1.0e6),
+        (TWO, -1.9e6, 0.0),
+        (TWO, -2.0e6, -0.6e6),  # 30% of 2M losses
+        (TWO, -20e6, -4e6),  # 30% of 20M = 6M, capped at 4% of benchmark
+        (ASYM, 2e6, 0.6 * 1e6),  # above threshold: 60% of the part past 1%
+        (ASYM, -2.9e6, 0.0),  # inside the asymmetric 3% MLR
+        (ASYM, -5e6, -0.5 * 2e6),  # 50% of the part past 3%
+    ],
+)
+def test_known_settlements(design, savings, expected):
+    got = settle_design(design, np.array([B]), np.array([savings]))
+    assert got[0] == pytest.approx(expected, rel=1e-15, abs=1e-6)
+    assert settle_reference(design, [B], [savings])[0] == pytest.approx(expected, abs=1e-6)
+
+
+def test_savings_cap_binds():
+    got = settle_design(UP, [B], [30e6])  # 40% of 30M = 12M > 10M cap
+    assert got[0] == 10e6
+
+
+def test_kernel_agrees_with_reference_on_random_inputs():
+    rng = np.random.default_rng(11)
+    b = rng.uniform(1e6, 1e9, size=(400, 3))
+    s = b * rng.normal(0, 0.06, size=b.shape)
+    s[::17] = b[::17] * 0.02  # exactly at a corridor edge
+    for design in (UP, TWO, ASYM):
+        np.testing.assert_array_equal(settle_design(design, b, s), settle_reference(design, b, s))
+
+
+def test_settle_gate_checks_inputs():
+    terms = compile_terms(TWO)
+    with pytest.raises(ValueError, match="same shape"):
+        settle(terms, np.ones(3), np.ones(4))
+    with pytest.raises(ValueError, match="positive"):
+        settle(terms, np.array([0.0]), np.array([1.0]))
+    with pytest.raises(ValueError, match="finite"):
+        settle(terms, np.array([1.0]), np.array([np.nan]))
+    with pytest.raises(TypeError, match="TERMS_DTYPE"):
+        settle({"msr": 0.0}, np.ones(1), np.ones(1))  # type: ignore[arg-type]
+
+
+def test_compile_terms_canonical_forms():
+    up = compile_terms(UP)
+    assert up["mlr"] == np.inf
+    assert up["slr"] == 0.0
+    assert up["savings_cap"] == 0.10
+    sym = compile_terms(
+        TwoSided(
+            kind="two_sided",
+            name="s",
+            min_savings_rate=0.015,
+            shared_savings_rate=0.5,
+            shared_loss_rate=0.5,
+        )
+    )
+    assert sym["mlr"] == 0.015  # symmetric by default
+    assert sym["savings_cap"] == np.inf
+    assert sym["loss_cap"] == np.inf
+    assert compile_terms(ASYM)["first_dollar"] == 0
+
+
+def test_stop_loss_recovery_and_premium():
+    terms = StopLoss(attachment=100_000.0, coinsurance=0.2, premium_loading=0.25)
+    members = [[50_000.0, 180_000.0, 400_000.0], [90_000.0], [100_000.0, 100_001.0]]
+    excess = np.array([[sum(max(c - 100_000.0, 0.0) for c in m)] for m in members])
+    rec = stop_loss_recovery(terms, excess)
+    expected = [stop_loss_recovery_reference(terms, m) for m in members]
+    np.testing.assert_allclose(rec[:, 0], expected, rtol=1e-15)
+    assert rec[0, 0] == pytest.approx(0.8 * (80_000 + 300_000))
+    prem = stop_loss_premium(terms, rec, axis=0)
+    assert prem.shape == rec.shape
+    np.testing.assert_allclose(prem[:, 0], stop_loss_premium_reference(terms, expected), rtol=1e-15)
+    with pytest.raises(ValueError, match="non-negative"):
+        stop_loss_recovery(terms, np.array([-1.0]))
+
+
+@pytest.mark.parametrize("risk_adjustment", [True, False])
+def test_benchmark_matches_reference(risk_adjustment):
+    rng = np.random.default_rng(5)
+    n_trials, n_years = 30, 5
+    mm = rng.uniform(1e5, 1.2e5, size=(n_trials, n_years))
+    spend = mm * rng.uniform(900, 1200, size=mm.shape)
+    risk = mm * rng.uniform(0.9, 1.1, size=mm.shape)
+    terms = Benchmark(weights=(0.1, 0.3, 0.6), trend_rate=0.05, risk_adjustment=risk_adjustment)
+    got = build_benchmark(terms, spend, mm, risk)
+    np.testing.assert_allclose(got, benchmark_reference(terms, spend, mm, risk), rtol=1e-13)
+    assert got.shape == (n_trials, 2)
+
+
+def test_benchmark_worked_example():
+    # Base-year PMPMs 1000, 1100, 1200 weighted 10/30/60 and trended at 5% to the last base year:
+    # 0.1*1000*1.05^2 + 0.3*1100*1.05 + 0.6*1200 = 1176.75; one more year of trend -> 1235.5875
+    # PMPM; times 12,000 performance-year member months.
+    mm = np.full((1, 4), 12_000.0)
+    spend = mm * np.array([[1000.0, 1100.0, 1200.0, 0.0]])
+    terms = Benchmark(weights=(0.1, 0.3, 0.6), trend_rate=0.05, risk_adjustment=True)
+    got = build_benchmark(terms, spend, mm, mm.copy())
+    assert got[0, 0] == pytest.approx(1235.5875 * 12_000, rel=1e-14)
+    # A performance-year risk score 3% above the last base year raises the benchmark by 3%.
+    risk = mm.copy()
+    risk[0, 3] *= 1.03
+    assert build_benchmark(terms, spend, mm, risk)[0, 0] == pytest.approx(
+        1.03 * 1235.5875 * 12_000, rel=1e-14
+    )

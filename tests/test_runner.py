@@ -1,0 +1,120 @@
+"""The runner: reproducibility to the bit, chunk and thread invariance, common random numbers."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+import xarray as xr
+
+import simsettle
+from simsettle.runner import plan_chunks, resolve_scenario
+from simsettle.scenario import parse_scenario
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    from tests.conftest import SMALL_SCENARIO
+
+    return parse_scenario(SMALL_SCENARIO, "small.yaml")
+
+
+@pytest.fixture(scope="module")
+def reference_run(loaded):
+    return simsettle.simulate(loaded, chunk_trials=64, threads=1, progress=False)
+
+
+def _assert_same_numbers(a: xr.Dataset, b: xr.Dataset) -> None:
+    for name in a.data_vars:
+        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=str(name))
+
+
+def test_plan_chunks_cover_trials_in_order():
+    assert plan_chunks(10, 4) == [(0, 4), (4, 4), (8, 2)]
+    assert plan_chunks(3, 1000) == [(0, 3)]
+    with pytest.raises(ValueError, match="positive"):
+        plan_chunks(0, 5)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1000])
+def test_chunk_size_does_not_change_a_bit(loaded, reference_run, chunk):
+    ds = simsettle.simulate(loaded, chunk_trials=chunk, threads=1, progress=False)
+    _assert_same_numbers(reference_run, ds)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
+@pytest.mark.parametrize("chunk", [5, 64])
+def test_thread_count_does_not_change_a_bit(loaded, reference_run, chunk):
+    ds = simsettle.simulate(loaded, chunk_trials=chunk, threads=2, progress=False)
+    _assert_same_numbers(reference_run, ds)
+
+
+def test_same_seed_same_bits_and_other_seed_differs(loaded, reference_run):
+    again = simsettle.simulate(loaded, progress=False)
+    _assert_same_numbers(reference_run, again)
+    other = simsettle.simulate(loaded, seed=loaded.scenario.seed + 1, progress=False)
+    assert not np.array_equal(other.actual_spend.values, reference_run.actual_spend.values)
+    assert other.attrs["seed"] == loaded.scenario.seed + 1
+
+
+def test_more_trials_extend_without_changing_the_first(loaded, reference_run):
+    longer = simsettle.simulate(loaded, trials=100, progress=False)
+    assert longer.sizes["trial"] == 100
+    # Design-independent outcomes of trial t depend on trial t alone.
+    for name in ["actual_spend", "benchmark", "member_months", "risk_score"]:
+        np.testing.assert_array_equal(longer[name].values[:64], reference_run[name].values)
+    # So is the settlement of designs without stop-loss (whose premium averages over trials).
+    one = longer.settlement.sel(design="one_sided").values[:64]
+    np.testing.assert_array_equal(one, reference_run.settlement.sel(design="one_sided").values)
+
+
+def test_designs_share_the_same_simulated_years(reference_run):
+    ds = reference_run
+    # Designs without stop-loss settle exactly the same savings (common random numbers).
+    no_sl = ds.stop_loss_attachment.isnull()
+    s = ds.savings.where(no_sl, drop=True)
+    assert s.sizes["design"] == 2
+    np.testing.assert_array_equal(s.isel(design=0).values, s.isel(design=1).values)
+    np.testing.assert_array_equal(s.isel(design=0).values, (ds.benchmark - ds.actual_spend).values)
+
+
+def test_settlement_consistent_with_rules(reference_run):
+    ds = reference_run
+    np.testing.assert_array_equal(ds.shared_savings - ds.shared_losses, ds.settlement)
+    assert float(ds.settlement.sel(design="one_sided").min()) >= 0.0
+    # Stop-loss: settled spend = spend - recovery + premium.
+    sl = ds.sel(design="with_stop_loss")
+    np.testing.assert_allclose(
+        sl.savings,
+        ds.benchmark - (ds.actual_spend - sl.stop_loss_recovery + sl.stop_loss_premium),
+        rtol=1e-12,
+    )
+    # The premium is (1 + loading) x the year's mean recovery, the same in every trial.
+    np.testing.assert_allclose(
+        sl.stop_loss_premium.isel(trial=0), 1.1 * sl.stop_loss_recovery.mean("trial"), rtol=1e-12
+    )
+    assert float(sl.stop_loss_recovery.sum()) > 0
+
+
+def test_overrides_are_validated(loaded):
+    with pytest.raises(simsettle.ScenarioError):
+        resolve_scenario(loaded, trials=0)
+    assert resolve_scenario(loaded, trials=5, seed=9).scenario.trials == 5
+
+
+def test_progress_callback_reports_every_chunk(loaded):
+    calls: list[tuple[int, int]] = []
+    simsettle.simulate(
+        loaded, trials=10, chunk_trials=4, progress=lambda done, total: calls.append((done, total))
+    )
+    assert calls == [(4, 10), (8, 10), (10, 10)]
+
+
+def test_simulate_accepts_a_path_and_a_model(tmp_path, loaded, reference_run):
+    p = tmp_path / "s.yaml"
+    p.write_text(loaded.text)
+    from_path = simsettle.simulate(p, progress=False)
+    from_model = simsettle.simulate(loaded.scenario, progress=False)
+    _assert_same_numbers(reference_run, from_path)
+    _assert_same_numbers(reference_run, from_model)
+    assert from_path.attrs["scenario_yaml"] == loaded.text
