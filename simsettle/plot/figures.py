@@ -142,6 +142,12 @@ def _cap_probability(ds: xr.Dataset, design: str, side: Literal["savings", "loss
     return float(at_cap.sum()) / max(int(shared.count()), 1)
 
 
+def _eq(p: float) -> str:
+    """' = 12.3%', or ' < 0.1%' for probabilities too small to show at one decimal."""
+    text = format_percent(p, 1)
+    return f" {text[0]} {text[1:]}" if text.startswith("<") else f" = {text}"
+
+
 def _probability_lines(
     ds: xr.Dataset, var: str, design: str, values: npt.NDArray[np.float64]
 ) -> list[str]:
@@ -151,19 +157,19 @@ def _probability_lines(
     p_neg = np.count_nonzero(values < 0) / n
     if var == "settlement":
         lines = [
-            f"P(settlement = 0) = {format_percent(p_zero, 1)}",
-            f"P(receive savings) = {format_percent(p_pos, 1)}",
-            f"P(pay losses) = {format_percent(p_neg, 1)}",
+            f"P(settlement = 0){_eq(p_zero)}",
+            f"P(receive savings){_eq(p_pos)}",
+            f"P(pay losses){_eq(p_neg)}",
         ]
         for side, label in (("savings", "at savings cap"), ("losses", "at loss cap")):
             p_cap = _cap_probability(ds, design, side)  # type: ignore[arg-type]
             if np.isfinite(p_cap) and p_cap > 0:
-                lines.append(f"P({label}) = {format_percent(p_cap, 1)}")
+                lines.append(f"P({label}){_eq(p_cap)}")
     else:
         lines = [
-            f"P({var} = 0) = {format_percent(p_zero, 1)}",
-            f"P({var} > 0) = {format_percent(p_pos, 1)}",
-            f"P({var} < 0) = {format_percent(p_neg, 1)}",
+            f"P({var} = 0){_eq(p_zero)}",
+            f"P({var} > 0){_eq(p_pos)}",
+            f"P({var} < 0){_eq(p_neg)}",
         ]
     return lines
 
