@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from simsettle._version import __version__
-from simsettle.errors import ScenarioError
+from simsettle.errors import ScenarioError, SimulationError
 
 app = typer.Typer(
     name="simsettle",
@@ -165,6 +165,9 @@ def run(
     except ScenarioError as exc:  # an override broke a limit
         _print_issues(exc)
         raise typer.Exit(EXIT_USAGE) from None
+    except SimulationError as exc:
+        _err(f"run failed: {exc}")
+        raise typer.Exit(EXIT_FAILURE) from None
     except ValueError as exc:
         _err(f"error: {exc}")
         raise typer.Exit(EXIT_USAGE) from None

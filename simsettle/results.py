@@ -45,8 +45,10 @@ __all__ = [
 RESULTS_FORMAT = 1
 SIGN_CONVENTION = "positive = payment from the payer to the provider"
 
-_DPT = (Dim.DESIGN, Dim.TRIAL, Dim.YEAR)
-_TY = (Dim.TRIAL, Dim.YEAR)
+# Plain strings (not the StrEnum members) so that dims print and serialise as plain names.
+_D, _T, _Y = Dim.DESIGN.value, Dim.TRIAL.value, Dim.YEAR.value
+_DPT = (_D, _T, _Y)
+_TY = (_T, _Y)
 
 VAR_ATTRS: dict[str, dict[str, str]] = {
     "benchmark": {
@@ -210,7 +212,7 @@ def _design_coords(loaded: LoadedScenario) -> dict[str, Any]:
     coords: dict[str, Any] = {}
     for name, values in cols.items():
         dtype = object if isinstance(values[0], str) else np.float64
-        coords[name] = (Dim.DESIGN, np.array(values, dtype=dtype), _COORD_ATTRS[name])
+        coords[name] = (_D, np.array(values, dtype=dtype), _COORD_ATTRS[name])
     return coords
 
 
@@ -280,20 +282,21 @@ def to_dataset(
     names = [d.name for d in sc.designs]
     b = settled.benchmark[np.newaxis]
     settlement = settled.settlement
-    data: dict[str, tuple[tuple[Dim, ...], np.ndarray[Any, Any]]] = {
+    # Per-design variables first, so the Dataset's dims read (design, trial, year).
+    data: dict[str, tuple[tuple[str, ...], np.ndarray[Any, Any]]] = {
+        "settlement": (_DPT, settlement),
+        "shared_savings": (_DPT, np.maximum(settlement, 0.0)),
+        "shared_losses": (_DPT, np.maximum(-settlement, 0.0)),
+        "savings": (_DPT, settled.savings),
+        "savings_rate": (_DPT, settled.savings / b),
+        "stop_loss_recovery": (_DPT, settled.stop_loss_recovery),
+        "stop_loss_premium": (_DPT, settled.stop_loss_premium),
         "benchmark": (_TY, settled.benchmark),
         "actual_spend": (_TY, settled.actual_spend),
         "member_months": (_TY, settled.member_months),
         "attributed_members": (_TY, settled.attributed_members),
         "risk_score": (_TY, settled.risk_score),
         "trend_index": (_TY, settled.trend_index),
-        "savings": (_DPT, settled.savings),
-        "savings_rate": (_DPT, settled.savings / b),
-        "settlement": (_DPT, settlement),
-        "shared_savings": (_DPT, np.maximum(settlement, 0.0)),
-        "shared_losses": (_DPT, np.maximum(-settlement, 0.0)),
-        "stop_loss_recovery": (_DPT, settled.stop_loss_recovery),
-        "stop_loss_premium": (_DPT, settled.stop_loss_premium),
     }
     for name, (_, arr) in data.items():
         if not np.all(np.isfinite(arr)):
@@ -301,9 +304,9 @@ def to_dataset(
     ds = xr.Dataset(
         {name: (dims, arr, dict(VAR_ATTRS[name])) for name, (dims, arr) in data.items()},
         coords={
-            Dim.DESIGN: (Dim.DESIGN, np.array(names, dtype=object), DIM_INFO[Dim.DESIGN]),
-            Dim.TRIAL: (Dim.TRIAL, np.arange(trials, dtype=np.int64), DIM_INFO[Dim.TRIAL]),
-            Dim.YEAR: (Dim.YEAR, np.array(sc.years, dtype=np.int64), DIM_INFO[Dim.YEAR]),
+            _D: (_D, np.array(names, dtype=object), DIM_INFO[Dim.DESIGN]),
+            _T: (_T, np.arange(trials, dtype=np.int64), DIM_INFO[Dim.TRIAL]),
+            _Y: (_Y, np.array(sc.years, dtype=np.int64), DIM_INFO[Dim.YEAR]),
             **_design_coords(loaded),
         },
         attrs=make_attrs(loaded, seed=seed, trials=trials, inputs=inputs, command=command),
@@ -329,8 +332,7 @@ def _encoding(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
     enc: dict[str, dict[str, Any]] = {}
     for name, var in ds.data_vars.items():
         chunks = tuple(
-            min(n, 65_536) if d == Dim.TRIAL else n
-            for d, n in zip(var.dims, var.shape, strict=True)
+            min(n, 65_536) if d == _T else n for d, n in zip(var.dims, var.shape, strict=True)
         )
         enc[str(name)] = {"zlib": True, "complevel": 1, "shuffle": True, "chunksizes": chunks}
     return enc

@@ -107,9 +107,14 @@ def summary(
 
     Examples
     --------
-    >>> s = summary(ds)  # doctest: +SKIP
-    >>> float(s.prob_loss.sel(design="two_sided"))  # doctest: +SKIP
-    0.21
+    >>> import numpy as np, xarray as xr
+    >>> ds = xr.Dataset(
+    ...     {"settlement": (("design", "trial", "year"), [[[-2.0], [0.0], [0.0], [6.0]]])},
+    ...     coords={"design": ["two_sided"], "trial": np.arange(4), "year": [2026]},
+    ... )
+    >>> s = summary(ds)
+    >>> float(s["mean"].sel(design="two_sided")), float(s.prob_loss.sel(design="two_sided"))
+    (1.0, 0.25)
     """
     if var not in ds.data_vars:
         raise KeyError(f"variable {var!r} not in Dataset; it has {sorted(map(str, ds.data_vars))}")
@@ -123,7 +128,8 @@ def summary(
     if len(set(names)) != len(names):
         raise ValueError(f"quantiles must be distinct, got {qs}")
 
-    units = str(da.attrs.get("units", ""))
+    # Fall back to "unknown" for a variable without units (a Dataset not made by simsettle).
+    units = str(da.attrs.get("units", "")) or "unknown"
     long_name = str(da.attrs.get("long_name", var))
 
     n = da.count(dim=dims)

@@ -6,10 +6,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simsettle.rules import settle_design
+from simsettle.rules import build_benchmark, settle_design
 from simsettle.rules.reference import settle_reference
 from simsettle.rules.stop_loss import stop_loss_premium, stop_loss_recovery
-from simsettle.scenario import TwoSided, UpsideOnly
+from simsettle.scenario import Benchmark, TwoSided, UpsideOnly
 from simsettle.testing.strategies import designs, stop_losses, two_sided_designs
 
 benchmarks = st.floats(min_value=1e5, max_value=1e10, allow_nan=False)
@@ -99,3 +99,37 @@ def test_stop_loss_recovery_never_above_excess(terms, excess):
     assert np.all(rec >= 0.0)
     prem = stop_loss_premium(terms, rec, axis=0)
     assert np.all(prem >= rec.mean() * (1 - 1e-12))
+
+
+weights3 = (
+    st.lists(st.floats(0.0, 1.0, allow_nan=False), min_size=3, max_size=3)
+    .filter(lambda w: sum(w) > 0.1)
+    .map(lambda w: tuple(x / sum(w) for x in w))
+    .filter(lambda w: abs(sum(w) - 1.0) <= 1e-12)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    weights3,
+    st.floats(-0.1, 0.2, allow_nan=False),
+    st.booleans(),
+    st.floats(100.0, 5000.0, allow_nan=False),
+    st.floats(0.01, 100.0, allow_nan=False),
+)
+def test_benchmark_properties(weights, trend, risk_adjustment, pmpm, scale):
+    terms = Benchmark(weights=weights, trend_rate=trend, risk_adjustment=risk_adjustment)
+    rng = np.random.default_rng(0)
+    mm = rng.uniform(1e4, 2e4, size=(5, 5))
+    risk = mm * rng.uniform(0.8, 1.2, size=mm.shape)
+    # Flat cost per risk-adjusted member month, trended at the negotiated rate: the benchmark
+    # PMPM of performance year p is pmpm x (1 + g)^(3 + p) x its risk ratio.
+    g = (1 + trend) ** np.arange(5)
+    spend = (risk if risk_adjustment else mm) * pmpm * g
+    got = build_benchmark(terms, spend, mm, risk)
+    expected = spend[:, 3:]
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
+    # Homogeneous of degree one in spend.
+    np.testing.assert_allclose(
+        build_benchmark(terms, spend * scale, mm, risk), got * scale, rtol=1e-12
+    )

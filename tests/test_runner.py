@@ -118,3 +118,12 @@ def test_simulate_accepts_a_path_and_a_model(tmp_path, loaded, reference_run):
     _assert_same_numbers(reference_run, from_path)
     _assert_same_numbers(reference_run, from_model)
     assert from_path.attrs["scenario_yaml"] == loaded.text
+
+
+def test_progress_bar_is_shown_when_asked(loaded, capsys):
+    simsettle.simulate(loaded, trials=6, chunk_trials=2, progress=True)
+    err = capsys.readouterr().err
+    assert "simulating" in err
+    assert "/6 [" in err
+    simsettle.simulate(loaded, trials=6, chunk_trials=2, progress=False)
+    assert capsys.readouterr().err == ""
