@@ -17,6 +17,7 @@ class Dim(StrEnum):
     DESIGN = "design"
     TRIAL = "trial"
     YEAR = "year"
+    PAYOFF_SAVINGS_RATE = "payoff_savings_rate"
 
 
 DIM_INFO: dict[Dim, dict[str, str]] = {
@@ -35,5 +36,10 @@ DIM_INFO: dict[Dim, dict[str, str]] = {
         "long_name": "performance year",
         "units": "1",
         "description": "Calendar performance year settled under the contract.",
+    },
+    Dim.PAYOFF_SAVINGS_RATE: {
+        "long_name": "savings rate of the payoff curve",
+        "units": "1",
+        "description": "Savings as a fraction of the benchmark at which `payoff` is evaluated.",
     },
 }

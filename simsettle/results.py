@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from simsettle._kernels import records as R
 from simsettle._version import __version__
 from simsettle.dims import DIM_INFO, Dim
 from simsettle.errors import SimulationError
-from simsettle.scenario.contracts import TwoSided
+from simsettle.scenario.contracts import Design, TwoSided
 from simsettle.scenario.io import LoadedScenario
 
 if TYPE_CHECKING:
@@ -48,13 +49,21 @@ SIGN_CONVENTION = "positive = payment from the payer to the provider"
 # Plain strings (not the StrEnum members) so that dims print and serialise as plain names.
 _D, _T, _Y = Dim.DESIGN.value, Dim.TRIAL.value, Dim.YEAR.value
 _DPT = (_D, _T, _Y)
+_PAYOFF = Dim.PAYOFF_SAVINGS_RATE.value
 _TY = (_T, _Y)
 
 VAR_ATTRS: dict[str, dict[str, str]] = {
+    "payoff": {
+        "long_name": "payoff",
+        "units": "1",
+        "description": "Settlement as a fraction of the benchmark at each savings rate of "
+        "payoff_savings_rate: the design's terms as a curve, computed with the mean attributed "
+        "members of the first performance year and the design's quality score.",
+    },
     "benchmark": {
         "long_name": "benchmark",
         "units": "USD",
-        "description": "Total benchmark for the performance year: weighted base-year cost per "
+        "description": "Program benchmark for the performance year: weighted base-year cost per "
         "member month, risk-restated and trended by the negotiated rate, times the year's risk "
         "ratio and member months.",
     },
@@ -86,22 +95,52 @@ VAR_ATTRS: dict[str, dict[str, str]] = {
         "description": "Cost level of the trial-year relative to the first simulated base year "
         "(product of the stochastic annual growth factors).",
     },
+    "settlement_benchmark": {
+        "long_name": "settlement benchmark",
+        "units": "USD",
+        "description": "Benchmark the design settles against: the benchmark less the design's "
+        "discount, or its capitation budget.",
+    },
+    "sequestered": {
+        "long_name": "sequestered savings",
+        "units": "USD",
+        "description": "Shared savings withheld by sequestration (positive amount).",
+    },
+    "cap_adjustment": {
+        "long_name": "cap adjustment",
+        "units": "USD",
+        "description": "Change made by the savings cap (negative) or the loss cap (positive); "
+        "non-zero exactly when a cap binds.",
+    },
+    "loss_relief": {
+        "long_name": "loss relief",
+        "units": "USD",
+        "description": "Shared losses forgiven for extreme and uncontrollable circumstances "
+        "(positive amount).",
+    },
+    "quality_withhold": {
+        "long_name": "quality withhold retained",
+        "units": "USD",
+        "description": "Quality withhold not earned back (positive amount, already subtracted "
+        "from the settlement).",
+    },
     "savings": {
         "long_name": "savings",
         "units": "USD",
-        "description": "Benchmark minus settled spend; settled spend is actual spend minus "
-        "stop-loss recovery plus stop-loss premium. Negative values are losses.",
+        "description": "Settlement benchmark minus settled spend; settled spend is actual spend "
+        "minus stop-loss recoveries plus stop-loss premiums. Negative values are losses.",
     },
     "savings_rate": {
         "long_name": "savings rate",
         "units": "1",
-        "description": "Savings as a fraction of the benchmark.",
+        "description": "Savings as a fraction of the settlement benchmark.",
     },
     "settlement": {
         "long_name": "settlement",
         "units": "USD",
-        "description": "Amount settled for the performance year: shared savings minus shared "
-        f"losses; {SIGN_CONVENTION}.",
+        "description": "Amount settled for the performance year: shared savings or losses after "
+        "sequestration, caps, loss relief and any quality withhold; under a capitation budget, "
+        f"the provider's gain against the budget; {SIGN_CONVENTION}.",
     },
     "shared_savings": {
         "long_name": "shared savings",
@@ -117,70 +156,88 @@ VAR_ATTRS: dict[str, dict[str, str]] = {
     "stop_loss_recovery": {
         "long_name": "stop-loss recovery",
         "units": "USD",
-        "description": "Reimbursed share (1 - coinsurance) of member cost above the stop-loss "
-        "attachment, summed over members; 0 for designs without stop-loss.",
+        "description": "Individual stop-loss recovery ((1 - coinsurance) of member cost above "
+        "the attachment, summed over members) plus any aggregate stop-loss recovery; 0 for "
+        "designs without stop-loss.",
     },
     "stop_loss_premium": {
         "long_name": "stop-loss premium",
         "units": "USD",
-        "description": "Stop-loss premium: (1 + loading) x the year's expected recovery (mean "
-        "over all trials); 0 for designs without stop-loss.",
+        "description": "Stop-loss premiums: (1 + loading) x the year's expected recovery (mean "
+        "over all trials), individual plus aggregate; 0 for designs without stop-loss.",
     },
 }
 
+
+def _coord(long_name: str, units: str | None, description: str) -> dict[str, str]:
+    attrs = {"long_name": long_name, "description": description}
+    if units is not None:
+        attrs["units"] = units
+    return attrs
+
+
 _COORD_ATTRS: dict[str, dict[str, str]] = {
-    "kind": {"long_name": "design kind", "description": "upside_only or two_sided."},
-    "min_savings_rate": {
-        "long_name": "minimum savings rate",
-        "units": "1",
-        "description": "Fraction of benchmark savings must reach to be shared.",
-    },
-    "min_loss_rate": {
-        "long_name": "minimum loss rate",
-        "units": "1",
-        "description": "Fraction of benchmark losses must reach to be shared; NaN "
-        "for upside-only designs.",
-    },
-    "shared_savings_rate": {
-        "long_name": "shared savings rate",
-        "units": "1",
-        "description": "Provider's share of savings.",
-    },
-    "shared_loss_rate": {
-        "long_name": "shared loss rate",
-        "units": "1",
-        "description": "Provider's share of losses; 0 for upside-only designs.",
-    },
-    "savings_cap": {
-        "long_name": "savings cap",
-        "units": "1",
-        "description": "Cap on shared savings, fraction of benchmark; NaN = no cap.",
-    },
-    "loss_cap": {
-        "long_name": "loss cap",
-        "units": "1",
-        "description": "Cap on shared losses, fraction of benchmark; NaN = no cap "
-        "(0 for upside-only designs).",
-    },
-    "sharing_basis": {
-        "long_name": "sharing basis",
-        "description": "first_dollar or above_threshold.",
-    },
-    "stop_loss_attachment": {
-        "long_name": "stop-loss attachment point",
-        "units": "USD",
-        "description": "Per member per year; NaN = no stop-loss.",
-    },
-    "stop_loss_coinsurance": {
-        "long_name": "stop-loss coinsurance",
-        "units": "1",
-        "description": "Provider's retained share of the excess; NaN = no stop-loss.",
-    },
-    "stop_loss_premium_loading": {
-        "long_name": "stop-loss premium loading",
-        "units": "1",
-        "description": "Premium over expected recovery; NaN = no stop-loss.",
-    },
+    "kind": _coord("design kind", None, "upside_only or two_sided."),
+    "template": _coord("template", None, "Template the design was expanded from; '' if none."),
+    "sharing": _coord("sharing form", None, "flat (one sharing rate) or banded corridors."),
+    "min_savings_rate": _coord(
+        "minimum savings rate",
+        "1",
+        "Fraction of benchmark savings must "
+        "reach to be shared; NaN when set by the MSSP size table.",
+    ),
+    "min_loss_rate": _coord(
+        "minimum loss rate",
+        "1",
+        "Fraction of benchmark losses must reach "
+        "to be shared; NaN for upside-only designs or the MSSP table.",
+    ),
+    "shared_savings_rate": _coord(
+        "shared savings rate",
+        "1",
+        "Provider's share of savings (the first band's share for banded designs).",
+    ),
+    "shared_loss_rate": _coord(
+        "shared loss rate",
+        "1",
+        "Provider's share of losses (first "
+        "band for banded designs); 0 for upside-only designs; NaN when "
+        "set by the quality score.",
+    ),
+    "savings_cap": _coord(
+        "savings cap", "1", "Cap on shared savings, fraction of benchmark; NaN = no cap."
+    ),
+    "loss_cap": _coord(
+        "loss cap",
+        "1",
+        "Cap on shared losses, fraction of benchmark; NaN = no cap (0 for upside-only designs).",
+    ),
+    "savings_cap_revenue": _coord(
+        "savings cap on revenue",
+        "1",
+        "Cap on shared savings, fraction of participant revenue; NaN = none.",
+    ),
+    "loss_cap_revenue": _coord(
+        "loss cap on revenue",
+        "1",
+        "Cap on shared losses, fraction of participant revenue; NaN = none.",
+    ),
+    "sharing_basis": _coord("sharing basis", None, "first_dollar or above_threshold."),
+    "sequestration": _coord("sequestration", "1", "Share of shared savings sequestered."),
+    "discount": _coord("benchmark discount", "1", "Discount taken off the benchmark."),
+    "quality_score": _coord("quality score", "1", "Quality score assumed; NaN = no quality terms."),
+    "stop_loss_attachment": _coord(
+        "stop-loss attachment point", "USD", "Per member per year; NaN = no stop-loss."
+    ),
+    "stop_loss_coinsurance": _coord(
+        "stop-loss coinsurance", "1", "Provider's retained share of the excess; NaN = no stop-loss."
+    ),
+    "stop_loss_premium_loading": _coord(
+        "stop-loss premium loading", "1", "Premium over expected recovery; NaN = no stop-loss."
+    ),
+    "aggregate_stop_loss_attachment": _coord(
+        "aggregate stop-loss attachment", "1", "Fraction of benchmark; NaN = none."
+    ),
 }
 
 
@@ -188,31 +245,48 @@ def _opt(v: float | None) -> float:
     return math.nan if v is None else float(v)
 
 
+def _design_row(d: Design) -> dict[str, Any]:
+    sl = d.stop_loss
+    table = d.msr_table is not None
+    row: dict[str, Any] = {
+        "kind": d.kind,
+        "template": d.template or "",
+        "sharing": "flat" if d.savings_bands is None else "banded",
+        "min_savings_rate": math.nan if table else d.min_savings_rate,
+        "shared_savings_rate": d.savings_bands_effective[0].share,
+        "savings_cap": _opt(d.savings_cap),
+        "savings_cap_revenue": _opt(d.savings_cap_revenue),
+        "sharing_basis": d.sharing_basis,
+        "sequestration": d.sequestration,
+        "discount": d.discount,
+        "quality_score": math.nan if d.quality is None else d.quality.score,
+        "stop_loss_attachment": _opt(sl.attachment if sl else None),
+        "stop_loss_coinsurance": _opt(sl.coinsurance if sl else None),
+        "stop_loss_premium_loading": _opt(sl.premium_loading if sl else None),
+        "aggregate_stop_loss_attachment": _opt(
+            d.aggregate_stop_loss.attachment if d.aggregate_stop_loss else None
+        ),
+    }
+    if isinstance(d, TwoSided):
+        quality_rate = d.quality is not None and d.quality.loss_rate is not None
+        row["min_loss_rate"] = math.nan if table else d.effective_min_loss_rate
+        row["shared_loss_rate"] = math.nan if quality_rate else d.loss_bands_effective[0].share
+        row["loss_cap"] = _opt(d.loss_cap)
+        row["loss_cap_revenue"] = _opt(d.loss_cap_revenue)
+    else:
+        row.update(
+            min_loss_rate=math.nan, shared_loss_rate=0.0, loss_cap=0.0, loss_cap_revenue=math.nan
+        )
+    return row
+
+
 def _design_coords(loaded: LoadedScenario) -> dict[str, Any]:
-    designs = loaded.scenario.designs
-    cols: dict[str, list[Any]] = {k: [] for k in _COORD_ATTRS}
-    for d in designs:
-        cols["kind"].append(d.kind)
-        cols["min_savings_rate"].append(d.min_savings_rate)
-        cols["shared_savings_rate"].append(d.shared_savings_rate)
-        cols["savings_cap"].append(_opt(d.savings_cap))
-        if isinstance(d, TwoSided):
-            cols["min_loss_rate"].append(d.effective_min_loss_rate)
-            cols["shared_loss_rate"].append(d.shared_loss_rate)
-            cols["loss_cap"].append(_opt(d.loss_cap))
-        else:
-            cols["min_loss_rate"].append(math.nan)
-            cols["shared_loss_rate"].append(0.0)
-            cols["loss_cap"].append(0.0)
-        cols["sharing_basis"].append(d.sharing_basis)
-        sl = d.stop_loss
-        cols["stop_loss_attachment"].append(_opt(sl.attachment if sl else None))
-        cols["stop_loss_coinsurance"].append(_opt(sl.coinsurance if sl else None))
-        cols["stop_loss_premium_loading"].append(_opt(sl.premium_loading if sl else None))
+    rows = [_design_row(d) for d in loaded.scenario.designs]
     coords: dict[str, Any] = {}
-    for name, values in cols.items():
+    for name, attrs in _COORD_ATTRS.items():
+        values = [row[name] for row in rows]
         dtype = object if isinstance(values[0], str) else np.float64
-        coords[name] = (_D, np.array(values, dtype=dtype), _COORD_ATTRS[name])
+        coords[name] = (_D, np.array(values, dtype=dtype), attrs)
     return coords
 
 
@@ -280,17 +354,23 @@ def to_dataset(
     """Label the settled arrays: the one place simsettle builds a Dataset."""
     sc = loaded.scenario
     names = [d.name for d in sc.designs]
-    b = settled.benchmark[np.newaxis]
-    settlement = settled.settlement
+    steps = settled.steps
+    settlement = steps[..., R.S_SETTLEMENT]
     # Per-design variables first, so the Dataset's dims read (design, trial, year).
     data: dict[str, tuple[tuple[str, ...], np.ndarray[Any, Any]]] = {
         "settlement": (_DPT, settlement),
         "shared_savings": (_DPT, np.maximum(settlement, 0.0)),
         "shared_losses": (_DPT, np.maximum(-settlement, 0.0)),
         "savings": (_DPT, settled.savings),
-        "savings_rate": (_DPT, settled.savings / b),
+        "savings_rate": (_DPT, settled.savings / settled.settlement_benchmark),
+        "settlement_benchmark": (_DPT, settled.settlement_benchmark),
+        "sequestered": (_DPT, -steps[..., R.S_SEQUESTRATION]),
+        "cap_adjustment": (_DPT, steps[..., R.S_CAP]),
+        "loss_relief": (_DPT, steps[..., R.S_LOSS_RELIEF]),
+        "quality_withhold": (_DPT, -steps[..., R.S_WITHHOLD]),
         "stop_loss_recovery": (_DPT, settled.stop_loss_recovery),
         "stop_loss_premium": (_DPT, settled.stop_loss_premium),
+        "payoff": ((_D, _PAYOFF), settled.payoff),
         "benchmark": (_TY, settled.benchmark),
         "actual_spend": (_TY, settled.actual_spend),
         "member_months": (_TY, settled.member_months),
@@ -307,6 +387,7 @@ def to_dataset(
             _D: (_D, np.array(names, dtype=object), DIM_INFO[Dim.DESIGN]),
             _T: (_T, np.arange(trials, dtype=np.int64), DIM_INFO[Dim.TRIAL]),
             _Y: (_Y, np.array(sc.years, dtype=np.int64), DIM_INFO[Dim.YEAR]),
+            _PAYOFF: (_PAYOFF, settled.payoff_rates, DIM_INFO[Dim.PAYOFF_SAVINGS_RATE]),
             **_design_coords(loaded),
         },
         attrs=make_attrs(loaded, seed=seed, trials=trials, inputs=inputs, command=command),

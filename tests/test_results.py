@@ -22,7 +22,7 @@ def ds():
 
 
 def test_layout(ds):
-    assert dict(ds.sizes) == {"design": 4, "trial": 64, "year": 2}
+    assert dict(ds.sizes) == {"design": 4, "trial": 64, "year": 2, "payoff_savings_rate": 481}
     assert list(ds.design.values) == ["one_sided", "two_sided", "with_stop_loss", "high_attachment"]
     assert list(ds.year.values) == [2026, 2027]
     np.testing.assert_array_equal(ds.trial.values, np.arange(64))
@@ -34,6 +34,11 @@ def test_layout(ds):
         "shared_losses",
         "stop_loss_recovery",
         "stop_loss_premium",
+        "settlement_benchmark",
+        "sequestered",
+        "cap_adjustment",
+        "loss_relief",
+        "quality_withhold",
     ]
     for name in per_design:
         assert ds[name].dims == ("design", "trial", "year")
@@ -46,7 +51,31 @@ def test_layout(ds):
         "trend_index",
     ]:
         assert ds[name].dims == ("trial", "year")
+    assert ds.payoff.dims == ("design", "payoff_savings_rate")
     assert all(ds[v].dtype == np.float64 for v in ds.data_vars)
+    assert set(ds.data_vars) == {
+        *per_design,
+        "benchmark",
+        "actual_spend",
+        "member_months",
+        "attributed_members",
+        "risk_score",
+        "trend_index",
+        "payoff",
+    }
+
+
+def test_payoff_curve_is_the_design_terms(ds):
+    # One-sided: 2% MSR, 50%, cap 10% of benchmark, as a fraction of the benchmark.
+    p = ds.payoff.sel(design="one_sided")
+    assert float(p.sel(payoff_savings_rate=0.0)) == 0.0
+    assert float(p.sel(payoff_savings_rate=0.0175)) == 0.0
+    assert float(p.sel(payoff_savings_rate=0.04)) == pytest.approx(0.02)
+    assert float(p.sel(payoff_savings_rate=0.3)) == pytest.approx(0.10)
+    assert float(p.sel(payoff_savings_rate=-0.3)) == 0.0
+    two = ds.payoff.sel(design="two_sided")  # above threshold, MLR 2%, 40%, loss cap 5%
+    assert float(two.sel(payoff_savings_rate=-0.05)) == pytest.approx(-0.4 * 0.03)
+    assert float(two.sel(payoff_savings_rate=-0.5)) == pytest.approx(-0.05)
 
 
 def test_every_variable_is_documented(ds):

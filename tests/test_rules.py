@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simsettle.rules import build_benchmark, compile_terms, settle, settle_design
+from simsettle.rules import YearFacts, build_benchmark, compile_terms, settle, settlement
 from simsettle.rules.reference import (
     benchmark_reference,
     settle_reference,
@@ -58,13 +58,13 @@ ASYM = TwoSided(
     ],
 )
 def test_known_settlements(design, savings, expected):
-    got = settle_design(design, np.array([B]), np.array([savings]))
+    got = settlement(design, np.array([B]), np.array([savings]))
     assert got[0] == pytest.approx(expected, rel=1e-15, abs=1e-6)
     assert settle_reference(design, [B], [savings])[0] == pytest.approx(expected, abs=1e-6)
 
 
 def test_savings_cap_binds():
-    got = settle_design(UP, [B], [30e6])  # 40% of 30M = 12M > 10M cap
+    got = settlement(UP, [B], [30e6])  # 40% of 30M = 12M > 10M cap
     assert got[0] == 10e6
 
 
@@ -74,39 +74,85 @@ def test_kernel_agrees_with_reference_on_random_inputs():
     s = b * rng.normal(0, 0.06, size=b.shape)
     s[::17] = b[::17] * 0.02  # exactly at a corridor edge
     for design in (UP, TWO, ASYM):
-        np.testing.assert_array_equal(settle_design(design, b, s), settle_reference(design, b, s))
+        np.testing.assert_array_equal(settlement(design, b, s), settle_reference(design, b, s))
 
 
 def test_settle_gate_checks_inputs():
-    terms = compile_terms(TWO)
     with pytest.raises(ValueError, match="same shape"):
-        settle(terms, np.ones(3), np.ones(4))
+        settle(TWO, np.ones(3), np.ones(4))
     with pytest.raises(ValueError, match="positive"):
-        settle(terms, np.array([0.0]), np.array([1.0]))
+        settle(TWO, np.array([0.0]), np.array([1.0]))
     with pytest.raises(ValueError, match="finite"):
-        settle(terms, np.array([1.0]), np.array([np.nan]))
-    with pytest.raises(TypeError, match="TERMS_DTYPE"):
-        settle({"msr": 0.0}, np.ones(1), np.ones(1))  # type: ignore[arg-type]
+        settle(TWO, np.array([1.0]), np.array([np.nan]))
+    table = UpsideOnly(kind="upside_only", name="t", msr_table="mssp", shared_savings_rate=0.4)
+    with pytest.raises(ValueError, match="attributed members"):
+        settle(table, [1.0], [0.5])
+    with pytest.raises(ValueError, match="quality_score"):
+        settle(
+            TwoSided(
+                kind="two_sided",
+                name="q",
+                shared_savings_rate=0.5,
+                shared_loss_rate=0.5,
+                quality={"score": 0.5},
+            ),
+            [1.0],
+            [0.5],
+            YearFacts(quality_score=1.5),
+        )
+
+
+def test_steps_add_up_to_the_settlement():
+    rng = np.random.default_rng(3)
+    b = rng.uniform(1e7, 1e8, 500)
+    s = b * rng.normal(0, 0.1, 500)
+    design = TwoSided(
+        kind="two_sided",
+        name="x",
+        min_savings_rate=0.01,
+        shared_savings_rate=0.6,
+        shared_loss_rate=0.5,
+        savings_cap=0.05,
+        loss_cap=0.03,
+        sequestration=0.02,
+        loss_reduction=0.25,
+        quality={"score": 0.7, "withhold": 0.02},
+    )
+    steps = settle(design, b, s)
+    np.testing.assert_allclose(steps[:, 0], steps[:, 1:].sum(axis=1), rtol=1e-12, atol=1e-6)
+    assert (steps[:, 2] <= 0).all()
+    assert (steps[:, 5] <= 0).all()
+    assert (steps[:, 4] >= 0).all()
 
 
 def test_compile_terms_canonical_forms():
     up = compile_terms(UP)
-    assert up["mlr"] == np.inf
-    assert up["slr"] == 0.0
-    assert up["savings_cap"] == 0.10
-    sym = compile_terms(
+    assert up.loss_share.tolist() == [0.0]
+    assert up.sav_share.tolist() == [0.4]
+    assert up.sav_hi.tolist() == [np.inf]
+    assert not up.two_sided
+    sym = TwoSided(
+        kind="two_sided",
+        name="s",
+        min_savings_rate=0.015,
+        shared_savings_rate=0.5,
+        shared_loss_rate=0.5,
+    )
+    assert sym.effective_min_loss_rate == 0.015  # symmetric by default
+    assert not compile_terms(ASYM).first_dollar
+    banded = compile_terms(
         TwoSided(
             kind="two_sided",
-            name="s",
-            min_savings_rate=0.015,
-            shared_savings_rate=0.5,
-            shared_loss_rate=0.5,
+            name="b",
+            savings_bands=[{"up_to": 0.05, "share": 0.5}, {"share": 0.2}],
+            loss_bands=[{"up_to": 0.1, "share": 1}],
         )
     )
-    assert sym["mlr"] == 0.015  # symmetric by default
-    assert sym["savings_cap"] == np.inf
-    assert sym["loss_cap"] == np.inf
-    assert compile_terms(ASYM)["first_dollar"] == 0
+    assert banded.sav_lo.tolist() == [0.0, 0.05]
+    assert banded.sav_hi.tolist() == [0.05, np.inf]
+    # A last band with an end shares nothing beyond it.
+    assert banded.loss_share.tolist() == [1.0, 0.0]
+    assert banded.loss_lo.tolist() == [0.0, 0.1]
 
 
 def test_stop_loss_recovery_and_premium():

@@ -1,4 +1,4 @@
-"""Hypothesis properties of every settlement rule, checked on the fast path and the twin."""
+"""Hypothesis properties of every settlement block, on the fast path and its reference twin."""
 
 from __future__ import annotations
 
@@ -6,69 +6,98 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simsettle.rules import build_benchmark, settle_design
+from simsettle.rules import YearFacts, build_benchmark, settlement
 from simsettle.rules.reference import settle_reference
 from simsettle.rules.stop_loss import stop_loss_premium, stop_loss_recovery
 from simsettle.scenario import Benchmark, TwoSided, UpsideOnly
+from simsettle.scenario.templates import TEMPLATES, expand_template
 from simsettle.testing.strategies import designs, stop_losses, two_sided_designs
 
 benchmarks = st.floats(min_value=1e5, max_value=1e10, allow_nan=False)
-savings_rates = st.floats(min_value=-0.6, max_value=0.6, allow_nan=False)
-grid = np.linspace(-0.5, 0.5, 2001)
+savings_rates = st.floats(min_value=-0.8, max_value=0.8, allow_nan=False)
+members = st.integers(min_value=100, max_value=120_000)
+grid = np.linspace(-0.6, 0.6, 4801)
 
 
-def _settle(design, b, rates):
+def _settle(design, b, rates, n=10_000):
     rates = np.asarray(rates, dtype=np.float64)
-    return settle_design(design, np.full(rates.shape, b), rates * b)
+    facts = YearFacts(members=n, revenue=0.3 * b)
+    return settlement(design, np.full(rates.shape, b), rates * b, facts)
+
+
+def _template(name):
+    d = expand_template({"name": "t", "template": name}, 2024)
+    return TwoSided(**d) if d["kind"] == "two_sided" else UpsideOnly(**d)
+
+
+TEMPLATE_DESIGNS = [_template(n) for n in sorted(TEMPLATES)]
+all_designs = designs() | st.sampled_from(TEMPLATE_DESIGNS)
+
+
+@settings(max_examples=400, deadline=None)
+@given(all_designs, benchmarks, savings_rates, members)
+def test_fast_path_equals_reference(design, b, rate, n):
+    s = rate * b
+    facts = {"members": n, "revenue": 0.3 * b}
+    got = settlement(design, [b], [s], YearFacts(**facts))[0]
+    want = settle_reference(design, [b], [s], **facts)[0]
+    assert np.isclose(got, want, rtol=1e-12, atol=1e-9 * b)
+
+
+@settings(max_examples=200, deadline=None)
+@given(all_designs, benchmarks, members)
+def test_zero_inside_the_corridor(design, b, n):
+    if design.below_msr_share > 0 or (design.quality is not None and design.quality.withhold):
+        return  # these pay (or charge) inside the corridor by design
+    out = _settle(design, b, grid, n)
+    if design.msr_table is None and (
+        design.variable_msr_below is None or n >= design.variable_msr_below
+    ):
+        msr = design.min_savings_rate
+        mlr = design.effective_min_loss_rate if isinstance(design, TwoSided) else np.inf
+        inside = (grid < msr) & (grid > -mlr)
+        assert np.all(out[inside] == 0.0)
+    assert _settle(design, b, [0.0], n)[0] == 0.0
 
 
 @settings(max_examples=300, deadline=None)
-@given(designs(), benchmarks, savings_rates)
-def test_fast_path_equals_reference(design, b, rate):
-    s = rate * b
-    assert settle_design(design, [b], [s])[0] == settle_reference(design, [b], [s])[0]
-
-
-@settings(max_examples=200, deadline=None)
-@given(designs(), benchmarks)
-def test_zero_inside_the_corridor(design, b):
-    out = _settle(design, b, grid)
-    mlr = design.effective_min_loss_rate if isinstance(design, TwoSided) else np.inf
-    inside = (grid < design.min_savings_rate) & (grid > -mlr)
-    assert np.all(out[inside] == 0.0)
-    assert _settle(design, b, [0.0])[0] == 0.0
-
-
-@settings(max_examples=200, deadline=None)
-@given(designs(), benchmarks)
-def test_monotone_non_decreasing_in_savings(design, b):
-    out = _settle(design, b, grid)
+@given(all_designs, benchmarks, members)
+def test_monotone_non_decreasing_in_savings(design, b, n):
+    out = _settle(design, b, grid, n)
     assert np.all(np.diff(out) >= -1e-9 * b)
 
 
-@settings(max_examples=200, deadline=None)
-@given(designs(), benchmarks)
-def test_caps_hold(design, b):
-    out = _settle(design, b, np.linspace(-2, 2, 801))
+@settings(max_examples=300, deadline=None)
+@given(all_designs, benchmarks, members)
+def test_caps_hold(design, b, n):
+    wide = np.linspace(-2, 2, 801)
+    out = _settle(design, b, wide, n)
+    withhold = design.quality.withhold * b if design.quality is not None else 0.0
     if design.savings_cap is not None:
         assert out.max() <= design.savings_cap * b * (1 + 1e-12)
-    if isinstance(design, TwoSided) and design.loss_cap is not None:
-        assert -out.min() <= design.loss_cap * b * (1 + 1e-12)
-    # Never more than the savings or losses themselves.
-    assert np.all(np.abs(out) <= np.abs(np.linspace(-2, 2, 801) * b) * (1 + 1e-12))
+    if design.savings_cap_revenue is not None:
+        assert out.max() <= design.savings_cap_revenue * 0.3 * b * (1 + 1e-12)
+    if isinstance(design, TwoSided):
+        if design.loss_cap is not None:
+            assert -out.min() <= design.loss_cap * b * (1 + 1e-12) + withhold
+        if design.loss_cap_revenue is not None:
+            assert -out.min() <= design.loss_cap_revenue * 0.3 * b * (1 + 1e-12) + withhold
+    # Never more than the savings or losses themselves (plus any withhold).
+    assert np.all(np.abs(out) <= np.abs(wide * b) * (1 + 1e-12) + withhold)
 
 
-@settings(max_examples=200, deadline=None)
-@given(designs(), benchmarks)
-def test_upside_only_never_negative(design, b):
-    out = _settle(design, b, grid)
+@settings(max_examples=300, deadline=None)
+@given(all_designs, benchmarks, members)
+def test_upside_only_never_negative_and_signs(design, b, n):
+    out = _settle(design, b, grid, n)
+    withhold = design.quality.withhold * b if design.quality is not None else 0.0
     if isinstance(design, UpsideOnly):
-        assert np.all(out >= 0.0)
-    assert np.all(out[grid > 0] >= 0.0)
+        assert np.all(out >= -withhold)
+    assert np.all(out[grid > 0] >= -withhold)
     assert np.all(out[grid < 0] <= 0.0)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(two_sided_designs(symmetric=True), benchmarks, st.floats(0.0, 0.6, allow_nan=False))
 def test_symmetric_design_is_odd(design, b, rate):
     assert design.effective_min_loss_rate == design.min_savings_rate
@@ -76,10 +105,32 @@ def test_symmetric_design_is_odd(design, b, rate):
     assert up == -down
 
 
+@settings(max_examples=300, deadline=None)
+@given(all_designs, benchmarks, members)
+def test_continuous_where_the_design_is(design, b, n):
+    # Without a corridor jump (MSR 0, or sharing only above the threshold) and with no half
+    # rate below it, the settlement is continuous: steps never exceed the largest share times
+    # the step (quality factors are below 1).
+    table = design.msr_table is not None or design.variable_msr_below is not None
+    jump = (design.min_savings_rate > 0 and design.sharing_basis == "first_dollar") or table
+    if (
+        isinstance(design, TwoSided)
+        and design.effective_min_loss_rate > 0
+        and (design.sharing_basis == "first_dollar")
+    ):
+        jump = True
+    if jump or design.below_msr_share > 0:
+        return
+    out = _settle(design, b, grid, n)
+    step = (grid[1] - grid[0]) * b
+    largest = 1.0
+    assert np.max(np.abs(np.diff(out))) <= largest * step * (1 + 1e-9)
+
+
 @settings(max_examples=200, deadline=None)
-@given(designs(), benchmarks)
+@given(designs(rich=False), benchmarks)
 def test_slope_equals_sharing_rate_past_the_corridor(design, b):
-    # Uncapped region just past the MSR: settlement grows at the sharing rate.
+    # Flat sharing just past the MSR, below any cap: settlement grows at the sharing rate.
     r0 = design.min_savings_rate + 0.001
     r1 = r0 + 0.0005
     cap = design.savings_cap if design.savings_cap is not None else np.inf
@@ -123,12 +174,11 @@ def test_benchmark_properties(weights, trend, risk_adjustment, pmpm, scale):
     mm = rng.uniform(1e4, 2e4, size=(5, 5))
     risk = mm * rng.uniform(0.8, 1.2, size=mm.shape)
     # Flat cost per risk-adjusted member month, trended at the negotiated rate: the benchmark
-    # PMPM of performance year p is pmpm x (1 + g)^(3 + p) x its risk ratio.
+    # of performance year p equals that year's spend.
     g = (1 + trend) ** np.arange(5)
     spend = (risk if risk_adjustment else mm) * pmpm * g
     got = build_benchmark(terms, spend, mm, risk)
-    expected = spend[:, 3:]
-    np.testing.assert_allclose(got, expected, rtol=1e-10)
+    np.testing.assert_allclose(got, spend[:, 3:], rtol=1e-10)
     # Homogeneous of degree one in spend.
     np.testing.assert_allclose(
         build_benchmark(terms, spend * scale, mm, risk), got * scale, rtol=1e-12

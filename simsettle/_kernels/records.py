@@ -1,23 +1,12 @@
 """Layouts shared by Python gates and kernels: parameter slots, output fields, rule kinds.
 
 The kernels receive plain float64 arrays; these integer constants name their slots (numba
-freezes module-level integers as compile-time constants). ``TERMS_DTYPE`` is the canonical
-record of one contract design (see :mod:`simsettle.rules.terms`).
+freezes module-level integers as compile-time constants).
 """
 
 from __future__ import annotations
 
-from enum import IntEnum
-
-import numpy as np
-
-__all__ = [
-    "FIELD_NAMES",
-    "N_BASE_FIELDS",
-    "N_PARAMS",
-    "TERMS_DTYPE",
-    "RuleKind",
-]
+__all__ = ["FIELD_NAMES", "N_BASE_FIELDS", "N_PARAMS", "N_STEPS", "STEP_NAMES"]
 
 # Slots of the model parameter vector (float64), filled by simsettle.models.population.
 P_MEMBERS = 0  # attributed members at the start of each year (count, stored as float)
@@ -52,21 +41,12 @@ STREAM_TREND = 2  # systemic trend (member word = SYSTEM_MEMBER)
 SYSTEM_MEMBER = 0xFFFFFFFF
 
 
-class RuleKind(IntEnum):
-    """Canonical settlement rule families (dispatched on in the settlement kernel)."""
-
-    SHARED_SAVINGS = 1  # corridor (MSR/MLR), sharing rates, caps; one-sided = no downside
-
-
-TERMS_DTYPE = np.dtype(
-    [
-        ("kind", np.int64),
-        ("msr", np.float64),  # minimum savings rate, fraction of benchmark
-        ("mlr", np.float64),  # minimum loss rate, fraction of benchmark (inf: no losses)
-        ("ssr", np.float64),  # shared savings rate
-        ("slr", np.float64),  # shared loss rate
-        ("savings_cap", np.float64),  # fraction of benchmark (inf: none)
-        ("loss_cap", np.float64),  # fraction of benchmark (inf: none)
-        ("first_dollar", np.int64),  # 1: rate on all savings once past the MSR; 0: above it only
-    ]
-)
+# Columns of the settlement kernel's output (signed USD, > 0 = payer pays provider).
+S_SETTLEMENT = 0  # the settlement: the sum of the contributions below
+S_SHARED = 1  # shared savings (> 0) or losses (< 0) before sequestration, caps and relief
+S_SEQUESTRATION = 2  # minus the sequestered share of shared savings (<= 0)
+S_CAP = 3  # adjustment by the savings cap (<= 0) or the loss cap (>= 0)
+S_LOSS_RELIEF = 4  # shared losses forgiven for extreme and uncontrollable circumstances (>= 0)
+S_WITHHOLD = 5  # quality withhold not earned back (<= 0)
+N_STEPS = 6
+STEP_NAMES = ("settlement", "shared", "sequestration", "cap", "loss_relief", "withhold")

@@ -22,20 +22,25 @@ from simsettle.plot._style import (
 )
 
 if TYPE_CHECKING:
-    from simsettle.plot.figures import fig_distribution, fig_exceedance
+    from simsettle.plot.figures import fig_distribution, fig_exceedance, fig_payoff
 
 __all__ = [
     "design_colors",
     "design_linestyles",
     "fig_distribution",
     "fig_exceedance",
+    "fig_payoff",
     "format_money",
     "format_percent",
     "money_formatter",
     "percent_formatter",
 ]
 
-_LAZY = {"fig_distribution": "simsettle.plot.figures", "fig_exceedance": "simsettle.plot.figures"}
+_LAZY = {
+    "fig_distribution": "simsettle.plot.figures",
+    "fig_exceedance": "simsettle.plot.figures",
+    "fig_payoff": "simsettle.plot.figures",
+}
 
 
 def __getattr__(name: str) -> Any:

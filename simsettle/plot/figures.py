@@ -1,4 +1,4 @@
-"""Figures for risk committees: settlement distribution and exceedance curves.
+"""Figures for risk committees: settlement distribution, exceedance curves, payoff diagram.
 
 Every function has the shape ``fig_*(ds, *, design=None, ax=None, ...) -> Figure``:
 
@@ -35,7 +35,7 @@ from simsettle.plot._style import (
     percent_formatter,
 )
 
-__all__ = ["fig_distribution", "fig_exceedance"]
+__all__ = ["fig_distribution", "fig_exceedance", "fig_payoff"]
 
 Side = Literal["both", "losses", "savings"]
 
@@ -483,6 +483,69 @@ def fig_exceedance(
         )
     else:
         axes[-1].set_title(_caption(ds), loc="right", **_CAPTION_KW)
+    if ax is None:
+        _freeze_layout(fig)
+    return fig
+
+
+def fig_payoff(
+    ds: xr.Dataset,
+    *,
+    design: str | Sequence[str] | None = None,
+    ax: Axes | None = None,
+    savings_range: tuple[float, float] = (-0.25, 0.25),
+) -> Figure:
+    """Payoff diagram: each design's settlement against the savings rate.
+
+    Reads the ``payoff`` curves that :func:`simsettle.simulate` (or :func:`simsettle.payoff`)
+    stores, so the corridor (the flat stretch at zero around the origin), the sharing slopes,
+    the band kinks and the caps (flat ends) of every design are visible at a glance. Both axes
+    are fractions of the benchmark; a light grey 45-degree line marks a provider that keeps all
+    savings and bears all losses.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A results Dataset (or :func:`simsettle.payoff` output) with ``payoff`` over ``design``
+        and ``payoff_savings_rate``.
+    design : str or sequence of str, optional
+        Designs to draw; ``None`` for all. Colours match the other charts.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into.
+    savings_range : (float, float), default (-0.25, 0.25)
+        Range of savings rates shown.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if "payoff" not in ds.data_vars:
+        raise KeyError("the Dataset has no `payoff` variable; make one with simsettle.payoff()")
+    designs = _select(ds, design)
+    colors = design_colors(ds["design"].values)
+    styles = design_linestyles(ds["design"].values)
+    lo, hi = savings_range
+    if not lo < hi:
+        raise ValueError(f"savings_range must be increasing, got {savings_range}")
+    fig, (axis,) = _new_axes(ax, 1, (7.2, 4.6))
+    curves = ds["payoff"].sel(payoff_savings_rate=slice(lo, hi))
+    x = np.asarray(curves["payoff_savings_rate"].values, dtype=np.float64)
+    axis.plot(
+        [lo, hi], [lo, hi], color="0.8", linewidth=1.0, zorder=1, label="provider keeps all (45°)"
+    )
+    axis.axhline(0.0, color="0.3", linewidth=0.8, zorder=1)
+    axis.axvline(0.0, color="0.3", linewidth=0.8, zorder=1)
+    for d in designs:
+        y = np.asarray(curves.sel(design=d).values, dtype=np.float64)
+        axis.plot(x, y, color=colors[d], linestyle=styles[d], linewidth=1.9, label=d, zorder=3)
+    axis.set_xlim(lo, hi)
+    _style_axes(axis, x_money=False)
+    axis.xaxis.set_major_formatter(percent_formatter())
+    axis.yaxis.set_major_formatter(percent_formatter())
+    axis.set_xlabel("Savings rate (savings as % of benchmark; < 0: losses)")
+    axis.set_ylabel("Settlement as % of benchmark (> 0: payer pays provider)")
+    axis.set_title("Payoff: settlement by savings rate", loc="left", **_TITLE_KW)
+    axis.legend(loc="upper left", fontsize=8)
     if ax is None:
         _freeze_layout(fig)
     return fig

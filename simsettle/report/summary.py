@@ -63,9 +63,9 @@ def write_report(ds: xr.Dataset, out_dir: str | Path) -> list[Path]:
     """Write the report's figures as PNG files.
 
     Writes ``distribution_<design>.png`` for every design (the label made safe by
-    :func:`safe_filename`, with ``-2``, ``-3``... appended should two labels collide) and
-    ``exceedance.png``, at 110 dpi, without the software/version metadata so that the same
-    Dataset always gives the same bytes.
+    :func:`safe_filename`, with ``-2``, ``-3``... appended should two labels collide),
+    ``exceedance.png`` and ``payoff.png`` (when the Dataset has payoff curves), at 110 dpi,
+    without the software/version metadata so that the same Dataset always gives the same bytes.
 
     Parameters
     ----------
@@ -78,9 +78,10 @@ def write_report(ds: xr.Dataset, out_dir: str | Path) -> list[Path]:
     Returns
     -------
     list of pathlib.Path
-        The files written, distributions first (in design order), then the exceedance chart.
+        The files written, distributions first (in design order), then the exceedance chart and
+        the payoff diagram.
     """
-    from simsettle.plot import fig_distribution, fig_exceedance
+    from simsettle.plot import fig_distribution, fig_exceedance, fig_payoff
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -93,6 +94,10 @@ def write_report(ds: xr.Dataset, out_dir: str | Path) -> list[Path]:
     path = out / "exceedance.png"
     fig_exceedance(ds).savefig(path, dpi=PNG_DPI, metadata={"Software": None})
     paths.append(path)
+    if "payoff" in ds.data_vars:
+        path = out / "payoff.png"
+        fig_payoff(ds).savefig(path, dpi=PNG_DPI, metadata={"Software": None})
+        paths.append(path)
     return paths
 
 

@@ -10,8 +10,14 @@ import numpy.typing as npt
 from simsettle._kernels import records as R
 from simsettle.models.population import ModelInputs
 from simsettle.rules.benchmark import build_benchmark
-from simsettle.rules.settle import settle_design
-from simsettle.rules.stop_loss import stop_loss_premium, stop_loss_recovery
+from simsettle.rules.payoff import DEFAULT_PAYOFF_RATES, payoff_table
+from simsettle.rules.settle import YearFacts, settle
+from simsettle.rules.stop_loss import (
+    aggregate_stop_loss_recovery,
+    stop_loss_premium,
+    stop_loss_recovery,
+)
+from simsettle.scenario.contracts import TwoSided
 from simsettle.scenario.schema import Scenario
 
 __all__ = ["Settled", "settle_designs"]
@@ -23,16 +29,19 @@ F8 = npt.NDArray[np.float64]
 class Settled:
     """Per-(trial, year) outcomes, design-independent ones 2-d and per-design ones 3-d."""
 
-    benchmark: F8  # (trial, year) USD
+    benchmark: F8  # (trial, year) USD: the program benchmark
     actual_spend: F8  # (trial, year) USD
     member_months: F8  # (trial, year)
     attributed_members: F8  # (trial, year)
     risk_score: F8  # (trial, year) member-month weighted mean
     trend_index: F8  # (trial, year)
-    stop_loss_recovery: F8  # (design, trial, year) USD
+    settlement_benchmark: F8  # (design, trial, year) USD: after discount, or the capitation budget
+    stop_loss_recovery: F8  # (design, trial, year) USD, individual plus aggregate
     stop_loss_premium: F8  # (design, trial, year) USD
     savings: F8  # (design, trial, year) USD
-    settlement: F8  # (design, trial, year) USD, > 0 payer pays provider
+    steps: F8  # (design, trial, year, step) USD; step 0 is the settlement
+    payoff_rates: F8  # (rate,) savings rates of the payoff grid
+    payoff: F8  # (design, rate) settlement as a fraction of the benchmark
 
 
 def settle_designs(scenario: Scenario, inputs: ModelInputs, aggregates: F8) -> Settled:
@@ -55,31 +64,60 @@ def settle_designs(scenario: Scenario, inputs: ModelInputs, aggregates: F8) -> S
     py = slice(nb, None)
     spend = np.ascontiguousarray(spend_all[:, py])
     mm = np.ascontiguousarray(mm_all[:, py])
+    members = np.ascontiguousarray(aggregates[:, py, R.F_MEMBERS])
+    ratio = scenario.provider.revenue_ratio
+    facts = YearFacts(members=members, revenue=None if ratio is None else ratio * benchmark)
+    years_in = np.arange(spend.shape[1], dtype=np.float64)
     n_designs = len(scenario.designs)
     shape = (n_designs, *spend.shape)
+    design_benchmark = np.empty(shape)
     recovery = np.zeros(shape)
     premium = np.zeros(shape)
     savings = np.empty(shape)
-    settlement = np.empty(shape)
+    steps = np.empty((*shape, R.N_STEPS))
     attachments = list(inputs.attachments)
     for d, design in enumerate(scenario.designs):
+        base = benchmark
+        if isinstance(design, TwoSided) and design.capitation_pmpm is not None:
+            # A fixed budget per member month, trended at the negotiated rate after year one.
+            growth = (1.0 + scenario.benchmark.trend_rate) ** years_in
+            base = design.capitation_pmpm * mm * growth
+        b = base * (1.0 - design.discount)
+        design_benchmark[d] = b
+        settled_spend = spend.copy()
         if design.stop_loss is not None:
             k = attachments.index(design.stop_loss.attachment)
-            excess = aggregates[:, py, R.N_BASE_FIELDS + k]
-            recovery[d] = stop_loss_recovery(design.stop_loss, excess)
-            premium[d] = stop_loss_premium(design.stop_loss, recovery[d], axis=0)
-        # Stop-loss recoveries leave the settled spend; the premium is added to it.
-        savings[d] = benchmark - (spend - recovery[d] + premium[d])
-        settlement[d] = settle_design(design, benchmark, savings[d])
+            rec = stop_loss_recovery(design.stop_loss, aggregates[:, py, R.N_BASE_FIELDS + k])
+            prem = stop_loss_premium(design.stop_loss, rec, axis=0)
+            recovery[d] += rec
+            premium[d] += prem
+            settled_spend = settled_spend - rec + prem
+        if design.aggregate_stop_loss is not None:
+            rec = aggregate_stop_loss_recovery(design.aggregate_stop_loss, settled_spend, b)
+            prem = stop_loss_premium(design.aggregate_stop_loss, rec, axis=0)
+            recovery[d] += rec
+            premium[d] += prem
+            settled_spend = settled_spend - rec + prem
+        savings[d] = b - settled_spend
+        steps[d] = settle(design, b, savings[d], facts)
+    payoff = payoff_table(
+        scenario.designs,
+        DEFAULT_PAYOFF_RATES,
+        members=float(members[:, 0].mean()),
+        revenue_ratio=ratio,
+    )
     return Settled(
         benchmark=benchmark,
         actual_spend=spend,
         member_months=mm,
-        attributed_members=np.ascontiguousarray(aggregates[:, py, R.F_MEMBERS]),
+        attributed_members=members,
         risk_score=aggregates[:, py, R.F_RISK_MONTHS] / mm,
         trend_index=np.ascontiguousarray(aggregates[:, py, R.F_TREND_INDEX]),
+        settlement_benchmark=design_benchmark,
         stop_loss_recovery=recovery,
         stop_loss_premium=premium,
         savings=savings,
-        settlement=settlement,
+        steps=steps,
+        payoff_rates=DEFAULT_PAYOFF_RATES,
+        payoff=payoff,
     )

@@ -6,14 +6,18 @@ Each follows the contract's words one case at a time in plain Python; the fast p
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
-from simsettle.scenario.contracts import StopLoss, TwoSided, UpsideOnly
+from simsettle.scenario.contracts import Band, StopLoss, TwoSided, UpsideOnly
 from simsettle.scenario.schema import Benchmark
 
 __all__ = [
     "benchmark_reference",
+    "msr_reference",
     "settle_one_reference",
     "settle_reference",
     "stop_loss_premium_reference",
@@ -21,45 +25,172 @@ __all__ = [
 ]
 
 
-def settle_one_reference(design: UpsideOnly | TwoSided, benchmark: float, savings: float) -> float:
-    """Settlement of one year: positive = the payer pays the provider."""
+def msr_reference(members: float) -> float:
+    """MSSP variable MSR, written out from SPEC-v11 Table 5 band by band."""
+    table = [
+        (500, 999, 12.2, 8.7),
+        (1000, 2999, 8.7, 5.0),
+        (3000, 4999, 5.0, 3.9),
+        (5000, 5999, 3.9, 3.6),
+        (6000, 6999, 3.6, 3.4),
+        (7000, 7999, 3.4, 3.2),
+        (8000, 8999, 3.2, 3.1),
+        (9000, 9999, 3.1, 3.0),
+        (10000, 14999, 3.0, 2.7),
+        (15000, 19999, 2.7, 2.5),
+        (20000, 49999, 2.5, 2.2),
+        (50000, 59999, 2.2, 2.0),
+    ]
+    if members < 500:
+        return 0.122
+    if members >= 60000:
+        return 0.02
+    for low, up, at_low, at_up in table:
+        if low <= members <= up:
+            return (
+                at_low * (up - members) / (up - low) + at_up * (members - low) / (up - low)
+            ) / 100
+        if up < members < up + 1:
+            return at_up / 100
+    raise AssertionError("unreachable")
+
+
+def _shared_by_bands(bands: list[tuple[float, float]], start: float, rate: float) -> float:
+    """Share of the rate range [start, rate] under bands [(up_to, share), ...]."""
+    total = 0.0
+    lower = 0.0
+    for up_to, share in bands:
+        covered_from = max(lower, start)
+        covered_to = min(up_to, rate)
+        if covered_to > covered_from:
+            total += share * (covered_to - covered_from)
+        lower = up_to
+    return total
+
+
+def _bands(bands: tuple[Band, ...]) -> list[tuple[float, float]]:
+    return [(math.inf if band.up_to is None else band.up_to, band.share) for band in bands]
+
+
+def settle_one_reference(
+    design: UpsideOnly | TwoSided,
+    benchmark: float,
+    savings: float,
+    *,
+    members: float | None = None,
+    revenue: float | None = None,
+    quality_score: float | None = None,
+    met_standard: bool | None = None,
+    met_alternative: bool | None = None,
+    loss_relief: float | None = None,
+) -> float:
+    """Settlement of one year (positive = the payer pays the provider), step by step."""
+    # The corridor: fixed, or the MSSP table on the year's attributed members.
+    msr = design.min_savings_rate
+    mlr = design.effective_min_loss_rate if isinstance(design, TwoSided) else math.inf
+    use_table = design.msr_table == "mssp" or (
+        design.variable_msr_below is not None
+        and members is not None
+        and members < design.variable_msr_below
+    )
+    if use_table:
+        assert members is not None
+        msr = msr_reference(members)
+        if isinstance(design, TwoSided):
+            mlr = msr
+
+    # Quality: full rate if the standard is met, else the sliding scale or nothing.
+    score = 1.0
+    savings_quality = 1.0
+    loss_rate_factor = 1.0
+    q = design.quality
+    if q is not None:
+        score = q.score if quality_score is None else quality_score
+        met = score >= q.standard if met_standard is None else met_standard
+        alternative = q.below_standard == "scale_by_score"
+        if met_alternative is not None:
+            alternative = alternative and met_alternative
+        if met:
+            savings_quality = 1.0
+        elif alternative:
+            savings_quality = score
+        else:
+            savings_quality = 0.0
+        if q.scale_savings_rate:
+            savings_quality *= score
+        if q.loss_rate is not None:
+            if met or alternative:
+                loss_rate_factor = min(
+                    max(1.0 - q.loss_rate.slope * score, q.loss_rate.floor), q.loss_rate.ceiling
+                )
+            else:
+                loss_rate_factor = q.loss_rate.failed
+
+    withheld = 0.0
+    if q is not None and q.withhold > 0:
+        withheld = q.withhold * benchmark * (1.0 - score)
+
+    rate = savings / benchmark
+    result = 0.0
     if savings > 0:
-        # Savings are shared only if they reach the minimum savings rate.
-        if savings < design.min_savings_rate * benchmark:
-            return 0.0
-        if design.sharing_basis == "first_dollar":
-            shared = design.shared_savings_rate * savings
+        bands = _bands(design.savings_bands_effective)
+        if savings >= msr * benchmark:
+            start = 0.0 if design.sharing_basis == "first_dollar" else msr
+            shared = benchmark * _shared_by_bands(bands, start, rate) * savings_quality
+        elif (
+            design.below_msr_share > 0
+            and members is not None
+            and members >= design.below_msr_min_members
+        ):
+            shared = (
+                benchmark
+                * _shared_by_bands(bands, 0.0, rate)
+                * savings_quality
+                * design.below_msr_share
+            )
         else:
-            shared = design.shared_savings_rate * (savings - design.min_savings_rate * benchmark)
+            shared = 0.0
+        shared = shared * (1.0 - design.sequestration)
+        caps = [math.inf]
         if design.savings_cap is not None:
-            shared = min(shared, design.savings_cap * benchmark)
-        return shared
-    if savings < 0:
-        if isinstance(design, UpsideOnly):
-            return 0.0  # the provider never pays losses
-        losses = -savings
-        mlr = design.effective_min_loss_rate
-        if losses < mlr * benchmark:
-            return 0.0
-        if design.sharing_basis == "first_dollar":
-            owed = design.shared_loss_rate * losses
-        else:
-            owed = design.shared_loss_rate * (losses - mlr * benchmark)
-        if design.loss_cap is not None:
-            owed = min(owed, design.loss_cap * benchmark)
-        return -owed
-    return 0.0
+            caps.append(design.savings_cap * benchmark)
+        if design.savings_cap_revenue is not None:
+            assert revenue is not None
+            caps.append(design.savings_cap_revenue * revenue)
+        result = min(shared, *caps)
+    elif savings < 0 and isinstance(design, TwoSided):
+        loss_rate = -rate
+        if -savings >= mlr * benchmark:
+            start = 0.0 if design.sharing_basis == "first_dollar" else mlr
+            owed = (
+                benchmark
+                * _shared_by_bands(_bands(design.loss_bands_effective), start, loss_rate)
+                * loss_rate_factor
+            )
+            caps = [math.inf]
+            if design.loss_cap is not None:
+                caps.append(design.loss_cap * benchmark)
+            if design.loss_cap_revenue is not None:
+                assert revenue is not None
+                caps.append(design.loss_cap_revenue * revenue)
+            owed = min(owed, *caps)
+            relief = design.loss_reduction if loss_relief is None else loss_relief
+            owed = owed * (1.0 - relief)
+            result = -owed
+    return result - withheld
 
 
 def settle_reference(
-    design: UpsideOnly | TwoSided, benchmark: npt.ArrayLike, savings: npt.ArrayLike
+    design: UpsideOnly | TwoSided, benchmark: npt.ArrayLike, savings: npt.ArrayLike, **facts: Any
 ) -> npt.NDArray[np.float64]:
-    """:func:`settle_one_reference` element by element."""
+    """:func:`settle_one_reference` element by element; ``facts`` broadcast like the inputs."""
     b = np.asarray(benchmark, dtype=np.float64)
     s = np.asarray(savings, dtype=np.float64)
+    arrays = {k: np.broadcast_to(np.asarray(v), b.shape) for k, v in facts.items() if v is not None}
     out = np.empty(b.shape, dtype=np.float64)
     for idx in np.ndindex(b.shape):
-        out[idx] = settle_one_reference(design, float(b[idx]), float(s[idx]))
+        kw = {k: v[idx].item() for k, v in arrays.items()}
+        out[idx] = settle_one_reference(design, float(b[idx]), float(s[idx]), **kw)
     return out
 
 

@@ -1,61 +1,245 @@
-"""Gate in front of the settlement kernels: checks, casts and allocation."""
+"""Gate in front of the settlement kernel: every check, cast and per-year term.
+
+:func:`settle` turns a design and the facts of each (trial, year) -- attributed members,
+participant revenue, the quality score and standards met, loss relief -- into per-element
+corridors, factors and caps, then calls :func:`simsettle._kernels.settle.settle_terms`.
+"""
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from simsettle._kernels import settle as _settle
-from simsettle._kernels.records import TERMS_DTYPE, RuleKind
+from simsettle._kernels.records import N_STEPS, S_SETTLEMENT, STEP_NAMES
+from simsettle.rules.msr import mssp_msr
 from simsettle.rules.terms import compile_terms
 from simsettle.scenario.contracts import TwoSided, UpsideOnly
 
-__all__ = ["settle", "settle_design"]
+__all__ = ["STEP_NAMES", "YearFacts", "settle", "settlement"]
 
 F8 = npt.NDArray[np.float64]
+B1 = npt.NDArray[np.bool_]
 
 
-def settle(terms: np.void, benchmark: npt.ArrayLike, savings: npt.ArrayLike) -> F8:
-    """Settlement (USD, > 0 = payer pays provider) of ``savings`` against ``benchmark``.
+@dataclass(frozen=True)
+class YearFacts:
+    """Facts of each settled year that terms may depend on; each broadcasts to the benchmark.
+
+    Attributes
+    ----------
+    members : attributed (assigned) members, count; needed by ``msr_table``,
+        ``variable_msr_below`` and ``below_msr_min_members``.
+    revenue : participant revenue, USD; needed by revenue-based caps.
+    quality_score : replaces the design's ``quality.score`` (fraction).
+    met_standard, met_alternative : whether the quality standard and the alternative standard
+        were met, replacing ``score >= standard`` and ``below_standard == scale_by_score``
+        (for replaying published results).
+    loss_relief : replaces the design's ``loss_reduction`` (fraction of shared losses forgiven).
+    """
+
+    members: npt.ArrayLike | None = None
+    revenue: npt.ArrayLike | None = None
+    quality_score: npt.ArrayLike | None = None
+    met_standard: npt.ArrayLike | None = None
+    met_alternative: npt.ArrayLike | None = None
+    loss_relief: npt.ArrayLike | None = None
+
+
+def _array(
+    value: npt.ArrayLike,
+    shape: tuple[int, ...],
+    name: str,
+    *,
+    lo: float = -math.inf,
+    hi: float = math.inf,
+) -> F8:
+    a = np.broadcast_to(np.asarray(value, dtype=np.float64), shape)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be finite everywhere")
+    if np.any(a < lo) or np.any(a > hi):
+        raise ValueError(f"{name} must lie in [{lo}, {hi}]; got values from {a.min()} to {a.max()}")
+    return np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
+
+
+def _flag(value: npt.ArrayLike, shape: tuple[int, ...]) -> B1:
+    return np.broadcast_to(np.asarray(value, dtype=np.bool_), shape).reshape(-1)
+
+
+def _members(facts: YearFacts, shape: tuple[int, ...], why: str) -> F8:
+    if facts.members is None:
+        raise ValueError(f"{why} needs the number of attributed members (YearFacts.members)")
+    return _array(facts.members, shape, "members", lo=0.0)
+
+
+def _corridors(
+    design: UpsideOnly | TwoSided, facts: YearFacts, shape: tuple[int, ...]
+) -> tuple[F8, F8]:
+    n = int(np.prod(shape))
+    if design.msr_table == "mssp":
+        table = mssp_msr(_members(facts, shape, "msr_table"))
+        msr = table.copy()
+        mlr = table.copy()
+    else:
+        msr = np.full(n, design.min_savings_rate)
+        mlr = np.full(n, design.effective_min_loss_rate if isinstance(design, TwoSided) else 0.0)
+        if design.variable_msr_below is not None:
+            members = _members(facts, shape, "variable_msr_below")
+            small = members < design.variable_msr_below
+            table = mssp_msr(members)
+            msr = np.where(small, table, msr)
+            mlr = np.where(small, table, mlr)
+    if not isinstance(design, TwoSided):
+        mlr = np.full(n, math.inf)
+    return msr, mlr
+
+
+def _quality_factors(
+    design: UpsideOnly | TwoSided, facts: YearFacts, shape: tuple[int, ...]
+) -> tuple[F8, F8, F8]:
+    """(savings factor, loss factor, score) per element."""
+    n = int(np.prod(shape))
+    q = design.quality
+    if q is None:
+        return np.ones(n), np.ones(n), np.ones(n)
+    score = _array(
+        q.score if facts.quality_score is None else facts.quality_score,
+        shape,
+        "quality_score",
+        lo=0.0,
+        hi=1.0,
+    )
+    met = (score >= q.standard) if facts.met_standard is None else _flag(facts.met_standard, shape)
+    if facts.met_alternative is None:
+        alternative = np.full(n, q.below_standard == "scale_by_score")
+    else:
+        alternative = _flag(facts.met_alternative, shape) & (q.below_standard == "scale_by_score")
+    sav = np.where(met, 1.0, np.where(alternative, score, 0.0))
+    if q.scale_savings_rate:
+        sav = sav * score
+    loss = np.ones(n)
+    if q.loss_rate is not None:
+        lr = q.loss_rate
+        rate = np.clip(1.0 - lr.slope * score, lr.floor, lr.ceiling)
+        loss = np.where(met | alternative, rate, lr.failed)
+    return sav, loss, score
+
+
+def _cap(
+    fraction: float | None,
+    revenue_fraction: float | None,
+    benchmark: F8,
+    facts: YearFacts,
+    shape: tuple[int, ...],
+) -> F8:
+    cap = np.full(benchmark.shape, math.inf)
+    if fraction is not None:
+        cap = np.minimum(cap, fraction * benchmark)
+    if revenue_fraction is not None:
+        if facts.revenue is None:
+            raise ValueError("a revenue-based cap needs participant revenue (YearFacts.revenue)")
+        revenue = _array(facts.revenue, shape, "revenue", lo=0.0)
+        cap = np.minimum(cap, revenue_fraction * revenue)
+    return cap
+
+
+def settle(
+    design: UpsideOnly | TwoSided,
+    benchmark: npt.ArrayLike,
+    savings: npt.ArrayLike,
+    facts: YearFacts | None = None,
+) -> F8:
+    """The settlement of each element and the steps that lead to it (USD).
 
     Parameters
     ----------
-    terms : TERMS_DTYPE record
-        From :func:`simsettle.rules.terms.compile_terms`.
-    benchmark, savings : array_like, same shape
-        USD; benchmark must be positive and finite, savings finite.
+    design : UpsideOnly or TwoSided
+        A validated design.
+    benchmark : array_like
+        The benchmark the design settles against (after any discount), USD, positive.
+    savings : array_like, same shape
+        Benchmark minus settled spend, USD.
+    facts : YearFacts, optional
+        Attributed members, revenue, quality and relief of each element, where the design's terms
+        need them.
+
+    Returns
+    -------
+    float64 array, ``benchmark.shape + (N_STEPS,)``
+        Along the last axis the columns of :data:`STEP_NAMES`: the settlement (> 0: the payer
+        pays the provider), then its parts -- shared savings or losses, sequestration, the cap
+        adjustment, loss relief and the quality withhold -- which add up to it.
     """
-    if getattr(terms, "dtype", None) != TERMS_DTYPE:
-        raise TypeError(f"terms must be a TERMS_DTYPE record, got {type(terms).__name__}")
-    b = np.ascontiguousarray(benchmark, dtype=np.float64)
-    s = np.ascontiguousarray(savings, dtype=np.float64)
+    facts = facts if facts is not None else YearFacts()
+    b = np.asarray(benchmark, dtype=np.float64)
+    s = np.asarray(savings, dtype=np.float64)
     if b.shape != s.shape:
         raise ValueError(f"benchmark and savings must have the same shape: {b.shape} vs {s.shape}")
     if not np.all(np.isfinite(b) & (b > 0)):
         raise ValueError("benchmark must be positive and finite everywhere")
     if not np.all(np.isfinite(s)):
         raise ValueError("savings must be finite everywhere")
-    kind = int(terms["kind"])
-    if kind != RuleKind.SHARED_SAVINGS:
-        raise ValueError(f"unknown rule kind {kind}")
-    out = np.empty(b.size, dtype=np.float64)
-    _settle.settle_shared_savings(
-        float(terms["msr"]),
-        float(terms["mlr"]),
-        float(terms["ssr"]),
-        float(terms["slr"]),
-        float(terms["savings_cap"]),
-        float(terms["loss_cap"]),
-        bool(terms["first_dollar"]),
-        b.reshape(-1),
-        s.reshape(-1),
+    shape = b.shape
+    n = b.size
+    bf = np.ascontiguousarray(b).reshape(-1)
+    sf = np.ascontiguousarray(s).reshape(-1)
+    terms = compile_terms(design)
+    msr, mlr = _corridors(design, facts, shape)
+    sav_factor, loss_factor, score = _quality_factors(design, facts, shape)
+    below = np.zeros(n)
+    if design.below_msr_share > 0.0:
+        members = _members(facts, shape, "below_msr_share")
+        below = np.where(members >= design.below_msr_min_members, design.below_msr_share, 0.0)
+    savings_cap = _cap(design.savings_cap, design.savings_cap_revenue, bf, facts, shape)
+    if isinstance(design, TwoSided):
+        loss_cap = _cap(design.loss_cap, design.loss_cap_revenue, bf, facts, shape)
+        relief_default: float = design.loss_reduction
+    else:
+        loss_cap = np.full(n, math.inf)
+        relief_default = 0.0
+    relief = _array(
+        relief_default if facts.loss_relief is None else facts.loss_relief,
+        shape,
+        "loss_relief",
+        lo=0.0,
+        hi=1.0,
+    )
+    withhold_rate = design.quality.withhold if design.quality is not None else 0.0
+    withhold = -withhold_rate * bf * (1.0 - score)
+    out = np.empty((n, N_STEPS), dtype=np.float64)
+    _settle.settle_terms(
+        terms.sav_lo,
+        terms.sav_hi,
+        terms.sav_share,
+        terms.loss_lo,
+        terms.loss_hi,
+        terms.loss_share,
+        terms.first_dollar,
+        terms.sequestration,
+        bf,
+        sf,
+        np.ascontiguousarray(msr),
+        np.ascontiguousarray(mlr),
+        np.ascontiguousarray(sav_factor),
+        np.ascontiguousarray(below),
+        np.ascontiguousarray(loss_factor),
+        np.ascontiguousarray(savings_cap),
+        np.ascontiguousarray(loss_cap),
+        relief,
+        np.ascontiguousarray(withhold),
         out,
     )
-    return out.reshape(b.shape)
+    return out.reshape((*shape, N_STEPS))
 
 
-def settle_design(
-    design: UpsideOnly | TwoSided, benchmark: npt.ArrayLike, savings: npt.ArrayLike
+def settlement(
+    design: UpsideOnly | TwoSided,
+    benchmark: npt.ArrayLike,
+    savings: npt.ArrayLike,
+    facts: YearFacts | None = None,
 ) -> F8:
-    """:func:`settle` for a scenario design model."""
-    return settle(compile_terms(design), benchmark, savings)
+    """Just the settlement column of :func:`settle`."""
+    return settle(design, benchmark, savings, facts)[..., S_SETTLEMENT]

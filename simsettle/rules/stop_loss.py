@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from simsettle.scenario.contracts import StopLoss
+from simsettle.scenario.contracts import AggregateStopLoss, StopLoss
 
-__all__ = ["stop_loss_premium", "stop_loss_recovery"]
+__all__ = ["aggregate_stop_loss_recovery", "stop_loss_premium", "stop_loss_recovery"]
 
 F8 = npt.NDArray[np.float64]
 
@@ -20,7 +20,20 @@ def stop_loss_recovery(terms: StopLoss, excess: npt.ArrayLike) -> F8:
     return (1.0 - terms.coinsurance) * x
 
 
-def stop_loss_premium(terms: StopLoss, recovery: npt.ArrayLike, *, axis: int = 0) -> F8:
+def aggregate_stop_loss_recovery(
+    terms: AggregateStopLoss, spend: npt.ArrayLike, benchmark: npt.ArrayLike
+) -> F8:
+    """Recovery (USD) = (1 - coinsurance) x spend above ``attachment x benchmark``."""
+    s = np.asarray(spend, dtype=np.float64)
+    b = np.asarray(benchmark, dtype=np.float64)
+    if not (np.all(np.isfinite(s)) and np.all(np.isfinite(b))):
+        raise ValueError("spend and benchmark must be finite")
+    return (1.0 - terms.coinsurance) * np.maximum(s - terms.attachment * b, 0.0)
+
+
+def stop_loss_premium(
+    terms: StopLoss | AggregateStopLoss, recovery: npt.ArrayLike, *, axis: int = 0
+) -> F8:
     """Premium (USD) = (1 + loading) x expected recovery, the mean over trials along ``axis``.
 
     The expected recovery is estimated from all simulated trials of the same year, so every trial

@@ -3,7 +3,16 @@
 This package never imports numba, xarray or matplotlib, so ``simsettle validate`` stays fast.
 """
 
-from simsettle.scenario.contracts import Design, StopLoss, TwoSided, UpsideOnly
+from simsettle.scenario.contracts import (
+    AggregateStopLoss,
+    Band,
+    Design,
+    LossRateFromQuality,
+    Quality,
+    StopLoss,
+    TwoSided,
+    UpsideOnly,
+)
 from simsettle.scenario.io import (
     LoadedScenario,
     load_scenario,
@@ -16,17 +25,23 @@ from simsettle.scenario.schema import (
     Benchmark,
     Cost,
     Population,
+    Provider,
     Scenario,
     Trend,
 )
 
 __all__ = [
     "SCHEMA_VERSION",
+    "AggregateStopLoss",
+    "Band",
     "Benchmark",
     "Cost",
     "Design",
     "LoadedScenario",
+    "LossRateFromQuality",
     "Population",
+    "Provider",
+    "Quality",
     "Scenario",
     "StopLoss",
     "Trend",

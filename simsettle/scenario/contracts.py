@@ -1,19 +1,41 @@
 """Contract designs: how a simulated performance year is settled.
 
-A design is a tagged union on ``kind``. ``upside_only`` shares savings only; ``two_sided`` also
-shares losses. Both may carry an individual (specific) stop-loss. Every rate is a fraction of the
-benchmark (0.02 means 2%); money is in USD.
+A design is a tagged union on ``kind``: ``upside_only`` shares savings only, ``two_sided`` also
+shares losses. Both are built from the same blocks, applied in CMS's order (SPEC-v11 section
+4.3):
+
+1. the benchmark, less any ``discount`` (or a fixed ``capitation_pmpm`` budget instead);
+2. spend, less individual and aggregate stop-loss recoveries, plus their premiums;
+3. savings = benchmark - spend; the minimum savings (loss) rate test: fixed, or MSSP's
+   size-based table (``msr_table``);
+4. sharing: a flat rate, or banded corridors (``savings_bands`` / ``loss_bands``), first-dollar
+   or above the threshold; the quality score gates or scales the savings rate, sets the loss
+   rate (ENHANCED) or earns back a withhold;
+5. sequestration on savings, then the caps (a share of the benchmark or of participant revenue,
+   whichever binds); losses: the cap, then the extreme-and-uncontrollable-circumstance reduction.
+
+Every rate is a fraction (0.02 means 2%); money is in USD. Templates (``template:``) fill these
+blocks with a program's published parameters; see :mod:`simsettle.scenario.templates`.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, Strict, model_validator
 
-from simsettle.scenario._base import SettleModel
+from simsettle.scenario._base import FieldError, SettleModel
 
-__all__ = ["Design", "StopLoss", "TwoSided", "UpsideOnly"]
+__all__ = [
+    "AggregateStopLoss",
+    "Band",
+    "Design",
+    "LossRateFromQuality",
+    "Quality",
+    "StopLoss",
+    "TwoSided",
+    "UpsideOnly",
+]
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 DesignName = Annotated[
@@ -57,15 +79,181 @@ class StopLoss(SettleModel):
     )
 
 
+class AggregateStopLoss(SettleModel):
+    """Aggregate stop-loss: spend above a share of the benchmark is reimbursed.
+
+    The recovery is ``(1 - coinsurance) x max(0, spend - attachment x benchmark)`` after any
+    individual stop-loss; the premium is ``(1 + premium_loading)`` times the year's expected
+    recovery (Monte Carlo mean over trials). Both enter the settled spend like individual
+    stop-loss.
+    """
+
+    attachment: float = Field(
+        gt=0.0,
+        le=10.0,
+        allow_inf_nan=False,
+        description="Attachment point as a fraction of the benchmark (fraction, e.g. 1.10 for "
+        "110% of the benchmark).",
+    )
+    coinsurance: Rate = Field(
+        default=0.0,
+        description="Share of spend above the attachment the provider still pays (fraction).",
+    )
+    premium_loading: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=10.0,
+        allow_inf_nan=False,
+        description="Premium loading over expected recoveries (fraction).",
+    )
+
+
+class Band(SettleModel):
+    """One band of a banded corridor: the share applied to the part of the savings (or loss)
+    rate between the previous band's ``up_to`` (0 for the first) and this band's ``up_to``."""
+
+    up_to: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=10.0,
+        allow_inf_nan=False,
+        description="Upper end of the band as a fraction of the benchmark (fraction); omit on "
+        "the last band for no upper end.",
+    )
+    share: Rate = Field(
+        description="Provider's share of savings (or losses) within the band (fraction, 0 to 1)."
+    )
+
+
+def _check_bands(bands: tuple[Band, ...] | None, field: str) -> None:
+    if bands is None:
+        return
+    previous = 0.0
+    for i, band in enumerate(bands):
+        last = i == len(bands) - 1
+        if band.up_to is None and not last:
+            raise FieldError((field, i, "up_to"), "only the last band may omit up_to")
+        if band.up_to is not None and band.up_to <= previous:
+            raise FieldError(
+                (field, i, "up_to"),
+                f"bands must be in increasing order without gaps or overlaps: up_to "
+                f"{band.up_to} does not exceed the previous band's {previous}",
+            )
+        if band.up_to is not None:
+            previous = band.up_to
+
+
+class LossRateFromQuality(SettleModel):
+    """Shared loss rate set by the quality score: ``1 - slope x score`` within [floor, ceiling],
+    and ``failed`` when the quality standard is not met (MSSP ENHANCED, 42 CFR 425.610(f))."""
+
+    slope: float = Field(
+        default=0.75, ge=0.0, le=1.0, description="Slope on the quality score (fraction)."
+    )
+    floor: Rate = Field(default=0.40, description="Lowest shared loss rate (fraction).")
+    ceiling: Rate = Field(default=0.75, description="Highest shared loss rate (fraction).")
+    failed: Rate = Field(
+        default=0.75,
+        description="Shared loss rate when neither the quality standard nor the alternative "
+        "standard is met (fraction).",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LossRateFromQuality:
+        if self.floor > self.ceiling:
+            raise FieldError("floor", f"floor {self.floor} is above ceiling {self.ceiling}")
+        return self
+
+
+class Quality(SettleModel):
+    """The quality score and how it acts on the settlement.
+
+    Meeting the ``standard`` earns the full savings rate. Below it, savings are forfeited, or,
+    with ``below_standard: scale_by_score`` (MSSP's alternative quality performance standard from
+    PY2023), the rate is multiplied by the score. ``scale_savings_rate`` multiplies the rate by
+    the score in any case (MSSP before PY2021). A ``withhold`` share of the benchmark is withheld
+    and earned back in proportion to the score (ACO REACH).
+    """
+
+    score: Rate = Field(
+        default=1.0, description="Quality score of every performance year (fraction, 0 to 1)."
+    )
+    standard: Rate = Field(
+        default=0.0,
+        description="Score needed for the full savings rate (fraction, 0 to 1); 0 for none.",
+    )
+    below_standard: Literal["no_savings", "scale_by_score"] = Field(
+        default="no_savings",
+        description="What a score below the standard does to savings: `no_savings` forfeits "
+        "them; `scale_by_score` shares them at the rate times the score.",
+    )
+    scale_savings_rate: bool = Field(
+        default=False,
+        description="Multiply the savings rate by the score even when the standard is met.",
+    )
+    loss_rate: LossRateFromQuality | None = Field(
+        default=None,
+        description="Set the shared loss rate from the score (two-sided designs only).",
+    )
+    withhold: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=0.5,
+        allow_inf_nan=False,
+        description="Quality withhold as a fraction of the benchmark, earned back in proportion "
+        "to the score (fraction).",
+    )
+
+
 class _DesignBase(SettleModel):
     name: DesignName
+    template: str | None = Field(
+        default=None,
+        description="Name of the template this design was expanded from (see `simsettle "
+        "schema` and the templates table in the README); its parameters can be overridden.",
+    )
+    performance_year: int | None = Field(
+        default=None,
+        ge=2012,
+        le=2100,
+        description="Program rules year a template used (year); informational otherwise.",
+    )
+    discount: float = Field(
+        default=0.0,
+        ge=0.0,
+        lt=1.0,
+        allow_inf_nan=False,
+        description="Discount taken off the benchmark before savings are measured (fraction; "
+        "ACO REACH Global).",
+    )
     min_savings_rate: Rate = Field(
         default=0.0,
         description="Minimum savings rate (MSR): savings below this fraction of the benchmark are "
         "not shared (fraction of benchmark, 0 to 1).",
     )
-    shared_savings_rate: Rate = Field(
-        description="Share of savings paid to the provider once the MSR is met (fraction, 0 to 1)."
+    msr_table: Literal["mssp"] | None = Field(
+        default=None,
+        description="Use MSSP's size-based MSR table (linear within each band of assigned "
+        "beneficiaries, 2% floor at 60,000; SPEC-v11 Table 5) on each year's attributed members "
+        "instead of `min_savings_rate` (and, two-sided, of `min_loss_rate`).",
+    )
+    variable_msr_below: int | None = Field(
+        default=None,
+        ge=1,
+        description="Use the MSSP table for any year in which fewer members than this are "
+        "attributed (count; MSSP two-sided fixed MSR/MLR: 5000).",
+    )
+    shared_savings_rate: Rate | None = Field(
+        default=None,
+        description="Share of savings paid to the provider once the MSR is met (fraction, 0 to "
+        "1); give this or `savings_bands`.",
+    )
+    savings_bands: Annotated[tuple[Band, ...], Strict(False)] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=16,
+        description="Banded sharing of savings: a list of bands by savings rate, each with the "
+        "provider's share, applied piecewise (instead of `shared_savings_rate`).",
     )
     savings_cap: float | None = Field(
         default=None,
@@ -75,20 +263,77 @@ class _DesignBase(SettleModel):
         description="Cap on shared savings as a fraction of the benchmark (fraction, 0 to 1); "
         "omit for no cap.",
     )
+    savings_cap_revenue: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=10.0,
+        allow_inf_nan=False,
+        description="Cap on shared savings as a fraction of participant revenue (fraction); the "
+        "lower of the two caps binds. Needs `provider.revenue_ratio`.",
+    )
     sharing_basis: Literal["first_dollar", "above_threshold"] = Field(
         default="first_dollar",
         description="`first_dollar`: once the MSR (MLR) is met the sharing rate applies to all "
         "savings (losses), as in MSSP; `above_threshold`: only to the part beyond the MSR (MLR).",
     )
+    sequestration: Rate = Field(
+        default=0.0,
+        description="Share of shared savings withheld by sequestration, before the cap "
+        "(fraction; MSSP: 0.02 in most years).",
+    )
+    below_msr_share: Rate = Field(
+        default=0.0,
+        description="Factor on the sharing rate for savings that are positive but below the MSR "
+        "(fraction; MSSP low-revenue ACOs from agreement periods starting 2024: 0.5).",
+    )
+    below_msr_min_members: int = Field(
+        default=0,
+        ge=0,
+        description="Attributed members needed for `below_msr_share` to apply (count; MSSP: 5000).",
+    )
+    quality: Quality | None = Field(
+        default=None, description="Quality score and its effect on the settlement."
+    )
     stop_loss: StopLoss | None = Field(
         default=None, description="Optional individual stop-loss (see StopLoss)."
     )
+    aggregate_stop_loss: AggregateStopLoss | None = Field(
+        default=None, description="Optional aggregate stop-loss (see AggregateStopLoss)."
+    )
+
+    @property
+    def savings_bands_effective(self) -> tuple[Band, ...]:
+        """Savings bands in force: ``savings_bands``, or one band at ``shared_savings_rate``."""
+        if self.savings_bands is not None:
+            return self.savings_bands
+        return (Band(share=self.shared_savings_rate or 0.0),)
+
+    def _check_common(self) -> None:
+        if (self.shared_savings_rate is None) == (self.savings_bands is None):
+            raise FieldError(
+                "shared_savings_rate",
+                "give exactly one of shared_savings_rate and savings_bands",
+            )
+        _check_bands(self.savings_bands, "savings_bands")
+        if self.below_msr_share > 0 and self.sharing_basis != "first_dollar":
+            raise FieldError(
+                "below_msr_share",
+                "sharing below the MSR needs sharing_basis: first_dollar (above the threshold "
+                "nothing below the MSR is shared)",
+            )
 
 
 class UpsideOnly(_DesignBase):
     """One-sided shared savings: the provider never pays losses."""
 
     kind: Literal["upside_only"] = Field(description="Design type tag: `upside_only`.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> UpsideOnly:
+        self._check_common()
+        if self.quality is not None and self.quality.loss_rate is not None:
+            raise FieldError(("quality", "loss_rate"), "an upside_only design has no losses")
+        return self
 
 
 class TwoSided(_DesignBase):
@@ -100,8 +345,16 @@ class TwoSided(_DesignBase):
         description="Minimum loss rate (MLR): losses below this fraction of the benchmark are not "
         "shared (fraction, 0 to 1); omit for the same value as `min_savings_rate` (symmetric).",
     )
-    shared_loss_rate: Rate = Field(
-        description="Share of losses the provider pays back once the MLR is met (fraction, 0 to 1)."
+    shared_loss_rate: Rate | None = Field(
+        default=None,
+        description="Share of losses the provider pays back once the MLR is met (fraction, 0 to "
+        "1); give this, `loss_bands`, or `quality.loss_rate`.",
+    )
+    loss_bands: Annotated[tuple[Band, ...], Strict(False)] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=16,
+        description="Banded sharing of losses by loss rate, each band with the provider's share.",
     )
     loss_cap: float | None = Field(
         default=None,
@@ -111,11 +364,59 @@ class TwoSided(_DesignBase):
         description="Cap on shared losses as a fraction of the benchmark (fraction, 0 to 1); "
         "omit for no cap.",
     )
+    loss_cap_revenue: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=10.0,
+        allow_inf_nan=False,
+        description="Cap on shared losses as a fraction of participant revenue (fraction); the "
+        "lower of the two caps binds (MSSP BASIC). Needs `provider.revenue_ratio`.",
+    )
+    loss_reduction: Rate = Field(
+        default=0.0,
+        description="Share of shared losses forgiven for extreme and uncontrollable "
+        "circumstances, after the loss cap (fraction; MSSP PY2020-2022: 1.0, PY2023: 5/12).",
+    )
+    capitation_pmpm: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1e6,
+        allow_inf_nan=False,
+        description="Fixed capitation budget replacing the benchmark (USD per member per month "
+        "in the first performance year, trended at the benchmark's trend_rate); the provider "
+        "carries spend against it within the corridors and bands.",
+    )
 
     @property
     def effective_min_loss_rate(self) -> float:
         """The MLR in force: ``min_loss_rate``, or ``min_savings_rate`` when it was omitted."""
         return self.min_savings_rate if self.min_loss_rate is None else self.min_loss_rate
+
+    @property
+    def loss_bands_effective(self) -> tuple[Band, ...]:
+        """Loss bands in force: ``loss_bands``, one band at ``shared_loss_rate``, or one band at
+        100% to be scaled by the quality-based loss rate."""
+        if self.loss_bands is not None:
+            return self.loss_bands
+        if self.shared_loss_rate is not None:
+            return (Band(share=self.shared_loss_rate),)
+        return (Band(share=1.0),)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TwoSided:
+        self._check_common()
+        quality_rate = self.quality is not None and self.quality.loss_rate is not None
+        given = sum(
+            x
+            for x in (self.shared_loss_rate is not None, self.loss_bands is not None, quality_rate)
+        )
+        if given != 1:
+            raise FieldError(
+                "shared_loss_rate",
+                "give exactly one of shared_loss_rate, loss_bands and quality.loss_rate",
+            )
+        _check_bands(self.loss_bands, "loss_bands")
+        return self
 
 
 Design = Annotated[UpsideOnly | TwoSided, Field(discriminator="kind")]

@@ -25,6 +25,7 @@ from simsettle.errors import Issue, ScenarioError
 from simsettle.scenario._base import FieldError
 from simsettle.scenario.contracts import TwoSided, UpsideOnly
 from simsettle.scenario.schema import SCHEMA_VERSION, Scenario
+from simsettle.scenario.templates import template_names
 
 __all__ = ["LoadedScenario", "load_scenario", "locate", "parse_scenario", "scenario_json_schema"]
 
@@ -343,9 +344,43 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     return parse_scenario(text, name)
 
 
+def _template_design_schema(defs: dict[str, Any]) -> dict[str, Any]:
+    """Schema of a design written as a template plus overrides (``kind`` optional)."""
+    properties: dict[str, Any] = {}
+    for model in ("UpsideOnly", "TwoSided"):
+        properties.update(defs[model]["properties"])
+    properties["kind"] = {
+        "description": "Design type; a template sets it.",
+        "enum": ["upside_only", "two_sided"],
+        "type": "string",
+    }
+    properties["template"] = {
+        "description": "Name of a program template; any other field overrides the template's.",
+        "enum": template_names(),
+        "type": "string",
+    }
+    return {
+        "title": "TemplateDesign",
+        "description": "A design built from a named template (see `template`) plus overrides.",
+        "type": "object",
+        "properties": properties,
+        "required": ["name", "template"],
+        "additionalProperties": False,
+    }
+
+
 def scenario_json_schema() -> dict[str, Any]:
-    """JSON Schema of the scenario format, for editor autocompletion and validation."""
+    """JSON Schema of the scenario format, for editor autocompletion and validation.
+
+    Designs are written either in full (a ``kind`` and its fields) or as a ``template`` plus
+    overrides; templates are expanded before validation, so the schema accepts both forms.
+    """
     schema = Scenario.model_json_schema(mode="validation")
+    defs = schema["$defs"]
+    defs["TemplateDesign"] = _template_design_schema(defs)
+    designs = schema["properties"]["designs"]
+    full = designs["items"]
+    designs["items"] = {"anyOf": [{"$ref": "#/$defs/TemplateDesign"}, full]}
     out: dict[str, Any] = {"$schema": "https://json-schema.org/draft/2020-12/schema"}
     out["$id"] = f"https://simsettle.invalid/schema/scenario-v{SCHEMA_VERSION}.json"
     out.update(schema)

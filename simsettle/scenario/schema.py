@@ -8,14 +8,24 @@ years. Every field's description states its unit; the descriptions flow into the
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from pydantic import Field, Strict, model_validator
 
 from simsettle.scenario._base import FieldError, SettleModel
 from simsettle.scenario.contracts import Design
+from simsettle.scenario.templates import TEMPLATES, expand_template, template_names
 
-__all__ = ["SCHEMA_VERSION", "Benchmark", "Cost", "Population", "Scenario", "Trend"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Benchmark",
+    "Cost",
+    "Population",
+    "Provider",
+    "Scenario",
+    "Trend",
+]
 
 SCHEMA_VERSION = 1
 
@@ -204,6 +214,20 @@ class Benchmark(SettleModel):
         return len(self.weights)
 
 
+class Provider(SettleModel):
+    """Facts about the provider entity that some contract terms refer to."""
+
+    revenue_ratio: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=10.0,
+        allow_inf_nan=False,
+        description="Participants' fee-for-service revenue from the attributed population as a "
+        "fraction of the benchmark (fraction); needed by revenue-based caps (MSSP BASIC loss "
+        "limits). MSSP 'low revenue' ACOs are below about 0.35.",
+    )
+
+
 class Scenario(SettleModel):
     """A simsettle scenario: population, cost, trend, benchmark and the designs to compare."""
 
@@ -243,11 +267,38 @@ class Scenario(SettleModel):
     cost: Cost = Field(description="Member cost model.")
     trend: Trend = Field(default_factory=Trend, description="Systemic cost trend.")
     benchmark: Benchmark = Field(default_factory=Benchmark, description="Benchmark construction.")
+    provider: Provider = Field(default_factory=Provider, description="The provider entity.")
     designs: Annotated[tuple[Design, ...], Strict(False)] = Field(
         min_length=1,
         max_length=500,
         description="Contract designs to settle; each is settled on the same simulated years.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_templates(cls, data: Any) -> Any:
+        """Replace each design that names a ``template`` by the template's fields plus its own."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("designs"), list | tuple):
+            return data
+        year = data.get("first_performance_year", 2026)
+        if not isinstance(year, int) or isinstance(year, bool):
+            year = 2026
+        designs: list[Any] = []
+        for i, design in enumerate(data["designs"]):
+            if isinstance(design, Mapping) and design.get("template") is not None:
+                name = design["template"]
+                if not isinstance(name, str) or name not in TEMPLATES:
+                    raise FieldError(
+                        ("designs", i, "template"),
+                        f"unknown template {name!r}; known templates: "
+                        f"{', '.join(template_names())}",
+                    )
+                try:
+                    design = expand_template(design, year)
+                except ValueError as exc:
+                    raise FieldError(("designs", i, "performance_year"), str(exc)) from None
+            designs.append(design)
+        return {**data, "designs": designs}
 
     @model_validator(mode="after")
     def _unique_design_names(self) -> Scenario:
@@ -259,6 +310,16 @@ class Scenario(SettleModel):
                     f"duplicate design name {d.name!r} (first used by designs.{seen[d.name]})",
                 )
             seen[d.name] = i
+            revenue_caps = [d.savings_cap_revenue, getattr(d, "loss_cap_revenue", None)]
+            if self.provider.revenue_ratio is None and any(c is not None for c in revenue_caps):
+                field = (
+                    "savings_cap_revenue" if revenue_caps[0] is not None else ("loss_cap_revenue")
+                )
+                raise FieldError(
+                    ("designs", i, field),
+                    "a revenue-based cap needs provider.revenue_ratio (participant revenue as a "
+                    "fraction of the benchmark)",
+                )
         return self
 
     @property
