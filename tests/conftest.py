@@ -65,3 +65,18 @@ designs:
 def small_text() -> str:
     """A valid scenario small enough to simulate in well under a second."""
     return SMALL_SCENARIO
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-expected",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden/*.json from the current engine instead of comparing",
+    )
+
+
+@pytest.fixture
+def update_expected(request: pytest.FixtureRequest) -> bool:
+    """True when the run should rewrite golden files (``pytest --update-expected``)."""
+    return bool(request.config.getoption("--update-expected"))

@@ -26,14 +26,15 @@ F8 = npt.NDArray[np.float64]
 
 
 @njit(cache=True, nogil=True, inline="always")
-def band_share(lo: F8, hi: F8, share: F8, a: float, r: float) -> float:
-    """Integral of the banded share over rates ``[a, r]``: sum of share x overlap with each band.
+def band_share(lo: F8, hi: F8, share: F8, b: float, a: float, x: float) -> float:
+    """Banded share of the amount range ``[a, x]`` (USD), bands given as rates of ``b``.
 
-    For one band ``[0, inf)`` at rate ``s`` this is ``s x (r - a)``.
+    The sum over bands of share x the overlap of ``[a, x]`` with ``[lo x b, hi x b)``. Working
+    in USD keeps a flat rate exact: one band ``[0, inf)`` at rate ``s`` gives ``s x (x - a)``.
     """
     total = 0.0
     for k in range(share.shape[0]):
-        width = min(r, hi[k]) - max(a, lo[k])
+        width = min(x, hi[k] * b) - max(a, lo[k] * b)
         if width > 0.0:
             total += share[k] * width
     return total
@@ -84,26 +85,21 @@ def settle_terms(
         relief = 0.0
         total = 0.0
         if s > 0.0:
-            r = s / b
-            if s >= msr[i] * b:
-                start = 0.0 if first_dollar else msr[i]
-                shared = b * band_share(sav_lo, sav_hi, sav_share, start, r) * savings_factor[i]
+            threshold = msr[i] * b
+            if s >= threshold:
+                start = 0.0 if first_dollar else threshold
+                shared = band_share(sav_lo, sav_hi, sav_share, b, start, s) * savings_factor[i]
             elif below_msr_factor[i] > 0.0:
-                shared = (
-                    b
-                    * band_share(sav_lo, sav_hi, sav_share, 0.0, r)
-                    * savings_factor[i]
-                    * below_msr_factor[i]
-                )
+                below = band_share(sav_lo, sav_hi, sav_share, b, 0.0, s)
+                shared = below * savings_factor[i] * below_msr_factor[i]
             seq = -shared * sequestration
             after = shared + seq
             capped = min(after, savings_cap[i])
             cap = capped - after
             total = capped
         elif s < 0.0 and -s >= mlr[i] * b:
-            r = -s / b
-            start = 0.0 if first_dollar else mlr[i]
-            shared = -b * band_share(loss_lo, loss_hi, loss_share, start, r) * loss_factor[i]
+            start = 0.0 if first_dollar else mlr[i] * b
+            shared = -band_share(loss_lo, loss_hi, loss_share, b, start, -s) * loss_factor[i]
             capped = max(shared, -loss_cap[i])
             cap = capped - shared
             relief = -capped * loss_relief[i]
