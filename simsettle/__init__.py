@@ -1,7 +1,7 @@
 """simsettle: what a value-based-care contract's settlement can do to its parties.
 
 Public API: :func:`load_scenario`, :func:`simulate`, :func:`open_results`, :func:`write_results`,
-:func:`set_options`. Heavy modules (numba, xarray, matplotlib) load only when a name that needs
+:func:`payoff`, :func:`set_options`. Heavy modules (numba, xarray, matplotlib) load only when a name that needs
 them is first used (PEP 562), so ``import simsettle`` and ``simsettle validate`` stay fast.
 """
 
@@ -17,7 +17,7 @@ from simsettle.scenario import load_scenario, parse_scenario
 
 if TYPE_CHECKING:
     from simsettle.results import open_results, write_results
-    from simsettle.runner import simulate
+    from simsettle.runner import payoff, simulate
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -29,6 +29,7 @@ __all__ = [
     "load_scenario",
     "open_results",
     "parse_scenario",
+    "payoff",
     "set_options",
     "simulate",
     "write_results",
@@ -36,6 +37,7 @@ __all__ = [
 
 _LAZY = {
     "simulate": "simsettle.runner",
+    "payoff": "simsettle.runner",
     "open_results": "simsettle.results",
     "write_results": "simsettle.results",
 }

@@ -14,7 +14,7 @@ import math
 import os
 import platform
 import tempfile
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,7 @@ __all__ = [
     "RESULTS_FORMAT",
     "VAR_ATTRS",
     "derived_dataset",
+    "payoff_dataset",
     "open_results",
     "to_dataset",
     "write_results",
@@ -280,8 +281,9 @@ def _design_row(d: Design) -> dict[str, Any]:
     return row
 
 
-def _design_coords(loaded: LoadedScenario) -> dict[str, Any]:
-    rows = [_design_row(d) for d in loaded.scenario.designs]
+def _design_coords(designs: Sequence[Design]) -> dict[str, Any]:
+    """The design parameters as non-dimension coordinates on ``design``."""
+    rows = [_design_row(d) for d in designs]
     coords: dict[str, Any] = {}
     for name, attrs in _COORD_ATTRS.items():
         values = [row[name] for row in rows]
@@ -388,11 +390,32 @@ def to_dataset(
             _T: (_T, np.arange(trials, dtype=np.int64), DIM_INFO[Dim.TRIAL]),
             _Y: (_Y, np.array(sc.years, dtype=np.int64), DIM_INFO[Dim.YEAR]),
             _PAYOFF: (_PAYOFF, settled.payoff_rates, DIM_INFO[Dim.PAYOFF_SAVINGS_RATE]),
-            **_design_coords(loaded),
+            **_design_coords(sc.designs),
         },
         attrs=make_attrs(loaded, seed=seed, trials=trials, inputs=inputs, command=command),
     )
     return ds
+
+
+def payoff_dataset(
+    designs: Sequence[Design], rates: np.ndarray[Any, Any], table: np.ndarray[Any, Any]
+) -> xr.Dataset:
+    """Payoff curves of ``designs`` as a Dataset shaped like a results file's ``payoff``."""
+    names = [d.name for d in designs]
+    coords: dict[str, Any] = {
+        _D: (_D, np.array(names, dtype=object), DIM_INFO[Dim.DESIGN]),
+        _PAYOFF: (_PAYOFF, np.asarray(rates, dtype=np.float64), DIM_INFO[Dim.PAYOFF_SAVINGS_RATE]),
+        **_design_coords(designs),
+    }
+    return xr.Dataset(
+        {"payoff": ((_D, _PAYOFF), np.asarray(table, dtype=np.float64), dict(VAR_ATTRS["payoff"]))},
+        coords=coords,
+        attrs={
+            "title": "Payoff curves",
+            "source": f"simsettle {__version__}",
+            "sign_convention": SIGN_CONVENTION,
+        },
+    )
 
 
 def derived_dataset(

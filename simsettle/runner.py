@@ -8,12 +8,13 @@ the global trial number, and each trial's aggregates are summed in a fixed order
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import ValidationError
 
 from simsettle.errors import Issue, ScenarioError
@@ -21,12 +22,13 @@ from simsettle.models.population import compile_model, key_from_seed, simulate_a
 from simsettle.options import OPTIONS
 from simsettle.rules.designs import settle_designs
 from simsettle.scenario.io import LoadedScenario, load_scenario
+from simsettle.scenario.contracts import TwoSided, UpsideOnly
 from simsettle.scenario.schema import Scenario
 
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["ProgressCallback", "plan_chunks", "resolve_scenario", "simulate"]
+__all__ = ["ProgressCallback", "payoff", "plan_chunks", "resolve_scenario", "simulate"]
 
 #: Called as ``progress(done_trials, total_trials)`` after each chunk.
 ProgressCallback = Callable[[int, int], None]
@@ -201,3 +203,37 @@ def simulate(
     return to_dataset(
         settled, loaded, seed=sc.seed, trials=sc.trials, inputs=inputs, command=command
     )
+
+
+def payoff(
+    designs: LoadedScenario | Scenario | Sequence[UpsideOnly | TwoSided] | str | os.PathLike[str],
+    *,
+    rates: npt.ArrayLike | None = None,
+    members: float = 10_000.0,
+    revenue_ratio: float | None = None,
+) -> xr.Dataset:
+    """Payoff curves (settlement as a fraction of the benchmark by savings rate) of any designs.
+
+    ``designs`` is a list of design models, or a scenario (path or object) whose designs to use.
+    For :func:`simsettle.plot.fig_payoff`. ``members`` sets size-based minimum savings rates and
+    ``revenue_ratio`` revenue-based caps (a scenario's own ratio is used when it has one).
+
+    >>> from simsettle.scenario import UpsideOnly
+    >>> d = UpsideOnly(kind="upside_only", name="u", min_savings_rate=0.02,
+    ...                shared_savings_rate=0.5, savings_cap=0.1)
+    >>> float(payoff([d]).payoff.sel(design="u", payoff_savings_rate=0.04))
+    0.02
+    """
+    from simsettle.results import payoff_dataset
+    from simsettle.rules.payoff import DEFAULT_PAYOFF_RATES, payoff_table
+
+    if isinstance(designs, LoadedScenario | Scenario | str | os.PathLike):
+        sc = resolve_scenario(designs).scenario
+        chosen: Sequence[UpsideOnly | TwoSided] = sc.designs
+        if revenue_ratio is None:
+            revenue_ratio = sc.provider.revenue_ratio
+    else:
+        chosen = list(designs)
+    grid = DEFAULT_PAYOFF_RATES if rates is None else np.asarray(rates, dtype=np.float64)
+    table = payoff_table(chosen, grid, members=members, revenue_ratio=revenue_ratio)
+    return payoff_dataset(chosen, grid, table)

@@ -105,6 +105,7 @@ def test_report_writes_readable_charts(tmp_path, scenario_file):
     pngs = sorted(rep.glob("*.png"))
     names = {p.name for p in pngs}
     assert "exceedance.png" in names
+    assert "payoff.png" in names
     assert {
         f"distribution_{d}.png"
         for d in ("one_sided", "two_sided", "with_stop_loss", "high_attachment")

@@ -252,3 +252,44 @@ def test_png_is_byte_reproducible(ds: xr.Dataset, kind: str) -> None:
     assert _png(fig) == first
     assert _png(make()) == first  # a fresh figure gives the same bytes
     assert b"Software" not in first
+
+
+def test_fig_payoff_draws_each_design_curve(tmp_path):
+    import simsettle
+    from simsettle.plot import fig_payoff
+    from simsettle.scenario import TwoSided, UpsideOnly
+
+    designs = [
+        UpsideOnly(
+            kind="upside_only",
+            name="one",
+            min_savings_rate=0.02,
+            shared_savings_rate=0.5,
+            savings_cap=0.1,
+        ),
+        TwoSided(
+            kind="two_sided",
+            name="two",
+            shared_savings_rate=0.5,
+            shared_loss_rate=0.3,
+            loss_cap=0.04,
+        ),
+    ]
+    ds = simsettle.payoff(designs)
+    fig = fig_payoff(ds)
+    ax = fig.axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "one" in labels
+    assert "two" in labels
+    two = next(line for line in ax.get_lines() if line.get_label() == "two")
+    x, y = (np.asarray(v, dtype=float) for v in two.get_data())
+    # Losses past the 4% cap are flat; 30% of losses below it.
+    assert y[np.argmin(np.abs(x + 0.25))] == pytest.approx(-0.04)
+    assert y[np.argmin(np.abs(x + 0.10))] == pytest.approx(-0.03)
+    path = tmp_path / "payoff.png"
+    fig.savefig(path, dpi=80, metadata={"Software": None})
+    img = imread(path)
+    assert img.shape[0] > 200
+    assert float(img[..., :3].std()) > 0.01
+    with pytest.raises(KeyError, match="payoff"):
+        fig_payoff(ds.drop_vars("payoff"))
