@@ -1,8 +1,9 @@
 """simsettle: what a value-based-care contract's settlement can do to its parties.
 
 Public API: :func:`load_scenario`, :func:`simulate`, :func:`open_results`, :func:`write_results`,
-:func:`payoff`, :func:`set_options`. Heavy modules (numba, xarray, matplotlib) load only when a name that needs
-them is first used (PEP 562), so ``import simsettle`` and ``simsettle validate`` stay fast.
+:func:`payoff`, :func:`set_options`. Heavy modules (numba, xarray, matplotlib) load only when a
+name that needs them is first used (PEP 562), so ``import simsettle`` and ``simsettle validate``
+stay fast.
 """
 
 from __future__ import annotations

@@ -37,8 +37,8 @@ __all__ = [
     "RESULTS_FORMAT",
     "VAR_ATTRS",
     "derived_dataset",
-    "payoff_dataset",
     "open_results",
+    "payoff_dataset",
     "to_dataset",
     "write_results",
 ]

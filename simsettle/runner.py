@@ -21,8 +21,8 @@ from simsettle.errors import Issue, ScenarioError
 from simsettle.models.population import compile_model, key_from_seed, simulate_aggregates
 from simsettle.options import OPTIONS
 from simsettle.rules.designs import settle_designs
-from simsettle.scenario.io import LoadedScenario, load_scenario
 from simsettle.scenario.contracts import TwoSided, UpsideOnly
+from simsettle.scenario.io import LoadedScenario, load_scenario
 from simsettle.scenario.schema import Scenario
 
 if TYPE_CHECKING:
