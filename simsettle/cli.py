@@ -213,6 +213,70 @@ def report(
         typer.echo(f"wrote {p}")
 
 
+@app.command("mssp-replay")
+def mssp_replay(
+    puf: Annotated[
+        Path,
+        typer.Argument(help="CMS MSSP ACO results PUF (CSV).", show_default=False, metavar="PUF"),
+    ],
+    performance_year: Annotated[
+        int,
+        typer.Option("--performance-year", min=2012, help="Performance year the PUF covers."),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="CSV of every ACO's replay.")] = Path(
+        "replay.csv"
+    ),
+) -> None:
+    """Replay CMS's published MSSP results with the engine's templates and compare.
+
+    Prints the share of ACOs whose earned savings or losses the engine reproduces (all rows, and
+    rows whose result does not depend on unpublished participant revenue) and the rows that
+    differ with the reason; writes one CSV row per ACO.
+
+    Example: simsettle mssp-replay py2023_aco_results_puf.csv --performance-year 2023 -o replay.csv
+    """
+    from simsettle.replay import replay_puf, summarize, write_replay_csv
+
+    if not puf.is_file():
+        _err(f"{puf}: no such file")
+        raise typer.Exit(EXIT_USAGE)
+    if out.is_dir():
+        _err(f"{out}: is a directory; give a file name such as {out / 'replay.csv'}")
+        raise typer.Exit(EXIT_USAGE)
+    if not out.parent.is_dir():
+        _err(f"{out}: output directory {out.parent} does not exist")
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        rows = replay_puf(puf, performance_year)
+    except (OSError, ValueError) as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    summary = summarize(rows)
+    typer.echo(
+        f"{puf} (PY{performance_year}): {summary.agree} of {summary.total} ACOs agree "
+        f"({summary.match_rate:.1%})"
+    )
+    typer.echo(
+        f"  not depending on unpublished revenue (and no mid-year termination): "
+        f"{summary.agree_comparable} of {summary.comparable} ({summary.match_rate_comparable:.1%})"
+    )
+    if summary.disagreeing:
+        typer.echo("Rows that differ:")
+        typer.echo(f"  {'ACO_ID':<8} {'track':<5} {'published':>15} {'computed':>15}  reason")
+        for r in summary.disagreeing:
+            published = "-" if r.published is None else f"{r.published:,.0f}"
+            typer.echo(
+                f"  {r.aco_id:<8} {r.track:<5} {published:>15} {r.computed:>15,.2f}  "
+                f"{r.reason or 'no known reason'}"
+            )
+    try:
+        write_replay_csv(rows, out)
+    except OSError as exc:
+        _err(f"{out}: could not write the replay: {exc}")
+        raise typer.Exit(EXIT_FAILURE) from None
+    typer.echo(f"wrote {out}")
+
+
 @app.command()
 def version() -> None:
     """Print the simsettle version.

@@ -21,13 +21,21 @@ What comes from the PUF (all inputs):
   published ``MinSavPerc`` by more than 0.005 percentage points (half the PUF's last digit).
 * Loss relief for extreme and uncontrollable circumstances from ``DisAdj``. The design is first
   settled without relief to get the capped shared loss (steps ``shared + cap``); the relief
-  fraction is then ``min(1, |DisAdj| / |capped loss|)``. A row with a shared loss and no
+  fraction is then ``min(1, |DisAdj| / |capped loss|)``, and 1 when ``|DisAdj|`` is within its
+  whole-dollar rounding ($0.50) of the loss. A row with a shared loss and no
   ``DisAdj`` gets the policy year's default (:data:`~simsettle.scenario.templates.MSSP_POLICY`);
   :func:`~simsettle.replay.puf.read_puf` reads a blank ``DisAdj`` as 0, so a zero counts as "not
   published". In the PY2022 and PY2023 files every row with a shared loss has a ``DisAdj``, and
   the ``DisAdj`` ratio reproduces CMS where the policy default does not: PY2023 ratios range from
   0.4169 to 0.4201 around the PHE's 5/12 (counties and months differ by ACO) and A1539's is 0.742
-  (a further disaster). PY2022 forgave all losses (ratio 1.0).
+  (a further disaster); the default 5/12 reproduces 4 of PY2023's 20 loss rows, the ratio 17
+  (the other 3 depend on revenue). PY2022 forgave all losses (ratio 1.0, which the default also
+  gives). In a year whose policy forgives every loss (PY2020-2022) the relief is 1 whatever
+  ``DisAdj`` says: nothing is owed, so the result cannot depend on the revenue-based loss limit
+  (A1070, PY2022: ``DisAdj`` is the loss after the revenue limit, a ratio of 0.27 to the loss
+  computed without it). Elsewhere, where a BASIC revenue limit bound, the ratio understates the
+  relief because the denominator lacks the revenue limit; such rows are marked as depending on
+  revenue (below).
 * ``ReducedSS`` (PY2024 onwards, 42 CFR 425.605(h)): low-revenue ACOs below the MSR share at half
   the rate (``below_msr_share=0.5``, ``below_msr_min_members=5000``).
 
@@ -278,19 +286,31 @@ def _replay_one(row: PufRow, year: int) -> ReplayRow:
     try:
         design, revenue_limited = _design(row, template, year)
         facts = _facts(row, reasons)
-        steps = settle(design, row.benchmark, row.benchmark - row.expenditure,
-                       YearFacts(**facts, loss_relief=0.0))
+        steps = settle(
+            design,
+            row.benchmark,
+            row.benchmark - row.expenditure,
+            YearFacts(**facts, loss_relief=0.0),
+        )
         capped_loss = float(steps[_SHARED] + steps[_CAP])
         relief = 0.0
         if capped_loss < 0.0:
-            if row.dis_adj != 0.0:
+            if isinstance(design, TwoSided) and design.loss_reduction >= 1.0:
+                # The year's policy forgave every shared loss (COVID-19, PY2020-2022): nothing
+                # is owed whatever the loss limit, so the result does not depend on revenue.
+                relief = 1.0
+            elif row.dis_adj != 0.0:
                 # DisAdj is published in whole dollars: forgiveness within its rounding is full.
                 full = abs(row.dis_adj) + _DOLLAR_ROUNDING >= abs(capped_loss)
                 relief = 1.0 if full else abs(row.dis_adj) / abs(capped_loss)
             elif isinstance(design, TwoSided):
                 relief = design.loss_reduction  # no DisAdj published: the policy default
-            steps = settle(design, row.benchmark, row.benchmark - row.expenditure,
-                           YearFacts(**facts, loss_relief=relief))
+            steps = settle(
+                design,
+                row.benchmark,
+                row.benchmark - row.expenditure,
+                YearFacts(**facts, loss_relief=relief),
+            )
         elif row.dis_adj != 0.0:
             reasons.append("DisAdj published but the replay computes no shared loss")
     except ValueError as exc:
@@ -299,9 +319,7 @@ def _replay_one(row: PufRow, year: int) -> ReplayRow:
     computed = float(steps[_SETTLEMENT])
     msr = _msr_in_force(design, row.n_ab)
     if row.msr is not None and abs(msr - row.msr) > _MSR_TOLERANCE:
-        reasons.append(
-            f"MSR {msr:.4%} differs from the published MinSavPerc {row.msr:.2%}"
-        )
+        reasons.append(f"MSR {msr:.4%} differs from the published MinSavPerc {row.msr:.2%}")
     depends = revenue_limited and capped_loss < 0.0 and relief < 1.0
     if depends:
         reasons.append(REASON_REVENUE)
@@ -343,9 +361,7 @@ def _design(row: PufRow, template: str, year: int) -> tuple[UpsideOnly | TwoSide
         spec["below_msr_share"] = 0.5  # 42 CFR 425.605(h)
         spec["below_msr_min_members"] = 5000
     expanded = expand_template(spec, year)
-    design: UpsideOnly | TwoSided = (
-        TwoSided(**expanded) if two_sided else UpsideOnly(**expanded)
-    )
+    design: UpsideOnly | TwoSided = TwoSided(**expanded) if two_sided else UpsideOnly(**expanded)
     return design, revenue_limited
 
 
