@@ -183,3 +183,19 @@ def test_benchmark_properties(weights, trend, risk_adjustment, pmpm, scale):
     np.testing.assert_allclose(
         build_benchmark(terms, spend * scale, mm, risk), got * scale, rtol=1e-12
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["aca_risk_corridors", "part_d_corridors", "commercial_two_sided"]),
+    benchmarks,
+    st.floats(0.0, 0.6, allow_nan=False),
+)
+def test_symmetric_templates_are_odd(name, b, rate):
+    # ACA and Part D corridors are symmetric by statute; the generic two-sided deal shares 50/50
+    # behind a symmetric 2% corridor, with unequal caps (10% / 5%): compare below both.
+    design = _template(name)
+    if name == "commercial_two_sided":
+        rate = min(rate, 0.09)
+    up, down = _settle(design, b, [rate, -rate])
+    assert up == -down

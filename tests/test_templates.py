@@ -219,3 +219,27 @@ def test_unknown_template_and_bad_override_are_positioned():
             "s.yaml",
         )
     assert "2019" in info.value.issues[0].message
+
+
+@pytest.mark.parametrize(
+    ("year", "ratio", "half_rate"),
+    [(2025, 0.30, 0.5), (2023, 0.30, 0.0), (2025, 0.50, 0.0), (2026, None, 0.0)],
+)
+def test_mssp_low_revenue_half_rate(year, ratio, half_rate):
+    # 42 CFR 425.605(h): from agreement periods starting 2024, a low-revenue ACO (participant
+    # revenue below 35% of benchmark, 425.20) with 5,000+ beneficiaries that misses the MSR
+    # shares savings at half the rate (PY2024 PUF: ReducedSS, e.g. A5328 at 20%).
+    d = expand_template({"name": "t", "template": "mssp_basic_a"}, year, revenue_ratio=ratio)
+    assert d.get("below_msr_share", 0.0) == half_rate
+    if half_rate:
+        assert d["below_msr_min_members"] == 5000
+    # The provider block of a scenario drives it.
+    provider = "" if ratio is None else f"provider: {{revenue_ratio: {ratio}}}\n"
+    text = (
+        SCENARIO.replace("provider: {revenue_ratio: 0.3}\n", provider).replace(
+            "first_performance_year: 2023", f"first_performance_year: {year}"
+        )
+        + "  - name: a\n    template: mssp_basic_a\n"
+    )
+    (design,) = parse_scenario(text).scenario.designs
+    assert design.below_msr_share == half_rate

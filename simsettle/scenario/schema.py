@@ -283,6 +283,10 @@ class Scenario(SettleModel):
         year = data.get("first_performance_year", 2026)
         if not isinstance(year, int) or isinstance(year, bool):
             year = 2026
+        provider = data.get("provider")
+        ratio = provider.get("revenue_ratio") if isinstance(provider, Mapping) else None
+        if not isinstance(ratio, int | float) or isinstance(ratio, bool):
+            ratio = None
         designs: list[Any] = []
         for i, design in enumerate(data["designs"]):
             if isinstance(design, Mapping) and design.get("template") is not None:
@@ -294,7 +298,7 @@ class Scenario(SettleModel):
                         f"{', '.join(template_names())}",
                     )
                 try:
-                    design = expand_template(design, year)
+                    design = expand_template(design, year, revenue_ratio=ratio)
                 except ValueError as exc:
                     raise FieldError(("designs", i, "performance_year"), str(exc)) from None
             designs.append(design)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "MSSP_LOW_REVENUE_RATIO",
     "MSSP_POLICY",
     "TEMPLATES",
     "MsspYearPolicy",
@@ -270,10 +271,21 @@ def template_names() -> list[str]:
     return sorted(TEMPLATES)
 
 
-def expand_template(design: Mapping[str, Any], default_year: int) -> dict[str, Any]:
+#: MSSP "low revenue ACO" (42 CFR 425.20): participants' Parts A and B FFS revenue below 35% of
+#: the assigned beneficiaries' Parts A and B FFS expenditures (the benchmark, here) [S].
+MSSP_LOW_REVENUE_RATIO = 0.35
+
+
+def expand_template(
+    design: Mapping[str, Any], default_year: int, *, revenue_ratio: float | None = None
+) -> dict[str, Any]:
     """The design mapping with its template's fields filled in; the design's own keys win.
 
-    The template's rules year is the design's ``performance_year``, else ``default_year``.
+    The template's rules year is the design's ``performance_year``, else ``default_year``. With
+    the provider's ``revenue_ratio`` (participant revenue / benchmark), an MSSP template in a year
+    with the low-revenue half rate (425.605(h), agreement periods from 2024) gives a low-revenue
+    ACO (ratio below :data:`MSSP_LOW_REVENUE_RATIO`) half the sharing rate on savings below the
+    MSR once it has 5,000 assigned beneficiaries.
 
     Raises ``KeyError`` for an unknown template name and ``ValueError`` for a year the template
     does not cover (the loader turns both into positioned errors).
@@ -286,6 +298,13 @@ def expand_template(design: Mapping[str, Any], default_year: int) -> dict[str, A
     if not isinstance(year, int) or isinstance(year, bool):
         year = default_year
     out = build(year)
+    if (
+        name.startswith("mssp_")
+        and revenue_ratio is not None
+        and revenue_ratio < MSSP_LOW_REVENUE_RATIO
+        and mssp_policy(year).low_revenue_half_rate
+    ):
+        out.update(below_msr_share=0.5, below_msr_min_members=5000)
     for key, value in design.items():
         # A quality block merges into the template's, so `quality: {score: 0.8}` keeps the rest.
         if (
