@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simsettle.rules import YearFacts, build_benchmark, settlement
+from simsettle.rules import YearFacts, build_benchmark, mssp_msr, settlement
 from simsettle.rules.reference import settle_reference
 from simsettle.rules.stop_loss import stop_loss_premium, stop_loss_recovery
 from simsettle.scenario import Benchmark, TwoSided, UpsideOnly
@@ -50,13 +50,15 @@ def test_zero_inside_the_corridor(design, b, n):
     if design.below_msr_share > 0 or (design.quality is not None and design.quality.withhold):
         return  # these pay (or charge) inside the corridor by design
     out = _settle(design, b, grid, n)
-    if design.msr_table is None and (
-        design.variable_msr_below is None or n >= design.variable_msr_below
+    msr = design.min_savings_rate
+    mlr = design.effective_min_loss_rate if isinstance(design, TwoSided) else np.inf
+    if design.msr_table is not None or (
+        design.variable_msr_below is not None and n < design.variable_msr_below
     ):
-        msr = design.min_savings_rate
-        mlr = design.effective_min_loss_rate if isinstance(design, TwoSided) else np.inf
-        inside = (grid < msr) & (grid > -mlr)
-        assert np.all(out[inside] == 0.0)
+        msr = float(mssp_msr(n))
+        mlr = msr if isinstance(design, TwoSided) else np.inf
+    inside = (grid * b < msr * b) & (-grid * b < mlr * b)  # empty for a zero-width corridor
+    assert np.all(out[inside] == 0.0)
     assert _settle(design, b, [0.0], n)[0] == 0.0
 
 
