@@ -90,6 +90,30 @@ VAR_ATTRS: dict[str, dict[str, str]] = {
         "units": "1",
         "description": "Member-month weighted mean risk score of the attributed population.",
     },
+    "reference_index": {
+        "long_name": "reference cost index",
+        "units": "1",
+        "description": "Cost level of the reference (regional/national) population relative "
+        "to the first simulated base year; its realized trend can update the benchmark.",
+    },
+    "quality_score": {
+        "long_name": "quality score",
+        "units": "1",
+        "description": "Simulated quality score of the performance year, used by every "
+        "design's quality terms (present when the scenario has a quality_model).",
+    },
+    "care_management_cost": {
+        "long_name": "care-management programme cost",
+        "units": "USD",
+        "description": "Programme cost (cost_pmpm x enrolled member months), borne by the "
+        "provider outside the settled spend.",
+    },
+    "care_management_savings": {
+        "long_name": "care-management true savings",
+        "units": "USD",
+        "description": "Cost the programme avoided: the true savings behind the measured "
+        "ones (already out of actual_spend).",
+    },
     "trend_index": {
         "long_name": "systemic cost index",
         "units": "1",
@@ -379,7 +403,16 @@ def to_dataset(
         "attributed_members": (_TY, settled.attributed_members),
         "risk_score": (_TY, settled.risk_score),
         "trend_index": (_TY, settled.trend_index),
+        "reference_index": (_TY, settled.reference_index),
     }
+    optional = {
+        "quality_score": settled.quality_score,
+        "care_management_cost": settled.care_management_cost,
+        "care_management_savings": settled.care_management_savings,
+    }
+    for name, values in optional.items():
+        if values is not None:
+            data[name] = (_TY, values)
     for name, (_, arr) in data.items():
         if not np.all(np.isfinite(arr)):
             raise SimulationError(f"{name} has non-finite values; please report this scenario")

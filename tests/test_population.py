@@ -30,9 +30,39 @@ def test_kernel_matches_reference_model(small_text, trial):
         sc, (int(key[0]), int(key[1])), trial, [float(a) for a in inputs.attachments]
     )
     assert got.shape == ref.shape == (5, R.N_BASE_FIELDS + 2)
+    if not sc.quality_model:
+        ref[:, R.F_QUALITY] = got[:, R.F_QUALITY]  # unused without a quality model
     # Same operations in the same order: equal up to the last bit or two of libm differences.
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-9)
     assert got[:, R.F_MEMBERS].min() >= 40  # every slot is occupied all year
+
+
+FULL_MODEL = {
+    "members: 300": "members: 40\n  ageing: 0.02\n  entrant_risk_ratio: 1.3\n"
+    "  demographic_signal: 0.5",
+    "  sd: 0.03\n": "  sd: 0.03\n  reference_mean: 0.03\n  reference_sd: 0.02\n"
+    "  correlation: 0.6\n  shock_probability: 0.5\n  shock_size: -0.1\n",
+    "designs:": "care_management: {high_risk_share: 0.2, effect: 0.1, cost_pmpm: 20.0}\n"
+    "quality_model: {mean: 0.8, sd: 0.4, persistence: 0.5}\ndesigns:",
+}
+
+
+@pytest.mark.parametrize("trial", [0, 9, 77])
+def test_kernel_matches_reference_model_with_every_mechanism(small_text, trial):
+    sc = _scenario(small_text, **FULL_MODEL)
+    inputs = compile_model(sc)
+    key = key_from_seed(sc.seed)
+    got = simulate_aggregates(inputs, key, trial, 1)[0]
+    ref = simulate_trial_reference(
+        sc, (int(key[0]), int(key[1])), trial, [float(a) for a in inputs.attachments]
+    )
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-9)
+    # Every mechanism is exercised: managed members, shocks, a varying quality score.
+    assert got[3:, R.F_CM_MONTHS].sum() > 0
+    assert got[:3, R.F_CM_MONTHS].sum() == 0  # the programme starts with performance years
+    assert got[:, R.F_CM_AVOIDED].sum() > 0
+    assert np.ptp(got[:, R.F_QUALITY]) > 0
+    assert not np.array_equal(got[:, R.F_TREND_INDEX], got[:, R.F_REF_INDEX])
 
 
 def test_trials_are_independent_of_their_chunk(small_text):

@@ -49,6 +49,7 @@ def test_layout(ds):
         "attributed_members",
         "risk_score",
         "trend_index",
+        "reference_index",
     ]:
         assert ds[name].dims == ("trial", "year")
     assert ds.payoff.dims == ("design", "payoff_savings_rate")
@@ -61,6 +62,7 @@ def test_layout(ds):
         "attributed_members",
         "risk_score",
         "trend_index",
+        "reference_index",
         "payoff",
     }
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simsettle.rules import YearFacts, build_benchmark, compile_terms, settle, settlement
+from simsettle.rules import YearFacts, compile_terms, settle, settlement
 from simsettle.rules.reference import (
-    benchmark_reference,
     settle_reference,
     stop_loss_premium_reference,
     stop_loss_recovery_reference,
 )
 from simsettle.rules.stop_loss import stop_loss_premium, stop_loss_recovery
-from simsettle.scenario import Benchmark, StopLoss, TwoSided, UpsideOnly
+from simsettle.scenario import StopLoss, TwoSided, UpsideOnly
 
 B = 100_000_000.0  # a $100M benchmark
 
@@ -171,33 +170,3 @@ def test_stop_loss_recovery_and_premium():
     np.testing.assert_allclose(prem[:, 0], stop_loss_premium_reference(terms, expected), rtol=1e-15)
     with pytest.raises(ValueError, match="non-negative"):
         stop_loss_recovery(terms, np.array([-1.0]))
-
-
-@pytest.mark.parametrize("risk_adjustment", [True, False])
-def test_benchmark_matches_reference(risk_adjustment):
-    rng = np.random.default_rng(5)
-    n_trials, n_years = 30, 5
-    mm = rng.uniform(1e5, 1.2e5, size=(n_trials, n_years))
-    spend = mm * rng.uniform(900, 1200, size=mm.shape)
-    risk = mm * rng.uniform(0.9, 1.1, size=mm.shape)
-    terms = Benchmark(weights=(0.1, 0.3, 0.6), trend_rate=0.05, risk_adjustment=risk_adjustment)
-    got = build_benchmark(terms, spend, mm, risk)
-    np.testing.assert_allclose(got, benchmark_reference(terms, spend, mm, risk), rtol=1e-13)
-    assert got.shape == (n_trials, 2)
-
-
-def test_benchmark_worked_example():
-    # Base-year PMPMs 1000, 1100, 1200 weighted 10/30/60 and trended at 5% to the last base year:
-    # 0.1*1000*1.05^2 + 0.3*1100*1.05 + 0.6*1200 = 1176.75; one more year of trend -> 1235.5875
-    # PMPM; times 12,000 performance-year member months.
-    mm = np.full((1, 4), 12_000.0)
-    spend = mm * np.array([[1000.0, 1100.0, 1200.0, 0.0]])
-    terms = Benchmark(weights=(0.1, 0.3, 0.6), trend_rate=0.05, risk_adjustment=True)
-    got = build_benchmark(terms, spend, mm, mm.copy())
-    assert got[0, 0] == pytest.approx(1235.5875 * 12_000, rel=1e-14)
-    # A performance-year risk score 3% above the last base year raises the benchmark by 3%.
-    risk = mm.copy()
-    risk[0, 3] *= 1.03
-    assert build_benchmark(terms, spend, mm, risk)[0, 0] == pytest.approx(
-        1.03 * 1235.5875 * 12_000, rel=1e-14
-    )

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simsettle.rules import YearFacts, build_benchmark, mssp_msr, settlement
+from simsettle.rules.benchmark import BenchmarkInputs
 from simsettle.rules.reference import settle_reference
 from simsettle.rules.stop_loss import stop_loss_premium, stop_loss_recovery
 from simsettle.scenario import Benchmark, TwoSided, UpsideOnly
@@ -179,11 +180,13 @@ def test_benchmark_properties(weights, trend, risk_adjustment, pmpm, scale):
     # of performance year p equals that year's spend.
     g = (1 + trend) ** np.arange(5)
     spend = (risk if risk_adjustment else mm) * pmpm * g
-    got = build_benchmark(terms, spend, mm, risk)
+    got = build_benchmark(terms, BenchmarkInputs(spend, mm, risk), 3)
     np.testing.assert_allclose(got, spend[:, 3:], rtol=1e-10)
     # Homogeneous of degree one in spend.
     np.testing.assert_allclose(
-        build_benchmark(terms, spend * scale, mm, risk), got * scale, rtol=1e-12
+        build_benchmark(terms, BenchmarkInputs(spend * scale, mm, risk), 3),
+        got * scale,
+        rtol=1e-12,
     )
 
 

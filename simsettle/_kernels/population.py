@@ -28,27 +28,47 @@ import numpy.typing as npt
 from numba import njit, prange
 
 from simsettle._kernels.records import (
+    F_CM_AVOIDED,
+    F_CM_MONTHS,
+    F_DEMO_RISK_MONTHS,
     F_MEMBER_MONTHS,
     F_MEMBERS,
+    F_QUALITY,
+    F_REF_INDEX,
     F_RISK_MONTHS,
     F_SPEND,
     F_TREND_INDEX,
     N_BASE_FIELDS,
+    P_AGEING,
     P_BODY_MU,
     P_BODY_SIGMA,
+    P_CM_EFFECT,
+    P_CM_FROM,
+    P_CM_Z,
+    P_DEMO_LAMBDA,
+    P_ENTRANT_SHIFT,
     P_MEMBERS,
+    P_QUAL_MU,
+    P_QUAL_RHO,
+    P_QUAL_SD,
+    P_REF_TREND_MU,
+    P_REF_TREND_SD,
     P_REPLACEMENT,
     P_RISK_RHO,
     P_RISK_SIGMA,
+    P_SHOCK_LOG,
+    P_SHOCK_P,
     P_TAIL_INV_SHAPE,
     P_TAIL_P,
     P_TAIL_SCALE,
+    P_TREND_CORR,
     P_TREND_MU,
     P_TREND_SD,
     P_TURNOVER,
     P_ZERO,
     STREAM_COST,
     STREAM_MEMBER,
+    STREAM_QUALITY,
     STREAM_TREND,
     SYSTEM_MEMBER,
 )
@@ -84,15 +104,73 @@ def _annual_cost(
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _add_member(acc: F8, y: int, cost: float, months: float, risk: float, attachments: F8) -> None:
+def _add_member(
+    acc: F8,
+    y: int,
+    cost: float,
+    months: float,
+    risk: float,
+    demo: float,
+    managed: bool,
+    avoided: float,
+    attachments: F8,
+) -> None:
     acc[y, F_SPEND] += cost
     acc[y, F_MEMBER_MONTHS] += months
     acc[y, F_RISK_MONTHS] += risk * months
+    acc[y, F_DEMO_RISK_MONTHS] += demo * months
     acc[y, F_MEMBERS] += 1.0
+    if managed:
+        acc[y, F_CM_MONTHS] += months
+        acc[y, F_CM_AVOIDED] += avoided
     for k in range(attachments.shape[0]):
         excess = cost - attachments[k]
         if excess > 0.0:
             acc[y, N_BASE_FIELDS + k] += excess
+
+
+@njit(cache=True, nogil=True)
+def _system_years(k0: np.uint32, k1: np.uint32, trial: int, params: F8, acc: F8) -> None:
+    """Trial-level draws of every year: cost indices, shocks and the quality score.
+
+    The provider's annual log growth is ``mu + sd g1``; the reference population's is
+    ``mu_ref + sd_ref (corr g1 + sqrt(1 - corr^2) g2)`` with (g1, g2) the two normals of one
+    Philox call, whose third word decides a systemic shock (a one-year level shift of both
+    indices). The quality score's logit is AR(1) around its mean, from a second call.
+    """
+    ctr = np.uint32(trial)
+    system = np.uint32(SYSTEM_MEMBER)
+    trend_mu = params[P_TREND_MU]
+    trend_sd = params[P_TREND_SD]
+    ref_mu = params[P_REF_TREND_MU]
+    ref_sd = params[P_REF_TREND_SD]
+    corr = params[P_TREND_CORR]
+    corr_c = math.sqrt(max(1.0 - corr * corr, 0.0))
+    shock_p = params[P_SHOCK_P]
+    shock_log = params[P_SHOCK_LOG]
+    q_mu = params[P_QUAL_MU]
+    q_sd = params[P_QUAL_SD]
+    q_rho = params[P_QUAL_RHO]
+    q_innov = math.sqrt(max(1.0 - q_rho * q_rho, 0.0))
+    index = 1.0
+    ref = 1.0
+    q_x = 0.0
+    for y in range(acc.shape[0]):
+        w0, w1, w2, _ = philox4x32_10(ctr, np.uint32(y), system, np.uint32(STREAM_TREND), k0, k1)
+        shock = 0.0
+        if y > 0:
+            g1, g2 = box_muller(u32_to_unit(w0), u32_to_unit(w1))
+            index *= math.exp(trend_mu + trend_sd * g1)
+            ref *= math.exp(ref_mu + ref_sd * (corr * g1 + corr_c * g2))
+            if u32_to_unit(w2) < shock_p:
+                shock = shock_log
+        # A shock moves this year's level only; the next year returns to the trend path.
+        acc[y, F_TREND_INDEX] = index * math.exp(shock) if shock != 0.0 else index
+        acc[y, F_REF_INDEX] = ref * math.exp(shock) if shock != 0.0 else ref
+        v0, v1, _, _ = philox4x32_10(ctr, np.uint32(y), system, np.uint32(STREAM_QUALITY), k0, k1)
+        e, _ = box_muller(u32_to_unit(v0), u32_to_unit(v1))
+        q_x = e if y == 0 else q_rho * q_x + q_innov * e
+        acc[y, F_QUALITY] = 1.0 / (1.0 + math.exp(-(q_mu + q_sd * q_x)))
 
 
 @njit(cache=True, nogil=True)
@@ -114,23 +192,21 @@ def _simulate_trial(
     tail_inv_shape = params[P_TAIL_INV_SHAPE]
     body_mu = params[P_BODY_MU]
     body_sigma = params[P_BODY_SIGMA]
-    trend_mu = params[P_TREND_MU]
-    trend_sd = params[P_TREND_SD]
+    ageing = params[P_AGEING]
+    cm_z = params[P_CM_Z]
+    cm_keep = 1.0 - params[P_CM_EFFECT]
+    cm_from = params[P_CM_FROM]
+    dsig = params[P_DEMO_LAMBDA] * rsig
+    demo_shift = -0.5 * dsig * dsig
+    entrant = params[P_ENTRANT_SHIFT]
     ctr = np.uint32(trial)
 
-    index = 1.0
-    for y in range(n_years):
-        if y > 0:
-            w0, w1, _, _ = philox4x32_10(
-                ctr, np.uint32(y), np.uint32(SYSTEM_MEMBER), np.uint32(STREAM_TREND), k0, k1
-            )
-            g, _ = box_muller(u32_to_unit(w0), u32_to_unit(w1))
-            index *= math.exp(trend_mu + trend_sd * g)
-        acc[y, F_TREND_INDEX] = index
+    _system_years(k0, k1, trial, params, acc)
 
     for m in range(n_members):
         mm = np.uint32(m)
         z = 0.0
+        tenure = 0.0
         new_member = True
         for y in range(n_years):
             yy = np.uint32(y)
@@ -139,29 +215,44 @@ def _simulate_trial(
             e1, e2 = box_muller(u32_to_unit(a2), u32_to_unit(a3))
             n1, n2 = box_muller(u32_to_unit(b2), u32_to_unit(b3))
             index = acc[y, F_TREND_INDEX]
+            programme = y >= cm_from
             # Occupant: a new member draws a stationary score (e2), a continuing one moves (e1);
             # a joiner takes whichever of the two normals the occupant did not use.
             if new_member:
-                z = e2
-                z_join = e1
+                z = e2 + entrant if y > 0 else e2
+                z_join = e1 + entrant
+                tenure = 0.0
             else:
                 z = rho * z + innov * e1
-                z_join = e2
-            risk = math.exp(rsig * z + risk_shift)
+                z_join = e2 + entrant
+                tenure += 1.0
+            age = tenure * ageing
+            risk = math.exp(rsig * z + risk_shift + age)
+            demo = math.exp(dsig * z + demo_shift + age)
+            managed = programme and z > cm_z
             u_leave = u32_to_unit(a0)
             leaves = u_leave < turnover
             months = 12.0 * u32_to_unit(a1) if leaves else 12.0
             x = _annual_cost(
                 u32_to_unit(b0), n1, zero, tail_p, tail_scale, tail_inv_shape, body_mu, body_sigma
             )
-            _add_member(acc, y, risk * index * x * (months / 12.0), months, risk, attachments)
+            cost = risk * index * x * (months / 12.0)
+            avoided = 0.0
+            if managed:
+                full = cost
+                cost = risk * index * (x * cm_keep) * (months / 12.0)
+                avoided = full - cost
+            _add_member(acc, y, cost, months, risk, demo, managed, avoided, attachments)
             new_member = False
             if leaves:
                 # Given a departure, u_leave / turnover is uniform on (0, 1) again.
                 if u_leave / turnover < replacement:
                     z = z_join
+                    tenure = 0.0
                     join_months = 12.0 - months
                     join_risk = math.exp(rsig * z + risk_shift)
+                    join_demo = math.exp(dsig * z + demo_shift)
+                    join_managed = programme and z > cm_z
                     xj = _annual_cost(
                         u32_to_unit(b1),
                         n2,
@@ -172,12 +263,21 @@ def _simulate_trial(
                         body_mu,
                         body_sigma,
                     )
+                    join_cost = join_risk * index * xj * (join_months / 12.0)
+                    join_avoided = 0.0
+                    if join_managed:
+                        full = join_cost
+                        join_cost = join_risk * index * (xj * cm_keep) * (join_months / 12.0)
+                        join_avoided = full - join_cost
                     _add_member(
                         acc,
                         y,
-                        join_risk * index * xj * (join_months / 12.0),
+                        join_cost,
                         join_months,
                         join_risk,
+                        join_demo,
+                        join_managed,
+                        join_avoided,
                         attachments,
                     )
                 else:

@@ -22,7 +22,21 @@ P_BODY_MU = 9  # mean of log cost in the lognormal body
 P_BODY_SIGMA = 10  # sd of log cost in the lognormal body
 P_TREND_MU = 11  # mean of the annual log growth factor
 P_TREND_SD = 12  # sd of the annual log growth factor
-N_PARAMS = 13
+P_REF_TREND_MU = 13  # mean of the reference population's annual log growth factor
+P_REF_TREND_SD = 14  # its sd
+P_TREND_CORR = 15  # correlation of provider and reference annual log growth
+P_SHOCK_P = 16  # probability of a systemic one-year utilization shock in a year
+P_SHOCK_LOG = 17  # log(1 + shock size), applied to provider and reference that year
+P_AGEING = 18  # log(1 + risk drift) per year a member has been attributed
+P_CM_Z = 19  # latent risk z above which a member is in care management (inf: nobody)
+P_CM_EFFECT = 20  # share of a managed member's cost avoided
+P_CM_FROM = 21  # first simulated year (index) the programme runs
+P_DEMO_LAMBDA = 22  # demographic score = risk score's latent z shrunk by this factor
+P_QUAL_MU = 23  # mean of the quality score on the logit scale
+P_QUAL_SD = 24  # sd of the quality score on the logit scale
+P_QUAL_RHO = 25  # year-to-year correlation of the quality score's logit
+P_ENTRANT_SHIFT = 26  # shift of new members' latent risk z (0: entrants like everyone)
+N_PARAMS = 27
 
 # Fields of the per-(trial, year) aggregate array; the excess over attachment k is field
 # N_BASE_FIELDS + k.
@@ -31,13 +45,30 @@ F_MEMBER_MONTHS = 1  # member months
 F_RISK_MONTHS = 2  # sum of risk score x member months
 F_MEMBERS = 3  # members attributed at any time in the year (count)
 F_TREND_INDEX = 4  # systemic cost index relative to the first simulated year
-N_BASE_FIELDS = 5
-FIELD_NAMES = ("spend", "member_months", "risk_months", "members", "trend_index")
+F_REF_INDEX = 5  # the reference (regional/national) population's cost index
+F_DEMO_RISK_MONTHS = 6  # sum of demographic risk score x member months
+F_CM_MONTHS = 7  # member months in the care-management programme
+F_QUALITY = 8  # the trial-year's quality score
+F_CM_AVOIDED = 9  # cost avoided by care management (the true savings it produced), USD
+N_BASE_FIELDS = 10
+FIELD_NAMES = (
+    "spend",
+    "member_months",
+    "risk_months",
+    "members",
+    "trend_index",
+    "reference_index",
+    "demographic_risk_months",
+    "care_management_months",
+    "quality_score",
+    "care_management_avoided",
+)
 
 # Counter word 3 (stream) values; word 2 (member) of the trial-level stream.
 STREAM_MEMBER = 0  # leave decision, leave month, two normals for risk
 STREAM_COST = 1  # cost class of occupant and joiner, two normals for the body
-STREAM_TREND = 2  # systemic trend (member word = SYSTEM_MEMBER)
+STREAM_TREND = 2  # systemic trend, reference trend, shock (member word = SYSTEM_MEMBER)
+STREAM_QUALITY = 3  # quality score (member word = SYSTEM_MEMBER)
 SYSTEM_MEMBER = 0xFFFFFFFF
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import numpy.typing as npt
@@ -63,10 +64,44 @@ def compile_model(scenario: Scenario) -> ModelInputs:
     # The body is lognormal with mean cost.body_mean: mu = log(mean) - sigma^2 / 2.
     p[R.P_BODY_MU] = math.log(cost.body_mean) - 0.5 * cost.body_sigma**2
     p[R.P_BODY_SIGMA] = cost.body_sigma
-    # Growth factor lognormal with mean 1 + trend.mean.
+    # Growth factors lognormal with mean 1 + trend.mean (the reference's likewise).
     p[R.P_TREND_MU] = math.log1p(trend.mean) - 0.5 * trend.sd**2
     p[R.P_TREND_SD] = trend.sd
-    if not np.all(np.isfinite(p)):  # pragma: no cover - the scenario models rule this out
+    ref_mean = trend.mean if trend.reference_mean is None else trend.reference_mean
+    ref_sd = trend.sd if trend.reference_sd is None else trend.reference_sd
+    p[R.P_REF_TREND_MU] = math.log1p(ref_mean) - 0.5 * ref_sd**2
+    p[R.P_REF_TREND_SD] = ref_sd
+    p[R.P_TREND_CORR] = trend.correlation
+    p[R.P_SHOCK_P] = trend.shock_probability
+    p[R.P_SHOCK_LOG] = math.log1p(trend.shock_size)
+    p[R.P_AGEING] = math.log1p(pop.ageing)
+    # New members' latent z is shifted so their median score is entrant_risk_ratio times.
+    p[R.P_ENTRANT_SHIFT] = (
+        math.log(pop.entrant_risk_ratio) / pop.risk_sigma if pop.risk_sigma > 0 else 0.0
+    )
+    p[R.P_DEMO_LAMBDA] = pop.demographic_signal
+    cm = scenario.care_management
+    p[R.P_CM_Z] = math.inf
+    if cm is not None and cm.high_risk_share > 0.0:
+        # Enrol the high_risk_share of members with the highest latent risk z ~ N(0, 1).
+        p[R.P_CM_Z] = (
+            -math.inf
+            if cm.high_risk_share >= 1.0
+            else NormalDist().inv_cdf(1.0 - cm.high_risk_share)
+        )
+    p[R.P_CM_EFFECT] = 0.0 if cm is None else cm.effect
+    p[R.P_CM_FROM] = (
+        float(scenario.benchmark.base_years)
+        if cm is not None and cm.start == "performance_years"
+        else 0.0
+    )
+    qm = scenario.quality_model
+    if qm is not None:
+        p[R.P_QUAL_MU] = math.log(qm.mean / (1.0 - qm.mean))
+        p[R.P_QUAL_SD] = qm.sd
+        p[R.P_QUAL_RHO] = qm.persistence
+    finite = np.isfinite(np.delete(p, R.P_CM_Z))
+    if not np.all(finite) or np.isnan(p[R.P_CM_Z]):  # pragma: no cover - models rule this out
         raise ValueError(f"model parameters are not all finite: {p!r}")
     return ModelInputs(
         params=p,

@@ -8,6 +8,7 @@ populations. Never used by the engine itself.
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 import numpy as np
 import numpy.typing as npt
@@ -53,16 +54,30 @@ def simulate_trial_reference(
 ) -> npt.NDArray[np.float64]:
     """Aggregates of one trial, (simulated year, field), fields as in the kernel.
 
-    Fields: spend, member months, risk x months, members, trend index, then the summed excess of
-    member cost over each attachment.
+    Fields: spend, member months, risk x months, members, trend index, reference index,
+    demographic risk x months, care-management months, quality score, care-management avoided
+    cost, then the summed excess of member cost over each attachment.
     """
     pop, cost, trend = scenario.population, scenario.cost, scenario.trend
-    n_years = scenario.benchmark.base_years + scenario.performance_years
-    out = np.zeros((n_years, 5 + len(attachments)))
+    n_base = scenario.benchmark.base_years
+    n_years = n_base + scenario.performance_years
+    out = np.zeros((n_years, 10 + len(attachments)))
     body_mu = math.log(cost.body_mean) - cost.body_sigma**2 / 2
+    demo_sigma = pop.demographic_signal * pop.risk_sigma
+    entrant = math.log(pop.entrant_risk_ratio) / pop.risk_sigma if pop.risk_sigma > 0 else 0.0
+    cm = scenario.care_management
+    cm_threshold = math.inf
+    if cm is not None and cm.high_risk_share > 0:
+        cm_threshold = NormalDist().inv_cdf(1 - cm.high_risk_share)
+    cm_first_year = n_base if cm is not None and cm.start == "performance_years" else 0
 
-    def risk_score(z: float) -> float:
-        return math.exp(pop.risk_sigma * z - pop.risk_sigma**2 / 2)
+    def risk_score(z: float, tenure: float) -> float:
+        growth: float = (1 + pop.ageing) ** tenure
+        return math.exp(pop.risk_sigma * z - pop.risk_sigma**2 / 2) * growth
+
+    def demographic_score(z: float, tenure: float) -> float:
+        growth: float = (1 + pop.ageing) ** tenure
+        return math.exp(demo_sigma * z - demo_sigma**2 / 2) * growth
 
     def annual_cost(u: float, z: float) -> float:
         if u < cost.zero_cost_share:
@@ -72,25 +87,53 @@ def simulate_trial_reference(
             return float(cost.tail_threshold * v ** (-1.0 / cost.tail_shape))
         return math.exp(body_mu + cost.body_sigma * z)
 
-    def add(y: int, c: float, months: float, risk: float) -> None:
+    def add(y: int, z: float, tenure: float, u: float, n: float, months: float) -> None:
+        risk = risk_score(z, tenure)
+        full = risk * index[y] * annual_cost(u, n) * months / 12
+        managed = y >= cm_first_year and z > cm_threshold
+        c = full * (1 - cm.effect) if managed and cm is not None else full
         out[y, 0] += c
         out[y, 1] += months
         out[y, 2] += risk * months
         out[y, 3] += 1
+        out[y, 6] += demographic_score(z, tenure) * months
+        if managed:
+            out[y, 7] += months
+            out[y, 9] += full - c
         for k, a in enumerate(attachments):
             if c > a:
-                out[y, 5 + k] += c - a
+                out[y, 10 + k] += c - a
 
-    index = [1.0]
+    # Trial-level draws: provider and reference trend, shocks, quality.
+    ref_mean = trend.mean if trend.reference_mean is None else trend.reference_mean
+    ref_sd = trend.sd if trend.reference_sd is None else trend.reference_sd
+    index, reference = [1.0], [1.0]
+    level, ref_level = 1.0, 1.0
     for y in range(1, n_years):
         u = _words(trial, y, 0xFFFFFFFF, 2, key)
-        g, _ = _normals(u[0], u[1])
-        growth = math.exp(math.log1p(trend.mean) - trend.sd**2 / 2 + trend.sd * g)
-        index.append(index[-1] * growth)
+        g1, g2 = _normals(u[0], u[1])
+        level *= math.exp(math.log1p(trend.mean) - trend.sd**2 / 2 + trend.sd * g1)
+        g_ref = trend.correlation * g1 + math.sqrt(1 - trend.correlation**2) * g2
+        ref_level *= math.exp(math.log1p(ref_mean) - ref_sd**2 / 2 + ref_sd * g_ref)
+        shock = 1 + trend.shock_size if u[2] < trend.shock_probability else 1.0
+        index.append(level * shock)
+        reference.append(ref_level * shock)
     out[:, 4] = index
+    out[:, 5] = reference
+    qm = scenario.quality_model
+    x = 0.0
+    for y in range(n_years):
+        u = _words(trial, y, 0xFFFFFFFF, 3, key)
+        e, _ = _normals(u[0], u[1])
+        if qm is None:
+            out[y, 8] = 0.5
+            continue
+        x = e if y == 0 else qm.persistence * x + math.sqrt(1 - qm.persistence**2) * e
+        out[y, 8] = 1 / (1 + math.exp(-(math.log(qm.mean / (1 - qm.mean)) + qm.sd * x)))
 
     for m in range(pop.members):
         z = 0.0
+        tenure = 0
         is_new = True
         for y in range(n_years):
             a = _words(trial, y, m, 0, key)
@@ -98,30 +141,24 @@ def simulate_trial_reference(
             e1, e2 = _normals(a[2], a[3])
             n1, n2 = _normals(b[2], b[3])
             if is_new:
-                z, z_joiner = e2, e1
+                # The first year's roster is the stationary population; later arrivals are
+                # entrants.
+                z = e2 + (entrant if y > 0 else 0.0)
+                z_joiner = e1 + entrant
+                tenure = 0
             else:
-                z, z_joiner = (
-                    pop.risk_persistence * z + math.sqrt(1 - pop.risk_persistence**2) * e1,
-                    e2,
-                )
+                z = pop.risk_persistence * z + math.sqrt(1 - pop.risk_persistence**2) * e1
+                z_joiner = e2 + entrant
+                tenure += 1
             leaves = a[0] < pop.turnover
             months = 12.0 * a[1] if leaves else 12.0
-            add(
-                y,
-                risk_score(z) * index[y] * annual_cost(b[0], n1) * months / 12,
-                months,
-                risk_score(z),
-            )
+            add(y, z, tenure, b[0], n1, months)
             is_new = False
             if leaves:
                 if a[0] / pop.turnover < pop.replacement:
                     z = z_joiner
-                    add(
-                        y,
-                        risk_score(z) * index[y] * annual_cost(b[1], n2) * (12 - months) / 12,
-                        12 - months,
-                        risk_score(z),
-                    )
+                    tenure = 0
+                    add(y, z, 0, b[1], n2, 12 - months)
                 else:
                     is_new = True
     return out

@@ -1,71 +1,157 @@
-"""The benchmark: weighted, risk-restated base years trended to each performance year."""
+"""The benchmark: risk-restated base years, weighted, trended, risk-adjusted, and rebased.
+
+For performance year ``p`` of agreement period ``k`` (``k = p // agreement_years``), the base
+years are the first ``len(weights)`` simulated years for ``k = 0`` and, at each renewal, the
+``len(rebase_weights)`` years just before the period starts -- performance years of the previous
+period, so savings earned there lower the rebased benchmark (the ratchet). Then::
+
+    risk_y      = reported mean risk score of year y (member-month weighted): the HCC-like or the
+                  demographic score, times (1 + coding)^y / (1 + normalization)^y
+    restated_b  = (spend_b / mm_b) x risk_L / risk_b           (L: the last base year)
+    hist        = sum_b w_b x restated_b x T(b -> L)
+    hist       += regional adjustment (optional; see below)
+    ratio       = risk_y / risk_L, capped at 1 + cap_up and 1 - cap_down
+    benchmark_y = hist x T(L -> y) x ratio x mm_y
+
+``T(j -> t)`` is the trend factor: ``(1 + trend_rate)^(t - j)`` (negotiated), the reference
+population's ``index_t / index_j`` (realized), or ``acpt_weight`` of the first plus the rest of
+the second (blend). The regional efficiency adjustment moves ``hist`` towards the risk-adjusted
+regional cost ``regional_cost_ratio x pmpm_0 x index_L x risk_L`` by ``regional_weight_lower``
+(provider below its region) or ``regional_weight_higher``, capped at ``regional_cap`` of the
+regional cost. Without risk adjustment every risk ratio is 1.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from simsettle.scenario.schema import Benchmark
 
-__all__ = ["build_benchmark"]
+__all__ = ["BenchmarkInputs", "build_benchmark", "trend_factor"]
 
 F8 = npt.NDArray[np.float64]
 
 
-def build_benchmark(
-    terms: Benchmark, spend: npt.ArrayLike, member_months: npt.ArrayLike, risk_months: npt.ArrayLike
-) -> F8:
-    """Total benchmark (USD) per trial and performance year.
+@dataclass(frozen=True)
+class BenchmarkInputs:
+    """Per (trial, simulated year) arrays, base years first, and the cost level of year 0.
 
-    Parameters
-    ----------
-    terms : Benchmark
-        Base-year weights, negotiated trend and whether to risk-adjust.
-    spend, member_months, risk_months : array_like (trial, year)
-        Per simulated year, base years first: allowed cost (USD), member months, and the sum of
-        risk score x member months.
-
-    Returns
-    -------
-    float64 (trial, performance year)
-        For performance year p (0-based) and base year b of B::
-
-            pmpm_b     = spend_b / mm_b                    (cost per member month)
-            restated_b = pmpm_b x risk_{B-1} / risk_b       (to the last base year's risk)
-            hist       = sum_b w_b x restated_b x (1 + g) ** (B - 1 - b)
-            benchmark  = hist x (1 + g) ** (p + 1) x risk_{B+p} / risk_{B-1} x mm_{B+p}
-
-        where risk_y = risk_months_y / mm_y; without risk adjustment every risk ratio is 1.
+    ``risk_months`` holds the full (HCC-like) risk score x member months, ``demo_risk_months``
+    the demographic score's; ``reference_index`` is the reference population's cost index;
+    ``base_pmpm`` the expected cost per member month of a risk-1 member in year 0 (USD).
     """
-    s = np.asarray(spend, dtype=np.float64)
-    mm = np.asarray(member_months, dtype=np.float64)
-    rm = np.asarray(risk_months, dtype=np.float64)
-    n_base = terms.base_years
-    if s.ndim != 2 or s.shape != mm.shape or s.shape != rm.shape:
+
+    spend: F8
+    member_months: F8
+    risk_months: F8
+    demo_risk_months: F8 | None = None
+    reference_index: F8 | None = None
+    base_pmpm: float | None = None
+
+
+def trend_factor(terms: Benchmark, reference: F8 | None, j: int, t: int) -> F8 | float:
+    """Trend from simulated year ``j`` to year ``t`` (per trial when realized)."""
+    negotiated = (1.0 + terms.trend_rate) ** (t - j)
+    if terms.trend_method == "negotiated":
+        return negotiated
+    if reference is None:
+        raise ValueError(f"trend_method {terms.trend_method!r} needs the reference index")
+    realized: F8 = reference[:, t] / reference[:, j]
+    if terms.trend_method == "realized":
+        return realized
+    w = terms.acpt_weight
+    blended: F8 = w * negotiated + (1.0 - w) * realized
+    return blended
+
+
+def _reported_risk(terms: Benchmark, inputs: BenchmarkInputs) -> F8:
+    mm = inputs.member_months
+    if terms.risk_model == "demographic":
+        if inputs.demo_risk_months is None:
+            raise ValueError("risk_model 'demographic' needs demographic risk months")
+        return inputs.demo_risk_months / mm
+    years = np.arange(mm.shape[1], dtype=np.float64)
+    drift = (1.0 + terms.coding_intensity) ** years / (1.0 + terms.normalization) ** years
+    reported: F8 = inputs.risk_months / mm * drift
+    return reported
+
+
+def _periods(terms: Benchmark, n_base: int, n_perf: int) -> list[tuple[list[int], list[float]]]:
+    """Base years and weights of each performance year, by its agreement period."""
+    length = terms.agreement_years or n_perf
+    rebase = terms.rebase_weights if terms.rebase_weights is not None else terms.weights
+    out = []
+    for p in range(n_perf):
+        k = p // length
+        if k == 0:
+            out.append((list(range(n_base)), list(terms.weights)))
+        else:
+            start = n_base + k * length
+            years = list(range(start - len(rebase), start))
+            if years[0] < 0:
+                raise ValueError(
+                    f"rebasing needs {len(rebase)} years before year {start}; only {start} exist"
+                )
+            out.append((years, list(rebase)))
+    return out
+
+
+def build_benchmark(terms: Benchmark, inputs: BenchmarkInputs, n_base: int) -> F8:
+    """Total benchmark (USD) per trial and performance year; see the module docstring."""
+    s = np.asarray(inputs.spend, dtype=np.float64)
+    mm = np.asarray(inputs.member_months, dtype=np.float64)
+    if s.ndim != 2 or s.shape != mm.shape or s.shape != inputs.risk_months.shape:
         raise ValueError(
-            f"spend, member_months, risk_months must be equal 2-d arrays; got "
-            f"{s.shape}, {mm.shape}, {rm.shape}"
+            f"spend, member_months and risk_months must be equal 2-d arrays; got {s.shape}, "
+            f"{mm.shape}, {inputs.risk_months.shape}"
         )
-    if s.shape[1] <= n_base:
+    if n_base != terms.base_years or s.shape[1] <= n_base:
         raise ValueError(
-            f"need {n_base} base years and at least one performance year; got {s.shape[1]} years"
+            f"need {terms.base_years} base years and at least one performance year; got "
+            f"{s.shape[1]} years with {n_base} base years"
         )
     if not np.all(mm > 0):
         raise ValueError("every simulated year needs positive member months")
-    w = np.asarray(terms.weights, dtype=np.float64)
-    g = 1.0 + terms.trend_rate
+    ref = inputs.reference_index
+    risk = _reported_risk(terms, inputs) if terms.risk_adjustment else np.ones_like(s)
     pmpm = s / mm
-    risk = rm / mm
-    last = n_base - 1
-    restated = pmpm[:, :n_base]
-    if terms.risk_adjustment:
-        restated = restated * (risk[:, last : last + 1] / risk[:, :n_base])
-    to_last = g ** (last - np.arange(n_base, dtype=np.float64))
-    hist = (restated * (w * to_last)).sum(axis=1, keepdims=True)
     n_perf = s.shape[1] - n_base
-    to_py = g ** np.arange(1, n_perf + 1, dtype=np.float64)
-    pmpm_py = hist * to_py
-    if terms.risk_adjustment:
-        pmpm_py = pmpm_py * (risk[:, n_base:] / risk[:, last : last + 1])
-    out: F8 = pmpm_py * mm[:, n_base:]
+    out = np.empty((s.shape[0], n_perf))
+    cache: dict[tuple[int, ...], F8] = {}
+    for p, (years, weights) in enumerate(_periods(terms, n_base, n_perf)):
+        last = years[-1]
+        key = tuple(years)
+        if key not in cache:
+            hist = np.zeros(s.shape[0])
+            for b, w in zip(years, weights, strict=True):
+                restated = pmpm[:, b] * (risk[:, last] / risk[:, b])
+                hist = hist + restated * (w * trend_factor(terms, ref, b, last))
+            if terms.regional_cost_ratio is not None:
+                hist = hist + _regional_adjustment(terms, inputs, hist, risk[:, last], last)
+            cache[key] = hist
+        y = n_base + p
+        ratio = risk[:, y] / risk[:, last]
+        if terms.risk_ratio_cap_up is not None:
+            ratio = np.minimum(ratio, 1.0 + terms.risk_ratio_cap_up)
+        if terms.risk_ratio_cap_down is not None:
+            ratio = np.maximum(ratio, 1.0 - terms.risk_ratio_cap_down)
+        out[:, p] = cache[key] * trend_factor(terms, ref, last, y) * ratio * mm[:, y]
     return out
+
+
+def _regional_adjustment(
+    terms: Benchmark, inputs: BenchmarkInputs, hist: F8, risk_last: F8, last: int
+) -> F8:
+    if inputs.base_pmpm is None or inputs.reference_index is None:
+        raise ValueError("the regional adjustment needs base_pmpm and the reference index")
+    assert terms.regional_cost_ratio is not None
+    regional = (
+        terms.regional_cost_ratio * inputs.base_pmpm * inputs.reference_index[:, last] * risk_last
+    )
+    weight = np.where(hist < regional, terms.regional_weight_lower, terms.regional_weight_higher)
+    cap = terms.regional_cap * regional
+    adjustment: F8 = np.clip(weight * (regional - hist), -cap, cap)
+    return adjustment

@@ -9,7 +9,7 @@ import numpy.typing as npt
 
 from simsettle._kernels import records as R
 from simsettle.models.population import ModelInputs
-from simsettle.rules.benchmark import build_benchmark
+from simsettle.rules.benchmark import BenchmarkInputs, build_benchmark
 from simsettle.rules.payoff import DEFAULT_PAYOFF_RATES, payoff_table
 from simsettle.rules.settle import YearFacts, settle
 from simsettle.rules.stop_loss import (
@@ -35,6 +35,10 @@ class Settled:
     attributed_members: F8  # (trial, year)
     risk_score: F8  # (trial, year) member-month weighted mean
     trend_index: F8  # (trial, year)
+    reference_index: F8  # (trial, year)
+    quality_score: F8 | None  # (trial, year) when the scenario simulates quality
+    care_management_cost: F8 | None  # (trial, year) USD, when there is a programme
+    care_management_savings: F8 | None  # (trial, year) USD: cost the programme avoided
     settlement_benchmark: F8  # (design, trial, year) USD: after discount, or the capitation budget
     stop_loss_recovery: F8  # (design, trial, year) USD, individual plus aggregate
     stop_loss_premium: F8  # (design, trial, year) USD
@@ -59,14 +63,32 @@ def settle_designs(scenario: Scenario, inputs: ModelInputs, aggregates: F8) -> S
     spend_all = aggregates[:, :, R.F_SPEND]
     mm_all = aggregates[:, :, R.F_MEMBER_MONTHS]
     benchmark = build_benchmark(
-        scenario.benchmark, spend_all, mm_all, aggregates[:, :, R.F_RISK_MONTHS]
+        scenario.benchmark,
+        BenchmarkInputs(
+            spend=spend_all,
+            member_months=mm_all,
+            risk_months=aggregates[:, :, R.F_RISK_MONTHS],
+            demo_risk_months=aggregates[:, :, R.F_DEMO_RISK_MONTHS],
+            reference_index=aggregates[:, :, R.F_REF_INDEX],
+            base_pmpm=scenario.cost.pmpm,
+        ),
+        nb,
     )
     py = slice(nb, None)
     spend = np.ascontiguousarray(spend_all[:, py])
     mm = np.ascontiguousarray(mm_all[:, py])
     members = np.ascontiguousarray(aggregates[:, py, R.F_MEMBERS])
     ratio = scenario.provider.revenue_ratio
-    facts = YearFacts(members=members, revenue=None if ratio is None else ratio * benchmark)
+    quality = (
+        np.ascontiguousarray(aggregates[:, py, R.F_QUALITY])
+        if scenario.quality_model is not None
+        else None
+    )
+    facts = YearFacts(
+        members=members,
+        revenue=None if ratio is None else ratio * benchmark,
+        quality_score=quality,
+    )
     years_in = np.arange(spend.shape[1], dtype=np.float64)
     n_designs = len(scenario.designs)
     shape = (n_designs, *spend.shape)
@@ -100,6 +122,11 @@ def settle_designs(scenario: Scenario, inputs: ModelInputs, aggregates: F8) -> S
             settled_spend = settled_spend - rec + prem
         savings[d] = b - settled_spend
         steps[d] = settle(design, b, savings[d], facts)
+    cm = scenario.care_management
+    cm_cost = cm_saved = None
+    if cm is not None:
+        cm_cost = cm.cost_pmpm * aggregates[:, py, R.F_CM_MONTHS]
+        cm_saved = np.ascontiguousarray(aggregates[:, py, R.F_CM_AVOIDED])
     payoff = payoff_table(
         scenario.designs,
         DEFAULT_PAYOFF_RATES,
@@ -113,6 +140,10 @@ def settle_designs(scenario: Scenario, inputs: ModelInputs, aggregates: F8) -> S
         attributed_members=members,
         risk_score=aggregates[:, py, R.F_RISK_MONTHS] / mm,
         trend_index=np.ascontiguousarray(aggregates[:, py, R.F_TREND_INDEX]),
+        reference_index=np.ascontiguousarray(aggregates[:, py, R.F_REF_INDEX]),
+        quality_score=quality,
+        care_management_cost=cm_cost,
+        care_management_savings=cm_saved,
         settlement_benchmark=design_benchmark,
         stop_loss_recovery=recovery,
         stop_loss_premium=premium,

@@ -208,31 +208,70 @@ def stop_loss_premium_reference(terms: StopLoss, recoveries: list[float]) -> flo
     return (1.0 + terms.premium_loading) * (sum(recoveries) / len(recoveries))
 
 
-def benchmark_reference(
-    terms: Benchmark, spend: npt.ArrayLike, member_months: npt.ArrayLike, risk_months: npt.ArrayLike
-) -> npt.NDArray[np.float64]:
+def benchmark_reference(terms: Benchmark, inputs: Any, n_base: int) -> npt.NDArray[np.float64]:
     """Benchmark per trial and performance year, one trial and one year at a time."""
-    s = np.asarray(spend, dtype=np.float64)
-    mm = np.asarray(member_months, dtype=np.float64)
-    rm = np.asarray(risk_months, dtype=np.float64)
-    n_base = len(terms.weights)
+    s = np.asarray(inputs.spend, dtype=np.float64)
+    mm = np.asarray(inputs.member_months, dtype=np.float64)
     n_trials, n_years = s.shape
-    out = np.empty((n_trials, n_years - n_base), dtype=np.float64)
+    n_perf = n_years - n_base
+    length = terms.agreement_years or n_perf
+    rebase = list(terms.rebase_weights or terms.weights)
+    out = np.empty((n_trials, n_perf), dtype=np.float64)
     g = 1.0 + terms.trend_rate
+
     for t in range(n_trials):
-        risk = [rm[t, y] / mm[t, y] for y in range(n_years)]
-        last_base_risk = risk[n_base - 1]
-        historical_pmpm = 0.0
-        for b in range(n_base):
-            pmpm = s[t, b] / mm[t, b]
-            if terms.risk_adjustment:
-                pmpm = pmpm * last_base_risk / risk[b]
-            years_to_last_base = n_base - 1 - b
-            historical_pmpm += terms.weights[b] * pmpm * g**years_to_last_base
-        for p in range(n_years - n_base):
+
+        def trend(j: int, k: int, t: int = t) -> float:
+            negotiated = g ** (k - j)
+            if terms.trend_method == "negotiated":
+                return negotiated
+            realized = inputs.reference_index[t, k] / inputs.reference_index[t, j]
+            if terms.trend_method == "realized":
+                return float(realized)
+            return terms.acpt_weight * negotiated + (1 - terms.acpt_weight) * float(realized)
+
+        risk = []
+        for y in range(n_years):
+            if not terms.risk_adjustment:
+                risk.append(1.0)
+            elif terms.risk_model == "demographic":
+                risk.append(inputs.demo_risk_months[t, y] / mm[t, y])
+            else:
+                coded = (1 + terms.coding_intensity) ** y / (1 + terms.normalization) ** y
+                risk.append(inputs.risk_months[t, y] / mm[t, y] * coded)
+        for p in range(n_perf):
+            period = p // length
+            if period == 0:
+                years = list(range(n_base))
+                weights = list(terms.weights)
+            else:
+                start = n_base + period * length
+                years = list(range(start - len(rebase), start))
+                weights = rebase
+            last = years[-1]
+            historical = 0.0
+            for b, w in zip(years, weights, strict=True):
+                pmpm = s[t, b] / mm[t, b] * risk[last] / risk[b]
+                historical += w * pmpm * trend(b, last)
+            if terms.regional_cost_ratio is not None:
+                regional = (
+                    terms.regional_cost_ratio
+                    * inputs.base_pmpm
+                    * inputs.reference_index[t, last]
+                    * risk[last]
+                )
+                if historical < regional:
+                    weight = terms.regional_weight_lower
+                else:
+                    weight = terms.regional_weight_higher
+                adjustment = weight * (regional - historical)
+                cap = terms.regional_cap * regional
+                historical += min(max(adjustment, -cap), cap)
             y = n_base + p
-            pmpm_py = historical_pmpm * g ** (p + 1)
-            if terms.risk_adjustment:
-                pmpm_py = pmpm_py * risk[y] / last_base_risk
-            out[t, p] = pmpm_py * mm[t, y]
+            ratio = risk[y] / risk[last]
+            if terms.risk_ratio_cap_up is not None:
+                ratio = min(ratio, 1 + terms.risk_ratio_cap_up)
+            if terms.risk_ratio_cap_down is not None:
+                ratio = max(ratio, 1 - terms.risk_ratio_cap_down)
+            out[t, p] = historical * trend(last, y) * ratio * mm[t, y]
     return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, Strict, model_validator
 
@@ -20,9 +20,11 @@ from simsettle.scenario.templates import TEMPLATES, expand_template, template_na
 __all__ = [
     "SCHEMA_VERSION",
     "Benchmark",
+    "CareManagement",
     "Cost",
     "Population",
     "Provider",
+    "QualityModel",
     "Scenario",
     "Trend",
 ]
@@ -62,6 +64,28 @@ class Population(SettleModel):
         default=0.75,
         description="Year-to-year correlation of a continuing member's log risk score "
         "(dimensionless, 0 to 1).",
+    )
+    ageing: float = Field(
+        default=0.0,
+        ge=-0.2,
+        le=0.2,
+        allow_inf_nan=False,
+        description="Growth of a member's risk score (and cost) per year of attribution, from "
+        "ageing (fraction per year); new members start at their drawn score.",
+    )
+    entrant_risk_ratio: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=5.0,
+        allow_inf_nan=False,
+        description="Median risk score of members joining after the first year relative to "
+        "the population's (ratio, dimensionless; below 1: healthier entrants).",
+    )
+    demographic_signal: Fraction = Field(
+        default=0.4,
+        description="Share of a member's latent log risk a demographic-only risk model captures "
+        "(fraction; used when benchmark.risk_model is demographic) [U: a stand-in, about the "
+        "square root of the demographic model's R-squared relative to CMS-HCC].",
     )
 
 
@@ -171,6 +195,95 @@ class Trend(SettleModel):
         description="Standard deviation of the annual log growth factor (fraction per year); the "
         "growth factor is lognormal with mean 1 + `mean`.",
     )
+    reference_mean: float | None = Field(
+        default=None,
+        ge=-0.5,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Expected annual cost growth of the reference (regional/national) "
+        "population whose realized trend can update the benchmark (fraction per year); omit "
+        "for the provider's `mean`.",
+    )
+    reference_sd: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Standard deviation of the reference population's annual log growth "
+        "(fraction per year); omit for the provider's `sd`.",
+    )
+    correlation: float = Field(
+        default=0.9,
+        ge=-1.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Correlation of the provider's and the reference population's annual log "
+        "growth (dimensionless) [U: a stand-in; regional trends move closely together].",
+    )
+    shock_probability: Fraction = Field(
+        default=0.0,
+        description="Probability that a year has a systemic utilization shock, hitting the "
+        "provider and the reference alike (fraction per year; 2020 and 2022 are examples).",
+    )
+    shock_size: float = Field(
+        default=0.0,
+        gt=-0.9,
+        le=2.0,
+        allow_inf_nan=False,
+        description="Size of a shock: that year's cost level changes by this fraction and "
+        "returns to trend the next year (fraction; -0.1 for depressed utilization).",
+    )
+
+
+class CareManagement(SettleModel):
+    """A care-management programme: true savings on the high-risk group, at a cost."""
+
+    high_risk_share: Fraction = Field(
+        default=0.05,
+        description="Share of members enrolled: those with the highest latent risk (fraction).",
+    )
+    effect: Fraction = Field(
+        description="Share of an enrolled member's cost the programme avoids (fraction)."
+    )
+    cost_pmpm: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1e5,
+        allow_inf_nan=False,
+        description="Programme cost per enrolled member per month, borne by the provider "
+        "outside the settled spend (USD per member per month).",
+    )
+    start: Literal["performance_years", "all_years"] = Field(
+        default="performance_years",
+        description="When the programme runs: from the first performance year (its savings are "
+        "not in the benchmark) or in every simulated year.",
+    )
+
+
+class QualityModel(SettleModel):
+    """The quality score of each performance year: logit-normal with year-to-year persistence.
+
+    When given, every design's quality terms use the simulated score of each trial-year instead
+    of the fixed ``quality.score`` of the design.
+    """
+
+    mean: float = Field(
+        gt=0.0,
+        lt=1.0,
+        allow_inf_nan=False,
+        description="Median quality score (fraction, 0 to 1).",
+    )
+    sd: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=5.0,
+        allow_inf_nan=False,
+        description="Standard deviation of the score on the logit scale (dimensionless).",
+    )
+    persistence: Fraction = Field(
+        default=0.7,
+        description="Year-to-year correlation of the score's logit (dimensionless).",
+    )
 
 
 class Benchmark(SettleModel):
@@ -197,6 +310,93 @@ class Benchmark(SettleModel):
         description="Restate each base year to the last base year's mean risk score and move the "
         "benchmark by the performance year's risk ratio (member-month weighted mean risk scores).",
     )
+    trend_method: Literal["negotiated", "realized", "blend"] = Field(
+        default="negotiated",
+        description="How base years are trended to the performance year: `negotiated` at "
+        "`trend_rate`; `realized` by the reference population's realized trend (known only "
+        "after the year); `blend`: `acpt_weight` of the negotiated (prospective, MSSP's ACPT) "
+        "and the rest realized.",
+    )
+    acpt_weight: Fraction = Field(
+        default=1.0 / 3.0,
+        description="Weight of the prospective (negotiated) trend in a `blend` (fraction; "
+        "MSSP agreements from 2024: one third).",
+    )
+    risk_model: Literal["hcc", "demographic"] = Field(
+        default="hcc",
+        description="Risk scores the benchmark uses: full (CMS-HCC-like) scores, or a "
+        "demographic-only model capturing `population.demographic_signal` of them.",
+    )
+    risk_ratio_cap_up: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Cap on the growth of the risk ratio from the last base year (fraction; "
+        "MSSP: 0.03, upward only); omit for none.",
+    )
+    risk_ratio_cap_down: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Cap on the fall of the risk ratio (fraction; REACH: 0.03 with the upward "
+        "cap for a symmetric +/-3%); omit for none.",
+    )
+    coding_intensity: float = Field(
+        default=0.0,
+        ge=-0.1,
+        le=0.2,
+        allow_inf_nan=False,
+        description="Growth of the provider's reported risk scores beyond true risk, per year "
+        "from the first base year (fraction per year).",
+    )
+    normalization: float = Field(
+        default=0.0,
+        ge=-0.1,
+        le=0.2,
+        allow_inf_nan=False,
+        description="Program-wide coding growth that normalization divides out of reported "
+        "scores, per year (fraction per year).",
+    )
+    regional_cost_ratio: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=5.0,
+        allow_inf_nan=False,
+        description="Risk-adjusted regional cost per member relative to the provider's own "
+        "expected cost (ratio, dimensionless); enables the regional efficiency adjustment. "
+        "Omit for none.",
+    )
+    regional_weight_lower: Fraction = Field(
+        default=0.35,
+        description="Weight of the regional adjustment when the provider spends less than its "
+        "region (fraction; MSSP first agreement: 0.35).",
+    )
+    regional_weight_higher: Fraction = Field(
+        default=0.15,
+        description="Weight when it spends more (fraction; MSSP first agreement: 0.15).",
+    )
+    regional_cap: Fraction = Field(
+        default=0.05,
+        description="Cap on the regional adjustment as a fraction of regional cost per member "
+        "(fraction; MSSP: 5% of national per-capita expenditure).",
+    )
+    agreement_years: int | None = Field(
+        default=None,
+        ge=1,
+        le=50,
+        description="Performance years per agreement period (count); at each renewal the "
+        "benchmark is rebased on the last base_years years, so savings lower the next "
+        "period's benchmark (the ratchet). Omit for one agreement covering every year.",
+    )
+    rebase_weights: Annotated[tuple[Annotated[float, Strict()], ...], Strict(False)] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=10,
+        description="Weights of the base years at a renewal, oldest first (fractions "
+        "summing to 1; MSSP renewals: equal thirds); omit to reuse `weights`.",
+    )
 
     @model_validator(mode="after")
     def _weights_sum_to_one(self) -> Benchmark:
@@ -206,6 +406,13 @@ class Benchmark(SettleModel):
         total = math.fsum(self.weights)
         if abs(total - 1.0) > 1e-9:
             raise FieldError("weights", f"must sum to 1; they sum to {total:.12g}")
+        if self.rebase_weights is not None:
+            for i, w in enumerate(self.rebase_weights):
+                if not (math.isfinite(w) and 0.0 <= w <= 1.0):
+                    raise FieldError(("rebase_weights", i), f"must be a fraction, got {w}")
+            total = math.fsum(self.rebase_weights)
+            if abs(total - 1.0) > 1e-9:
+                raise FieldError("rebase_weights", f"must sum to 1; they sum to {total:.12g}")
         return self
 
     @property
@@ -267,6 +474,14 @@ class Scenario(SettleModel):
     cost: Cost = Field(description="Member cost model.")
     trend: Trend = Field(default_factory=Trend, description="Systemic cost trend.")
     benchmark: Benchmark = Field(default_factory=Benchmark, description="Benchmark construction.")
+    care_management: CareManagement | None = Field(
+        default=None, description="A care-management programme (omit for none)."
+    )
+    quality_model: QualityModel | None = Field(
+        default=None,
+        description="Simulated quality score of each performance year (omit to use each "
+        "design's fixed `quality.score`).",
+    )
     provider: Provider = Field(default_factory=Provider, description="The provider entity.")
     designs: Annotated[tuple[Design, ...], Strict(False)] = Field(
         min_length=1,
@@ -303,6 +518,20 @@ class Scenario(SettleModel):
                     raise FieldError(("designs", i, "performance_year"), str(exc)) from None
             designs.append(design)
         return {**data, "designs": designs}
+
+    @model_validator(mode="after")
+    def _rebase_window(self) -> Scenario:
+        b = self.benchmark
+        if b.agreement_years is not None and b.agreement_years < self.performance_years:
+            window = len(b.rebase_weights if b.rebase_weights is not None else b.weights)
+            available = b.base_years + b.agreement_years
+            if window > available:
+                raise FieldError(
+                    ("benchmark", "rebase_weights"),
+                    f"a renewal after {b.agreement_years} performance year(s) can rebase on "
+                    f"at most {available} years; {window} weights given",
+                )
+        return self
 
     @model_validator(mode="after")
     def _unique_design_names(self) -> Scenario:
