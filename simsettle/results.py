@@ -250,7 +250,12 @@ _COORD_ATTRS: dict[str, dict[str, str]] = {
     "sharing_basis": _coord("sharing basis", None, "first_dollar or above_threshold."),
     "sequestration": _coord("sequestration", "1", "Share of shared savings sequestered."),
     "discount": _coord("benchmark discount", "1", "Discount taken off the benchmark."),
-    "quality_score": _coord("quality score", "1", "Quality score assumed; NaN = no quality terms."),
+    "assumed_quality_score": _coord(
+        "assumed quality score",
+        "1",
+        "The design's fixed quality score (quality_score replaces it when the scenario "
+        "simulates quality); NaN = no quality terms.",
+    ),
     "stop_loss_attachment": _coord(
         "stop-loss attachment point", "USD", "Per member per year; NaN = no stop-loss."
     ),
@@ -284,7 +289,7 @@ def _design_row(d: Design) -> dict[str, Any]:
         "sharing_basis": d.sharing_basis,
         "sequestration": d.sequestration,
         "discount": d.discount,
-        "quality_score": math.nan if d.quality is None else d.quality.score,
+        "assumed_quality_score": math.nan if d.quality is None else d.quality.score,
         "stop_loss_attachment": _opt(sl.attachment if sl else None),
         "stop_loss_coinsurance": _opt(sl.coinsurance if sl else None),
         "stop_loss_premium_loading": _opt(sl.premium_loading if sl else None),
