@@ -233,3 +233,49 @@ def test_ageing_and_entrants_move_risk_as_specified():
     risk = (agg[:, :, R.F_RISK_MONTHS] / agg[:, :, R.F_MEMBER_MONTHS]).mean(0)
     assert risk[0] == pytest.approx(1.0, abs=0.02)
     np.testing.assert_allclose(risk[1:], 1.5, rtol=0.03)
+
+
+def _agg(members_spec: str, trials: int = 60, extra: str = ""):
+    sc = parse_scenario(
+        BASE.format(
+            trials=trials,
+            years=1,
+            members=members_spec,
+            turnover=0.0,
+            trend="{sd: 0.0}",
+            benchmark="{}",
+            extra=extra,
+            designs=FLAT,
+        )
+    ).scenario
+    return simulate_aggregates(compile_model(sc), key_from_seed(7), 0, trials)
+
+
+def test_retrospective_attribution_drops_members_without_care():
+    # 15% of member-years have no care (the default zero-cost share). Retrospectively they are
+    # not attributed: member months fall to 85% of the prospective list while spend is the same,
+    # so cost per member month rises by 1/0.85 -- the adverse selection of retrospective lists.
+    prospective = _agg("3000")
+    retro = _agg("3000, attribution: {method: retrospective}")
+    ratio = retro[:, :, R.F_MEMBER_MONTHS].sum() / prospective[:, :, R.F_MEMBER_MONTHS].sum()
+    assert ratio == pytest.approx(0.85, abs=0.005)
+    np.testing.assert_allclose(retro[:, :, R.F_SPEND], prospective[:, :, R.F_SPEND], rtol=1e-12)
+    blended = _agg("3000, attribution: {method: blended, no_care_retention: 0.4}")
+    ratio = blended[:, :, R.F_MEMBER_MONTHS].sum() / prospective[:, :, R.F_MEMBER_MONTHS].sum()
+    assert ratio == pytest.approx(0.85 + 0.15 * 0.4, abs=0.005)
+
+
+def test_roster_discrepancy():
+    # 30% of the provider's members are not attributed by the payer: they leave the settlement.
+    # 40% of the payer's members are unknown to the provider: its care management misses them,
+    # so the cost it avoids is 60% of what it would be.
+    base = _agg("3000")
+    provider_only = _agg("3000, attribution: {provider_only_share: 0.3}")
+    share = provider_only[:, :, R.F_MEMBER_MONTHS].sum() / base[:, :, R.F_MEMBER_MONTHS].sum()
+    assert share == pytest.approx(0.7, abs=0.01)
+    cm = "care_management: {high_risk_share: 0.2, effect: 0.1, start: all_years}"
+    known = _agg("3000", extra=cm)
+    unknown = _agg("3000, attribution: {payer_only_share: 0.4}", extra=cm)
+    ratio = unknown[:, :, R.F_CM_AVOIDED].sum() / known[:, :, R.F_CM_AVOIDED].sum()
+    assert ratio == pytest.approx(0.6, abs=0.05)
+    np.testing.assert_array_equal(unknown[:, :, R.F_MEMBER_MONTHS], known[:, :, R.F_MEMBER_MONTHS])

@@ -39,7 +39,8 @@ def test_kernel_matches_reference_model(small_text, trial):
 
 FULL_MODEL = {
     "members: 300": "members: 40\n  ageing: 0.02\n  entrant_risk_ratio: 1.3\n"
-    "  demographic_signal: 0.5",
+    "  demographic_signal: 0.5\n  attribution: {method: blended, no_care_retention: 0.3, "
+    "payer_only_share: 0.2, provider_only_share: 0.1}",
     "  sd: 0.03\n": "  sd: 0.03\n  reference_mean: 0.03\n  reference_sd: 0.02\n"
     "  correlation: 0.6\n  shock_probability: 0.5\n  shock_size: -0.1\n",
     "designs:": "care_management: {high_risk_share: 0.2, effect: 0.1, cost_pmpm: 20.0}\n"

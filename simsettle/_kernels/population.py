@@ -48,6 +48,9 @@ from simsettle._kernels.records import (
     P_DEMO_LAMBDA,
     P_ENTRANT_SHIFT,
     P_MEMBERS,
+    P_NOCARE_RETAIN,
+    P_PAYER_ONLY,
+    P_PROVIDER_ONLY,
     P_QUAL_MU,
     P_QUAL_RHO,
     P_QUAL_SD,
@@ -66,7 +69,9 @@ from simsettle._kernels.records import (
     P_TREND_SD,
     P_TURNOVER,
     P_ZERO,
+    STREAM_ATTRIBUTION,
     STREAM_COST,
+    STREAM_JOINER_ATTRIBUTION,
     STREAM_MEMBER,
     STREAM_QUALITY,
     STREAM_TREND,
@@ -173,6 +178,61 @@ def _system_years(k0: np.uint32, k1: np.uint32, trial: int, params: F8, acc: F8)
         acc[y, F_QUALITY] = 1.0 / (1.0 + math.exp(-(q_mu + q_sd * q_x)))
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _member_year(
+    acc: F8,
+    params: F8,
+    y: int,
+    z: float,
+    risk: float,
+    demo: float,
+    months: float,
+    x: float,
+    managed_by_risk: bool,
+    attribution: tuple[float, float, float],
+    attachments: F8,
+) -> None:
+    """Attribute one member's year and add it to the aggregates.
+
+    ``x`` is the annualised cost at risk 1 and index 1; ``attribution`` three uniforms: whether a
+    member with no care stays attributed (retrospective attribution drops them), whether the
+    provider does not know the member (payer-only: no care management), and whether the payer
+    does not attribute a member the provider manages (provider-only: outside the settlement).
+    """
+    u_retain, u_payer, u_provider = attribution
+    attributed = u_provider >= params[P_PROVIDER_ONLY]
+    if x == 0.0 and u_retain >= params[P_NOCARE_RETAIN]:
+        attributed = False
+    managed = managed_by_risk and u_payer >= params[P_PAYER_ONLY]
+    index = acc[y, F_TREND_INDEX]
+    cost = risk * index * x * (months / 12.0)
+    avoided = 0.0
+    if managed:
+        full = cost
+        cost = risk * index * (x * (1.0 - params[P_CM_EFFECT])) * (months / 12.0)
+        avoided = full - cost
+    if attributed:
+        _add_member(acc, y, cost, months, risk, demo, managed, avoided, attachments)
+    elif managed:
+        acc[y, F_CM_MONTHS] += months  # the programme's cost falls outside the settlement
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _attribution_draws(
+    on: bool,
+    ctr: np.uint32,
+    yy: np.uint32,
+    mm: np.uint32,
+    stream: int,
+    k0: np.uint32,
+    k1: np.uint32,
+) -> tuple[float, float, float]:
+    if not on:
+        return 0.0, 1.0, 1.0  # prospective, every member known to both sides
+    w0, w1, w2, _ = philox4x32_10(ctr, yy, mm, np.uint32(stream), k0, k1)
+    return u32_to_unit(w0), u32_to_unit(w1), u32_to_unit(w2)
+
+
 @njit(cache=True, nogil=True)
 def _simulate_trial(
     k0: np.uint32, k1: np.uint32, trial: int, params: F8, attachments: F8, acc: F8
@@ -194,11 +254,13 @@ def _simulate_trial(
     body_sigma = params[P_BODY_SIGMA]
     ageing = params[P_AGEING]
     cm_z = params[P_CM_Z]
-    cm_keep = 1.0 - params[P_CM_EFFECT]
     cm_from = params[P_CM_FROM]
     dsig = params[P_DEMO_LAMBDA] * rsig
     demo_shift = -0.5 * dsig * dsig
     entrant = params[P_ENTRANT_SHIFT]
+    attribution_on = (
+        params[P_NOCARE_RETAIN] < 1.0 or params[P_PAYER_ONLY] > 0.0 or params[P_PROVIDER_ONLY] > 0.0
+    )
     ctr = np.uint32(trial)
 
     _system_years(k0, k1, trial, params, acc)
@@ -214,7 +276,6 @@ def _simulate_trial(
             b0, b1, b2, b3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_COST), k0, k1)
             e1, e2 = box_muller(u32_to_unit(a2), u32_to_unit(a3))
             n1, n2 = box_muller(u32_to_unit(b2), u32_to_unit(b3))
-            index = acc[y, F_TREND_INDEX]
             programme = y >= cm_from
             # Occupant: a new member draws a stationary score (e2), a continuing one moves (e1);
             # a joiner takes whichever of the two normals the occupant did not use.
@@ -227,32 +288,31 @@ def _simulate_trial(
                 z_join = e2 + entrant
                 tenure += 1.0
             age = tenure * ageing
-            risk = math.exp(rsig * z + risk_shift + age)
-            demo = math.exp(dsig * z + demo_shift + age)
-            managed = programme and z > cm_z
             u_leave = u32_to_unit(a0)
             leaves = u_leave < turnover
             months = 12.0 * u32_to_unit(a1) if leaves else 12.0
             x = _annual_cost(
                 u32_to_unit(b0), n1, zero, tail_p, tail_scale, tail_inv_shape, body_mu, body_sigma
             )
-            cost = risk * index * x * (months / 12.0)
-            avoided = 0.0
-            if managed:
-                full = cost
-                cost = risk * index * (x * cm_keep) * (months / 12.0)
-                avoided = full - cost
-            _add_member(acc, y, cost, months, risk, demo, managed, avoided, attachments)
+            _member_year(
+                acc,
+                params,
+                y,
+                z,
+                math.exp(rsig * z + risk_shift + age),
+                math.exp(dsig * z + demo_shift + age),
+                months,
+                x,
+                programme and z > cm_z,
+                _attribution_draws(attribution_on, ctr, yy, mm, STREAM_ATTRIBUTION, k0, k1),
+                attachments,
+            )
             new_member = False
             if leaves:
                 # Given a departure, u_leave / turnover is uniform on (0, 1) again.
                 if u_leave / turnover < replacement:
                     z = z_join
                     tenure = 0.0
-                    join_months = 12.0 - months
-                    join_risk = math.exp(rsig * z + risk_shift)
-                    join_demo = math.exp(dsig * z + demo_shift)
-                    join_managed = programme and z > cm_z
                     xj = _annual_cost(
                         u32_to_unit(b1),
                         n2,
@@ -263,21 +323,19 @@ def _simulate_trial(
                         body_mu,
                         body_sigma,
                     )
-                    join_cost = join_risk * index * xj * (join_months / 12.0)
-                    join_avoided = 0.0
-                    if join_managed:
-                        full = join_cost
-                        join_cost = join_risk * index * (xj * cm_keep) * (join_months / 12.0)
-                        join_avoided = full - join_cost
-                    _add_member(
+                    _member_year(
                         acc,
+                        params,
                         y,
-                        join_cost,
-                        join_months,
-                        join_risk,
-                        join_demo,
-                        join_managed,
-                        join_avoided,
+                        z,
+                        math.exp(rsig * z + risk_shift),
+                        math.exp(dsig * z + demo_shift),
+                        12.0 - months,
+                        xj,
+                        programme and z > cm_z,
+                        _attribution_draws(
+                            attribution_on, ctr, yy, mm, STREAM_JOINER_ATTRIBUTION, k0, k1
+                        ),
                         attachments,
                     )
                 else:

@@ -36,7 +36,10 @@ P_QUAL_MU = 23  # mean of the quality score on the logit scale
 P_QUAL_SD = 24  # sd of the quality score on the logit scale
 P_QUAL_RHO = 25  # year-to-year correlation of the quality score's logit
 P_ENTRANT_SHIFT = 26  # shift of new members' latent risk z (0: entrants like everyone)
-N_PARAMS = 27
+P_NOCARE_RETAIN = 27  # probability a member with no care that year stays attributed
+P_PAYER_ONLY = 28  # share of attributed members the provider does not know (not managed)
+P_PROVIDER_ONLY = 29  # share of the provider's members the payer does not attribute
+N_PARAMS = 30
 
 # Fields of the per-(trial, year) aggregate array; the excess over attachment k is field
 # N_BASE_FIELDS + k.
@@ -69,6 +72,8 @@ STREAM_MEMBER = 0  # leave decision, leave month, two normals for risk
 STREAM_COST = 1  # cost class of occupant and joiner, two normals for the body
 STREAM_TREND = 2  # systemic trend, reference trend, shock (member word = SYSTEM_MEMBER)
 STREAM_QUALITY = 3  # quality score (member word = SYSTEM_MEMBER)
+STREAM_ATTRIBUTION = 4  # occupant's attribution draws (retention, payer-only, provider-only)
+STREAM_JOINER_ATTRIBUTION = 5  # the same for a joiner
 SYSTEM_MEMBER = 0xFFFFFFFF
 
 

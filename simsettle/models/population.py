@@ -80,6 +80,9 @@ def compile_model(scenario: Scenario) -> ModelInputs:
         math.log(pop.entrant_risk_ratio) / pop.risk_sigma if pop.risk_sigma > 0 else 0.0
     )
     p[R.P_DEMO_LAMBDA] = pop.demographic_signal
+    p[R.P_NOCARE_RETAIN] = pop.attribution.retention
+    p[R.P_PAYER_ONLY] = pop.attribution.payer_only_share
+    p[R.P_PROVIDER_ONLY] = pop.attribution.provider_only_share
     cm = scenario.care_management
     p[R.P_CM_Z] = math.inf
     if cm is not None and cm.high_risk_share > 0.0:

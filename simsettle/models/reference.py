@@ -87,11 +87,34 @@ def simulate_trial_reference(
             return float(cost.tail_threshold * v ** (-1.0 / cost.tail_shape))
         return math.exp(body_mu + cost.body_sigma * z)
 
-    def add(y: int, z: float, tenure: float, u: float, n: float, months: float) -> None:
+    att = pop.attribution
+    attribution_on = (
+        att.retention < 1.0 or att.payer_only_share > 0.0 or att.provider_only_share > 0.0
+    )
+
+    def add(
+        y: int, z: float, tenure: float, u: float, n: float, months: float, words: list[float]
+    ) -> None:
+        # Attribution: drop a member with no care unless retained; payer-only members are not
+        # managed; provider-only members are outside the settlement.
+        u_retain, u_payer, u_provider = words[:3] if attribution_on else (0.0, 1.0, 1.0)
+        x = annual_cost(u, n)
+        attributed = u_provider >= att.provider_only_share
+        if x == 0.0 and u_retain >= att.retention:
+            attributed = False
         risk = risk_score(z, tenure)
-        full = risk * index[y] * annual_cost(u, n) * months / 12
-        managed = y >= cm_first_year and z > cm_threshold
+        full = risk * index[y] * x * months / 12
+        managed = (
+            cm is not None
+            and y >= cm_first_year
+            and z > cm_threshold
+            and u_payer >= att.payer_only_share
+        )
         c = full * (1 - cm.effect) if managed and cm is not None else full
+        if not attributed:
+            if managed:
+                out[y, 7] += months
+            return
         out[y, 0] += c
         out[y, 1] += months
         out[y, 2] += risk * months
@@ -152,13 +175,13 @@ def simulate_trial_reference(
                 tenure += 1
             leaves = a[0] < pop.turnover
             months = 12.0 * a[1] if leaves else 12.0
-            add(y, z, tenure, b[0], n1, months)
+            add(y, z, tenure, b[0], n1, months, _words(trial, y, m, 4, key))
             is_new = False
             if leaves:
                 if a[0] / pop.turnover < pop.replacement:
                     z = z_joiner
                     tenure = 0
-                    add(y, z, 0, b[1], n2, 12 - months)
+                    add(y, z, 0, b[1], n2, 12 - months, _words(trial, y, m, 5, key))
                 else:
                     is_new = True
     return out

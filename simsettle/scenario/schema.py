@@ -19,6 +19,7 @@ from simsettle.scenario.templates import TEMPLATES, expand_template, template_na
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Attribution",
     "Benchmark",
     "CareManagement",
     "Cost",
@@ -32,6 +33,38 @@ __all__ = [
 SCHEMA_VERSION = 1
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+
+
+class Attribution(SettleModel):
+    """Who counts in the settlement: the payer's attribution against the provider's roster."""
+
+    method: Literal["prospective", "retrospective", "blended"] = Field(
+        default="prospective",
+        description="`prospective`: the list fixed at the start of the year counts whole; "
+        "`retrospective`: members are assigned after the year by their care, so a member with no "
+        "care that year drops out; `blended`: such a member stays with probability "
+        "`no_care_retention`.",
+    )
+    no_care_retention: Fraction = Field(
+        default=0.5,
+        description="Probability that a member with no care in the year stays attributed under "
+        "`blended` attribution (fraction).",
+    )
+    payer_only_share: Fraction = Field(
+        default=0.0,
+        description="Share of the payer's attributed members the provider does not know and "
+        "cannot manage, e.g. by care management (fraction; up to 0.4 in practice).",
+    )
+    provider_only_share: Fraction = Field(
+        default=0.0,
+        description="Share of the provider's members the payer does not attribute to it: they "
+        "are outside the settlement (fraction).",
+    )
+
+    @property
+    def retention(self) -> float:
+        """Probability that a member with no care stays attributed."""
+        return {"prospective": 1.0, "retrospective": 0.0}.get(self.method, self.no_care_retention)
 
 
 class Population(SettleModel):
@@ -80,6 +113,9 @@ class Population(SettleModel):
         allow_inf_nan=False,
         description="Median risk score of members joining after the first year relative to "
         "the population's (ratio, dimensionless; below 1: healthier entrants).",
+    )
+    attribution: Attribution = Field(
+        default_factory=Attribution, description="How members are attributed."
     )
     demographic_signal: Fraction = Field(
         default=0.4,
