@@ -54,6 +54,24 @@ _PAYOFF = Dim.PAYOFF_SAVINGS_RATE.value
 _TY = (_T, _Y)
 
 VAR_ATTRS: dict[str, dict[str, str]] = {
+    "settlement_estimated": {
+        "long_name": "estimated settlement",
+        "units": "USD",
+        "description": "First settlement, on spend completed from run-out claims with a "
+        "random completion-factor error; the final settlement (settlement) trues it up.",
+    },
+    "interim_payment": {
+        "long_name": "interim payment",
+        "units": "USD",
+        "description": "Advance paid at mid-year: interim_share of the expected estimated "
+        "settlement; reconciled at the first settlement.",
+    },
+    "settlement_pv": {
+        "long_name": "present value of the settlement",
+        "units": "USD",
+        "description": "Interim payment, first settlement and true-up discounted to the start of "
+        "the first performance year at the scenario's discount rate.",
+    },
     "payoff": {
         "long_name": "payoff",
         "units": "1",
@@ -410,6 +428,13 @@ def to_dataset(
         "trend_index": (_TY, settled.trend_index),
         "reference_index": (_TY, settled.reference_index),
     }
+    for name, arr in {
+        "settlement_estimated": settled.settlement_estimated,
+        "interim_payment": settled.interim_payment,
+        "settlement_pv": settled.settlement_pv,
+    }.items():
+        if arr is not None:
+            data[name] = (_DPT, arr)
     optional = {
         "quality_score": settled.quality_score,
         "care_management_cost": settled.care_management_cost,

@@ -279,3 +279,42 @@ def test_roster_discrepancy():
     ratio = unknown[:, :, R.F_CM_AVOIDED].sum() / known[:, :, R.F_CM_AVOIDED].sum()
     assert ratio == pytest.approx(0.6, abs=0.05)
     np.testing.assert_array_equal(unknown[:, :, R.F_MEMBER_MONTHS], known[:, :, R.F_MEMBER_MONTHS])
+
+
+def test_payment_timing_estimated_final_and_present_value():
+    # A flat 100%/100% design without corridor: the estimated settlement differs from the final
+    # one by exactly the completion error times spend. Interim 40% of the expected estimated
+    # settlement at mid-year; first settlement 9 months after year end; true-up 12 months later;
+    # 6% discount: PV = I v^0.5 + (E - I) v^1.75 + (F - E) v^2.75 for the first PY.
+    timing = (
+        "timing: {completion_factor_sd: 0.01, completion_bias: 0.002, interim_share: 0.4, "
+        "payment_lag_months: 9, true_up_lag_months: 12, discount_rate: 0.06}"
+    )
+    ds = simsettle.simulate(scenario(years=2, extra=timing), progress=False)
+    agg = simulate_aggregates(
+        compile_model(scenario(years=2, extra=timing).scenario), key_from_seed(31), 0, 400
+    )
+    z = agg[:, 3:, R.F_COMPLETION_Z]
+    flat = ds.isel(design=0)
+    np.testing.assert_allclose(
+        flat.settlement - flat.settlement_estimated,
+        (0.002 + 0.01 * z) * flat.actual_spend,
+        rtol=1e-9,
+        atol=1e-3,
+    )
+    assert float(np.std(z)) == pytest.approx(1.0, abs=0.1)
+    interim = 0.4 * flat.settlement_estimated.mean("trial")
+    np.testing.assert_allclose(flat.interim_payment, interim.broadcast_like(flat.interim_payment))
+    v = 1 / 1.06
+    p = np.array([0.0, 1.0])
+    expected = (
+        flat.interim_payment * v ** (p + 0.5)
+        + (flat.settlement_estimated - flat.interim_payment) * v ** (p + 1.75)
+        + (flat.settlement - flat.settlement_estimated) * v ** (p + 2.75)
+    )
+    np.testing.assert_allclose(flat.settlement_pv, expected, rtol=1e-12)
+    # Without discounting the payments add up to the final settlement.
+    plain = simsettle.simulate(
+        scenario(extra="timing: {discount_rate: 0.0, interim_share: 0.5}"), progress=False
+    )
+    np.testing.assert_allclose(plain.settlement_pv, plain.settlement, rtol=1e-9, atol=1e-3)

@@ -607,7 +607,7 @@ def _json_types(prop: dict[str, Any]) -> set[str]:
 
 SCHEMA_PROPERTIES = _schema_properties()
 NUMERIC_PROPERTIES = [p for p in SCHEMA_PROPERTIES if _json_types(p[2]) & {"integer", "number"}]
-UNIT_WORDS = ("USD", "fraction", "count", "dimensionless", "year", "1")
+UNIT_WORDS = ("USD", "fraction", "count", "dimensionless", "year", "month", "1")
 
 
 def test_schema_walk_sees_every_model() -> None:

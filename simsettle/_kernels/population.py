@@ -30,6 +30,7 @@ from numba import njit, prange
 from simsettle._kernels.records import (
     F_CM_AVOIDED,
     F_CM_MONTHS,
+    F_COMPLETION_Z,
     F_DEMO_RISK_MONTHS,
     F_MEMBER_MONTHS,
     F_MEMBERS,
@@ -141,7 +142,8 @@ def _system_years(k0: np.uint32, k1: np.uint32, trial: int, params: F8, acc: F8)
     The provider's annual log growth is ``mu + sd g1``; the reference population's is
     ``mu_ref + sd_ref (corr g1 + sqrt(1 - corr^2) g2)`` with (g1, g2) the two normals of one
     Philox call, whose third word decides a systemic shock (a one-year level shift of both
-    indices). The quality score's logit is AR(1) around its mean, from a second call.
+    indices). The quality score's logit is AR(1) around its mean, from a second call whose other
+    normal is the year's completion-factor error.
     """
     ctr = np.uint32(trial)
     system = np.uint32(SYSTEM_MEMBER)
@@ -173,9 +175,10 @@ def _system_years(k0: np.uint32, k1: np.uint32, trial: int, params: F8, acc: F8)
         acc[y, F_TREND_INDEX] = index * math.exp(shock) if shock != 0.0 else index
         acc[y, F_REF_INDEX] = ref * math.exp(shock) if shock != 0.0 else ref
         v0, v1, _, _ = philox4x32_10(ctr, np.uint32(y), system, np.uint32(STREAM_QUALITY), k0, k1)
-        e, _ = box_muller(u32_to_unit(v0), u32_to_unit(v1))
+        e, c = box_muller(u32_to_unit(v0), u32_to_unit(v1))
         q_x = e if y == 0 else q_rho * q_x + q_innov * e
         acc[y, F_QUALITY] = 1.0 / (1.0 + math.exp(-(q_mu + q_sd * q_x)))
+        acc[y, F_COMPLETION_Z] = c
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -53,7 +53,8 @@ F_DEMO_RISK_MONTHS = 6  # sum of demographic risk score x member months
 F_CM_MONTHS = 7  # member months in the care-management programme
 F_QUALITY = 8  # the trial-year's quality score
 F_CM_AVOIDED = 9  # cost avoided by care management (the true savings it produced), USD
-N_BASE_FIELDS = 10
+F_COMPLETION_Z = 10  # standard normal draw of the trial-year's completion-factor error
+N_BASE_FIELDS = 11
 FIELD_NAMES = (
     "spend",
     "member_months",
@@ -65,6 +66,7 @@ FIELD_NAMES = (
     "care_management_months",
     "quality_score",
     "care_management_avoided",
+    "completion_z",
 )
 
 # Counter word 3 (stream) values; word 2 (member) of the trial-level stream.

@@ -56,12 +56,12 @@ def simulate_trial_reference(
 
     Fields: spend, member months, risk x months, members, trend index, reference index,
     demographic risk x months, care-management months, quality score, care-management avoided
-    cost, then the summed excess of member cost over each attachment.
+    cost, completion-factor normal, then the summed excess of member cost over each attachment.
     """
     pop, cost, trend = scenario.population, scenario.cost, scenario.trend
     n_base = scenario.benchmark.base_years
     n_years = n_base + scenario.performance_years
-    out = np.zeros((n_years, 10 + len(attachments)))
+    out = np.zeros((n_years, 11 + len(attachments)))
     body_mu = math.log(cost.body_mean) - cost.body_sigma**2 / 2
     demo_sigma = pop.demographic_signal * pop.risk_sigma
     entrant = math.log(pop.entrant_risk_ratio) / pop.risk_sigma if pop.risk_sigma > 0 else 0.0
@@ -125,7 +125,7 @@ def simulate_trial_reference(
             out[y, 9] += full - c
         for k, a in enumerate(attachments):
             if c > a:
-                out[y, 10 + k] += c - a
+                out[y, 11 + k] += c - a
 
     # Trial-level draws: provider and reference trend, shocks, quality.
     ref_mean = trend.mean if trend.reference_mean is None else trend.reference_mean
@@ -147,7 +147,7 @@ def simulate_trial_reference(
     x = 0.0
     for y in range(n_years):
         u = _words(trial, y, 0xFFFFFFFF, 3, key)
-        e, _ = _normals(u[0], u[1])
+        e, out[y, 10] = _normals(u[0], u[1])
         if qm is None:
             out[y, 8] = 0.5
             continue

@@ -18,9 +18,9 @@ from simsettle.rules.stop_loss import (
     stop_loss_recovery,
 )
 from simsettle.scenario.contracts import TwoSided
-from simsettle.scenario.schema import Scenario
+from simsettle.scenario.schema import Scenario, Timing
 
-__all__ = ["Settled", "settle_designs"]
+__all__ = ["Settled", "present_value", "settle_designs"]
 
 F8 = npt.NDArray[np.float64]
 
@@ -44,8 +44,30 @@ class Settled:
     stop_loss_premium: F8  # (design, trial, year) USD
     savings: F8  # (design, trial, year) USD
     steps: F8  # (design, trial, year, step) USD; step 0 is the settlement
+    settlement_estimated: F8 | None  # (design, trial, year) USD on completed run-out claims
+    interim_payment: F8 | None  # (design, trial, year) USD paid in advance
+    settlement_pv: F8 | None  # (design, trial, year) USD, present value of the year's payments
     payoff_rates: F8  # (rate,) savings rates of the payoff grid
     payoff: F8  # (design, rate) settlement as a fraction of the benchmark
+
+
+def present_value(timing: Timing, interim: F8, estimated: F8, final: F8) -> F8:
+    """Present value at the start of the first performance year of each year's payments.
+
+    Performance year ``p`` (0-based) pays the interim at ``p + 0.5`` years, the first settlement
+    less the interim ``payment_lag_months`` after the year's end, and the true-up (final less
+    estimated) ``true_up_lag_months`` later.
+    """
+    p = np.arange(final.shape[-1], dtype=np.float64)
+    v = 1.0 / (1.0 + timing.discount_rate)
+    t_first = p + 1.0 + timing.payment_lag_months / 12.0
+    t_final = t_first + timing.true_up_lag_months / 12.0
+    pv: F8 = (
+        interim * v ** (p + 0.5)
+        + (estimated - interim) * v**t_first
+        + (final - estimated) * v**t_final
+    )
+    return pv
 
 
 def settle_designs(scenario: Scenario, inputs: ModelInputs, aggregates: F8) -> Settled:
@@ -97,6 +119,16 @@ def settle_designs(scenario: Scenario, inputs: ModelInputs, aggregates: F8) -> S
     premium = np.zeros(shape)
     savings = np.empty(shape)
     steps = np.empty((*shape, R.N_STEPS))
+    timing = scenario.timing
+    estimated, interim, present = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    spend_estimated = spend
+    if timing is not None:
+        # Completed spend at the first settlement: the actual spend times (1 + relative error).
+        error = (
+            timing.completion_bias
+            + timing.completion_factor_sd * aggregates[:, py, R.F_COMPLETION_Z]
+        )
+        spend_estimated = spend * (1.0 + error)
     attachments = list(inputs.attachments)
     for d, design in enumerate(scenario.designs):
         base = benchmark
@@ -122,6 +154,14 @@ def settle_designs(scenario: Scenario, inputs: ModelInputs, aggregates: F8) -> S
             settled_spend = settled_spend - rec + prem
         savings[d] = b - settled_spend
         steps[d] = settle(design, b, savings[d], facts)
+        if timing is not None:
+            # Stop-loss recoveries are settled on complete claims; only the spend is estimated.
+            est_savings = b - (settled_spend + (spend_estimated - spend))
+            estimated[d] = settle(design, b, est_savings, facts)[..., R.S_SETTLEMENT]
+            interim[d] = timing.interim_share * estimated[d].mean(axis=0, keepdims=True)
+            present[d] = present_value(
+                timing, interim[d], estimated[d], steps[d][..., R.S_SETTLEMENT]
+            )
     cm = scenario.care_management
     cm_cost = cm_saved = None
     if cm is not None:
@@ -149,6 +189,9 @@ def settle_designs(scenario: Scenario, inputs: ModelInputs, aggregates: F8) -> S
         stop_loss_premium=premium,
         savings=savings,
         steps=steps,
+        settlement_estimated=None if timing is None else estimated,
+        interim_payment=None if timing is None else interim,
+        settlement_pv=None if timing is None else present,
         payoff_rates=DEFAULT_PAYOFF_RATES,
         payoff=payoff,
     )

@@ -27,6 +27,7 @@ __all__ = [
     "Provider",
     "QualityModel",
     "Scenario",
+    "Timing",
     "Trend",
 ]
 
@@ -322,6 +323,61 @@ class QualityModel(SettleModel):
     )
 
 
+class Timing(SettleModel):
+    """When settlement money moves and how accurate the first settlement is.
+
+    The first (estimated) settlement is computed on claims after a run-out, completed with a
+    completion factor whose relative error is normal with sd ``completion_factor_sd``; the final
+    settlement uses the complete claims and trues the difference up later. An ``interim_share``
+    of the expected settlement is paid in advance in mid-year. Present values discount every
+    payment to the start of the first performance year.
+    """
+
+    completion_factor_sd: float = Field(
+        default=0.005,
+        ge=0.0,
+        le=0.5,
+        allow_inf_nan=False,
+        description="Standard deviation of the relative error of the completed spend at the "
+        "first settlement (fraction; MSSP completes 3 months of run-out with a factor of about "
+        "1.013).",
+    )
+    completion_bias: float = Field(
+        default=0.0,
+        ge=-0.5,
+        le=0.5,
+        allow_inf_nan=False,
+        description="Mean relative error of the completed spend (fraction; > 0 overstates spend).",
+    )
+    interim_share: Fraction = Field(
+        default=0.0,
+        description="Share of the expected settlement paid in advance at mid-year and "
+        "reconciled later (fraction).",
+    )
+    payment_lag_months: float = Field(
+        default=9.0,
+        ge=0.0,
+        le=120.0,
+        allow_inf_nan=False,
+        description="Months after the performance year's end when the first settlement is paid "
+        "(months).",
+    )
+    true_up_lag_months: float = Field(
+        default=12.0,
+        ge=0.0,
+        le=120.0,
+        allow_inf_nan=False,
+        description="Months after the first settlement when the final true-up is paid (months).",
+    )
+    discount_rate: float = Field(
+        default=0.0,
+        ge=-0.5,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Annual discount rate for present values (fraction per year).",
+    )
+
+
 class Benchmark(SettleModel):
     """How the benchmark is built from simulated base years."""
 
@@ -517,6 +573,11 @@ class Scenario(SettleModel):
         default=None,
         description="Simulated quality score of each performance year (omit to use each "
         "design's fixed `quality.score`).",
+    )
+    timing: Timing | None = Field(
+        default=None,
+        description="Payment timing and accuracy; gives the estimated settlement, interim "
+        "payments and present values (omit for the final settlement only).",
     )
     provider: Provider = Field(default_factory=Provider, description="The provider entity.")
     designs: Annotated[tuple[Design, ...], Strict(False)] = Field(
