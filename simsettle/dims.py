@@ -18,6 +18,7 @@ class Dim(StrEnum):
     TRIAL = "trial"
     YEAR = "year"
     PAYOFF_SAVINGS_RATE = "payoff_savings_rate"
+    PARTICIPANT = "participant"
 
 
 DIM_INFO: dict[Dim, dict[str, str]] = {
@@ -36,6 +37,10 @@ DIM_INFO: dict[Dim, dict[str, str]] = {
         "long_name": "performance year",
         "units": "1",
         "description": "Calendar performance year settled under the contract.",
+    },
+    Dim.PARTICIPANT: {
+        "long_name": "participant practice",
+        "description": "Practice of the entity among which earnings are distributed.",
     },
     Dim.PAYOFF_SAVINGS_RATE: {
         "long_name": "savings rate of the payoff curve",

@@ -51,6 +51,7 @@ SIGN_CONVENTION = "positive = payment from the payer to the provider"
 _D, _T, _Y = Dim.DESIGN.value, Dim.TRIAL.value, Dim.YEAR.value
 _DPT = (_D, _T, _Y)
 _PAYOFF = Dim.PAYOFF_SAVINGS_RATE.value
+_P = Dim.PARTICIPANT.value
 _TY = (_T, _Y)
 
 VAR_ATTRS: dict[str, dict[str, str]] = {
@@ -71,6 +72,22 @@ VAR_ATTRS: dict[str, dict[str, str]] = {
         "units": "USD",
         "description": "Interim payment, first settlement and true-up discounted to the start of "
         "the first performance year at the scenario's discount rate.",
+    },
+    "participant_payout": {
+        "long_name": "participant payout",
+        "units": "USD",
+        "description": "The practice's part of the entity's settlement under the scenario's "
+        "distribution method; the payouts of a trial-year add up to the settlement.",
+    },
+    "participant_spend": {
+        "long_name": "participant spend",
+        "units": "USD",
+        "description": "Allowed cost of the practice's attributed members.",
+    },
+    "participant_member_months": {
+        "long_name": "participant member months",
+        "units": "1",
+        "description": "Attributed member months of the practice.",
     },
     "payoff": {
         "long_name": "payoff",
@@ -435,6 +452,14 @@ def to_dataset(
     }.items():
         if arr is not None:
             data[name] = (_DPT, arr)
+    if (
+        settled.participant_payout is not None
+        and settled.participant_spend is not None
+        and settled.participant_member_months is not None
+    ):
+        data["participant_payout"] = ((_D, _P, _T, _Y), settled.participant_payout)
+        data["participant_spend"] = ((_P, _T, _Y), settled.participant_spend)
+        data["participant_member_months"] = ((_P, _T, _Y), settled.participant_member_months)
     optional = {
         "quality_score": settled.quality_score,
         "care_management_cost": settled.care_management_cost,
@@ -453,6 +478,17 @@ def to_dataset(
             _T: (_T, np.arange(trials, dtype=np.int64), DIM_INFO[Dim.TRIAL]),
             _Y: (_Y, np.array(sc.years, dtype=np.int64), DIM_INFO[Dim.YEAR]),
             _PAYOFF: (_PAYOFF, settled.payoff_rates, DIM_INFO[Dim.PAYOFF_SAVINGS_RATE]),
+            **(
+                {
+                    _P: (
+                        _P,
+                        np.array([p.name for p in sc.participants.practices], dtype=object),
+                        DIM_INFO[Dim.PARTICIPANT],
+                    )
+                }
+                if sc.participants is not None
+                else {}
+            ),
             **_design_coords(sc.designs),
         },
         attrs=make_attrs(loaded, seed=seed, trials=trials, inputs=inputs, command=command),

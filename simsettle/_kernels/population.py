@@ -194,6 +194,8 @@ def _member_year(
     managed_by_risk: bool,
     attribution: tuple[float, float, float],
     attachments: F8,
+    practices: F8,
+    practice: int,
 ) -> None:
     """Attribute one member's year and add it to the aggregates.
 
@@ -201,6 +203,8 @@ def _member_year(
     member with no care stays attributed (retrospective attribution drops them), whether the
     provider does not know the member (payer-only: no care management), and whether the payer
     does not attribute a member the provider manages (provider-only: outside the settlement).
+    With participant practices, the member's practice (``practice`` >= 0) scales its cost by the
+    practice's cost ratio and receives its spend and member months.
     """
     u_retain, u_payer, u_provider = attribution
     attributed = u_provider >= params[P_PROVIDER_ONLY]
@@ -208,6 +212,8 @@ def _member_year(
         attributed = False
     managed = managed_by_risk and u_payer >= params[P_PAYER_ONLY]
     index = acc[y, F_TREND_INDEX]
+    if practice >= 0:
+        x = x * practices[practice, 1]
     cost = risk * index * x * (months / 12.0)
     avoided = 0.0
     if managed:
@@ -216,6 +222,10 @@ def _member_year(
         avoided = full - cost
     if attributed:
         _add_member(acc, y, cost, months, risk, demo, managed, avoided, attachments)
+        if practice >= 0:
+            first = N_BASE_FIELDS + attachments.shape[0]
+            acc[y, first + practice] += cost
+            acc[y, first + practices.shape[0] + practice] += months
     elif managed:
         acc[y, F_CM_MONTHS] += months  # the programme's cost falls outside the settlement
 
@@ -238,7 +248,13 @@ def _attribution_draws(
 
 @njit(cache=True, nogil=True)
 def _simulate_trial(
-    k0: np.uint32, k1: np.uint32, trial: int, params: F8, attachments: F8, acc: F8
+    k0: np.uint32,
+    k1: np.uint32,
+    trial: int,
+    params: F8,
+    attachments: F8,
+    practices: F8,
+    acc: F8,
 ) -> None:
     """Accumulate one trial's aggregates into ``acc`` (years x fields, zero on entry)."""
     n_years = acc.shape[0]
@@ -268,8 +284,12 @@ def _simulate_trial(
 
     _system_years(k0, k1, trial, params, acc)
 
+    practice = -1
     for m in range(n_members):
         mm = np.uint32(m)
+        # Slots are assigned to practices in order: practice k holds slots below bound k.
+        while practice + 1 < practices.shape[0] and (practice < 0 or m >= practices[practice, 0]):
+            practice += 1
         z = 0.0
         tenure = 0.0
         new_member = True
@@ -309,6 +329,8 @@ def _simulate_trial(
                 programme and z > cm_z,
                 _attribution_draws(attribution_on, ctr, yy, mm, STREAM_ATTRIBUTION, k0, k1),
                 attachments,
+                practices,
+                practice,
             )
             new_member = False
             if leaves:
@@ -340,6 +362,8 @@ def _simulate_trial(
                             attribution_on, ctr, yy, mm, STREAM_JOINER_ATTRIBUTION, k0, k1
                         ),
                         attachments,
+                        practices,
+                        practice,
                     )
                 else:
                     new_member = True
@@ -347,7 +371,13 @@ def _simulate_trial(
 
 @njit(cache=True, nogil=True)
 def simulate_trials(
-    k0: np.uint32, k1: np.uint32, trial0: int, params: F8, attachments: F8, out: F8
+    k0: np.uint32,
+    k1: np.uint32,
+    trial0: int,
+    params: F8,
+    attachments: F8,
+    practices: F8,
+    out: F8,
 ) -> None:
     """Simulate trials ``trial0 .. trial0 + out.shape[0] - 1`` serially.
 
@@ -361,18 +391,27 @@ def simulate_trials(
         Model parameters, slots named in ``records``.
     attachments : float64[k]
         Stop-loss attachment points (USD per member-year); excess over each is accumulated.
+    practices : float64[P, 2]
+        Participant practices: the exclusive upper member slot of each (increasing) and its
+        cost ratio; P = 0 for none. Their spend and member months follow the excess fields.
     out : float64[n_trials, n_years, N_BASE_FIELDS + k]
         Aggregates per trial and simulated year (base years first). Caller guarantees: C-contiguous
         and filled with zeros.
     """
     for i in range(out.shape[0]):
-        _simulate_trial(k0, k1, trial0 + i, params, attachments, out[i])
+        _simulate_trial(k0, k1, trial0 + i, params, attachments, practices, out[i])
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def simulate_trials_parallel(
-    k0: np.uint32, k1: np.uint32, trial0: int, params: F8, attachments: F8, out: F8
+    k0: np.uint32,
+    k1: np.uint32,
+    trial0: int,
+    params: F8,
+    attachments: F8,
+    practices: F8,
+    out: F8,
 ) -> None:
     """:func:`simulate_trials` with trials spread over numba threads (identical results)."""
     for i in prange(out.shape[0]):
-        _simulate_trial(k0, k1, trial0 + i, params, attachments, out[i])
+        _simulate_trial(k0, k1, trial0 + i, params, attachments, practices, out[i])

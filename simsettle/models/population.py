@@ -28,6 +28,7 @@ class ModelInputs:
 
     params: npt.NDArray[np.float64]
     attachments: npt.NDArray[np.float64]
+    practices: npt.NDArray[np.float64]
     n_base_years: int
     n_performance_years: int
 
@@ -39,7 +40,15 @@ class ModelInputs:
     @property
     def n_fields(self) -> int:
         """Aggregate fields per trial-year: the base fields plus one excess per attachment."""
-        return R.N_BASE_FIELDS + int(self.attachments.shape[0])
+        n_practices = int(self.practices.shape[0])
+        return R.N_BASE_FIELDS + int(self.attachments.shape[0]) + 2 * n_practices
+
+    @property
+    def practice_fields(self) -> tuple[slice, slice]:
+        """Fields of the practices' spend and member months."""
+        first = R.N_BASE_FIELDS + int(self.attachments.shape[0])
+        n = int(self.practices.shape[0])
+        return slice(first, first + n), slice(first + n, first + 2 * n)
 
 
 def stop_loss_attachments(scenario: Scenario) -> npt.NDArray[np.float64]:
@@ -109,9 +118,21 @@ def compile_model(scenario: Scenario) -> ModelInputs:
     return ModelInputs(
         params=p,
         attachments=stop_loss_attachments(scenario),
+        practices=practice_table(scenario),
         n_base_years=scenario.benchmark.base_years,
         n_performance_years=scenario.performance_years,
     )
+
+
+def practice_table(scenario: Scenario) -> npt.NDArray[np.float64]:
+    """(P, 2): each practice's exclusive upper member slot and its cost ratio."""
+    part = scenario.participants
+    if part is None:
+        return np.zeros((0, 2), dtype=np.float64)
+    n = scenario.population.members
+    bounds = np.rint(np.cumsum([p.share for p in part.practices]) * n)
+    bounds[-1] = n
+    return np.column_stack([bounds, [p.cost_ratio for p in part.practices]]).astype(np.float64)
 
 
 def key_from_seed(seed: int) -> tuple[np.uint32, np.uint32]:
@@ -151,5 +172,6 @@ def simulate_aggregates(
         raise ValueError("members must be below 2**32 - 1 (the counter word)")
     out = np.zeros((n_trials, inputs.n_years, inputs.n_fields), dtype=np.float64)
     kernel = _pop.simulate_trials_parallel if parallel else _pop.simulate_trials
-    kernel(key[0], key[1], trial0, params, attachments, out)
+    practices = np.ascontiguousarray(inputs.practices, dtype=np.float64).reshape(-1, 2)
+    kernel(key[0], key[1], trial0, params, attachments, practices, out)
     return out

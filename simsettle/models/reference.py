@@ -61,7 +61,13 @@ def simulate_trial_reference(
     pop, cost, trend = scenario.population, scenario.cost, scenario.trend
     n_base = scenario.benchmark.base_years
     n_years = n_base + scenario.performance_years
-    out = np.zeros((n_years, 11 + len(attachments)))
+    practices = [] if scenario.participants is None else list(scenario.participants.practices)
+    n_att = len(attachments)
+    out = np.zeros((n_years, 11 + n_att + 2 * len(practices)))
+    # Practice of each member slot: slots are handed out in order of the practices' shares.
+    bounds = np.rint(np.cumsum([p.share for p in practices]) * pop.members)
+    if practices:
+        bounds[-1] = pop.members
     body_mu = math.log(cost.body_mean) - cost.body_sigma**2 / 2
     demo_sigma = pop.demographic_signal * pop.risk_sigma
     entrant = math.log(pop.entrant_risk_ratio) / pop.risk_sigma if pop.risk_sigma > 0 else 0.0
@@ -93,12 +99,22 @@ def simulate_trial_reference(
     )
 
     def add(
-        y: int, z: float, tenure: float, u: float, n: float, months: float, words: list[float]
+        y: int,
+        z: float,
+        tenure: float,
+        u: float,
+        n: float,
+        months: float,
+        words: list[float],
+        slot: int,
     ) -> None:
         # Attribution: drop a member with no care unless retained; payer-only members are not
         # managed; provider-only members are outside the settlement.
         u_retain, u_payer, u_provider = words[:3] if attribution_on else (0.0, 1.0, 1.0)
         x = annual_cost(u, n)
+        practice = int(np.searchsorted(bounds, slot, side="right")) if practices else -1
+        if practice >= 0:
+            x = x * practices[practice].cost_ratio
         attributed = u_provider >= att.provider_only_share
         if x == 0.0 and u_retain >= att.retention:
             attributed = False
@@ -126,6 +142,9 @@ def simulate_trial_reference(
         for k, a in enumerate(attachments):
             if c > a:
                 out[y, 11 + k] += c - a
+        if practice >= 0:
+            out[y, 11 + n_att + practice] += c
+            out[y, 11 + n_att + len(practices) + practice] += months
 
     # Trial-level draws: provider and reference trend, shocks, quality.
     ref_mean = trend.mean if trend.reference_mean is None else trend.reference_mean
@@ -175,13 +194,13 @@ def simulate_trial_reference(
                 tenure += 1
             leaves = a[0] < pop.turnover
             months = 12.0 * a[1] if leaves else 12.0
-            add(y, z, tenure, b[0], n1, months, _words(trial, y, m, 4, key))
+            add(y, z, tenure, b[0], n1, months, _words(trial, y, m, 4, key), m)
             is_new = False
             if leaves:
                 if a[0] / pop.turnover < pop.replacement:
                     z = z_joiner
                     tenure = 0
-                    add(y, z, 0, b[1], n2, 12 - months, _words(trial, y, m, 5, key))
+                    add(y, z, 0, b[1], n2, 12 - months, _words(trial, y, m, 5, key), m)
                 else:
                     is_new = True
     return out

@@ -10,6 +10,7 @@ import numpy.typing as npt
 from simsettle._kernels import records as R
 from simsettle.models.population import ModelInputs
 from simsettle.rules.benchmark import BenchmarkInputs, build_benchmark
+from simsettle.rules.participants import distribute
 from simsettle.rules.payoff import DEFAULT_PAYOFF_RATES, payoff_table
 from simsettle.rules.settle import YearFacts, settle
 from simsettle.rules.stop_loss import (
@@ -47,6 +48,9 @@ class Settled:
     settlement_estimated: F8 | None  # (design, trial, year) USD on completed run-out claims
     interim_payment: F8 | None  # (design, trial, year) USD paid in advance
     settlement_pv: F8 | None  # (design, trial, year) USD, present value of the year's payments
+    participant_spend: F8 | None  # (participant, trial, year) USD
+    participant_member_months: F8 | None  # (participant, trial, year)
+    participant_payout: F8 | None  # (design, participant, trial, year) USD
     payoff_rates: F8  # (rate,) savings rates of the payoff grid
     payoff: F8  # (design, rate) settlement as a fraction of the benchmark
 
@@ -167,6 +171,34 @@ def settle_designs(scenario: Scenario, inputs: ModelInputs, aggregates: F8) -> S
     if cm is not None:
         cm_cost = cm.cost_pmpm * aggregates[:, py, R.F_CM_MONTHS]
         cm_saved = np.ascontiguousarray(aggregates[:, py, R.F_CM_AVOIDED])
+    part = scenario.participants
+    p_spend = p_months = payout = None
+    if part is not None:
+        spend_fields, month_fields = inputs.practice_fields
+        p_spend_all = aggregates[:, :, spend_fields]
+        p_spend = p_spend_all[:, py, :]
+        p_months = aggregates[:, py, month_fields]
+        # Share of the target: the practice's share of the weighted first-agreement base years.
+        w = np.asarray(scenario.benchmark.weights)
+        base = np.einsum("b,tbp->tp", w, p_spend_all[:, :nb, :])
+        base_share = base / base.sum(axis=1, keepdims=True)
+        payout = np.stack(
+            [
+                distribute(
+                    part,
+                    steps[d][..., R.S_SETTLEMENT],
+                    design_benchmark[d],
+                    p_spend,
+                    p_months,
+                    base_share,
+                )
+                for d in range(n_designs)
+            ]
+        )
+        # (design, trial, year, practice) -> (design, practice, trial, year)
+        payout = np.moveaxis(payout, -1, 1)
+        p_spend = np.moveaxis(p_spend, -1, 0)
+        p_months = np.moveaxis(p_months, -1, 0)
     payoff = payoff_table(
         scenario.designs,
         DEFAULT_PAYOFF_RATES,
@@ -192,6 +224,9 @@ def settle_designs(scenario: Scenario, inputs: ModelInputs, aggregates: F8) -> S
         settlement_estimated=None if timing is None else estimated,
         interim_payment=None if timing is None else interim,
         settlement_pv=None if timing is None else present,
+        participant_spend=p_spend,
+        participant_member_months=p_months,
+        participant_payout=payout,
         payoff_rates=DEFAULT_PAYOFF_RATES,
         payoff=payoff,
     )

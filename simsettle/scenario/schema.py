@@ -23,7 +23,9 @@ __all__ = [
     "Benchmark",
     "CareManagement",
     "Cost",
+    "Participants",
     "Population",
+    "Practice",
     "Provider",
     "QualityModel",
     "Scenario",
@@ -513,6 +515,65 @@ class Benchmark(SettleModel):
         return len(self.weights)
 
 
+class Practice(SettleModel):
+    """One participant practice of the entity."""
+
+    name: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]*$",
+        description="Unique name; becomes a label of the `participant` dimension.",
+    )
+    share: float = Field(
+        gt=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Share of the attributed lives (fraction; the shares sum to 1).",
+    )
+    cost_ratio: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=5.0,
+        allow_inf_nan=False,
+        description="Cost of the practice's members relative to the entity's average member "
+        "of the same risk (ratio, dimensionless; below 1: more efficient).",
+    )
+    quality_factor: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=2.0,
+        allow_inf_nan=False,
+        description="The practice's quality relative to the entity's score, for a "
+        "quality-weighted pool (ratio, dimensionless).",
+    )
+
+
+class Participants(SettleModel):
+    """How the entity's earned savings or owed losses are distributed among its practices."""
+
+    practices: Annotated[tuple[Practice, ...], Strict(False)] = Field(
+        min_length=1, max_length=50, description="The participant practices."
+    )
+    method: Literal["lives", "performance", "quality_pool"] = Field(
+        default="lives",
+        description="`lives`: in proportion to attributed member months; `performance`: to "
+        "each practice's own savings against its share of the target (its share of base-year "
+        "spend times the benchmark), losses to its own losses; `quality_pool`: to member "
+        "months times the practice's quality factor.",
+    )
+
+    @model_validator(mode="after")
+    def _shares(self) -> Participants:
+        total = math.fsum(p.share for p in self.practices)
+        if abs(total - 1.0) > 1e-9:
+            raise FieldError("practices", f"shares must sum to 1; they sum to {total:.12g}")
+        names = [p.name for p in self.practices]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise FieldError(("practices", i, "name"), f"duplicate practice name {name!r}")
+        return self
+
+
 class Provider(SettleModel):
     """Facts about the provider entity that some contract terms refer to."""
 
@@ -578,6 +639,10 @@ class Scenario(SettleModel):
         default=None,
         description="Payment timing and accuracy; gives the estimated settlement, interim "
         "payments and present values (omit for the final settlement only).",
+    )
+    participants: Participants | None = Field(
+        default=None,
+        description="Participant practices among which earnings are distributed (omit for none).",
     )
     provider: Provider = Field(default_factory=Provider, description="The provider entity.")
     designs: Annotated[tuple[Design, ...], Strict(False)] = Field(
