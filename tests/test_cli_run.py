@@ -130,14 +130,15 @@ def test_report_on_a_file_that_is_not_results(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_every_example_runs_at_full_size(tmp_path, example):
-    # The acceptance run: each example at its own size (10,000 trials, up to 10,000 members).
-    # Timings are printed by benchmarks/examples.py, not asserted here.
+    # The acceptance run: each example at its own size (the foundation's three at 10,000 trials
+    # and up to 10,000 members; the mechanism examples at 2,000 trials). Timings are printed by
+    # benchmarks/examples.py, not asserted here.
     out = tmp_path / "r.nc"
     res = runner.invoke(app, ["run", str(example), "-o", str(out), "--no-progress"])
     assert res.exit_code == 0, res.output
     ds = simsettle.open_results(out)
     sc = simsettle.load_scenario(example).scenario
-    assert ds.sizes["trial"] == sc.trials == 10_000
+    assert ds.sizes["trial"] == sc.trials <= 10_000
     assert sc.population.members <= 10_000
     assert ds.sizes["design"] == len(sc.designs)
     assert np.isfinite(ds.settlement).all()
