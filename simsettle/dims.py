@@ -19,6 +19,7 @@ class Dim(StrEnum):
     YEAR = "year"
     PAYOFF_SAVINGS_RATE = "payoff_savings_rate"
     PARTICIPANT = "participant"
+    LINE = "line_of_business"
 
 
 DIM_INFO: dict[Dim, dict[str, str]] = {
@@ -37,6 +38,10 @@ DIM_INFO: dict[Dim, dict[str, str]] = {
         "long_name": "performance year",
         "units": "1",
         "description": "Calendar performance year settled under the contract.",
+    },
+    Dim.LINE: {
+        "long_name": "line of business",
+        "description": "Contract of a portfolio: the scenario's own first, then its other lines.",
     },
     Dim.PARTICIPANT: {
         "long_name": "participant practice",

@@ -52,6 +52,7 @@ _D, _T, _Y = Dim.DESIGN.value, Dim.TRIAL.value, Dim.YEAR.value
 _DPT = (_D, _T, _Y)
 _PAYOFF = Dim.PAYOFF_SAVINGS_RATE.value
 _P = Dim.PARTICIPANT.value
+_L = Dim.LINE.value
 _TY = (_T, _Y)
 
 VAR_ATTRS: dict[str, dict[str, str]] = {
@@ -88,6 +89,28 @@ VAR_ATTRS: dict[str, dict[str, str]] = {
         "long_name": "participant member months",
         "units": "1",
         "description": "Attributed member months of the practice.",
+    },
+    "line_benchmark": {
+        "long_name": "benchmark of the line",
+        "units": "USD",
+        "description": "Program benchmark of each portfolio line (the primary line first).",
+    },
+    "line_actual_spend": {
+        "long_name": "actual spend of the line",
+        "units": "USD",
+        "description": "Allowed cost of each portfolio line's attributed population.",
+    },
+    "line_member_months": {
+        "long_name": "member months of the line",
+        "units": "1",
+        "description": "Attributed member months of each portfolio line.",
+    },
+    "portfolio_settlement": {
+        "long_name": "portfolio settlement",
+        "units": "USD",
+        "description": "Sum over the portfolio's lines of the settlement of each line's first "
+        "design: the provider's combined result, with the lines' correlation through the shared "
+        "trend and shocks.",
     },
     "payoff": {
         "long_name": "payoff",
@@ -419,7 +442,8 @@ def to_dataset(
 ) -> xr.Dataset:
     """Label the settled arrays: the one place simsettle builds a Dataset."""
     sc = loaded.scenario
-    names = [d.name for d in sc.designs]
+    designs = sc.all_designs
+    names = [d.name for d in designs]
     steps = settled.steps
     settlement = steps[..., R.S_SETTLEMENT]
     # Per-design variables first, so the Dataset's dims read (design, trial, year).
@@ -460,6 +484,16 @@ def to_dataset(
         data["participant_payout"] = ((_D, _P, _T, _Y), settled.participant_payout)
         data["participant_spend"] = ((_P, _T, _Y), settled.participant_spend)
         data["participant_member_months"] = ((_P, _T, _Y), settled.participant_member_months)
+    line_vars = {
+        "line_benchmark": settled.line_benchmark,
+        "line_actual_spend": settled.line_actual_spend,
+        "line_member_months": settled.line_member_months,
+    }
+    for name, values in line_vars.items():
+        if values is not None:
+            data[name] = ((_L, _T, _Y), values)
+    if settled.portfolio_settlement is not None:
+        data["portfolio_settlement"] = (_TY, settled.portfolio_settlement)
     optional = {
         "quality_score": settled.quality_score,
         "care_management_cost": settled.care_management_cost,
@@ -471,26 +505,26 @@ def to_dataset(
     for name, (_, arr) in data.items():
         if not np.all(np.isfinite(arr)):
             raise SimulationError(f"{name} has non-finite values; please report this scenario")
+    coords: dict[str, Any] = {
+        _D: (_D, np.array(names, dtype=object), DIM_INFO[Dim.DESIGN]),
+        _T: (_T, np.arange(trials, dtype=np.int64), DIM_INFO[Dim.TRIAL]),
+        _Y: (_Y, np.array(sc.years, dtype=np.int64), DIM_INFO[Dim.YEAR]),
+        _PAYOFF: (_PAYOFF, settled.payoff_rates, DIM_INFO[Dim.PAYOFF_SAVINGS_RATE]),
+    }
+    if sc.participants is not None:
+        practices = [p.name for p in sc.participants.practices]
+        coords[_P] = (_P, np.array(practices, dtype=object), DIM_INFO[Dim.PARTICIPANT])
+    if settled.lines:
+        coords[_L] = (_L, np.array(settled.lines, dtype=object), DIM_INFO[Dim.LINE])
+        coords["line"] = (
+            _D,
+            np.array(settled.design_line, dtype=object),
+            {"long_name": "line of business", "description": "Portfolio line of the design."},
+        )
+    coords.update(_design_coords(designs))
     ds = xr.Dataset(
         {name: (dims, arr, dict(VAR_ATTRS[name])) for name, (dims, arr) in data.items()},
-        coords={
-            _D: (_D, np.array(names, dtype=object), DIM_INFO[Dim.DESIGN]),
-            _T: (_T, np.arange(trials, dtype=np.int64), DIM_INFO[Dim.TRIAL]),
-            _Y: (_Y, np.array(sc.years, dtype=np.int64), DIM_INFO[Dim.YEAR]),
-            _PAYOFF: (_PAYOFF, settled.payoff_rates, DIM_INFO[Dim.PAYOFF_SAVINGS_RATE]),
-            **(
-                {
-                    _P: (
-                        _P,
-                        np.array([p.name for p in sc.participants.practices], dtype=object),
-                        DIM_INFO[Dim.PARTICIPANT],
-                    )
-                }
-                if sc.participants is not None
-                else {}
-            ),
-            **_design_coords(sc.designs),
-        },
+        coords=coords,
         attrs=make_attrs(loaded, seed=seed, trials=trials, inputs=inputs, command=command),
     )
     return ds

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from simsettle.errors import Issue, ScenarioError
 from simsettle.models.population import compile_model, key_from_seed, simulate_aggregates
 from simsettle.options import OPTIONS
-from simsettle.rules.designs import settle_designs
+from simsettle.rules.designs import combine_lines, settle_designs
 from simsettle.scenario.contracts import TwoSided, UpsideOnly
 from simsettle.scenario.io import LoadedScenario, load_scenario
 from simsettle.scenario.schema import Scenario
@@ -173,11 +173,17 @@ def simulate(
 
     loaded = resolve_scenario(scenario, trials=trials, seed=seed)
     sc = loaded.scenario
-    inputs = compile_model(sc)
     key = key_from_seed(sc.seed)
     chunk = chunk_trials if chunk_trials is not None else OPTIONS["chunk_trials"]
     chunks = plan_chunks(sc.trials, chunk)
-    aggregates = np.empty((sc.trials, inputs.n_years, inputs.n_fields), dtype=np.float64)
+    # Each line of a portfolio has its own members (disjoint counter words) and shares the
+    # trial-level draws; a single contract is the one-line case.
+    lines = []
+    offset = 0
+    for name, view in sc.line_views():
+        lines.append((name, view, compile_model(view, member_offset=offset)))
+        offset += view.population.members
+    total = sc.trials * len(lines)
 
     show = progress if progress is not None else OPTIONS["progress"]
     bar: _DelayedTqdm | None = None
@@ -187,21 +193,29 @@ def simulate(
     elif show is False:
         callback = None
     else:
-        bar = _DelayedTqdm(sc.trials, delay=0.0 if show else 2.0)
+        bar = _DelayedTqdm(total, delay=0.0 if show else 2.0)
         callback = bar
+    settled = []
     try:
         with _numba_threads(threads if threads is not None else OPTIONS["threads"]) as n_threads:
             parallel = n_threads > 1
-            for t0, n in chunks:
-                aggregates[t0 : t0 + n] = simulate_aggregates(inputs, key, t0, n, parallel=parallel)
-                if callback is not None:
-                    callback(t0 + n, sc.trials)
+            for k, (name, view, inputs) in enumerate(lines):
+                aggregates = np.empty(
+                    (sc.trials, inputs.n_years, inputs.n_fields), dtype=np.float64
+                )
+                for t0, n in chunks:
+                    aggregates[t0 : t0 + n] = simulate_aggregates(
+                        inputs, key, t0, n, parallel=parallel
+                    )
+                    if callback is not None:
+                        callback(k * sc.trials + t0 + n, total)
+                settled.append((name, settle_designs(view, inputs, aggregates)))
     finally:
         if bar is not None:
             bar.close()
-    settled = settle_designs(sc, inputs, aggregates)
+    combined = settled[0][1] if len(settled) == 1 else combine_lines(settled)
     return to_dataset(
-        settled, loaded, seed=sc.seed, trials=sc.trials, inputs=inputs, command=command
+        combined, loaded, seed=sc.seed, trials=sc.trials, inputs=lines[0][2], command=command
     )
 
 

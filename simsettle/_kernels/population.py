@@ -48,6 +48,7 @@ from simsettle._kernels.records import (
     P_CM_Z,
     P_DEMO_LAMBDA,
     P_ENTRANT_SHIFT,
+    P_MEMBER_OFFSET,
     P_MEMBERS,
     P_NOCARE_RETAIN,
     P_PAYER_ONLY,
@@ -285,8 +286,9 @@ def _simulate_trial(
     _system_years(k0, k1, trial, params, acc)
 
     practice = -1
+    offset = int(params[P_MEMBER_OFFSET])
     for m in range(n_members):
-        mm = np.uint32(m)
+        mm = np.uint32(offset + m)
         # Slots are assigned to practices in order: practice k holds slots below bound k.
         while practice + 1 < practices.shape[0] and (practice < 0 or m >= practices[practice, 0]):
             practice += 1

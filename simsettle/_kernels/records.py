@@ -39,7 +39,8 @@ P_ENTRANT_SHIFT = 26  # shift of new members' latent risk z (0: entrants like ev
 P_NOCARE_RETAIN = 27  # probability a member with no care that year stays attributed
 P_PAYER_ONLY = 28  # share of attributed members the provider does not know (not managed)
 P_PROVIDER_ONLY = 29  # share of the provider's members the payer does not attribute
-N_PARAMS = 30
+P_MEMBER_OFFSET = 30  # first member counter word of this line of business (portfolios)
+N_PARAMS = 31
 
 # Fields of the per-(trial, year) aggregate array; the excess over attachment k is field
 # N_BASE_FIELDS + k.

@@ -57,8 +57,12 @@ def stop_loss_attachments(scenario: Scenario) -> npt.NDArray[np.float64]:
     return np.array(sorted(points), dtype=np.float64)
 
 
-def compile_model(scenario: Scenario) -> ModelInputs:
-    """Solve the scenario's cost, population and trend blocks into the kernel's parameters."""
+def compile_model(scenario: Scenario, *, member_offset: int = 0) -> ModelInputs:
+    """Solve the scenario's cost, population and trend blocks into the kernel's parameters.
+
+    ``member_offset`` is the first member counter word: lines of business of a portfolio use
+    disjoint member streams and share the trial-level (trend, shock, quality) draws.
+    """
     pop, cost, trend = scenario.population, scenario.cost, scenario.trend
     p = np.zeros(R.N_PARAMS, dtype=np.float64)
     p[R.P_MEMBERS] = float(pop.members)
@@ -92,6 +96,7 @@ def compile_model(scenario: Scenario) -> ModelInputs:
     p[R.P_NOCARE_RETAIN] = pop.attribution.retention
     p[R.P_PAYER_ONLY] = pop.attribution.payer_only_share
     p[R.P_PROVIDER_ONLY] = pop.attribution.provider_only_share
+    p[R.P_MEMBER_OFFSET] = float(member_offset)
     cm = scenario.care_management
     p[R.P_CM_Z] = math.inf
     if cm is not None and cm.high_risk_share > 0.0:
@@ -168,7 +173,7 @@ def simulate_aggregates(
         raise ValueError(f"params must have shape ({R.N_PARAMS},), got {params.shape}")
     if attachments.ndim != 1 or not np.all(attachments > 0):
         raise ValueError(f"attachments must be a 1-d array of positive USD, got {attachments!r}")
-    if params[R.P_MEMBERS] >= 2**32 - 1:
+    if params[R.P_MEMBERS] + params[R.P_MEMBER_OFFSET] >= 2**32 - 1:
         raise ValueError("members must be below 2**32 - 1 (the counter word)")
     out = np.zeros((n_trials, inputs.n_years, inputs.n_fields), dtype=np.float64)
     kernel = _pop.simulate_trials_parallel if parallel else _pop.simulate_trials

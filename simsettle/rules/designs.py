@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +21,7 @@ from simsettle.rules.stop_loss import (
 from simsettle.scenario.contracts import TwoSided
 from simsettle.scenario.schema import Scenario, Timing
 
-__all__ = ["Settled", "present_value", "settle_designs"]
+__all__ = ["Settled", "combine_lines", "present_value", "settle_designs"]
 
 F8 = npt.NDArray[np.float64]
 
@@ -53,6 +53,46 @@ class Settled:
     participant_payout: F8 | None  # (design, participant, trial, year) USD
     payoff_rates: F8  # (rate,) savings rates of the payoff grid
     payoff: F8  # (design, rate) settlement as a fraction of the benchmark
+    lines: tuple[str, ...] = ()  # portfolio line names (empty for one contract)
+    design_line: tuple[str, ...] = ()  # the line of each design
+    line_benchmark: F8 | None = None  # (line, trial, year) USD
+    line_actual_spend: F8 | None = None  # (line, trial, year) USD
+    line_member_months: F8 | None = None  # (line, trial, year)
+    portfolio_settlement: F8 | None = None  # (trial, year) USD: each line's first design
+
+
+_PER_DESIGN = (
+    "settlement_benchmark",
+    "stop_loss_recovery",
+    "stop_loss_premium",
+    "savings",
+    "steps",
+    "settlement_estimated",
+    "interim_payment",
+    "settlement_pv",
+    "payoff",
+)
+
+
+def combine_lines(lines: list[tuple[str, Settled]]) -> Settled:
+    """One :class:`Settled` for a portfolio: the primary line's population variables, every
+    line's designs, per-line benchmark, spend and member months, and the portfolio settlement
+    (the sum over lines of each line's first design)."""
+    primary = lines[0][1]
+    per_design: dict[str, F8 | None] = {}
+    for name in _PER_DESIGN:
+        parts = [getattr(s, name) for _, s in lines]
+        per_design[name] = None if parts[0] is None else np.concatenate(parts, axis=0)
+    return replace(
+        primary,
+        **per_design,  # type: ignore[arg-type]
+        lines=tuple(n for n, _ in lines),
+        design_line=tuple(n for n, s in lines for _ in range(s.savings.shape[0])),
+        line_benchmark=np.stack([s.benchmark for _, s in lines]),
+        line_actual_spend=np.stack([s.actual_spend for _, s in lines]),
+        line_member_months=np.stack([s.member_months for _, s in lines]),
+        portfolio_settlement=np.sum([s.steps[0, ..., R.S_SETTLEMENT] for _, s in lines], axis=0),
+    )
 
 
 def present_value(timing: Timing, interim: F8, estimated: F8, final: F8) -> F8:

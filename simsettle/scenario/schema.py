@@ -23,8 +23,10 @@ __all__ = [
     "Benchmark",
     "CareManagement",
     "Cost",
+    "Line",
     "Participants",
     "Population",
+    "Portfolio",
     "Practice",
     "Provider",
     "QualityModel",
@@ -588,6 +590,66 @@ class Provider(SettleModel):
     )
 
 
+def _expand_designs(
+    designs: Any, where: tuple[str | int, ...], year: int, ratio: float | None
+) -> list[Any]:
+    """Each design that names a ``template``, expanded (see :func:`expand_template`)."""
+    out: list[Any] = []
+    for i, design in enumerate(designs):
+        if isinstance(design, Mapping) and design.get("template") is not None:
+            name = design["template"]
+            if not isinstance(name, str) or name not in TEMPLATES:
+                raise FieldError(
+                    (*where, i, "template"),
+                    f"unknown template {name!r}; known templates: {', '.join(template_names())}",
+                )
+            try:
+                design = expand_template(design, year, revenue_ratio=ratio)
+            except ValueError as exc:
+                raise FieldError((*where, i, "performance_year"), str(exc)) from None
+        out.append(design)
+    return out
+
+
+class Line(SettleModel):
+    """Another contract of the same provider over its own population (a line of business).
+
+    It shares the scenario's seed, trials, years, trend (and its shocks), quality model and
+    timing: the systemic draws are common to all lines, so their settlements are correlated.
+    """
+
+    name: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]*$",
+        description="Name of the line (e.g. medicare_advantage); labels its designs' `line`.",
+    )
+    population: Population = Field(description="The line's attributed population.")
+    cost: Cost = Field(description="The line's member cost model.")
+    benchmark: Benchmark = Field(
+        default_factory=Benchmark,
+        description="The line's benchmark; it must have as many base years as the scenario's.",
+    )
+    provider: Provider = Field(default_factory=Provider, description="Revenue for the line.")
+    designs: Annotated[tuple[Design, ...], Strict(False)] = Field(
+        min_length=1, max_length=100, description="The line's contract designs."
+    )
+
+
+class Portfolio(SettleModel):
+    """Several contracts of one provider over one systemic trend."""
+
+    primary_name: str = Field(
+        default="primary",
+        min_length=1,
+        max_length=64,
+        description="Line name of the scenario's own population and designs.",
+    )
+    lines: Annotated[tuple[Line, ...], Strict(False)] = Field(
+        min_length=1, max_length=20, description="The other contracts."
+    )
+
+
 class Scenario(SettleModel):
     """A simsettle scenario: population, cost, trend, benchmark and the designs to compare."""
 
@@ -640,6 +702,11 @@ class Scenario(SettleModel):
         description="Payment timing and accuracy; gives the estimated settlement, interim "
         "payments and present values (omit for the final settlement only).",
     )
+    portfolio: Portfolio | None = Field(
+        default=None,
+        description="Other contracts of the same provider simulated on the same systemic draws "
+        "(omit for one contract).",
+    )
     participants: Participants | None = Field(
         default=None,
         description="Participant practices among which earnings are distributed (omit for none).",
@@ -664,22 +731,59 @@ class Scenario(SettleModel):
         ratio = provider.get("revenue_ratio") if isinstance(provider, Mapping) else None
         if not isinstance(ratio, int | float) or isinstance(ratio, bool):
             ratio = None
-        designs: list[Any] = []
-        for i, design in enumerate(data["designs"]):
-            if isinstance(design, Mapping) and design.get("template") is not None:
-                name = design["template"]
-                if not isinstance(name, str) or name not in TEMPLATES:
-                    raise FieldError(
-                        ("designs", i, "template"),
-                        f"unknown template {name!r}; known templates: "
-                        f"{', '.join(template_names())}",
+        out = {**data, "designs": _expand_designs(data["designs"], ("designs",), year, ratio)}
+        portfolio = data.get("portfolio")
+        if isinstance(portfolio, Mapping) and isinstance(portfolio.get("lines"), list | tuple):
+            lines = []
+            for j, line in enumerate(portfolio["lines"]):
+                if isinstance(line, Mapping) and isinstance(line.get("designs"), list | tuple):
+                    provider = line.get("provider")
+                    line_ratio = (
+                        provider.get("revenue_ratio") if isinstance(provider, Mapping) else None
                     )
-                try:
-                    design = expand_template(design, year, revenue_ratio=ratio)
-                except ValueError as exc:
-                    raise FieldError(("designs", i, "performance_year"), str(exc)) from None
-            designs.append(design)
-        return {**data, "designs": designs}
+                    if not isinstance(line_ratio, int | float) or isinstance(line_ratio, bool):
+                        line_ratio = None
+                    where = ("portfolio", "lines", j, "designs")
+                    line = {
+                        **line,
+                        "designs": _expand_designs(line["designs"], where, year, line_ratio),
+                    }
+                lines.append(line)
+            out["portfolio"] = {**portfolio, "lines": lines}
+        return out
+
+    @model_validator(mode="after")
+    def _portfolio_consistent(self) -> Scenario:
+        if self.portfolio is None:
+            return self
+        if self.participants is not None:
+            raise FieldError("participants", "participants cannot be combined with a portfolio")
+        names = {self.portfolio.primary_name}
+        designs = {d.name for d in self.designs}
+        for j, line in enumerate(self.portfolio.lines):
+            where: tuple[str | int, ...] = ("portfolio", "lines", j)
+            if line.name in names:
+                raise FieldError((*where, "name"), f"duplicate line name {line.name!r}")
+            names.add(line.name)
+            if line.benchmark.base_years != self.benchmark.base_years:
+                raise FieldError(
+                    (*where, "benchmark", "weights"),
+                    f"every line needs {self.benchmark.base_years} base years, as the scenario",
+                )
+            for i, d in enumerate(line.designs):
+                caps = [d.savings_cap_revenue, getattr(d, "loss_cap_revenue", None)]
+                if line.provider.revenue_ratio is None and any(c is not None for c in caps):
+                    raise FieldError(
+                        (*where, "designs", i, "name"),
+                        "a revenue-based cap needs the line's provider.revenue_ratio",
+                    )
+                if d.name in designs:
+                    raise FieldError(
+                        (*where, "designs", i, "name"),
+                        f"duplicate design name {d.name!r}: names are shared by all lines",
+                    )
+                designs.add(d.name)
+        return self
 
     @model_validator(mode="after")
     def _rebase_window(self) -> Scenario:
@@ -716,6 +820,37 @@ class Scenario(SettleModel):
                     "fraction of the benchmark)",
                 )
         return self
+
+    @property
+    def all_designs(self) -> tuple[Design, ...]:
+        """The scenario's designs, then each portfolio line's, in order."""
+        if self.portfolio is None:
+            return self.designs
+        return self.designs + tuple(d for line in self.portfolio.lines for d in line.designs)
+
+    def line_views(self) -> list[tuple[str, Scenario]]:
+        """(line name, a scenario of that line alone) for the primary line and each other line.
+
+        A line's view keeps the scenario's seed, trials, years, trend, quality model and timing,
+        with the line's population, cost, benchmark, provider and designs.
+        """
+        if self.portfolio is None:
+            return [("primary", self)]
+        views: list[tuple[str, Scenario]] = [(self.portfolio.primary_name, self)]
+        for line in self.portfolio.lines:
+            view = self.model_copy(
+                update={
+                    "population": line.population,
+                    "cost": line.cost,
+                    "benchmark": line.benchmark,
+                    "provider": line.provider,
+                    "designs": line.designs,
+                    "portfolio": None,
+                    "care_management": None,
+                }
+            )
+            views.append((line.name, view))
+        return views
 
     @property
     def years(self) -> tuple[int, ...]:
