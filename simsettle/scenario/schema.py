@@ -616,6 +616,7 @@ class Line(SettleModel):
 
     It shares the scenario's seed, trials, years, trend (and its shocks), quality model and
     timing: the systemic draws are common to all lines, so their settlements are correlated.
+    The scenario's care-management programme applies to the primary line only.
     """
 
     name: str = Field(
