@@ -138,7 +138,7 @@ def run(
         raise typer.Exit(EXIT_USAGE) from None
     _check_output_path(out, scenario)
 
-    from simsettle.report import format_summary
+    from simsettle.report import format_cost_moments, format_summary
     from simsettle.results import write_results
     from simsettle.runner import simulate
 
@@ -177,6 +177,7 @@ def run(
         _err(f"{out}: could not write results: {exc}")
         raise typer.Exit(EXIT_FAILURE) from None
     typer.echo(format_summary(ds))
+    typer.echo(format_cost_moments(ds))
     typer.echo(f"wrote {out}")
 
 

@@ -26,8 +26,10 @@ from simsettle._kernels import records as R
 from simsettle._version import __version__
 from simsettle.dims import DIM_INFO, Dim
 from simsettle.errors import SimulationError
+from simsettle.models.costs import CostShape, cost_moments
 from simsettle.scenario.contracts import Design, TwoSided
 from simsettle.scenario.io import LoadedScenario
+from simsettle.scenario.schema import Scenario
 
 if TYPE_CHECKING:
     from simsettle.models.population import ModelInputs
@@ -391,6 +393,30 @@ def _versions() -> dict[str, str]:
     }
 
 
+def achieved_cost_moments(scenario: Scenario) -> dict[str, float]:
+    """The cost model's achieved moments (per member-year, risk included, first year)."""
+    c, p = scenario.cost, scenario.population
+    m = cost_moments(
+        CostShape(
+            zero_cost_share=c.zero_cost_share,
+            body_sigma=c.body_sigma,
+            tail_probability=c.tail_probability,
+            tail_threshold=c.tail_threshold,
+            tail_shape=c.tail_shape,
+            risk_sigma=p.risk_sigma,
+            pmpm=c.pmpm,
+        )
+    )
+    return {
+        "pmpm": m.pmpm,
+        "cv": m.cv,
+        "top1_share": m.top1_share,
+        "top5_share": m.top5_share,
+        "top10_share": m.top10_share,
+        "zero_share": m.zero_share,
+    }
+
+
 def make_attrs(
     loaded: LoadedScenario,
     *,
@@ -418,6 +444,7 @@ def make_attrs(
         "rng_key_derivation": "numpy.random.SeedSequence(seed).generate_state(2, uint32); "
         "counter = (trial, simulated year, member slot, stream)",
         "base_years": inputs.n_base_years,
+        "cost_moments": json.dumps(achieved_cost_moments(sc)),
         "sign_convention": SIGN_CONVENTION,
         "money_units": "USD (nominal; 'USD' is not a UDUNITS unit)",
         "model_parameters": json.dumps(

@@ -11,11 +11,11 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from simsettle.errors import Issue, ScenarioError
 from simsettle.models.population import compile_model, key_from_seed, simulate_aggregates
@@ -66,25 +66,21 @@ def resolve_scenario(
     if seed is not None:
         update["seed"] = seed
     if update:
-        data = loaded.scenario.model_dump(mode="python", round_trip=True)
-        data.update(update)
-        # Re-validate so an override obeys the same limits as the file; the other values come
-        # from a validated model, so lax mode only turns its tuples back into sequences.
-        try:
-            sc = Scenario.model_validate(data, strict=False)
-        except ValidationError as exc:
-            raise ScenarioError(
-                [
-                    Issue(
-                        loaded.source,
-                        1,
-                        1,
-                        ".".join(str(p) for p in e["loc"]),
-                        f"override {e['input']!r}: {e['msg']}",
+        # Check each override against its field's own constraints, then copy: the rest of the
+        # scenario is already validated.
+        issues = []
+        for name, value in update.items():
+            field = Scenario.model_fields[name]
+            try:
+                TypeAdapter(Annotated[int, field]).validate_python(value, strict=True)
+            except ValidationError as exc:
+                for e in exc.errors(include_url=False):
+                    issues.append(
+                        Issue(loaded.source, 1, 1, name, f"override {value!r}: {e['msg']}")
                     )
-                    for e in exc.errors(include_url=False)
-                ]
-            ) from None
+        if issues:
+            raise ScenarioError(issues)
+        sc = loaded.scenario.model_copy(update=update)
         loaded = LoadedScenario(scenario=sc, text=loaded.text, source=loaded.source)
     return loaded
 

@@ -4,6 +4,18 @@
 needs when called.
 """
 
-from simsettle.report.summary import format_summary, safe_filename, summary_table, write_report
+from simsettle.report.summary import (
+    format_cost_moments,
+    format_summary,
+    safe_filename,
+    summary_table,
+    write_report,
+)
 
-__all__ = ["format_summary", "safe_filename", "summary_table", "write_report"]
+__all__ = [
+    "format_cost_moments",
+    "format_summary",
+    "safe_filename",
+    "summary_table",
+    "write_report",
+]

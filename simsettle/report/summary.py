@@ -196,3 +196,18 @@ def format_summary(ds: xr.Dataset) -> str:
     rule = "-" * len(line(header))
     out = [title, line(header), rule, *(line(r) for r in rows), rule, _caption(ds)]
     return "\n".join(out) + "\n"
+
+
+def format_cost_moments(ds: xr.Dataset) -> str:
+    """One line on the cost model's achieved moments (from the ``cost_moments`` attribute)."""
+    import json
+
+    raw = ds.attrs.get("cost_moments")
+    if not raw:
+        return ""
+    m = json.loads(str(raw))
+    return (
+        f"Cost model: mean ${m['pmpm']:,.0f} PMPM, CV {m['cv']:.2f}; the costliest "
+        f"1% / 5% / 10% of member-years carry {m['top1_share']:.1%} / {m['top5_share']:.1%} / "
+        f"{m['top10_share']:.1%} of spend; {m['zero_share']:.0%} have none."
+    )

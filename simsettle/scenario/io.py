@@ -378,9 +378,9 @@ def scenario_json_schema() -> dict[str, Any]:
     schema = Scenario.model_json_schema(mode="validation")
     defs = schema["$defs"]
     defs["TemplateDesign"] = _template_design_schema(defs)
-    designs = schema["properties"]["designs"]
-    full = designs["items"]
-    designs["items"] = {"anyOf": [{"$ref": "#/$defs/TemplateDesign"}, full]}
+    for owner in (schema, defs["Line"]):
+        designs = owner["properties"]["designs"]
+        designs["items"] = {"anyOf": [{"$ref": "#/$defs/TemplateDesign"}, designs["items"]]}
     out: dict[str, Any] = {"$schema": "https://json-schema.org/draft/2020-12/schema"}
     out["$id"] = f"https://simsettle.invalid/schema/scenario-v{SCHEMA_VERSION}.json"
     out.update(schema)

@@ -184,6 +184,23 @@ class Cost(SettleModel):
         description="Pareto shape (alpha) of the high-cost tail (dimensionless, > 1 so that the "
         "mean exists; smaller is heavier).",
     )
+    cv: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=50.0,
+        allow_inf_nan=False,
+        description="Target coefficient of variation of a member's annual cost, risk included "
+        "(dimensionless). With `top5_share`, the engine solves body_sigma and tail_probability "
+        "(which must then be omitted) for these moments.",
+    )
+    top5_share: float | None = Field(
+        default=None,
+        gt=0.05,
+        lt=1.0,
+        allow_inf_nan=False,
+        description="Target share of spend carried by the costliest 5% of member-years "
+        "(fraction; Medicare FFS: 0.415). Given with `cv`.",
+    )
 
     @property
     def annual_mean(self) -> float:
@@ -199,6 +216,17 @@ class Cost(SettleModel):
 
     @model_validator(mode="after")
     def _solvable(self) -> Cost:
+        targets = (self.cv is not None, self.top5_share is not None)
+        if any(targets) and not all(targets):
+            missing = "top5_share" if targets[0] else "cv"
+            raise FieldError(missing, "give cv and top5_share together")
+        solved = {"body_sigma", "tail_probability"} <= self.model_fields_set
+        if all(targets) and not solved:
+            raise FieldError(
+                "cv",
+                "cost targets are solved against the population's risk spread: use them in a "
+                "scenario, or give body_sigma and tail_probability",
+            )
         body_p = 1.0 - self.zero_cost_share - self.tail_probability
         if body_p <= 0.0:
             raise FieldError(
@@ -590,6 +618,40 @@ class Provider(SettleModel):
     )
 
 
+def _solve_cost_targets(data: Mapping[str, Any], where: tuple[str | int, ...]) -> Mapping[str, Any]:
+    """``data`` (a mapping with ``cost`` and ``population``) with a cost given by its moments
+    (``cv``, ``top5_share``) completed by the body_sigma and tail_probability that meet them."""
+    cost = data.get("cost")
+    if not isinstance(cost, Mapping) or (cost.get("cv") is None and cost.get("top5_share") is None):
+        return data
+    numbers = [cost.get(k) for k in ("pmpm", "cv", "top5_share")]
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in numbers):
+        return data  # field validation reports the missing or mistyped value
+    for key in ("body_sigma", "tail_probability"):
+        if key in cost:
+            raise FieldError(
+                (*where, "cost", key), f"give either {key} or the cv and top5_share targets"
+            )
+    population = data.get("population")
+    risk_sigma = population.get("risk_sigma", 0.5) if isinstance(population, Mapping) else 0.5
+    from simsettle.models.costs import solve_cost
+
+    try:
+        shape = solve_cost(
+            float(cost["pmpm"]),
+            float(cost["cv"]),
+            float(cost["top5_share"]),
+            risk_sigma=float(risk_sigma),
+            zero_cost_share=float(cost.get("zero_cost_share", 0.15)),
+            tail_shape=float(cost.get("tail_shape", 4.0)),
+            tail_threshold=float(cost.get("tail_threshold", 60_000.0)),
+        )
+    except (ValueError, TypeError) as exc:
+        raise FieldError((*where, "cost", "top5_share"), str(exc)) from None
+    solved = {**cost, "body_sigma": shape.body_sigma, "tail_probability": shape.tail_probability}
+    return {**data, "cost": solved}
+
+
 def _expand_designs(
     designs: Any, where: tuple[str | int, ...], year: int, ratio: float | None
 ) -> list[Any]:
@@ -722,8 +784,12 @@ class Scenario(SettleModel):
     @model_validator(mode="before")
     @classmethod
     def _expand_templates(cls, data: Any) -> Any:
-        """Replace each design that names a ``template`` by the template's fields plus its own."""
-        if not isinstance(data, Mapping) or not isinstance(data.get("designs"), list | tuple):
+        """Complete costs given by their moments, and replace each design that names a
+        ``template`` by the template's fields plus its own (in the portfolio's lines too)."""
+        if not isinstance(data, Mapping):
+            return data
+        data = _solve_cost_targets(data, ())
+        if not isinstance(data.get("designs"), list | tuple):
             return data
         year = data.get("first_performance_year", 2026)
         if not isinstance(year, int) or isinstance(year, bool):
