@@ -393,9 +393,27 @@ def _versions() -> dict[str, str]:
     }
 
 
-def achieved_cost_moments(scenario: Scenario) -> dict[str, float]:
-    """The cost model's achieved moments (per member-year, risk included, first year)."""
+def achieved_cost_moments(scenario: Scenario) -> dict[str, float | None]:
+    """The cost model's achieved moments (per member-year, risk included, first year).
+
+    For the frequency-severity model the mean and CV are exact and the spend shares are left
+    out (None): they have no closed form there.
+    """
     c, p = scenario.cost, scenario.population
+    if c.model == "frequency_severity":
+        cv2 = (
+            math.exp(p.risk_sigma**2)
+            * (math.exp(c.severity_sigma**2) / c.claims_per_year + math.exp(c.claim_dispersion**2))
+            - 1.0
+        )
+        return {
+            "pmpm": c.pmpm,
+            "cv": math.sqrt(cv2),
+            "top1_share": None,
+            "top5_share": None,
+            "top10_share": None,
+            "zero_share": None,
+        }
     m = cost_moments(
         CostShape(
             zero_cost_share=c.zero_cost_share,

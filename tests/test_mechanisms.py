@@ -366,3 +366,28 @@ def test_unreachable_cost_moments_are_positioned():
     (issue,) = info.value.issues
     assert issue.path == "cost.top5_share"
     assert "can range from" in issue.message
+
+
+def test_frequency_severity_defaults_match_medicare_concentration():
+    # The frequency-severity defaults put about 41.5% of spend on the costliest 5% of
+    # member-years (Medicare FFS, cms_methodology.md 4.3) and report their exact CV.
+    text = BASE.format(
+        trials=2,
+        years=1,
+        members=1,
+        turnover=0.0,
+        trend="{sd: 0.0}",
+        benchmark="{}",
+        extra="",
+        designs=FLAT,
+    ).replace("cost: {pmpm: 1000.0}", "cost: {pmpm: 1000.0, model: frequency_severity}")
+    sc = parse_scenario(text).scenario
+    agg = simulate_aggregates(compile_model(sc), key_from_seed(4), 0, 300_000)
+    c = np.sort(agg[:, 0, R.F_SPEND])[::-1]
+    assert c[: c.size // 20].sum() / c.sum() == pytest.approx(0.415, abs=0.015)
+    import json
+
+    ds = simsettle.simulate(parse_scenario(text), progress=False)
+    reported = json.loads(ds.attrs["cost_moments"])
+    assert reported["cv"] == pytest.approx(c.std() / c.mean(), rel=0.06)
+    assert reported["top5_share"] is None

@@ -50,9 +50,17 @@ FULL_MODEL = {
 }
 
 
+@pytest.mark.parametrize("cost_model", ["mixture", "frequency_severity"])
 @pytest.mark.parametrize("trial", [0, 9, 77])
-def test_kernel_matches_reference_model_with_every_mechanism(small_text, trial):
-    sc = _scenario(small_text, **FULL_MODEL)
+def test_kernel_matches_reference_model_with_every_mechanism(small_text, trial, cost_model):
+    edits = dict(FULL_MODEL)
+    if cost_model == "frequency_severity":
+        # A member with a mean of 30 claims a year, sometimes hundreds, exercises several blocks.
+        edits["  pmpm: 900.0"] = (
+            "  pmpm: 900.0\n  model: frequency_severity\n"
+            "  claims_per_year: 30.0\n  claim_dispersion: 1.5"
+        )
+    sc = _scenario(small_text, **edits)
     inputs = compile_model(sc)
     key = key_from_seed(sc.seed)
     got = simulate_aggregates(inputs, key, trial, 1)[0]
@@ -173,3 +181,30 @@ def test_gate_rejects_bad_inputs(small_text):
         simulate_aggregates(inputs, key, -1, 3)
     with pytest.raises(ValueError, match="trials"):
         simulate_aggregates(inputs, key, 2**32 - 1, 3)
+
+
+def test_frequency_severity_moments():
+    # C = R X, X a Poisson(lambda F) sum of lognormal severities with mean m = 12 pmpm / lambda:
+    # E[X] = 12 pmpm and CV(C)^2 = exp(risk_sigma^2) (exp(sev_sigma^2) / lambda
+    # + exp(frailty^2)) - 1. With one member per trial each trial's spend is one member-year.
+    text = """\
+schema_version: 1
+seed: 3
+trials: 1
+population: {members: 1, turnover: 0.0, risk_sigma: 0.5}
+cost: {pmpm: 1000.0, model: frequency_severity, claims_per_year: 12.0, claim_dispersion: 0.8,
+       severity_sigma: 1.2}
+benchmark: {weights: [1.0]}
+designs: [{name: a, kind: upside_only, shared_savings_rate: 0.5}]
+"""
+    sc = parse_scenario(text).scenario
+    agg = simulate_aggregates(compile_model(sc), key_from_seed(3), 0, 200_000)
+    cost = agg[:, 0, R.F_SPEND]
+    cv = math.sqrt(math.exp(0.25) * (math.exp(1.44) / 12 + math.exp(0.64)) - 1)
+    assert cost.mean() == pytest.approx(12_000, rel=0.01)
+    assert cost.std() / cost.mean() == pytest.approx(cv, rel=0.03)
+    # Zero-claim years: P(N = 0) = E[exp(-lambda F)], by quadrature over the frailty.
+    z = np.linspace(-8, 8, 4001)
+    f = np.exp(0.8 * z - 0.32)
+    p0 = np.trapezoid(np.exp(-12 * f) * np.exp(-z * z / 2) / math.sqrt(2 * math.pi), z)
+    assert (cost == 0).mean() == pytest.approx(p0, abs=4 * math.sqrt(p0 / 200_000))

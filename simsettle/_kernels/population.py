@@ -48,6 +48,11 @@ from simsettle._kernels.records import (
     P_CM_Z,
     P_DEMO_LAMBDA,
     P_ENTRANT_SHIFT,
+    P_FS_FRAILTY,
+    P_FS_LAMBDA,
+    P_FS_ON,
+    P_FS_SEV_MU,
+    P_FS_SEV_SIGMA,
     P_MEMBER_OFFSET,
     P_MEMBERS,
     P_NOCARE_RETAIN,
@@ -72,6 +77,7 @@ from simsettle._kernels.records import (
     P_TURNOVER,
     P_ZERO,
     STREAM_ATTRIBUTION,
+    STREAM_CLAIMS,
     STREAM_COST,
     STREAM_JOINER_ATTRIBUTION,
     STREAM_MEMBER,
@@ -108,6 +114,60 @@ def _annual_cost(
         v = (u - zero) / tail_p
         return float(tail_scale * v ** (-tail_inv_shape))
     return math.exp(body_mu + body_sigma * z)
+
+
+@njit(cache=True, nogil=True)
+def _compound_cost(
+    k0: np.uint32,
+    k1: np.uint32,
+    ctr: np.uint32,
+    yy: np.uint32,
+    mm: np.uint32,
+    stream: int,
+    lam: float,
+    frailty: float,
+    sev_mu: float,
+    sev_sigma: float,
+) -> float:
+    """Annual cost of a risk-1 member at index 1 as a frequency-severity compound.
+
+    Claims ~ Poisson(lam x F) with a lognormal frailty F of mean 1 and log-sd ``frailty`` (so
+    the count is over-dispersed); severities are lognormal(``sev_mu``, ``sev_sigma``). Block 0
+    of the member-year's claim stream gives the frailty, the count's uniform and the first
+    severity; each further block (stream + 2k) gives four more severities. The count is found
+    by inversion, or by a normal approximation when its mean exceeds 400.
+    """
+    w0, w1, w2, w3 = philox4x32_10(ctr, yy, mm, np.uint32(stream), k0, k1)
+    e, first = box_muller(u32_to_unit(w0), u32_to_unit(w1))
+    mu = lam * math.exp(frailty * e - 0.5 * frailty * frailty)
+    if mu > 400.0:
+        z, _ = box_muller(u32_to_unit(w2), u32_to_unit(w3))
+        n = max(0, math.floor(mu + math.sqrt(mu) * z + 0.5))
+    else:
+        u = u32_to_unit(w2)
+        p = math.exp(-mu)
+        f = p
+        n = 0
+        limit = mu + 60.0 * math.sqrt(mu) + 60.0  # rounding can leave f just below u
+        while u > f and n < limit:
+            n += 1
+            p *= mu / n
+            f += p
+    if n == 0:
+        return 0.0
+    total = math.exp(sev_mu + sev_sigma * first)
+    remaining = n - 1
+    block = 1
+    while remaining > 0:
+        v0, v1, v2, v3 = philox4x32_10(ctr, yy, mm, np.uint32(stream + 2 * block), k0, k1)
+        a, b = box_muller(u32_to_unit(v0), u32_to_unit(v1))
+        c, d = box_muller(u32_to_unit(v2), u32_to_unit(v3))
+        for g in (a, b, c, d):
+            if remaining > 0:
+                total += math.exp(sev_mu + sev_sigma * g)
+                remaining -= 1
+        block += 1
+    return total
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -278,6 +338,11 @@ def _simulate_trial(
     dsig = params[P_DEMO_LAMBDA] * rsig
     demo_shift = -0.5 * dsig * dsig
     entrant = params[P_ENTRANT_SHIFT]
+    compound = params[P_FS_ON] > 0.5
+    fs_lambda = params[P_FS_LAMBDA]
+    fs_frailty = params[P_FS_FRAILTY]
+    fs_mu = params[P_FS_SEV_MU]
+    fs_sigma = params[P_FS_SEV_SIGMA]
     attribution_on = (
         params[P_NOCARE_RETAIN] < 1.0 or params[P_PAYER_ONLY] > 0.0 or params[P_PROVIDER_ONLY] > 0.0
     )
@@ -316,9 +381,21 @@ def _simulate_trial(
             u_leave = u32_to_unit(a0)
             leaves = u_leave < turnover
             months = 12.0 * u32_to_unit(a1) if leaves else 12.0
-            x = _annual_cost(
-                u32_to_unit(b0), n1, zero, tail_p, tail_scale, tail_inv_shape, body_mu, body_sigma
-            )
+            if compound:
+                x = _compound_cost(
+                    k0, k1, ctr, yy, mm, STREAM_CLAIMS, fs_lambda, fs_frailty, fs_mu, fs_sigma
+                )
+            else:
+                x = _annual_cost(
+                    u32_to_unit(b0),
+                    n1,
+                    zero,
+                    tail_p,
+                    tail_scale,
+                    tail_inv_shape,
+                    body_mu,
+                    body_sigma,
+                )
             _member_year(
                 acc,
                 params,
@@ -340,16 +417,30 @@ def _simulate_trial(
                 if u_leave / turnover < replacement:
                     z = z_join
                     tenure = 0.0
-                    xj = _annual_cost(
-                        u32_to_unit(b1),
-                        n2,
-                        zero,
-                        tail_p,
-                        tail_scale,
-                        tail_inv_shape,
-                        body_mu,
-                        body_sigma,
-                    )
+                    if compound:
+                        xj = _compound_cost(
+                            k0,
+                            k1,
+                            ctr,
+                            yy,
+                            mm,
+                            STREAM_CLAIMS + 1,
+                            fs_lambda,
+                            fs_frailty,
+                            fs_mu,
+                            fs_sigma,
+                        )
+                    else:
+                        xj = _annual_cost(
+                            u32_to_unit(b1),
+                            n2,
+                            zero,
+                            tail_p,
+                            tail_scale,
+                            tail_inv_shape,
+                            body_mu,
+                            body_sigma,
+                        )
                     _member_year(
                         acc,
                         params,

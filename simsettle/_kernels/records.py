@@ -40,7 +40,12 @@ P_NOCARE_RETAIN = 27  # probability a member with no care that year stays attrib
 P_PAYER_ONLY = 28  # share of attributed members the provider does not know (not managed)
 P_PROVIDER_ONLY = 29  # share of the provider's members the payer does not attribute
 P_MEMBER_OFFSET = 30  # first member counter word of this line of business (portfolios)
-N_PARAMS = 31
+P_FS_ON = 31  # 1: annual cost is a frequency-severity compound; 0: the mixture model
+P_FS_LAMBDA = 32  # mean claims per year of a risk-1 member
+P_FS_FRAILTY = 33  # sd of the log frailty multiplying the claim rate (over-dispersion)
+P_FS_SEV_MU = 34  # mean of log claim severity
+P_FS_SEV_SIGMA = 35  # sd of log claim severity
+N_PARAMS = 36
 
 # Fields of the per-(trial, year) aggregate array; the excess over attachment k is field
 # N_BASE_FIELDS + k.
@@ -77,6 +82,7 @@ STREAM_TREND = 2  # systemic trend, reference trend, shock (member word = SYSTEM
 STREAM_QUALITY = 3  # quality score (member word = SYSTEM_MEMBER)
 STREAM_ATTRIBUTION = 4  # occupant's attribution draws (retention, payer-only, provider-only)
 STREAM_JOINER_ATTRIBUTION = 5  # the same for a joiner
+STREAM_CLAIMS = 16  # frequency-severity draws: 16 + 2 x block (occupant), 17 + 2 x block (joiner)
 SYSTEM_MEMBER = 0xFFFFFFFF
 
 

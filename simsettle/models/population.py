@@ -97,6 +97,13 @@ def compile_model(scenario: Scenario, *, member_offset: int = 0) -> ModelInputs:
     p[R.P_PAYER_ONLY] = pop.attribution.payer_only_share
     p[R.P_PROVIDER_ONLY] = pop.attribution.provider_only_share
     p[R.P_MEMBER_OFFSET] = float(member_offset)
+    if cost.model == "frequency_severity":
+        severity_mean = 12.0 * cost.pmpm / cost.claims_per_year
+        p[R.P_FS_ON] = 1.0
+        p[R.P_FS_LAMBDA] = cost.claims_per_year
+        p[R.P_FS_FRAILTY] = cost.claim_dispersion
+        p[R.P_FS_SEV_MU] = math.log(severity_mean) - 0.5 * cost.severity_sigma**2
+        p[R.P_FS_SEV_SIGMA] = cost.severity_sigma
     cm = scenario.care_management
     p[R.P_CM_Z] = math.inf
     if cm is not None and cm.high_risk_share > 0.0:

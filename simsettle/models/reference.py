@@ -85,6 +85,32 @@ def simulate_trial_reference(
         growth: float = (1 + pop.ageing) ** tenure
         return math.exp(demo_sigma * z - demo_sigma**2 / 2) * growth
 
+    def compound_cost(y: int, m: int, stream: int) -> float:
+        # Claims ~ Poisson(lambda x lognormal frailty), severities lognormal; block 0 of the
+        # claim stream: frailty, the count's uniform, the first severity; block k: 4 more.
+        w = _words(trial, y, m, stream, key)
+        e, first = _normals(w[0], w[1])
+        f = cost.claim_dispersion
+        mu = cost.claims_per_year * math.exp(f * e - f * f / 2)
+        if mu > 400:
+            z, _ = _normals(w[2], w[3])
+            n = max(0, math.floor(mu + math.sqrt(mu) * z + 0.5))
+        else:
+            p = math.exp(-mu)
+            cdf, n = p, 0
+            while w[2] > cdf and n < mu + 60 * math.sqrt(mu) + 60:
+                n += 1
+                p *= mu / n
+                cdf += p
+        sev_mu = math.log(12 * cost.pmpm / cost.claims_per_year) - cost.severity_sigma**2 / 2
+        normals = [first]
+        block = 1
+        while len(normals) < n:
+            v = _words(trial, y, m, stream + 2 * block, key)
+            normals += [*_normals(v[0], v[1]), *_normals(v[2], v[3])]
+            block += 1
+        return sum(math.exp(sev_mu + cost.severity_sigma * g) for g in normals[:n])
+
     def annual_cost(u: float, z: float) -> float:
         if u < cost.zero_cost_share:
             return 0.0
@@ -93,6 +119,7 @@ def simulate_trial_reference(
             return float(cost.tail_threshold * v ** (-1.0 / cost.tail_shape))
         return math.exp(body_mu + cost.body_sigma * z)
 
+    frequency_severity = cost.model == "frequency_severity"
     att = pop.attribution
     attribution_on = (
         att.retention < 1.0 or att.payer_only_share > 0.0 or att.provider_only_share > 0.0
@@ -107,11 +134,12 @@ def simulate_trial_reference(
         months: float,
         words: list[float],
         slot: int,
+        claim_stream: int = 16,
     ) -> None:
         # Attribution: drop a member with no care unless retained; payer-only members are not
         # managed; provider-only members are outside the settlement.
         u_retain, u_payer, u_provider = words[:3] if attribution_on else (0.0, 1.0, 1.0)
-        x = annual_cost(u, n)
+        x = compound_cost(y, slot, claim_stream) if frequency_severity else annual_cost(u, n)
         practice = int(np.searchsorted(bounds, slot, side="right")) if practices else -1
         if practice >= 0:
             x = x * practices[practice].cost_ratio
@@ -200,7 +228,7 @@ def simulate_trial_reference(
                 if a[0] / pop.turnover < pop.replacement:
                     z = z_joiner
                     tenure = 0
-                    add(y, z, 0, b[1], n2, 12 - months, _words(trial, y, m, 5, key), m)
+                    add(y, z, 0, b[1], n2, 12 - months, _words(trial, y, m, 5, key), m, 17)
                 else:
                     is_new = True
     return out

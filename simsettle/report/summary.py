@@ -206,6 +206,8 @@ def format_cost_moments(ds: xr.Dataset) -> str:
     if not raw:
         return ""
     m = json.loads(str(raw))
+    if m.get("top5_share") is None:
+        return f"Cost model: mean ${m['pmpm']:,.0f} PMPM, CV {m['cv']:.2f}."
     return (
         f"Cost model: mean ${m['pmpm']:,.0f} PMPM, CV {m['cv']:.2f}; the costliest "
         f"1% / 5% / 10% of member-years carry {m['top1_share']:.1%} / {m['top5_share']:.1%} / "
