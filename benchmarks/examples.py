@@ -1,6 +1,6 @@
 """Wall time of every example scenario at full size, as `simsettle run` does it.
 
-Usage: python benchmarks/examples.py [--repeats 3] [--threads N]
+Usage: python benchmarks/examples.py [--repeats 3] [--threads N] [NAME ...]
 
 Prints one row per example: trials, members, simulated years, median seconds of simulate() and of
 the NetCDF write, and simulated member-years per second; plus numpy's lognormal draws per second
@@ -38,9 +38,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("names", nargs="*", help="example file stems (default: all)")
     args = parser.parse_args()
 
     examples = sorted((ROOT / "scenarios" / "examples").glob("*.yaml"))
+    if args.names:
+        examples = [p for p in examples if p.stem in args.names]
     simsettle.simulate(examples[0], trials=2, progress=False)  # compile or load the cache
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
