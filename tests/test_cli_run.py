@@ -140,7 +140,7 @@ def test_every_example_runs_at_full_size(tmp_path, example):
     sc = simsettle.load_scenario(example).scenario
     assert ds.sizes["trial"] == sc.trials <= 10_000
     assert sc.population.members <= 10_000
-    assert ds.sizes["design"] == len(sc.designs)
+    assert ds.sizes["design"] == len(sc.all_designs)
     assert np.isfinite(ds.settlement).all()
     rep = runner.invoke(app, ["report", str(out), "-o", str(tmp_path / "rep")])
     assert rep.exit_code == 0, rep.output
