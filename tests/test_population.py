@@ -60,6 +60,8 @@ def test_kernel_matches_reference_model_with_every_mechanism(small_text, trial, 
             "  pmpm: 900.0\n  model: frequency_severity\n"
             "  claims_per_year: 30.0\n  claim_dispersion: 1.5"
         )
+        # ... and a benchmark on demographic scores, so the kernel accumulates them.
+        edits["  trend_rate: 0.04"] = "  trend_rate: 0.04\n  risk_model: demographic"
     sc = _scenario(small_text, **edits)
     inputs = compile_model(sc)
     key = key_from_seed(sc.seed)
@@ -73,6 +75,8 @@ def test_kernel_matches_reference_model_with_every_mechanism(small_text, trial, 
     assert got[:3, R.F_CM_MONTHS].sum() == 0  # the programme starts with performance years
     assert got[:, R.F_CM_AVOIDED].sum() > 0
     assert np.ptp(got[:, R.F_QUALITY]) > 0
+    if cost_model == "frequency_severity":
+        assert got[:, R.F_DEMO_RISK_MONTHS].min() > 0
     assert not np.array_equal(got[:, R.F_TREND_INDEX], got[:, R.F_REF_INDEX])
 
 

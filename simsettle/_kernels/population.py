@@ -335,6 +335,8 @@ def _simulate_trial(
     ageing = params[P_AGEING]
     cm_z = params[P_CM_Z]
     cm_from = params[P_CM_FROM]
+    # A negative demographic signal means no benchmark uses demographic scores: skip their exp.
+    demo_on = params[P_DEMO_LAMBDA] >= 0.0
     dsig = params[P_DEMO_LAMBDA] * rsig
     demo_shift = -0.5 * dsig * dsig
     entrant = params[P_ENTRANT_SHIFT]
@@ -402,7 +404,7 @@ def _simulate_trial(
                 y,
                 z,
                 math.exp(rsig * z + risk_shift + age),
-                math.exp(dsig * z + demo_shift + age),
+                math.exp(dsig * z + demo_shift + age) if demo_on else 0.0,
                 months,
                 x,
                 programme and z > cm_z,
@@ -447,7 +449,7 @@ def _simulate_trial(
                         y,
                         z,
                         math.exp(rsig * z + risk_shift),
-                        math.exp(dsig * z + demo_shift),
+                        math.exp(dsig * z + demo_shift) if demo_on else 0.0,
                         12.0 - months,
                         xj,
                         programme and z > cm_z,

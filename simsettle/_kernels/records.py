@@ -31,7 +31,7 @@ P_AGEING = 18  # log(1 + risk drift) per year a member has been attributed
 P_CM_Z = 19  # latent risk z above which a member is in care management (inf: nobody)
 P_CM_EFFECT = 20  # share of a managed member's cost avoided
 P_CM_FROM = 21  # first simulated year (index) the programme runs
-P_DEMO_LAMBDA = 22  # demographic score = risk score's latent z shrunk by this factor
+P_DEMO_LAMBDA = 22  # demographic score = risk score's latent z shrunk by this factor (< 0: off)
 P_QUAL_MU = 23  # mean of the quality score on the logit scale
 P_QUAL_SD = 24  # sd of the quality score on the logit scale
 P_QUAL_RHO = 25  # year-to-year correlation of the quality score's logit

@@ -92,7 +92,10 @@ def compile_model(scenario: Scenario, *, member_offset: int = 0) -> ModelInputs:
     p[R.P_ENTRANT_SHIFT] = (
         math.log(pop.entrant_risk_ratio) / pop.risk_sigma if pop.risk_sigma > 0 else 0.0
     )
-    p[R.P_DEMO_LAMBDA] = pop.demographic_signal
+    # Demographic scores are only accumulated when the benchmark uses them (-1: skip).
+    p[R.P_DEMO_LAMBDA] = (
+        pop.demographic_signal if scenario.benchmark.risk_model == "demographic" else -1.0
+    )
     p[R.P_NOCARE_RETAIN] = pop.attribution.retention
     p[R.P_PAYER_ONLY] = pop.attribution.payer_only_share
     p[R.P_PROVIDER_ONLY] = pop.attribution.provider_only_share

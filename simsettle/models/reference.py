@@ -82,6 +82,8 @@ def simulate_trial_reference(
         return math.exp(pop.risk_sigma * z - pop.risk_sigma**2 / 2) * growth
 
     def demographic_score(z: float, tenure: float) -> float:
+        if scenario.benchmark.risk_model != "demographic":
+            return 0.0  # not accumulated unless the benchmark uses it
         growth: float = (1 + pop.ageing) ** tenure
         return math.exp(demo_sigma * z - demo_sigma**2 / 2) * growth
 
