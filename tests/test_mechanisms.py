@@ -200,7 +200,6 @@ def test_ageing_and_entrants_move_risk_as_specified():
     # No turnover and 3% ageing: every member's score grows 3% a year, so the mean risk of year
     # y is 1.03^y. Full turnover with entrants of median risk 1.5x: after year 0 the roster is
     # all entrants, whose mean score is 1.5 times the population's.
-    sc = scenario(members=4000, extra="").scenario
     aged = parse_scenario(
         BASE.format(
             trials=20,
@@ -216,7 +215,6 @@ def test_ageing_and_entrants_move_risk_as_specified():
     agg = simulate_aggregates(compile_model(aged), key_from_seed(3), 0, 20)
     risk = (agg[:, :, R.F_RISK_MONTHS] / agg[:, :, R.F_MEMBER_MONTHS]).mean(0)
     np.testing.assert_allclose(risk / risk[0], 1.03 ** np.arange(4), rtol=0.01)
-    del sc
     entrants = parse_scenario(
         BASE.format(
             trials=20,

@@ -171,6 +171,44 @@ def _compound_cost(
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _draw_cost(
+    params: F8,
+    u: float,
+    normal: float,
+    k0: np.uint32,
+    k1: np.uint32,
+    ctr: np.uint32,
+    yy: np.uint32,
+    mm: np.uint32,
+    claim_stream: int,
+) -> float:
+    """Annualised cost of a risk-1 member at index 1, by the scenario's cost model."""
+    if params[P_FS_ON] > 0.5:
+        return _compound_cost(
+            k0,
+            k1,
+            ctr,
+            yy,
+            mm,
+            claim_stream,
+            params[P_FS_LAMBDA],
+            params[P_FS_FRAILTY],
+            params[P_FS_SEV_MU],
+            params[P_FS_SEV_SIGMA],
+        )
+    return _annual_cost(
+        u,
+        normal,
+        params[P_ZERO],
+        params[P_TAIL_P],
+        params[P_TAIL_SCALE],
+        params[P_TAIL_INV_SHAPE],
+        params[P_BODY_MU],
+        params[P_BODY_SIGMA],
+    )
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _add_member(
     acc: F8,
     y: int,
@@ -326,12 +364,6 @@ def _simulate_trial(
     rho = params[P_RISK_RHO]
     innov = math.sqrt(max(1.0 - rho * rho, 0.0))
     risk_shift = -0.5 * rsig * rsig
-    zero = params[P_ZERO]
-    tail_p = params[P_TAIL_P]
-    tail_scale = params[P_TAIL_SCALE]
-    tail_inv_shape = params[P_TAIL_INV_SHAPE]
-    body_mu = params[P_BODY_MU]
-    body_sigma = params[P_BODY_SIGMA]
     ageing = params[P_AGEING]
     cm_z = params[P_CM_Z]
     cm_from = params[P_CM_FROM]
@@ -340,11 +372,6 @@ def _simulate_trial(
     dsig = params[P_DEMO_LAMBDA] * rsig
     demo_shift = -0.5 * dsig * dsig
     entrant = params[P_ENTRANT_SHIFT]
-    compound = params[P_FS_ON] > 0.5
-    fs_lambda = params[P_FS_LAMBDA]
-    fs_frailty = params[P_FS_FRAILTY]
-    fs_mu = params[P_FS_SEV_MU]
-    fs_sigma = params[P_FS_SEV_SIGMA]
     attribution_on = (
         params[P_NOCARE_RETAIN] < 1.0 or params[P_PAYER_ONLY] > 0.0 or params[P_PROVIDER_ONLY] > 0.0
     )
@@ -383,21 +410,7 @@ def _simulate_trial(
             u_leave = u32_to_unit(a0)
             leaves = u_leave < turnover
             months = 12.0 * u32_to_unit(a1) if leaves else 12.0
-            if compound:
-                x = _compound_cost(
-                    k0, k1, ctr, yy, mm, STREAM_CLAIMS, fs_lambda, fs_frailty, fs_mu, fs_sigma
-                )
-            else:
-                x = _annual_cost(
-                    u32_to_unit(b0),
-                    n1,
-                    zero,
-                    tail_p,
-                    tail_scale,
-                    tail_inv_shape,
-                    body_mu,
-                    body_sigma,
-                )
+            x = _draw_cost(params, u32_to_unit(b0), n1, k0, k1, ctr, yy, mm, STREAM_CLAIMS)
             _member_year(
                 acc,
                 params,
@@ -419,30 +432,9 @@ def _simulate_trial(
                 if u_leave / turnover < replacement:
                     z = z_join
                     tenure = 0.0
-                    if compound:
-                        xj = _compound_cost(
-                            k0,
-                            k1,
-                            ctr,
-                            yy,
-                            mm,
-                            STREAM_CLAIMS + 1,
-                            fs_lambda,
-                            fs_frailty,
-                            fs_mu,
-                            fs_sigma,
-                        )
-                    else:
-                        xj = _annual_cost(
-                            u32_to_unit(b1),
-                            n2,
-                            zero,
-                            tail_p,
-                            tail_scale,
-                            tail_inv_shape,
-                            body_mu,
-                            body_sigma,
-                        )
+                    xj = _draw_cost(
+                        params, u32_to_unit(b1), n2, k0, k1, ctr, yy, mm, STREAM_CLAIMS + 1
+                    )
                     _member_year(
                         acc,
                         params,
