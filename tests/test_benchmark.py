@@ -141,10 +141,12 @@ def test_twin_agrees_on_random_inputs_for_every_option():
         demo_risk_months=mm * rng.uniform(0.97, 1.03, mm.shape),
         reference_index=np.cumprod(rng.uniform(1.0, 1.08, mm.shape), axis=1),
         base_pmpm=1000.0,
+        national_index=np.cumprod(rng.uniform(1.0, 1.08, mm.shape), axis=1),
     )
     for options in [
         {},
         {"trend_method": "realized"},
+        {"trend_method": "realized", "national_weight": 0.3},
         {"trend_method": "blend", "acpt_weight": 0.25},
         {"risk_ratio_cap_up": 0.03, "risk_ratio_cap_down": 0.01, "coding_intensity": 0.01},
         {"risk_model": "demographic", "regional_cost_ratio": 1.05},
@@ -167,3 +169,13 @@ def test_gate_errors():
     rebase = Benchmark(weights=(1.0,), agreement_years=1, rebase_weights=(0.2, 0.3, 0.5))
     with pytest.raises(ValueError, match="rebasing needs 3 years"):
         build_benchmark(rebase, flat([1000, 1000, 1000]), 1)
+
+
+def test_realized_trend_blends_national_and_regional():
+    # MSSP's national-regional blend: 25% national (index 1 -> 1.2), 75% regional (1 -> 1.1).
+    inputs = flat([1000, 1000, 1000, 0], ref=[1.0, 1.0, 1.0, 1.1])
+    inputs = BenchmarkInputs(
+        **{**inputs.__dict__, "national_index": np.array([[1.0, 1.0, 1.0, 1.2]])}
+    )
+    terms = Benchmark(weights=(0.0, 0.0, 1.0), trend_method="realized", national_weight=0.25)
+    assert both(terms, inputs)[0, 0] == pytest.approx(1000 * (0.25 * 1.2 + 0.75 * 1.1))

@@ -34,6 +34,7 @@ from simsettle._kernels.records import (
     F_DEMO_RISK_MONTHS,
     F_MEMBER_MONTHS,
     F_MEMBERS,
+    F_NAT_INDEX,
     F_QUALITY,
     F_REF_INDEX,
     F_RISK_MONTHS,
@@ -55,6 +56,9 @@ from simsettle._kernels.records import (
     P_FS_SEV_SIGMA,
     P_MEMBER_OFFSET,
     P_MEMBERS,
+    P_NAT_CORR,
+    P_NAT_TREND_MU,
+    P_NAT_TREND_SD,
     P_NOCARE_RETAIN,
     P_PAYER_ONLY,
     P_PROVIDER_ONLY,
@@ -81,6 +85,7 @@ from simsettle._kernels.records import (
     STREAM_COST,
     STREAM_JOINER_ATTRIBUTION,
     STREAM_MEMBER,
+    STREAM_NATIONAL,
     STREAM_QUALITY,
     STREAM_TREND,
     SYSTEM_MEMBER,
@@ -240,9 +245,10 @@ def _system_years(k0: np.uint32, k1: np.uint32, trial: int, params: F8, acc: F8)
 
     The provider's annual log growth is ``mu + sd g1``; the reference population's is
     ``mu_ref + sd_ref (corr g1 + sqrt(1 - corr^2) g2)`` with (g1, g2) the two normals of one
-    Philox call, whose third word decides a systemic shock (a one-year level shift of both
-    indices). The quality score's logit is AR(1) around its mean, from a second call whose other
-    normal is the year's completion-factor error.
+    Philox call, whose third word decides a systemic shock (a one-year level shift of all
+    indices). The national population's is ``mu_nat + sd_nat (corr_nat g1 + sqrt(1 - corr_nat^2)
+    g3)`` with g3 from a call of its own. The quality score's logit is AR(1) around its mean,
+    from another call whose other normal is the year's completion-factor error.
     """
     ctr = np.uint32(trial)
     system = np.uint32(SYSTEM_MEMBER)
@@ -258,8 +264,13 @@ def _system_years(k0: np.uint32, k1: np.uint32, trial: int, params: F8, acc: F8)
     q_sd = params[P_QUAL_SD]
     q_rho = params[P_QUAL_RHO]
     q_innov = math.sqrt(max(1.0 - q_rho * q_rho, 0.0))
+    nat_mu = params[P_NAT_TREND_MU]
+    nat_sd = params[P_NAT_TREND_SD]
+    nat_corr = params[P_NAT_CORR]
+    nat_c = math.sqrt(max(1.0 - nat_corr * nat_corr, 0.0))
     index = 1.0
     ref = 1.0
+    nat = 1.0
     q_x = 0.0
     for y in range(acc.shape[0]):
         w0, w1, w2, _ = philox4x32_10(ctr, np.uint32(y), system, np.uint32(STREAM_TREND), k0, k1)
@@ -268,11 +279,17 @@ def _system_years(k0: np.uint32, k1: np.uint32, trial: int, params: F8, acc: F8)
             g1, g2 = box_muller(u32_to_unit(w0), u32_to_unit(w1))
             index *= math.exp(trend_mu + trend_sd * g1)
             ref *= math.exp(ref_mu + ref_sd * (corr * g1 + corr_c * g2))
+            n0, n1, _, _ = philox4x32_10(
+                ctr, np.uint32(y), system, np.uint32(STREAM_NATIONAL), k0, k1
+            )
+            g3, _ = box_muller(u32_to_unit(n0), u32_to_unit(n1))
+            nat *= math.exp(nat_mu + nat_sd * (nat_corr * g1 + nat_c * g3))
             if u32_to_unit(w2) < shock_p:
                 shock = shock_log
         # A shock moves this year's level only; the next year returns to the trend path.
         acc[y, F_TREND_INDEX] = index * math.exp(shock) if shock != 0.0 else index
         acc[y, F_REF_INDEX] = ref * math.exp(shock) if shock != 0.0 else ref
+        acc[y, F_NAT_INDEX] = nat * math.exp(shock) if shock != 0.0 else nat
         v0, v1, _, _ = philox4x32_10(ctr, np.uint32(y), system, np.uint32(STREAM_QUALITY), k0, k1)
         e, c = box_muller(u32_to_unit(v0), u32_to_unit(v1))
         q_x = e if y == 0 else q_rho * q_x + q_innov * e

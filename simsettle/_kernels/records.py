@@ -45,7 +45,10 @@ P_FS_LAMBDA = 32  # mean claims per year of a risk-1 member
 P_FS_FRAILTY = 33  # sd of the log frailty multiplying the claim rate (over-dispersion)
 P_FS_SEV_MU = 34  # mean of log claim severity
 P_FS_SEV_SIGMA = 35  # sd of log claim severity
-N_PARAMS = 36
+P_NAT_TREND_MU = 36  # mean of the national population's annual log growth factor
+P_NAT_TREND_SD = 37  # its sd
+P_NAT_CORR = 38  # correlation of the provider's and the national annual log growth
+N_PARAMS = 39
 
 # Fields of the per-(trial, year) aggregate array; the excess over attachment k is field
 # N_BASE_FIELDS + k.
@@ -60,7 +63,8 @@ F_CM_MONTHS = 7  # member months in the care-management programme
 F_QUALITY = 8  # the trial-year's quality score
 F_CM_AVOIDED = 9  # cost avoided by care management (the true savings it produced), USD
 F_COMPLETION_Z = 10  # standard normal draw of the trial-year's completion-factor error
-N_BASE_FIELDS = 11
+F_NAT_INDEX = 11  # the national population's cost index
+N_BASE_FIELDS = 12
 FIELD_NAMES = (
     "spend",
     "member_months",
@@ -73,6 +77,7 @@ FIELD_NAMES = (
     "quality_score",
     "care_management_avoided",
     "completion_z",
+    "national_index",
 )
 
 # Counter word 3 (stream) values; word 2 (member) of the trial-level stream.
@@ -80,6 +85,7 @@ STREAM_MEMBER = 0  # leave decision, leave month, two normals for risk
 STREAM_COST = 1  # cost class of occupant and joiner, two normals for the body
 STREAM_TREND = 2  # systemic trend, reference trend, shock (member word = SYSTEM_MEMBER)
 STREAM_QUALITY = 3  # quality score (member word = SYSTEM_MEMBER)
+STREAM_NATIONAL = 6  # national trend (member word = SYSTEM_MEMBER)
 STREAM_ATTRIBUTION = 4  # occupant's attribution draws (retention, payer-only, provider-only)
 STREAM_JOINER_ATTRIBUTION = 5  # the same for a joiner
 STREAM_CLAIMS = 16  # frequency-severity draws: 16 + 2 x block (occupant), 17 + 2 x block (joiner)

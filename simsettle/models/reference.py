@@ -56,14 +56,15 @@ def simulate_trial_reference(
 
     Fields: spend, member months, risk x months, members, trend index, reference index,
     demographic risk x months, care-management months, quality score, care-management avoided
-    cost, completion-factor normal, then the summed excess of member cost over each attachment.
+    cost, completion-factor normal, national index, then the summed excess of member cost over
+    each attachment and the practices' spend and member months.
     """
     pop, cost, trend = scenario.population, scenario.cost, scenario.trend
     n_base = scenario.benchmark.base_years
     n_years = n_base + scenario.performance_years
     practices = [] if scenario.participants is None else list(scenario.participants.practices)
     n_att = len(attachments)
-    out = np.zeros((n_years, 11 + n_att + 2 * len(practices)))
+    out = np.zeros((n_years, 12 + n_att + 2 * len(practices)))
     # Practice of each member slot: slots are handed out in order of the practices' shares.
     bounds = np.rint(np.cumsum([p.share for p in practices]) * pop.members)
     if practices:
@@ -171,27 +172,35 @@ def simulate_trial_reference(
             out[y, 9] += full - c
         for k, a in enumerate(attachments):
             if c > a:
-                out[y, 11 + k] += c - a
+                out[y, 12 + k] += c - a
         if practice >= 0:
-            out[y, 11 + n_att + practice] += c
-            out[y, 11 + n_att + len(practices) + practice] += months
+            out[y, 12 + n_att + practice] += c
+            out[y, 12 + n_att + len(practices) + practice] += months
 
     # Trial-level draws: provider and reference trend, shocks, quality.
     ref_mean = trend.mean if trend.reference_mean is None else trend.reference_mean
     ref_sd = trend.sd if trend.reference_sd is None else trend.reference_sd
-    index, reference = [1.0], [1.0]
-    level, ref_level = 1.0, 1.0
+    nat_mean = ref_mean if trend.national_mean is None else trend.national_mean
+    nat_sd = ref_sd if trend.national_sd is None else trend.national_sd
+    index, reference, national = [1.0], [1.0], [1.0]
+    level, ref_level, nat_level = 1.0, 1.0, 1.0
     for y in range(1, n_years):
         u = _words(trial, y, 0xFFFFFFFF, 2, key)
         g1, g2 = _normals(u[0], u[1])
         level *= math.exp(math.log1p(trend.mean) - trend.sd**2 / 2 + trend.sd * g1)
         g_ref = trend.correlation * g1 + math.sqrt(1 - trend.correlation**2) * g2
         ref_level *= math.exp(math.log1p(ref_mean) - ref_sd**2 / 2 + ref_sd * g_ref)
+        v = _words(trial, y, 0xFFFFFFFF, 6, key)
+        g3, _ = _normals(v[0], v[1])
+        g_nat = trend.national_correlation * g1 + math.sqrt(1 - trend.national_correlation**2) * g3
+        nat_level *= math.exp(math.log1p(nat_mean) - nat_sd**2 / 2 + nat_sd * g_nat)
         shock = 1 + trend.shock_size if u[2] < trend.shock_probability else 1.0
         index.append(level * shock)
         reference.append(ref_level * shock)
+        national.append(nat_level * shock)
     out[:, 4] = index
     out[:, 5] = reference
+    out[:, 11] = national
     qm = scenario.quality_model
     x = 0.0
     for y in range(n_years):

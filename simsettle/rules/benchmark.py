@@ -14,7 +14,8 @@ period, so savings earned there lower the rebased benchmark (the ratchet). Then:
     benchmark_y = hist x T(L -> y) x ratio x mm_y
 
 ``T(j -> t)`` is the trend factor: ``(1 + trend_rate)^(t - j)`` (negotiated), the reference
-population's ``index_t / index_j`` (realized), or ``acpt_weight`` of the first plus the rest of
+population's ``index_t / index_j`` blended with the national population's by ``national_weight``
+(realized), or ``acpt_weight`` of the first plus the rest of
 the second (blend). The regional efficiency adjustment moves ``hist`` towards the risk-adjusted
 regional cost ``regional_cost_ratio x pmpm_0 x index_L x risk_L`` by ``regional_weight_lower``
 (provider below its region) or ``regional_weight_higher``, capped at ``regional_cap`` of the
@@ -50,16 +51,28 @@ class BenchmarkInputs:
     demo_risk_months: F8 | None = None
     reference_index: F8 | None = None
     base_pmpm: float | None = None
+    national_index: F8 | None = None
 
 
-def trend_factor(terms: Benchmark, reference: F8 | None, j: int, t: int) -> F8 | float:
-    """Trend from simulated year ``j`` to year ``t`` (per trial when realized)."""
+def trend_factor(
+    terms: Benchmark, reference: F8 | None, j: int, t: int, national: F8 | None = None
+) -> F8 | float:
+    """Trend from simulated year ``j`` to year ``t`` (per trial when realized).
+
+    The realized trend is the regional reference's, blended with the national population's by
+    ``national_weight``.
+    """
     negotiated = (1.0 + terms.trend_rate) ** (t - j)
     if terms.trend_method == "negotiated":
         return negotiated
     if reference is None:
         raise ValueError(f"trend_method {terms.trend_method!r} needs the reference index")
     realized: F8 = reference[:, t] / reference[:, j]
+    if terms.national_weight > 0.0:
+        if national is None:
+            raise ValueError("a national_weight needs the national index")
+        w_nat = terms.national_weight
+        realized = w_nat * (national[:, t] / national[:, j]) + (1.0 - w_nat) * realized
     if terms.trend_method == "realized":
         return realized
     w = terms.acpt_weight
@@ -116,6 +129,7 @@ def build_benchmark(terms: Benchmark, inputs: BenchmarkInputs, n_base: int) -> F
     if not np.all(mm > 0):
         raise ValueError("every simulated year needs positive member months")
     ref = inputs.reference_index
+    nat = inputs.national_index
     risk = _reported_risk(terms, inputs) if terms.risk_adjustment else np.ones_like(s)
     pmpm = s / mm
     n_perf = s.shape[1] - n_base
@@ -128,7 +142,7 @@ def build_benchmark(terms: Benchmark, inputs: BenchmarkInputs, n_base: int) -> F
             hist = np.zeros(s.shape[0])
             for b, w in zip(years, weights, strict=True):
                 restated = pmpm[:, b] * (risk[:, last] / risk[:, b])
-                hist = hist + restated * (w * trend_factor(terms, ref, b, last))
+                hist = hist + restated * (w * trend_factor(terms, ref, b, last, nat))
             if terms.regional_cost_ratio is not None:
                 hist = hist + _regional_adjustment(terms, inputs, hist, risk[:, last], last)
             cache[key] = hist
@@ -138,7 +152,7 @@ def build_benchmark(terms: Benchmark, inputs: BenchmarkInputs, n_base: int) -> F
             ratio = np.minimum(ratio, 1.0 + terms.risk_ratio_cap_up)
         if terms.risk_ratio_cap_down is not None:
             ratio = np.maximum(ratio, 1.0 - terms.risk_ratio_cap_down)
-        out[:, p] = cache[key] * trend_factor(terms, ref, last, y) * ratio * mm[:, y]
+        out[:, p] = cache[key] * trend_factor(terms, ref, last, y, nat) * ratio * mm[:, y]
     return out
 
 

@@ -137,6 +137,7 @@ def settle_designs(scenario: Scenario, inputs: ModelInputs, aggregates: F8) -> S
             demo_risk_months=aggregates[:, :, R.F_DEMO_RISK_MONTHS],
             reference_index=aggregates[:, :, R.F_REF_INDEX],
             base_pmpm=scenario.cost.pmpm,
+            national_index=aggregates[:, :, R.F_NAT_INDEX],
         ),
         nb,
     )

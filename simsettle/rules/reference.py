@@ -226,6 +226,9 @@ def benchmark_reference(terms: Benchmark, inputs: Any, n_base: int) -> npt.NDArr
             if terms.trend_method == "negotiated":
                 return negotiated
             realized = inputs.reference_index[t, k] / inputs.reference_index[t, j]
+            if terms.national_weight > 0:
+                national = inputs.national_index[t, k] / inputs.national_index[t, j]
+                realized = terms.national_weight * national + (1 - terms.national_weight) * realized
             if terms.trend_method == "realized":
                 return float(realized)
             return terms.acpt_weight * negotiated + (1 - terms.acpt_weight) * float(realized)

@@ -323,6 +323,31 @@ class Trend(SettleModel):
         description="Correlation of the provider's and the reference population's annual log "
         "growth (dimensionless) [U: a stand-in; regional trends move closely together].",
     )
+    national_mean: float | None = Field(
+        default=None,
+        ge=-0.5,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Expected annual cost growth of the national population, blended with the "
+        "regional reference by benchmark.national_weight (fraction per year); omit for "
+        "reference_mean.",
+    )
+    national_sd: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Standard deviation of the national annual log growth (fraction per year); "
+        "omit for reference_sd.",
+    )
+    national_correlation: float = Field(
+        default=0.8,
+        ge=-1.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Correlation of the provider's and the national annual log growth "
+        "(dimensionless) [U: a stand-in].",
+    )
     shock_probability: Fraction = Field(
         default=0.0,
         description="Probability that a year has a systemic utilization shock, hitting the "
@@ -474,6 +499,12 @@ class Benchmark(SettleModel):
         "`trend_rate`; `realized` by the reference population's realized trend (known only "
         "after the year); `blend`: `acpt_weight` of the negotiated (prospective, MSSP's ACPT) "
         "and the rest realized.",
+    )
+    national_weight: Fraction = Field(
+        default=0.0,
+        description="Weight of the national trend in the realized reference trend; the rest is "
+        "the regional reference (fraction; MSSP: the ACO's share of assignable beneficiaries in "
+        "its regional service area, typically 0.03 to 0.4).",
     )
     acpt_weight: Fraction = Field(
         default=1.0 / 3.0,
