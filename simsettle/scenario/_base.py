@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
 
-__all__ = ["FieldError", "SettleModel"]
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+__all__ = ["FieldError", "Label", "SettleModel"]
+
+#: A name that becomes a coordinate label (design, participant, line of business): 1 to 64
+#: letters, digits, ``_ . -`` or spaces, not starting with a punctuation mark or space.
+Label = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]*$")
+]
 
 
 class SettleModel(BaseModel):

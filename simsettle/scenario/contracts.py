@@ -24,7 +24,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, Strict, model_validator
 
-from simsettle.scenario._base import FieldError, SettleModel
+from simsettle.scenario._base import FieldError, Label, SettleModel
 
 __all__ = [
     "AggregateStopLoss",
@@ -39,13 +39,8 @@ __all__ = [
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 DesignName = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=64,
-        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]*$",
-        description="Unique name of the design; becomes a label of the `design` dimension.",
-    ),
+    Label,
+    Field(description="Unique name of the design; becomes a label of the `design` dimension."),
 ]
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, Strict, model_validator
 
-from simsettle.scenario._base import FieldError, SettleModel
+from simsettle.scenario._base import FieldError, Label, SettleModel
 from simsettle.scenario.contracts import Design
 from simsettle.scenario.templates import TEMPLATES, expand_template, template_names
 
@@ -613,12 +613,7 @@ class Benchmark(SettleModel):
 class Practice(SettleModel):
     """One participant practice of the entity."""
 
-    name: str = Field(
-        min_length=1,
-        max_length=64,
-        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]*$",
-        description="Unique name; becomes a label of the `participant` dimension.",
-    )
+    name: Label = Field(description="Unique name; becomes a label of the `participant` dimension.")
     share: float = Field(
         gt=0.0,
         le=1.0,
@@ -746,11 +741,8 @@ class Line(SettleModel):
     The scenario's care-management programme applies to the primary line only.
     """
 
-    name: str = Field(
-        min_length=1,
-        max_length=64,
-        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]*$",
-        description="Name of the line (e.g. medicare_advantage); labels its designs' `line`.",
+    name: Label = Field(
+        description="Name of the line (e.g. medicare_advantage); labels its designs' `line`."
     )
     population: Population = Field(description="The line's attributed population.")
     cost: Cost = Field(description="The line's member cost model.")
@@ -767,11 +759,8 @@ class Line(SettleModel):
 class Portfolio(SettleModel):
     """Several contracts of one provider over one systemic trend."""
 
-    primary_name: str = Field(
-        default="primary",
-        min_length=1,
-        max_length=64,
-        description="Line name of the scenario's own population and designs.",
+    primary_name: Label = Field(
+        default="primary", description="Line name of the scenario's own population and designs."
     )
     lines: Annotated[tuple[Line, ...], Strict(False)] = Field(
         min_length=1, max_length=20, description="The other contracts."
