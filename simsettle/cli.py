@@ -124,10 +124,21 @@ def run(
         bool | None,
         typer.Option("--progress/--no-progress", help="Progress bar (default: runs over 2 s)."),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Run on a local dask cluster of N processes."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Run on the dask cluster at this scheduler address."),
+    ] = None,
 ) -> None:
     """Simulate a scenario, settle every design and write the results to NetCDF.
 
     Example: simsettle run scenarios/examples/mssp_style.yaml -o results.nc --trials 10000
+
+    On a dask cluster: --workers 4 (a local cluster) or --scheduler tcp://host:8786; results are
+    the same to the bit.
     """
     from simsettle.scenario import load_scenario
 
@@ -152,6 +163,22 @@ def run(
         if value is not None:
             words += [flag, str(value)]
     command = " ".join(shlex.quote(w) for w in words)
+    if workers is not None and scheduler is not None:
+        _err("give --workers or --scheduler, not both")
+        raise typer.Exit(EXIT_USAGE)
+    client = None
+    try:
+        if workers is not None:
+            from simsettle.runner import local_cluster
+
+            client = local_cluster(workers)
+        elif scheduler is not None:
+            from dask.distributed import Client
+
+            client = Client(scheduler)  # type: ignore[no-untyped-call]
+    except (ImportError, OSError, TimeoutError) as exc:
+        _err(f"cannot start or reach the dask cluster: {exc}")
+        raise typer.Exit(EXIT_FAILURE) from None
     try:
         ds = simulate(
             loaded,
@@ -161,6 +188,7 @@ def run(
             chunk_trials=chunk_trials,
             progress=progress,
             command=command,
+            client=client,
         )
     except ScenarioError as exc:  # an override broke a limit
         _print_issues(exc)
@@ -171,6 +199,12 @@ def run(
     except ValueError as exc:
         _err(f"error: {exc}")
         raise typer.Exit(EXIT_USAGE) from None
+    finally:
+        if client is not None:
+            cluster = client.cluster if workers is not None else None
+            client.close()
+            if cluster is not None:
+                cluster.close()
     try:
         write_results(ds, out)
     except OSError as exc:

@@ -11,14 +11,19 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import TypeAdapter, ValidationError
 
 from simsettle.errors import Issue, ScenarioError
-from simsettle.models.population import compile_model, key_from_seed, simulate_aggregates
+from simsettle.models.population import (
+    ModelInputs,
+    compile_model,
+    key_from_seed,
+    simulate_aggregates,
+)
 from simsettle.options import OPTIONS
 from simsettle.rules.designs import combine_lines, settle_designs
 from simsettle.scenario.contracts import TwoSided, UpsideOnly
@@ -28,7 +33,14 @@ from simsettle.scenario.schema import Scenario
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["ProgressCallback", "payoff", "plan_chunks", "resolve_scenario", "simulate"]
+__all__ = [
+    "ProgressCallback",
+    "local_cluster",
+    "payoff",
+    "plan_chunks",
+    "resolve_scenario",
+    "simulate",
+]
 
 #: Called as ``progress(done_trials, total_trials)`` after each chunk.
 ProgressCallback = Callable[[int, int], None]
@@ -141,6 +153,7 @@ def simulate(
     threads: int | None = None,
     progress: bool | ProgressCallback | None = None,
     command: str | None = None,
+    client: Any = None,
 ) -> xr.Dataset:
     """Simulate a scenario and settle every design; returns the labelled results.
 
@@ -159,6 +172,9 @@ def simulate(
         is called as ``progress(done_trials, total_trials)`` after each chunk.
     command : str, optional
         The command line recorded in the ``history`` attribute.
+    client : dask.distributed.Client, optional
+        Run the chunks as tasks on this dask cluster (serial kernels; workers should run with
+        ``NUMBA_NUM_THREADS=1``, see :func:`local_cluster`). Does not change results.
 
     Returns
     -------
@@ -199,12 +215,21 @@ def simulate(
                 aggregates = np.empty(
                     (sc.trials, inputs.n_years, inputs.n_fields), dtype=np.float64
                 )
-                for t0, n in chunks:
-                    aggregates[t0 : t0 + n] = simulate_aggregates(
-                        inputs, key, t0, n, parallel=parallel
-                    )
+
+                def report(done: int, k: int = k) -> None:
                     if callback is not None:
-                        callback(k * sc.trials + t0 + n, total)
+                        callback(k * sc.trials + done, total)
+
+                if client is None:
+                    done = 0
+                    for t0, n in chunks:
+                        aggregates[t0 : t0 + n] = simulate_aggregates(
+                            inputs, key, t0, n, parallel=parallel
+                        )
+                        done += n
+                        report(done)
+                else:
+                    _run_on_cluster(client, inputs, key, chunks, aggregates, report)
                 settled.append((name, settle_designs(view, inputs, aggregates)))
     finally:
         if bar is not None:
@@ -213,6 +238,52 @@ def simulate(
     return to_dataset(
         combined, loaded, seed=sc.seed, trials=sc.trials, inputs=lines[0][2], command=command
     )
+
+
+def _run_on_cluster(
+    client: Any,
+    inputs: ModelInputs,
+    key: tuple[np.uint32, np.uint32],
+    chunks: list[tuple[int, int]],
+    out: npt.NDArray[np.float64],
+    report: Callable[[int], None],
+) -> None:
+    """Chunks as dask tasks running the serial kernel; results land by global trial index."""
+    from dask.distributed import as_completed
+
+    # Compile (or load from numba's cache) in this process first, so that workers on this
+    # machine load the cached kernel instead of compiling it at the same time.
+    simulate_aggregates(inputs, key, 0, 1, parallel=False)
+    futures = {
+        client.submit(simulate_aggregates, inputs, key, t0, n, pure=False): (t0, n)
+        for t0, n in chunks
+    }
+    done = 0
+    for future in as_completed(futures):  # type: ignore[no-untyped-call]
+        t0, n = futures[future]
+        out[t0 : t0 + n] = future.result()
+        done += n
+        report(done)
+
+
+def local_cluster(workers: int) -> Any:
+    """A dask ``Client`` on a local cluster of ``workers`` single-threaded worker processes.
+
+    Workers get ``NUMBA_NUM_THREADS=1`` (dask sets OpenMP/MKL to 1 but not numba); close the
+    client and its cluster with ``client.close(); client.cluster.close()``.
+    """
+    try:
+        import dask
+        from dask.distributed import Client, LocalCluster
+    except ModuleNotFoundError as exc:  # pragma: no cover - dask is an optional extra
+        raise ImportError(
+            "running on a dask cluster needs the dask extra: pip install 'simsettle[dask]'"
+        ) from exc
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": "1"}):
+        cluster = LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+    return Client(cluster)  # type: ignore[no-untyped-call]
 
 
 def payoff(

@@ -1,0 +1,103 @@
+"""Runs on a dask cluster give the in-process results to the bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import simsettle
+from simsettle.runner import local_cluster
+from simsettle.scenario import parse_scenario
+from tests.conftest import SMALL_SCENARIO
+
+distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    return parse_scenario(SMALL_SCENARIO, "small.yaml")
+
+
+@pytest.fixture(scope="module")
+def in_process(loaded):
+    return simsettle.simulate(loaded, chunk_trials=64, threads=1, progress=False)
+
+
+def _same(a, b) -> None:
+    for name in a.data_vars:
+        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=str(name))
+
+
+def test_threaded_cluster_is_bit_identical(loaded, in_process):
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        calls: list[tuple[int, int]] = []
+        ds = simsettle.simulate(
+            loaded,
+            chunk_trials=7,
+            client=client,
+            progress=lambda done, total: calls.append((done, total)),
+        )
+    _same(in_process, ds)
+    assert calls[-1] == (64, 64)
+    assert [c[0] for c in calls] == sorted(c[0] for c in calls)
+
+
+@pytest.mark.slow
+def test_process_cluster_with_single_threaded_workers(loaded, in_process):
+    client = local_cluster(2)
+    try:
+        threads = client.run(lambda: __import__("numba").config.NUMBA_NUM_THREADS)
+        assert set(threads.values()) == {1}
+        ds = simsettle.simulate(loaded, chunk_trials=10, client=client, progress=False)
+    finally:
+        cluster = client.cluster
+        client.close()
+        cluster.close()
+    _same(in_process, ds)
+
+
+def test_cli_run_on_a_scheduler(tmp_path, loaded, in_process):
+    from typer.testing import CliRunner
+
+    from simsettle.cli import app
+
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(loaded.text)
+    out = tmp_path / "r.nc"
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        res = CliRunner().invoke(
+            app,
+            [
+                "run",
+                str(scenario),
+                "-o",
+                str(out),
+                "--no-progress",
+                "--scheduler",
+                cluster.scheduler_address,
+            ],
+        )
+    assert res.exit_code == 0, res.output
+    _same(in_process, simsettle.open_results(out))
+    res = CliRunner().invoke(
+        app,
+        [
+            "run",
+            str(scenario),
+            "-o",
+            str(out),
+            "--workers",
+            "2",
+            "--scheduler",
+            "tcp://127.0.0.1:1",
+        ],
+    )
+    assert res.exit_code == 2
+    assert "not both" in res.output
