@@ -1,0 +1,161 @@
+"""Performance table: throughput against numpy, thread and dask scaling, scaling exponents,
+peak memory and start-up time. Prints one markdown table.
+
+Usage: python benchmarks/run.py [--members 20000] [--trials 400] [--quick]
+
+The reference workload (issue 5): members at the given size, 3 base years and 1 performance year,
+4 designs including individual stop-loss; trials are fewer than a full run so the table takes a
+few minutes; throughput is per simulated member-year and does not depend on the trial count.
+Medians of repeated runs; compilation is excluded (a warm-up run first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import simsettle
+from simsettle.scenario import parse_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+
+WORKLOAD = """\
+schema_version: 1
+name: reference workload
+seed: 1
+trials: {trials}
+first_performance_year: 2026
+performance_years: {years}
+population: {{members: {members}, turnover: 0.15}}
+cost: {{pmpm: 1000.0}}
+designs:
+  - {{name: upside, template: commercial_upside_only}}
+  - {{name: two_sided, template: commercial_two_sided}}
+  - {{name: enhanced, template: mssp_enhanced}}
+  - {{name: two_sided_sl, template: commercial_two_sided,
+      stop_loss: {{attachment: 250000.0, coinsurance: 0.1, premium_loading: 0.2}}}}
+"""
+
+
+def workload(members: int, trials: int, years: int = 1):
+    return parse_scenario(WORKLOAD.format(members=members, trials=trials, years=years))
+
+
+def timed(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def numpy_lognormal_rate(n: int = 20_000_000) -> float:
+    rng = np.random.default_rng(0)
+    return n / timed(lambda: rng.lognormal(0.0, 1.0, size=n), 3)
+
+
+def exponent(xs: list[float], ts: list[float]) -> float:
+    slope, _ = np.polyfit(np.log(xs), np.log(ts), 1)
+    return float(slope)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=20_000)
+    parser.add_argument("--trials", type=int, default=400)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="skip dask and start-up rows")
+    args = parser.parse_args()
+    rows: list[tuple[str, str]] = []
+
+    base = workload(args.members, args.trials)
+    simsettle.simulate(workload(50, 2), progress=False)  # compile or load the cache
+    member_years = args.members * args.trials * 4
+    t2 = timed(lambda: simsettle.simulate(base, threads=2, progress=False), args.repeats)
+    t1 = timed(lambda: simsettle.simulate(base, threads=1, progress=False), args.repeats)
+    lognormal = numpy_lognormal_rate()
+    rows += [
+        ("member-years/s, 2 threads", f"{member_years / t2 / 1e6:.1f} M"),
+        ("member-years/s, 1 thread", f"{member_years / t1 / 1e6:.1f} M"),
+        ("numpy lognormal draws/s, 1 thread", f"{lognormal / 1e6:.1f} M"),
+        ("engine (2 threads) / numpy lognormal", f"{member_years / t2 / lognormal:.2f}"),
+        ("2 threads / 1 thread", f"{t1 / t2:.2f}x"),
+    ]
+
+    sizes = [args.members // 4, args.members // 2, args.members]
+    ts = [
+        timed(lambda m=m: simsettle.simulate(workload(m, args.trials), progress=False), 1)
+        for m in sizes
+    ]
+    rows.append(("time exponent in members", f"{exponent(sizes, ts):.2f}"))
+    trials = [args.trials // 4, args.trials // 2, args.trials]
+    ts = [
+        timed(lambda n=n: simsettle.simulate(workload(args.members // 4, n), progress=False), 1)
+        for n in trials
+    ]
+    rows.append(("time exponent in trials", f"{exponent(trials, ts):.2f}"))
+    years = [1, 3, 7]
+    ts = [
+        timed(
+            lambda y=y: simsettle.simulate(
+                workload(args.members // 4, args.trials, y), progress=False
+            ),
+            1,
+        )
+        for y in years
+    ]
+    rows.append(("time exponent in simulated years", f"{exponent([y + 3 for y in years], ts):.2f}"))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows.append(("peak resident memory of this process", f"{peak:.0f} MiB"))
+
+    if not args.quick:
+        from simsettle.runner import local_cluster
+
+        for workers in (1, 2):
+            client = local_cluster(workers)
+            try:
+                simsettle.simulate(workload(50, 4), client=client, progress=False)
+                chunk = max(1, args.trials // 8)  # several tasks per worker
+                t = timed(
+                    lambda c=client, k=chunk: simsettle.simulate(
+                        base, client=c, chunk_trials=k, progress=False
+                    ),
+                    1,
+                )
+            finally:
+                cluster = client.cluster
+                client.close()
+                cluster.close()
+            rows.append((f"dask LocalCluster, {workers} worker(s), s", f"{t:.2f}"))
+        scenario = ROOT / "scenarios" / "examples" / "mssp_style.yaml"
+        for label, cmd in [
+            ("simsettle --help", ["--help"]),
+            ("simsettle validate", ["validate", str(scenario)]),
+        ]:
+            exe = [sys.executable, "-m", "simsettle.cli", *cmd]
+            t = timed(lambda e=exe: subprocess.run(e, capture_output=True, check=True), 5)
+            rows.append((f"{label}, s", f"{t:.2f}"))
+
+    print(f"command: python {' '.join(sys.argv)}")
+    print(
+        f"simsettle {simsettle.__version__}, numpy {np.__version__}, {os.cpu_count()} cores; "
+        f"workload {args.members:,} members x {args.trials:,} trials x 4 years, 4 designs"
+    )
+    print()
+    print("| measure | value |")
+    print("|---|---|")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+
+
+if __name__ == "__main__":
+    main()
