@@ -26,8 +26,8 @@ from simsettle._kernels import records as R
 from simsettle._version import __version__
 from simsettle.dims import DIM_INFO, Dim
 from simsettle.errors import SimulationError
-from simsettle.models.costs import CostShape, cost_moments
 from simsettle.scenario.contracts import Design, TwoSided
+from simsettle.scenario.costs import CostShape, cost_moments
 from simsettle.scenario.io import LoadedScenario
 from simsettle.scenario.schema import Scenario
 

@@ -1,4 +1,4 @@
-"""The cost model's moments and the moment solver (simsettle.models.costs).
+"""The cost model's moments and the moment solver (simsettle.scenario.costs).
 
 Monte Carlo tolerances are about five standard errors, measured from replicate runs of the same
 generators (seeds fixed, so the tests are deterministic).
@@ -17,10 +17,15 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from simsettle._kernels import records as R
-from simsettle.models import costs
-from simsettle.models.costs import CostMoments, CostShape, cost_moments, cost_solutions, solve_cost
 from simsettle.models.population import compile_model, key_from_seed, simulate_aggregates
-from simsettle.scenario import parse_scenario
+from simsettle.scenario import costs, parse_scenario
+from simsettle.scenario.costs import (
+    CostMoments,
+    CostShape,
+    cost_moments,
+    cost_solutions,
+    solve_cost,
+)
 
 # The defaults of schema.Cost (pmpm 1000) with Population.risk_sigma 0.5.
 DEFAULT = CostShape(

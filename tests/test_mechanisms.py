@@ -23,7 +23,7 @@ trials: {trials}
 first_performance_year: 2026
 performance_years: {years}
 population: {{members: {members}, turnover: {turnover}, risk_persistence: 0.7}}
-cost: {{pmpm: 1000.0}}
+cost: {cost}
 trend: {trend}
 benchmark: {benchmark}
 {extra}
@@ -33,29 +33,33 @@ designs:
 FLAT = "  - {name: flat, kind: two_sided, shared_savings_rate: 1.0, shared_loss_rate: 1.0}\n"
 
 
-def scenario(
+def scenario_text(
     *,
     trials=400,
     years=1,
     members=2000,
     turnover=0.0,
+    cost="{pmpm: 1000.0}",
     trend="{mean: 0.04, sd: 0.0}",
     benchmark="{}",
     extra="",
     designs=FLAT,
-):
-    return parse_scenario(
-        BASE.format(
-            trials=trials,
-            years=years,
-            members=members,
-            turnover=turnover,
-            trend=trend,
-            benchmark=benchmark,
-            extra=extra,
-            designs=designs,
-        )
+) -> str:
+    return BASE.format(
+        trials=trials,
+        years=years,
+        members=members,
+        turnover=turnover,
+        cost=cost,
+        trend=trend,
+        benchmark=benchmark,
+        extra=extra,
+        designs=designs,
     )
+
+
+def scenario(**kwargs):
+    return parse_scenario(scenario_text(**kwargs))
 
 
 def member_cv(loaded) -> float:
@@ -200,32 +204,12 @@ def test_ageing_and_entrants_move_risk_as_specified():
     # No turnover and 3% ageing: every member's score grows 3% a year, so the mean risk of year
     # y is 1.03^y. Full turnover with entrants of median risk 1.5x: after year 0 the roster is
     # all entrants, whose mean score is 1.5 times the population's.
-    aged = parse_scenario(
-        BASE.format(
-            trials=20,
-            years=1,
-            members="4000, ageing: 0.03",
-            turnover=0.0,
-            trend="{sd: 0.0}",
-            benchmark="{}",
-            extra="",
-            designs=FLAT,
-        )
-    ).scenario
+    aged = scenario(trials=20, members="4000, ageing: 0.03").scenario
     agg = simulate_aggregates(compile_model(aged), key_from_seed(3), 0, 20)
     risk = (agg[:, :, R.F_RISK_MONTHS] / agg[:, :, R.F_MEMBER_MONTHS]).mean(0)
     np.testing.assert_allclose(risk / risk[0], 1.03 ** np.arange(4), rtol=0.01)
-    entrants = parse_scenario(
-        BASE.format(
-            trials=20,
-            years=1,
-            members="4000, replacement: 0.0, entrant_risk_ratio: 1.5",
-            turnover=1.0,
-            trend="{sd: 0.0}",
-            benchmark="{}",
-            extra="",
-            designs=FLAT,
-        )
+    entrants = scenario(
+        trials=20, members="4000, replacement: 0.0, entrant_risk_ratio: 1.5", turnover=1.0
     ).scenario
     agg = simulate_aggregates(compile_model(entrants), key_from_seed(3), 0, 20)
     risk = (agg[:, :, R.F_RISK_MONTHS] / agg[:, :, R.F_MEMBER_MONTHS]).mean(0)
@@ -234,18 +218,7 @@ def test_ageing_and_entrants_move_risk_as_specified():
 
 
 def _agg(members_spec: str, trials: int = 60, extra: str = ""):
-    sc = parse_scenario(
-        BASE.format(
-            trials=trials,
-            years=1,
-            members=members_spec,
-            turnover=0.0,
-            trend="{sd: 0.0}",
-            benchmark="{}",
-            extra=extra,
-            designs=FLAT,
-        )
-    ).scenario
+    sc = scenario(trials=trials, members=members_spec, extra=extra).scenario
     return simulate_aggregates(compile_model(sc), key_from_seed(7), 0, trials)
 
 
@@ -322,16 +295,7 @@ def test_cost_given_by_its_moments():
     # Medicare's concentration: a CV of 2.1 and 41.5% of spend on the costliest 5% of
     # member-years. The scenario solves the body and tail, the Dataset reports the achieved
     # moments, and the kernel's own member-years reproduce them.
-    text = BASE.format(
-        trials=2,
-        years=1,
-        members=10,
-        turnover=0.0,
-        trend="{sd: 0.0}",
-        benchmark="{}",
-        extra="",
-        designs=FLAT,
-    ).replace("cost: {pmpm: 1000.0}", "cost: {pmpm: 1000.0, cv: 2.1, top5_share: 0.415}")
+    text = scenario_text(trials=2, members=10, cost="{pmpm: 1000.0, cv: 2.1, top5_share: 0.415}")
     loaded = parse_scenario(text)
     cost = loaded.scenario.cost
     assert (cost.cv, cost.top5_share) == (2.1, 0.415)
@@ -349,16 +313,7 @@ def test_cost_given_by_its_moments():
 
 
 def test_unreachable_cost_moments_are_positioned():
-    text = BASE.format(
-        trials=2,
-        years=1,
-        members=10,
-        turnover=0.0,
-        trend="{sd: 0.0}",
-        benchmark="{}",
-        extra="",
-        designs=FLAT,
-    ).replace("cost: {pmpm: 1000.0}", "cost: {pmpm: 1000.0, cv: 2.0, top5_share: 0.9}")
+    text = scenario_text(trials=2, members=10, cost="{pmpm: 1000.0, cv: 2.0, top5_share: 0.9}")
     with pytest.raises(simsettle.ScenarioError) as info:
         parse_scenario(text, "m.yaml")
     (issue,) = info.value.issues
@@ -369,16 +324,7 @@ def test_unreachable_cost_moments_are_positioned():
 def test_frequency_severity_defaults_match_medicare_concentration():
     # The frequency-severity defaults put about 41.5% of spend on the costliest 5% of
     # member-years (Medicare FFS, cms_methodology.md 4.3) and report their exact CV.
-    text = BASE.format(
-        trials=2,
-        years=1,
-        members=1,
-        turnover=0.0,
-        trend="{sd: 0.0}",
-        benchmark="{}",
-        extra="",
-        designs=FLAT,
-    ).replace("cost: {pmpm: 1000.0}", "cost: {pmpm: 1000.0, model: frequency_severity}")
+    text = scenario_text(trials=2, members=1, cost="{pmpm: 1000.0, model: frequency_severity}")
     sc = parse_scenario(text).scenario
     agg = simulate_aggregates(compile_model(sc), key_from_seed(4), 0, 300_000)
     c = np.sort(agg[:, 0, R.F_SPEND])[::-1]

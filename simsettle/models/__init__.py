@@ -1,7 +1,7 @@
 """Python gates in front of the simulation kernels: every check, cast and allocation.
 
-Names are resolved lazily (PEP 562): :mod:`simsettle.models.costs` is pure Python and is used at
-scenario validation, which must not load numba.
+Names are resolved lazily (PEP 562), so importing a submodule does not load numba before it is
+needed.
 """
 
 from __future__ import annotations

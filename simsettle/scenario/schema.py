@@ -15,6 +15,7 @@ from pydantic import Field, Strict, model_validator
 
 from simsettle.scenario._base import FieldError, Label, SettleModel
 from simsettle.scenario.contracts import Design
+from simsettle.scenario.costs import solve_cost
 from simsettle.scenario.templates import TEMPLATES, expand_template, template_names
 
 __all__ = [
@@ -694,8 +695,6 @@ def _solve_cost_targets(data: Mapping[str, Any], where: tuple[str | int, ...]) -
             )
     population = data.get("population")
     risk_sigma = population.get("risk_sigma", 0.5) if isinstance(population, Mapping) else 0.5
-    from simsettle.models.costs import solve_cost
-
     try:
         shape = solve_cost(
             float(cost["pmpm"]),
