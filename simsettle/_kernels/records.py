@@ -81,8 +81,8 @@ FIELD_NAMES = (
 )
 
 # Counter word 3 (stream) values; word 2 (member) of the trial-level stream.
-STREAM_MEMBER = 0  # leave decision, leave month, two normals for risk
-STREAM_COST = 1  # cost class of occupant and joiner, two normals for the body
+STREAM_MEMBER = 0  # every member-year: leave decision, cost class, normals for risk and cost
+STREAM_TURNOVER = 1  # a leaver's year only: leave month, joiner's cost class and two normals
 STREAM_TREND = 2  # systemic trend, reference trend, shock (member word = SYSTEM_MEMBER)
 STREAM_QUALITY = 3  # quality score (member word = SYSTEM_MEMBER)
 STREAM_NATIONAL = 6  # national trend (member word = SYSTEM_MEMBER)

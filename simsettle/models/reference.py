@@ -217,29 +217,29 @@ def simulate_trial_reference(
         tenure = 0
         is_new = True
         for y in range(n_years):
+            # Every member-year: leave decision, cost class, a normal pair for risk and cost.
             a = _words(trial, y, m, 0, key)
-            b = _words(trial, y, m, 1, key)
-            e1, e2 = _normals(a[2], a[3])
-            n1, n2 = _normals(b[2], b[3])
+            e, n = _normals(a[2], a[3])
             if is_new:
                 # The first year's roster is the stationary population; later arrivals are
                 # entrants.
-                z = e2 + (entrant if y > 0 else 0.0)
-                z_joiner = e1 + entrant
+                z = e + (entrant if y > 0 else 0.0)
                 tenure = 0
             else:
-                z = pop.risk_persistence * z + math.sqrt(1 - pop.risk_persistence**2) * e1
-                z_joiner = e2 + entrant
+                z = pop.risk_persistence * z + math.sqrt(1 - pop.risk_persistence**2) * e
                 tenure += 1
             leaves = a[0] < pop.turnover
-            months = 12.0 * a[1] if leaves else 12.0
-            add(y, z, tenure, b[0], n1, months, _words(trial, y, m, 4, key), m)
+            # A leaver's year only: leave month, joiner's cost class and normal pair.
+            b = _words(trial, y, m, 1, key) if leaves else [0.0] * 4
+            months = 12.0 * b[0] if leaves else 12.0
+            add(y, z, tenure, a[1], n, months, _words(trial, y, m, 4, key), m)
             is_new = False
             if leaves:
                 if a[0] / pop.turnover < pop.replacement:
-                    z = z_joiner
+                    e_joiner, n_joiner = _normals(b[2], b[3])
+                    z = e_joiner + entrant
                     tenure = 0
-                    add(y, z, 0, b[1], n2, 12 - months, _words(trial, y, m, 5, key), m, 17)
+                    add(y, z, 0, b[1], n_joiner, 12 - months, _words(trial, y, m, 5, key), m, 17)
                 else:
                     is_new = True
     return out
