@@ -97,7 +97,8 @@ def _top(name: str, depth: int = 1) -> str:
 
 KERNEL_FILES = sorted((PACKAGE / "_kernels").glob("*.py"))
 SCENARIO_FILES = sorted((PACKAGE / "scenario").glob("*.py"))
-KERNEL_ALLOWED_TOP = {"numpy", "numba", "math", "__future__", "typing", "enum"}
+# collections: collections.abc, for annotations only.
+KERNEL_ALLOWED_TOP = {"numpy", "numba", "math", "__future__", "typing", "enum", "collections"}
 
 
 def _kernel_import_allowed(name: str) -> bool:

@@ -9,6 +9,7 @@ import pytest
 from numba import njit
 from scipy import stats
 
+from simsettle._kernels.elementary import vexp, vlog
 from simsettle._kernels.rng import box_muller, cos_sin_2pi, philox4x32_10, u32_to_unit
 from simsettle.models.population import key_from_seed
 from simsettle.models.reference import philox4x32_10_reference
@@ -109,3 +110,27 @@ def test_cos_sin_2pi_is_accurate_on_every_word_and_exact_at_quarter_turns():
     np.testing.assert_array_equal(c[-18:-9:2], [1.0, 0.0, -1.0, 0.0, 1.0])
     np.testing.assert_array_equal(s[-18:-9:2], [0.0, 1.0, 0.0, -1.0, 0.0])
     assert np.max(np.abs(c * c + s * s - 1.0)) < 5e-16
+
+
+@njit
+def _elementary_many(x, out_exp, u, out_log):
+    for i in range(x.size):
+        out_exp[i] = vexp(x[i])
+    for i in range(u.size):
+        out_log[i] = vlog(u[i])
+
+
+def test_vexp_and_vlog_agree_with_numpy_to_a_few_ulp():
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.uniform(-708, 709, 200_000), rng.normal(0, 3, 200_000), [0.0, 1.0]])
+    words = rng.integers(0, 2**32, 200_000).astype(np.float64)
+    u = np.concatenate([(words + 0.5) / 2**32, rng.uniform(1e-300, 1e300, 1000), [1.0, 2.0]])
+    e, lg = np.empty_like(x), np.empty_like(u)
+    _elementary_many(x, e, u, lg)
+    assert np.max(np.abs(e / np.exp(x) - 1.0)) < 5e-16
+    nonzero = np.abs(np.log(u)) > 0
+    assert np.max(np.abs(lg[nonzero] / np.log(u[nonzero]) - 1.0)) < 5e-16
+    assert e[-2] == 1.0 and lg[-2] == 0.0 and lg[-1] == np.log(2.0)
+    # Clamped instead of overflowing or flushing to zero.
+    _elementary_many(np.array([800.0, -800.0]), e[:2], u[:0], lg[:0])
+    assert np.isfinite(e[:2]).all() and (e[:2] > 0).all()

@@ -17,11 +17,14 @@ Model (parameters in :mod:`simsettle._kernels.records`, solved from the scenario
 
 Random words come from Philox4x32-10 at counter ``(trial, year, member, stream)``: one call per
 member-slot-year (leave decision, cost class and a Box-Muller pair for the risk and cost normals),
-a second only in a year the occupant leaves (leave month, the joiner's class and normal pair), and
-a few per trial-year for the trend and quality. Cost per member-year, serial, on this project's
-2-core machine: about 40 ns, of which the normal pair (log, sqrt and the polynomial sine and
-cosine of :func:`~simsettle._kernels.rng.cos_sin_2pi`) is 12 ns and the risk score's ``exp``
-5 ns; the library ``sin``/``cos`` cost 19 ns a pair on random input alone.
+a second for the leaver's year (leave month, the joiner's class and normal pair), and a few per
+trial-year for the trend and quality.
+
+Members run ``LANES`` slots at a time in loops that LLVM vectorizes (AVX2, AVX-512): Philox,
+Box-Muller with a polynomial sine and cosine, and ``exp``/``log`` of
+:mod:`~simsettle._kernels.elementary` instead of the C library's opaque calls. About 30 ns per
+member-year on one core of this project's machine, against 118 ns for the member-at-a-time loop
+with the C library's functions (``python benchmarks/run.py``).
 """
 
 from __future__ import annotations
@@ -32,20 +35,25 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit, prange
 
+from simsettle._kernels.elementary import vexp, vlog
 from simsettle._kernels.records import (
-    F_CM_AVOIDED,
-    F_CM_MONTHS,
     F_COMPLETION_Z,
-    F_DEMO_RISK_MONTHS,
-    F_MEMBER_MONTHS,
-    F_MEMBERS,
     F_NAT_INDEX,
     F_QUALITY,
     F_REF_INDEX,
-    F_RISK_MONTHS,
-    F_SPEND,
     F_TREND_INDEX,
+    LANE_FIELDS,
+    LANES,
+    LF_CM_AVOIDED,
+    LF_CM_MONTHS,
+    LF_DEMO,
+    LF_MEMBERS,
+    LF_MONTHS,
+    LF_RISK,
+    LF_SPEND,
     N_BASE_FIELDS,
+    N_LANE_FIELDS,
+    N_ROWS,
     P_AGEING,
     P_BODY_MU,
     P_BODY_SIGMA,
@@ -85,6 +93,23 @@ from simsettle._kernels.records import (
     P_TREND_SD,
     P_TURNOVER,
     P_ZERO,
+    R_COST,
+    R_COST_J,
+    R_DEMO,
+    R_DEMO_J,
+    R_JOINER,
+    R_MONTHS,
+    R_NEW,
+    R_PRACTICE,
+    R_RATIO,
+    R_RISK,
+    R_RISK_J,
+    R_TENURE,
+    R_X,
+    R_X_J,
+    R_Z,
+    R_ZJ,
+    R_ZO,
     STREAM_ATTRIBUTION,
     STREAM_CLAIMS,
     STREAM_JOINER_ATTRIBUTION,
@@ -97,12 +122,12 @@ from simsettle._kernels.records import (
 )
 from simsettle._kernels.rng import box_muller, philox4x32_10, u32_to_unit
 
-__all__ = ["simulate_trials", "simulate_trials_parallel"]
+__all__ = ["simulate_trials", "simulate_trials_parallel", "work_size"]
 
 F8 = npt.NDArray[np.float64]
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _annual_cost(
     u: float,
     z: float,
@@ -116,14 +141,14 @@ def _annual_cost(
     """Annualised cost of a risk-1 member at index 1 from one class uniform and one normal.
 
     ``u`` selects the class; inside the tail ``(u - zero) / tail_p`` is again uniform on (0, 1)
-    and drives the Pareto variate by inversion.
+    and drives the Pareto variate by inversion. Both branches are computed and one is selected,
+    so that the lane loop vectorizes (a division by a zero ``tail_p`` is never selected).
     """
-    if u < zero:
-        return 0.0
-    if u < zero + tail_p:
-        v = (u - zero) / tail_p
-        return float(tail_scale * v ** (-tail_inv_shape))
-    return math.exp(body_mu + body_sigma * z)
+    v = (u - zero) / tail_p
+    tail = tail_scale * vexp(-tail_inv_shape * vlog(v))
+    body = vexp(body_mu + body_sigma * z)
+    cost = tail if u < zero + tail_p else body
+    return 0.0 if u < zero else cost
 
 
 @njit(cache=True, nogil=True)
@@ -149,13 +174,13 @@ def _compound_cost(
     """
     w0, w1, w2, w3 = philox4x32_10(ctr, yy, mm, np.uint32(stream), k0, k1)
     e, first = box_muller(u32_to_unit(w0), u32_to_unit(w1))
-    mu = lam * math.exp(frailty * e - 0.5 * frailty * frailty)
+    mu = lam * vexp(frailty * e - 0.5 * frailty * frailty)
     if mu > 400.0:
         z, _ = box_muller(u32_to_unit(w2), u32_to_unit(w3))
         n = max(0, math.floor(mu + math.sqrt(mu) * z + 0.5))
     else:
         u = u32_to_unit(w2)
-        p = math.exp(-mu)
+        p = vexp(-mu)
         f = p
         n = 0
         limit = mu + 60.0 * math.sqrt(mu) + 60.0  # rounding can leave f just below u
@@ -165,7 +190,7 @@ def _compound_cost(
             f += p
     if n == 0:
         return 0.0
-    total = math.exp(sev_mu + sev_sigma * first)
+    total = vexp(sev_mu + sev_sigma * first)
     remaining = n - 1
     block = 1
     while remaining > 0:
@@ -174,63 +199,10 @@ def _compound_cost(
         c, d = box_muller(u32_to_unit(v2), u32_to_unit(v3))
         for g in (a, b, c, d):
             if remaining > 0:
-                total += math.exp(sev_mu + sev_sigma * g)
+                total += vexp(sev_mu + sev_sigma * g)
                 remaining -= 1
         block += 1
     return total
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _draw_cost(
-    cost: tuple[float, float, float, float, float, float],
-    compound: tuple[float, float, float, float],
-    frequency_severity: bool,
-    u: float,
-    normal: float,
-    k0: np.uint32,
-    k1: np.uint32,
-    ctr: np.uint32,
-    yy: np.uint32,
-    mm: np.uint32,
-    claim_stream: int,
-) -> float:
-    """Annualised cost of a risk-1 member at index 1, by the scenario's cost model.
-
-    ``cost`` holds the mixture's (zero, tail_p, tail_scale, tail_inv_shape, body_mu,
-    body_sigma); ``compound`` the frequency-severity model's (lambda, frailty, sev_mu,
-    sev_sigma).
-    """
-    if frequency_severity:
-        lam, frailty, sev_mu, sev_sigma = compound
-        return _compound_cost(k0, k1, ctr, yy, mm, claim_stream, lam, frailty, sev_mu, sev_sigma)
-    zero, tail_p, tail_scale, tail_inv_shape, body_mu, body_sigma = cost
-    return _annual_cost(u, normal, zero, tail_p, tail_scale, tail_inv_shape, body_mu, body_sigma)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _add_member(
-    acc: F8,
-    y: int,
-    cost: float,
-    months: float,
-    risk: float,
-    demo: float,
-    managed: bool,
-    avoided: float,
-    attachments: F8,
-) -> None:
-    acc[y, F_SPEND] += cost
-    acc[y, F_MEMBER_MONTHS] += months
-    acc[y, F_RISK_MONTHS] += risk * months
-    acc[y, F_DEMO_RISK_MONTHS] += demo * months
-    acc[y, F_MEMBERS] += 1.0
-    if managed:
-        acc[y, F_CM_MONTHS] += months
-        acc[y, F_CM_AVOIDED] += avoided
-    for k in range(attachments.shape[0]):
-        excess = cost - attachments[k]
-        if excess > 0.0:
-            acc[y, N_BASE_FIELDS + k] += excess
 
 
 @njit(cache=True, nogil=True)
@@ -271,94 +243,27 @@ def _system_years(k0: np.uint32, k1: np.uint32, trial: int, params: F8, acc: F8)
         shock = 0.0
         if y > 0:
             g1, g2 = box_muller(u32_to_unit(w0), u32_to_unit(w1))
-            index *= math.exp(trend_mu + trend_sd * g1)
-            ref *= math.exp(ref_mu + ref_sd * (corr * g1 + corr_c * g2))
+            index *= vexp(trend_mu + trend_sd * g1)
+            ref *= vexp(ref_mu + ref_sd * (corr * g1 + corr_c * g2))
             n0, n1, _, _ = philox4x32_10(
                 ctr, np.uint32(y), system, np.uint32(STREAM_NATIONAL), k0, k1
             )
             g3, _ = box_muller(u32_to_unit(n0), u32_to_unit(n1))
-            nat *= math.exp(nat_mu + nat_sd * (nat_corr * g1 + nat_c * g3))
+            nat *= vexp(nat_mu + nat_sd * (nat_corr * g1 + nat_c * g3))
             if u32_to_unit(w2) < shock_p:
                 shock = shock_log
         # A shock moves this year's level only; the next year returns to the trend path.
-        acc[y, F_TREND_INDEX] = index * math.exp(shock) if shock != 0.0 else index
-        acc[y, F_REF_INDEX] = ref * math.exp(shock) if shock != 0.0 else ref
-        acc[y, F_NAT_INDEX] = nat * math.exp(shock) if shock != 0.0 else nat
+        acc[y, F_TREND_INDEX] = index * vexp(shock) if shock != 0.0 else index
+        acc[y, F_REF_INDEX] = ref * vexp(shock) if shock != 0.0 else ref
+        acc[y, F_NAT_INDEX] = nat * vexp(shock) if shock != 0.0 else nat
         v0, v1, _, _ = philox4x32_10(ctr, np.uint32(y), system, np.uint32(STREAM_QUALITY), k0, k1)
         e, c = box_muller(u32_to_unit(v0), u32_to_unit(v1))
         q_x = e if y == 0 else q_rho * q_x + q_innov * e
-        acc[y, F_QUALITY] = 1.0 / (1.0 + math.exp(-(q_mu + q_sd * q_x)))
+        acc[y, F_QUALITY] = 1.0 / (1.0 + vexp(-(q_mu + q_sd * q_x)))
         acc[y, F_COMPLETION_Z] = c
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _member_year(
-    acc: F8,
-    y: int,
-    risk: float,
-    demo: float,
-    months: float,
-    x: float,
-    managed_by_risk: bool,
-    attribution: tuple[float, float, float],
-    rules: tuple[float, float, float, float],
-    attachments: F8,
-    practices: F8,
-    practice: int,
-) -> None:
-    """Attribute one member's year and add it to the aggregates.
-
-    ``x`` is the annualised cost at risk 1 and index 1; ``attribution`` three uniforms: whether a
-    member with no care stays attributed (retrospective attribution drops them), whether the
-    provider does not know the member (payer-only: no care management), and whether the payer
-    does not attribute a member the provider manages (provider-only: outside the settlement).
-    ``rules`` holds the shares they are compared with (retention, payer-only, provider-only) and
-    care management's effect on cost. With participant practices, the member's practice
-    (``practice`` >= 0) scales its cost by the practice's cost ratio and receives its spend and
-    member months.
-    """
-    u_retain, u_payer, u_provider = attribution
-    retain, payer_only, provider_only, cm_effect = rules
-    attributed = u_provider >= provider_only
-    if x == 0.0 and u_retain >= retain:
-        attributed = False
-    managed = managed_by_risk and u_payer >= payer_only
-    index = acc[y, F_TREND_INDEX]
-    if practice >= 0:
-        x = x * practices[practice, 1]
-    cost = risk * index * x * (months / 12.0)
-    avoided = 0.0
-    if managed:
-        full = cost
-        cost = risk * index * (x * (1.0 - cm_effect)) * (months / 12.0)
-        avoided = full - cost
-    if attributed:
-        _add_member(acc, y, cost, months, risk, demo, managed, avoided, attachments)
-        if practice >= 0:
-            first = N_BASE_FIELDS + attachments.shape[0]
-            acc[y, first + practice] += cost
-            acc[y, first + practices.shape[0] + practice] += months
-    elif managed:
-        acc[y, F_CM_MONTHS] += months  # the programme's cost falls outside the settlement
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _attribution_draws(
-    on: bool,
-    ctr: np.uint32,
-    yy: np.uint32,
-    mm: np.uint32,
-    stream: int,
-    k0: np.uint32,
-    k1: np.uint32,
-) -> tuple[float, float, float]:
-    if not on:
-        return 0.0, 1.0, 1.0  # prospective, every member known to both sides
-    w0, w1, w2, _ = philox4x32_10(ctr, yy, mm, np.uint32(stream), k0, k1)
-    return u32_to_unit(w0), u32_to_unit(w1), u32_to_unit(w2)
-
-
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _simulate_trial(
     k0: np.uint32,
     k1: np.uint32,
@@ -366,13 +271,21 @@ def _simulate_trial(
     params: F8,
     attachments: F8,
     practices: F8,
+    work: F8,
     acc: F8,
 ) -> None:
     """Accumulate one trial's aggregates into ``acc`` (years x fields, zero on entry).
 
-    Every parameter is read into a local first: ``acc`` is written in the member loop, and
-    numba cannot prove that it does not alias ``params``, so a read inside the loop would be
-    repeated for every member.
+    Members are simulated ``LANES`` slots at a time, year by year. Each step is a loop over the
+    lanes with no branch and no library call, which LLVM turns into vector instructions: the two
+    Philox calls, both Box-Muller pairs, the risk and cost draws, attribution and the sums.
+    Member fields are summed per lane (lane ``i`` adds slots ``i``, ``i + LANES``, ...) and the
+    lanes are added in order at the end of the trial, so the order of every sum is fixed by the
+    code, not by the vector width, chunk or thread. ``work`` is the lane block's scratch
+    (``work_size`` float64), written before it is read.
+
+    Every parameter is read into a local first: numba cannot prove that ``acc`` and ``work`` do
+    not alias ``params``, so a read inside a loop would be repeated for every member.
     """
     n_years = acc.shape[0]
     n_members = int(params[P_MEMBERS])
@@ -390,130 +303,227 @@ def _simulate_trial(
     dsig = params[P_DEMO_LAMBDA] * rsig
     demo_shift = -0.5 * dsig * dsig
     entrant = params[P_ENTRANT_SHIFT]
-    rules = (
-        params[P_NOCARE_RETAIN],
-        params[P_PAYER_ONLY],
-        params[P_PROVIDER_ONLY],
-        params[P_CM_EFFECT],
-    )
-    attribution_on = rules[0] < 1.0 or rules[1] > 0.0 or rules[2] > 0.0
-    cost = (
-        params[P_ZERO],
-        params[P_TAIL_P],
-        params[P_TAIL_SCALE],
-        params[P_TAIL_INV_SHAPE],
-        params[P_BODY_MU],
-        params[P_BODY_SIGMA],
-    )
-    compound = (
-        params[P_FS_LAMBDA],
-        params[P_FS_FRAILTY],
-        params[P_FS_SEV_MU],
-        params[P_FS_SEV_SIGMA],
-    )
+    retain = params[P_NOCARE_RETAIN]
+    payer_only = params[P_PAYER_ONLY]
+    provider_only = params[P_PROVIDER_ONLY]
+    cm_keep = 1.0 - params[P_CM_EFFECT]
+    attribution_on = retain < 1.0 or payer_only > 0.0 or provider_only > 0.0
+    zero = params[P_ZERO]
+    tail_p = params[P_TAIL_P]
+    tail_scale = params[P_TAIL_SCALE]
+    tail_inv_shape = params[P_TAIL_INV_SHAPE]
+    body_mu = params[P_BODY_MU]
+    body_sigma = params[P_BODY_SIGMA]
     frequency_severity = params[P_FS_ON] > 0.5
+    lam = params[P_FS_LAMBDA]
+    frailty = params[P_FS_FRAILTY]
+    sev_mu = params[P_FS_SEV_MU]
+    sev_sigma = params[P_FS_SEV_SIGMA]
+    offset = int(params[P_MEMBER_OFFSET])
+    n_att = attachments.shape[0]
+    n_practices = practices.shape[0]
+    first_practice = N_BASE_FIELDS + n_att
+    n_lane_fields = N_LANE_FIELDS + n_att
     ctr = np.uint32(trial)
+    L = LANES
 
     _system_years(k0, k1, trial, params, acc)
+    sums = (
+        N_ROWS * L
+    )  # lane sums of year y, field f: work[sums + (y * n_lane_fields + f) * L + lane]
+    for i in range(sums, sums + n_years * n_lane_fields * L):
+        work[i] = 0.0
 
-    practice = -1
-    offset = int(params[P_MEMBER_OFFSET])
-    for m in range(n_members):
-        mm = np.uint32(offset + m)
-        # Slots are assigned to practices in order: practice k holds slots below bound k.
-        while practice + 1 < practices.shape[0] and (practice < 0 or m >= practices[practice, 0]):
-            practice += 1
-        z = 0.0
-        tenure = 0.0
-        new_member = True
+    for base in range(0, n_members, L):
+        n_valid = min(L, n_members - base)
+        for i in range(N_ROWS * L):
+            work[i] = 0.0  # no stale value, however unused, may be a slow subnormal or a NaN
+        for lane in range(L):
+            work[R_NEW * L + lane] = 1.0
+            work[R_RATIO * L + lane] = 1.0
+            work[R_PRACTICE * L + lane] = -1.0
+        if n_practices > 0:
+            # Slots are assigned to practices in order: practice k holds slots below bound k.
+            p = 0
+            for lane in range(n_valid):
+                while p + 1 < n_practices and base + lane >= practices[p, 0]:
+                    p += 1
+                work[R_PRACTICE * L + lane] = p
+                work[R_RATIO * L + lane] = practices[p, 1]
         for y in range(n_years):
             yy = np.uint32(y)
-            # Every member-year: leave decision, cost class and a normal pair (risk, cost).
-            a0, a1, a2, a3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_MEMBER), k0, k1)
-            e, n = box_muller(u32_to_unit(a2), u32_to_unit(a3))
+            entrant_y = entrant if y > 0 else 0.0  # year 0's roster is the stationary population
+            index = acc[y, F_TREND_INDEX]
             programme = y >= cm_from
-            if new_member:
-                # The first year's roster is the stationary population; later arrivals are
-                # entrants.
-                z = e + entrant if y > 0 else e
-                tenure = 0.0
-            else:
-                z = rho * z + innov * e
-                tenure += 1.0
-            age = tenure * ageing
-            u_leave = u32_to_unit(a0)
-            leaves = u_leave < turnover
-            # A leaver's year only: leave month, the joiner's cost class and normal pair.
-            b0 = b1 = b2 = b3 = np.uint32(0)
-            months = 12.0
-            if leaves:
+            # Draws and member state. The leaver's words are drawn for every lane (cheaper than
+            # a branch) and used only where the occupant leaves.
+            for lane in range(L):
+                mm = np.uint32(offset + base + lane)
+                a0, a1, a2, a3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_MEMBER), k0, k1)
                 b0, b1, b2, b3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_TURNOVER), k0, k1)
-                months = 12.0 * u32_to_unit(b0)
-            x = _draw_cost(
-                cost,
-                compound,
-                frequency_severity,
-                u32_to_unit(a1),
-                n,
-                k0,
-                k1,
-                ctr,
-                yy,
-                mm,
-                STREAM_CLAIMS,
-            )
-            _member_year(
-                acc,
-                y,
-                math.exp(rsig * z + risk_shift + age),
-                math.exp(dsig * z + demo_shift + age) if demo_on else 0.0,
-                months,
-                x,
-                programme and z > cm_z,
-                _attribution_draws(attribution_on, ctr, yy, mm, STREAM_ATTRIBUTION, k0, k1),
-                rules,
-                attachments,
-                practices,
-                practice,
-            )
-            new_member = False
-            if leaves:
+                e, n = box_muller(u32_to_unit(a2), u32_to_unit(a3))
+                ej, nj = box_muller(u32_to_unit(b2), u32_to_unit(b3))
+                is_new = work[R_NEW * L + lane] > 0.5
+                z = e + entrant_y if is_new else rho * work[R_Z * L + lane] + innov * e
+                tenure = 0.0 if is_new else work[R_TENURE * L + lane] + 1.0
+                u_leave = u32_to_unit(a0)
+                leaves = u_leave < turnover
                 # Given a departure, u_leave / turnover is uniform on (0, 1) again.
-                if u_leave / turnover < replacement:
-                    ej, nj = box_muller(u32_to_unit(b2), u32_to_unit(b3))
-                    z = ej + entrant
-                    tenure = 0.0
-                    xj = _draw_cost(
-                        cost,
-                        compound,
-                        frequency_severity,
-                        u32_to_unit(b1),
-                        nj,
-                        k0,
-                        k1,
-                        ctr,
-                        yy,
-                        mm,
-                        STREAM_CLAIMS + 1,
+                joiner = leaves & (u_leave / turnover < replacement)
+                zj = ej + entrant
+                age = tenure * ageing
+                work[R_ZO * L + lane] = z
+                work[R_ZJ * L + lane] = zj
+                work[R_MONTHS * L + lane] = 12.0 * u32_to_unit(b0) if leaves else 12.0
+                work[R_JOINER * L + lane] = 1.0 if joiner else 0.0
+                work[R_RISK * L + lane] = vexp(rsig * z + risk_shift + age)
+                work[R_RISK_J * L + lane] = vexp(rsig * zj + risk_shift)
+                work[R_DEMO * L + lane] = vexp(dsig * z + demo_shift + age) if demo_on else 0.0
+                work[R_DEMO_J * L + lane] = vexp(dsig * zj + demo_shift) if demo_on else 0.0
+                work[R_X * L + lane] = _annual_cost(
+                    u32_to_unit(a1),
+                    n,
+                    zero,
+                    tail_p,
+                    tail_scale,
+                    tail_inv_shape,
+                    body_mu,
+                    body_sigma,
+                )
+                work[R_X_J * L + lane] = _annual_cost(
+                    u32_to_unit(b1),
+                    nj,
+                    zero,
+                    tail_p,
+                    tail_scale,
+                    tail_inv_shape,
+                    body_mu,
+                    body_sigma,
+                )
+                # Next year's occupant: the joiner, a new entrant (vacancy), or the same member.
+                work[R_Z * L + lane] = zj if joiner else z
+                work[R_TENURE * L + lane] = 0.0 if joiner else tenure
+                work[R_NEW * L + lane] = 1.0 if leaves != joiner else 0.0
+            if frequency_severity:
+                for lane in range(n_valid):
+                    mm = np.uint32(offset + base + lane)
+                    work[R_X * L + lane] = _compound_cost(
+                        k0, k1, ctr, yy, mm, STREAM_CLAIMS, lam, frailty, sev_mu, sev_sigma
                     )
-                    _member_year(
-                        acc,
-                        y,
-                        math.exp(rsig * z + risk_shift),
-                        math.exp(dsig * z + demo_shift) if demo_on else 0.0,
-                        12.0 - months,
-                        xj,
-                        programme and z > cm_z,
-                        _attribution_draws(
-                            attribution_on, ctr, yy, mm, STREAM_JOINER_ATTRIBUTION, k0, k1
-                        ),
-                        rules,
-                        attachments,
-                        practices,
-                        practice,
+                    if work[R_JOINER * L + lane] > 0.5:
+                        work[R_X_J * L + lane] = _compound_cost(
+                            k0, k1, ctr, yy, mm, STREAM_CLAIMS + 1, lam, frailty, sev_mu, sev_sigma
+                        )
+            # Attribution, care management and the lane sums.
+            o = sums + y * n_lane_fields * L
+            for lane in range(L):
+                mm = np.uint32(offset + base + lane)
+                u_retain, u_payer, u_provider = 0.0, 1.0, 1.0  # prospective: all known to both
+                v_retain, v_payer, v_provider = 0.0, 1.0, 1.0
+                if attribution_on:
+                    c0, c1, c2, _ = philox4x32_10(
+                        ctr, yy, mm, np.uint32(STREAM_ATTRIBUTION), k0, k1
                     )
-                else:
-                    new_member = True
+                    d0, d1, d2, _ = philox4x32_10(
+                        ctr, yy, mm, np.uint32(STREAM_JOINER_ATTRIBUTION), k0, k1
+                    )
+                    u_retain, u_payer, u_provider = (
+                        u32_to_unit(c0),
+                        u32_to_unit(c1),
+                        u32_to_unit(c2),
+                    )
+                    v_retain, v_payer, v_provider = (
+                        u32_to_unit(d0),
+                        u32_to_unit(d1),
+                        u32_to_unit(d2),
+                    )
+                valid = lane < n_valid
+                ratio = work[R_RATIO * L + lane]
+                months = work[R_MONTHS * L + lane]
+                # The occupant. A member with no care stays attributed only if retained; a
+                # provider-only member is outside the settlement; a payer-only one is unmanaged.
+                x = work[R_X * L + lane] * ratio
+                risk = work[R_RISK * L + lane]
+                attributed = (
+                    valid & (u_provider >= provider_only) & ((x != 0.0) | (u_retain < retain))
+                )
+                managed = (
+                    valid & programme & (work[R_ZO * L + lane] > cm_z) & (u_payer >= payer_only)
+                )
+                full = risk * index * x * (months / 12.0)
+                cost = risk * index * (x * cm_keep) * (months / 12.0) if managed else full
+                # The joiner, for the rest of the year.
+                valid_j = valid & (work[R_JOINER * L + lane] > 0.5)
+                months_j = 12.0 - months
+                xj = work[R_X_J * L + lane] * ratio
+                risk_j = work[R_RISK_J * L + lane]
+                attributed_j = (
+                    valid_j & (v_provider >= provider_only) & ((xj != 0.0) | (v_retain < retain))
+                )
+                managed_j = (
+                    valid_j & programme & (work[R_ZJ * L + lane] > cm_z) & (v_payer >= payer_only)
+                )
+                full_j = risk_j * index * xj * (months_j / 12.0)
+                cost_j = (
+                    risk_j * index * (xj * cm_keep) * (months_j / 12.0) if managed_j else full_j
+                )
+                work[R_COST * L + lane] = cost if attributed else -1.0
+                work[R_COST_J * L + lane] = cost_j if attributed_j else -1.0
+                work[o + LF_SPEND * L + lane] += (cost if attributed else 0.0) + (
+                    cost_j if attributed_j else 0.0
+                )
+                work[o + LF_MONTHS * L + lane] += (months if attributed else 0.0) + (
+                    months_j if attributed_j else 0.0
+                )
+                work[o + LF_RISK * L + lane] += (risk * months if attributed else 0.0) + (
+                    risk_j * months_j if attributed_j else 0.0
+                )
+                work[o + LF_DEMO * L + lane] += (
+                    work[R_DEMO * L + lane] * months if attributed else 0.0
+                ) + (work[R_DEMO_J * L + lane] * months_j if attributed_j else 0.0)
+                work[o + LF_MEMBERS * L + lane] += (1.0 if attributed else 0.0) + (
+                    1.0 if attributed_j else 0.0
+                )
+                # Care-management months count whether or not the payer attributes the member;
+                # the avoided cost only where it falls in the settlement.
+                work[o + LF_CM_MONTHS * L + lane] += (months if managed else 0.0) + (
+                    months_j if managed_j else 0.0
+                )
+                work[o + LF_CM_AVOIDED * L + lane] += (
+                    full - cost if attributed & managed else 0.0
+                ) + (full_j - cost_j if attributed_j & managed_j else 0.0)
+            for k in range(n_att):
+                point = attachments[k]
+                ok = o + (N_LANE_FIELDS + k) * L
+                for lane in range(L):
+                    work[ok + lane] += max(work[R_COST * L + lane] - point, 0.0) + max(
+                        work[R_COST_J * L + lane] - point, 0.0
+                    )
+            if n_practices > 0:
+                for lane in range(n_valid):
+                    p = int(work[R_PRACTICE * L + lane])
+                    for c, mo in (
+                        (work[R_COST * L + lane], work[R_MONTHS * L + lane]),
+                        (work[R_COST_J * L + lane], 12.0 - work[R_MONTHS * L + lane]),
+                    ):
+                        if c >= 0.0:
+                            acc[y, first_practice + p] += c
+                            acc[y, first_practice + n_practices + p] += mo
+
+    for y in range(n_years):
+        for f in range(n_lane_fields):
+            total = 0.0
+            o = sums + (y * n_lane_fields + f) * L
+            for lane in range(L):
+                total += work[o + lane]
+            acc[y, LANE_FIELDS[f] if f < N_LANE_FIELDS else N_BASE_FIELDS + f - N_LANE_FIELDS] += (
+                total
+            )
+
+
+def work_size(n_years: int, n_attachments: int) -> int:
+    """float64 elements of one lane block's scratch for :func:`simulate_trials`."""
+    return (N_ROWS + n_years * (N_LANE_FIELDS + n_attachments)) * LANES
 
 
 @njit(cache=True, nogil=True)
@@ -524,6 +534,7 @@ def simulate_trials(
     params: F8,
     attachments: F8,
     practices: F8,
+    work: F8,
     out: F8,
 ) -> None:
     """Simulate trials ``trial0 .. trial0 + out.shape[0] - 1`` serially.
@@ -541,12 +552,14 @@ def simulate_trials(
     practices : float64[P, 2]
         Participant practices: the exclusive upper member slot of each (increasing) and its
         cost ratio; P = 0 for none. Their spend and member months follow the excess fields.
-    out : float64[n_trials, n_years, N_BASE_FIELDS + k]
+    work : float64[B, work_size(n_years, k)]
+        Scratch, one row per worker (here only row 0 is used); contents need not be initialised.
+    out : float64[n_trials, n_years, N_BASE_FIELDS + k + 2 P]
         Aggregates per trial and simulated year (base years first). Caller guarantees: C-contiguous
         and filled with zeros.
     """
     for i in range(out.shape[0]):
-        _simulate_trial(k0, k1, trial0 + i, params, attachments, practices, out[i])
+        _simulate_trial(k0, k1, trial0 + i, params, attachments, practices, work[0], out[i])
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -557,8 +570,13 @@ def simulate_trials_parallel(
     params: F8,
     attachments: F8,
     practices: F8,
+    work: F8,
     out: F8,
 ) -> None:
-    """:func:`simulate_trials` with trials spread over numba threads (identical results)."""
-    for i in prange(out.shape[0]):
-        _simulate_trial(k0, k1, trial0 + i, params, attachments, practices, out[i])
+    """:func:`simulate_trials` with the trials split into ``work.shape[0]`` contiguous parts run
+    on numba threads, each with its own scratch row (identical results)."""
+    n = out.shape[0]
+    parts = work.shape[0]
+    for b in prange(parts):
+        for i in range(b * n // parts, (b + 1) * n // parts):
+            _simulate_trial(k0, k1, trial0 + i, params, attachments, practices, work[b], out[i])

@@ -80,6 +80,41 @@ FIELD_NAMES = (
     "national_index",
 )
 
+# The member kernel simulates LANES member slots side by side (one vector loop per step).
+LANES = 16
+# Rows of a lane block's scratch, each LANES wide: the occupant's state carried to next year
+# (R_Z, R_TENURE, R_NEW), the practice of each lane, then this year's values per lane.
+R_Z = 0  # latent log risk of next year's occupant
+R_TENURE = 1  # years of tenure of next year's occupant
+R_NEW = 2  # 1 if next year's occupant is a new member (stationary or entrant draw)
+R_RATIO = 3  # the lane's practice cost ratio (1 without practices)
+R_PRACTICE = 4  # the lane's practice index (-1 without practices)
+R_ZO = 5  # this year's occupant's latent log risk
+R_ZJ = 6  # the joiner's latent log risk
+R_MONTHS = 7  # the occupant's months this year (the joiner has the rest)
+R_JOINER = 8  # 1 if a joiner takes the slot for the rest of the year
+R_RISK = 9  # occupant's risk score
+R_RISK_J = 10  # joiner's risk score
+R_DEMO = 11  # occupant's demographic score (0 when unused)
+R_DEMO_J = 12  # joiner's demographic score
+R_X = 13  # occupant's annualised cost at risk 1 and index 1
+R_X_J = 14  # joiner's
+R_COST = 15  # occupant's cost in the settlement (-1 when not attributed)
+R_COST_J = 16  # joiner's
+N_ROWS = 17
+# Member fields summed per lane, in this order, then one per stop-loss attachment.
+LF_SPEND, LF_MONTHS, LF_RISK, LF_DEMO, LF_MEMBERS, LF_CM_MONTHS, LF_CM_AVOIDED = range(7)
+N_LANE_FIELDS = 7
+LANE_FIELDS = (
+    F_SPEND,
+    F_MEMBER_MONTHS,
+    F_RISK_MONTHS,
+    F_DEMO_RISK_MONTHS,
+    F_MEMBERS,
+    F_CM_MONTHS,
+    F_CM_AVOIDED,
+)
+
 # Counter word 3 (stream) values; word 2 (member) of the trial-level stream.
 STREAM_MEMBER = 0  # every member-year: leave decision, cost class, normals for risk and cost
 STREAM_TURNOVER = 1  # a leaver's year only: leave month, joiner's cost class and two normals

@@ -191,7 +191,18 @@ def simulate_aggregates(
     if params[R.P_MEMBERS] + params[R.P_MEMBER_OFFSET] >= 2**32 - 1:
         raise ValueError("members must be below 2**32 - 1 (the counter word)")
     out = np.zeros((n_trials, inputs.n_years, inputs.n_fields), dtype=np.float64)
-    kernel = _pop.simulate_trials_parallel if parallel else _pop.simulate_trials
     practices = np.ascontiguousarray(inputs.practices, dtype=np.float64).reshape(-1, 2)
-    kernel(key[0], key[1], trial0, params, attachments, practices, out)
+    size = _pop.work_size(inputs.n_years, int(attachments.shape[0]))
+    if parallel:
+        import numba
+
+        # One scratch row per thread: the parallel kernel splits the trials into that many parts.
+        parts = max(1, min(numba.get_num_threads(), n_trials))
+        work = np.empty((parts, size), dtype=np.float64)
+        _pop.simulate_trials_parallel(
+            key[0], key[1], trial0, params, attachments, practices, work, out
+        )
+    else:
+        work = np.empty((1, size), dtype=np.float64)
+        _pop.simulate_trials(key[0], key[1], trial0, params, attachments, practices, work, out)
     return out
