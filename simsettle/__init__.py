@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from simsettle._version import __version__
-from simsettle.errors import ScenarioError, SimulationError
+from simsettle.errors import MemoryLimitError, ScenarioError, SimulationError
 from simsettle.options import get_options, set_options
 from simsettle.scenario import load_scenario, parse_scenario
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "MemoryLimitError",
     "ScenarioError",
     "SimulationError",
     "__version__",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Issue", "ScenarioError", "SimulationError"]
+__all__ = ["Issue", "MemoryLimitError", "ScenarioError", "SimulationError"]
 
 
 @dataclass(frozen=True)
@@ -42,3 +42,15 @@ class ScenarioError(ValueError):
 
 class SimulationError(RuntimeError):
     """A run that could not be completed (bad numerical state, interrupted write, ...)."""
+
+
+class MemoryLimitError(SimulationError):
+    """A run refused before it starts: its arrays would not fit in the memory available.
+
+    ``needed`` and ``available`` are in bytes.
+    """
+
+    def __init__(self, message: str, *, needed: int, available: int) -> None:
+        super().__init__(message)
+        self.needed = needed
+        self.available = available

@@ -21,6 +21,7 @@ class Options(TypedDict):
     chunk_trials: int
     threads: int | None
     progress: bool | None
+    memory_limit: int | None
 
 
 OPTIONS: Options = {
@@ -30,6 +31,9 @@ OPTIONS: Options = {
     "threads": None,
     # Progress bar: True always, False never, None = only when the run takes more than ~2 s.
     "progress": None,
+    # Bytes a run may hold; a run estimated to need more is refused before it starts
+    # (simsettle.runner.estimate_memory). None = the memory available when the run starts.
+    "memory_limit": None,
 }
 
 
@@ -41,6 +45,7 @@ _VALIDATORS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "chunk_trials": (_positive_int, "a positive integer"),
     "threads": (lambda v: v is None or _positive_int(v), "None or a positive integer"),
     "progress": (lambda v: v is None or isinstance(v, bool), "True, False or None"),
+    "memory_limit": (lambda v: v is None or _positive_int(v), "None or a positive integer (bytes)"),
 }
 
 

@@ -9,15 +9,17 @@ Sign convention: settlement > 0 means the payer pays the provider.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import math
 import os
 import platform
+import shutil
 import tempfile
 from collections.abc import Hashable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -36,17 +38,26 @@ if TYPE_CHECKING:
     from simsettle.rules.designs import Settled
 
 __all__ = [
+    "NETCDF_SUFFIXES",
     "RESULTS_FORMAT",
+    "TRIAL_CHUNK",
     "VAR_ATTRS",
+    "ZARR_SUFFIX",
+    "ResultsFormat",
+    "check_output_path",
+    "convert_results",
     "derived_dataset",
     "open_results",
     "payoff_dataset",
+    "results_format",
     "to_dataset",
     "write_results",
 ]
 
 #: Version of the results layout; :func:`open_results` refuses files of another version.
 RESULTS_FORMAT = 1
+#: The formats results are written in, named by the path's suffix (:func:`results_format`).
+ResultsFormat = Literal["netcdf", "zarr"]
 SIGN_CONVENTION = "positive = payment from the payer to the provider"
 
 # Plain strings (not the StrEnum members) so that dims print and serialise as plain names.
@@ -610,28 +621,128 @@ def derived_dataset(
     return xr.Dataset(dict(data_vars), attrs=dict(attrs))
 
 
-def _encoding(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
-    enc: dict[str, dict[str, Any]] = {}
-    for name, var in ds.data_vars.items():
-        chunks = tuple(
-            min(n, 65_536) if d == _T else n for d, n in zip(var.dims, var.shape, strict=True)
-        )
-        enc[str(name)] = {"zlib": True, "complevel": 1, "shuffle": True, "chunksizes": chunks}
-    return enc
+#: File-name suffixes of NetCDF results; ``.zarr`` names a Zarr directory store.
+NETCDF_SUFFIXES = (".nc", ".nc4", ".netcdf")
+ZARR_SUFFIX = ".zarr"
+
+#: Trials per stored chunk, in both formats (a few MiB per chunk of a (design, trial, year)
+#: variable; a reader of one design or a range of trials touches few chunks).
+TRIAL_CHUNK = 65_536
+
+_INSTALL_HINT = "pip install 'simsettle[dask]'"
 
 
-def write_results(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
-    """Write ``ds`` to NetCDF4 at ``path`` atomically.
+def results_format(path: str | os.PathLike[str]) -> ResultsFormat:
+    """The format a results path names: ``"netcdf"`` for ``.nc`` (``.nc4``, ``.netcdf``),
+    ``"zarr"`` for ``.zarr`` (a directory store).
 
-    The file is written to a temporary name in the same directory and renamed over ``path`` only
-    when complete, so an interrupted or failed write leaves no partial file and never damages an
-    existing one.
+    >>> results_format("runs/r.zarr"), results_format("r.nc")
+    ('zarr', 'netcdf')
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix == ZARR_SUFFIX:
+        return "zarr"
+    if suffix in NETCDF_SUFFIXES:
+        return "netcdf"
+    raise ValueError(
+        f"{path}: unknown results format {suffix or '(no suffix)'}; use a .nc file name "
+        "(NetCDF) or a .zarr directory name (Zarr)"
+    )
+
+
+def _is_zarr_store(p: Path) -> bool:
+    return p.is_dir() and any((p / n).is_file() for n in ("zarr.json", ".zgroup", ".zattrs"))
+
+
+def _require(module: str, what: str) -> None:
+    if importlib.util.find_spec(module) is None:
+        raise ImportError(f"{what} needs the {module} package: {_INSTALL_HINT}")
+
+
+def check_output_path(path: str | os.PathLike[str]) -> ResultsFormat:
+    """Check that results can be written at ``path`` (before a long run); returns the format.
+
+    Raises
+    ------
+    ValueError
+        If the suffix names no results format, ``path`` is a directory where a NetCDF file is
+        asked for, or it exists and is not a Zarr store where a Zarr store is asked for (an
+        existing store is replaced; anything else is never deleted).
+    FileNotFoundError
+        If the directory that would hold ``path`` does not exist.
+    ImportError
+        If Zarr is asked for and the zarr package is not installed.
     """
     target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
+    if target.is_dir() and target.suffix.lower() != ZARR_SUFFIX:
+        raise ValueError(
+            f"{target}: is a directory; give a file name such as {target / 'results.nc'}"
+        )
+    fmt = results_format(target)
+    if fmt == "zarr":
+        if (target.exists() or target.is_symlink()) and not _is_zarr_store(target):
+            raise ValueError(f"{target}: exists and is not a Zarr store; refusing to replace it")
+        _require("zarr", "writing Zarr results")
+    directory = target.parent
     if not directory.is_dir():
-        raise FileNotFoundError(f"output directory does not exist: {directory}")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".part")
+        raise FileNotFoundError(f"{target}: output directory {directory} does not exist")
+    return fmt
+
+
+def _stored_chunks(var: xr.Variable) -> tuple[int, ...]:
+    return tuple(
+        max(1, min(n, TRIAL_CHUNK) if d == _T else n)
+        for d, n in zip(var.dims, var.shape, strict=True)
+    )
+
+
+def _encoding(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
+    return {
+        str(name): {
+            "zlib": True,
+            "complevel": 1,
+            "shuffle": True,
+            "chunksizes": _stored_chunks(var.variable),
+        }
+        for name, var in ds.data_vars.items()
+    }
+
+
+def _plain(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` without the encodings it was read with, its (small) coordinates in memory."""
+    ds = ds.drop_encoding()
+    coords = {}
+    for name, c in ds.coords.items():
+        if c.chunks is not None or c.dtype.kind == "U":
+            c = c.compute()
+            # Labels are variable-length strings, as to_dataset makes them (fixed-width ones,
+            # which lazy reads can give, have no Zarr 3 specification yet).
+            coords[name] = c.astype(object) if c.dtype.kind == "U" else c
+    return ds.assign_coords(coords) if coords else ds
+
+
+def _fsync_tree(root: Path) -> None:
+    for folder, _, files in os.walk(root):
+        for name in files:
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename durable; directories cannot be opened this way on every platform.
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_netcdf(ds: xr.Dataset, target: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     os.close(fd)
     try:
         ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=_encoding(ds))
@@ -642,28 +753,138 @@ def write_results(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    return target
 
 
-def open_results(path: str | os.PathLike[str]) -> xr.Dataset:
-    """Read a results file written by :func:`write_results` (fully loaded, file closed).
+def _write_zarr(ds: xr.Dataset, target: Path) -> None:
+    # Dask-backed variables (results opened lazily) are rechunked to the stored chunks, which
+    # zarr needs for safe writes; in-memory ones are split by zarr itself.
+    chunked = {
+        name: var.variable.chunk(dict(zip(var.dims, _stored_chunks(var.variable), strict=True)))
+        for name, var in ds.data_vars.items()
+        if var.chunks is not None
+    }
+    if chunked:
+        ds = ds.assign(chunked)
+    encoding = {str(n): {"chunks": _stored_chunks(v.variable)} for n, v in ds.data_vars.items()}
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part"))
+    aside: Path | None = None
+    try:
+        # Consolidated metadata is not part of the Zarr 3 specification (zarr warns); a results
+        # store has a few dozen arrays, so reading their metadata one by one costs little.
+        ds.to_zarr(tmp, mode="w", encoding=encoding, consolidated=False, zarr_format=3)
+        _fsync_tree(tmp)
+        if target.exists() or target.is_symlink():
+            # The old store moves aside (a name no one else uses) until the new one is in place.
+            aside = tmp.with_name(tmp.name.removesuffix(".part") + ".old")
+            os.rename(target, aside)
+        try:
+            os.rename(tmp, target)
+        except BaseException:
+            if aside is not None:
+                os.rename(aside, target)
+                aside = None
+            raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_dir(target.parent)
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def write_results(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
+    """Write ``ds`` atomically: NetCDF4 for a ``.nc`` path, a Zarr store for a ``.zarr`` path.
+
+    Results go to a temporary name in the same directory and are renamed into place only when
+    complete, so an interrupted or failed write leaves no partial file or store and never damages
+    an existing one (an existing Zarr store is moved aside, replaced, then removed). Data are
+    stored in chunks of :data:`TRIAL_CHUNK` trials; a dask-backed Dataset (from
+    ``open_results(..., lazy=True)``) is written chunk by chunk without loading it whole.
 
     Raises
     ------
-    ValueError
-        If the file is not a simsettle results file of a format this version reads.
+    ValueError, FileNotFoundError, ImportError
+        As :func:`check_output_path`, before anything is written.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"no such results file: {p}")
-    try:
-        with xr.open_dataset(p, engine="netcdf4") as ds:
-            loaded = ds.load()
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{p}: not a readable NetCDF results file ({exc})") from None
-    fmt = loaded.attrs.get("simsettle_results_format")
+    target = Path(path)
+    fmt = check_output_path(target)
+    ds = _plain(ds)
+    if fmt == "zarr":
+        _write_zarr(ds, target)
+    else:
+        _write_netcdf(ds, target)
+    return target
+
+
+def _check_format(p: Path, ds: xr.Dataset, noun: str) -> None:
+    fmt = ds.attrs.get("simsettle_results_format")
     if fmt is None:
-        raise ValueError(f"{p}: not a simsettle results file (no simsettle_results_format attr)")
+        raise ValueError(f"{p}: not a simsettle results {noun} (no simsettle_results_format attr)")
     if int(fmt) != RESULTS_FORMAT:
         raise ValueError(f"{p}: results format {fmt}; this simsettle reads format {RESULTS_FORMAT}")
-    return loaded
+
+
+def open_results(path: str | os.PathLike[str], *, lazy: bool = False) -> xr.Dataset:
+    """Read results written by :func:`write_results`: a NetCDF file or a Zarr directory store.
+
+    By default the data are loaded into memory (and the file closed). With ``lazy=True`` the
+    variables are dask arrays in the stored chunks and nothing is read until used, for runs
+    larger than memory (needs dask); close the Dataset when done with it.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If it is not a simsettle results file or store of a format this version reads.
+    ImportError
+        If ``lazy=True`` without dask, or a Zarr store without zarr, installed.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no such results file or store: {p}")
+    if lazy:
+        _require("dask", "open_results(lazy=True)")
+    chunks: dict[str, int] | None = {} if lazy else None  # {}: the stored chunks
+    zarr = p.is_dir()
+    noun, kind = ("store", "Zarr results store") if zarr else ("file", "NetCDF results file")
+    ds: xr.Dataset
+    try:
+        if zarr:
+            _require("zarr", "reading Zarr results")
+            ds = xr.open_zarr(p, consolidated=False, chunks=chunks)
+        else:
+            ds = xr.open_dataset(p, engine="netcdf4", chunks=chunks)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ValueError(f"{p}: not a readable {kind} ({exc})") from None
+    try:
+        _check_format(p, ds, noun)
+        if not lazy:
+            try:
+                ds.load()
+            except (OSError, ValueError, KeyError) as exc:
+                raise ValueError(f"{p}: not a readable {kind} ({exc})") from None
+    except BaseException:
+        ds.close()
+        raise
+    if not lazy:
+        ds.close()  # the data are in memory
+    return ds
+
+
+def convert_results(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Path:
+    """Copy results to another file or store; the formats follow the suffixes (``.nc``,
+    ``.zarr``), so this converts a Zarr store to one NetCDF file and back.
+
+    Streams chunk by chunk when dask is installed (the source is opened lazily), so results
+    larger than memory convert. Data, coordinates and attributes are kept as they are.
+    """
+    s, d = Path(src), Path(dst)
+    if s.exists() and d.exists() and s.resolve() == d.resolve():
+        raise ValueError(f"{d}: is the source itself; give another name")
+    check_output_path(d)
+    ds = open_results(s, lazy=importlib.util.find_spec("dask") is not None)
+    try:
+        return write_results(ds, d)
+    finally:
+        ds.close()

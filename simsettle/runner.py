@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import TypeAdapter, ValidationError
 
-from simsettle.errors import Issue, ScenarioError
+from simsettle.errors import Issue, MemoryLimitError, ScenarioError
 from simsettle.models.population import (
     ModelInputs,
     compile_model,
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ProgressCallback",
+    "available_memory",
+    "estimate_memory",
     "local_cluster",
     "payoff",
     "plan_chunks",
@@ -144,6 +146,173 @@ class _DelayedTqdm:
         self._bar.close()
 
 
+_GIB = 2.0**30
+# float64 arrays per (design, trial, performance year): the settled benchmark, recovery, premium,
+# savings and 6 settlement steps (rules.designs.settle_designs); 3 more with payment timing
+# (estimated settlement, interim payment, present value); and the shared savings and losses,
+# savings rate, sequestered and withhold that results.to_dataset derives from them.
+_SETTLED, _SETTLED_TIMING, _DERIVED = 10, 3, 5
+# Per (trial, performance year): the design-independent outcomes and the working arrays of
+# settling one design (the settlement gate's corridors, factors, caps and steps; measured about
+# 25), more with timing (a second settlement on estimated spend).
+_WORKING, _WORKING_TIMING, _OUTCOMES = 30, 15, 12
+# Allocator slack and arrays too small to count one by one (payoff curves, coordinates).
+_SAFETY = 1.15
+_FIXED = 4 * 2**20
+
+
+def _estimate(sc: Scenario, inputs: Sequence[ModelInputs], chunk_trials: int) -> int:
+    """Peak bytes of a run: the largest of its phases (simulate, settle, label), in float64s."""
+    t, yp = sc.trials, sc.performance_years
+    d = len(sc.all_designs)
+    timing = sc.timing is not None
+    practices = 0 if sc.participants is None else len(sc.participants.practices)
+    # The kernel's aggregates (trial, simulated year, field), one line at a time.
+    agg = max(t * i.n_years * i.n_fields for i in inputs)
+    chunk = max(min(chunk_trials, t) * i.n_years * i.n_fields for i in inputs)
+    dty, ty = d * t * yp, t * yp
+    settled = dty * (_SETTLED + (_SETTLED_TIMING if timing else 0))
+    simulating = agg + chunk + (settled if len(inputs) > 1 else 0)
+    # Settling: the aggregates, every design's settled arrays, one design's working arrays; the
+    # participants' payouts (design, practice, trial, year) stacked from a list, and the
+    # distribution's working arrays.
+    settling = (
+        agg
+        + settled
+        + ty * (_WORKING + (_WORKING_TIMING if timing else 0))
+        + ty * practices * (2 * d + 10)
+    )
+    # Labelling: the settled arrays, the derived ones, a portfolio's concatenated copies; the
+    # practices' spend and months are views that keep the aggregates alive.
+    labelling = (
+        settled * (2 if len(inputs) > 1 else 1)
+        + dty * _DERIVED
+        + ty * (_OUTCOMES + 4 * len(inputs))
+        + (agg + ty * practices * d if practices else 0)
+    )
+    return int(_SAFETY * 8 * max(simulating, settling, labelling)) + _FIXED
+
+
+def estimate_memory(
+    scenario: LoadedScenario | Scenario | str | os.PathLike[str],
+    *,
+    trials: int | None = None,
+    chunk_trials: int | None = None,
+) -> int:
+    """Bytes a run of ``scenario`` will hold at its peak: the results and working arrays.
+
+    Counts the kernel's per-trial aggregates, every (design, trial, year) array of the settled
+    results and the Dataset, the working arrays of settling one design at a time, and a safety
+    margin; not the interpreter and its libraries (a few hundred MiB). Memory does not grow with
+    the number of members: the kernel streams over them. :func:`simulate` refuses a run whose
+    estimate exceeds the memory available (or option ``memory_limit``).
+
+    ``trials`` overrides the scenario's trial count, ``chunk_trials`` the option of that name.
+    """
+    loaded = resolve_scenario(scenario, trials=trials)
+    sc = loaded.scenario
+    inputs = [compile_model(view) for _, view in sc.line_views()]
+    chunk = chunk_trials if chunk_trials is not None else OPTIONS["chunk_trials"]
+    return _estimate(sc, inputs, chunk)
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path, encoding="ascii") as fh:
+            text = fh.read().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _inactive_file(path: str, key: str) -> int:
+    try:
+        with open(path, encoding="ascii") as fh:
+            for line in fh:
+                name, _, value = line.partition(" ")
+                if name == key:
+                    return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _cgroup_available() -> int | None:
+    """Room left under this container's cgroup memory limit (v2, then v1), if it has one."""
+    for limit_file, usage_file, stat_file, key in (
+        ("memory.max", "memory.current", "memory.stat", "inactive_file"),
+        (
+            "memory/memory.limit_in_bytes",
+            "memory/memory.usage_in_bytes",
+            "memory/memory.stat",
+            "total_inactive_file",
+        ),
+    ):
+        limit = _read_int(f"/sys/fs/cgroup/{limit_file}")
+        usage = _read_int(f"/sys/fs/cgroup/{usage_file}")
+        if limit is None or usage is None or limit >= 2**60:  # "max" or a huge number: none
+            continue
+        # The page cache the kernel can reclaim does not count (as container runtimes do).
+        used = usage - _inactive_file(f"/sys/fs/cgroup/{stat_file}", key)
+        return max(limit - used, 0)
+    return None
+
+
+def available_memory() -> int | None:
+    """Bytes of memory a new run can use now, or None where it cannot be told.
+
+    Linux: ``MemAvailable`` from ``/proc/meminfo`` (and no more than the room left under a
+    cgroup memory limit); elsewhere psutil where installed, else the free physical pages.
+    """
+    available: int | None = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        available = None
+    if available is None:
+        try:
+            import psutil
+
+            available = int(psutil.virtual_memory().available)
+        except ImportError:
+            try:
+                available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+            except (ValueError, OSError, AttributeError):
+                available = None
+    room = _cgroup_available()
+    if room is not None:
+        available = room if available is None else min(available, room)
+    return available
+
+
+def _check_memory(sc: Scenario, inputs: Sequence[ModelInputs], chunk_trials: int) -> None:
+    """Refuse, before simulating, a run whose arrays would not fit in memory."""
+    limit = OPTIONS["memory_limit"]
+    where = "the memory limit (option memory_limit)"
+    if limit is None:
+        limit = available_memory()
+        where = "available"
+        if limit is None:
+            return
+    needed = _estimate(sc, inputs, chunk_trials)
+    if needed <= limit:
+        return
+    raise MemoryLimitError(
+        f"this run needs about {needed / _GIB:.1f} GiB of memory for its results "
+        f"({sc.trials:,} trials x {len(sc.all_designs)} designs x {sc.performance_years} "
+        f"performance years) and {limit / _GIB:.1f} GiB is {where}. Run fewer trials "
+        "(--trials), fewer designs or performance years, or on a machine with more memory "
+        "(memory does not depend on the number of members). To run anyway, raise the limit: "
+        "simsettle.set_options(memory_limit=BYTES).",
+        needed=needed,
+        available=limit,
+    )
+
+
 def simulate(
     scenario: LoadedScenario | Scenario | str | os.PathLike[str],
     *,
@@ -196,6 +365,7 @@ def simulate(
         lines.append((name, view, compile_model(view, member_offset=offset)))
         offset += view.population.members
     total = sc.trials * len(lines)
+    _check_memory(sc, [inputs for _, _, inputs in lines], chunk)
 
     show = progress if progress is not None else OPTIONS["progress"]
     bar: _DelayedTqdm | None = None
@@ -231,6 +401,7 @@ def simulate(
                 else:
                     _run_on_cluster(client, inputs, key, chunks, aggregates, report)
                 settled.append((name, settle_designs(view, inputs, aggregates)))
+                del aggregates  # the next line's, or the Dataset, may use the room
     finally:
         if bar is not None:
             bar.close()

@@ -60,6 +60,40 @@ designs:
     stop_loss: {attachment: 150000.0}
 """
 
+#: SMALL_SCENARIO at 1,500 trials of 30 members, with a simulated quality score, payment timing
+#: and a template design, so that every kind of variable is compared; chunk sizes 1, 7, 1000 and
+#: 1,500 (all) split its trials in four different ways.
+REPRO_SCENARIO = (
+    SMALL_SCENARIO.replace("trials: 64", "trials: 1500")
+    .replace("members: 300", "members: 30")
+    .replace(
+        "designs:\n",
+        "quality_model: {mean: 0.78, sd: 0.4, persistence: 0.7}\n"
+        "timing: {completion_factor_sd: 0.007, interim_share: 0.4}\n"
+        "designs:\n"
+        "  - {name: enhanced, template: mssp_enhanced}\n",
+    )
+)
+#: The chunk sizes the reproducibility tests run REPRO_SCENARIO with ("all": one chunk).
+REPRO_CHUNKS = (1, 7, 1000, "all")
+
+
+@pytest.fixture(scope="session")
+def repro_loaded():
+    """REPRO_SCENARIO, validated."""
+    from simsettle.scenario import parse_scenario
+
+    return parse_scenario(REPRO_SCENARIO, "repro.yaml")
+
+
+@pytest.fixture(scope="session")
+def repro_baseline(repro_loaded):
+    """REPRO_SCENARIO in chunks of 64 trials on the serial kernel: what every other run of it
+    must reproduce to the bit."""
+    import simsettle
+
+    return simsettle.simulate(repro_loaded, chunk_trials=64, threads=1, progress=False)
+
 
 @pytest.fixture
 def small_text() -> str:
@@ -74,9 +108,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite tests/golden/*.json from the current engine instead of comparing",
     )
+    parser.addoption(
+        "--update-baselines",
+        action="store_true",
+        default=False,
+        help="rewrite tests/baseline/*.png from the current figures instead of comparing",
+    )
 
 
 @pytest.fixture
 def update_expected(request: pytest.FixtureRequest) -> bool:
     """True when the run should rewrite golden files (``pytest --update-expected``)."""
     return bool(request.config.getoption("--update-expected"))
+
+
+@pytest.fixture
+def update_baselines(request: pytest.FixtureRequest) -> bool:
+    """True when the run should rewrite image baselines (``pytest --update-baselines``)."""
+    return bool(request.config.getoption("--update-baselines"))

@@ -144,3 +144,60 @@ def test_every_example_runs_at_full_size(tmp_path, example):
     assert np.isfinite(ds.settlement).all()
     rep = runner.invoke(app, ["report", str(out), "-o", str(tmp_path / "rep")])
     assert rep.exit_code == 0, rep.output
+
+
+def test_run_writes_zarr_and_convert_makes_one_netcdf(tmp_path, scenario_file):
+    store = tmp_path / "results.zarr"
+    res = runner.invoke(app, ["run", str(scenario_file), "-o", str(store), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert store.is_dir()
+    ds = simsettle.open_results(store)
+    direct = simsettle.simulate(scenario_file, progress=False)
+    for name in direct.data_vars:
+        np.testing.assert_array_equal(ds[name].values, direct[name].values)
+    nc = tmp_path / "results.nc"
+    res = runner.invoke(app, ["convert", str(store), "-o", str(nc)])
+    assert res.exit_code == 0, res.output
+    assert f"wrote {nc}" in res.stdout
+    xr.testing.assert_identical(simsettle.open_results(nc), ds)
+    back = tmp_path / "back.zarr"
+    assert runner.invoke(app, ["convert", str(nc), "-o", str(back)]).exit_code == 0
+    xr.testing.assert_identical(simsettle.open_results(back), ds)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "back.zarr",
+        "results.nc",
+        "results.zarr",
+        "small.yaml",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("src", "out", "message"),
+    [
+        ("missing.zarr", "r.nc", "no such results"),
+        ("small.yaml", "r.nc", "not a readable NetCDF"),
+        ("r0.nc", "r.txt", "use a .nc file name"),
+        ("r0.nc", "r0.nc", "source itself"),
+    ],
+)
+def test_convert_refuses_bad_paths(tmp_path, scenario_file, src, out, message):
+    res = runner.invoke(
+        app, ["run", str(scenario_file), "-o", str(tmp_path / "r0.nc"), "--trials", "3"]
+    )
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["convert", str(tmp_path / src), "-o", str(tmp_path / out)])
+    assert res.exit_code == 2
+    assert message in res.stderr
+    assert "Traceback" not in res.output
+
+
+def test_run_too_big_for_memory_is_refused_with_exit_1(tmp_path, scenario_file):
+    out = tmp_path / "r.nc"
+    with simsettle.set_options(memory_limit=2**20):
+        res = runner.invoke(app, ["run", str(scenario_file), "-o", str(out), "--trials", "5000"])
+    assert res.exit_code == 1
+    assert "run failed: this run needs about" in res.stderr
+    assert "GiB" in res.stderr
+    assert "fewer trials (--trials)" in res.stderr
+    assert "Traceback" not in res.output
+    assert not out.exists()

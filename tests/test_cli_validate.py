@@ -16,7 +16,7 @@ from simsettle.scenario import scenario_json_schema, scenario_json_schema_text
 
 pytestmark = pytest.mark.cli
 
-COMMANDS = ["validate", "schema", "run", "report", "version"]
+COMMANDS = ["validate", "schema", "run", "report", "convert", "version"]
 
 
 def invoke(*args: str) -> Result:

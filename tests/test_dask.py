@@ -8,7 +8,7 @@ import pytest
 import simsettle
 from simsettle.runner import local_cluster
 from simsettle.scenario import parse_scenario
-from tests.conftest import SMALL_SCENARIO
+from tests.conftest import REPRO_CHUNKS, SMALL_SCENARIO
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
 
@@ -48,17 +48,24 @@ def test_threaded_cluster_is_bit_identical(loaded, in_process):
 
 
 @pytest.mark.slow
-def test_process_cluster_with_single_threaded_workers(loaded, in_process):
+def test_process_cluster_with_single_threaded_workers(repro_loaded, repro_baseline):
+    # The dask backend of the reproducibility matrix: 2 worker processes, chunk sizes 1, 7, 1000
+    # and all trials (1,500 tasks at size 1: a few seconds), every variable against the
+    # in-process run that tests/test_runner.py compares its chunk sizes and threads with.
+    trials = repro_loaded.scenario.trials
     client = local_cluster(2)
     try:
         threads = client.run(lambda: __import__("numba").config.NUMBA_NUM_THREADS)
         assert set(threads.values()) == {1}
-        ds = simsettle.simulate(loaded, chunk_trials=10, client=client, progress=False)
+        for chunk in REPRO_CHUNKS:
+            n = trials if chunk == "all" else chunk
+            ds = simsettle.simulate(repro_loaded, chunk_trials=n, client=client, progress=False)
+            assert set(ds.data_vars) == set(repro_baseline.data_vars)
+            _same(repro_baseline, ds)
     finally:
         cluster = client.cluster
         client.close()
         cluster.close()
-    _same(in_process, ds)
 
 
 def test_cli_run_on_a_scheduler(tmp_path, loaded, in_process):

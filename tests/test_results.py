@@ -1,16 +1,24 @@
-"""Results: layout, attributes, provenance, atomic NetCDF write and checked reading."""
+"""Results: layout, attributes, provenance, atomic NetCDF and Zarr writes, checked reading."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
 
 import simsettle
-from simsettle.results import VAR_ATTRS, open_results, write_results
+from simsettle import results
+from simsettle.results import (
+    VAR_ATTRS,
+    convert_results,
+    open_results,
+    results_format,
+    write_results,
+)
 from simsettle.scenario import parse_scenario
 
 
@@ -171,3 +179,151 @@ def test_open_rejects_other_files(tmp_path, ds):
         open_results(tmp_path / "newer.nc")
     with pytest.raises(FileNotFoundError):
         open_results(tmp_path / "missing.nc")
+
+
+# --------------------------------------------------------------------------------------------
+# Zarr stores, lazy opening and conversion
+
+
+def _listing(directory) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+def test_format_follows_the_suffix(tmp_path):
+    assert results_format(tmp_path / "r.zarr") == "zarr"
+    assert results_format(tmp_path / "R.NC") == "netcdf"
+    for bad in ("r.txt", "r"):
+        with pytest.raises(ValueError, match=r"use a \.nc file name .* or a \.zarr directory"):
+            results_format(tmp_path / bad)
+
+
+def test_zarr_round_trip_is_identical(ds, tmp_path):
+    path = write_results(ds, tmp_path / "r.zarr")
+    assert path.is_dir()
+    back = open_results(path)
+    xr.testing.assert_identical(ds, back)
+    assert back.attrs["scenario_yaml"] == ds.attrs["scenario_yaml"]
+    assert all(isinstance(v.data, np.ndarray) for v in back.variables.values())
+    assert _listing(tmp_path) == ["r.zarr"]
+
+
+def test_zarr_store_is_chunked_along_trials(ds, tmp_path, monkeypatch):
+    monkeypatch.setattr(results, "TRIAL_CHUNK", 16)
+    write_results(ds, tmp_path / "r.zarr")
+    lazy = open_results(tmp_path / "r.zarr", lazy=True)
+    try:
+        assert lazy.settlement.chunks == ((4,), (16, 16, 16, 16), (2,))
+        assert lazy.benchmark.chunks == ((16, 16, 16, 16), (2,))
+        assert lazy.payoff.chunks == ((4,), (481,))
+        xr.testing.assert_identical(ds, lazy.compute())
+    finally:
+        lazy.close()
+
+
+@pytest.mark.parametrize("name", ["r.nc", "r.zarr"])
+def test_lazy_open_reads_nothing_until_asked(ds, tmp_path, name):
+    write_results(ds, tmp_path / name)
+    lazy = open_results(tmp_path / name, lazy=True)
+    try:
+        for var in lazy.data_vars.values():
+            assert var.chunks is not None, var.name  # dask-backed, not loaded
+        np.testing.assert_array_equal(
+            lazy.settlement.sel(design="two_sided").values,
+            ds.settlement.sel(design="two_sided").values,
+        )
+        assert lazy.attrs == ds.attrs
+    finally:
+        lazy.close()
+
+
+def test_zarr_write_replaces_an_existing_store(ds, tmp_path):
+    path = tmp_path / "r.zarr"
+    write_results(ds, path)
+    write_results(ds.isel(trial=slice(0, 3)), path)
+    assert open_results(path).sizes["trial"] == 3
+    assert _listing(tmp_path) == ["r.zarr"]
+
+
+def test_failed_zarr_write_keeps_the_previous_store(ds, tmp_path, monkeypatch):
+    path = tmp_path / "r.zarr"
+    write_results(ds, path)
+
+    def broken(self, store, *args, **kwargs):
+        # Write part of a store, then fail as a full disk or an interrupt would.
+        (Path(store) / "zarr.json").write_text("{}")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(xr.Dataset, "to_zarr", broken)
+    with pytest.raises(OSError, match="disk full"):
+        write_results(ds.isel(trial=slice(0, 3)), path)
+    monkeypatch.undo()
+    xr.testing.assert_identical(open_results(path), ds)
+    assert _listing(tmp_path) == ["r.zarr"]
+
+
+def test_failed_zarr_rename_puts_the_previous_store_back(ds, tmp_path, monkeypatch):
+    path = tmp_path / "r.zarr"
+    write_results(ds, path)
+    rename = os.rename
+
+    def failing(src, dst):
+        if Path(src).name.endswith(".part"):
+            raise OSError("rename failed")
+        rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", failing)
+    with pytest.raises(OSError, match="rename failed"):
+        write_results(ds.isel(trial=slice(0, 3)), path)
+    monkeypatch.undo()
+    xr.testing.assert_identical(open_results(path), ds)
+    assert _listing(tmp_path) == ["r.zarr"]
+
+
+def test_zarr_write_never_replaces_what_is_not_a_store(ds, tmp_path):
+    folder = tmp_path / "data.zarr"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+    with pytest.raises(ValueError, match="not a Zarr store; refusing"):
+        write_results(ds, folder)
+    assert (folder / "notes.txt").read_text() == "keep me"
+    (tmp_path / "file.zarr").write_text("a file")
+    with pytest.raises(ValueError, match="not a Zarr store; refusing"):
+        write_results(ds, tmp_path / "file.zarr")
+    with pytest.raises(ValueError, match="is a directory"):
+        write_results(ds, folder.with_suffix(".nc").parent)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        write_results(ds, tmp_path / "nope" / "r.zarr")
+    assert _listing(tmp_path) == ["data.zarr", "file.zarr"]
+
+
+def test_open_rejects_directories_that_are_not_results(tmp_path, ds):
+    empty = tmp_path / "empty.zarr"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="not a readable Zarr results store"):
+        open_results(empty)
+    other = tmp_path / "other.zarr"
+    xr.Dataset({"x": ("t", np.arange(3.0))}).to_zarr(other, consolidated=False, zarr_format=3)
+    with pytest.raises(ValueError, match="not a simsettle results store"):
+        open_results(other)
+    with pytest.raises(ValueError, match="not a simsettle results store"):
+        open_results(other, lazy=True)
+    newer = ds.copy()
+    newer.attrs["simsettle_results_format"] = 99
+    write_results(newer, tmp_path / "newer.zarr")
+    with pytest.raises(ValueError, match="format 99"):
+        open_results(tmp_path / "newer.zarr")
+    with pytest.raises(FileNotFoundError):
+        open_results(tmp_path / "missing.zarr")
+
+
+def test_convert_between_zarr_and_netcdf(ds, tmp_path):
+    store = write_results(ds, tmp_path / "r.zarr")
+    nc = convert_results(store, tmp_path / "r.nc")
+    xr.testing.assert_identical(open_results(nc), ds)
+    again = convert_results(nc, tmp_path / "again.zarr")
+    xr.testing.assert_identical(open_results(again), ds)
+    with pytest.raises(ValueError, match="source itself"):
+        convert_results(nc, nc)
+    with pytest.raises(FileNotFoundError):
+        convert_results(tmp_path / "missing.zarr", tmp_path / "x.nc")
+    assert _listing(tmp_path) == ["again.zarr", "r.nc", "r.zarr"]

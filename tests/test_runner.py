@@ -1,4 +1,5 @@
-"""The runner: reproducibility to the bit, chunk and thread invariance, common random numbers."""
+"""The runner: reproducibility to the bit across chunk sizes and threads, common random numbers,
+the memory estimate and the refusal of runs that would not fit."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ import pytest
 import xarray as xr
 
 import simsettle
-from simsettle.runner import plan_chunks, resolve_scenario
+from simsettle import runner
+from simsettle.errors import MemoryLimitError, SimulationError
+from simsettle.runner import available_memory, estimate_memory, plan_chunks, resolve_scenario
 from simsettle.scenario import parse_scenario
+from tests.conftest import REPRO_CHUNKS, SMALL_SCENARIO
 
 
 @pytest.fixture(scope="module")
 def loaded():
-    from tests.conftest import SMALL_SCENARIO
-
     return parse_scenario(SMALL_SCENARIO, "small.yaml")
 
 
@@ -36,17 +38,33 @@ def test_plan_chunks_cover_trials_in_order():
         plan_chunks(0, 5)
 
 
-@pytest.mark.parametrize("chunk", [1, 7, 1000])
-def test_chunk_size_does_not_change_a_bit(loaded, reference_run, chunk):
-    ds = simsettle.simulate(loaded, chunk_trials=chunk, threads=1, progress=False)
-    _assert_same_numbers(reference_run, ds)
+needs_two_threads = pytest.mark.skipif(
+    numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads"
+)
 
 
-@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
-@pytest.mark.parametrize("chunk", [5, 64])
-def test_thread_count_does_not_change_a_bit(loaded, reference_run, chunk):
-    ds = simsettle.simulate(loaded, chunk_trials=chunk, threads=2, progress=False)
-    _assert_same_numbers(reference_run, ds)
+@pytest.mark.parametrize("threads", [1, pytest.param(2, marks=needs_two_threads)])
+@pytest.mark.parametrize("chunk", REPRO_CHUNKS)
+def test_bit_identical_across_chunk_sizes_and_threads(
+    repro_loaded, repro_baseline, monkeypatch, chunk, threads
+):
+    # The full matrix of issue 5: chunk sizes 1, 7, 1000 and all trials, on 1 thread (the serial
+    # kernel) and 2 threads (the prange kernel), against a run in chunks of 64; every variable.
+    trials = repro_loaded.scenario.trials
+    n = trials if chunk == "all" else chunk
+    kernels: list[bool] = []
+    real = runner.simulate_aggregates
+
+    def spy(*args, parallel):
+        kernels.append(parallel)
+        return real(*args, parallel=parallel)
+
+    monkeypatch.setattr(runner, "simulate_aggregates", spy)
+    ds = simsettle.simulate(repro_loaded, chunk_trials=n, threads=threads, progress=False)
+    assert kernels == [threads > 1] * -(-trials // n)  # one call per chunk, on that kernel
+    assert set(ds.data_vars) == set(repro_baseline.data_vars)
+    assert {"quality_score", "settlement_pv", "stop_loss_recovery"} <= set(ds.data_vars)
+    _assert_same_numbers(repro_baseline, ds)
 
 
 def test_same_seed_same_bits_and_other_seed_differs(loaded, reference_run):
@@ -127,3 +145,66 @@ def test_progress_bar_is_shown_when_asked(loaded, capsys):
     assert "/6 [" in err
     simsettle.simulate(loaded, trials=6, chunk_trials=2, progress=False)
     assert capsys.readouterr().err == ""
+
+
+# --------------------------------------------------------------------------------------------
+# memory
+
+
+def test_a_run_that_would_not_fit_is_refused_before_simulating(loaded, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("simulated a run that should have been refused")
+
+    monkeypatch.setattr(runner, "simulate_aggregates", never)
+    needed = estimate_memory(loaded, trials=100_000)
+    with (
+        simsettle.set_options(memory_limit=needed - 1),
+        pytest.raises(MemoryLimitError) as info,
+    ):
+        simsettle.simulate(loaded, trials=100_000, progress=False)
+    err = info.value
+    assert isinstance(err, SimulationError)
+    assert (err.needed, err.available) == (needed, needed - 1)
+    message = str(err)
+    assert f"about {needed / 2**30:.1f} GiB" in message
+    assert "100,000 trials x 4 designs x 2 performance years" in message
+    assert "fewer trials" in message
+    assert "memory_limit" in message
+    # Without the option, the memory available now is the limit.
+    monkeypatch.setattr(runner, "available_memory", lambda: 2**20)
+    with pytest.raises(MemoryLimitError, match=r"0\.0 GiB is available"):
+        simsettle.simulate(loaded, progress=False)
+    monkeypatch.undo()
+    monkeypatch.setattr(runner, "available_memory", lambda: None)  # cannot tell: no check
+    assert simsettle.simulate(loaded, trials=3, progress=False).sizes["trial"] == 3
+    monkeypatch.undo()
+    with simsettle.set_options(memory_limit=estimate_memory(loaded, trials=3)):
+        assert simsettle.simulate(loaded, trials=3, progress=False).sizes["trial"] == 3
+
+
+def test_memory_estimate_is_within_a_factor_2_of_the_allocations(loaded):
+    import gc
+    import tracemalloc
+
+    small = parse_scenario(SMALL_SCENARIO.replace("members: 300", "members: 20"), "s.yaml")
+    trials = 20_000
+    simsettle.simulate(small, trials=10, progress=False)  # compile or load the cache first
+    gc.collect()
+    tracemalloc.start()
+    try:
+        simsettle.simulate(small, trials=trials, threads=1, progress=False)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    estimate = estimate_memory(small, trials=trials)
+    assert peak <= estimate <= 2 * peak, (peak, estimate)
+    # Members do not count (the kernel streams over them); trials, designs and years do.
+    assert estimate_memory(loaded, trials=trials) == estimate
+    assert estimate_memory(loaded, trials=2 * trials) > 1.8 * estimate
+
+
+def test_available_memory_is_a_positive_figure_here():
+    available = available_memory()
+    if available is None:  # pragma: no cover - a platform that cannot tell
+        pytest.skip("this platform does not say how much memory is available")
+    assert available > 0

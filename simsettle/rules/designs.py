@@ -165,7 +165,9 @@ def settle_designs(scenario: Scenario, inputs: ModelInputs, aggregates: F8) -> S
     savings = np.empty(shape)
     steps = np.empty((*shape, R.N_STEPS))
     timing = scenario.timing
-    estimated, interim, present = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    # Payment timing's arrays, allocated only when the scenario has timing.
+    timed_shape = shape if timing is not None else (0, *spend.shape)
+    estimated, interim, present = (np.zeros(timed_shape) for _ in range(3))
     spend_estimated = spend
     if timing is not None:
         # Completed spend at the first settlement: the actual spend times (1 + relative error).
