@@ -1,17 +1,24 @@
 """Performance table: throughput against numpy, thread and dask scaling, scaling exponents,
 peak memory and start-up time. Prints one markdown table.
 
-Usage: python benchmarks/run.py [--members 20000] [--trials 400] [--quick]
+Usage: python benchmarks/run.py [--members 20000] [--trials 400] [--numpy-trials 50]
+                                [--memory-trials 200] [--quick]
 
 The reference workload (issue 5): members at the given size, 3 base years and 1 performance year,
 4 designs including individual stop-loss; trials are fewer than a full run so the table takes a
 few minutes; throughput is per simulated member-year and does not depend on the trial count.
 Medians of repeated runs; compilation is excluded (a warm-up run first).
+
+Against the same model written in numpy (benchmarks/numpy_model.py, checked against the engine in
+tests/test_numpy_model.py): member-years per second on fewer trials, and the peak resident memory
+of each on the same workload, each in a fresh process after imports and warm-up (above that
+baseline, and in total).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -21,8 +28,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from numpy_model import simulate_numpy
 
 import simsettle
+from simsettle.models.population import compile_model
 from simsettle.scenario import parse_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +72,14 @@ def numpy_lognormal_rate(n: int = 20_000_000) -> float:
     return n / timed(lambda: rng.lognormal(0.0, 1.0, size=n), 3)
 
 
+def peak_memory(model: str, members: int, trials: int) -> dict[str, float]:
+    """Baseline and peak resident memory (MiB) of one model's run in a fresh process."""
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "numpy_model.py"), model]
+    cmd += ["--members", str(members), "--trials", str(trials), "--threads", "2"]
+    done = subprocess.run(cmd, capture_output=True, check=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def exponent(xs: list[float], ts: list[float]) -> float:
     slope, _ = np.polyfit(np.log(xs), np.log(ts), 1)
     return float(slope)
@@ -73,6 +90,12 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=20_000)
     parser.add_argument("--trials", type=int, default=400)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--numpy-trials", type=int, default=50, help="trials of the timed numpy-model runs"
+    )
+    parser.add_argument(
+        "--memory-trials", type=int, default=200, help="trials of the peak-memory runs"
+    )
     parser.add_argument("--quick", action="store_true", help="skip dask and start-up rows")
     args = parser.parse_args()
     rows: list[tuple[str, str]] = []
@@ -116,6 +139,43 @@ def main() -> None:
     rows.append(("time exponent in simulated years", f"{exponent([y + 3 for y in years], ts):.2f}"))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows.append(("peak resident memory of this process", f"{peak:.0f} MiB"))
+
+    # The same model written the straightforward way in numpy (benchmarks/numpy_model.py, checked
+    # against the engine by tests/test_numpy_model.py): all trials at once, one thread. Its rate
+    # is per member-year like the engine's, on fewer trials; it stops at the per-trial
+    # aggregates, while the engine's time also settles the 4 designs and builds the Dataset.
+    small = workload(args.members, args.numpy_trials).scenario
+    inputs = compile_model(small)
+    simulate_numpy(compile_model(workload(50, 2).scenario), 2, 0)
+    t_np = timed(lambda: simulate_numpy(inputs, args.numpy_trials, small.seed), args.repeats)
+    numpy_rate = args.members * args.numpy_trials * 4 / t_np
+    rows += [
+        (f"numpy model member-years/s ({args.numpy_trials} trials)", f"{numpy_rate / 1e6:.1f} M"),
+        ("engine (2 threads) / numpy model speed", f"{member_years / t2 / numpy_rate:.2f}x"),
+        ("engine (1 thread) / numpy model speed", f"{member_years / t1 / numpy_rate:.2f}x"),
+    ]
+    # Peak memory, each in a fresh process: imports and warm-up first, then the same workload
+    # (members x memory_trials x 4 years); the engine's includes settling and the Dataset.
+    mem = {m: peak_memory(m, args.members, args.memory_trials) for m in ("engine", "numpy")}
+    above = {m: v["peak_mib"] - v["baseline_mib"] for m, v in mem.items()}
+    label = f"{args.members:,} x {args.memory_trials} trials"
+    for m, name in (("engine", "engine (2 threads)"), ("numpy", "numpy model")):
+        rows.append(
+            (
+                f"peak memory, {name}, {label}: above baseline / total",
+                f"{above[m]:.1f} / {mem[m]['peak_mib']:.0f} MiB",
+            )
+        )
+    rows += [
+        (
+            "engine / numpy peak memory, above baseline",
+            f"{above['engine'] / above['numpy']:.4f}",
+        ),
+        (
+            "engine / numpy peak memory, total",
+            f"{mem['engine']['peak_mib'] / mem['numpy']['peak_mib']:.2f}",
+        ),
+    ]
 
     if not args.quick:
         from simsettle.runner import local_cluster

@@ -1,0 +1,407 @@
+"""The engine's member-level model written the straightforward way, in vectorised numpy.
+
+This is the comparison the engine is measured against (issue 5): the same model as
+:mod:`simsettle._kernels.population`, read from the same parameter vector
+(:func:`simsettle.models.population.compile_model`), written as a careful actuary would write it
+in numpy: one simulated year at a time, every quantity an array over (trials of a batch x roster
+slots), numpy's default generator (:func:`numpy.random.default_rng`), float64 throughout.
+
+It is not bit-identical to the engine (the engine uses counter-based Philox words; this uses a
+sequential generator and draws only what each step needs), but it simulates the same
+distributions; ``tests/test_numpy_model.py`` checks the per-trial aggregates of both agree within
+Monte Carlo error.
+
+Covered: turnover with a uniform leaving time and partial-year months, a replacement joiner for
+the rest of the year, a vacancy filled by a new entrant the next year; AR(1) latent log risk with
+the entrant shift and ageing by tenure; the demographic score; the mixture cost (zero mass,
+Pareto tail by inversion, lognormal body) and the frequency-severity compound (Poisson count with
+a lognormal frailty, lognormal severities; the engine switches to a normal approximation of the
+count above a mean of 400, this uses numpy's exact Poisson sampler); care management;
+attribution (retention of members with no care, payer-only and provider-only members);
+trial-level cost, reference and national indices with one-year shocks; the quality score's logit
+AR(1); the completion-factor error; the excess over each stop-loss attachment.
+
+Not covered: participant practices (``inputs.practices`` must be empty) and portfolios' member
+offsets (irrelevant here: they only select disjoint Philox streams in the engine).
+
+Command line (used by ``benchmarks/run.py`` to measure peak memory in a fresh process)::
+
+    python benchmarks/numpy_model.py {numpy,engine} [--members 20000] [--trials 200]
+
+prints one JSON line: the resident memory after imports and warm-up (baseline), the peak resident
+memory during the run (MiB) and the run's seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+import numpy.typing as npt
+
+from simsettle._kernels.records import (
+    F_CM_AVOIDED,
+    F_CM_MONTHS,
+    F_COMPLETION_Z,
+    F_DEMO_RISK_MONTHS,
+    F_MEMBER_MONTHS,
+    F_MEMBERS,
+    F_NAT_INDEX,
+    F_QUALITY,
+    F_REF_INDEX,
+    F_RISK_MONTHS,
+    F_SPEND,
+    F_TREND_INDEX,
+    N_BASE_FIELDS,
+    P_AGEING,
+    P_BODY_MU,
+    P_BODY_SIGMA,
+    P_CM_EFFECT,
+    P_CM_FROM,
+    P_CM_Z,
+    P_DEMO_LAMBDA,
+    P_ENTRANT_SHIFT,
+    P_FS_FRAILTY,
+    P_FS_LAMBDA,
+    P_FS_ON,
+    P_FS_SEV_MU,
+    P_FS_SEV_SIGMA,
+    P_MEMBERS,
+    P_NAT_CORR,
+    P_NAT_TREND_MU,
+    P_NAT_TREND_SD,
+    P_NOCARE_RETAIN,
+    P_PAYER_ONLY,
+    P_PROVIDER_ONLY,
+    P_QUAL_MU,
+    P_QUAL_RHO,
+    P_QUAL_SD,
+    P_REF_TREND_MU,
+    P_REF_TREND_SD,
+    P_REPLACEMENT,
+    P_RISK_RHO,
+    P_RISK_SIGMA,
+    P_SHOCK_LOG,
+    P_SHOCK_P,
+    P_TAIL_INV_SHAPE,
+    P_TAIL_P,
+    P_TAIL_SCALE,
+    P_TREND_CORR,
+    P_TREND_MU,
+    P_TREND_SD,
+    P_TURNOVER,
+    P_ZERO,
+)
+from simsettle.models.population import ModelInputs
+
+__all__ = ["simulate_numpy"]
+
+F8 = npt.NDArray[np.float64]
+B1 = npt.NDArray[np.bool_]
+
+
+def simulate_numpy(
+    inputs: ModelInputs, n_trials: int, seed: int, batch_trials: int | None = None
+) -> F8:
+    """Per-trial aggregates of ``n_trials`` trials, shaped and laid out like the engine's.
+
+    Parameters
+    ----------
+    inputs : ModelInputs
+        The compiled scenario (:func:`simsettle.models.population.compile_model`).
+    n_trials : int
+        Trials to simulate.
+    seed : int
+        Seed of :func:`numpy.random.default_rng`.
+    batch_trials : int, optional
+        Trials simulated together; the default (all at once) is the straightforward way, and
+        the fastest, at the price of memory proportional to trials x members. Smaller batches
+        trade speed for memory; the distributions do not change.
+
+    Returns
+    -------
+    float64 array (n_trials, n_years, n_fields)
+        The fields of :data:`simsettle._kernels.records.FIELD_NAMES` (slots ``F_*``), then the
+        excess over each stop-loss attachment, as
+        :func:`simsettle.models.population.simulate_aggregates` returns them.
+    """
+    if inputs.practices.shape[0] > 0:
+        raise NotImplementedError("the numpy model does not simulate participant practices")
+    if n_trials < 0:
+        raise ValueError(f"n_trials must be >= 0, got {n_trials}")
+    batch = n_trials if batch_trials is None else int(batch_trials)
+    if batch < 1 and n_trials > 0:
+        raise ValueError(f"batch_trials must be >= 1, got {batch_trials}")
+    rng = np.random.default_rng(seed)
+    out = np.zeros((n_trials, inputs.n_years, inputs.n_fields), dtype=np.float64)
+    for start in range(0, n_trials, max(batch, 1)):
+        _simulate_batch(rng, inputs, out[start : start + batch])
+    return out
+
+
+def _system_years(rng: np.random.Generator, p: F8, out: F8) -> None:
+    """Trial-level paths: cost indices with shocks, quality score, completion-factor error.
+
+    The provider's index is 1 in the first simulated year and grows by a lognormal factor a
+    year; the reference and national indices grow by factors correlated with it. A shock lifts
+    (or lowers) every index in its year only. The quality score is logistic of an AR(1) logit.
+    """
+    n = out.shape[0]
+    corr, nat_corr = p[P_TREND_CORR], p[P_NAT_CORR]
+    q_rho = p[P_QUAL_RHO]
+    index, ref, nat = np.ones(n), np.ones(n), np.ones(n)
+    q_x = np.zeros(n)
+    for y in range(out.shape[1]):
+        level = np.ones(n)
+        if y > 0:
+            g1, g2, g3 = rng.standard_normal((3, n))
+            g_ref = corr * g1 + math.sqrt(max(1.0 - corr**2, 0.0)) * g2
+            g_nat = nat_corr * g1 + math.sqrt(max(1.0 - nat_corr**2, 0.0)) * g3
+            index = index * np.exp(p[P_TREND_MU] + p[P_TREND_SD] * g1)
+            ref = ref * np.exp(p[P_REF_TREND_MU] + p[P_REF_TREND_SD] * g_ref)
+            nat = nat * np.exp(p[P_NAT_TREND_MU] + p[P_NAT_TREND_SD] * g_nat)
+            shocked = rng.random(n) < p[P_SHOCK_P]
+            level = np.where(shocked, math.exp(p[P_SHOCK_LOG]), 1.0)
+        out[:, y, F_TREND_INDEX] = index * level
+        out[:, y, F_REF_INDEX] = ref * level
+        out[:, y, F_NAT_INDEX] = nat * level
+        e = rng.standard_normal(n)
+        q_x = e if y == 0 else q_rho * q_x + math.sqrt(max(1.0 - q_rho**2, 0.0)) * e
+        out[:, y, F_QUALITY] = 1.0 / (1.0 + np.exp(-(p[P_QUAL_MU] + p[P_QUAL_SD] * q_x)))
+        out[:, y, F_COMPLETION_Z] = rng.standard_normal(n)
+
+
+def _annual_cost(rng: np.random.Generator, p: F8, shape: tuple[int, ...]) -> F8:
+    """Annual cost of risk-1 members at index 1 (USD), by the scenario's cost model."""
+    size = math.prod(shape)
+    if p[P_FS_ON] > 0.5:
+        # Frequency-severity: claims ~ Poisson(lambda x frailty), frailty lognormal of mean 1;
+        # each claim lognormal; a member's cost is the sum of its claims.
+        f = p[P_FS_FRAILTY]
+        rate = p[P_FS_LAMBDA] * np.exp(f * rng.standard_normal(size) - 0.5 * f * f)
+        claims = rng.poisson(rate)
+        severities = rng.lognormal(p[P_FS_SEV_MU], p[P_FS_SEV_SIGMA], int(claims.sum()))
+        owner = np.repeat(np.arange(size), claims)
+        return np.bincount(owner, weights=severities, minlength=size).reshape(shape)
+    # Mixture: nothing with probability zero; a Pareto high-cost claimant with probability
+    # tail_p (by inversion: scale x U^(-1/alpha), U on (0, 1]); otherwise the lognormal body.
+    zero, tail_p = p[P_ZERO], p[P_TAIL_P]
+    u = rng.random(shape)
+    tail = (u >= zero) & (u < zero + tail_p)
+    body = u >= zero + tail_p
+    cost = np.zeros(shape)
+    cost[tail] = p[P_TAIL_SCALE] * (1.0 - rng.random(int(tail.sum()))) ** (-p[P_TAIL_INV_SHAPE])
+    cost[body] = rng.lognormal(p[P_BODY_MU], p[P_BODY_SIGMA], int(body.sum()))
+    return cost
+
+
+def _add_members(
+    rng: np.random.Generator,
+    inputs: ModelInputs,
+    acc: F8,
+    *,
+    programme: bool,
+    z: F8,
+    risk: F8,
+    demo: F8 | None,
+    months: F8,
+    x: F8,
+    trial_of: npt.NDArray[np.intp] | None = None,
+) -> None:
+    """Attribute a group of member-years and add them to one year's aggregates ``acc``.
+
+    ``acc`` is (batch, fields). The group is either the whole roster, arrays (batch, members),
+    or a list of members with ``trial_of`` giving each one's trial in the batch.
+    """
+    p = inputs.params
+    batch = acc.shape[0]
+
+    def total(values: F8 | B1) -> F8:
+        if trial_of is None:
+            return values.sum(axis=1, dtype=np.float64)
+        return np.bincount(trial_of, weights=values, minlength=batch)
+
+    # Attribution: the payer drops a member who had no care with probability 1 - retention
+    # (retrospective attribution), and never attributes a provider-only member; the provider
+    # cannot manage a payer-only member. Draws are made only where the feature is on.
+    attributed: B1 | None = None
+    if p[P_PROVIDER_ONLY] > 0.0:
+        attributed = rng.random(z.shape) >= p[P_PROVIDER_ONLY]
+    if p[P_NOCARE_RETAIN] < 1.0:
+        dropped = (x == 0.0) & (rng.random(z.shape) >= p[P_NOCARE_RETAIN])
+        attributed = ~dropped if attributed is None else attributed & ~dropped
+    # Care management enrols members whose latent z is above the threshold (+inf: nobody).
+    managed: B1 | None = None
+    if programme and p[P_CM_Z] < math.inf:
+        managed = z > p[P_CM_Z]
+        if p[P_PAYER_ONLY] > 0.0:
+            managed &= rng.random(z.shape) >= p[P_PAYER_ONLY]
+
+    # Cost: annual cost x risk score x the trial-year's cost index x share of the year enrolled;
+    # care management avoids a share of a managed member's cost.
+    index = acc[:, F_TREND_INDEX]
+    index = index[:, None] if trial_of is None else index[trial_of]
+    cost = risk * index * x * (months / 12.0)
+    avoided = None
+    if managed is not None:
+        avoided = np.where(managed, cost * p[P_CM_EFFECT], 0.0)
+        cost -= avoided
+        # Managed months count whether or not the payer attributes the member: the programme's
+        # cost falls on the provider either way.
+        acc[:, F_CM_MONTHS] += total(np.where(managed, months, 0.0))
+
+    def attributed_total(values: F8 | B1) -> F8:
+        return total(values if attributed is None else np.where(attributed, values, 0.0))
+
+    acc[:, F_SPEND] += attributed_total(cost)
+    acc[:, F_MEMBER_MONTHS] += attributed_total(months)
+    acc[:, F_RISK_MONTHS] += attributed_total(risk * months)
+    if demo is not None:
+        acc[:, F_DEMO_RISK_MONTHS] += attributed_total(demo * months)
+    acc[:, F_MEMBERS] += attributed_total(np.ones_like(months))
+    if avoided is not None:
+        acc[:, F_CM_AVOIDED] += attributed_total(avoided)
+    for k, attachment in enumerate(inputs.attachments):
+        acc[:, N_BASE_FIELDS + k] += attributed_total(np.maximum(cost - attachment, 0.0))
+
+
+def _simulate_batch(rng: np.random.Generator, inputs: ModelInputs, out: F8) -> None:
+    """Simulate the trials of ``out`` (batch, years, fields), zero on entry, all at once."""
+    p = inputs.params
+    batch, n_years = out.shape[0], out.shape[1]
+    n = int(p[P_MEMBERS])
+    sigma, rho = p[P_RISK_SIGMA], p[P_RISK_RHO]
+    innovation = math.sqrt(max(1.0 - rho * rho, 0.0))
+    # Scores exp(sigma z - sigma^2 / 2) have mean 1 for z ~ N(0, 1); demographic scores use the
+    # same latent z shrunk by lambda (when a benchmark uses them).
+    risk_shift = -0.5 * sigma * sigma
+    demo_on = p[P_DEMO_LAMBDA] >= 0.0
+    demo_sigma = p[P_DEMO_LAMBDA] * sigma
+    entrant = p[P_ENTRANT_SHIFT]
+
+    _system_years(rng, p, out)
+
+    # Roster state carried from year to year, one entry per (trial, slot).
+    z = np.zeros((batch, n))  # latent log risk, N(0, 1) for the population
+    tenure = np.zeros((batch, n))  # completed years of attribution
+    new = np.ones((batch, n), dtype=bool)  # the slot starts the year with a new member
+
+    for y in range(n_years):
+        acc = out[:, y, :]
+        programme = y >= p[P_CM_FROM]
+
+        # The year's occupants: new members draw a stationary latent score (shifted for
+        # entrants after the first year); continuing members move by AR(1) and age a year.
+        eps = rng.standard_normal((batch, n))
+        z = np.where(new, eps + (entrant if y > 0 else 0.0), rho * z + innovation * eps)
+        tenure = np.where(new, 0.0, tenure + 1.0)
+        age = tenure * p[P_AGEING]
+        risk = np.exp(sigma * z + risk_shift + age)
+        demo = np.exp(demo_sigma * z - 0.5 * demo_sigma**2 + age) if demo_on else None
+
+        # Turnover: a leaver leaves at a uniform time in the year.
+        leaves = rng.random((batch, n)) < p[P_TURNOVER]
+        months = np.full((batch, n), 12.0)
+        months[leaves] = 12.0 * rng.random(int(leaves.sum()))
+
+        x = _annual_cost(rng, p, (batch, n))
+        _add_members(
+            rng, inputs, acc, programme=programme, z=z, risk=risk, demo=demo, months=months, x=x
+        )
+        del risk, demo, x, age, eps
+
+        # A leaver is replaced with probability `replacement` by a new member (an entrant) for
+        # the rest of the year; the joiner continues in the slot next year. An unreplaced slot
+        # is filled by a new entrant at the start of next year.
+        trial_l, slot_l = np.nonzero(leaves)
+        replaced = rng.random(trial_l.size) < p[P_REPLACEMENT]
+        trial_j, slot_j = trial_l[replaced], slot_l[replaced]
+        z_join = rng.standard_normal(trial_j.size) + entrant
+        _add_members(
+            rng,
+            inputs,
+            acc,
+            programme=programme,
+            z=z_join,
+            risk=np.exp(sigma * z_join + risk_shift),
+            demo=np.exp(demo_sigma * z_join - 0.5 * demo_sigma**2) if demo_on else None,
+            months=12.0 - months[trial_j, slot_j],
+            x=_annual_cost(rng, p, (trial_j.size,)),
+            trial_of=trial_j,
+        )
+        z[trial_j, slot_j] = z_join
+        tenure[trial_j, slot_j] = 0.0
+        new = np.zeros((batch, n), dtype=bool)
+        new[trial_l[~replaced], slot_l[~replaced]] = True
+
+
+# --------------------------------------------------------------------------------------------
+# Peak-memory helper for benchmarks/run.py: one model, one workload, in a fresh process.
+
+
+def _status_mib(field: str) -> float:
+    """A memory line of /proc/self/status (VmRSS: now, VmHWM: peak), in MiB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _reset_peak() -> bool:
+    """Reset the kernel's peak-RSS mark (VmHWM) to the current RSS, where Linux allows it."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description="Peak memory of one model on the reference workload."
+    )
+    parser.add_argument("model", choices=["numpy", "engine"])
+    parser.add_argument("--members", type=int, default=20_000)
+    parser.add_argument("--trials", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from run import workload
+
+    import simsettle
+    from simsettle.models.population import compile_model
+
+    scenario = workload(args.members, args.trials).scenario
+    # Warm up: import everything and compile (or load the numba cache) on a tiny workload.
+    if args.model == "engine":
+        simsettle.simulate(workload(50, 2), threads=args.threads, progress=False)
+    else:
+        simulate_numpy(compile_model(workload(50, 2).scenario), 2, 0)
+    # The peak is measured from here: the kernel's high-water mark is reset to the current RSS
+    # (where allowed; otherwise ru_maxrss, the lifetime peak, which includes the warm-up).
+    reset = _reset_peak()
+    baseline = _status_mib("VmRSS")
+    t = time.perf_counter()
+    if args.model == "engine":
+        result = simsettle.simulate(scenario, threads=args.threads, progress=False)
+    else:
+        result = simulate_numpy(compile_model(scenario), args.trials, scenario.seed)
+    seconds = time.perf_counter() - t
+    peak = (
+        _status_mib("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    )
+    del result
+    print(json.dumps({"baseline_mib": baseline, "peak_mib": peak, "seconds": seconds}))
+
+
+if __name__ == "__main__":
+    main()
