@@ -130,7 +130,10 @@ def test_vexp_and_vlog_agree_with_numpy_to_a_few_ulp():
     assert np.max(np.abs(e / np.exp(x) - 1.0)) < 5e-16
     nonzero = np.abs(np.log(u)) > 0
     assert np.max(np.abs(lg[nonzero] / np.log(u[nonzero]) - 1.0)) < 5e-16
-    assert e[-2] == 1.0 and lg[-2] == 0.0 and lg[-1] == np.log(2.0)
+    assert e[-2] == 1.0
+    assert lg[-2] == 0.0
+    assert lg[-1] == np.log(2.0)
     # Clamped instead of overflowing or flushing to zero.
     _elementary_many(np.array([800.0, -800.0]), e[:2], u[:0], lg[:0])
-    assert np.isfinite(e[:2]).all() and (e[:2] > 0).all()
+    assert np.isfinite(e[:2]).all()
+    assert (e[:2] > 0).all()
