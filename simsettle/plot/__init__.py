@@ -1,6 +1,16 @@
 """Figures of simulated settlements (matplotlib, object API, no pyplot state).
 
-Every figure function has the shape ``fig_*(ds, *, design=None, ax=None) -> Figure``.
+Every figure function has the shape ``fig_*(ds, *, design=None, ax=None) -> Figure``:
+
+- :func:`fig_distribution`: settlement histogram per design, the point mass at zero annotated;
+- :func:`fig_exceedance`: exceedance curves of the provider's downside and upside;
+- :func:`fig_compare`: designs side by side (violins or boxes, quantiles, means, P(pay losses));
+- :func:`fig_fan`: median and 50%/90% bands over the performance years of an agreement, of the
+  settlement and of benchmark against actual spend;
+- :func:`fig_payoff`: payoff diagram of each design's terms;
+- :func:`fig_participants`: payout distribution of each participant practice;
+- :func:`fig_tornado`, :func:`fig_heatmap`: sensitivities from a parameter sweep (a Dataset with
+  the sweep dimensions listed in ``ds.attrs["sweep_dims"]``).
 
 matplotlib is imported on first use of a figure function or tick formatter (PEP 562 lazy
 attributes), so ``import simsettle.plot`` and the plain-text formatters
@@ -22,14 +32,21 @@ from simsettle.plot._style import (
 )
 
 if TYPE_CHECKING:
+    from simsettle.plot.compare import fig_compare, fig_fan, fig_participants
     from simsettle.plot.figures import fig_distribution, fig_exceedance, fig_payoff
+    from simsettle.plot.sweeps import fig_heatmap, fig_tornado
 
 __all__ = [
     "design_colors",
     "design_linestyles",
+    "fig_compare",
     "fig_distribution",
     "fig_exceedance",
+    "fig_fan",
+    "fig_heatmap",
+    "fig_participants",
     "fig_payoff",
+    "fig_tornado",
     "format_money",
     "format_percent",
     "money_formatter",
@@ -37,9 +54,14 @@ __all__ = [
 ]
 
 _LAZY = {
+    "fig_compare": "simsettle.plot.compare",
     "fig_distribution": "simsettle.plot.figures",
     "fig_exceedance": "simsettle.plot.figures",
+    "fig_fan": "simsettle.plot.compare",
+    "fig_heatmap": "simsettle.plot.sweeps",
+    "fig_participants": "simsettle.plot.compare",
     "fig_payoff": "simsettle.plot.figures",
+    "fig_tornado": "simsettle.plot.sweeps",
 }
 
 
