@@ -1,18 +1,19 @@
-"""Performance table: throughput against numpy, thread and dask scaling, scaling exponents,
-peak memory and start-up time. Prints one markdown table.
+"""Performance table of issue 5: throughput against numpy, the numpy model, thread and dask
+scaling, scaling exponents, memory, start-up and the GPU. Prints one markdown table.
 
-Usage: python benchmarks/run.py [--members 20000] [--trials 400] [--numpy-trials 50]
-                                [--memory-trials 200] [--quick]
+Usage: python benchmarks/run.py [--quick] [--members 20000] [--trials 10000] ...
 
-The reference workload (issue 5): members at the given size, 3 base years and 1 performance year,
-4 designs including individual stop-loss; trials are fewer than a full run so the table takes a
-few minutes; throughput is per simulated member-year and does not depend on the trial count.
-Medians of repeated runs; compilation is excluded (a warm-up run first).
+The reference workload: 20,000 members, 3 base years and 1 performance year, 4 designs including
+individual stop-loss, 10,000 trials, the full model (turnover, risk, utilization, stop-loss and
+aggregation), settled and labelled as an xarray Dataset. Throughput is per simulated member-year,
+median of repeated runs, compilation excluded (a warm-up run first).
 
 Against the same model written in numpy (benchmarks/numpy_model.py, checked against the engine in
 tests/test_numpy_model.py): member-years per second on fewer trials, and the peak resident memory
 of each on the same workload, each in a fresh process after imports and warm-up (above that
-baseline, and in total).
+baseline, and in total). Memory of a 100,000-trial run: benchmarks/memory.py, in a fresh process.
+
+--quick: 1,000 trials for throughput, 200 members for the 100,000-trial memory run, no dask.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from memory import run_pair
 from numpy_model import simulate_numpy
 
 import simsettle
@@ -85,60 +88,76 @@ def exponent(xs: list[float], ts: list[float]) -> float:
     return float(slope)
 
 
+def compile_then_cached(scenario: Path) -> tuple[float, float]:
+    """Seconds of `simsettle run` with an empty numba cache, then of a second run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, NUMBA_CACHE_DIR=str(Path(tmp) / "cache"))
+        cmd = [sys.executable, "-m", "simsettle.cli", "run", str(scenario), "--trials", "20"]
+        cmd += ["-o", str(Path(tmp) / "r.nc"), "--no-progress"]
+        times = []
+        for _ in range(2):
+            t = time.perf_counter()
+            subprocess.run(cmd, capture_output=True, check=True, env=env)
+            times.append(time.perf_counter() - t)
+    return times[0], times[1]
+
+
+def gpu_row() -> tuple[str, str]:
+    from gpu import why_no_gpu
+
+    reason = why_no_gpu()
+    if reason is not None:
+        return ("GPU member-years/s", f"not measured: {reason}")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "gpu.py")], capture_output=True, text=True
+    )
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("| GPU member-years/s")]
+    return ("GPU member-years/s", lines[0].split("|")[2].strip() if lines else done.stdout[-200:])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=20_000)
-    parser.add_argument("--trials", type=int, default=400)
+    parser.add_argument("--trials", type=int, default=10_000, help="trials of the 2-thread runs")
+    parser.add_argument("--trials-1thread", type=int, default=2_000)
+    parser.add_argument("--scaling-trials", type=int, default=400)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
         "--numpy-trials", type=int, default=50, help="trials of the timed numpy-model runs"
     )
     parser.add_argument(
-        "--memory-trials", type=int, default=200, help="trials of the peak-memory runs"
+        "--memory-trials", type=int, default=200, help="trials of the peak-memory comparison"
     )
-    parser.add_argument("--quick", action="store_true", help="skip dask and start-up rows")
+    parser.add_argument(
+        "--memory-members", type=int, default=50_000, help="members of the 100,000-trial run"
+    )
+    parser.add_argument("--quick", action="store_true", help="smaller runs, no dask")
     args = parser.parse_args()
+    if args.quick:
+        args.trials, args.trials_1thread, args.memory_members = 1_000, 500, 200
     rows: list[tuple[str, str]] = []
 
-    base = workload(args.members, args.trials)
     simsettle.simulate(workload(50, 2), progress=False)  # compile or load the cache
+    base = workload(args.members, args.trials)
     member_years = args.members * args.trials * 4
     t2 = timed(lambda: simsettle.simulate(base, threads=2, progress=False), args.repeats)
-    t1 = timed(lambda: simsettle.simulate(base, threads=1, progress=False), args.repeats)
+    one = workload(args.members, args.trials_1thread)
+    t1 = timed(lambda: simsettle.simulate(one, threads=1, progress=False), args.repeats)
+    rate2 = member_years / t2
+    rate1 = args.members * args.trials_1thread * 4 / t1
     lognormal = numpy_lognormal_rate()
     rows += [
-        ("member-years/s, 2 threads", f"{member_years / t2 / 1e6:.1f} M"),
-        ("member-years/s, 1 thread", f"{member_years / t1 / 1e6:.1f} M"),
+        (
+            f"reference workload ({args.members:,} x {args.trials:,} trials x 4 years, "
+            "4 designs), 2 threads, s",
+            f"{t2:.1f}",
+        ),
+        ("member-years/s, 2 threads", f"{rate2 / 1e6:.1f} M"),
+        (f"member-years/s, 1 thread ({args.trials_1thread:,} trials)", f"{rate1 / 1e6:.1f} M"),
         ("numpy lognormal draws/s, 1 thread", f"{lognormal / 1e6:.1f} M"),
-        ("engine (2 threads) / numpy lognormal", f"{member_years / t2 / lognormal:.2f}"),
-        ("2 threads / 1 thread", f"{t1 / t2:.2f}x"),
+        ("engine (2 threads) / numpy lognormal (goal 1, floor 0.5)", f"{rate2 / lognormal:.2f}"),
+        ("2 threads / 1 thread (floor 1.8)", f"{rate2 / rate1:.2f}x"),
     ]
-
-    sizes = [args.members // 4, args.members // 2, args.members]
-    ts = [
-        timed(lambda m=m: simsettle.simulate(workload(m, args.trials), progress=False), 1)
-        for m in sizes
-    ]
-    rows.append(("time exponent in members", f"{exponent(sizes, ts):.2f}"))
-    trials = [args.trials // 4, args.trials // 2, args.trials]
-    ts = [
-        timed(lambda n=n: simsettle.simulate(workload(args.members // 4, n), progress=False), 1)
-        for n in trials
-    ]
-    rows.append(("time exponent in trials", f"{exponent(trials, ts):.2f}"))
-    years = [1, 3, 7]
-    ts = [
-        timed(
-            lambda y=y: simsettle.simulate(
-                workload(args.members // 4, args.trials, y), progress=False
-            ),
-            1,
-        )
-        for y in years
-    ]
-    rows.append(("time exponent in simulated years", f"{exponent([y + 3 for y in years], ts):.2f}"))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    rows.append(("peak resident memory of this process", f"{peak:.0f} MiB"))
 
     # The same model written the straightforward way in numpy (benchmarks/numpy_model.py, checked
     # against the engine by tests/test_numpy_model.py): all trials at once, one thread. Its rate
@@ -151,8 +170,8 @@ def main() -> None:
     numpy_rate = args.members * args.numpy_trials * 4 / t_np
     rows += [
         (f"numpy model member-years/s ({args.numpy_trials} trials)", f"{numpy_rate / 1e6:.1f} M"),
-        ("engine (2 threads) / numpy model speed", f"{member_years / t2 / numpy_rate:.2f}x"),
-        ("engine (1 thread) / numpy model speed", f"{member_years / t1 / numpy_rate:.2f}x"),
+        ("engine (2 threads) / numpy model speed (floor 10)", f"{rate2 / numpy_rate:.2f}x"),
+        ("engine (1 thread) / numpy model speed", f"{rate1 / numpy_rate:.2f}x"),
     ]
     # Peak memory, each in a fresh process: imports and warm-up first, then the same workload
     # (members x memory_trials x 4 years); the engine's includes settling and the Dataset.
@@ -168,14 +187,49 @@ def main() -> None:
         )
     rows += [
         (
-            "engine / numpy peak memory, above baseline",
+            "engine / numpy peak memory, above baseline (floor 0.1)",
             f"{above['engine'] / above['numpy']:.4f}",
         ),
         (
             "engine / numpy peak memory, total",
             f"{mem['engine']['peak_mib'] / mem['numpy']['peak_mib']:.2f}",
         ),
+        (
+            f"numpy model all at once at {args.trials:,} trials (its growth x trials), GiB",
+            f"{above['numpy'] / args.memory_trials * args.trials / 1024:.1f}",
+        ),
     ]
+
+    n = args.scaling_trials
+    sizes = [args.members // 4, args.members // 2, args.members]
+    ts = [timed(lambda m=m: simsettle.simulate(workload(m, n), progress=False), 1) for m in sizes]
+    rows.append(("time exponent in members", f"{exponent(sizes, ts):.2f}"))
+    trials = [n // 4, n // 2, n]
+    ts = [
+        timed(lambda n=n: simsettle.simulate(workload(args.members // 4, n), progress=False), 1)
+        for n in trials
+    ]
+    rows.append(("time exponent in trials", f"{exponent(trials, ts):.2f}"))
+    years = [1, 3, 7]
+    ts = [
+        timed(
+            lambda y=y: simsettle.simulate(workload(args.members // 4, n, y), progress=False),
+            1,
+        )
+        for y in years
+    ]
+    rows.append(("time exponent in simulated years", f"{exponent([y + 3 for y in years], ts):.2f}"))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows.append(("peak resident memory of this process", f"{peak:.0f} MiB"))
+    big = run_pair(100_000, args.memory_members, None)
+    rows.append(
+        (
+            f"100,000 trials x {args.memory_members:,} members: peak RSS / growth in the run "
+            "(limit 2 GiB)",
+            f"{big['peak'] / 2**20:.0f} / {(big['peak'] - big['before']) / 2**20:.0f} MiB "
+            f"in {big['seconds']:.0f} s",
+        )
+    )
 
     if not args.quick:
         from simsettle.runner import local_cluster
@@ -204,6 +258,11 @@ def main() -> None:
             exe = [sys.executable, "-m", "simsettle.cli", *cmd]
             t = timed(lambda e=exe: subprocess.run(e, capture_output=True, check=True), 5)
             rows.append((f"{label}, s", f"{t:.2f}"))
+        first, second = compile_then_cached(scenario)
+        rows.append(
+            ("simsettle run, empty numba cache / second run, s", f"{first:.1f} / {second:.1f}")
+        )
+    rows.append(gpu_row())
 
     print(f"command: python {' '.join(sys.argv)}")
     print(
