@@ -157,7 +157,7 @@ def run(
     _check_output_path(out, scenario)
 
     from simsettle.report import format_cost_moments, format_summary
-    from simsettle.results import write_results
+    from simsettle.results import sweep_base, write_results
     from simsettle.runner import simulate
 
     words = ["simsettle", "run", str(scenario), "-o", str(out)]
@@ -217,7 +217,9 @@ def run(
     except (OSError, ValueError) as exc:
         _err(f"{out}: could not write results: {exc}")
         raise typer.Exit(EXIT_FAILURE) from None
-    typer.echo(format_summary(ds))
+    if ds.attrs.get("sweep_dims"):
+        typer.echo(f"swept: {ds.attrs['sweep_dims']}; the summary is at the base of each")
+    typer.echo(format_summary(sweep_base(ds)))
     typer.echo(format_cost_moments(ds))
     typer.echo(f"wrote {out}")
 

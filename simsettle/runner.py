@@ -95,7 +95,9 @@ def resolve_scenario(
         if issues:
             raise ScenarioError(issues)
         sc = loaded.scenario.model_copy(update=update)
-        loaded = LoadedScenario(scenario=sc, text=loaded.text, source=loaded.source)
+        loaded = LoadedScenario(
+            scenario=sc, text=loaded.text, source=loaded.source, overrides=loaded.overrides
+        )
     return loaded
 
 
@@ -289,8 +291,13 @@ def available_memory() -> int | None:
     return available
 
 
-def _check_memory(sc: Scenario, inputs: Sequence[ModelInputs], chunk_trials: int) -> None:
-    """Refuse, before simulating, a run whose arrays would not fit in memory."""
+def _check_memory(
+    sc: Scenario, inputs: Sequence[ModelInputs], chunk_trials: int, points: int = 1
+) -> None:
+    """Refuse, before simulating, a run whose arrays would not fit in memory.
+
+    A sweep of ``points`` simulations holds every point's results, then their combination.
+    """
     limit = OPTIONS["memory_limit"]
     where = "the memory limit (option memory_limit)"
     if limit is None:
@@ -298,13 +305,15 @@ def _check_memory(sc: Scenario, inputs: Sequence[ModelInputs], chunk_trials: int
         where = "available"
         if limit is None:
             return
-    needed = _estimate(sc, inputs, chunk_trials)
+    needed = _estimate(sc, inputs, chunk_trials) * (1 if points == 1 else 2 * points)
     if needed <= limit:
         return
+    swept = f" x {points} sweep points" if points > 1 else ""
     raise MemoryLimitError(
         f"this run needs about {needed / _GIB:.1f} GiB of memory for its results "
-        f"({sc.trials:,} trials x {len(sc.all_designs)} designs x {sc.performance_years} "
-        f"performance years) and {limit / _GIB:.1f} GiB is {where}. Run fewer trials "
+        f"({sc.trials:,} trials x {len(sc.all_designs)} designs{swept} x "
+        f"{sc.performance_years} performance years) and {limit / _GIB:.1f} GiB is {where}. "
+        "Run fewer trials "
         "(--trials), fewer designs or performance years, or on a machine with more memory "
         "(memory does not depend on the number of members). To run anyway, raise the limit: "
         "simsettle.set_options(memory_limit=BYTES).",
@@ -350,22 +359,20 @@ def simulate(
     xarray.Dataset
         Dims ``(design, trial, year)``; see :mod:`simsettle.results` for the variables.
     """
-    from simsettle.results import to_dataset
-
     loaded = resolve_scenario(scenario, trials=trials, seed=seed)
     sc = loaded.scenario
-    key = key_from_seed(sc.seed)
     chunk = chunk_trials if chunk_trials is not None else OPTIONS["chunk_trials"]
-    chunks = plan_chunks(sc.trials, chunk)
-    # Each line of a portfolio has its own members (disjoint counter words) and shares the
-    # trial-level draws; a single contract is the one-line case.
-    lines = []
-    offset = 0
-    for name, view in sc.line_views():
-        lines.append((name, view, compile_model(view, member_offset=offset)))
-        offset += view.population.members
-    total = sc.trials * len(lines)
-    _check_memory(sc, [inputs for _, _, inputs in lines], chunk)
+    plan = None
+    points: Sequence[Scenario] = (sc,)
+    if sc.sweep:
+        from simsettle.scenario.sweep import plan_sweep
+
+        plan = plan_sweep(loaded)
+        points = plan.points
+    lines_per_point = len(sc.line_views())
+    total = sc.trials * lines_per_point * len(points)
+    first_inputs = [compile_model(view) for _, view in points[0].line_views()]
+    _check_memory(points[0], first_inputs, chunk, len(points))
 
     show = progress if progress is not None else OPTIONS["progress"]
     bar: _DelayedTqdm | None = None
@@ -377,35 +384,74 @@ def simulate(
     else:
         bar = _DelayedTqdm(total, delay=0.0 if show else 2.0)
         callback = bar
-    settled = []
+    results = []
     try:
         with _numba_threads(threads if threads is not None else OPTIONS["threads"]) as n_threads:
-            parallel = n_threads > 1
-            for k, (name, view, inputs) in enumerate(lines):
-                aggregates = np.empty(
-                    (sc.trials, inputs.n_years, inputs.n_fields), dtype=np.float64
-                )
+            for p, point in enumerate(points):
 
-                def report(done: int, k: int = k) -> None:
+                def report(done: int, p: int = p) -> None:
                     if callback is not None:
-                        callback(k * sc.trials + done, total)
+                        callback(p * sc.trials * lines_per_point + done, total)
 
-                if client is None:
-                    done = 0
-                    for t0, n in chunks:
-                        aggregates[t0 : t0 + n] = simulate_aggregates(
-                            inputs, key, t0, n, parallel=parallel
-                        )
-                        done += n
-                        report(done)
-                else:
-                    _run_on_cluster(client, inputs, key, chunks, aggregates, report)
-                settled.append((name, settle_designs(view, inputs, aggregates)))
-                del aggregates  # the next line's, or the Dataset, may use the room
+                results.append(
+                    _simulate_point(
+                        loaded, point, chunk, n_threads > 1, client, report, command=command
+                    )
+                )
     finally:
         if bar is not None:
             bar.close()
+    if plan is None:
+        return results[0]
+    from simsettle.results import combine_sweep
+
+    return combine_sweep(results, plan)
+
+
+def _simulate_point(
+    loaded: LoadedScenario,
+    sc: Scenario,
+    chunk: int,
+    parallel: bool,
+    client: Any,
+    report: Callable[[int], None],
+    *,
+    command: str | None,
+) -> xr.Dataset:
+    """Simulate and settle one scenario (a sweep's point, or the whole run)."""
+    from simsettle.results import to_dataset
+
+    key = key_from_seed(sc.seed)
+    chunks = plan_chunks(sc.trials, chunk)
+    # Each line of a portfolio has its own members (disjoint counter words) and shares the
+    # trial-level draws; a single contract is the one-line case.
+    lines = []
+    offset = 0
+    for name, view in sc.line_views():
+        lines.append((name, view, compile_model(view, member_offset=offset)))
+        offset += view.population.members
+    settled = []
+    for k, (name, view, inputs) in enumerate(lines):
+        aggregates = np.empty((sc.trials, inputs.n_years, inputs.n_fields), dtype=np.float64)
+
+        def line_report(done: int, k: int = k) -> None:
+            report(k * sc.trials + done)
+
+        if client is None:
+            done = 0
+            for t0, n in chunks:
+                aggregates[t0 : t0 + n] = simulate_aggregates(inputs, key, t0, n, parallel=parallel)
+                done += n
+                line_report(done)
+        else:
+            _run_on_cluster(client, inputs, key, chunks, aggregates, line_report)
+        settled.append((name, settle_designs(view, inputs, aggregates)))
+        del aggregates  # the next line's, or the Dataset, may use the room
     combined = settled[0][1] if len(settled) == 1 else combine_lines(settled)
+    if sc is not loaded.scenario:  # a sweep's point: its designs, the file's text
+        loaded = LoadedScenario(
+            scenario=sc, text=loaded.text, source=loaded.source, overrides=loaded.overrides
+        )
     return to_dataset(
         combined, loaded, seed=sc.seed, trials=sc.trials, inputs=lines[0][2], command=command
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from simsettle.errors import Issue, ScenarioError
 from simsettle.scenario._base import FieldError
 from simsettle.scenario.contracts import TwoSided, UpsideOnly
+from simsettle.scenario.paths import Loc, Override, PathError, apply_override
 from simsettle.scenario.schema import SCHEMA_VERSION, Scenario
 from simsettle.scenario.templates import template_names
 
@@ -34,11 +36,16 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 
 @dataclass(frozen=True)
 class LoadedScenario:
-    """A validated scenario with the exact text it came from (stored in results for provenance)."""
+    """A validated scenario with the exact text it came from (stored in results for provenance).
+
+    With overrides, ``text`` is the file's text with the overridden values written in (comments
+    kept) and ``overrides`` lists them as given.
+    """
 
     scenario: Scenario
     text: str
     source: str
+    overrides: tuple[str, ...] = ()
 
     @property
     def sha256(self) -> str:
@@ -229,8 +236,13 @@ def _structural_issues(text: str, data: CommentedMap, source: str) -> list[Issue
     return issues
 
 
-def parse_scenario(text: str, source: str = "<string>") -> LoadedScenario:
+def parse_scenario(
+    text: str, source: str = "<string>", overrides: Sequence[Override] = ()
+) -> LoadedScenario:
     """Parse and validate scenario ``text``; ``source`` names it in error messages.
+
+    ``overrides`` set fields before validation (``simsettle run --set``); an error in an
+    overridden value names the override instead of a line of the file.
 
     Raises
     ------
@@ -283,28 +295,61 @@ def parse_scenario(text: str, source: str = "<string>") -> LoadedScenario:
                 )
             ]
         )
+    overridden: list[tuple[Loc, Override]] = []
+    for o in overrides:
+        try:
+            overridden += [(loc, o) for loc in apply_override(data, o.path, o.value)]
+        except PathError as exc:
+            message = str(exc).removeprefix(f"{o.path}: ")
+            raise ScenarioError([Issue(o.origin, 1, 1, o.path, message)]) from None
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        locs = [_error_loc(e) for e in errors]
-        issues = []
-        for err, loc in zip(errors, locs, strict=True):
-            # A list whose every item failed also fails its min_length check; that second
-            # message would be misleading, the item errors say what is wrong.
-            if err["type"] == "too_short" and any(
-                len(o) > len(loc) and o[: len(loc)] == loc for o in locs
-            ):
-                continue
-            line, col = locate(data, loc)
-            issues.append(Issue(source, line, col, ".".join(str(p) for p in loc), _message(err)))
-        issues.sort(key=lambda i: (i.line, i.column))
-        raise ScenarioError(issues) from None
-    return LoadedScenario(scenario=scenario, text=text, source=source)
+        raise ScenarioError(validation_issues(exc, data, source, overridden)) from None
+    if overrides:
+        buf = io.StringIO()
+        _yaml().dump(data, buf)
+        text = buf.getvalue()
+    return LoadedScenario(
+        scenario=scenario, text=text, source=source, overrides=tuple(o.origin for o in overrides)
+    )
 
 
-def load_scenario(path: str | Path) -> LoadedScenario:
-    """Read and validate the scenario file at ``path``.
+def validation_issues(
+    exc: ValidationError,
+    data: Any,
+    source: str,
+    overridden: Sequence[tuple[Loc, Override]] = (),
+) -> list[Issue]:
+    """Positioned issues of a failed validation of ``data`` (parsed from ``source``).
+
+    An error inside an overridden location is reported at the override (its ``origin``), since
+    the file's line there no longer holds the value that failed.
+    """
+    errors = exc.errors(include_url=False)
+    locs = [_error_loc(e) for e in errors]
+    issues = []
+    for err, loc in zip(errors, locs, strict=True):
+        # A list whose every item failed also fails its min_length check; that second
+        # message would be misleading, the item errors say what is wrong.
+        if err["type"] == "too_short" and any(
+            len(o) > len(loc) and o[: len(loc)] == loc for o in locs
+        ):
+            continue
+        path = ".".join(str(p) for p in loc)
+        origin = next((o for where, o in overridden if loc[: len(where)] == where), None)
+        if origin is not None:
+            issues.append(Issue(origin.origin, 1, 1, path, _message(err)))
+            continue
+        line, col = locate(data, loc)
+        issues.append(Issue(source, line, col, path, _message(err)))
+    issues.sort(key=lambda i: (i.file != source, i.line, i.column))
+    return issues
+
+
+def load_scenario(path: str | Path, overrides: Sequence[Override] = ()) -> LoadedScenario:
+    """Read and validate the scenario file at ``path`` (with ``overrides``, as
+    :func:`parse_scenario`).
 
     Raises
     ------
@@ -341,7 +386,7 @@ def load_scenario(path: str | Path) -> LoadedScenario:
         ) from None
     if "\x00" in text:
         raise ScenarioError([Issue(name, 1, 1, "", "contains NUL bytes; not a YAML scenario")])
-    return parse_scenario(text, name)
+    return parse_scenario(text, name, overrides)
 
 
 def _template_design_schema(defs: dict[str, Any]) -> dict[str, Any]:

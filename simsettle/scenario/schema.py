@@ -32,6 +32,7 @@ __all__ = [
     "Provider",
     "QualityModel",
     "Scenario",
+    "SweepAxis",
     "Timing",
     "Trend",
 ]
@@ -766,6 +767,120 @@ class Portfolio(SettleModel):
     )
 
 
+#: A swept value: a number, a flag or a name (a template, a method).
+SweepValue = float | int | bool | str
+#: Dimension names the results already use; a sweep may not take them.
+RESERVED_DIMS = frozenset(
+    {"design", "trial", "year", "payoff_savings_rate", "participant", "line", "quantile"}
+)
+#: Fields a sweep may not change: they fix the run's identity or the results' shape.
+UNSWEEPABLE = (
+    "schema_version",
+    "name",
+    "description",
+    "seed",
+    "trials",
+    "first_performance_year",
+    "performance_years",
+    "sweep",
+)
+
+
+class SweepAxis(SettleModel):
+    """One swept parameter: its values become a dimension of the results, on the same draws."""
+
+    path: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\s=]+$",
+        description="Field path, dotted: `designs.two_sided.min_savings_rate`, "
+        "`designs.*.shared_savings_rate` (every design), `designs[0].stop_loss.attachment`, "
+        "`population.turnover`. A design field is settled again on the same simulated years; "
+        "any other field is simulated again with the same seed (common random numbers).",
+    )
+    values: Annotated[tuple[SweepValue, ...], Strict(False)] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        description="The values, in the swept field's own units (USD, fraction, count, ...); "
+        "give these or start/stop/step.",
+    )
+    start: float | None = Field(
+        default=None,
+        description="First value of an even grid (the field's units: USD, fraction...).",
+    )
+    stop: float | None = Field(
+        default=None,
+        description="Last value of an even grid, included (in the field's units: USD, "
+        "fraction, count, ...).",
+    )
+    step: float | None = Field(
+        default=None,
+        gt=0,
+        description="Spacing of an even grid (in the field's units: USD, fraction, count, ...).",
+    )
+    name: Label | None = Field(
+        default=None, description="Name of the dimension (default: the path's last key)."
+    )
+    base: SweepValue | None = Field(
+        default=None,
+        description="The base case among the values (in the field's units: USD, fraction, "
+        "count, ...), for tornado charts and held dimensions (default: the first value).",
+    )
+
+    @model_validator(mode="after")
+    def _grid(self) -> SweepAxis:
+        ranged = (self.start, self.stop, self.step)
+        if self.values is not None and any(v is not None for v in ranged):
+            raise FieldError("values", "give values or start/stop/step, not both")
+        if self.values is None:
+            if any(v is None for v in ranged):
+                raise FieldError("values", "give values, or all of start, stop and step")
+            start, stop, step = (float(v) for v in ranged)  # type: ignore[arg-type]
+            n = round((stop - start) / step)
+            if n < 0 or abs(start + n * step - stop) > 1e-9 * max(1.0, abs(stop)):
+                raise FieldError("stop", "stop must be start plus a whole number of steps")
+            if n + 1 > 1000:
+                raise FieldError("step", f"{n + 1} values; a sweep axis takes at most 1000")
+        grid = self.grid
+        if len(set(map(repr, grid))) != len(grid):
+            raise FieldError("values", "values must be distinct")
+        if self.base is not None and self.base not in grid:
+            raise FieldError("base", f"base {self.base!r} is not among the values")
+        first = self.path.split(".")[0].split("[")[0]
+        if first in UNSWEEPABLE:
+            raise FieldError("path", f"{first} cannot be swept (it fixes the run or its shape)")
+        if self.dim in RESERVED_DIMS:
+            raise FieldError("name", f"{self.dim!r} is a dimension of the results; give a name")
+        return self
+
+    @property
+    def grid(self) -> tuple[SweepValue, ...]:
+        """The swept values, in order (an even grid rounded to 12 decimals)."""
+        if self.values is not None:
+            return self.values
+        start, step = float(self.start or 0.0), float(self.step or 1.0)
+        n = round((float(self.stop or 0.0) - start) / step)
+        return tuple(round(start + k * step, 12) for k in range(n + 1))
+
+    @property
+    def dim(self) -> str:
+        """Name of the results' dimension."""
+        if self.name is not None:
+            return self.name
+        return self.path.split(".")[-1].split("[")[0]
+
+    @property
+    def base_value(self) -> SweepValue:
+        """The base case."""
+        return self.grid[0] if self.base is None else self.base
+
+    @property
+    def is_design(self) -> bool:
+        """Whether the path is a design field (settled again, not simulated again)."""
+        return self.path.split(".")[0].split("[")[0] == "designs"
+
+
 class Scenario(SettleModel):
     """A simsettle scenario: population, cost, trend, benchmark and the designs to compare."""
 
@@ -832,6 +947,12 @@ class Scenario(SettleModel):
         min_length=1,
         max_length=500,
         description="Contract designs to settle; each is settled on the same simulated years.",
+    )
+    sweep: Annotated[tuple[SweepAxis, ...], Strict(False)] = Field(
+        default=(),
+        max_length=6,
+        description="Parameters to sweep: each becomes a dimension of the results, every "
+        "combination on the same random numbers (omit for a single run).",
     )
 
     @model_validator(mode="before")
@@ -903,6 +1024,25 @@ class Scenario(SettleModel):
                         f"duplicate design name {d.name!r}: names are shared by all lines",
                     )
                 designs.add(d.name)
+        return self
+
+    @model_validator(mode="after")
+    def _sweep_axes(self) -> Scenario:
+        dims: dict[str, int] = {}
+        for i, axis in enumerate(self.sweep):
+            if axis.dim in dims:
+                raise FieldError(
+                    ("sweep", i, "name"),
+                    f"dimension {axis.dim!r} is already swept by sweep.{dims[axis.dim]}; "
+                    "give each axis its own name",
+                )
+            dims[axis.dim] = i
+            if axis.is_design and self.portfolio is not None:
+                raise FieldError(
+                    ("sweep", i, "path"),
+                    "design sweeps are not supported with a portfolio; sweep a line's field "
+                    "(portfolio.lines...) instead, which simulates each value again",
+                )
         return self
 
     @model_validator(mode="after")

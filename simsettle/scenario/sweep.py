@@ -1,0 +1,226 @@
+"""Expanding a scenario's ``sweep`` into the runs that make it, every value checked up front.
+
+A sweep over design fields needs one simulation: the designs are copied once per combination of
+the design axes ("variants") and all are settled on the same simulated years. A sweep over any
+other field (population, cost, trend, benchmark) simulates again once per combination of those
+axes, with the same seed, so every point uses the same random numbers. :func:`plan_sweep`
+validates every combination before anything runs; a bad value is reported at its sweep entry.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from simsettle.errors import Issue, ScenarioError
+from simsettle.scenario.contracts import TwoSided, UpsideOnly
+from simsettle.scenario.io import LoadedScenario, _yaml, locate, validation_issues
+from simsettle.scenario.paths import Override, PathError, apply_override
+from simsettle.scenario.schema import Scenario, SweepAxis, SweepValue
+
+__all__ = ["AxisPlan", "SweepPlan", "plan_sweep", "variant_name"]
+
+#: Combinations (model points x design variants) a sweep may expand to.
+MAX_COMBINATIONS = 100_000
+
+
+@dataclass(frozen=True)
+class AxisPlan:
+    """One swept parameter as the results label it."""
+
+    dim: str
+    path: str
+    values: tuple[SweepValue, ...]
+    base: SweepValue
+    is_design: bool
+    description: str
+    units: str
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """The runs of a sweep.
+
+    ``points`` has one scenario per combination of the model axes (in ``itertools.product``
+    order, the last axis fastest); each scenario's designs are the variants: for each design of
+    the file, one copy per combination of the design axes, named by :func:`variant_name`.
+    """
+
+    axes: tuple[AxisPlan, ...]
+    points: tuple[Scenario, ...]
+    design_names: tuple[str, ...]
+
+    @property
+    def model_axes(self) -> tuple[AxisPlan, ...]:
+        """Axes that are simulated again."""
+        return tuple(a for a in self.axes if not a.is_design)
+
+    @property
+    def design_axes(self) -> tuple[AxisPlan, ...]:
+        """Axes that are only settled again."""
+        return tuple(a for a in self.axes if a.is_design)
+
+    @property
+    def n_variants(self) -> int:
+        """Design variants per original design."""
+        n = 1
+        for a in self.design_axes:
+            n *= len(a.values)
+        return n
+
+
+def variant_name(design: str, k: int, n_variants: int) -> str:
+    """Name of design ``design``'s ``k``-th variant (the design's own name when there is one)."""
+    return design if n_variants == 1 else f"{design}.sweep{k}"
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, Mapping):
+        return {k: _plain(v) for k, v in node.items()}
+    if isinstance(node, list | tuple):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _field(path: str) -> tuple[str, str]:
+    """(description, units) of the schema field a path ends at, as well as it can be told."""
+    model: Any = Scenario
+    info = None
+    for part in path.split("."):
+        key = part.split("[")[0]
+        if key == "designs" and model is Scenario:
+            model = (TwoSided, UpsideOnly)
+            continue
+        models = model if isinstance(model, tuple) else (model,)
+        found = [m.model_fields[key] for m in models if key in m.model_fields]
+        if not found:
+            # a design's name, an index or a wildcard: stay on the same model
+            continue
+        info = found[0]
+        ann = info.annotation
+        nested = [
+            a
+            for a in getattr(ann, "__args__", (ann,))
+            if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
+        model = nested[0] if nested else None
+        if model is None:
+            break
+    description = (info.description or "") if info is not None else ""
+    units = "USD" if "USD" in description else "1"
+    return description, units
+
+
+def plan_sweep(loaded: LoadedScenario) -> SweepPlan:
+    """Every run of ``loaded``'s sweep, validated.
+
+    Raises
+    ------
+    ScenarioError
+        If a swept value, or a combination of them, does not validate: the issue is placed at
+        the sweep entry and says which value failed.
+    """
+    sc = loaded.scenario
+    source = loaded.source
+    raw = _yaml().load(loaded.text)
+    base = _plain(raw)
+    base.pop("sweep", None)
+    axes = tuple(sc.sweep)
+    model_axes = [(i, a) for i, a in enumerate(axes) if not a.is_design]
+    design_axes = [(i, a) for i, a in enumerate(axes) if a.is_design]
+    n_model = 1
+    for _, a in model_axes:
+        n_model *= len(a.grid)
+    n_design = 1
+    for _, a in design_axes:
+        n_design *= len(a.grid)
+    names = tuple(d.name for d in sc.designs)
+    total = n_model * n_design * len(names)
+    if total > MAX_COMBINATIONS:
+        line, col = locate(raw, ("sweep",))
+        raise ScenarioError(
+            [
+                Issue(
+                    source,
+                    line,
+                    col,
+                    "sweep",
+                    f"the sweep makes {total:,} design settlements per trial "
+                    f"({n_model:,} simulations x {n_design:,} combinations x {len(names)} "
+                    f"designs); at most {MAX_COMBINATIONS:,}",
+                )
+            ]
+        )
+
+    def build(data: dict[str, Any], settings: list[tuple[int, SweepAxis, SweepValue]]) -> Scenario:
+        overridden = []
+        for i, axis, value in settings:
+            origin = Override(axis.path, value, f"sweep.{i}")
+            try:
+                locs = apply_override(data, axis.path, value)
+            except PathError as exc:
+                line, col = locate(raw, ("sweep", i, "path"))
+                message = str(exc).removeprefix(f"{axis.path}: ")
+                issue = Issue(source, line, col, f"sweep.{i}.path", message)
+                raise ScenarioError([issue]) from None
+            overridden += [(loc, origin) for loc in locs]
+        try:
+            return Scenario.model_validate(data)
+        except ValidationError as exc:
+            issues = validation_issues(exc, raw, source, overridden)
+            values = ", ".join(f"{a.dim} = {v!r}" for _, a, v in settings)
+            placed = []
+            for issue in issues:
+                if issue.file.startswith("sweep."):
+                    i = int(issue.file.split(".")[1])
+                    line, col = locate(raw, ("sweep", i, "values"))
+                    issue = Issue(source, line, col, issue.path, f"with {values}: {issue.message}")
+                else:
+                    issue = Issue(
+                        issue.file,
+                        issue.line,
+                        issue.column,
+                        issue.path,
+                        f"with {values}: {issue.message}",
+                    )
+                placed.append(issue)
+            raise ScenarioError(placed) from None
+
+    points = []
+    for model_values in itertools.product(*(a.grid for _, a in model_axes)):
+        model_settings = [(i, a, v) for (i, a), v in zip(model_axes, model_values, strict=True)]
+        model_data = copy.deepcopy(base)
+        variants_by_point = []
+        for design_values in itertools.product(*(a.grid for _, a in design_axes)):
+            settings = model_settings + [
+                (i, a, v) for (i, a), v in zip(design_axes, design_values, strict=True)
+            ]
+            variants_by_point.append(build(copy.deepcopy(model_data), settings))
+        first = variants_by_point[0]
+        variants = tuple(
+            point.designs[j].model_copy(update={"name": variant_name(name, k, n_design)})
+            for j, name in enumerate(names)
+            for k, point in enumerate(variants_by_point)
+        )
+        points.append(first.model_copy(update={"designs": variants, "sweep": ()}))
+
+    plans = []
+    for axis in axes:
+        description, units = _field(axis.path)
+        plans.append(
+            AxisPlan(
+                dim=axis.dim,
+                path=axis.path,
+                values=axis.grid,
+                base=axis.base_value,
+                is_design=axis.is_design,
+                description=description,
+                units=units,
+            )
+        )
+    return SweepPlan(axes=tuple(plans), points=tuple(points), design_names=names)

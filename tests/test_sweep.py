@@ -1,0 +1,180 @@
+"""Parameter sweeps: every swept value a dimension, on common random numbers, checked up front."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import simsettle
+from simsettle.errors import ScenarioError
+from simsettle.scenario import parse_scenario
+from simsettle.scenario.paths import parse_override
+
+BASE = """\
+schema_version: 1
+seed: 3
+trials: 60
+first_performance_year: 2026
+performance_years: 2
+population: {members: 300, turnover: 0.15}
+cost: {pmpm: 1000.0}
+designs:
+  - {name: upside, template: commercial_upside_only}
+  - {name: two_sided, template: commercial_two_sided}
+  - name: sl
+    template: commercial_two_sided
+    stop_loss: {attachment: 100000.0, coinsurance: 0.1}
+"""
+SWEEP = """\
+sweep:
+  - path: designs.two_sided.min_savings_rate
+    values: [0.0, 0.01, 0.02]
+  - {path: designs.sl.stop_loss.attachment, values: [50000.0, 100000.0], base: 100000.0}
+  - {path: population.turnover, start: 0.1, stop: 0.2, step: 0.05}
+"""
+
+
+@pytest.fixture(scope="module")
+def swept():
+    return simsettle.simulate(parse_scenario(BASE + SWEEP, "sweep.yaml"), progress=False)
+
+
+def _single(*sets: str):
+    loaded = parse_scenario(BASE, "base.yaml", [parse_override(s) for s in sets])
+    return simsettle.simulate(loaded, progress=False)
+
+
+def test_dims_coordinates_and_attrs(swept):
+    assert swept.settlement.dims == (
+        "design",
+        "min_savings_rate",
+        "attachment",
+        "turnover",
+        "trial",
+        "year",
+    )
+    assert swept.actual_spend.dims == ("turnover", "trial", "year")
+    np.testing.assert_allclose(swept.turnover.values, [0.1, 0.15, 0.2])
+    assert swept.attrs["sweep_dims"] == "min_savings_rate attachment turnover"
+    assert swept.attachment.attrs["sweep_base"] == 100000.0
+    assert swept.turnover.attrs["sweep_path"] == "population.turnover"
+    for name in ("min_savings_rate", "attachment", "turnover"):
+        for key in ("long_name", "units", "description"):
+            assert swept[name].attrs[key], (name, key)
+    assert list(swept.design.values) == ["upside", "two_sided", "sl"]
+
+
+@pytest.mark.parametrize("msr", [0.0, 0.02])
+@pytest.mark.parametrize("turnover", [0.1, 0.2])
+def test_every_point_equals_its_own_run_to_the_bit(swept, msr, turnover):
+    single = _single(
+        f"designs.two_sided.min_savings_rate={msr}",
+        "designs.sl.stop_loss.attachment=50000.0",
+        f"population.turnover={turnover}",
+    )
+    point = swept.sel(min_savings_rate=msr, attachment=50000.0, turnover=turnover)
+    for name in ("settlement", "shared_savings", "stop_loss_recovery", "stop_loss_premium"):
+        np.testing.assert_array_equal(point[name].values, single[name].values, err_msg=name)
+    for name in ("benchmark", "actual_spend", "member_months"):
+        np.testing.assert_array_equal(point[name].values, single[name].values, err_msg=name)
+
+
+def test_a_design_not_swept_is_the_same_along_the_design_axes(swept):
+    upside = swept.settlement.sel(design="upside")
+    ref = upside.isel(min_savings_rate=0, attachment=0)
+    assert (upside == ref).all()
+    # the two-sided design moves only with its own minimum savings rate
+    two = swept.settlement.sel(design="two_sided")
+    assert (two == two.isel(attachment=0)).all()
+    assert not (two.isel(min_savings_rate=0) == two.isel(min_savings_rate=2)).all()
+
+
+def test_sweep_results_round_trip_through_netcdf(swept, tmp_path):
+    path = simsettle.write_results(swept, tmp_path / "sweep.nc")
+    back = simsettle.open_results(path)
+    np.testing.assert_array_equal(back.settlement.values, swept.settlement.values)
+    assert back.attrs["sweep_dims"] == swept.attrs["sweep_dims"]
+    assert back.attachment.attrs["sweep_base"] == 100000.0
+
+
+def test_statistics_and_heat_map_over_two_swept_parameters(swept):
+    import simsettle.stats  # noqa: F401 - registers ds.settle
+    from simsettle.plot import fig_heatmap
+
+    table = swept.settle.describe()
+    assert {"design", "min_savings_rate", "attachment", "turnover"} <= set(table["mean"].dims)
+    fig = fig_heatmap(swept, x="min_savings_rate", y="turnover", design="two_sided")
+    assert fig.axes
+
+
+def _error(text: str) -> str:
+    def run() -> None:
+        simsettle.simulate(parse_scenario(text, "bad.yaml"), progress=False)
+
+    with pytest.raises(ScenarioError) as info:
+        run()
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("sweep", "expected"),
+    [
+        (
+            "sweep:\n  - {path: designs.two_sided.min_savings_rate, values: [0.01, 2.0]}\n",
+            "with min_savings_rate = 2.0",
+        ),
+        ("sweep:\n  - {path: designs.nosuch.min_savings_rate, values: [0.01]}\n", "nosuch"),
+        ("sweep:\n  - {path: trials, values: [10, 20]}\n", "trials cannot be swept"),
+        ("sweep:\n  - {path: population.turnover, values: [0.1, 0.1]}\n", "distinct"),
+        (
+            "sweep:\n  - {path: population.turnover, start: 0.1, stop: 0.25, step: 0.1}\n",
+            "whole number of steps",
+        ),
+        (
+            "sweep:\n  - {path: population.turnover, values: [0.1], start: 0.1}\n",
+            "not both",
+        ),
+        (
+            "sweep:\n  - {path: population.turnover, values: [0.1]}\n"
+            "  - {path: designs.*.turnover, values: [0.1]}\n",
+            "already swept",
+        ),
+        ("sweep:\n  - {path: population.year, values: [1, 2]}\n", "'year' is a dimension"),
+    ],
+)
+def test_bad_sweeps_are_refused_with_their_position(sweep, expected):
+    message = _error(BASE + sweep)
+    assert expected in message
+    assert "bad.yaml:" in message
+
+
+def test_a_bad_swept_value_names_the_value_and_the_sweep_line():
+    message = _error(
+        BASE + "sweep:\n  - path: designs.two_sided.min_savings_rate\n    values: [0.01, 2.0]\n"
+    )
+    values_line = BASE.count("\n") + 3
+    assert f"bad.yaml:{values_line}:" in message  # the values line
+    assert "with min_savings_rate = 2.0" in message
+    assert "designs.1.min_savings_rate" in message
+
+
+def test_set_overrides_are_applied_recorded_and_positioned():
+    loaded = parse_scenario(
+        BASE,
+        "base.yaml",
+        [
+            parse_override("population.turnover=0.3"),
+            parse_override("designs.*.shared_savings_rate=0.6"),
+        ],
+    )
+    sc = loaded.scenario
+    assert sc.population.turnover == 0.3
+    assert {d.shared_savings_rate for d in sc.designs} == {0.6}
+    assert "turnover: 0.3" in loaded.text
+    ds = simsettle.simulate(loaded, trials=5, progress=False)
+    assert "population.turnover=0.3" in ds.attrs["scenario_overrides"]
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(BASE, "base.yaml", [parse_override("population.turnover=1.5")])
+    assert str(info.value).startswith("--set population.turnover=1.5:1:1: population.turnover:")
+    with pytest.raises(ScenarioError, match="no item named 'nope'"):
+        parse_scenario(BASE, "base.yaml", [parse_override("designs.nope.min_savings_rate=0")])
