@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -42,6 +42,7 @@ __all__ = [
     "plan_chunks",
     "resolve_scenario",
     "simulate",
+    "warm_cache",
 ]
 
 #: Called as ``progress(done_trials, total_trials)`` after each chunk.
@@ -332,6 +333,7 @@ def simulate(
     progress: bool | ProgressCallback | None = None,
     command: str | None = None,
     client: Any = None,
+    device: Literal["cpu", "cuda"] = "cpu",
 ) -> xr.Dataset:
     """Simulate a scenario and settle every design; returns the labelled results.
 
@@ -350,6 +352,10 @@ def simulate(
         is called as ``progress(done_trials, total_trials)`` after each chunk.
     command : str, optional
         The command line recorded in the ``history`` attribute.
+    device : {"cpu", "cuda"}, default "cpu"
+        ``"cuda"`` runs the member kernel on the GPU (the ``gpu`` extra, numba-cuda): the same
+        random numbers and arithmetic, the same aggregates to the bit (tested on numba's CUDA
+        simulator). Not combined with ``client``.
     client : dask.distributed.Client, optional
         Run the chunks as tasks on this dask cluster (serial kernels; workers should run with
         ``NUMBA_NUM_THREADS=1``, see :func:`local_cluster`). Does not change results.
@@ -359,6 +365,10 @@ def simulate(
     xarray.Dataset
         Dims ``(design, trial, year)``; see :mod:`simsettle.results` for the variables.
     """
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    if device == "cuda" and client is not None:
+        raise ValueError("device='cuda' runs in this process; it cannot be combined with client")
     loaded = resolve_scenario(scenario, trials=trials, seed=seed)
     sc = loaded.scenario
     chunk = chunk_trials if chunk_trials is not None else OPTIONS["chunk_trials"]
@@ -395,7 +405,14 @@ def simulate(
 
                 results.append(
                     _simulate_point(
-                        loaded, point, chunk, n_threads > 1, client, report, command=command
+                        loaded,
+                        point,
+                        chunk,
+                        n_threads > 1,
+                        client,
+                        report,
+                        command=command,
+                        device=device,
                     )
                 )
     finally:
@@ -417,6 +434,7 @@ def _simulate_point(
     report: Callable[[int], None],
     *,
     command: str | None,
+    device: str = "cpu",
 ) -> xr.Dataset:
     """Simulate and settle one scenario (a sweep's point, or the whole run)."""
     from simsettle.results import to_dataset
@@ -483,11 +501,38 @@ def _run_on_cluster(
         report(done)
 
 
+_WARM_SCENARIO = """\
+schema_version: 1
+seed: 0
+trials: 2
+population: {members: 20}
+cost: {pmpm: 1000.0}
+designs:
+  - {name: d, kind: two_sided, min_savings_rate: 0.0, min_loss_rate: 0.0,
+     shared_savings_rate: 0.5, shared_loss_rate: 0.5,
+     stop_loss: {attachment: 1000.0, coinsurance: 0.1}}
+"""
+
+
+def warm_cache() -> None:
+    """Compile every kernel, or load it from numba's on-disk cache, in this process.
+
+    Kernels have one signature whatever the scenario, so a tiny run covers them all. Called
+    before dask workers start, so that they load the cache instead of all compiling at once.
+    """
+    from simsettle.scenario.io import parse_scenario
+
+    loaded = parse_scenario(_WARM_SCENARIO, "<warm-up>")
+    for threads in (1, 2):
+        simulate(loaded, threads=threads, progress=False)
+
+
 def local_cluster(workers: int) -> Any:
     """A dask ``Client`` on a local cluster of ``workers`` single-threaded worker processes.
 
-    Workers get ``NUMBA_NUM_THREADS=1`` (dask sets OpenMP/MKL to 1 but not numba); close the
-    client and its cluster with ``client.close(); client.cluster.close()``.
+    Workers get ``NUMBA_NUM_THREADS=1`` (dask sets OpenMP/MKL to 1 but not numba); the numba
+    cache is warmed first (:func:`warm_cache`). Close the client and its cluster with
+    ``client.close(); client.cluster.close()``.
     """
     try:
         import dask
@@ -496,6 +541,7 @@ def local_cluster(workers: int) -> Any:
         raise ImportError(
             "running on a dask cluster needs the dask extra: pip install 'simsettle[dask]'"
         ) from exc
+    warm_cache()
     with dask.config.set({"distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": "1"}):
         cluster = LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
