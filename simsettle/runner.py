@@ -455,7 +455,15 @@ def _simulate_point(
         def line_report(done: int, k: int = k) -> None:
             report(k * sc.trials + done)
 
-        if client is None:
+        if device == "cuda":
+            from simsettle.models.gpu import simulate_aggregates_cuda
+
+            done = 0
+            for t0, n in chunks:
+                aggregates[t0 : t0 + n] = simulate_aggregates_cuda(inputs, key, t0, n)
+                done += n
+                line_report(done)
+        elif client is None:
             done = 0
             for t0, n in chunks:
                 aggregates[t0 : t0 + n] = simulate_aggregates(inputs, key, t0, n, parallel=parallel)
