@@ -932,6 +932,31 @@ def _write_zarr(ds: xr.Dataset, target: Path) -> None:
         shutil.rmtree(aside, ignore_errors=True)
 
 
+def recover_interrupted_write(path: str | os.PathLike[str]) -> list[Path]:
+    """Clean up after a write of ``path`` that was killed (SIGKILL, power loss) mid-way.
+
+    Removes the temporary ``.<name>.*.part`` file or store it left; if a Zarr store was moved
+    aside (``.<name>.*.old``) and the new one never took its place, puts the old one back.
+    Returns what it removed or restored. Called before a run writes ``path`` again.
+    """
+    target = Path(path)
+    touched = []
+    for stale in target.parent.glob(f".{target.name}.*.part"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()
+        touched.append(stale)
+    for old in sorted(target.parent.glob(f".{target.name}.*.old")):
+        if not target.exists():
+            os.rename(old, target)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+        touched.append(old)
+    return touched
+
+
 def write_results(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
     """Write ``ds`` atomically: NetCDF4 for a ``.nc`` path, a Zarr store for a ``.zarr`` path.
 

@@ -8,6 +8,7 @@ the global trial number, and each trial's aggregates are summed in a fixed order
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +34,8 @@ from simsettle.scenario.schema import Scenario
 if TYPE_CHECKING:
     import xarray as xr
 
+    from simsettle.checkpoint import Checkpoint
+
 __all__ = [
     "ProgressCallback",
     "available_memory",
@@ -41,6 +44,7 @@ __all__ = [
     "payoff",
     "plan_chunks",
     "resolve_scenario",
+    "run_to_file",
     "simulate",
     "warm_cache",
 ]
@@ -334,6 +338,8 @@ def simulate(
     command: str | None = None,
     client: Any = None,
     device: Literal["cpu", "cuda"] = "cpu",
+    checkpoint: str | os.PathLike[str] | None = None,
+    resume: bool = False,
 ) -> xr.Dataset:
     """Simulate a scenario and settle every design; returns the labelled results.
 
@@ -356,6 +362,13 @@ def simulate(
         ``"cuda"`` runs the member kernel on the GPU (the ``gpu`` extra, numba-cuda): the same
         random numbers and arithmetic, the same aggregates to the bit (tested on numba's CUDA
         simulator). Not combined with ``client``.
+    checkpoint : path, optional
+        Keep every finished chunk of trials in this directory (see :mod:`simsettle.checkpoint`);
+        with ``resume=True`` chunks already there are not computed again, and the result is the
+        same to the bit as an uninterrupted run's. The directory is left in place: remove it
+        once the result is written (:func:`run_to_file` does all of this).
+    resume : bool, default False
+        Continue the checkpoint in ``checkpoint`` (which must be of this same run).
     client : dask.distributed.Client, optional
         Run the chunks as tasks on this dask cluster (serial kernels; workers should run with
         ``NUMBA_NUM_THREADS=1``, see :func:`local_cluster`). Does not change results.
@@ -383,6 +396,9 @@ def simulate(
     total = sc.trials * lines_per_point * len(points)
     first_inputs = [compile_model(view) for _, view in points[0].line_views()]
     _check_memory(points[0], first_inputs, chunk, len(points))
+    store = None
+    if checkpoint is not None:
+        store = _open_checkpoint(checkpoint, loaded, points, chunk, resume=resume)
 
     show = progress if progress is not None else OPTIONS["progress"]
     bar: _DelayedTqdm | None = None
@@ -413,6 +429,8 @@ def simulate(
                         report,
                         command=command,
                         device=device,
+                        store=store,
+                        point=p,
                     )
                 )
     finally:
@@ -435,6 +453,8 @@ def _simulate_point(
     *,
     command: str | None,
     device: str = "cpu",
+    store: Checkpoint | None = None,
+    point: int = 0,
 ) -> xr.Dataset:
     """Simulate and settle one scenario (a sweep's point, or the whole run)."""
     from simsettle.results import to_dataset
@@ -450,27 +470,21 @@ def _simulate_point(
         offset += view.population.members
     settled = []
     for k, (name, view, inputs) in enumerate(lines):
-        aggregates = np.empty((sc.trials, inputs.n_years, inputs.n_fields), dtype=np.float64)
 
         def line_report(done: int, k: int = k) -> None:
             report(k * sc.trials + done)
 
-        if device == "cuda":
-            from simsettle.models.gpu import simulate_aggregates_cuda
-
-            done = 0
-            for t0, n in chunks:
-                aggregates[t0 : t0 + n] = simulate_aggregates_cuda(inputs, key, t0, n)
-                done += n
-                line_report(done)
-        elif client is None:
-            done = 0
-            for t0, n in chunks:
-                aggregates[t0 : t0 + n] = simulate_aggregates(inputs, key, t0, n, parallel=parallel)
-                done += n
-                line_report(done)
-        else:
-            _run_on_cluster(client, inputs, key, chunks, aggregates, line_report)
+        aggregates = _simulate_line(
+            inputs,
+            key,
+            chunks,
+            parallel=parallel,
+            client=client,
+            device=device,
+            store=store,
+            prefix=f"p{point}-l{k}",
+            report=line_report,
+        )
         settled.append((name, settle_designs(view, inputs, aggregates)))
         del aggregates  # the next line's, or the Dataset, may use the room
     combined = settled[0][1] if len(settled) == 1 else combine_lines(settled)
@@ -483,15 +497,147 @@ def _simulate_point(
     )
 
 
+def _simulate_line(
+    inputs: ModelInputs,
+    key: tuple[np.uint32, np.uint32],
+    chunks: list[tuple[int, int]],
+    *,
+    parallel: bool,
+    client: Any,
+    device: str,
+    store: Checkpoint | None,
+    prefix: str,
+    report: Callable[[int], None],
+) -> npt.NDArray[np.float64]:
+    """One line's aggregates, chunk by chunk: from the checkpoint where finished, else computed
+    (in process, on the GPU or as dask tasks) and checkpointed."""
+    n_trials = chunks[-1][0] + chunks[-1][1]
+    aggregates = np.empty((n_trials, inputs.n_years, inputs.n_fields), dtype=np.float64)
+    todo = []
+    done = 0
+    for t0, n in chunks:
+        saved = None
+        if store is not None:
+            saved = store.load(f"{prefix}-t{t0}-n{n}", (n, inputs.n_years, inputs.n_fields))
+        if saved is None:
+            todo.append((t0, n))
+        else:
+            aggregates[t0 : t0 + n] = saved
+            done += n
+    if done:
+        report(done)
+
+    def keep(t0: int, n: int, arr: npt.NDArray[np.float64]) -> None:
+        nonlocal done
+        aggregates[t0 : t0 + n] = arr
+        if store is not None:
+            store.save(f"{prefix}-t{t0}-n{n}", arr)
+        done += n
+        report(done)
+
+    if device == "cuda":
+        from simsettle.models.gpu import simulate_aggregates_cuda
+
+        for t0, n in todo:
+            keep(t0, n, simulate_aggregates_cuda(inputs, key, t0, n))
+    elif client is None:
+        for t0, n in todo:
+            keep(t0, n, simulate_aggregates(inputs, key, t0, n, parallel=parallel))
+    elif todo:
+        _run_on_cluster(client, inputs, key, todo, keep)
+    return aggregates
+
+
+def _open_checkpoint(
+    directory: str | os.PathLike[str],
+    loaded: LoadedScenario,
+    points: Sequence[Scenario],
+    chunk: int,
+    *,
+    resume: bool,
+) -> Checkpoint:
+    """The run's checkpoint, identified by everything its aggregates depend on."""
+    from simsettle._version import __version__
+    from simsettle.checkpoint import Checkpoint, params_digest
+
+    arrays = []
+    for point in points:
+        offset = 0
+        for _, view in point.line_views():
+            inputs = compile_model(view, member_offset=offset)
+            offset += view.population.members
+            arrays += [inputs.params, inputs.attachments, inputs.practices]
+    sc = loaded.scenario
+    identity = {
+        "simsettle_version": __version__,
+        "scenario_sha256": loaded.sha256,
+        "seed": sc.seed,
+        "trials": sc.trials,
+        "chunk_trials": chunk,
+        "points": len(points),
+        "model_parameters_sha256": params_digest(*arrays),
+    }
+    return Checkpoint.open(directory, identity, resume=resume)
+
+
+def run_to_file(
+    scenario: LoadedScenario | Scenario | str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    resume: bool = False,
+    **options: Any,
+) -> xr.Dataset:
+    """Simulate ``scenario`` and write the results to ``out``, losing nothing on interruption.
+
+    Finished chunks are kept in :func:`~simsettle.checkpoint.checkpoint_dir` ``(out)`` while
+    the run goes; the results are written atomically (complete, or not at all), then the
+    checkpoint is removed. A run killed at any point leaves either no ``out`` or the previous
+    complete one; ``resume=True`` (``simsettle run --resume``) finishes it from its checkpoint
+    to the same result, to the bit, as an uninterrupted run. ``options`` are
+    :func:`simulate`'s.
+    """
+    from simsettle.checkpoint import checkpoint_dir
+    from simsettle.results import recover_interrupted_write, write_results
+
+    recover_interrupted_write(out)
+    directory = checkpoint_dir(out)
+    with _terminate_as_interrupt():
+        ds = simulate(scenario, checkpoint=directory, resume=resume, **options)
+        write_results(ds, out)
+    shutil.rmtree(directory, ignore_errors=True)
+    return ds
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt here, as SIGINT does, so that a terminated run cleans up
+    its temporary files like an interrupted one (the main thread only; elsewhere a no-op)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"terminated by signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _run_on_cluster(
     client: Any,
     inputs: ModelInputs,
     key: tuple[np.uint32, np.uint32],
     chunks: list[tuple[int, int]],
-    out: npt.NDArray[np.float64],
-    report: Callable[[int], None],
+    keep: Callable[[int, int, npt.NDArray[np.float64]], None],
 ) -> None:
-    """Chunks as dask tasks running the serial kernel; results land by global trial index."""
+    """Chunks as dask tasks running the serial kernel; ``keep(t0, n, aggregates)`` takes each
+    result as it arrives (results land by global trial index, so the order does not matter)."""
     from dask.distributed import as_completed
 
     # Compile (or load from numba's cache) in this process first, so that workers on this
@@ -501,12 +647,9 @@ def _run_on_cluster(
         client.submit(simulate_aggregates, inputs, key, t0, n, pure=False): (t0, n)
         for t0, n in chunks
     }
-    done = 0
     for future in as_completed(futures):  # type: ignore[no-untyped-call]
         t0, n = futures[future]
-        out[t0 : t0 + n] = future.result()
-        done += n
-        report(done)
+        keep(t0, n, future.result())
 
 
 _WARM_SCENARIO = """\

@@ -1,0 +1,205 @@
+"""Checkpoints and resume: nothing computed is lost, and a resumed run is the uninterrupted one.
+
+The kill tests start real runs in subprocesses, kill them (SIGKILL, SIGTERM, SIGINT in turn) at
+times spread over the whole run (start-up, simulation, writing), check that the output is either
+absent or the previous complete file, then resume and compare every variable with an
+uninterrupted run, bit for bit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import simsettle
+from simsettle.checkpoint import checkpoint_dir
+from simsettle.errors import SimulationError
+from simsettle.runner import run_to_file
+from simsettle.scenario import parse_scenario
+from tests.conftest import ROOT, SMALL_SCENARIO
+
+SCENARIO = SMALL_SCENARIO.replace("trials: 64", "trials: 120")
+
+
+def _same(a, b) -> None:
+    assert set(a.data_vars) == set(b.data_vars)
+    for name in a.data_vars:
+        np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=str(name))
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    return parse_scenario(SCENARIO, "small.yaml")
+
+
+@pytest.fixture(scope="module")
+def reference(loaded):
+    return simsettle.simulate(loaded, chunk_trials=16, progress=False)
+
+
+def test_resume_loads_every_finished_chunk_and_computes_no_more(
+    loaded, reference, tmp_path, monkeypatch
+):
+    store = tmp_path / "ckpt"
+    first = simsettle.simulate(loaded, chunk_trials=16, checkpoint=store, progress=False)
+    _same(first, reference)
+    assert len(list(store.glob("*.npy"))) == 8  # 120 trials in chunks of 16
+    import simsettle.runner as runner
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a finished chunk was computed again")
+
+    monkeypatch.setattr(runner, "simulate_aggregates", refuse)
+    again = simsettle.simulate(
+        loaded, chunk_trials=16, checkpoint=store, resume=True, progress=False
+    )
+    _same(again, reference)
+
+
+def test_resume_computes_only_the_missing_chunks(loaded, reference, tmp_path, monkeypatch):
+    store = tmp_path / "ckpt"
+    simsettle.simulate(loaded, chunk_trials=16, checkpoint=store, progress=False)
+    chunks = sorted(store.glob("*.npy"))
+    for path in chunks[::3]:
+        path.unlink()
+    chunks[1].write_bytes(chunks[1].read_bytes()[:50])  # a damaged file is computed again
+    import simsettle.runner as runner
+
+    calls = []
+    kernel = runner.simulate_aggregates
+
+    def counting(inputs, key, t0, n, **kw):
+        calls.append(t0)
+        return kernel(inputs, key, t0, n, **kw)
+
+    monkeypatch.setattr(runner, "simulate_aggregates", counting)
+    again = simsettle.simulate(
+        loaded, chunk_trials=16, checkpoint=store, resume=True, progress=False
+    )
+    _same(again, reference)
+    assert len(calls) == len(chunks[::3]) + 1
+
+
+def test_a_checkpoint_of_another_run_is_refused(loaded, tmp_path):
+    store = tmp_path / "ckpt"
+    simsettle.simulate(loaded, chunk_trials=16, checkpoint=store, progress=False)
+    other = parse_scenario(SCENARIO.replace("seed: 12345", "seed: 7"), "small.yaml")
+    with pytest.raises(SimulationError, match=r"different run.*seed"):
+        simsettle.simulate(other, chunk_trials=16, checkpoint=store, resume=True, progress=False)
+    with pytest.raises(SimulationError, match="chunk_trials"):
+        simsettle.simulate(loaded, chunk_trials=8, checkpoint=store, resume=True, progress=False)
+    # Without resume, a new run replaces it.
+    simsettle.simulate(other, chunk_trials=16, checkpoint=store, progress=False)
+
+
+def test_run_to_file_removes_its_checkpoint(loaded, reference, tmp_path):
+    out = tmp_path / "r.nc"
+    ds = run_to_file(loaded, out, chunk_trials=16, progress=False)
+    _same(ds, reference)
+    assert out.is_file()
+    assert not checkpoint_dir(out).exists()
+    _same(simsettle.open_results(out), reference)
+
+
+# ------------------------------------------------------------------------------------------
+# Killing real runs
+
+DRIVER = """\
+import sys
+from simsettle.runner import run_to_file
+from simsettle.scenario import parse_scenario
+text = open(sys.argv[1]).read()
+run_to_file(parse_scenario(text, sys.argv[1]), sys.argv[2], resume=sys.argv[3] == "1",
+            chunk_trials=4, threads=1, progress=False)
+"""
+SIGNALS = (signal.SIGKILL, signal.SIGTERM, signal.SIGINT)
+
+
+def _start(scenario: Path, out: Path, resume: bool) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-c", DRIVER, str(scenario), str(out), "1" if resume else "0"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _digest(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def _kill_and_resume(tmp_path: Path, n_kills: int) -> list[dict[str, object]]:
+    scenario = tmp_path / "s.yaml"
+    # Long enough to kill mid-run: 600 trials in chunks of 4 on one thread.
+    scenario.write_text(SCENARIO.replace("trials: 120", "trials: 600"))
+    ref_out = tmp_path / "ref.nc"
+    t = time.perf_counter()
+    assert _start(scenario, ref_out, resume=False).wait(timeout=600) == 0
+    duration = time.perf_counter() - t
+    reference = simsettle.open_results(ref_out)
+    out = tmp_path / "out.nc"
+    records = []
+    for i in range(n_kills):
+        previous = None
+        if i % 2:  # half the kills happen over a previous complete result
+            out.write_bytes(ref_out.read_bytes())
+            previous = _digest(out)
+        elif out.exists():
+            out.unlink()
+        proc = _start(scenario, out, resume=False)
+        delay = duration * (i + 0.5) / n_kills  # spread over start-up, simulation and writing
+        time.sleep(delay)
+        sig = SIGNALS[i % len(SIGNALS)]
+        proc.send_signal(sig)
+        code = proc.wait(timeout=600)
+        ckpt = checkpoint_dir(out)
+        finished = len(list(ckpt.glob("*.npy"))) if ckpt.exists() else 0
+        # Either no output, the previous complete one, or (killed after it finished) the result
+        # (whose bytes differ from the reference's only by the time in its history).
+        now = _digest(out)
+        if now not in {None, previous}:
+            _same(simsettle.open_results(out), reference)
+        partial = [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")]
+        resumed = _start(scenario, out, resume=True).wait(timeout=600)
+        assert resumed == 0
+        _same(simsettle.open_results(out), reference)
+        assert not ckpt.exists()
+        # A write killed mid-way (SIGKILL) leaves a hidden temporary file; the next run removes it.
+        assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+        records.append(
+            {
+                "delay_s": round(delay, 2),
+                "signal": sig.name,
+                "exit": code,
+                "chunks_done": finished,
+                "temporary_file_left": bool(partial),
+                "output": "absent" if now is None else "previous" if now == previous else "new",
+            }
+        )
+    return records
+
+
+def test_killed_runs_resume_to_the_uninterrupted_result(tmp_path):
+    records = _kill_and_resume(tmp_path, 3)
+    assert len(records) == 3
+
+
+@pytest.mark.slow
+def test_twenty_four_kills_spread_over_the_run(tmp_path):
+    records = _kill_and_resume(tmp_path, 24)
+    report = tmp_path / "kills.json"
+    report.write_text(json.dumps(records, indent=1))
+    print(json.dumps(records))
+    # Spread: some before any chunk was kept, some mid-run, some after the last.
+    done = [r["chunks_done"] for r in records]
+    assert min(done) == 0
+    assert max(done) > 0
+    assert len(records) == 24
