@@ -108,3 +108,36 @@ def test_cli_run_on_a_scheduler(tmp_path, loaded, in_process):
     )
     assert res.exit_code == 2
     assert "not both" in res.output
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_run_changes_nothing(loaded, in_process):
+    """A worker process dies (SIGKILL) while it holds tasks; the scheduler runs them again on
+    the other worker (and on the nanny's replacement) and the result is the in-process one."""
+    import os
+    import signal
+    import threading
+
+    client = local_cluster(2)
+    killed: list[int] = []
+    try:
+        pids = client.run(os.getpid)  # worker address -> pid
+        victim = sorted(pids.values())[0]
+        lock = threading.Lock()
+
+        def progress(done: int, total: int) -> None:
+            # After the first finished chunk, kill one worker while the rest are queued.
+            with lock:
+                if not killed and done >= 2:
+                    os.kill(victim, signal.SIGKILL)
+                    killed.append(victim)
+
+        ds = simsettle.simulate(loaded, chunk_trials=2, client=client, progress=progress)
+        after = client.run(os.getpid)
+    finally:
+        cluster = client.cluster
+        client.close()
+        cluster.close()
+    assert killed == [victim]
+    assert victim not in after.values()  # the worker really died (the nanny started another)
+    _same(in_process, ds)
