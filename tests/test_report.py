@@ -1,4 +1,7 @@
-"""simsettle.report: PNG figure set, summary tables, light imports."""
+"""simsettle.report: the report directory (HTML, PDF, PNGs), summary tables, light imports.
+
+The HTML page and the PDF themselves are tested in test_report_html.py.
+"""
 
 from __future__ import annotations
 
@@ -24,15 +27,20 @@ def ds() -> xr.Dataset:
 
 def test_write_report_files(ds: xr.Dataset, tmp_path: Path) -> None:
     out = tmp_path / "new" / "report"
-    paths = write_report(ds, out)
+    paths = write_report(ds.isel(trial=slice(0, 500)), out)
     assert [p.name for p in paths] == [
+        "report.html",
+        "report.pdf",
         "distribution_upside_only.png",
         "distribution_two_sided.png",
         "distribution_two_sided_capped.png",
         "exceedance.png",
+        "compare.png",
     ]
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths)
-    for p in paths:
+    assert paths[0].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert paths[1].read_bytes().startswith(b"%PDF-")
+    for p in paths[2:]:
         assert p.parent == out
         img = imread(p)
         assert img.ndim == 3
@@ -41,6 +49,7 @@ def test_write_report_files(ds: xr.Dataset, tmp_path: Path) -> None:
         assert float(img[..., :3].std()) > 0.01
 
 
+@pytest.mark.slow
 def test_write_report_is_reproducible(ds: xr.Dataset, tmp_path: Path) -> None:
     first = write_report(ds, tmp_path / "a")
     second = write_report(ds, tmp_path / "b")
@@ -48,11 +57,18 @@ def test_write_report_is_reproducible(ds: xr.Dataset, tmp_path: Path) -> None:
         assert p.read_bytes() == q.read_bytes(), p.name
 
 
+def test_write_report_without_pdf_or_png(ds: xr.Dataset, tmp_path: Path) -> None:
+    small = ds.isel(trial=slice(0, 300), design=[1])
+    paths = write_report(small, tmp_path, pdf=False, png=False)
+    assert [p.name for p in paths] == ["report.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+
+
 def test_write_report_sanitises_labels(ds: xr.Dataset, tmp_path: Path) -> None:
-    odd = ds.isel(design=[0, 1, 2]).assign_coords(
+    odd = ds.isel(design=[0, 1, 2], trial=slice(0, 300)).assign_coords(
         design=np.array(["../up side", "up/side", "MSSP 50%"], dtype=object)
     )
-    paths = write_report(odd, tmp_path)
+    paths = write_report(odd, tmp_path, pdf=False)[1:]
     names = [p.name for p in paths]
     assert len(set(names)) == len(names)
     for p in paths:
@@ -144,3 +160,15 @@ def test_stats_and_report_import_no_matplotlib() -> None:
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_format_summary_of_a_sweep_is_at_its_base_point() -> None:
+    from _synthetic import make_sweep_dataset
+
+    sweep = make_sweep_dataset(n_trials=200)
+    text = format_summary(sweep)
+    assert "At the base point of the sweep: min_savings_rate=0.02, trend_mean=0.03" in text
+    base = sweep.sel(min_savings_rate=0.02, trend_mean=0.03, members=5000.0)
+    x = base.settlement.sel(design="two_sided").values.ravel()
+    row = next(line for line in text.splitlines() if line.startswith("two_sided "))
+    assert format_money(float(np.mean(x))) in row

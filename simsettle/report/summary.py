@@ -1,29 +1,25 @@
-"""Committee report pieces: the figure set as PNG files and the summary table.
+"""Summary tables for the terminal, and safe file names for the report's chart files.
 
-:func:`write_report` writes one settlement distribution per design and the exceedance curves;
 :func:`summary_table` (rich) and :func:`format_summary` (plain text) tabulate
-:func:`simsettle.stats.summary`. matplotlib and rich are imported only by the functions that
-need them, so ``import simsettle.report`` stays light.
+:func:`simsettle.stats.summary`; rich is imported only by the function that needs it, so
+``import simsettle.report`` stays light.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import xarray as xr
 
+from simsettle.results import sweep_base
 from simsettle.stats import quantile_name, summary
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-__all__ = ["PNG_DPI", "format_summary", "safe_filename", "summary_table", "write_report"]
-
-PNG_DPI = 110
-"""Resolution of the report's PNG files."""
+__all__ = ["format_cost_moments", "format_summary", "safe_filename", "summary_table"]
 
 _QUANTILES = (0.05, 0.5, 0.95)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -59,53 +55,14 @@ def _unique_stems(labels: Sequence[str]) -> list[str]:
     return stems
 
 
-def write_report(ds: xr.Dataset, out_dir: str | Path) -> list[Path]:
-    """Write the report's figures as PNG files.
-
-    Writes ``distribution_<design>.png`` for every design (the label made safe by
-    :func:`safe_filename`, with ``-2``, ``-3``... appended should two labels collide),
-    ``exceedance.png`` and ``payoff.png`` (when the Dataset has payoff curves), at 110 dpi,
-    without the software/version metadata so that the same Dataset always gives the same bytes.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        Results Dataset with dims ``design``, ``trial``, ``year``.
-    out_dir : str or pathlib.Path
-        Output directory; created (with parents) if missing. Existing files of the same names
-        are overwritten.
-
-    Returns
-    -------
-    list of pathlib.Path
-        The files written, distributions first (in design order), then the exceedance chart and
-        the payoff diagram.
-    """
-    from simsettle.plot import fig_distribution, fig_exceedance, fig_payoff
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    labels = [str(d) for d in ds["design"].values]
-    paths: list[Path] = []
-    for label, stem in zip(labels, _unique_stems(labels), strict=True):
-        path = out / f"distribution_{stem}.png"
-        fig_distribution(ds, design=label).savefig(path, dpi=PNG_DPI, metadata={"Software": None})
-        paths.append(path)
-    path = out / "exceedance.png"
-    fig_exceedance(ds).savefig(path, dpi=PNG_DPI, metadata={"Software": None})
-    paths.append(path)
-    if "payoff" in ds.data_vars:
-        path = out / "payoff.png"
-        fig_payoff(ds).savefig(path, dpi=PNG_DPI, metadata={"Software": None})
-        paths.append(path)
-    return paths
-
-
 def _rows(ds: xr.Dataset) -> tuple[list[str], list[list[str]]]:
-    """Header and formatted rows shared by the rich and plain-text tables."""
+    """Header and formatted rows shared by the rich and plain-text tables.
+
+    A sweep is summarised at its base point (:func:`simsettle.results.sweep_base`).
+    """
     from simsettle.plot._style import format_money, format_percent
 
-    s = summary(ds, quantiles=_QUANTILES)
+    s = summary(sweep_base(ds), quantiles=_QUANTILES)
     header = [
         "design",
         "mean",
@@ -135,9 +92,23 @@ def _caption(ds: xr.Dataset) -> str:
     n_years = int(ds.sizes.get("year", 1))
     years = f"{n_years} year" if n_years == 1 else f"{n_years} years"
     seed = ds.attrs.get("seed", "n/a")
+    swept = [d for d in str(ds.attrs.get("sweep_dims", "")).split() if d in ds.dims]
+    at = ""
+    if swept:
+        base = sweep_base(ds)
+        at = (
+            " At the base point of the sweep: "
+            + ", ".join(
+                f"{d}={base[d].values.item():g}"
+                if isinstance(base[d].values.item(), float)
+                else f"{d}={base[d].values.item()}"
+                for d in swept
+            )
+            + "."
+        )
     return (
         f"Settlement per performance year; {n_trials:,} trials × {years}, seed {seed}. "
-        "Positive = payer pays provider."
+        f"Positive = payer pays provider.{at}"
     )
 
 
