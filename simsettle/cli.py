@@ -1,25 +1,44 @@
 """The ``simsettle`` command line: a thin layer over the public API that notebooks use.
 
-Exit codes: 0 ok, 1 run failure, 2 usage or scenario-validation error. Heavy modules (numba,
-xarray, matplotlib) are imported inside the commands that need them.
+Exit codes, the same for every command: 0 ok; 1 run failure (the simulation failed or was
+refused for memory, the results or another output could not be written); 2 usage or validation
+error (bad options or ``--set`` overrides, a scenario that does not validate, an input file that
+is missing or not what the command reads). Heavy modules (numba, xarray, matplotlib) are
+imported inside the commands that need them, so ``--help`` and ``validate`` stay fast.
+
+Help texts put their examples in a paragraph that starts with ``\b`` (click's "do not rewrap"
+mark), so each example stays on one line.
 """
 
 from __future__ import annotations
 
+import enum
 import shlex
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from simsettle._version import __version__
 from simsettle.errors import ScenarioError, SimulationError
 
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from simsettle.scenario.paths import Override
+
 app = typer.Typer(
     name="simsettle",
     help="Simulate value-based-care contract settlements from a scenario file.\n\n"
-    "Example: simsettle run scenarios/examples/mssp_style.yaml -o results.nc && "
-    "simsettle report results.nc -o report/",
+    "Example:\n\n"
+    "\b\n"
+    "  simsettle validate scenarios/examples/mssp_style.yaml\n"
+    "  simsettle run scenarios/examples/mssp_style.yaml -o results.nc\n"
+    "  simsettle compare results.nc --by mean,prob_loss\n"
+    "  simsettle report results.nc -o report/\n\n"
+    "Exit codes: 0 ok, 1 run failure (simulation, memory or writing the output), "
+    "2 usage or validation error (options, --set, scenario, input file).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -27,6 +46,8 @@ app = typer.Typer(
 )
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+#: A run stopped by Ctrl-C or SIGTERM (128 + SIGINT, the shell's convention).
+EXIT_INTERRUPTED = 130
 
 
 def _err(message: str) -> None:
@@ -38,25 +59,82 @@ def _print_issues(exc: ScenarioError) -> None:
         _err(str(issue))
 
 
+#: ``--set KEY.PATH=VALUE``, on ``run`` and ``validate``.
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="KEY.PATH=VALUE",
+        show_default=False,
+        help="Set a scenario field before validation; repeat for more. The value is YAML: "
+        "--set population.turnover=0.2, --set designs.two_sided.min_savings_rate=0.02, "
+        "--set 'designs.*.shared_savings_rate=0.6', --set 'benchmark.weights=[0.2, 0.3, 0.5]'.",
+    ),
+]
+
+
+def _parse_overrides(sets: list[str] | None) -> list[Override]:
+    """``--set`` texts -> overrides; a malformed one is a usage error (exit 2)."""
+    from simsettle.scenario.paths import PathError, parse_override
+
+    overrides = []
+    for text in sets or ():
+        try:
+            overrides.append(parse_override(text))
+        except PathError as exc:
+            _err(f"--set: {exc}")
+            raise typer.Exit(EXIT_USAGE) from None
+    return overrides
+
+
+def _split_list(values: list[str] | None) -> list[str]:
+    """Repeated and comma-separated option values, in order, without blanks."""
+    return [v.strip() for value in values or () for v in value.split(",") if v.strip()]
+
+
+def _check_output_file(path: Path) -> None:
+    """A file to be written: not a directory, in a directory that exists (else exit 2)."""
+    if path.is_dir():
+        _err(f"{path}: is a directory; give a file name")
+        raise typer.Exit(EXIT_USAGE)
+    if not path.parent.is_dir():
+        _err(f"{path}: output directory {path.parent} does not exist")
+        raise typer.Exit(EXIT_USAGE)
+
+
 @app.command()
 def validate(
     files: Annotated[
         list[Path],
         typer.Argument(help="Scenario files (YAML).", show_default=False, metavar="FILE..."),
     ],
+    sets: SetOption = None,
 ) -> None:
     """Check scenario files; print each problem as FILE:LINE:COL: field.path: message.
 
+    Checks every value of a sweep too, and the file as --set would change it, so an override
+    can be checked without running (a problem in an overridden value is reported at the
+    override: --set population.turnover=1.5:1:1: population.turnover: ...).
+
     Exits 0 when every file is valid, 2 otherwise.
 
-    Example: simsettle validate scenarios/examples/*.yaml
+    Example:
+
+    \b
+      simsettle validate scenarios/examples/*.yaml
+      simsettle validate scenarios/examples/mssp_style.yaml --set population.turnover=0.25
     """
     from simsettle.scenario import load_scenario
 
+    overrides = _parse_overrides(sets)
     failed = False
     for f in files:
         try:
-            load_scenario(f)
+            loaded = load_scenario(f, overrides)
+            if loaded.scenario.sweep:
+                from simsettle.scenario.sweep import plan_sweep
+
+                plan_sweep(loaded)
         except ScenarioError as exc:
             _print_issues(exc)
             failed = True
@@ -74,15 +152,25 @@ def schema(
 ) -> None:
     """Print the JSON Schema of scenario files (for editor autocompletion).
 
-    Example: simsettle schema -o scenario.schema.json
+    Exit codes: 0 ok; 1 the file could not be written; 2 an output path in a missing directory.
+
+    Example:
+
+    \b
+      simsettle schema -o scenario.schema.json
     """
     from simsettle.scenario import scenario_json_schema_text
 
     text = scenario_json_schema_text()
     if output is None:
         typer.echo(text, nl=False)
-    else:
+        return
+    _check_output_file(output)
+    try:
         output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _err(f"{output}: could not write the schema: {exc}")
+        raise typer.Exit(EXIT_FAILURE) from None
 
 
 def _check_output_path(out: Path, scenario: Path) -> None:
@@ -118,6 +206,7 @@ def run(
     seed: Annotated[
         int | None, typer.Option("--seed", min=0, help="Override the scenario's seed.")
     ] = None,
+    sets: SetOption = None,
     threads: Annotated[
         int | None, typer.Option("--threads", min=1, help="numba threads (default: all cores).")
     ] = None,
@@ -136,31 +225,65 @@ def run(
         str | None,
         typer.Option("--scheduler", help="Run on the dask cluster at this scheduler address."),
     ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue an interrupted run of the same command from its finished trials.",
+        ),
+    ] = False,
+    gpu: Annotated[
+        bool,
+        typer.Option("--gpu", help="Simulate on a CUDA GPU (needs the gpu extra)."),
+    ] = False,
 ) -> None:
     """Simulate a scenario, settle every design and write the results (NetCDF or Zarr).
 
-    Example: simsettle run scenarios/examples/mssp_style.yaml -o results.nc --trials 10000
+    Ends with a one-screen summary per design (at the base point of a sweep): mean, its Monte
+    Carlo standard error, percentiles and the chances of paying losses and receiving savings,
+    then the precision, the output and the time taken. simsettle compare ranks every design
+    and sweep cell; simsettle report writes the committee report.
 
-    A .zarr output name writes a Zarr directory store (chunked by trial); simsettle convert
-    turns it into one NetCDF file and back.
+    --set changes a field of the scenario for this run (repeatable); the results record each
+    override and the scenario text as run. A .zarr output name writes a Zarr directory store
+    (chunked by trial); simsettle convert turns it into one NetCDF file and back. On a dask
+    cluster: --workers 4 (a local cluster) or --scheduler tcp://host:8786; results are the same
+    to the bit.
 
-    On a dask cluster: --workers 4 (a local cluster) or --scheduler tcp://host:8786; results are
-    the same to the bit.
+    Nothing is lost: finished trials are kept beside the output (.NAME.partial) until the
+    results are written, atomically; after Ctrl-C, a kill or a crash, the same command with
+    --resume finishes the run, to the same results bit for bit.
+
+    Exit codes: 0 written; 1 the run failed or would not fit in memory, or the results could
+    not be written; 2 bad options, --set or scenario; 130 interrupted (resumable).
+
+    Example:
+
+    \b
+      simsettle run scenarios/examples/mssp_style.yaml -o results.nc --trials 10000
+      simsettle run scenarios/examples/mssp_style.yaml -o r.nc --set population.turnover=0.25
+      simsettle run scenarios/examples/mssp_style.yaml -o results.nc --resume
     """
     from simsettle.scenario import load_scenario
 
+    started = time.perf_counter()
+    overrides = _parse_overrides(sets)
     try:
-        loaded = load_scenario(scenario)
+        loaded = load_scenario(scenario, overrides)
     except ScenarioError as exc:
         _print_issues(exc)
         raise typer.Exit(EXIT_USAGE) from None
     _check_output_path(out, scenario)
 
-    from simsettle.report import format_cost_moments, format_summary
-    from simsettle.results import sweep_base, write_results
-    from simsettle.runner import simulate
+    from simsettle.runner import run_to_file
 
     words = ["simsettle", "run", str(scenario), "-o", str(out)]
+    for text in sets or ():
+        words += ["--set", text]
+    if resume:
+        words.append("--resume")
+    if gpu:
+        words.append("--gpu")
     for flag, value in [
         ("--trials", trials),
         ("--seed", seed),
@@ -187,8 +310,10 @@ def run(
         _err(f"cannot start or reach the dask cluster: {exc}")
         raise typer.Exit(EXIT_FAILURE) from None
     try:
-        ds = simulate(
+        ds = run_to_file(
             loaded,
+            out,
+            resume=resume,
             trials=trials,
             seed=seed,
             threads=threads,
@@ -196,7 +321,14 @@ def run(
             progress=progress,
             command=command,
             client=client,
+            device="cuda" if gpu else "cpu",
         )
+    except KeyboardInterrupt:
+        _err(
+            f"interrupted: {out} was not written; the finished trials are kept, and the same "
+            "command with --resume continues from them"
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     except ScenarioError as exc:  # an override broke a limit
         _print_issues(exc)
         raise typer.Exit(EXIT_USAGE) from None
@@ -206,22 +338,78 @@ def run(
     except ValueError as exc:
         _err(f"error: {exc}")
         raise typer.Exit(EXIT_USAGE) from None
+    except (MemoryError, OSError) as exc:
+        _err(f"run failed: {type(exc).__name__}: {exc}")
+        raise typer.Exit(EXIT_FAILURE) from None
     finally:
         if client is not None:
             cluster = client.cluster if workers is not None else None
             client.close()
             if cluster is not None:
                 cluster.close()
-    try:
-        write_results(ds, out)
-    except (OSError, ValueError) as exc:
-        _err(f"{out}: could not write results: {exc}")
-        raise typer.Exit(EXIT_FAILURE) from None
-    if ds.attrs.get("sweep_dims"):
-        typer.echo(f"swept: {ds.attrs['sweep_dims']}; the summary is at the base of each")
-    typer.echo(format_summary(sweep_base(ds)))
-    typer.echo(format_cost_moments(ds))
-    typer.echo(f"wrote {out}")
+    typer.echo(run_summary(ds, out, time.perf_counter() - started))
+
+
+#: Designs the summary at the end of ``run`` lists; simsettle compare shows every one.
+SUMMARY_DESIGNS = 8
+
+
+def _plain_value(value: object) -> str:
+    """A coordinate value for a table cell: 250000.0 -> 250,000, 0.005 -> 0.005."""
+    if isinstance(value, float):  # numpy's float64 too
+        if value.is_integer() and abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.6g}"
+    return str(value)
+
+
+def run_summary(ds: xr.Dataset, out: Path, elapsed: float) -> str:
+    """The screen ``simsettle run`` ends with (at most about 20 lines).
+
+    The settlement table of up to :data:`SUMMARY_DESIGNS` designs, at the base point of a sweep,
+    with where to see the rest; the Monte Carlo precision of the means; the cost model's
+    achieved moments; the output path and the time taken.
+    """
+    import math
+
+    from simsettle.plot._style import format_money
+    from simsettle.report import format_cost_moments, format_summary
+    from simsettle.results import sweep_base
+    from simsettle.stats import statistic
+
+    base = sweep_base(ds)
+    compare = f"simsettle compare {shlex.quote(str(out))}"
+    n_designs = int(base.sizes.get("design", 0))
+    shown = base.isel(design=slice(0, SUMMARY_DESIGNS)) if n_designs > SUMMARY_DESIGNS else base
+    lines = [format_summary(shown).rstrip("\n")]
+    if n_designs > SUMMARY_DESIGNS:
+        lines.append(
+            f"... and {n_designs - SUMMARY_DESIGNS} more designs; all {n_designs} ranked: {compare}"
+        )
+    dims = [d for d in str(ds.attrs.get("sweep_dims", "")).split() if d in ds.sizes]
+    if dims:
+        cells = math.prod(int(ds.sizes[d]) for d in dims) * max(n_designs, 1)
+        at = ", ".join(f"{d}={_plain_value(base[d].values.item())}" for d in dims)
+        lines.append(
+            f"Swept {', '.join(dims)}: the table is at the base point ({at}); "
+            f"all {cells:,} design x sweep cells ranked: {compare}"
+        )
+    se = statistic(base, "mean")["se"]
+    finite = [float(x) for x in se.values.ravel() if math.isfinite(float(x))]
+    trials = int(ds.sizes.get("trial", 0))
+    if finite:
+        lines.append(
+            f"Monte Carlo precision ({trials:,} trials, the years of a trial counted together): "
+            f"each mean is within ±{format_money(1.96 * max(finite))} at 95% confidence; "
+            "4x the trials halve that."
+        )
+    else:
+        lines.append("Monte Carlo precision: unknown; the standard errors need at least 2 trials.")
+    moments = format_cost_moments(ds)
+    if moments:
+        lines.append(moments)
+    lines.append(f"wrote {out} in {elapsed:.1f} s")
+    return "\n".join(lines)
 
 
 @app.command()
@@ -248,7 +436,13 @@ def convert(
 
     Data and attributes are copied unchanged, chunk by chunk, and written atomically.
 
-    Example: simsettle convert results.zarr -o results.nc
+    Exit codes: 0 ok; 1 the output could not be written (or zarr is not installed); 2 a source
+    that is not simsettle results, or a bad output name.
+
+    Example:
+
+    \b
+      simsettle convert results.zarr -o results.nc
     """
     from simsettle.results import convert_results
 
@@ -263,6 +457,248 @@ def convert(
     typer.echo(f"wrote {path}")
 
 
+class Party(enum.StrEnum):
+    """Whose interest ``simsettle compare`` ranks for."""
+
+    provider = "provider"
+    payer = "payer"
+
+
+#: Rows ``simsettle compare`` prints when --top is not given.
+COMPARE_ROWS = 20
+
+
+@app.command()
+def compare(
+    results: Annotated[
+        Path,
+        typer.Argument(
+            help="Results from simsettle run (.nc file or .zarr store).",
+            show_default=False,
+            metavar="RESULTS",
+        ),
+    ],
+    by: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--by",
+            metavar="STAT[,STAT...]",
+            show_default=False,
+            help="Statistics to rank on (comma-separated or repeated): the first ranks, the "
+            "next break ties. Names as in simsettle.stats.describe: mean, std, q05, q50, q95 "
+            "(q<P>, any percent), var_provider_95, tvar_provider_99, var_payer_95, "
+            "tvar_payer_95 (any level), prob_loss, prob_savings, prob_zero, prob_savings_cap, "
+            "prob_loss_cap, prob_corridor, stop_loss_net. Default: mean,prob_loss,"
+            "var_provider_95 (--for payer: mean,prob_savings,var_payer_95).",
+        ),
+    ] = None,
+    party: Annotated[
+        Party,
+        typer.Option(
+            "--for",
+            help="Whose best comes first. For the provider a higher mean, quantile, "
+            "prob_savings, var_payer/tvar_payer and stop_loss_net and a lower prob_loss, "
+            "var_provider/tvar_provider; for the payer the reverse. std, prob_zero and the "
+            "cap and corridor probabilities sort ascending for both.",
+        ),
+    ] = Party.provider,
+    ascending: Annotated[
+        bool | None,
+        typer.Option(
+            "--ascending/--descending",
+            show_default=False,
+            help="Sort every --by statistic this way instead of the --for party's sense.",
+        ),
+    ] = None,
+    design: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--design",
+            "-d",
+            metavar="NAME",
+            show_default=False,
+            help="Rank only these designs (comma-separated or repeated).",
+        ),
+    ] = None,
+    top: Annotated[
+        int | None,
+        typer.Option(
+            "--top",
+            min=1,
+            show_default=False,
+            help=f"Rows to keep (default: print {COMPARE_ROWS}, and every row to --csv).",
+        ),
+    ] = None,
+    var: Annotated[
+        str, typer.Option("--var", help="Variable to describe (settlement or another).")
+    ] = "settlement",
+    csv_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv",
+            metavar="FILE",
+            show_default=False,
+            help="Also write the ranked rows to this CSV file, with standard errors and the "
+            "design parameters, unrounded.",
+        ),
+    ] = None,
+) -> None:
+    """Rank designs (and every cell of a sweep) on chosen statistics, best first.
+
+    One row per design, or per combination of design and swept values for a sweep (so the
+    best corridor, sharing rate or attachment shows up), sorted on the first --by statistic
+    with each statistic's Monte Carlo standard error (SE) beside it. The same ranking in
+    Python: simsettle.stats.rank(ds, by=[...], party="provider").
+
+    Exit codes: 0 ok; 1 the CSV could not be written; 2 an unknown statistic, design or
+    variable, or a file that is not simsettle results.
+
+    Example:
+
+    \b
+      simsettle compare results.nc
+      simsettle compare results.nc --by prob_loss,mean --top 10 --csv ranking.csv
+      simsettle compare results.nc --for payer --by tvar_payer_99 -d two_sided,enhanced
+    """
+    from simsettle.stats import RANK_DEFAULT_BY, parse_statistic_name, rank
+
+    names = _split_list(by) or list(RANK_DEFAULT_BY[party.value])
+    try:
+        for name in names:
+            parse_statistic_name(name)
+    except ValueError as exc:
+        _err(f"--by: {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    if csv_out is not None:
+        _check_output_file(csv_out)
+
+    from simsettle.results import open_results
+
+    try:
+        ds = open_results(results)
+    except (OSError, ValueError) as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    except ImportError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_FAILURE) from None
+    designs = _split_list(design) or None
+    try:
+        table = rank(
+            ds,
+            names,
+            party=party.value,
+            ascending=ascending,
+            designs=designs,
+            top=top,
+            var=var,
+        )
+    except KeyError as exc:
+        _err(f"error: {exc.args[0] if exc.args else exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    except ValueError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    typer.echo(_format_ranking(ds, table, results, COMPARE_ROWS if top is None else top))
+    if csv_out is not None:
+        try:
+            _write_ranking_csv(table, csv_out)
+        except OSError as exc:
+            _err(f"{csv_out}: could not write the ranking: {exc}")
+            raise typer.Exit(EXIT_FAILURE) from None
+        typer.echo(f"wrote {csv_out}")
+
+
+def _row_coords(table: xr.Dataset) -> tuple[list[str], list[str]]:
+    """(design and sweep coordinates, other design coordinates) of a ranking, in order."""
+    keys = [c for c in str(table.attrs.get("row_dims", "")).split() if c in table.coords]
+    others = [str(c) for c in table.coords if c not in keys and c != "rank"]
+    return keys, others
+
+
+def _format_cell(value: float, units: str, name: str) -> str:
+    from simsettle.plot._style import format_money, format_percent
+
+    if units == "USD":
+        return format_money(value)
+    if name.startswith("prob_"):
+        return format_percent(value, 1)
+    return f"{value:.4g}"
+
+
+def _format_ranking(ds: xr.Dataset, table: xr.Dataset, source: Path, rows: int) -> str:
+    """The ranking as a fixed-width table with a title and a note on precision."""
+    keys, _ = _row_coords(table)
+    stats = [str(v) for v in table.data_vars if not str(v).endswith("_se")]
+    header = ["rank", *keys]
+    for name in stats:
+        header += [name, "SE"]
+    body = []
+    for i in range(min(rows, table.sizes["rank"])):
+        row = table.isel(rank=i)
+        cells = [str(int(row["rank"])), *(_plain_value(row[k].values.item()) for k in keys)]
+        for name in stats:
+            units = str(table[name].attrs.get("units", ""))
+            cells.append(_format_cell(float(row[name]), units, name))
+            cells.append("±" + _format_cell(float(row[f"{name}_se"]), units, name))
+        body.append(cells)
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    text_cols = 1 + len(keys)
+
+    def line(cells: list[str]) -> str:
+        out = [
+            c.ljust(w) if 0 < i < text_cols else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(out).rstrip()
+
+    total = int(table.attrs.get("rows", table.sizes["rank"]))
+    trials = int(ds.sizes.get("trial", 0))
+    years = int(ds.sizes.get("year", 1))
+    rule = "-" * len(line(header))
+    out = [
+        f"{source}: {total:,} rows ranked for the {table.attrs['party']} by "
+        f"{table.attrs['ranked_by']} ({trials:,} trials x {years} year{'s' if years != 1 else ''})",
+        line(header),
+        rule,
+        *(line(r) for r in body),
+        rule,
+    ]
+    if len(body) < total:
+        out.append(
+            f"... {total - len(body):,} more rows: --top {total} prints them all, --csv FILE "
+            "writes them."
+        )
+    out.append("SE: Monte Carlo standard error (95% interval about ±2 SE). Every row settles")
+    out.append("the same simulated years, so differences between rows are more precise.")
+    return "\n".join(out)
+
+
+def _write_ranking_csv(table: xr.Dataset, path: Path) -> None:
+    """Every row of a ranking as CSV (unrounded), written atomically."""
+    import csv
+    import os
+
+    keys, others = _row_coords(table)
+    columns = ["rank", *keys, *(str(v) for v in table.data_vars), *others]
+    part = path.with_name(f".{path.name}.part")
+    try:
+        with part.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(columns)
+            values = [table[c].values for c in columns]
+            for i in range(table.sizes["rank"]):
+                writer.writerow([_csv_value(v[i]) for v in values])
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def _csv_value(value: object) -> object:
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
+
+
 @app.command()
 def report(
     results: Annotated[
@@ -273,13 +709,29 @@ def report(
             metavar="RESULTS",
         ),
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the charts.")] = Path(
-        "report"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Directory for report.html, report.pdf, charts.")
+    ] = Path("report"),
+    design: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--design", "-d", metavar="NAME", help="Report only this design (repeat for more)."
+        ),
+    ] = None,
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write report.pdf.")] = True,
 ) -> None:
-    """Write charts (settlement distribution per design, exceedance curve) and print a summary.
+    """Write the committee report (self-contained HTML, its PDF, chart PNGs); print a summary.
 
-    Example: simsettle report results.nc -o report/
+    report.html is one file (charts embedded, no scripts, nothing fetched): the run's facts,
+    a paragraph per design in plain words, the key figures with their Monte Carlo standard
+    errors, whether the trial count is enough, the charts and the scenario; report.pdf is the
+    same on US Letter pages.
+
+    Example:
+
+    \b
+      simsettle report results.nc -o report/
+      simsettle report results.nc -o report/ --design two_sided --no-pdf
     """
     from simsettle.report import format_summary, write_report
     from simsettle.results import open_results
@@ -292,8 +744,15 @@ def report(
     if out.exists() and not out.is_dir():
         _err(f"{out}: exists and is not a directory")
         raise typer.Exit(EXIT_USAGE)
-    paths = write_report(ds, out)
-    typer.echo(format_summary(ds))
+    try:
+        paths = write_report(ds, out, design=design or None, pdf=pdf)
+    except ValueError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    except OSError as exc:
+        _err(f"{out}: could not write the report: {exc}")
+        raise typer.Exit(EXIT_FAILURE) from None
+    typer.echo(format_summary(ds.sel(design=list(dict.fromkeys(design))) if design else ds))
     for p in paths:
         typer.echo(f"wrote {p}")
 
@@ -318,7 +777,13 @@ def mssp_replay(
     rows whose result does not depend on unpublished participant revenue) and the rows that
     differ with the reason; writes one CSV row per ACO.
 
-    Example: simsettle mssp-replay py2023_aco_results_puf.csv --performance-year 2023 -o replay.csv
+    Exit codes: 0 ok; 1 the CSV could not be written; 2 a missing or malformed PUF, or a bad
+    output name.
+
+    Example:
+
+    \b
+      simsettle mssp-replay py2023_aco_results_puf.csv --performance-year 2023 -o replay.csv
     """
     from simsettle.replay import replay_puf, summarize, write_replay_csv
 
@@ -366,9 +831,107 @@ def mssp_replay(
 def version() -> None:
     """Print the simsettle version.
 
-    Example: simsettle version
+    Example:
+
+    \b
+      simsettle version
     """
     typer.echo(f"simsettle {__version__}")
+
+
+@app.command("calibrate")
+def calibrate_command(
+    claims: Annotated[
+        Path,
+        typer.Argument(
+            help="Member-level claims: CSV, or Parquet with pyarrow installed.",
+            show_default=False,
+            metavar="CLAIMS",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--output", "-o", help="Scenario file to write (YAML).")],
+    enrollment: Annotated[
+        Path | None,
+        typer.Option("--enrollment", "-e", help="Enrolment spans (CSV or Parquet)."),
+    ] = None,
+    report_file: Annotated[
+        Path | None,
+        typer.Option("--report", help="Goodness-of-fit report [default: OUTPUT.report.html]."),
+    ] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Write no report.")] = False,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--column",
+            help="NAME=COLUMN of the claims file; A+B adds columns.",
+            metavar="NAME=COLUMN",
+        ),
+    ] = None,
+    enrollment_column: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--enrollment-column",
+            help="NAME=COLUMN of the enrolment file.",
+            metavar="NAME=COLUMN",
+        ),
+    ] = None,
+    risk_sigma: Annotated[
+        float | None, typer.Option(help="Hold population.risk_sigma at this value.")
+    ] = None,
+    risk_persistence: Annotated[
+        float | None,
+        typer.Option(help="Hold population.risk_persistence (2 years without scores: assumed)."),
+    ] = None,
+    trend_sd: Annotated[
+        float | None, typer.Option(help="Hold trend.sd (fewer than 3 years: assumed).")
+    ] = None,
+    tail_threshold: Annotated[
+        float | None, typer.Option(help="Hold cost.tail_threshold (USD a year).")
+    ] = None,
+    method: Annotated[
+        str,
+        typer.Option(
+            help="likelihood, or concentration: match the costliest 1/5/10% spend shares.",
+            metavar="likelihood|concentration",
+        ),
+    ] = "likelihood",
+    confidence: Annotated[float, typer.Option(help="Level of the intervals.")] = 0.95,
+    name: Annotated[str | None, typer.Option(help="Name of the scenario.")] = None,
+) -> None:
+    """Fit a scenario's population, cost and trend to member-level claims.
+
+    Reads member_id, year, allowed, member_months and optionally risk_score (one row per
+    member-year, or per claim or member-month: rows are added up); writes the scenario with
+    comments saying where each number came from, and an HTML goodness-of-fit report. Exits 2
+    on bad input (each problem printed as FILE:ROW: column 'NAME': message), 1 if the fit fails.
+
+    Example:
+
+    \b
+      simsettle calibrate claims.csv --enrollment enrollment.csv -o scenario.yaml
+    """
+    from simsettle.calibrate.command import run_calibrate
+
+    code = run_calibrate(
+        claims,
+        out,
+        enrollment=enrollment,
+        report=report_file,
+        write_report=not no_report,
+        columns=column or [],
+        enrollment_columns=enrollment_column or [],
+        risk_sigma=risk_sigma,
+        risk_persistence=risk_persistence,
+        trend_sd=trend_sd,
+        tail_threshold=tail_threshold,
+        method=method,
+        confidence=confidence,
+        name=name,
+        echo=typer.echo,
+        err=_err,
+    )
+    if code:
+        raise typer.Exit(code)
 
 
 def main() -> None:

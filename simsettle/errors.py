@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Issue", "MemoryLimitError", "ScenarioError", "SimulationError"]
+__all__ = ["Issue", "MemoryLimitError", "ResultsWriteError", "ScenarioError", "SimulationError"]
 
 
 @dataclass(frozen=True)
@@ -54,3 +54,8 @@ class MemoryLimitError(SimulationError):
         super().__init__(message)
         self.needed = needed
         self.available = available
+
+
+class ResultsWriteError(SimulationError):
+    """The results could not be written (disk full, permissions, a bad path); the run's
+    finished trials are kept, so the same run with ``resume`` does not simulate them again."""

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import TypeAdapter, ValidationError
 
-from simsettle.errors import Issue, MemoryLimitError, ScenarioError
+from simsettle.errors import Issue, MemoryLimitError, ResultsWriteError, ScenarioError
 from simsettle.models.population import (
     ModelInputs,
     compile_model,
@@ -603,7 +603,10 @@ def run_to_file(
     directory = checkpoint_dir(out)
     with _terminate_as_interrupt():
         ds = simulate(scenario, checkpoint=directory, resume=resume, **options)
-        write_results(ds, out)
+        try:
+            write_results(ds, out)
+        except (OSError, ValueError) as exc:
+            raise ResultsWriteError(f"{out}: could not write results: {exc}") from exc
     shutil.rmtree(directory, ignore_errors=True)
     return ds
 

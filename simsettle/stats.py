@@ -18,12 +18,15 @@ Functions
     Every statistic at once, as ``<name>`` and ``<name>_se`` variables.
 :func:`convergence`
     Whether the trial count gives the requested precision, and how many trials would.
+:func:`rank`
+    Designs (and every cell of a sweep) ranked on chosen statistics, best first for one party.
 :func:`summary`, :func:`exceedance`
     The plain summary table (mean, quantiles, probabilities) and empirical exceedance curves.
 
 Importing this module registers the Dataset accessor ``settle``, so that after
 ``import simsettle.stats`` every Dataset has ``ds.settle.statistic(...)``,
-``ds.settle.describe(...)``, ``ds.settle.convergence(...)`` and ``ds.settle.summary(...)``.
+``ds.settle.describe(...)``, ``ds.settle.convergence(...)``, ``ds.settle.rank(...)`` and
+``ds.settle.summary(...)``.
 (``import simsettle`` alone does not: it imports no xarray.)
 
 Monte Carlo standard errors
@@ -73,6 +76,7 @@ delta-method standard error of ``std`` understates the spread for heavy-tailed v
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
@@ -86,12 +90,15 @@ from simsettle.results import derived_dataset
 
 __all__ = [
     "LEVEL_STATISTICS",
+    "RANK_DEFAULT_BY",
     "STATISTICS",
     "SettleAccessor",
     "convergence",
     "describe",
     "exceedance",
+    "parse_statistic_name",
     "quantile_name",
+    "rank",
     "statistic",
     "summary",
 ]
@@ -1036,6 +1043,260 @@ def convergence(
     return derived_dataset(data_vars, attrs)
 
 
+# --------------------------------------------------------------------------------------------
+# ranking designs
+
+#: Which way each statistic is better for the provider: +1 higher, -1 lower, 0 neither. The
+#: settlement is a transfer between the two parties, so the payer's sense is the provider's
+#: reversed; the statistics that favour neither (spread, years of no payment, caps and corridor
+#: binding) sort ascending for both.
+_PROVIDER_SENSE: dict[str, int] = {
+    "mean": 1,
+    "quantile": 1,
+    "var_provider": -1,
+    "tvar_provider": -1,
+    "var_payer": 1,
+    "tvar_payer": 1,
+    "prob_loss": -1,
+    "prob_savings": 1,
+    "stop_loss_net": 1,
+    "std": 0,
+    "prob_zero": 0,
+    "prob_savings_cap": 0,
+    "prob_loss_cap": 0,
+    "prob_corridor": 0,
+}
+#: The statistics :func:`rank` uses when ``by`` is not given, per party.
+RANK_DEFAULT_BY: dict[str, tuple[str, ...]] = {
+    "provider": ("mean", "prob_loss", "var_provider_95"),
+    "payer": ("mean", "prob_savings", "var_payer_95"),
+}
+_LEVEL_NAME = re.compile(r"(var_provider|tvar_provider|var_payer|tvar_payer)_(\d{1,3}(?:_\d+)?)")
+_QUANTILE_NAME = re.compile(r"q(\d{1,3}(?:_\d+)?)")
+_ROW = "_row"
+_RANK = "rank"
+
+
+def _statistic_forms() -> str:
+    plain = [n for n in STATISTICS if n not in LEVEL_STATISTICS]
+    return (
+        f"{', '.join(plain[:2])}, q<P> (q05, q50, q99_5), "
+        "var_provider_<L>, tvar_provider_<L>, var_payer_<L>, tvar_payer_<L> "
+        f"(<L> a level in percent: var_provider_95, tvar_payer_99_5), {', '.join(plain[2:])}"
+    )
+
+
+def parse_statistic_name(name: str) -> tuple[str, str, float | None]:
+    """Read a column name of :func:`describe` as a statistic and its level.
+
+    Parameters
+    ----------
+    name : str
+        ``mean``, ``std``, ``prob_loss``, ... (the keys of :data:`STATISTICS` that take no
+        level), ``q<P>`` for a quantile at ``P`` percent (``q05``, ``q50``, ``q99_5``) or
+        ``var_provider_<L>``, ``tvar_provider_<L>``, ``var_payer_<L>``, ``tvar_payer_<L>`` with
+        ``<L>`` the level in percent (``var_provider_95``, ``tvar_payer_99_5``).
+
+    Returns
+    -------
+    tuple
+        ``(canonical name, statistic, level)``: the name as :func:`describe` writes it
+        (``q5`` becomes ``q05``), the key of :data:`STATISTICS` and the level (None for a
+        statistic without one).
+
+    Raises
+    ------
+    ValueError
+        If the name is none of these (the message lists the valid forms), or its level is not
+        strictly between 0 and 100 percent.
+
+    Examples
+    --------
+    >>> parse_statistic_name("var_provider_99_5")
+    ('var_provider_99_5', 'var_provider', 0.995)
+    >>> parse_statistic_name("q5")
+    ('q05', 'quantile', 0.05)
+    """
+    text = name.strip()
+    if text in STATISTICS and text not in LEVEL_STATISTICS:
+        return text, text, None
+    m = _LEVEL_NAME.fullmatch(text)
+    q = _QUANTILE_NAME.fullmatch(text)
+    if m is None and q is None:
+        raise ValueError(f"unknown statistic {name!r}; choose from {_statistic_forms()}")
+    digits = m.group(2) if m is not None else q.group(1) if q is not None else ""
+    whole, _, frac = digits.partition("_")
+    level = float(f"{whole}.{frac}" if frac else whole) / 100.0
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"statistic {name!r}: the level must lie strictly between 0 and 100%")
+    if m is not None:
+        return f"{m.group(1)}_{_level_suffix(level)}", m.group(1), level
+    return quantile_name(level), "quantile", level
+
+
+def rank(
+    ds: xr.Dataset,
+    by: str | Sequence[str] | None = None,
+    *,
+    party: Literal["provider", "payer"] = "provider",
+    ascending: bool | Sequence[bool] | None = None,
+    designs: Sequence[str] | None = None,
+    top: int | None = None,
+    var: str = "settlement",
+    dim: str | Sequence[Hashable] = _DEFAULT_DIMS,
+) -> xr.Dataset:
+    """Designs ranked on chosen statistics, best first for one party, with standard errors.
+
+    Every combination of design and swept values is a row (a sweep's dimensions are stacked
+    with ``design``), so in a sweep the best corridor, sharing rate or attachment of each
+    design competes with every other cell. Rows are sorted on the first statistic of ``by``;
+    exact ties (a design a swept field does not touch, a probability of 0) are broken by the
+    next statistics, then by the order of the results.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results Dataset, numpy- or dask-backed (the statistics are computed).
+    by : str or sequence of str, optional
+        Statistics, named as the variables of :func:`describe` (see
+        :func:`parse_statistic_name`): ``mean``, ``std``, ``q05``, ``var_provider_95``,
+        ``tvar_payer_99``, ``prob_loss``, ``prob_savings``, ``stop_loss_net``, ... Default:
+        :data:`RANK_DEFAULT_BY` of ``party`` (``mean, prob_loss, var_provider_95`` for the
+        provider, ``mean, prob_savings, var_payer_95`` for the payer).
+    party : {"provider", "payer"}, default "provider"
+        Whose interest "best" means. For the provider a higher ``mean``, quantile,
+        ``prob_savings``, ``var_payer``/``tvar_payer`` and ``stop_loss_net`` is better and a
+        lower ``prob_loss`` and ``var_provider``/``tvar_provider`` is; the settlement is a
+        transfer between the two, so for the payer each is reversed. ``std``, ``prob_zero``
+        and the cap and corridor probabilities favour neither and sort ascending.
+    ascending : bool or sequence of bool, optional
+        Overrides the party's sense: one bool for every statistic, or one per statistic.
+    designs : sequence of str, optional
+        Rank only these designs.
+    top : int, optional
+        Keep the first ``top`` rows.
+    var : str, default "settlement"
+        The variable described (see :func:`statistic`).
+    dim : str or sequence of str, default ("trial", "year")
+        Pooled dimensions; must include ``trial``.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimension ``rank`` (1 = best). Coordinates along ``rank``: ``design``, every sweep
+        dimension and the design coordinates (``kind``, rates, ...). Variables: each statistic
+        of ``by`` and ``<name>_se``, its Monte Carlo standard error, with ``long_name``,
+        ``units`` and ``description``. Attributes: ``ranked_by`` (the statistics and their
+        directions), ``party``, ``rows`` (the rows before ``top``), ``row_dims`` (the
+        dimensions stacked into rows: ``design`` and the sweep's) and ``pooled_dims``.
+        ``.to_dataframe()`` gives a pandas table.
+
+    Raises
+    ------
+    ValueError
+        For an unknown statistic name (the message lists the valid ones), a repeated one, an
+        unknown party or design, ``top < 1`` or an ``ascending`` of the wrong length; and as
+        :func:`statistic`.
+    KeyError
+        If ``var``, or a variable a statistic needs, is not in ``ds``.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> ds = xr.Dataset(
+    ...     {"settlement": (("design", "trial", "year"), [[[-4.0], [0.0], [2.0], [6.0]],
+    ...                                                    [[0.0], [0.0], [1.0], [2.0]]])},
+    ...     coords={"design": ["two_sided", "one_sided"], "trial": np.arange(4), "year": [2026]},
+    ... )
+    >>> r = rank(ds, ["prob_loss", "mean"])
+    >>> [str(d) for d in r["design"].values], [float(p) for p in r["prob_loss"].values]
+    (['one_sided', 'two_sided'], [0.0, 0.25])
+    >>> [str(d) for d in rank(ds, "mean")["design"].values]  # the provider's best first
+    ['two_sided', 'one_sided']
+    >>> [str(d) for d in rank(ds, "mean", party="payer")["design"].values]
+    ['one_sided', 'two_sided']
+    """
+    if party not in RANK_DEFAULT_BY:
+        raise ValueError(f"party must be 'provider' or 'payer', got {party!r}")
+    names = list(RANK_DEFAULT_BY[party] if by is None else [by] if isinstance(by, str) else by)
+    if not names:
+        raise ValueError("by must name at least one statistic")
+    parsed = [parse_statistic_name(n) for n in names]
+    canonical = [p[0] for p in parsed]
+    repeated = sorted({n for n in canonical if canonical.count(n) > 1})
+    if repeated:
+        raise ValueError(f"statistics named more than once: {', '.join(repeated)}")
+    sign = 1 if party == "provider" else -1
+    if ascending is None:
+        asc = [_PROVIDER_SENSE[stat] * sign <= 0 for _, stat, _ in parsed]
+    elif isinstance(ascending, bool):
+        asc = [ascending] * len(parsed)
+    else:
+        asc = [bool(a) for a in ascending]
+        if len(asc) != len(parsed):
+            raise ValueError(f"ascending has {len(asc)} values for {len(parsed)} statistics")
+    if top is not None and top < 1:
+        raise ValueError(f"top must be at least 1, got {top!r}")
+    if designs is not None:
+        known = [str(d) for d in ds["design"].values] if "design" in ds.dims else []
+        unknown = [d for d in designs if d not in known]
+        if unknown or not designs:
+            raise ValueError(
+                f"no design named {', '.join(map(repr, unknown)) or '(none given)'}; "
+                f"the results have {', '.join(known) or 'no design dimension'}"
+            )
+        ds = ds.sel(design=list(dict.fromkeys(designs)))
+    s = _sample(ds, var, dim)
+    data_vars: dict[Hashable, xr.DataArray] = {}
+    for name, stat, level in parsed:
+        one = _one_statistic(ds, s, var, stat, level)
+        data_vars[name] = one["value"]
+        data_vars[f"{name}_se"] = one["se"]
+    order_text = ", ".join(
+        f"{n} {'ascending' if a else 'descending'}" for n, a in zip(canonical, asc, strict=True)
+    )
+    attrs: dict[str, Any] = {
+        "title": f"Designs ranked for the {party} by {order_text} of {var}",
+        "ranked_by": order_text,
+        "party": party,
+        "source_variable": var,
+        "pooled_dims": " ".join(map(str, s.dims)),
+    }
+    attrs |= _source_attrs(ds)
+    table = derived_dataset(data_vars, attrs).compute()
+    row_dims = [d for d in ds[var].dims if d in table.dims]
+    row_dims += [d for d in table.dims if d not in row_dims]
+    if row_dims:
+        flat = table.stack({_ROW: row_dims}).reset_index(_ROW)
+    else:
+        flat = table.expand_dims(_ROW)
+    n = flat.sizes[_ROW]
+    keys: list[npt.NDArray[Any]] = [np.arange(n)]
+    for name, a in reversed(list(zip(canonical, asc, strict=True))):
+        values = np.asarray(flat[name].values, dtype=np.float64)
+        keys.append(values if a else -values)  # NaN sorts last either way
+    order = np.lexsort(keys)
+    if top is not None:
+        order = order[:top]
+    out = flat.isel({_ROW: order}).rename_dims({_ROW: _RANK})
+    out = out.assign_coords(
+        {
+            _RANK: (
+                _RANK,
+                np.arange(1, len(order) + 1),
+                {
+                    "long_name": "rank",
+                    "units": "1",
+                    "description": f"1 = best for the {party}: sorted by {order_text}.",
+                },
+            )
+        }
+    )
+    out.attrs["rows"] = n
+    out.attrs["row_dims"] = " ".join(map(str, row_dims))
+    return out
+
+
 def _fmt(x: float) -> str:
     if not math.isfinite(x):
         return str(x)
@@ -1137,6 +1398,29 @@ class SettleAccessor:
             abs_precision=abs_precision,
             level=level,
             confidence=confidence,
+            dim=dim,
+        )
+
+    def rank(
+        self,
+        by: str | Sequence[str] | None = None,
+        *,
+        party: Literal["provider", "payer"] = "provider",
+        ascending: bool | Sequence[bool] | None = None,
+        designs: Sequence[str] | None = None,
+        top: int | None = None,
+        var: str = "settlement",
+        dim: str | Sequence[Hashable] = _DEFAULT_DIMS,
+    ) -> xr.Dataset:
+        """:func:`simsettle.stats.rank` of this Dataset."""
+        return rank(
+            self._ds,
+            by,
+            party=party,
+            ascending=ascending,
+            designs=designs,
+            top=top,
+            var=var,
             dim=dim,
         )
 

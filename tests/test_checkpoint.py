@@ -112,20 +112,15 @@ def test_run_to_file_removes_its_checkpoint(loaded, reference, tmp_path):
 # ------------------------------------------------------------------------------------------
 # Killing real runs
 
-DRIVER = """\
-import sys
-from simsettle.runner import run_to_file
-from simsettle.scenario import parse_scenario
-text = open(sys.argv[1]).read()
-run_to_file(parse_scenario(text, sys.argv[1]), sys.argv[2], resume=sys.argv[3] == "1",
-            chunk_trials=4, threads=1, progress=False)
-"""
 SIGNALS = (signal.SIGKILL, signal.SIGTERM, signal.SIGINT)
 
 
 def _start(scenario: Path, out: Path, resume: bool) -> subprocess.Popen[bytes]:
+    # `simsettle run` itself: 600 trials in chunks of 4 on one thread, --resume when resuming.
+    cmd = [sys.executable, "-m", "simsettle.cli", "run", str(scenario), "-o", str(out)]
+    cmd += ["--chunk-trials", "4", "--threads", "1", "--no-progress"]
     return subprocess.Popen(
-        [sys.executable, "-c", DRIVER, str(scenario), str(out), "1" if resume else "0"],
+        [*cmd, "--resume"] if resume else cmd,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

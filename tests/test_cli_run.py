@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -10,6 +13,7 @@ from typer.testing import CliRunner
 
 import simsettle
 from simsettle.cli import app
+from simsettle.scenario.paths import parse_override
 from tests.conftest import EXAMPLES, SMALL_SCENARIO
 
 runner = CliRunner()
@@ -201,3 +205,215 @@ def test_run_too_big_for_memory_is_refused_with_exit_1(tmp_path, scenario_file):
     assert "fewer trials (--trials)" in res.stderr
     assert "Traceback" not in res.output
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------------------------
+# --set overrides, the summary at the end of a run, exit codes
+
+
+def test_run_set_overrides_are_applied_and_recorded(tmp_path, scenario_file):
+    out = tmp_path / "r.nc"
+    res = runner.invoke(
+        app,
+        [
+            "run",
+            str(scenario_file),
+            "-o",
+            str(out),
+            "--trials",
+            "8",
+            "--set",
+            "population.turnover=0.3",
+            "--set",
+            "designs.*.shared_savings_rate=0.55",
+            "--no-progress",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    ds = simsettle.open_results(out)
+    assert json.loads(ds.attrs["scenario_overrides"]) == [
+        "--set population.turnover=0.3",
+        "--set designs.*.shared_savings_rate=0.55",
+    ]
+    assert "turnover: 0.3" in ds.attrs["scenario_yaml"]
+    assert "--set population.turnover=0.3" in ds.attrs["history"]
+    assert (ds.shared_savings_rate == 0.55).all()
+    loaded = simsettle.load_scenario(
+        scenario_file,
+        [
+            parse_override("population.turnover=0.3"),
+            parse_override("designs.*.shared_savings_rate=0.55"),
+        ],
+    )
+    direct = simsettle.simulate(loaded, trials=8, progress=False)
+    np.testing.assert_array_equal(ds.settlement.values, direct.settlement.values)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("population.turnover", "--set: expected KEY.PATH=VALUE, got 'population.turnover'"),
+        ("population..turnover=0.2", "--set: bad field path"),
+        ("seed=!!python/object/apply:os.system [ls]", "YAML tags are not allowed"),
+        ("benchmark.weights=[0.1, ", "the value is not valid YAML"),
+    ],
+)
+def test_run_malformed_set_exits_2(tmp_path, scenario_file, value, message):
+    out = tmp_path / "r.nc"
+    res = runner.invoke(app, ["run", str(scenario_file), "-o", str(out), "--set", value])
+    assert res.exit_code == 2
+    assert message in res.stderr
+    assert "Traceback" not in res.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "population.turnover=1.5",
+            "--set population.turnover=1.5:1:1: population.turnover: Input should be less than",
+        ),
+        (
+            "designs.nope.min_savings_rate=0.02",
+            "--set designs.nope.min_savings_rate=0.02:1:1: designs.nope.min_savings_rate: "
+            "no item named 'nope' in designs (one_sided, two_sided",
+        ),
+        ("population.turnovr=0.2", "--set population.turnovr=0.2:1:1: population.turnovr:"),
+    ],
+)
+def test_run_override_that_fails_validation_names_the_override(
+    tmp_path, scenario_file, value, message
+):
+    out = tmp_path / "r.nc"
+    res = runner.invoke(app, ["run", str(scenario_file), "-o", str(out), "--set", value])
+    assert res.exit_code == 2
+    assert res.stderr.startswith(message), res.stderr
+    assert not out.exists()
+
+
+def test_run_summary_fits_one_screen(tmp_path, scenario_file):
+    out = tmp_path / "r.nc"
+    res = runner.invoke(app, ["run", str(scenario_file), "-o", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert len(lines) <= 25, res.stdout
+    assert "MC SE of mean" in res.stdout
+    assert any(
+        line.startswith("Monte Carlo precision (64 trials") and "95% confidence" in line
+        for line in lines
+    )
+    assert re.fullmatch(rf"wrote {re.escape(str(out))} in \d+\.\d s", lines[-1])
+    assert "Cost model:" in res.stdout
+    assert "simsettle compare" not in res.stdout  # every design is shown
+
+
+def test_run_summary_with_many_designs_points_to_compare(tmp_path):
+    extra = "".join(
+        f"  - {{name: extra_{i}, kind: two_sided, shared_savings_rate: 0.5, "
+        f"shared_loss_rate: {0.1 + i / 20}}}\n"
+        for i in range(6)
+    )
+    p = tmp_path / "many.yaml"
+    p.write_text(SMALL_SCENARIO.replace("trials: 64", "trials: 16") + extra)
+    out = tmp_path / "r.nc"
+    res = runner.invoke(app, ["run", str(p), "-o", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert len(lines) <= 25, res.stdout
+    assert f"... and 2 more designs; all 10 ranked: simsettle compare {out}" in res.stdout
+    assert "extra_3" in res.stdout
+    assert "extra_4" not in res.stdout
+    assert simsettle.open_results(out).sizes["design"] == 10
+
+
+SWEEP = """\
+sweep:
+  - path: designs.*.min_savings_rate
+    values: [0.0, 0.01, 0.02]
+    base: 0.01
+  - {path: population.turnover, values: [0.1, 0.2]}
+"""
+
+
+def test_run_sweep_summary_shows_the_base_point_and_honours_trials_and_seed(tmp_path):
+    p = tmp_path / "sweep.yaml"
+    p.write_text(SMALL_SCENARIO + SWEEP)
+    out = tmp_path / "sweep.nc"
+    res = runner.invoke(
+        app,
+        ["run", str(p), "-o", str(out), "--trials", "12", "--seed", "5", "--no-progress"],
+    )
+    assert res.exit_code == 0, res.output
+    assert len(res.stdout.splitlines()) <= 25, res.stdout
+    assert (
+        "Swept min_savings_rate, turnover: the table is at the base point "
+        "(min_savings_rate=0.01, turnover=0.1); all 24 design x sweep cells ranked: "
+        f"simsettle compare {out}"
+    ) in res.stdout
+    assert "12 trials" in res.stdout
+    ds = simsettle.open_results(out)
+    assert ds.sizes["trial"] == 12
+    assert ds.attrs["seed"] == 5
+    assert dict(ds.settlement.sizes) == {
+        "design": 4,
+        "min_savings_rate": 3,
+        "turnover": 2,
+        "trial": 12,
+        "year": 2,
+    }
+
+
+def test_run_simulation_failure_exits_1(tmp_path, scenario_file, monkeypatch):
+    import simsettle.runner
+
+    def fail(*args, **kwargs):
+        raise simsettle.SimulationError("non-finite settlement in trial 3")
+
+    monkeypatch.setattr(simsettle.runner, "simulate", fail)
+    out = tmp_path / "r.nc"
+    res = runner.invoke(app, ["run", str(scenario_file), "-o", str(out)])
+    assert res.exit_code == 1
+    assert "run failed: non-finite settlement in trial 3" in res.stderr
+    assert "Traceback" not in res.output
+    assert not out.exists()
+
+
+def test_run_write_failure_exits_1(tmp_path, scenario_file, monkeypatch):
+    import simsettle.results
+
+    def fail(ds, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(simsettle.results, "write_results", fail)
+    out = tmp_path / "r.nc"
+    res = runner.invoke(app, ["run", str(scenario_file), "-o", str(out), "--no-progress"])
+    assert res.exit_code == 1
+    assert f"{out}: could not write results:" in res.stderr
+    assert "No space left on device" in res.stderr
+    assert "Traceback" not in res.output
+
+
+def test_run_workers_and_scheduler_together_exit_2(tmp_path, scenario_file):
+    res = runner.invoke(
+        app,
+        [
+            "run",
+            str(scenario_file),
+            "-o",
+            str(tmp_path / "r.nc"),
+            "--workers",
+            "2",
+            "--scheduler",
+            "tcp://127.0.0.1:1",
+        ],
+    )
+    assert res.exit_code == 2
+    assert "give --workers or --scheduler, not both" in res.stderr
+
+
+def test_report_on_a_missing_file_exits_2(tmp_path):
+    res = runner.invoke(app, ["report", str(tmp_path / "nope.nc"), "-o", str(tmp_path / "rep")])
+    assert res.exit_code == 2
+    assert "Traceback" not in res.output
+    assert not (tmp_path / "rep").exists()

@@ -16,7 +16,9 @@ from simsettle.scenario import scenario_json_schema, scenario_json_schema_text
 
 pytestmark = pytest.mark.cli
 
-COMMANDS = ["validate", "schema", "run", "report", "convert", "version"]
+COMMANDS = ["validate", "schema", "run", "report", "convert", "compare", "mssp-replay", "version"]
+#: Commands whose help puts each example on a line of its own ("report" is left to its owner).
+BLOCK_EXAMPLES = [c for c in COMMANDS if c != "report"]
 
 
 def invoke(*args: str) -> Result:
@@ -144,6 +146,56 @@ def test_validate_without_files_is_a_usage_error() -> None:
     assert "Missing argument" in result.stderr
 
 
+def test_validate_with_set_checks_the_override(tmp_path: Path) -> None:
+    path = EXAMPLES[0]
+    ok = invoke("validate", str(path), "--set", "population.turnover=0.25")
+    assert ok.exit_code == 0, ok.output
+    assert ok.stdout == f"{path}: ok\n"
+    bad = invoke("validate", str(path), "--set", "population.turnover=1.5")
+    assert bad.exit_code == 2
+    assert bad.stderr.startswith("--set population.turnover=1.5:1:1: population.turnover: ")
+    assert bad.stdout == ""
+
+
+def test_validate_with_set_applies_to_every_file() -> None:
+    result = invoke("validate", *map(str, EXAMPLES[:2]), "--set", "seed=-1")
+    assert result.exit_code == 2
+    assert result.stderr.count("--set seed=-1:1:1: seed: ") == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("population.turnover", "--set: expected KEY.PATH=VALUE"),
+        ("=0.2", "--set: expected KEY.PATH=VALUE"),
+        ("designs[x].kind=two_sided", "--set: bad field path"),
+    ],
+)
+def test_validate_malformed_set_exits_2(value: str, message: str) -> None:
+    result = invoke("validate", str(EXAMPLES[0]), "--set", value)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message), result.stderr
+    assert result.stdout == ""
+
+
+def test_validate_checks_every_sweep_value(tmp_path: Path) -> None:
+    text = edit(
+        Path(BASE_FILE).read_text(encoding="utf-8"),
+        (
+            "seed: 20260101",
+            "seed: 20260101\nsweep:\n  - {path: population.turnover, values: [0.1, 2.0]}",
+        ),
+    )
+    f = tmp_path / "sweep.yaml"
+    f.write_text(text, encoding="utf-8")
+    result = invoke("validate", str(f))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{f}:"), result.stderr
+    assert "turnover = 2.0" in result.stderr
+    good = invoke("validate", str(f), "--set", "sweep[0].values=[0.1, 0.2]")
+    assert good.exit_code == 0, good.output
+
+
 # --------------------------------------------------------------------------------------------
 # schema
 
@@ -175,6 +227,28 @@ def test_schema_output_option_writes_file(tmp_path: Path) -> None:
     assert out.read_text(encoding="utf-8") == scenario_json_schema_text()
 
 
+def test_schema_output_in_a_missing_directory_exits_2(tmp_path: Path) -> None:
+    for out, message in [
+        (tmp_path / "missing" / "s.json", "does not exist"),
+        (tmp_path, "is a directory"),
+    ]:
+        result = invoke("schema", "-o", str(out))
+        assert result.exit_code == 2
+        assert message in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_schema_write_failure_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(self: Path, *args: object, **kwargs: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", fail)
+    out = tmp_path / "s.json"
+    result = invoke("schema", "-o", str(out))
+    assert result.exit_code == 1
+    assert f"{out}: could not write the schema" in result.stderr
+
+
 def test_schema_descriptions_everywhere() -> None:
     schema = json.loads(invoke("schema").stdout)
     blocks = [("Scenario", schema), *schema["$defs"].items()]
@@ -203,6 +277,9 @@ def test_top_level_help() -> None:
     result = invoke("--help")
     assert result.exit_code == 0, result.output
     assert "Example:" in result.stdout
+    assert "Exit codes: 0 ok, 1 run failure" in result.stdout
+    assert "2 usage or validation error" in " ".join(result.stdout.split())
+    assert re.search(r"^\s+simsettle compare results.nc", result.stdout, re.MULTILINE)
     for command in COMMANDS:
         assert re.search(rf"^\s+{command}\s", result.stdout, re.MULTILINE), command
 
@@ -224,6 +301,16 @@ def test_subcommand_help_has_example(command: str) -> None:
     assert result.exit_code == 0, result.output
     assert f"Usage: simsettle {command}" in " ".join(result.stdout.split())
     assert "Example:" in result.stdout
+
+
+@pytest.mark.parametrize("command", BLOCK_EXAMPLES)
+def test_help_examples_are_not_rewrapped(command: str) -> None:
+    """Each example is on a line of its own, as typed (click's \\b paragraphs)."""
+    result = invoke(command, "--help")
+    examples = re.findall(rf"^ +(simsettle {command}\b.*)$", result.stdout, re.MULTILINE)
+    assert examples, result.stdout
+    for line in examples:
+        assert not line.endswith(("-o", "--trials", "--by", "--set")), line
 
 
 def _example_paths(text: str) -> list[str]:

@@ -492,3 +492,54 @@ def test_cli_help_has_example() -> None:
     assert result.exit_code == 0
     assert "Example:" in result.stdout
     assert "--performance-year" in result.stdout
+
+
+def _synthetic_puf(tmp_path: Path) -> Path:
+    """Three ACOs in the PY2024 layout (tests/test_replay_puf.py), so the command line is tested
+    without the CMS files."""
+    from test_replay_puf import HEADER_2024, ROWS_2024, _write
+
+    return _write(tmp_path / "py2024.csv", HEADER_2024, ROWS_2024)
+
+
+@pytest.mark.cli
+def test_cli_replays_a_synthetic_puf(tmp_path: Path) -> None:
+    out = tmp_path / "replay.csv"
+    result = _invoke(
+        "mssp-replay", str(_synthetic_puf(tmp_path)), "--performance-year", "2024", "-o", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    assert "(PY2024): 2 of 3 ACOs agree" in result.stdout
+    assert "A5328" in result.stdout  # the row that differs, with its reason
+    with out.open(newline="", encoding="utf-8") as f:
+        assert [r["ACO_ID"] for r in csv.DictReader(f)] == ["A1001", "A2029", "A5328"]
+    assert result.stdout.endswith(f"wrote {out}\n")
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize(
+    ("out", "message"), [("missing/r.csv", "does not exist"), (".", "is a directory")]
+)
+def test_cli_bad_output_exits_2(tmp_path: Path, out: str, message: str) -> None:
+    puf = _synthetic_puf(tmp_path)
+    result = _invoke(
+        "mssp-replay", str(puf), "--performance-year", "2024", "-o", str(tmp_path / out)
+    )
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.cli
+def test_cli_write_failure_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import simsettle.replay
+
+    def fail(rows: object, path: Path) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(simsettle.replay, "write_replay_csv", fail)
+    out = tmp_path / "r.csv"
+    puf = _synthetic_puf(tmp_path)
+    result = _invoke("mssp-replay", str(puf), "--performance-year", "2024", "-o", str(out))
+    assert result.exit_code == 1
+    assert f"{out}: could not write the replay" in result.stderr

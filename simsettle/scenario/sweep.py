@@ -207,7 +207,9 @@ def plan_sweep(loaded: LoadedScenario) -> SweepPlan:
             for j, name in enumerate(names)
             for k, point in enumerate(variants_by_point)
         )
-        points.append(first.model_copy(update={"designs": variants, "sweep": ()}))
+        # The run's own trials and seed (simulate(trials=, seed=) may override the file's).
+        update = {"designs": variants, "sweep": (), "trials": sc.trials, "seed": sc.seed}
+        points.append(first.model_copy(update=update))
 
     plans = []
     for axis in axes:
