@@ -46,6 +46,7 @@ __all__ = [
     "ZARR_SUFFIX",
     "ResultsFormat",
     "check_output_path",
+    "check_zarr_store",
     "convert_results",
     "derived_dataset",
     "open_results",
@@ -985,8 +986,150 @@ def _check_format(p: Path, ds: xr.Dataset, noun: str) -> None:
     fmt = ds.attrs.get("simsettle_results_format")
     if fmt is None:
         raise ValueError(f"{p}: not a simsettle results {noun} (no simsettle_results_format attr)")
+    if isinstance(fmt, np.ndarray) and fmt.size == 1:
+        fmt = fmt.reshape(-1)[0]
+    if not isinstance(fmt, int | np.integer) or isinstance(fmt, bool | np.bool_):
+        shown = repr(fmt) if len(repr(fmt)) <= 40 else repr(fmt)[:37] + "..."
+        raise ValueError(
+            f"{p}: not a simsettle results {noun} (simsettle_results_format is {shown}, not a "
+            "format number)"
+        )
     if int(fmt) != RESULTS_FORMAT:
         raise ValueError(f"{p}: results format {fmt}; this simsettle reads format {RESULTS_FORMAT}")
+    settlement = ds.variables.get("settlement")
+    if settlement is None or not {_D, _T, _Y} <= set(map(str, settlement.dims)):
+        raise ValueError(
+            f"{p}: not a complete simsettle results {noun} (no settlement variable over "
+            f"{_D}, {_T} and {_Y})"
+        )
+
+
+#: Zarr v3 codecs a results store may use (what :func:`write_results` writes, and the other
+#: standard ones). Anything else -- a pickle codec above all -- is refused before zarr reads a
+#: chunk, so opening a store from elsewhere can never unpickle its data.
+ZARR_CODECS = frozenset(
+    {"bytes", "zstd", "blosc", "gzip", "crc32c", "transpose", "vlen-utf8", "vlen-bytes"}
+)
+_ZARR_SHARDING = "sharding_indexed"
+_MAX_ZARR_METADATA = 16 * 1024 * 1024
+
+
+def _zarr_codec_names(codecs: Any) -> list[str]:
+    """Every codec name in a Zarr v3 ``codecs`` list, sharding's inner lists included."""
+    if not isinstance(codecs, list):
+        raise ValueError("its codecs are not a list")
+    names: list[str] = []
+    for codec in codecs:
+        name = codec.get("name") if isinstance(codec, dict) else codec
+        if not isinstance(name, str):
+            raise ValueError(f"a codec without a name: {str(codec)[:60]}")
+        names.append(name)
+        if name == _ZARR_SHARDING and isinstance(codec, dict):
+            config = codec.get("configuration") or {}
+            for key in ("codecs", "index_codecs"):
+                names += _zarr_codec_names(config.get(key, []))
+    return names
+
+
+def check_zarr_store(path: str | os.PathLike[str]) -> None:
+    """Check a Zarr store's metadata before reading it: a Zarr v3 group whose arrays use only
+    :data:`ZARR_CODECS` (no pickled objects, no storage transformers).
+
+    Raises
+    ------
+    ValueError
+        Naming the store and what is wrong with it.
+    """
+    p = Path(path)
+    root = p / "zarr.json"
+    if not root.is_file():
+        v2 = any((p / n).is_file() for n in (".zgroup", ".zarray", ".zattrs"))
+        what = "a Zarr v2 store (simsettle writes Zarr v3)" if v2 else "no zarr.json"
+        raise ValueError(f"{p}: not a readable Zarr results store ({what})")
+    for meta in sorted(p.rglob("zarr.json")):
+        where = meta.parent.relative_to(p).as_posix() or "/"
+        try:
+            if meta.stat().st_size > _MAX_ZARR_METADATA:
+                raise ValueError("metadata file too large")
+            doc = json.loads(meta.read_text(encoding="utf-8"))
+            if not isinstance(doc, dict) or doc.get("zarr_format") != 3:
+                raise ValueError("not Zarr v3 metadata")
+            node = doc.get("node_type")
+            if meta == root and node != "group":
+                raise ValueError(f"the root is a Zarr {node}, not a group")
+            if node == "array":
+                if doc.get("storage_transformers"):
+                    raise ValueError("storage transformers are not supported")
+                for name in _zarr_codec_names(doc.get("codecs", [])):
+                    if name not in ZARR_CODECS and name != _ZARR_SHARDING:
+                        raise ValueError(
+                            f"codec {name!r} is not one simsettle reads "
+                            f"({', '.join(sorted(ZARR_CODECS))})"
+                        )
+        except (OSError, ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise ValueError(f"{p}: not a readable Zarr results store ({where}: {exc})") from None
+
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _check_netcdf_file(p: Path) -> None:
+    """Refuse, before the NetCDF library opens it, a file that is neither HDF5 (NetCDF-4) nor
+    classic NetCDF, or an HDF5 file shorter than its superblock says (truncated).
+
+    This matters beyond the message: when netCDF-C fails half-way through opening a damaged
+    HDF5 file it can leave the file open inside HDF5, and a later open of the same file,
+    rewritten in place, may then crash the process.
+    """
+    try:
+        size = p.stat().st_size
+        with p.open("rb") as fh:
+            head = fh.read(4)
+            if head[:3] == b"CDF" and head[3:4] in (b"\x01", b"\x02", b"\x05"):
+                return  # classic NetCDF (the library reads these without HDF5)
+            offset = 0
+            while offset + 8 <= size:  # the superblock: at 0, 512, 1024, 2048, ...
+                fh.seek(offset)
+                block = fh.read(64)
+                if block[:8] == _HDF5_SIGNATURE:
+                    _check_superblock(p, block, offset, size)
+                    return
+                offset = 512 if offset == 0 else offset * 2
+    except OSError as exc:
+        raise ValueError(f"{p}: not a readable NetCDF results file ({_reason(exc)})") from None
+    raise ValueError(
+        f"{p}: not a readable NetCDF results file (no HDF5 or NetCDF signature in its "
+        f"{size:,} bytes)"
+    )
+
+
+def _check_superblock(p: Path, block: bytes, offset: int, size: int) -> None:
+    version = block[8] if len(block) > 8 else -1
+    if version in (0, 1):
+        width, start = (block[13] if len(block) > 13 else 0), 24 if version == 0 else 28
+    elif version in (2, 3):
+        width, start = (block[9] if len(block) > 9 else 0), 12
+    else:
+        return  # a future superblock: let the library judge
+    if width not in (2, 4, 8) or len(block) < start + 3 * width:
+        raise ValueError(f"{p}: not a readable NetCDF results file (damaged HDF5 superblock)")
+    base, _, eof = (
+        int.from_bytes(block[start + k * width : start + (k + 1) * width], "little")
+        for k in range(3)
+    )
+    undefined = (1 << (8 * width)) - 1
+    if eof == undefined:
+        return
+    needed = (offset if base == undefined else base) + eof
+    if size < needed:
+        raise ValueError(
+            f"{p}: not a readable NetCDF results file (truncated: {size:,} of {needed:,} bytes)"
+        )
+
+
+def _reason(exc: BaseException) -> str:
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def open_results(path: str | os.PathLike[str], *, lazy: bool = False) -> xr.Dataset:
@@ -996,12 +1139,18 @@ def open_results(path: str | os.PathLike[str], *, lazy: bool = False) -> xr.Data
     variables are dask arrays in the stored chunks and nothing is read until used, for runs
     larger than memory (needs dask); close the Dataset when done with it.
 
+    Before a reader touches it, a NetCDF file must carry the HDF5 or NetCDF signature and be as
+    long as its HDF5 superblock says (a truncated copy is refused by name), and a Zarr store
+    must be Zarr v3 with only :data:`ZARR_CODECS` (so nothing is ever unpickled); whatever the
+    readers then raise on a damaged file becomes the same ``ValueError``.
+
     Raises
     ------
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If it is not a simsettle results file or store of a format this version reads.
+        If it is not a complete simsettle results file or store of a format this version reads
+        (the message starts with the path and says what is wrong).
     ImportError
         If ``lazy=True`` without dask, or a Zarr store without zarr, installed.
     """
@@ -1014,23 +1163,31 @@ def open_results(path: str | os.PathLike[str], *, lazy: bool = False) -> xr.Data
     zarr = p.is_dir()
     noun, kind = ("store", "Zarr results store") if zarr else ("file", "NetCDF results file")
     ds: xr.Dataset
+    if zarr:
+        _require("zarr", "reading Zarr results")
+        check_zarr_store(p)
+    else:
+        _check_netcdf_file(p)
+    # A damaged or foreign file makes the readers raise almost anything (netCDF4: RuntimeError
+    # "NetCDF: HDF error", AttributeError; zarr: its own errors): all of it means "not a
+    # readable results file".
     try:
         if zarr:
-            _require("zarr", "reading Zarr results")
-            ds = xr.open_zarr(p, consolidated=False, chunks=chunks)
+            ds = xr.open_zarr(p, consolidated=False, chunks=chunks, zarr_format=3)
         else:
             ds = xr.open_dataset(p, engine="netcdf4", chunks=chunks)
-    except (OSError, ValueError, KeyError) as exc:
-        raise ValueError(f"{p}: not a readable {kind} ({exc})") from None
+    except Exception as exc:
+        raise ValueError(f"{p}: not a readable {kind} ({_reason(exc)})") from None
     try:
         _check_format(p, ds, noun)
         if not lazy:
             try:
                 ds.load()
-            except (OSError, ValueError, KeyError) as exc:
-                raise ValueError(f"{p}: not a readable {kind} ({exc})") from None
+            except Exception as exc:
+                raise ValueError(f"{p}: not a readable {kind} ({_reason(exc)})") from None
     except BaseException:
-        ds.close()
+        with contextlib.suppress(Exception):
+            ds.close()
         raise
     if not lazy:
         ds.close()  # the data are in memory

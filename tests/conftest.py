@@ -126,3 +126,29 @@ def update_expected(request: pytest.FixtureRequest) -> bool:
 def update_baselines(request: pytest.FixtureRequest) -> bool:
     """True when the run should rewrite image baselines (``pytest --update-baselines``)."""
     return bool(request.config.getoption("--update-baselines"))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the generated cases each fuzzing strategy tried (the ``FUZZ_COUNTS`` counters of
+    the test modules), whether or not output is captured."""
+    import sys
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
+    for module in list(sys.modules.values()):
+        for name, into in (("FUZZ_COUNTS", counts), ("FUZZ_OUTCOMES", outcomes)):
+            found = getattr(module, name, None)
+            if isinstance(found, Counter) and getattr(module, "__file__", None):
+                into.update(found)
+    if counts:
+        terminalreporter.section("generated cases")
+        for name, n in sorted(counts.items()):
+            split = [
+                f"{k.rsplit(': ', 1)[1]} {v:,}"
+                for k, v in outcomes.items()
+                if k.startswith(name + ": ")
+            ]
+            detail = f" ({', '.join(sorted(split))})" if split else ""
+            terminalreporter.write_line(f"{name}: {n:,}{detail}")
+        terminalreporter.write_line(f"total: {sum(counts.values()):,}")

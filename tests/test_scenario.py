@@ -233,7 +233,7 @@ BAD_CASES: list[BadCase] = [
         "not a UTF-8 text file",
         marker="\ufffd",
     ),
-    _raw("nul_bytes", b"seed: 1\x00\n", "NUL"),
+    _raw("nul_bytes", b"seed: 1\x00\n", "NUL", marker="\x00"),
     _raw("broken_yaml_syntax", b"a: [1, 2\nb: }", "not valid YAML", marker=": }"),
     _raw("plain_text", b"just text", "must be a YAML mapping"),
     _raw("empty_file", b"", "this file is empty"),

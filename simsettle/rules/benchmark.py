@@ -20,6 +20,12 @@ the second (blend). The regional efficiency adjustment moves ``hist`` towards th
 regional cost ``regional_cost_ratio x pmpm_0 x index_L x risk_L`` by ``regional_weight_lower``
 (provider below its region) or ``regional_weight_higher``, capped at ``regional_cap`` of the
 regional cost. Without risk adjustment every risk ratio is 1.
+
+Numerical safety: spend must be finite and non-negative, member months and risk positive
+(a year without attributed members has no cost per member month), the indices positive; the
+first bad element is named. The historical cost is a weighted sum of at most 10 base years, so
+its float64 rounding is below ``11 x eps`` relative; a benchmark that is not positive and
+finite (base years without spend) is refused naming the trial and year.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from simsettle.rules._checks import first_bad, require_finite, show
 from simsettle.scenario.schema import Benchmark
 
 __all__ = ["BenchmarkInputs", "build_benchmark", "trend_factor"]
@@ -127,7 +134,32 @@ def build_benchmark(terms: Benchmark, inputs: BenchmarkInputs, n_base: int) -> F
             f"{s.shape[1]} years with {n_base} base years"
         )
     if not np.all(mm > 0):
-        raise ValueError("every simulated year needs positive member months")
+        bad = ~(mm > 0)
+        trial, year = np.unravel_index(int(np.argmax(bad)), bad.shape)
+        raise ValueError(
+            f"every simulated year needs positive member months; trial {int(trial)}, "
+            f"simulated year {int(year)} has {show(mm[trial, year])} (no member attributed: a "
+            "population too small for its attribution?)"
+        )
+    require_finite(mm, "member months")
+    good = np.isfinite(s) & (s >= 0)
+    if not np.all(good):
+        raise ValueError(f"spend must be finite and non-negative; {first_bad(s, ~good)}")
+    # Each input this benchmark divides by must be positive; the others finite.
+    adjusted = terms.risk_adjustment
+    realized = terms.trend_method != "negotiated" or terms.regional_cost_ratio is not None
+    for what, extra, divides in (
+        ("risk months", inputs.risk_months, adjusted and terms.risk_model == "hcc"),
+        (
+            "demographic risk months",
+            inputs.demo_risk_months,
+            adjusted and terms.risk_model == "demographic",
+        ),
+        ("reference index", inputs.reference_index, realized),
+        ("national index", inputs.national_index, realized and terms.national_weight > 0),
+    ):
+        if extra is not None:
+            require_finite(np.asarray(extra, dtype=np.float64), what, positive=divides)
     ref = inputs.reference_index
     nat = inputs.national_index
     risk = _reported_risk(terms, inputs) if terms.risk_adjustment else np.ones_like(s)
@@ -153,6 +185,14 @@ def build_benchmark(terms: Benchmark, inputs: BenchmarkInputs, n_base: int) -> F
         if terms.risk_ratio_cap_down is not None:
             ratio = np.maximum(ratio, 1.0 - terms.risk_ratio_cap_down)
         out[:, p] = cache[key] * trend_factor(terms, ref, last, y, nat) * ratio * mm[:, y]
+    good = np.isfinite(out) & (out > 0)
+    if not np.all(good):
+        trial, year = np.unravel_index(int(np.argmax(~good)), out.shape)
+        raise ValueError(
+            f"the benchmark of trial {int(trial)}, performance year {int(year)} is "
+            f"{show(out[trial, year])}; it must be positive and finite (did the base years have no "
+            "spend?)"
+        )
     return out
 
 

@@ -3,6 +3,16 @@
 :func:`settle` turns a design and the facts of each (trial, year) -- attributed members,
 participant revenue, the quality score and standards met, loss relief -- into per-element
 corridors, factors and caps, then calls :func:`simsettle._kernels.settle.settle_terms`.
+
+Numerical safety. Every input is checked finite (and in range) before the kernel runs, and a
+bad one is named with the first element that fails; after it, the gate checks that every step
+is finite and that the steps add up to the settlement. The kernel computes in float64 and adds
+the five parts (shared amount, sequestration, cap adjustment, loss relief, withhold) in at most
+four roundings, each within ``eps/2`` of the parts' magnitudes: ``|settlement - sum(parts)| <=
+2 eps x sum(|parts|)`` for an exact sum (``eps`` = 2**-52; plus ``tiny`` = 2.2e-308 for
+subnormal amounts). The gate checks the looser ``CONSERVATION_ULPS x (eps x sum(|parts|) +
+tiny)`` (its own sum adds roundings) and raises :class:`~simsettle.errors.SimulationError`
+naming the design if it fails.
 """
 
 from __future__ import annotations
@@ -15,14 +25,23 @@ import numpy.typing as npt
 
 from simsettle._kernels import settle as _settle
 from simsettle._kernels.records import N_STEPS, S_SETTLEMENT, STEP_NAMES
+from simsettle.errors import SimulationError
+from simsettle.rules._checks import EPS, TINY, first_bad, show
 from simsettle.rules.msr import mssp_msr
 from simsettle.rules.terms import compile_terms
 from simsettle.scenario.contracts import TwoSided, UpsideOnly
 
-__all__ = ["STEP_NAMES", "YearFacts", "settle", "settlement"]
+__all__ = ["CONSERVATION_ULPS", "STEP_NAMES", "YearFacts", "check_steps", "settle", "settlement"]
 
 F8 = npt.NDArray[np.float64]
 B1 = npt.NDArray[np.bool_]
+
+#: Bound on ``|settlement - sum(parts)|`` in units of ``eps x sum(|parts|)``: the kernel's
+#: four roundings (after = shared + seq; cap = capped - after; total + withhold; and relief)
+#: plus the check's own four additions, rounded up.
+CONSERVATION_ULPS = 8.0
+#: Elements checked at a time after the kernel (bounds the temporaries of a large run).
+_CHECK_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -58,10 +77,15 @@ def _array(
     hi: float = math.inf,
 ) -> F8:
     a = np.broadcast_to(np.asarray(value, dtype=np.float64), shape)
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} must be finite everywhere")
-    if np.any(a < lo) or np.any(a > hi):
-        raise ValueError(f"{name} must lie in [{lo}, {hi}]; got values from {a.min()} to {a.max()}")
+    finite = np.isfinite(a)
+    if not np.all(finite):
+        raise ValueError(f"{name} must be finite everywhere; {first_bad(a, ~finite)}")
+    outside = (a < lo) | (a > hi)
+    if np.any(outside):
+        raise ValueError(
+            f"{name} must lie in [{lo}, {hi}]; got values from {a.min()} to {a.max()} "
+            f"({first_bad(a, outside)})"
+        )
     return np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
 
 
@@ -178,10 +202,17 @@ def settle(
     s = np.asarray(savings, dtype=np.float64)
     if b.shape != s.shape:
         raise ValueError(f"benchmark and savings must have the same shape: {b.shape} vs {s.shape}")
-    if not np.all(np.isfinite(b) & (b > 0)):
-        raise ValueError("benchmark must be positive and finite everywhere")
-    if not np.all(np.isfinite(s)):
-        raise ValueError("savings must be finite everywhere")
+    good = np.isfinite(b) & (b > 0)
+    if not np.all(good):
+        raise ValueError(
+            f"benchmark must be positive and finite everywhere; {first_bad(b, ~good)} "
+            f"(design {design.name!r})"
+        )
+    finite = np.isfinite(s)
+    if not np.all(finite):
+        raise ValueError(
+            f"savings must be finite everywhere; {first_bad(s, ~finite)} (design {design.name!r})"
+        )
     shape = b.shape
     n = b.size
     bf = np.ascontiguousarray(b).reshape(-1)
@@ -232,7 +263,34 @@ def settle(
         np.ascontiguousarray(withhold),
         out,
     )
+    check_steps(out, design.name)
     return out.reshape((*shape, N_STEPS))
+
+
+def check_steps(steps: F8, name: str) -> None:
+    """Raise :class:`~simsettle.errors.SimulationError` unless every step in ``steps`` (n,
+    N_STEPS) is finite and the parts add up to the settlement within
+    ``CONSERVATION_ULPS x eps x sum(|parts|)``; ``name`` is the design, for the message."""
+    for start in range(0, steps.shape[0], _CHECK_BLOCK):
+        block = steps[start : start + _CHECK_BLOCK]
+        finite = np.isfinite(block)
+        if not np.all(finite):
+            row, col = np.unravel_index(int(np.argmax(~finite)), block.shape)
+            raise SimulationError(
+                f"design {name!r}: the {STEP_NAMES[col]} step of element {start + int(row)} "
+                f"is {show(block[row, col])}; the benchmark or savings are too large for float64"
+            )
+        parts = block[:, 1:]
+        gap = np.abs(block[:, S_SETTLEMENT] - parts.sum(axis=1))
+        bound = CONSERVATION_ULPS * (EPS * np.abs(parts).sum(axis=1) + TINY)
+        broken = gap > bound
+        if np.any(broken):
+            at = int(np.argmax(broken))
+            raise SimulationError(
+                f"design {name!r}: the settlement of element {start + at} "
+                f"({show(block[at, S_SETTLEMENT])}) is not the sum of its parts "
+                f"{tuple(float(x) for x in parts[at])}; please report this scenario"
+            )
 
 
 def settlement(

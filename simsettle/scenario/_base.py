@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-__all__ = ["FieldError", "Label", "SettleModel"]
+__all__ = ["FieldError", "Label", "SettleModel", "printable"]
 
 #: A name that becomes a coordinate label (design, participant, line of business): 1 to 64
 #: letters, digits, ``_ . -`` or spaces, not starting with a punctuation mark or space.
@@ -38,3 +38,11 @@ class FieldError(ValueError):
     def __init__(self, field: str | tuple[str | int, ...], message: str) -> None:
         self.field: tuple[str | int, ...] = (field,) if isinstance(field, str) else field
         super().__init__(message)
+
+
+def printable(text: str, limit: int | None = 200) -> str:
+    """``text`` on one line with every unprintable character escaped (``\\n``, ``\\x00``,
+    ``\\ud800``, ``\\ufeff``), at most ``limit`` characters (None: all): safe to print."""
+    head = text if limit is None else text[: limit + 1]
+    out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in head)
+    return out if limit is None or len(out) <= limit else out[: limit - 3] + "..."

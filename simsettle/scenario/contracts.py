@@ -235,6 +235,7 @@ class _DesignBase(SettleModel):
     variable_msr_below: int | None = Field(
         default=None,
         ge=1,
+        le=100_000_000,
         description="Use the MSSP table for any year in which fewer members than this are "
         "attributed (count; MSSP two-sided fixed MSR/MLR: 5000).",
     )
@@ -284,6 +285,7 @@ class _DesignBase(SettleModel):
     below_msr_min_members: int = Field(
         default=0,
         ge=0,
+        le=100_000_000,
         description="Attributed members needed for `below_msr_share` to apply (count; MSSP: 5000).",
     )
     quality: Quality | None = Field(

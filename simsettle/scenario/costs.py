@@ -675,7 +675,13 @@ def cost_solutions(
         threshold=threshold,
         cv=float(cv),
     )
-    return _solve(curve, float(top5_share))
+    try:
+        return _solve(curve, float(top5_share))
+    except ArithmeticError as exc:  # extreme inputs overflow the moments (pmpm 1e300, cv 1e300)
+        raise ValueError(
+            f"the cost targets are beyond what the model can represent (pmpm {_fmt(pmpm)}, "
+            f"cv {_fmt(cv)}, top5_share {_fmt(top5_share)}): {exc}"
+        ) from None
 
 
 def solve_cost(

@@ -4,15 +4,26 @@ ruamel.yaml's round-trip loader keeps the line and column of every key and item;
 each error's location as a path of keys and indices. :func:`locate` walks that path through the
 parsed document to find the position, so every message reads
 ``FILE:LINE:COL: dotted.field.path: message``. A missing key is reported at its parent mapping.
+
+Scenario files are data. Before anything is constructed, one pass over the parser's events
+refuses what a scenario never needs and a hostile file could abuse: YAML tags (``!!python/...``,
+``!custom``; nothing is ever constructed from a tag), a ``%YAML`` version other than 1.2,
+nesting deeper than :data:`MAX_DEPTH`, aliases that expand the document beyond
+:data:`MAX_NODES` values (the "billion laughs"), recursive aliases and anchors defined twice. Files
+are limited to :data:`MAX_FILE_BYTES`. Unquoted dates stay text (YAML 1.2 has no timestamp
+type); integers too long to convert are reported at their position.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
 import hashlib
 import io
 import json
-from collections.abc import Sequence
+import math
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,10 +31,22 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
+from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    NodeEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+)
+from ruamel.yaml.reader import ReaderError
 
 from simsettle.errors import Issue, ScenarioError
 from simsettle.scenario._base import FieldError
+from simsettle.scenario._base import printable as _printable
 from simsettle.scenario.contracts import TwoSided, UpsideOnly
 from simsettle.scenario.paths import Loc, Override, PathError, apply_override
 from simsettle.scenario.schema import SCHEMA_VERSION, Scenario
@@ -31,7 +54,14 @@ from simsettle.scenario.templates import template_names
 
 __all__ = ["LoadedScenario", "load_scenario", "locate", "parse_scenario", "scenario_json_schema"]
 
-MAX_FILE_BYTES = 16 * 1024 * 1024
+#: Largest scenario file (bytes of UTF-8 text). Real scenarios are a few kilobytes; ruamel's pure
+#: Python parser reads about 0.1 to 1 MB a second, so this bounds the time a file can take.
+MAX_FILE_BYTES = 1024 * 1024
+#: Deepest nesting of mappings and lists (aliases expanded); a scenario needs about 8.
+MAX_DEPTH = 32
+#: Most values (scalars, mappings and lists, aliases expanded) a scenario may hold; the largest
+#: real ones hold a few thousand.
+MAX_NODES = 50_000
 
 
 @dataclass(frozen=True)
@@ -53,11 +83,58 @@ class LoadedScenario:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
+class _Constructor(RoundTripConstructor):
+    """The round-trip constructor, safe on hostile scalars.
+
+    An integer too long for Python's int-from-text limit is a positioned error (not a bare
+    ``ValueError``); a scalar that looks like a date stays text, as in YAML 1.2's core schema
+    (ruamel would build a ``datetime`` and fail on ``2026-02-30``); a boolean is a ``bool``
+    even when anchored.
+    """
+
+    def construct_yaml_int(self, node: Any) -> Any:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
+            raise ConstructorError(
+                None,
+                None,
+                f"an integer of {len(str(node.value)):,} characters is too long",
+                node.start_mark,
+            ) from None
+
+    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+        return str(node.value)
+
+    def construct_yaml_bool(self, node: Any) -> Any:
+        # ruamel builds an anchored boolean (``&a true``) as ScalarBoolean, a subclass of int,
+        # not of bool: pydantic's strict int would take it as 1. A plain bool is refused.
+        return bool(super().construct_yaml_bool(node))
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)
+_Constructor.add_constructor("tag:yaml.org,2002:bool", _Constructor.construct_yaml_bool)
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
+
+
 def _yaml() -> YAML:
     yaml = YAML(typ="rt", pure=True)
     yaml.version = (1, 2)
     yaml.allow_duplicate_keys = False
+    yaml.Constructor = _Constructor
     return yaml
+
+
+def _key_position(node: CommentedMap, key: Any) -> tuple[int, int] | None:
+    """0-based (line, col) of ``key`` in ``node``, looking through ``<<`` merges; None if the
+    parser kept no position (a key set by code)."""
+    pos = _position(node.lc.key, key)
+    if pos is not None:
+        return pos
+    for source in getattr(node, "merge", None) or ():
+        if isinstance(source, CommentedMap) and key in source:
+            return _key_position(source, key)
+    return None
 
 
 def locate(node: Any, loc: Sequence[str | int]) -> tuple[int, int]:
@@ -67,8 +144,10 @@ def locate(node: Any, loc: Sequence[str | int]) -> tuple[int, int]:
         line, col = node.lc.line + 1, node.lc.col + 1
     for part in loc:
         if isinstance(node, CommentedMap) and part in node:
-            ln, cl = node.lc.key(part)
-            line, col = ln + 1, cl + 1
+            pos = _key_position(node, part)
+            if pos is None:
+                break
+            line, col = pos[0] + 1, pos[1] + 1
             node = node[part]
         elif (
             isinstance(node, CommentedSeq)
@@ -76,8 +155,10 @@ def locate(node: Any, loc: Sequence[str | int]) -> tuple[int, int]:
             and not isinstance(part, bool)
             and 0 <= part < len(node)
         ):
-            ln, cl = node.lc.item(part)
-            line, col = ln + 1, cl + 1
+            pos = _position(node.lc.item, part)
+            if pos is None:
+                break
+            line, col = pos[0] + 1, pos[1] + 1
             node = node[part]
         else:
             break
@@ -116,12 +197,18 @@ def _describe(value: Any) -> str:
         text = value if len(value) <= 40 else value[:37] + "..."
         return f"the string {text!r}"
     if isinstance(value, int):
-        return f"the integer {value}"
+        if abs(value) < 10**24:
+            return f"the integer {value}"
+        try:
+            return f"an integer of {len(str(abs(value))):,} digits"
+        except ValueError:  # beyond Python's int-to-text limit
+            digits = int(abs(value).bit_length() * math.log10(2)) + 1
+            return f"an integer of about {digits:,} digits"
     if isinstance(value, float):
         return f"the number {value!r}"
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return "a mapping"
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return "a list"
     if value is None:
         return "an empty value"
@@ -165,75 +252,272 @@ def _message(err: Any) -> str:
     return msg
 
 
-def _value_paths(node: Any, path: tuple[str | int, ...], out: dict[tuple[int, int], str]) -> None:
-    """Map the (line, col) where each value starts to its dotted path."""
-    if isinstance(node, CommentedMap):
-        for key in node:
-            sub = (*path, key if isinstance(key, str | int) else str(key))
-            pos = _position(node.lc.value, key)
-            if pos is not None:
-                out.setdefault(pos, ".".join(map(str, sub)))
-            _value_paths(node[key], sub, out)
-    elif isinstance(node, CommentedSeq):
-        for i in range(len(node)):
-            sub = (*path, i)
-            pos = _position(node.lc.item, i)
-            if pos is not None:
-                out.setdefault(pos, ".".join(map(str, sub)))
-            _value_paths(node[i], sub, out)
-
-
 def _position(lookup: Any, key: Any) -> tuple[int, int] | None:
-    """0-based (line, col) from ruamel's position data, None where it keeps none (tagged nodes)."""
+    """0-based (line, col) from ruamel's position data, None where it keeps none."""
     try:
         pos = lookup(key)
         return int(pos[0]), int(pos[1])
-    except (TypeError, KeyError, IndexError, AttributeError):
+    except (TypeError, KeyError, IndexError, AttributeError, ValueError):
         return None
 
 
-def _structural_issues(text: str, data: CommentedMap, source: str) -> list[Issue]:
-    """YAML features a scenario may not use: explicit tags anywhere, and non-text keys."""
+def _dotted(path: Sequence[Any]) -> str:
+    """A field path as text: its parts joined by dots, each made printable."""
+    return ".".join(_printable(str(part), 80) for part in path)
+
+
+def _text_position(text: str, index: int) -> tuple[int, int]:
+    """1-based (line, column) of character ``index`` of ``text``."""
+    index = max(0, min(index, len(text)))
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def _yaml_error(exc: BaseException, text: str, source: str) -> ScenarioError:
+    """A positioned :class:`ScenarioError` from anything ruamel raised while reading ``text``."""
+    if isinstance(exc, MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        if "duplicate key" in str(problem) or type(exc).__name__ == "DuplicateKeyError":
+            problem = f"duplicate key ({' '.join(str(exc.problem).split())})"
+        message = f"not valid YAML: {' '.join(str(problem).split())}"
+    elif isinstance(exc, ReaderError):
+        line, col = _text_position(text, int(exc.position))
+        what = exc.character
+        if isinstance(what, str) and len(what) == 1:
+            what = ord(what)
+        code = f"#x{what:04x}" if isinstance(what, int) else repr(what)
+        message = f"not valid YAML: the character {code} is not allowed in a YAML file"
+    elif isinstance(exc, RecursionError):
+        line, col = 1, 1
+        message = f"not valid YAML: nested too deeply (at most {MAX_DEPTH} levels)"
+    else:
+        line, col = 1, 1
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        message = f"not valid YAML: {' '.join(first.split())}"
+    return ScenarioError([Issue(source, line, col, "", _printable(message, 300))])
+
+
+_DIRECTIVE = re.compile(r"^%YAML[ \t]+(\S*)", re.MULTILINE)
+
+
+@dataclass
+class _Open:
+    """A mapping or list being read in :func:`_event_issues`."""
+
+    is_map: bool
+    path: tuple[str | int, ...]
+    anchor: str | None
+    size: int = 1  # values inside, itself included, aliases expanded
+    depth: int = 1  # levels of nesting below and including itself, aliases expanded
+    count: int = 0  # nodes read inside so far (for a mapping: keys and values alternate)
+    key: str | int = "?"
+
+
+def _event_issues(text: str, source: str) -> list[Issue]:
+    """What a scenario may not use, found on the parser's events before anything is built.
+
+    Every explicit tag; a ``%YAML`` directive other than 1.2; nesting deeper than
+    :data:`MAX_DEPTH`; more than :data:`MAX_NODES` values once aliases are expanded; a
+    recursive alias; an anchor defined twice. The parser is a state machine (no recursion), so
+    this pass is safe on any input; syntax errors are raised as :class:`ScenarioError`.
+    """
     issues: list[Issue] = []
-    paths: dict[tuple[int, int], str] = {}
-    _value_paths(data, (), paths)
-    for event in _yaml().parse(text):
-        tag = getattr(event, "tag", None)
-        if tag:
-            mark = event.start_mark
+    # Directives come before the first document marker; later lines are content.
+    marker = re.search(r"^---", text, re.MULTILINE)
+    for m in _DIRECTIVE.finditer(text, 0, marker.start() if marker else len(text)):
+        if m.group(1) != "1.2":
+            line, col = _text_position(text, m.start())
             issues.append(
                 Issue(
                     source,
-                    mark.line + 1,
-                    mark.column + 1,
-                    paths.get((mark.line, mark.column), ""),
-                    f"YAML tag {tag!r} is not allowed: scenario files are plain data "
-                    f"(tags are not allowed in scenario files)",
+                    line,
+                    col,
+                    "",
+                    f"%YAML {_printable(m.group(1), 20)} is not supported: scenario files are "
+                    "YAML 1.2 (remove the directive)",
                 )
             )
+    if issues:
+        return issues
 
-    def keys(node: Any, path: tuple[str | int, ...]) -> None:
+    stack: list[_Open] = []
+    anchors: dict[str, tuple[int, int]] = {}  # anchor -> (size, depth) of its finished node
+
+    def issue(event: Any, path: tuple[str | int, ...], message: str) -> Issue:
+        mark = event.start_mark
+        return Issue(source, mark.line + 1, mark.column + 1, _dotted(path), message)
+
+    def finished(
+        event: Any, path: tuple[str | int, ...], size: int, depth: int, anchor: str | None
+    ) -> Issue | None:
+        if anchor is not None:
+            anchors[anchor] = (size, depth)
+        if len(stack) + depth > MAX_DEPTH:
+            return issue(
+                event,
+                path,
+                f"nested more than {MAX_DEPTH} levels deep (aliases expanded); a scenario "
+                "needs far fewer",
+            )
+        if stack:
+            parent = stack[-1]
+            parent.size += size
+            parent.depth = max(parent.depth, depth + 1)
+            parent.count += 1
+        if size > MAX_NODES or (stack and stack[0].size > MAX_NODES):
+            return issue(
+                event,
+                path,
+                f"the document holds more than {MAX_NODES:,} values once its aliases are "
+                "expanded; a scenario needs far fewer",
+            )
+        return None
+
+    try:
+        for event in _yaml().parse(text):
+            if not isinstance(event, NodeEvent):
+                if isinstance(event, MappingEndEvent | SequenceEndEvent):
+                    done = stack.pop()
+                    problem = finished(event, done.path, done.size, done.depth, done.anchor)
+                    if problem is not None:
+                        return [*issues, problem]
+                continue
+            # Where this node sits: a key of a mapping (reported at the mapping), a value of a
+            # mapping, or an item of a list.
+            path: tuple[str | int, ...] = ()
+            if stack:
+                top = stack[-1]
+                if top.is_map and top.count % 2 == 0:
+                    path = top.path
+                    top.key = event.value if isinstance(event, ScalarEvent) else "?"
+                elif top.is_map:
+                    path = (*top.path, top.key)
+                else:
+                    path = (*top.path, top.count)
+            tag = getattr(event, "tag", None)
+            if tag:
+                issues.append(
+                    issue(
+                        event,
+                        path,
+                        f"YAML tag {_printable(str(tag), 100)!r} is not allowed: scenario "
+                        "files are plain data (tags are not allowed in scenario files)",
+                    )
+                )
+            anchor = event.anchor  # an alias's anchor is the one it refers to
+            if (
+                anchor is not None
+                and not isinstance(event, AliasEvent)
+                and (anchor in anchors or any(o.anchor == anchor for o in stack))
+            ):
+                issues.append(
+                    issue(
+                        event,
+                        path,
+                        f"anchor &{_printable(anchor, 60)} is defined twice; give each its own "
+                        "name",
+                    )
+                )
+            if isinstance(event, AliasEvent):
+                if any(o.anchor == anchor for o in stack):
+                    issues.append(
+                        issue(
+                            event,
+                            path,
+                            f"alias *{_printable(str(anchor), 60)} refers to a mapping or list "
+                            "that contains it (a recursive structure)",
+                        )
+                    )
+                    return issues
+                size, depth = anchors.get(str(anchor), (1, 0))  # undefined: the composer says
+                problem = finished(event, path, size, depth, None)
+            elif isinstance(event, CollectionStartEvent):
+                stack.append(_Open(isinstance(event, MappingStartEvent), path, anchor))
+                problem = None
+                if len(stack) > MAX_DEPTH:
+                    problem = issue(
+                        event,
+                        path,
+                        f"nested more than {MAX_DEPTH} levels deep; a scenario needs far fewer",
+                    )
+            else:
+                problem = finished(event, path, 1, 0, anchor)
+            if problem is not None:
+                return [*issues, problem]
+    except Exception as exc:  # a syntax error, or anything else the parser raised
+        raise _yaml_error(exc, text, source) from None
+    return issues
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _structural_issues(data: CommentedMap, source: str) -> list[Issue]:
+    """Keys that are not text (``1: x``, ``~: x``, ``? [a, b]``), and text with a lone
+    surrogate (``"\\ud800"``: it cannot be written as UTF-8, so it could not be stored in the
+    results), anywhere in ``data``."""
+    issues: list[Issue] = []
+
+    def add(
+        pos: tuple[int, int] | None, parent: Any, path: tuple[str | int, ...], msg: str
+    ) -> None:
+        ln, cl = pos or (parent.lc.line, parent.lc.col)
+        issues.append(Issue(source, ln + 1, cl + 1, _dotted(path), msg))
+
+    def text(value: Any, pos: tuple[int, int] | None, parent: Any, path: Any) -> bool:
+        if isinstance(value, str) and _SURROGATE.search(value):
+            add(
+                pos,
+                parent,
+                path,
+                "text contains a lone surrogate (an escape such as \\ud800); it cannot be stored",
+            )
+            return True
+        return False
+
+    def walk(node: Any, path: tuple[str | int, ...]) -> None:
         if isinstance(node, CommentedMap):
             for key in node:
                 if not isinstance(key, str):
-                    ln, cl = node.lc.key(key)
-                    issues.append(
-                        Issue(
-                            source,
-                            ln + 1,
-                            cl + 1,
-                            ".".join(map(str, path)),
-                            f"keys must be text; found {_describe(key)} as a key",
-                        )
+                    add(
+                        _key_position(node, key),
+                        node,
+                        path,
+                        f"keys must be text; found {_describe(key)} as a key",
                     )
-                else:
-                    keys(node[key], (*path, key))
+                elif not text(key, _key_position(node, key), node, path):
+                    value = node[key]
+                    if not text(value, _position(node.lc.value, key), node, (*path, key)):
+                        walk(value, (*path, key))
         elif isinstance(node, CommentedSeq):
             for i, item in enumerate(node):
-                keys(item, (*path, i))
+                if not text(item, _position(node.lc.item, i), node, (*path, i)):
+                    walk(item, (*path, i))
 
-    keys(data, ())
+    walk(data, ())
     return issues
+
+
+def _unshare(node: Any, seen: set[int]) -> None:
+    """Replace every second and later occurrence of a mapping or list (YAML aliases share one
+    object) by a copy, so that setting a field in one place does not change the others."""
+    if isinstance(node, CommentedMap):
+        keys: list[Any] = list(node)
+    elif isinstance(node, CommentedSeq):
+        keys = list(range(len(node)))
+    else:
+        return
+    for key in keys:
+        child = node[key]
+        if not isinstance(child, CommentedMap | CommentedSeq):
+            continue
+        if id(child) in seen:
+            child = copy.deepcopy(child)
+            node[key] = child
+        seen.add(id(child))
+        _unshare(child, seen)
 
 
 def parse_scenario(
@@ -248,23 +532,23 @@ def parse_scenario(
     ------
     ScenarioError
         With one :class:`~simsettle.errors.Issue` per problem: YAML syntax, duplicate keys,
-        unknown or missing fields, wrong types and out-of-range values.
+        unknown or missing fields, wrong types and out-of-range values; YAML tags, excessive
+        nesting or aliasing and texts over :data:`MAX_FILE_BYTES`.
     """
+    size = len(text.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_FILE_BYTES:
+        raise ScenarioError(
+            [Issue(source, 1, 1, "", _too_large(size))],
+        )
+    early = _event_issues(text, source)
+    if early:
+        raise ScenarioError(sorted(early, key=lambda i: (i.line, i.column)))
     try:
         data = _yaml().load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        if "duplicate key" in str(problem) or type(exc).__name__ == "DuplicateKeyError":
-            problem = f"duplicate key ({' '.join(str(exc.problem).split())})"
-        raise ScenarioError(
-            [Issue(source, line, col, "", f"not valid YAML: {' '.join(str(problem).split())}")]
-        ) from None
-    except YAMLError as exc:
-        raise ScenarioError([Issue(source, 1, 1, "", f"not valid YAML: {exc}")]) from None
+    except Exception as exc:  # YAML errors, and anything else the parser or constructor raised
+        raise _yaml_error(exc, text, source) from None
     if not isinstance(data, CommentedMap):
-        kind = "empty" if data is None else f"a {type(data).__name__}"
+        kind = "empty" if data is None else _describe(data)
         raise ScenarioError(
             [
                 Issue(
@@ -277,7 +561,7 @@ def parse_scenario(
                 )
             ]
         )
-    structural = _structural_issues(text, data, source)
+    structural = _structural_issues(data, source)
     if structural:
         raise ScenarioError(sorted(structural, key=lambda i: (i.line, i.column)))
     version = data.get("schema_version")
@@ -296,16 +580,23 @@ def parse_scenario(
             ]
         )
     overridden: list[tuple[Loc, Override]] = []
+    if overrides:
+        _unshare(data, set())  # an override of an aliased value changes that place only
     for o in overrides:
         try:
             overridden += [(loc, o) for loc in apply_override(data, o.path, o.value)]
         except PathError as exc:
             message = str(exc).removeprefix(f"{o.path}: ")
-            raise ScenarioError([Issue(o.origin, 1, 1, o.path, message)]) from None
+            issue = Issue(
+                _printable(o.origin, 300), 1, 1, _printable(o.path), _printable(message, 500)
+            )
+            raise ScenarioError([issue]) from None
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(validation_issues(exc, data, source, overridden)) from None
+    except Exception as exc:  # a bug in a validator: still a message, never a traceback
+        raise ScenarioError([_internal_issue(source, exc)]) from None
     if overrides:
         buf = io.StringIO()
         _yaml().dump(data, buf)
@@ -313,6 +604,60 @@ def parse_scenario(
     return LoadedScenario(
         scenario=scenario, text=text, source=source, overrides=tuple(o.origin for o in overrides)
     )
+
+
+def _too_large(size: int) -> str:
+    return f"file is {size:,} bytes; scenario files are limited to {MAX_FILE_BYTES:,}"
+
+
+#: Start of the message of an unexpected exception turned into an issue (tests look for it).
+INTERNAL_ERROR = "internal error while validating (please report this file)"
+
+
+def _internal_issue(source: str, exc: BaseException) -> Issue:
+    first = (str(exc).strip().splitlines() or [""])[0]
+    message = f"{INTERNAL_ERROR}: {type(exc).__name__}: {first}"
+    return Issue(source, 1, 1, "", _printable(message, 300))
+
+
+#: Members of the scalar unions (a swept value: a number, a flag or a name), which pydantic
+#: appends to an error's location, one error per member.
+_UNION_MEMBERS = frozenset({"float", "int", "bool", "str"})
+
+
+def _merge_union_errors(
+    errors: Sequence[Any],
+) -> tuple[list[Any], list[tuple[str | int, ...]]]:
+    """The errors and their data paths, with the per-member errors of a scalar union (one for
+    each of float, int, bool and str) merged into one at the value's own path."""
+    locs = [_error_loc(e) for e in errors]
+    members: dict[tuple[str | int, ...], list[int]] = {}
+    for k, loc in enumerate(locs):
+        if loc and loc[-1] in _UNION_MEMBERS:
+            members.setdefault(loc[:-1], []).append(k)
+    merged = {key: ks for key, ks in members.items() if len(ks) >= 2}
+    out_errors: list[Any] = []
+    out_locs: list[tuple[str | int, ...]] = []
+    done: set[tuple[str | int, ...]] = set()
+    for k, (err, loc) in enumerate(zip(errors, locs, strict=True)):
+        key = loc[:-1] if loc else loc
+        if loc and key in merged and k in merged[key]:
+            if key in done:
+                continue
+            done.add(key)
+            value = err.get("input")
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            first = next(errors[j] for j in merged[key] if locs[j][-1] == "float")
+            if number:
+                msg = str(first["msg"])
+            else:
+                msg = f"should be a number, true/false or text; got {_describe(value)}"
+            out_errors.append({**first, "type": "union", "msg": msg, "ctx": None})
+            out_locs.append(key)
+            continue
+        out_errors.append(err)
+        out_locs.append(loc)
+    return out_errors, out_locs
 
 
 def validation_issues(
@@ -326,8 +671,7 @@ def validation_issues(
     An error inside an overridden location is reported at the override (its ``origin``), since
     the file's line there no longer holds the value that failed.
     """
-    errors = exc.errors(include_url=False)
-    locs = [_error_loc(e) for e in errors]
+    errors, locs = _merge_union_errors(exc.errors(include_url=False))
     issues = []
     for err, loc in zip(errors, locs, strict=True):
         # A list whose every item failed also fails its min_length check; that second
@@ -336,13 +680,15 @@ def validation_issues(
             len(o) > len(loc) and o[: len(loc)] == loc for o in locs
         ):
             continue
-        path = ".".join(str(p) for p in loc)
+        path = _dotted(loc)
         origin = next((o for where, o in overridden if loc[: len(where)] == where), None)
         if origin is not None:
-            issues.append(Issue(origin.origin, 1, 1, path, _message(err)))
+            issues.append(
+                Issue(_printable(origin.origin, 300), 1, 1, path, _printable(_message(err), 1000))
+            )
             continue
         line, col = locate(data, loc)
-        issues.append(Issue(source, line, col, path, _message(err)))
+        issues.append(Issue(source, line, col, path, _printable(_message(err), 1000)))
     issues.sort(key=lambda i: (i.file != source, i.line, i.column))
     return issues
 
@@ -360,22 +706,20 @@ def load_scenario(path: str | Path, overrides: Sequence[Override] = ()) -> Loade
     p = Path(path)
     name = str(path)
     try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ScenarioError(
-                [
-                    Issue(
-                        name,
-                        1,
-                        1,
-                        "",
-                        f"file is {size:,} bytes; scenario files are limited to {MAX_FILE_BYTES:,}",
-                    )
-                ]
-            )
-        raw = p.read_bytes()
+        with p.open("rb") as fh:
+            # Read at most one byte more than the limit: a device or a pipe may never end.
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise ScenarioError([Issue(name, 1, 1, "", f"cannot read file: {exc.strerror}")]) from None
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise ScenarioError([Issue(name, 1, 1, "", f"cannot read file: {reason}")]) from None
+    except ValueError as exc:  # a NUL character in the name
+        raise ScenarioError([Issue(name, 1, 1, "", f"cannot read file: {exc}")]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        try:
+            size = p.stat().st_size
+        except (OSError, ValueError):
+            size = len(raw)
+        raise ScenarioError([Issue(name, 1, 1, "", _too_large(max(size, len(raw))))])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -385,7 +729,8 @@ def load_scenario(path: str | Path, overrides: Sequence[Override] = ()) -> Loade
             [Issue(name, line, col, "", "not a UTF-8 text file (is it a YAML scenario?)")]
         ) from None
     if "\x00" in text:
-        raise ScenarioError([Issue(name, 1, 1, "", "contains NUL bytes; not a YAML scenario")])
+        line, col = _text_position(text, text.index("\x00"))
+        raise ScenarioError([Issue(name, line, col, "", "contains NUL bytes; not a YAML scenario")])
     return parse_scenario(text, name, overrides)
 
 

@@ -14,6 +14,8 @@ from collections.abc import MutableMapping, MutableSequence, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from simsettle.scenario._base import printable
+
 __all__ = ["Loc", "Override", "PathError", "apply_override", "parse_override", "resolve_path"]
 
 #: A resolved location: the keys and list indices from the root of the data.
@@ -58,11 +60,17 @@ def parse_override(text: str) -> Override:
     yaml = YAML(typ="safe", pure=True)
     yaml.version = (1, 2)
     try:
+        # A tag anywhere (``[1, !!binary x]``), not only in front, is refused before anything
+        # is constructed.
+        if raw.strip() and any(getattr(e, "tag", None) for e in yaml.parse(raw)):
+            raise PathError(f"{text!r}: YAML tags are not allowed")
         value = yaml.load(raw) if raw.strip() else None
+    except PathError:
+        raise
     except Exception as exc:  # any YAML error: the message says what
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = getattr(exc, "problem", None) or (str(exc).splitlines() or [""])[0]
         raise PathError(f"{text!r}: the value is not valid YAML ({problem})") from None
-    return Override(path=path, value=_plain(value), origin=f"--set {text}")
+    return Override(path=path, value=_plain(value), origin=f"--set {printable(text, None)}")
 
 
 def _plain(value: Any) -> Any:

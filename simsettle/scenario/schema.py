@@ -680,14 +680,39 @@ class Provider(SettleModel):
     )
 
 
+def _valid_number(model: type[SettleModel], name: str, value: Any) -> float | None:
+    """``value`` as a float if it is a number that ``model.name`` accepts, else None."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        x = float(value)
+    except OverflowError:
+        return None
+    if not math.isfinite(x):
+        return None
+    for m in model.model_fields[name].metadata:
+        gt, ge = getattr(m, "gt", None), getattr(m, "ge", None)
+        lt, le = getattr(m, "lt", None), getattr(m, "le", None)
+        if (
+            (gt is not None and not x > gt)
+            or (ge is not None and not x >= ge)
+            or (lt is not None and not x < lt)
+            or (le is not None and not x <= le)
+        ):
+            return None
+    return x
+
+
 def _solve_cost_targets(data: Mapping[str, Any], where: tuple[str | int, ...]) -> Mapping[str, Any]:
     """``data`` (a mapping with ``cost`` and ``population``) with a cost given by its moments
-    (``cv``, ``top5_share``) completed by the body_sigma and tail_probability that meet them."""
+    (``cv``, ``top5_share``) completed by the body_sigma and tail_probability that meet them.
+
+    Only values the fields accept are solved with; any other (mistyped, non-finite, out of
+    range) is left for field validation to report at its own place."""
     cost = data.get("cost")
     if not isinstance(cost, Mapping) or (cost.get("cv") is None and cost.get("top5_share") is None):
         return data
-    numbers = [cost.get(k) for k in ("pmpm", "cv", "top5_share")]
-    if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in numbers):
+    if any(not isinstance(cost.get(k), int | float) for k in ("pmpm", "cv", "top5_share")):
         return data  # field validation reports the missing or mistyped value
     for key in ("body_sigma", "tail_probability"):
         if key in cost:
@@ -695,19 +720,33 @@ def _solve_cost_targets(data: Mapping[str, Any], where: tuple[str | int, ...]) -
                 (*where, "cost", key), f"give either {key} or the cv and top5_share targets"
             )
     population = data.get("population")
-    risk_sigma = population.get("risk_sigma", 0.5) if isinstance(population, Mapping) else 0.5
+    given: dict[str, Any] = {
+        "pmpm": cost.get("pmpm"),
+        "cv": cost.get("cv"),
+        "top5_share": cost.get("top5_share"),
+        "zero_cost_share": cost.get("zero_cost_share", 0.15),
+        "tail_shape": cost.get("tail_shape", 4.0),
+        "tail_threshold": cost.get("tail_threshold", 60_000.0),
+    }
+    numbers = {k: _valid_number(Cost, k, v) for k, v in given.items()}
+    risk = population.get("risk_sigma", 0.5) if isinstance(population, Mapping) else 0.5
+    risk_sigma = _valid_number(Population, "risk_sigma", risk)
+    if risk_sigma is None or any(v is None for v in numbers.values()):
+        return data
+    x = {k: float(v) for k, v in numbers.items() if v is not None}
     try:
         shape = solve_cost(
-            float(cost["pmpm"]),
-            float(cost["cv"]),
-            float(cost["top5_share"]),
-            risk_sigma=float(risk_sigma),
-            zero_cost_share=float(cost.get("zero_cost_share", 0.15)),
-            tail_shape=float(cost.get("tail_shape", 4.0)),
-            tail_threshold=float(cost.get("tail_threshold", 60_000.0)),
+            x["pmpm"],
+            x["cv"],
+            x["top5_share"],
+            risk_sigma=risk_sigma,
+            zero_cost_share=x["zero_cost_share"],
+            tail_shape=x["tail_shape"],
+            tail_threshold=x["tail_threshold"],
         )
-    except (ValueError, TypeError) as exc:
-        raise FieldError((*where, "cost", "top5_share"), str(exc)) from None
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        message = str(exc) or "no cost shape of the model meets these targets"
+        raise FieldError((*where, "cost", "top5_share"), message) from None
     solved = {**cost, "body_sigma": shape.body_sigma, "tail_probability": shape.tail_probability}
     return {**data, "cost": solved}
 
@@ -767,8 +806,8 @@ class Portfolio(SettleModel):
     )
 
 
-#: A swept value: a number, a flag or a name (a template, a method).
-SweepValue = float | int | bool | str
+#: A swept value: a finite number, a flag or a name (a template, a method).
+SweepValue = Annotated[float, Field(allow_inf_nan=False)] | int | bool | str
 #: Dimension names the results already use; a sweep may not take them.
 RESERVED_DIMS = frozenset(
     {"design", "trial", "year", "payoff_savings_rate", "participant", "line", "quantile"}
@@ -807,16 +846,19 @@ class SweepAxis(SettleModel):
     )
     start: float | None = Field(
         default=None,
+        allow_inf_nan=False,
         description="First value of an even grid (the field's units: USD, fraction...).",
     )
     stop: float | None = Field(
         default=None,
+        allow_inf_nan=False,
         description="Last value of an even grid, included (in the field's units: USD, "
         "fraction, count, ...).",
     )
     step: float | None = Field(
         default=None,
         gt=0,
+        allow_inf_nan=False,
         description="Spacing of an even grid (in the field's units: USD, fraction, count, ...).",
     )
     name: Label | None = Field(
@@ -837,11 +879,15 @@ class SweepAxis(SettleModel):
             if any(v is None for v in ranged):
                 raise FieldError("values", "give values, or all of start, stop and step")
             start, stop, step = (float(v) for v in ranged)  # type: ignore[arg-type]
-            n = round((stop - start) / step)
+            span = (stop - start) / step  # may overflow to inf: 1e308 / 1e-308
+            if math.isfinite(span) and span < -0.5:
+                raise FieldError("stop", "stop must be start plus a whole number of steps")
+            if not math.isfinite(span) or span + 1 > 1000.5:
+                count = f"{span + 1:,.0f}" if span < 1e9 else "over a billion"
+                raise FieldError("step", f"{count} values; a sweep axis takes at most 1000")
+            n = round(span)
             if n < 0 or abs(start + n * step - stop) > 1e-9 * max(1.0, abs(stop)):
                 raise FieldError("stop", "stop must be start plus a whole number of steps")
-            if n + 1 > 1000:
-                raise FieldError("step", f"{n + 1} values; a sweep axis takes at most 1000")
         grid = self.grid
         if len(set(map(repr, grid))) != len(grid):
             raise FieldError("values", "values must be distinct")
