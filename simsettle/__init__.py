@@ -1,9 +1,10 @@
 """simsettle: what a value-based-care contract's settlement can do to its parties.
 
 Public API: :func:`load_scenario`, :func:`simulate`, :func:`open_results`, :func:`write_results`,
-:func:`payoff`, :func:`set_options`. Heavy modules (numba, xarray, matplotlib) load only when a
-name that needs them is first used (PEP 562), so ``import simsettle`` and ``simsettle validate``
-stay fast.
+:func:`payoff`, :func:`set_options`, and ``calibrate(...)`` (the callable module
+:mod:`simsettle.calibrate`: fit a scenario to member-level claims). Heavy modules (numba,
+xarray, matplotlib, scipy) load only when a name that needs them is first used (PEP 562), so
+``import simsettle`` and ``simsettle validate`` stay fast.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from simsettle.options import get_options, set_options
 from simsettle.scenario import load_scenario, parse_scenario
 
 if TYPE_CHECKING:
+    from simsettle import calibrate
     from simsettle.results import open_results, write_results
     from simsettle.runner import payoff, simulate
 
@@ -27,6 +29,7 @@ __all__ = [
     "ScenarioError",
     "SimulationError",
     "__version__",
+    "calibrate",
     "get_options",
     "load_scenario",
     "open_results",
@@ -37,6 +40,9 @@ __all__ = [
     "write_results",
 ]
 
+#: Modules exported as themselves (``simsettle.calibrate`` is callable).
+_LAZY_MODULES = {"calibrate": "simsettle.calibrate"}
+
 _LAZY = {
     "simulate": "simsettle.runner",
     "payoff": "simsettle.runner",
@@ -46,6 +52,12 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    if name in _LAZY_MODULES:
+        import importlib
+
+        module = importlib.import_module(_LAZY_MODULES[name])
+        globals()[name] = module
+        return module
     if name in _LAZY:
         import importlib
 

@@ -1,0 +1,556 @@
+"""``calibrate``: member-level claims in, a fitted scenario and a goodness-of-fit report out.
+
+Order of the fit (each step is documented in its module):
+
+1. Read the member-years (:mod:`simsettle.calibrate.data`) and give each its role: held a
+   place at the start of the year, arrived or departed during it, new member
+   (:class:`simsettle.calibrate.panel.Panel`).
+2. Trend: cost per member month by year (per unit of risk score where there are scores)
+   (:func:`simsettle.calibrate.panel.fit_trend`).
+3. Risk spread and persistence, from the scores or from the panel of costs
+   (:func:`simsettle.calibrate.panel.fit_risk`).
+4. The cost mixture by maximum likelihood on the annualised costs, divided by the normalised
+   risk score where there are scores (:func:`simsettle.calibrate.mixture.fit_mixture`): each
+   year is first divided by its PMPM relative to the first year, the mixture fitted, each
+   year's level then re-estimated by likelihood (:func:`simsettle.calibrate.mixture.fit_scales`)
+   and the mixture fitted again. The mean (``pmpm``) is the first data year's.
+5. Turnover, replacement, the partial-year pattern and the entrants' risk
+   (:func:`simsettle.calibrate.panel.fit_population`,
+   :func:`simsettle.calibrate.panel.fit_entrants`).
+6. The scenario (:mod:`simsettle.calibrate.scenario_text`), validated by
+   :func:`simsettle.scenario.parse_scenario`, and the goodness of fit
+   (:mod:`simsettle.calibrate.gof`).
+
+What is not fitted: ``ageing`` (0), attribution (prospective), care management, quality, the
+benchmark and the contract designs (one placeholder design: replace it with the contract's).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from simsettle.calibrate.data import MemberYears, read_claims
+from simsettle.calibrate.gof import GoodnessOfFit, goodness_of_fit
+from simsettle.calibrate.mixture import (
+    CostModel,
+    Interval,
+    MixtureFit,
+    fit_concentration,
+    fit_mixture,
+    fit_scales,
+)
+from simsettle.calibrate.panel import (
+    Panel,
+    PopulationFit,
+    RiskFit,
+    TrendFit,
+    _lag_pairs,
+    fit_entrants,
+    fit_population,
+    fit_risk,
+    fit_trend,
+    risk_scale,
+)
+from simsettle.calibrate.synthetic import SyntheticClaims
+
+if TYPE_CHECKING:
+    from simsettle.scenario.schema import Scenario
+
+__all__ = ["Calibration", "Estimate", "calibrate"]
+
+F8 = npt.NDArray[np.float64]
+
+#: Schema defaults used where the data cannot tell a value.
+DEFAULT_TREND_MEAN = 0.04
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One fitted scenario field: its value, confidence interval and where it came from.
+
+    ``field`` is the dotted scenario path (``cost.body_sigma``); ``assumed`` marks values the
+    data could not tell (a default or a value given to :func:`calibrate`), whose interval is nan.
+    """
+
+    field: str
+    value: float
+    lower: float
+    upper: float
+    source: str
+    assumed: bool = False
+
+    def contains(self, x: float) -> bool:
+        """Whether ``x`` lies in the interval (always False for an assumed value)."""
+        return self.lower <= x <= self.upper
+
+    @classmethod
+    def of(cls, field: str, iv: Interval, source: str, assumed: bool = False) -> Estimate:
+        return cls(field, iv.value, iv.lower, iv.upper, source, assumed)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The result of :func:`calibrate`.
+
+    ``estimates`` maps each fitted scenario field (dotted path) to its :class:`Estimate`;
+    ``pmpm`` there is the level of the first data year, the scenario's ``cost.pmpm`` (and
+    ``cost.tail_threshold``) are moved to its first base year with the fitted trend.
+    ``scenario_yaml`` is the scenario file's text (comments say where each number came from),
+    ``scenario`` the validated scenario; ``gof`` the goodness of fit.
+    """
+
+    data: MemberYears
+    panel: Panel
+    estimates: dict[str, Estimate]
+    cost: MixtureFit
+    risk: RiskFit
+    population: PopulationFit
+    trend: TrendFit
+    gof: GoodnessOfFit
+    scenario_yaml: str
+    scenario: Scenario
+    model: CostModel  # the whole annual cost model R X at the first data year's level
+    confidence: float
+    notes: tuple[str, ...]
+    first_performance_year: int
+    level_factor: float  # scenario money amounts = first-data-year amounts x this
+    year_levels: dict[int, float]  # each year's fitted cost level relative to the first
+
+    def write_scenario(self, path: str | Path) -> Path:
+        """Write the scenario YAML (atomically)."""
+        from simsettle.calibrate.scenario_text import write_text
+
+        return write_text(path, self.scenario_yaml)
+
+    def write_report(self, path: str | Path, *, scenario_path: str | None = None) -> Path:
+        """Write the goodness-of-fit report as one self-contained HTML file."""
+        from simsettle.calibrate.report import write_report
+
+        return write_report(self, path, scenario_path=scenario_path)
+
+    def summary(self) -> str:
+        """A plain-text table of the estimates and the concentration check."""
+        from simsettle.calibrate.scenario_text import summary_text
+
+        return summary_text(self)
+
+
+def _widen(fit: MixtureFit, rel_se: float, names: tuple[str, ...]) -> MixtureFit:
+    """``fit`` with the intervals of ``names`` widened, in quadrature on the log scale, by a
+    relative standard error ``rel_se`` of the money unit."""
+    from dataclasses import replace
+
+    from scipy import stats
+
+    zc = float(stats.norm.ppf(0.5 + 0.5 * fit.confidence))
+    out = dict(fit.intervals)
+    for name in names:
+        iv = out.get(name)
+        if iv is None or not (iv.value > 0 and iv.lower > 0 and math.isfinite(iv.upper)):
+            continue
+        lo = math.hypot(math.log(iv.value / iv.lower), zc * rel_se)
+        hi = math.hypot(math.log(iv.upper / iv.value), zc * rel_se)
+        se = math.hypot(iv.se, iv.value * rel_se) if math.isfinite(iv.se) else iv.se
+        out[name] = Interval(iv.value, iv.value * math.exp(-lo), iv.value * math.exp(hi), se)
+    return replace(fit, intervals=out)
+
+
+def _scale(fit: MixtureFit, factor: float, names: tuple[str, ...]) -> MixtureFit:
+    """``fit`` with the intervals of ``names`` multiplied by ``factor`` (and its model's money
+    amounts, where ``pmpm`` is among them, through its mean)."""
+    from dataclasses import replace
+
+    out = dict(fit.intervals)
+    for name in names:
+        iv = out.get(name)
+        if iv is not None:
+            out[name] = Interval(
+                iv.value * factor, iv.lower * factor, iv.upper * factor, iv.se * factor
+            )
+    model = fit.model
+    if "pmpm" in names:
+        b = model.body_probability
+        mean = model.mean * factor
+        body_mean = (mean - model.tail_probability * model.tail_mean) / b
+        model = replace(model, body_mean=body_mean)
+    return replace(fit, intervals=out, model=model)
+
+
+def _as_member_years(
+    claims: str | Path | MemberYears | SyntheticClaims,
+    enrollment: str | Path | None,
+    columns: Mapping[str, str] | None,
+    enrollment_columns: Mapping[str, str] | None,
+) -> MemberYears:
+    if isinstance(claims, MemberYears):
+        return claims
+    if isinstance(claims, SyntheticClaims):
+        return claims.member_years()
+    return read_claims(
+        claims, enrollment=enrollment, columns=columns, enrollment_columns=enrollment_columns
+    )
+
+
+def calibrate(
+    claims: str | Path | MemberYears | SyntheticClaims,
+    *,
+    enrollment: str | Path | None = None,
+    columns: Mapping[str, str] | None = None,
+    enrollment_columns: Mapping[str, str] | None = None,
+    risk_sigma: float | None = None,
+    risk_persistence: float | None = None,
+    trend_sd: float | None = None,
+    tail_threshold: float | None = None,
+    method: Literal["likelihood", "concentration"] = "likelihood",
+    confidence: float = 0.95,
+    bootstrap: int = 200,
+    name: str | None = None,
+    seed: int = 20260101,
+    trials: int = 10_000,
+    output: str | Path | None = None,
+    report: str | Path | None = None,
+) -> Calibration:
+    """Fit the engine's population, cost and trend model to member-level claims.
+
+    Parameters
+    ----------
+    claims
+        A claims file (CSV, or Parquet with pyarrow installed; columns in
+        :mod:`simsettle.calibrate.data`), :class:`~simsettle.calibrate.data.MemberYears`, or
+        :class:`~simsettle.calibrate.synthetic.SyntheticClaims`.
+    enrollment
+        An enrolment file: gives member months, when members joined and left, and member-years
+        without claims (zero cost).
+    columns, enrollment_columns
+        Column names of the files, ``{"allowed": "paid_amount"}``; ``"A+B"`` adds columns.
+    risk_sigma, risk_persistence, trend_sd
+        Hold these at the values given instead of fitting them. Where the data cannot tell
+        them (no scores and two years: the persistence; fewer than three years: the trend's
+        volatility) the value given, else the schema's default, is used and marked assumed.
+    tail_threshold
+        Hold the Pareto threshold (USD a year at the first data year's level).
+    method
+        ``likelihood``: the cost mixture by maximum likelihood (the engine's model, efficient
+        when it holds). ``concentration``: then re-solve the body's spread and the tail so that
+        the model's spend shares of the costliest 1%, 5% and 10% of member-years equal the
+        data's, for data whose shape the mixture cannot follow everywhere (often: an upper
+        tail lighter than a lognormal) when the spend concentration matters most.
+    confidence
+        Level of every confidence interval.
+    bootstrap
+        Replicates of the member-level bootstrap of the population and trend estimates.
+    name, seed, trials
+        The scenario's name, seed and trial count.
+    output, report
+        Write the scenario YAML and the HTML report there.
+
+    Raises
+    ------
+    CalibrationDataError
+        For unreadable files, with the file, row and column of each problem.
+    ValueError
+        For too little data to fit.
+    """
+    if not 0.5 <= confidence < 1.0:
+        raise ValueError(f"confidence must be in [0.5, 1); got {confidence}")
+    data = _as_member_years(claims, enrollment, columns, enrollment_columns)
+    if data.n < 20 or np.count_nonzero(data.cost > 0) < 20:
+        raise ValueError(
+            f"need at least 20 member-years, 20 of them with a cost, to calibrate; got {data.n} "
+            f"member-years, {np.count_nonzero(data.cost > 0)} with a cost"
+        )
+    notes = list(data.notes)
+    panel = Panel.of(data)
+    trend = fit_trend(panel, trend_sd=trend_sd, reps=bootstrap, confidence=confidence)
+    level = trend.index()
+    year_index = np.array([level.get(int(y), 1.0) for y in data.year])
+    annualised = data.cost * 12.0 / data.months / year_index
+    scores = data.risk is not None
+    norm_risk = data.risk / risk_scale(panel) if data.risk is not None else None
+    log_cost = np.where(annualised > 0, np.log(np.maximum(annualised, 1e-300)), np.nan)
+    risk = fit_risk(
+        panel,
+        None if scores else log_cost,
+        risk_sigma=risk_sigma,
+        risk_persistence=risk_persistence,
+        reps=bootstrap,
+        confidence=confidence,
+    )
+    sigma = risk.risk_sigma.value
+    # The mean (pmpm) is the first data year's: later years only tell it through their
+    # (noisy) cost level, so they get no weight in it.
+    first = data.year == panel.first_year
+    if norm_risk is not None:
+        fitted = annualised / norm_risk
+        weights = data.months * norm_risk * first
+        fit_sigma, fit_sigma_se = 0.0, 0.0
+    else:
+        fitted = annualised
+        weights = data.months * first
+        fit_sigma = sigma
+        se = risk.risk_sigma.se if math.isfinite(risk.risk_sigma.se) else 0.0
+        fit_sigma_se = 0.0 if risk_sigma is not None else se
+
+    def fit_cost(values: F8, floor: float | None, start: MixtureFit | None) -> MixtureFit:
+        return fit_mixture(
+            values,
+            weights=weights,
+            clusters=data.member,
+            risk_sigma=fit_sigma,
+            risk_sigma_se=fit_sigma_se,
+            threshold=tail_threshold,
+            confidence=confidence,
+            censor_below=floor,
+            start=start,
+        )
+
+    cost_fit = fit_cost(fitted, None, None)
+    if len(trend.years) > 1:
+        # Bring every year to the first year's level by the year's likelihood-fitted scale
+        # (far more precise than the ratio of mean costs), then fit again.
+        scales = fit_scales(
+            cost_fit.model,
+            fitted,
+            data.year,
+            censor_below=cost_fit.censor_floor,
+            reference=panel.first_year,
+        )
+        factor = np.array([scales.get(int(y), 1.0) for y in data.year])
+        fitted = fitted / factor
+        level = {y: level[y] * scales.get(y, 1.0) for y in level}
+        cost_fit = fit_cost(fitted, cost_fit.censor_floor, cost_fit)
+    # ``annualised`` and ``year_index`` stay at the observed PMPM ratios: the goodness of fit
+    # and the concentration targets compare shapes, each year at its own observed level.
+    if norm_risk is not None and data.risk is not None:
+        # The unit of risk is estimated too (the mean score of the first year's members):
+        # widen the money amounts' intervals by its relative standard error.
+        ref = first & panel.initial
+        r = data.risk[ref] if np.any(ref) else data.risk
+        rel = float(np.std(r) / np.mean(r) / math.sqrt(max(r.size, 1)))
+        cost_fit = _widen(cost_fit, rel, ("tail_threshold", "pmpm", "body_mean"))
+    entrant_iv, entrant_method = fit_entrants(panel, reps=bootstrap, confidence=confidence)
+    risk_mix = 1.0
+    if norm_risk is None and math.isfinite(entrant_iv.lower):
+        # Without scores the first year's PMPM is that of its mix of members: the joiners of
+        # that year have the entrants' risk. The scenario's pmpm is for a risk score of 1.
+        y0_months = float(data.months[first].sum())
+        joiner_share = float(data.months[first & panel.arrival].sum()) / y0_months
+        risk_mix = 1.0 + joiner_share * (entrant_iv.value - 1.0)
+        cost_fit = _scale(cost_fit, 1.0 / risk_mix, ("pmpm", "body_mean"))
+    if method == "concentration":
+        cost_fit = fit_concentration(
+            cost_fit,
+            annualised,
+            clusters=data.member,
+            risk_sigma=sigma,
+            threshold=tail_threshold,
+            reps=bootstrap,
+        )
+    elif method != "likelihood":
+        raise ValueError(f"method must be 'likelihood' or 'concentration'; got {method!r}")
+    model = cost_fit.model.with_risk_sigma(sigma)
+    population = fit_population(panel, reps=bootstrap, confidence=confidence)
+
+    trend_mean = trend.mean
+    trend_assumed = not math.isfinite(trend_mean.value)
+    if trend_assumed:
+        trend_mean = Interval(DEFAULT_TREND_MEAN, math.nan, math.nan)
+    first_performance_year = panel.last_year + 1 if panel.last_year > 0 else 2026
+    base_years = 3
+    first_base = first_performance_year - base_years
+    level_factor = (
+        (1.0 + trend_mean.value) ** (first_base - panel.first_year) if panel.first_year > 0 else 1.0
+    )
+
+    est: dict[str, Estimate] = {}
+    ci = cost_fit.intervals
+    what = (
+        "member-year costs (annualised, per unit of normalised risk score)"
+        if scores
+        else "member-year costs (annualised)"
+    )
+    first_label = str(panel.first_year) if panel.first_year > 0 else "the data's year"
+    est["cost.pmpm"] = Estimate.of(
+        "cost.pmpm",
+        ci["pmpm"],
+        f"cost per member month in {first_label}"
+        + (" per unit of risk score" if scores else "")
+        + " (the later years, each brought to that year's cost level by its own fitted scale, "
+        "inform the shape of the distribution only)"
+        + (
+            f"; divided by {risk_mix:.4g}, the mean risk of that year's members with its "
+            "joiners at the entrants' risk, for a risk score of 1"
+            if risk_mix != 1.0
+            else ""
+        ),
+    )
+    est["cost.zero_cost_share"] = Estimate.of(
+        "cost.zero_cost_share", ci["zero_cost_share"], "share of member-years with no cost"
+    )
+    ml = (
+        f"maximum likelihood of the engine's mixture on {cost_fit.n_positive:,} positive "
+        f"{what}, with the mean held at the data's"
+        + (
+            f" ({cost_fit.n_censored:,} at or below {cost_fit.censor_floor:,.0f} USD censored)"
+            if cost_fit.n_censored
+            else ""
+        )
+    )
+    if method == "concentration":
+        ml = cost_fit.shape_method
+    est["cost.body_sigma"] = Estimate.of("cost.body_sigma", ci["body_sigma"], ml)
+    if cost_fit.has_tail:
+        est["cost.tail_probability"] = Estimate.of(
+            "cost.tail_probability", ci["tail_probability"], ml
+        )
+        est["cost.tail_threshold"] = Estimate.of(
+            "cost.tail_threshold",
+            ci["tail_threshold"],
+            cost_fit.threshold_method
+            if math.isfinite(ci["tail_threshold"].lower)
+            else "five times the mean annual cost (the likelihood fit kept no tail), or as given",
+            assumed=not math.isfinite(ci["tail_threshold"].lower),
+        )
+        est["cost.tail_shape"] = Estimate.of("cost.tail_shape", ci["tail_shape"], ml)
+    else:
+        est["cost.tail_probability"] = Estimate(
+            "cost.tail_probability", 0.0, 0.0, 0.0, cost_fit.threshold_method
+        )
+    est["population.risk_sigma"] = Estimate.of(
+        "population.risk_sigma",
+        risk.risk_sigma,
+        risk.sigma_method,
+        assumed=not math.isfinite(risk.risk_sigma.lower) or risk_sigma is not None,
+    )
+    est["population.risk_persistence"] = Estimate.of(
+        "population.risk_persistence",
+        risk.risk_persistence,
+        risk.persistence_method,
+        assumed=risk.persistence_assumed,
+    )
+    pf = population
+    multi = panel.last_year > panel.first_year
+    turnover_seen = math.isfinite(pf.turnover.lower)
+    est["population.turnover"] = Estimate.of(
+        "population.turnover",
+        pf.turnover,
+        (
+            f"{pf.departures:,} departures of {pf.places:,} members present at the start of a "
+            "year"
+            + (" (years followed by another data year)" if multi else " (part-year leavers only)")
+        )
+        if turnover_seen
+        else "assumed (the schema default): one year of whole-year members shows no departures",
+        assumed=not turnover_seen,
+    )
+    est["population.replacement"] = Estimate.of(
+        "population.replacement",
+        pf.replacement,
+        f"{pf.arrivals:,} mid-year arrivals per {pf.departures:,} departures"
+        if math.isfinite(pf.replacement.lower)
+        else "assumed (the schema default 1): no departures seen to be replaced",
+        assumed=not math.isfinite(pf.replacement.lower),
+    )
+    est["population.entrant_risk_ratio"] = Estimate.of(
+        "population.entrant_risk_ratio",
+        entrant_iv,
+        entrant_method,
+        assumed=not math.isfinite(entrant_iv.lower),
+    )
+    est["trend.mean"] = Estimate.of(
+        "trend.mean",
+        trend_mean,
+        trend.method if not trend_assumed else "assumed (the schema default): one year of data",
+        assumed=trend_assumed,
+    )
+    est["trend.sd"] = Estimate.of(
+        "trend.sd", trend.sd, trend.sd_method or trend.method, assumed=trend.sd_assumed
+    )
+    members = pf.members_at_start.get(panel.last_year) or max(
+        1, int(np.count_nonzero(data.year == panel.last_year))
+    )
+    if cost_fit.has_tail and cost_fit.model.tail_shape >= 99.0:
+        notes.append(
+            "the tail's shape reached its upper bound (100): the costliest member-years look "
+            "like a narrow bump rather than a Pareto tail; consider holding tail_threshold or "
+            "supplying risk scores"
+        )
+    gap_note = (
+        "the fitted model misses the data's spend concentration by more than 2 percentage "
+        "points (see the report); "
+        + (
+            "the risk spread comes from members' year-to-year cost covariance, and a lognormal "
+            "risk score that carries this much persistence also concentrates spend: consider "
+            "giving risk_sigma (the persistence then follows from the covariance) or "
+            "method='concentration'"
+            if not scores and risk_sigma is None
+            else "consider method='concentration'"
+        )
+    )
+    pairs = _lag_pairs(panel, np.ones(data.n, dtype=bool), 1)
+    gof = goodness_of_fit(
+        cost=data.cost,
+        months=data.months,
+        year_index=year_index,
+        annualised=annualised,
+        fitted=fitted,
+        fitted_model=cost_fit.model,
+        full_model=model,
+        risk_persistence=risk.risk_persistence.value,
+        pairs=pairs,
+        clusters=data.member,
+        log_risk=None if norm_risk is None else np.log(norm_risk),
+        confidence=confidence,
+    )
+    if gof.max_concentration_gap() > 0.02:
+        notes.append(gap_note)
+    from simsettle.calibrate.scenario_text import scenario_text
+    from simsettle.scenario import parse_scenario
+
+    text = scenario_text(
+        data=data,
+        estimates=est,
+        cost_fit=cost_fit,
+        model=model,
+        members=members,
+        first_performance_year=first_performance_year,
+        first_base=first_base,
+        level_factor=level_factor,
+        confidence=confidence,
+        name=name,
+        seed=seed,
+        trials=trials,
+        notes=notes,
+        gof=gof,
+    )
+    scenario = parse_scenario(text, source="<calibrated scenario>").scenario
+    result = Calibration(
+        data=data,
+        panel=panel,
+        estimates=est,
+        cost=cost_fit,
+        risk=risk,
+        population=population,
+        trend=trend,
+        gof=gof,
+        scenario_yaml=text,
+        scenario=scenario,
+        model=model,
+        confidence=confidence,
+        notes=tuple(notes),
+        first_performance_year=first_performance_year,
+        level_factor=level_factor,
+        year_levels=dict(level),
+    )
+    if output is not None:
+        result.write_scenario(output)
+    if report is not None:
+        result.write_report(report, scenario_path=None if output is None else str(output))
+    return result

@@ -1,0 +1,260 @@
+"""Goodness of fit of a calibration: concentration, CV, the tail, persistence, risk dependence.
+
+* **Concentration**: the share of spend of the costliest 1%, 5% and 10% of member-years in the
+  data (actual cost, every member-year; interval by a bootstrap of member-years), against the
+  fitted model drawn at the data's own member months and years (Monte Carlo, at least 400,000
+  draws) and against the model's closed form for whole years
+  (:func:`simsettle.scenario.costs.cost_moments`, what a scenario run reports).
+* **CV** of annualised cost (cost x 12 / months, at the first year's cost level), data against
+  the model's closed form.
+* **Tail test**: above the 95th percentile ``u`` of the positive costs that were fitted, the
+  fitted model's conditional distribution function turns the data into values that should be
+  uniform; a Cramer-von Mises test checks that (its p-value is approximate, the parameters
+  being estimated from the same data: it tends to be too large). And a generalized Pareto
+  distribution fitted to the excesses over ``u`` gives a shape ``xi`` (with a Wald interval)
+  to compare with the same fit to 50,000 draws of the fitted model above ``u`` (not with
+  ``1 / tail_shape``: near the threshold the lognormal body, and the risk score, make the
+  excesses of the mixture look heavier than the Pareto component alone).
+* **Persistence**: the correlation of members' annualised cost a year apart, data against the
+  model's ``(exp(rho sigma^2) - 1) / CV^2``.
+* **Risk dependence** (with scores): the slope of log annualised cost on log risk score among
+  member-years with a cost (the engine's is 1), with a member-clustered interval.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import optimize, stats
+
+from simsettle.calibrate.mixture import CostModel, Interval
+from simsettle.scenario.costs import cost_moments
+
+__all__ = ["GoodnessOfFit", "TailTest", "concentration", "goodness_of_fit"]
+
+F8 = npt.NDArray[np.float64]
+I8 = npt.NDArray[np.int64]
+
+TOP = (0.01, 0.05, 0.10)
+
+
+@dataclass(frozen=True)
+class TailTest:
+    """The fitted tail against the data above ``threshold``."""
+
+    threshold: float
+    n_exceed: int
+    cvm_statistic: float
+    cvm_pvalue: float
+    gpd_shape: Interval
+    model_gpd_shape: float  # the same fit to draws of the model above the threshold
+    pareto_shape: float  # 1 / tail_shape
+
+
+@dataclass(frozen=True)
+class GoodnessOfFit:
+    """Data against the fitted model (see the module docstring)."""
+
+    top_data: dict[float, Interval]
+    top_model: dict[float, float]  # at the data's months, Monte Carlo
+    top_model_full_year: dict[float, float]  # closed form
+    cv_data: float
+    cv_model: float
+    zero_data: float
+    zero_model: float
+    tail: TailTest | None
+    persistence_data: float
+    persistence_model: float
+    persistence_pairs: int
+    risk_slope: Interval | None
+    qq_data: F8
+    qq_model: F8
+    fitted_values: F8  # the positive annualised costs the mixture was fitted to
+
+    def max_concentration_gap(self) -> float:
+        """Largest absolute gap between data and model top shares (fraction)."""
+        return max(abs(self.top_data[q].value - self.top_model[q]) for q in TOP)
+
+
+def concentration(cost: npt.ArrayLike, qs: tuple[float, ...] = TOP) -> dict[float, float]:
+    """Share of total cost carried by the costliest fraction ``q`` of the values."""
+    c = np.sort(np.asarray(cost, dtype=np.float64))[::-1]
+    total = float(c.sum())
+    out = {}
+    for q in qs:
+        k = q * c.size
+        whole = math.floor(k)
+        part = float(c[:whole].sum()) + (k - whole) * (float(c[whole]) if whole < c.size else 0.0)
+        out[q] = part / total if total > 0 else math.nan
+    return out
+
+
+def _top_interval(cost: F8, reps: int, seed: int, confidence: float) -> dict[float, Interval]:
+    base = concentration(cost)
+    rng = np.random.default_rng(seed)
+    boots = np.array(
+        [
+            list(concentration(cost[rng.integers(0, cost.size, cost.size)]).values())
+            for _ in range(reps)
+        ]
+    )
+    out = {}
+    for j, q in enumerate(TOP):
+        lo, hi = np.quantile(boots[:, j], [0.5 - 0.5 * confidence, 0.5 + 0.5 * confidence])
+        out[q] = Interval(base[q], float(lo), float(hi), float(np.std(boots[:, j])))
+    return out
+
+
+def _gpd_shape(excess: F8, confidence: float) -> Interval:
+    """Generalized Pareto shape of ``excess`` (> 0) by maximum likelihood, Wald interval."""
+    if excess.size < 20:
+        return Interval(math.nan, math.nan, math.nan)
+    scale0 = float(np.mean(excess))
+
+    def nll(v: F8) -> float:
+        xi, log_s = float(v[0]), float(v[1])
+        return -float(np.sum(stats.genpareto.logpdf(excess, xi, scale=math.exp(log_s))))
+
+    res = optimize.minimize(
+        nll,
+        np.array([0.2, math.log(scale0)]),
+        method="Nelder-Mead",
+        options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 2000},
+    )
+    v = np.asarray(res.x)
+    h = np.zeros((2, 2))
+    eps = np.array([1e-3, 1e-3])
+    for i in range(2):
+        for j in range(2):
+            ei = np.zeros(2)
+            ej = np.zeros(2)
+            ei[i], ej[j] = eps[i], eps[j]
+            h[i, j] = (
+                nll(v + ei + ej) - nll(v + ei - ej) - nll(v - ei + ej) + nll(v - ei - ej)
+            ) / (4 * eps[i] * eps[j])
+    try:
+        cov = np.linalg.inv(h)
+        se = math.sqrt(max(float(cov[0, 0]), 0.0))
+    except np.linalg.LinAlgError:
+        se = math.nan
+    zc = float(stats.norm.ppf(0.5 + 0.5 * confidence))
+    xi = float(v[0])
+    return Interval(xi, xi - zc * se, xi + zc * se, se)
+
+
+def tail_test(values: F8, model: CostModel, confidence: float, seed: int = 13) -> TailTest | None:
+    """:class:`TailTest` of the positive ``values`` under ``model`` above their 95th
+    percentile."""
+    pos = values[values > 0]
+    if pos.size < 200:
+        return None
+    u = float(np.quantile(pos, 0.95))
+    above = pos[pos > u]
+    s_u = float(model.sf(np.array([u]))[0])
+    pit = 1.0 - model.sf(above) / s_u
+    res = stats.cramervonmises(np.clip(pit, 0.0, 1.0), "uniform")
+    # The model's excesses over u, drawn by inversion of its conditional distribution.
+    rng = np.random.default_rng(seed)
+    v = rng.random(50_000)
+    draws = model.ppf(1.0 - s_u * v)
+    model_xi = _gpd_shape(draws[draws > u] - u, confidence).value
+    return TailTest(
+        threshold=u,
+        n_exceed=int(above.size),
+        cvm_statistic=float(res.statistic),
+        cvm_pvalue=float(res.pvalue),
+        gpd_shape=_gpd_shape(above - u, confidence),
+        model_gpd_shape=model_xi,
+        pareto_shape=1.0 / model.tail_shape if model.tail_probability > 0 else 0.0,
+    )
+
+
+def _clustered_slope(y: F8, x: F8, clusters: I8, confidence: float) -> Interval:
+    """OLS slope of ``y`` on ``x`` with a cluster-robust standard error."""
+    xc = x - x.mean()
+    yc = y - y.mean()
+    sxx = float(xc @ xc)
+    if sxx <= 0:
+        return Interval(math.nan, math.nan, math.nan)
+    beta = float(xc @ yc) / sxx
+    resid = yc - beta * xc
+    _, inv = np.unique(clusters, return_inverse=True)
+    s = np.zeros(int(inv.max()) + 1)
+    np.add.at(s, inv, xc * resid)
+    se = math.sqrt(float(s @ s)) / sxx
+    zc = float(stats.norm.ppf(0.5 + 0.5 * confidence))
+    return Interval(beta, beta - zc * se, beta + zc * se, se)
+
+
+def goodness_of_fit(
+    *,
+    cost: F8,
+    months: F8,
+    year_index: F8,
+    annualised: F8,
+    fitted: F8,
+    fitted_model: CostModel,
+    full_model: CostModel,
+    risk_persistence: float,
+    pairs: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+    clusters: I8,
+    log_risk: F8 | None,
+    confidence: float,
+    seed: int = 12,
+) -> GoodnessOfFit:
+    """Data against model (module docstring).
+
+    ``cost``/``months``: each member-year's actual cost and months; ``year_index``: its year's
+    cost level relative to the first; ``annualised``: cost x 12 / months / index; ``fitted``:
+    the values the mixture was fitted to (divided by the risk score where there are scores);
+    ``fitted_model``: the mixture fitted to them; ``full_model``: the whole cost model
+    (``R X``); ``pairs``: row pairs of members a year apart; ``log_risk``: normalised log
+    scores, if any.
+    """
+    top_data = _top_interval(cost, 200, seed, confidence)
+    rng = np.random.default_rng(seed + 1)
+    reps = max(1, math.ceil(400_000 / cost.size))
+    sim = np.concatenate(
+        [full_model.sample(cost.size, rng) * year_index * months / 12.0 for _ in range(reps)]
+    )
+    top_model = concentration(sim)
+    m = cost_moments(full_model.shape())
+    top_full = {0.01: m.top1_share, 0.05: m.top5_share, 0.10: m.top10_share}
+    cv_data = float(np.std(annualised) / np.mean(annualised))
+    i, j = pairs
+    if i.size >= 10:
+        persistence_data = float(np.corrcoef(annualised[i], annualised[j])[0, 1])
+    else:
+        persistence_data = math.nan
+    s2 = full_model.risk_sigma**2
+    cv_model = full_model.cv
+    persistence_model = (math.expm1(risk_persistence * s2)) / cv_model**2 if cv_model > 0 else 0.0
+    pos = fitted[fitted > 0]
+    probs = (np.arange(1, pos.size + 1) - 0.5) / pos.size
+    qq_model = fitted_model.ppf(
+        fitted_model.zero_cost_share + (1.0 - fitted_model.zero_cost_share) * probs
+    )
+    slope = None
+    if log_risk is not None:
+        ok = annualised > 0
+        slope = _clustered_slope(np.log(annualised[ok]), log_risk[ok], clusters[ok], confidence)
+    return GoodnessOfFit(
+        top_data=top_data,
+        top_model=top_model,
+        top_model_full_year=top_full,
+        cv_data=cv_data,
+        cv_model=cv_model,
+        zero_data=float(np.mean(fitted == 0)),
+        zero_model=fitted_model.zero_cost_share,
+        tail=tail_test(fitted, fitted_model, confidence),
+        persistence_data=persistence_data,
+        persistence_model=persistence_model,
+        persistence_pairs=int(i.size),
+        risk_slope=slope,
+        qq_data=np.sort(pos),
+        qq_model=qq_model,
+        fitted_values=pos,
+    )
