@@ -13,6 +13,7 @@ mark), so each example stays on one line.
 from __future__ import annotations
 
 import enum
+import os
 import shlex
 import time
 from pathlib import Path
@@ -42,6 +43,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
     rich_markup_mode=None,
 )
 
@@ -173,15 +175,14 @@ def schema(
         raise typer.Exit(EXIT_FAILURE) from None
 
 
-def _check_output_path(out: Path, scenario: Path) -> None:
-    from simsettle.results import check_output_path
+def _check_output_path(out: Path, source: Path, *, force: bool = False) -> None:
+    """Refuse, before any work, an output that would overwrite the input (never allowed) or a
+    file or store that is not simsettle results (unless ``--force``)."""
+    from simsettle.safety import check_results_target
 
-    if out.exists() and scenario.exists() and out.resolve() == scenario.resolve():
-        _err(f"{out}: refusing to write results over the scenario file itself")
-        raise typer.Exit(EXIT_USAGE)
     try:
-        check_output_path(out)
-    except (ValueError, FileNotFoundError) as exc:
+        check_results_target(out, inputs=[source], force=force)
+    except (ValueError, FileNotFoundError, PermissionError) as exc:
         _err(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
     except ImportError as exc:
@@ -236,6 +237,13 @@ def run(
         bool,
         typer.Option("--gpu", help="Simulate on a CUDA GPU (needs the gpu extra)."),
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace an output that exists and is not simsettle results (never the input).",
+        ),
+    ] = False,
 ) -> None:
     """Simulate a scenario, settle every design and write the results (NetCDF or Zarr).
 
@@ -273,7 +281,7 @@ def run(
     except ScenarioError as exc:
         _print_issues(exc)
         raise typer.Exit(EXIT_USAGE) from None
-    _check_output_path(out, scenario)
+    _check_output_path(out, scenario, force=force)
 
     from simsettle.runner import run_to_file
 
@@ -431,6 +439,10 @@ def convert(
             show_default=False,
         ),
     ],
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace an output that exists and is not simsettle results."),
+    ] = False,
 ) -> None:
     """Convert results between a Zarr store and one NetCDF file (the suffixes say which).
 
@@ -446,6 +458,7 @@ def convert(
     """
     from simsettle.results import convert_results
 
+    _check_output_path(out, src, force=force)
     try:
         path = convert_results(src, out)
     except (ValueError, FileNotFoundError) as exc:
@@ -935,8 +948,24 @@ def calibrate_command(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    An unexpected error prints one line (its type and the first line of its message) and exits
+    1: no traceback, so no data a run holds is ever dumped on the screen or into a log. Set
+    ``SIMSETTLE_DEBUG=1`` for the full traceback.
+    """
+    debug = os.environ.get("SIMSETTLE_DEBUG", "") not in ("", "0")
+    try:
+        app()
+    except Exception as exc:
+        if debug:
+            raise
+        first = (str(exc).splitlines() or [""])[0][:200].encode("ascii", "replace").decode()
+        _err(
+            f"simsettle: internal error ({type(exc).__name__}: {first}); set SIMSETTLE_DEBUG=1 "
+            "for the traceback, and please report it"
+        )
+        raise SystemExit(EXIT_FAILURE) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

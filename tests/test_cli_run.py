@@ -81,10 +81,10 @@ def test_run_invalid_scenario_exits_2_without_writing(tmp_path, scenario_file):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-o", "{scenario}"], "over the scenario file"),
+        (["-o", "{scenario}"], "refusing to write results over it"),
         (["-o", "{tmp}/results.txt"], "use a .nc file name"),
         (["-o", "{tmp}/missing/r.nc"], "does not exist"),
-        (["-o", "{tmp}"], "is a directory"),
+        (["-o", "{tmp}"], "contains the input"),
         (["--trials", "0"], "--trials"),
     ],
 )
@@ -181,7 +181,7 @@ def test_run_writes_zarr_and_convert_makes_one_netcdf(tmp_path, scenario_file):
         ("missing.zarr", "r.nc", "no such results"),
         ("small.yaml", "r.nc", "not a readable NetCDF"),
         ("r0.nc", "r.txt", "use a .nc file name"),
-        ("r0.nc", "r0.nc", "source itself"),
+        ("r0.nc", "r0.nc", "is the input"),
     ],
 )
 def test_convert_refuses_bad_paths(tmp_path, scenario_file, src, out, message):
@@ -417,3 +417,55 @@ def test_report_on_a_missing_file_exits_2(tmp_path):
     assert res.exit_code == 2
     assert "Traceback" not in res.output
     assert not (tmp_path / "rep").exists()
+
+
+def test_run_replaces_a_foreign_file_only_with_force(tmp_path, scenario_file):
+    out = tmp_path / "notes.nc"
+    out.write_text("not results")
+    res = runner.invoke(app, ["run", str(scenario_file), "-o", str(out), "--no-progress"])
+    assert res.exit_code == 2
+    assert "pass --force" in res.output
+    assert out.read_text() == "not results"
+    res = runner.invoke(
+        app,
+        ["run", str(scenario_file), "-o", str(out), "--no-progress", "--force", "--trials", "4"],
+    )
+    assert res.exit_code == 0, res.output
+    assert simsettle.open_results(out).sizes["trial"] == 4
+    # Never over the input, even with --force.
+    res = runner.invoke(app, ["run", str(scenario_file), "-o", str(scenario_file), "--force"])
+    assert res.exit_code == 2
+
+
+def test_an_unexpected_error_prints_one_line_not_a_traceback(tmp_path):
+    # Through the console-script entry point (CliRunner does not use main()): a bug deep in a
+    # run must not dump a traceback with the data it was handling.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, simsettle.runner as r\n"
+        "def boom(*a, **k):\n"
+        "    raise RuntimeError('member 7 cost 123456.78\\nsecond line')\n"
+        "r.run_to_file = boom\n"
+        "from simsettle.cli import main\n"
+        "sys.argv = ['simsettle', 'run', sys.argv[1], '-o', sys.argv[2], '--no-progress']\n"
+        "main()\n"
+    )
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(SMALL_SCENARIO)
+    args = [sys.executable, "-c", code, str(scenario), str(tmp_path / "r.nc")]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "internal error (RuntimeError: member 7 cost 123456.78)" in proc.stderr
+    assert "second line" not in proc.stderr
+    debug = subprocess.run(
+        args,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**__import__("os").environ, "SIMSETTLE_DEBUG": "1"},
+    )
+    assert "Traceback" in debug.stderr
