@@ -134,7 +134,7 @@ print(f"repository root: {ROOT}\nDE-SynPUF sample present: {DESYNPUF.is_file()}\
 # The beneficiary summary file has one row per beneficiary and year. Its columns are not
 # simsettle's names, so they are mapped: the allowed cost is the sum of the inpatient,
 # outpatient and carrier reimbursements, and the member months are the Part A coverage months
-# (member-years with none are left out; they carry $21,080 of the sample's $3.7 million). The
+# (member-years with none are left out; they carry $21,080 of the sample's $4.1 million). The
 # same mapping works on the command line with `--column member_id=DESYNPUF_ID --column
 # allowed=MEDREIMB_IP+MEDREIMB_OP+MEDREIMB_CAR ...`.
 #
