@@ -24,8 +24,9 @@ regional cost. Without risk adjustment every risk ratio is 1.
 Numerical safety: spend must be finite and non-negative, member months and risk positive
 (a year without attributed members has no cost per member month), the indices positive; the
 first bad element is named. The historical cost is a weighted sum of at most 10 base years, so
-its float64 rounding is below ``11 x eps`` relative; a benchmark that is not positive and
-finite (base years without spend) is refused naming the trial and year.
+its float64 rounding is below ``11 x eps`` relative; a benchmark that is negative or not
+finite is refused naming the trial and year (zero, from base years without spend, is kept: the
+settlement gate refuses it for a design that settles on it).
 """
 
 from __future__ import annotations
@@ -185,13 +186,15 @@ def build_benchmark(terms: Benchmark, inputs: BenchmarkInputs, n_base: int) -> F
         if terms.risk_ratio_cap_down is not None:
             ratio = np.maximum(ratio, 1.0 - terms.risk_ratio_cap_down)
         out[:, p] = cache[key] * trend_factor(terms, ref, last, y, nat) * ratio * mm[:, y]
-    good = np.isfinite(out) & (out > 0)
+    # Zero is a benchmark (a population with no spend in any base year); a design settles on it
+    # only through the settlement gate, which needs it positive (a capitation budget does not).
+    good = np.isfinite(out) & (out >= 0)
     if not np.all(good):
         trial, year = np.unravel_index(int(np.argmax(~good)), out.shape)
         raise ValueError(
             f"the benchmark of trial {int(trial)}, performance year {int(year)} is "
-            f"{show(out[trial, year])}; it must be positive and finite (did the base years have no "
-            "spend?)"
+            f"{show(out[trial, year])}; it must be finite and not negative (a negative spend or "
+            "index in the base years?)"
         )
     return out
 
