@@ -351,10 +351,18 @@ def test_benchmark_names_the_bad_year() -> None:
     bad[0, 1] = np.nan
     with pytest.raises(ValueError, match=r"spend must be finite .* \(0, 1\)"):
         build_benchmark(terms, BenchmarkInputs(bad, mm, risk), 3)
+    # No spend in any base year gives a zero benchmark, which is kept (the settlement gate
+    # refuses it for a design that settles on it); one that is not finite is refused.
     no_spend = spend.copy()
     no_spend[1, :3] = 0.0
-    with pytest.raises(ValueError, match=r"benchmark of trial 1, performance year 0 is 0\.0"):
-        build_benchmark(Benchmark(risk_adjustment=False), BenchmarkInputs(no_spend, mm, risk), 3)
+    zero = build_benchmark(Benchmark(risk_adjustment=False), BenchmarkInputs(no_spend, mm, risk), 3)
+    assert zero[1, 0] == 0.0
+    huge = np.full((2, 4), 1e308)  # finite spend whose trended benchmark overflows
+    with (
+        np.errstate(over="ignore"),
+        pytest.raises(ValueError, match=r"benchmark of trial 0, performance year 0 is inf"),
+    ):
+        build_benchmark(Benchmark(trend_rate=0.5), BenchmarkInputs(huge, mm, risk), 3)
 
 
 def test_settle_designs_names_the_bad_aggregate() -> None:
