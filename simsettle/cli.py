@@ -904,10 +904,16 @@ def calibrate_command(
     method: Annotated[
         str,
         typer.Option(
-            help="likelihood, or concentration: match the costliest 1/5/10% spend shares.",
-            metavar="likelihood|concentration",
+            help="auto: the likelihood fit, re-solved to the data's spend shares of the "
+            "costliest 1/5/10% where it misses one by more than --share-tolerance; "
+            "likelihood; or concentration: always match those shares.",
+            metavar="auto|likelihood|concentration",
         ),
-    ] = "likelihood",
+    ] = "auto",
+    share_tolerance: Annotated[
+        float,
+        typer.Option(help="Largest miss of a spend share that auto accepts (fraction)."),
+    ] = 0.01,
     confidence: Annotated[float, typer.Option(help="Level of the intervals.")] = 0.95,
     name: Annotated[str | None, typer.Option(help="Name of the scenario.")] = None,
 ) -> None:
@@ -938,6 +944,7 @@ def calibrate_command(
         trend_sd=trend_sd,
         tail_threshold=tail_threshold,
         method=method,
+        share_tolerance=share_tolerance,
         confidence=confidence,
         name=name,
         echo=typer.echo,

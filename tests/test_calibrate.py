@@ -232,6 +232,35 @@ def test_round_trip_within_confidence_intervals(calibration):
     # The scenario is complete and valid, and runs.
     assert calibration.scenario.population.members == 5000
     assert calibration.gof.max_concentration_gap() < 0.02
+    # With scores the spread is the scores': nothing is capped.
+    assert not calibration.risk.capped
+    assert not [n for n in calibration.notes if "capped" in n]
+
+
+def test_auto_method_and_the_cap_on_the_engines_own_model(synthetic):
+    """Without scores the spread comes from the covariances of members' log costs; data drawn
+    from the engine's model can carry it, so the cap of ``largest_risk_sigma`` must not bite.
+    ``auto`` keeps the likelihood fit where it misses no spend share by more than the
+    tolerance, and re-solves the shape (saying why) where it does."""
+    data = synthetic.member_years(risk_scores=False, enrollment=False)
+    loose = calibrate(data, bootstrap=50, share_tolerance=0.05)
+    assert not loose.risk.capped
+    assert loose.estimates["population.risk_sigma"].contains(TRUTH["population.risk_sigma"])
+    assert loose.cost.shape_method == "maximum likelihood"
+    assert not [n for n in loose.notes if "re-solved" in n or "capped" in n]
+    assert loose.gof.max_concentration_gap() < 0.05
+    tight = calibrate(data, bootstrap=50, share_tolerance=1e-4)
+    assert tight.cost.shape_method.startswith("matched to the data's spend shares")
+    (note,) = [n for n in tight.notes if "re-solved" in n]
+    assert "by more than 0.01 percentage points" in note
+    assert tight.gof.max_concentration_gap() < 0.01
+    # Only the shape is re-solved: the zero share, the mean and the threshold are kept.
+    for field in ("cost.pmpm", "cost.zero_cost_share", "cost.tail_threshold"):
+        assert tight.estimates[field].value == loose.estimates[field].value
+    with pytest.raises(ValueError, match="share_tolerance must be in"):
+        calibrate(data, share_tolerance=0.0)
+    with pytest.raises(ValueError, match="method must be 'auto', 'likelihood' or"):
+        calibrate(data, method="moments")  # type: ignore[arg-type]
 
 
 def test_calibrated_scenario_text(calibration):
@@ -481,6 +510,65 @@ def test_fit_shares_reproduces_medicare():
         assert got[q] == pytest.approx(want, abs=1e-4)
 
 
+@pytest.mark.parametrize("sigma", [0.3, 0.5, 0.8])
+def test_largest_risk_sigma(sigma):
+    """The spread at which a model's own spend shares can be matched is kept; above what the
+    shares allow, the cap is the last step of 0.05 that matches, and the next one does not."""
+    from scipy import special
+
+    from simsettle.calibrate.mixture import (
+        _SHARE_STARTS,
+        _matches,
+        _solve_shapes,
+        largest_risk_sigma,
+    )
+
+    shape = CostShape(0.15, 1.2, 0.04, 60_000.0, 4.0, sigma, 1000.0)
+    m = CostModel.from_shape(shape)
+    targets = dict(zip((0.01, 0.05, 0.10), m.top_share([0.01, 0.05, 0.10]), strict=True))
+    kw = {"zero_cost_share": 0.15, "mean": m.mean, "tail_threshold": 60_000.0}
+    assert largest_risk_sigma(targets, upto=sigma, **kw) == sigma
+    cap = largest_risk_sigma(targets, upto=2.5, **kw)
+    assert sigma <= cap < 2.5
+    qs = np.array([0.01, 0.05, 0.10])
+    t = np.array([targets[q] for q in (0.01, 0.05, 0.10)])
+    solve = {"z": 0.15, "mean": m.mean, "h": 60_000.0, "starts": _SHARE_STARTS}
+    assert _matches(*_solve_shapes(t, qs, risk_sigma=cap, **solve))
+    assert not _matches(*_solve_shapes(t, qs, risk_sigma=cap + 0.05, **solve))
+    # A tail shape above 20 (a narrow bump) is not a match.
+    v = np.array([math.log(1.0), special.logit(0.2), math.log(30.0)])
+    assert not _matches(v, 0.0)
+
+
+@pytest.mark.skipif(not DESYNPUF.is_file(), reason=f"DE-SynPUF sample absent: {DESYNPUF}")
+def test_desynpuf_concentration_by_default():
+    """The CMS synthetic beneficiary sample with every default: within two points.
+
+    Two years and no scores give only risk_sigma^2 x risk_persistence = 1.195 (the log-cost
+    covariance a year apart). At the default persistence (0.75) that calls for a spread of
+    1.26, and a lognormal risk score that wide puts 17% or more of spend on the top 1% by
+    itself, against the data's 13.7%: the spread is capped at 0.60, the largest step of 0.05
+    at which the mixture can still match the data's shares, with persistence 1. The likelihood
+    fit at that spread misses the top 1% by 1.8 points, more than the default tolerance of 1,
+    so ``auto`` re-solves the shape to the shares.
+    """
+    data = read_claims(DESYNPUF, columns=DESYNPUF_COLUMNS)
+    cal = calibrate(data, bootstrap=100)
+    gap = {q: cal.gof.top_model[q] - cal.gof.top_data[q].value for q in (0.01, 0.05, 0.10)}
+    assert max(abs(g) for g in gap.values()) <= 0.01, gap
+    assert cal.risk.capped
+    assert cal.estimates["population.risk_sigma"].value == pytest.approx(0.6)
+    assert cal.estimates["population.risk_persistence"].value == 1.0
+    assert cal.cost.shape_method.startswith("matched to the data's spend shares")
+    assert any("capped at 0.60" in n for n in cal.notes)
+    assert any("re-solved to the data's spend shares" in n for n in cal.notes)
+    # The scenario says so where the numbers are.
+    assert "capped at 0.60" in cal.scenario_yaml
+    # The model carries 0.36 of the 1.195 covariance: members' costs persist less in the model
+    # than in the data, and the report shows it.
+    assert cal.gof.persistence_model < cal.gof.persistence_data
+
+
 @pytest.mark.skipif(not DESYNPUF.is_file(), reason=f"DE-SynPUF sample absent: {DESYNPUF}")
 @pytest.mark.parametrize(("method", "tolerance"), [("likelihood", 0.025), ("concentration", 0.02)])
 def test_desynpuf_concentration(method, tolerance):
@@ -518,4 +606,7 @@ def test_cli_calibrate_desynpuf(tmp_path):
     assert "matched to the data's spend shares" in text
     r = CliRunner().invoke(app, [*args, "--method", "moments"])
     assert r.exit_code == 2
-    assert "--method must be likelihood or concentration" in r.output
+    assert "--method must be auto, likelihood or concentration" in r.output
+    r = CliRunner().invoke(app, [*args, "--share-tolerance", "0"])
+    assert r.exit_code == 2
+    assert "--share-tolerance must be between 0 and 1" in r.output

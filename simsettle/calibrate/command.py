@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Literal
 
 __all__ = ["parse_columns", "run_calibrate"]
 
@@ -25,6 +26,13 @@ def parse_columns(specs: Sequence[str]) -> dict[str, str]:
     return out
 
 
+_METHODS: dict[str, Literal["auto", "likelihood", "concentration"]] = {
+    "auto": "auto",
+    "likelihood": "likelihood",
+    "concentration": "concentration",
+}
+
+
 def run_calibrate(
     claims: Path,
     output: Path,
@@ -39,6 +47,7 @@ def run_calibrate(
     trend_sd: float | None,
     tail_threshold: float | None,
     method: str,
+    share_tolerance: float,
     confidence: float,
     name: str | None,
     echo: Callable[[str], None],
@@ -56,8 +65,11 @@ def run_calibrate(
     if output.exists() and output.is_dir():
         err(f"{output}: is a folder; give the scenario file to write")
         return EXIT_USAGE
-    if method not in ("likelihood", "concentration"):
-        err(f"error: --method must be likelihood or concentration; got {method!r}")
+    if method not in _METHODS:
+        err(f"error: --method must be auto, likelihood or concentration; got {method!r}")
+        return EXIT_USAGE
+    if not 0.0 < share_tolerance < 1.0:
+        err(f"error: --share-tolerance must be between 0 and 1; got {share_tolerance}")
         return EXIT_USAGE
     try:
         cols = parse_columns(columns)
@@ -75,7 +87,8 @@ def run_calibrate(
             risk_persistence=risk_persistence,
             trend_sd=trend_sd,
             tail_threshold=tail_threshold,
-            method="concentration" if method == "concentration" else "likelihood",
+            method=_METHODS[method],
+            share_tolerance=share_tolerance,
             confidence=confidence,
             name=name,
         )

@@ -8,12 +8,18 @@ Order of the fit (each step is documented in its module):
 2. Trend: cost per member month by year (per unit of risk score where there are scores)
    (:func:`simsettle.calibrate.panel.fit_trend`).
 3. Risk spread and persistence, from the scores or from the panel of costs
-   (:func:`simsettle.calibrate.panel.fit_risk`).
+   (:func:`simsettle.calibrate.panel.fit_risk`). From costs, the spread is capped where a
+   lognormal risk score that wide would by itself concentrate spend beyond the data's
+   (:func:`simsettle.calibrate.mixture.largest_risk_sigma`,
+   :func:`simsettle.calibrate.panel.cap_risk`; the cost mixture is then fitted again).
 4. The cost mixture by maximum likelihood on the annualised costs, divided by the normalised
    risk score where there are scores (:func:`simsettle.calibrate.mixture.fit_mixture`): each
    year is first divided by its PMPM relative to the first year, the mixture fitted, each
    year's level then re-estimated by likelihood (:func:`simsettle.calibrate.mixture.fit_scales`)
-   and the mixture fitted again. The mean (``pmpm``) is the first data year's.
+   and the mixture fitted again. The mean (``pmpm``) is the first data year's. With
+   ``method="auto"`` (the default) the shape is re-solved to the data's spend shares of the
+   costliest 1%, 5% and 10% where the likelihood fit misses one by more than
+   ``share_tolerance`` (:func:`simsettle.calibrate.mixture.fit_concentration`).
 5. Turnover, replacement, the partial-year pattern and the entrants' risk
    (:func:`simsettle.calibrate.panel.fit_population`,
    :func:`simsettle.calibrate.panel.fit_entrants`).
@@ -37,7 +43,14 @@ import numpy as np
 import numpy.typing as npt
 
 from simsettle.calibrate.data import MemberYears, read_claims
-from simsettle.calibrate.gof import GoodnessOfFit, goodness_of_fit
+from simsettle.calibrate.gof import (
+    TOP,
+    GoodnessOfFit,
+    concentration,
+    goodness_of_fit,
+    model_top,
+    top_interval,
+)
 from simsettle.calibrate.mixture import (
     CostModel,
     Interval,
@@ -45,6 +58,8 @@ from simsettle.calibrate.mixture import (
     fit_concentration,
     fit_mixture,
     fit_scales,
+    largest_risk_sigma,
+    share_threshold,
 )
 from simsettle.calibrate.panel import (
     Panel,
@@ -52,6 +67,7 @@ from simsettle.calibrate.panel import (
     RiskFit,
     TrendFit,
     _lag_pairs,
+    cap_risk,
     fit_entrants,
     fit_population,
     fit_risk,
@@ -208,7 +224,8 @@ def calibrate(
     risk_persistence: float | None = None,
     trend_sd: float | None = None,
     tail_threshold: float | None = None,
-    method: Literal["likelihood", "concentration"] = "likelihood",
+    method: Literal["auto", "likelihood", "concentration"] = "auto",
+    share_tolerance: float = 0.01,
     confidence: float = 0.95,
     bootstrap: int = 200,
     name: str | None = None,
@@ -241,7 +258,13 @@ def calibrate(
         when it holds). ``concentration``: then re-solve the body's spread and the tail so that
         the model's spend shares of the costliest 1%, 5% and 10% of member-years equal the
         data's, for data whose shape the mixture cannot follow everywhere (often: an upper
-        tail lighter than a lognormal) when the spend concentration matters most.
+        tail lighter than a lognormal) when the spend concentration matters most. ``auto``
+        (the default): the likelihood fit, re-solved as ``concentration`` does only where its
+        share of one of the three misses the data's by more than ``share_tolerance`` (the
+        reason is added to the notes).
+    share_tolerance
+        The largest miss of a spend share (fraction; 0.01 is one percentage point) that
+        ``auto`` accepts from the likelihood fit.
     confidence
         Level of every confidence interval.
     bootstrap
@@ -260,6 +283,10 @@ def calibrate(
     """
     if not 0.5 <= confidence < 1.0:
         raise ValueError(f"confidence must be in [0.5, 1); got {confidence}")
+    if not 0.0 < share_tolerance < 1.0:
+        raise ValueError(f"share_tolerance must be in (0, 1); got {share_tolerance}")
+    if method not in ("auto", "likelihood", "concentration"):
+        raise ValueError(f"method must be 'auto', 'likelihood' or 'concentration'; got {method!r}")
     data = _as_member_years(claims, enrollment, columns, enrollment_columns)
     if data.n < 20 or np.count_nonzero(data.cost > 0) < 20:
         raise ValueError(
@@ -283,68 +310,117 @@ def calibrate(
         reps=bootstrap,
         confidence=confidence,
     )
-    sigma = risk.risk_sigma.value
     # The mean (pmpm) is the first data year's: later years only tell it through their
     # (noisy) cost level, so they get no weight in it.
     first = data.year == panel.first_year
-    if norm_risk is not None:
-        fitted = annualised / norm_risk
-        weights = data.months * norm_risk * first
-        fit_sigma, fit_sigma_se = 0.0, 0.0
-    else:
-        fitted = annualised
-        weights = data.months * first
-        fit_sigma = sigma
-        se = risk.risk_sigma.se if math.isfinite(risk.risk_sigma.se) else 0.0
-        fit_sigma_se = 0.0 if risk_sigma is not None else se
-
-    def fit_cost(values: F8, floor: float | None, start: MixtureFit | None) -> MixtureFit:
-        return fit_mixture(
-            values,
-            weights=weights,
-            clusters=data.member,
-            risk_sigma=fit_sigma,
-            risk_sigma_se=fit_sigma_se,
-            threshold=tail_threshold,
-            confidence=confidence,
-            censor_below=floor,
-            start=start,
-        )
-
-    cost_fit = fit_cost(fitted, None, None)
-    if len(trend.years) > 1:
-        # Bring every year to the first year's level by the year's likelihood-fitted scale
-        # (far more precise than the ratio of mean costs), then fit again.
-        scales = fit_scales(
-            cost_fit.model,
-            fitted,
-            data.year,
-            censor_below=cost_fit.censor_floor,
-            reference=panel.first_year,
-        )
-        factor = np.array([scales.get(int(y), 1.0) for y in data.year])
-        fitted = fitted / factor
-        level = {y: level[y] * scales.get(y, 1.0) for y in level}
-        cost_fit = fit_cost(fitted, cost_fit.censor_floor, cost_fit)
-    # ``annualised`` and ``year_index`` stay at the observed PMPM ratios: the goodness of fit
-    # and the concentration targets compare shapes, each year at its own observed level.
-    if norm_risk is not None and data.risk is not None:
-        # The unit of risk is estimated too (the mean score of the first year's members):
-        # widen the money amounts' intervals by its relative standard error.
-        ref = first & panel.initial
-        r = data.risk[ref] if np.any(ref) else data.risk
-        rel = float(np.std(r) / np.mean(r) / math.sqrt(max(r.size, 1)))
-        cost_fit = _widen(cost_fit, rel, ("tail_threshold", "pmpm", "body_mean"))
+    weights = data.months * first * (1.0 if norm_risk is None else norm_risk)
     entrant_iv, entrant_method = fit_entrants(panel, reps=bootstrap, confidence=confidence)
-    risk_mix = 1.0
-    if norm_risk is None and math.isfinite(entrant_iv.lower):
-        # Without scores the first year's PMPM is that of its mix of members: the joiners of
-        # that year have the entrants' risk. The scenario's pmpm is for a risk score of 1.
-        y0_months = float(data.months[first].sum())
-        joiner_share = float(data.months[first & panel.arrival].sum()) / y0_months
-        risk_mix = 1.0 + joiner_share * (entrant_iv.value - 1.0)
-        cost_fit = _scale(cost_fit, 1.0 / risk_mix, ("pmpm", "body_mean"))
-    if method == "concentration":
+
+    def fit_costs(risk: RiskFit) -> tuple[MixtureFit, F8, dict[int, float], float]:
+        """The cost mixture at ``risk``'s spread: the fit, the values it was fitted to, each
+        year's level and the risk mix its pmpm was divided by."""
+        if norm_risk is not None:
+            fitted, fit_sigma, fit_sigma_se = annualised / norm_risk, 0.0, 0.0
+        else:
+            fitted, fit_sigma = annualised, risk.risk_sigma.value
+            se = risk.risk_sigma.se if math.isfinite(risk.risk_sigma.se) else 0.0
+            fit_sigma_se = 0.0 if risk.sigma_method == "given" or risk.capped else se
+
+        def fit_cost(values: F8, floor: float | None, start: MixtureFit | None) -> MixtureFit:
+            return fit_mixture(
+                values,
+                weights=weights,
+                clusters=data.member,
+                risk_sigma=fit_sigma,
+                risk_sigma_se=fit_sigma_se,
+                threshold=tail_threshold,
+                confidence=confidence,
+                censor_below=floor,
+                start=start,
+            )
+
+        cost_fit = fit_cost(fitted, None, None)
+        levels = dict(level)
+        if len(trend.years) > 1:
+            # Bring every year to the first year's level by the year's likelihood-fitted
+            # scale (far more precise than the ratio of mean costs), then fit again.
+            scales = fit_scales(
+                cost_fit.model,
+                fitted,
+                data.year,
+                censor_below=cost_fit.censor_floor,
+                reference=panel.first_year,
+            )
+            factor = np.array([scales.get(int(y), 1.0) for y in data.year])
+            fitted = fitted / factor
+            levels = {y: level[y] * scales.get(y, 1.0) for y in level}
+            cost_fit = fit_cost(fitted, cost_fit.censor_floor, cost_fit)
+        # ``annualised`` and ``year_index`` stay at the observed PMPM ratios: the goodness of
+        # fit and the concentration targets compare shapes, each year at its own level.
+        if norm_risk is not None and data.risk is not None:
+            # The unit of risk is estimated too (the mean score of the first year's members):
+            # widen the money amounts' intervals by its relative standard error.
+            ref = first & panel.initial
+            r = data.risk[ref] if np.any(ref) else data.risk
+            rel = float(np.std(r) / np.mean(r) / math.sqrt(max(r.size, 1)))
+            cost_fit = _widen(cost_fit, rel, ("tail_threshold", "pmpm", "body_mean"))
+        mix = 1.0
+        if norm_risk is None and math.isfinite(entrant_iv.lower):
+            # Without scores the first year's PMPM is that of its mix of members: the joiners
+            # of that year have the entrants' risk. The scenario's pmpm is for a risk score
+            # of 1.
+            y0_months = float(data.months[first].sum())
+            joiner_share = float(data.months[first & panel.arrival].sum()) / y0_months
+            mix = 1.0 + joiner_share * (entrant_iv.value - 1.0)
+            cost_fit = _scale(cost_fit, 1.0 / mix, ("pmpm", "body_mean"))
+        return cost_fit, fitted, levels, mix
+
+    cost_fit, fitted, level, risk_mix = fit_costs(risk)
+    targets = concentration(annualised)
+    if norm_risk is None and risk_sigma is None and risk.risk_sigma.value > 0:
+        # A lognormal risk score concentrates spend by itself: a spread carrying all of the
+        # members' cost covariance can leave the mixture unable to reproduce the data's
+        # spend shares. Cap it at the largest spread that still can (``largest_risk_sigma``).
+        cap = largest_risk_sigma(
+            targets,
+            zero_cost_share=cost_fit.model.zero_cost_share,
+            mean=cost_fit.model.mean,
+            tail_threshold=share_threshold(cost_fit, tail_threshold),
+            upto=risk.risk_sigma.value,
+        )
+        if cap < risk.risk_sigma.value:
+            risk = cap_risk(panel, log_cost, risk, cap, reps=bootstrap, confidence=confidence)
+            cost_fit, fitted, level, risk_mix = fit_costs(risk)
+            c1 = {k: c for k, c, _ in risk.lag_covariances}.get(1, math.nan)
+            notes.append(
+                f"the risk spread was capped at {cap:.2f} (the members' cost covariance called "
+                "for more, but a lognormal risk score that wide concentrates spend beyond the "
+                "data's by itself): the model carries "
+                f"{risk.risk_persistence.value * cap * cap:.3g} of the {c1:.3g} covariance of "
+                "members' log cost a year apart, so it understates how much a member's cost "
+                "persists from year to year (the report compares the correlation of members' "
+                "costs a year apart)"
+            )
+    sigma = risk.risk_sigma.value
+    top_data = top_interval(data.cost, data.member, reps=200, seed=12, confidence=confidence)
+    method_note = None
+    if method == "auto":
+        top_ml = model_top(cost_fit.model.with_risk_sigma(sigma), year_index, data.months)
+        missed = [q for q in TOP if abs(top_ml[q] - top_data[q].value) > share_tolerance]
+        if missed:
+            method_note = (
+                "the likelihood fit misses the data's spend share of the costliest "
+                + ", ".join(
+                    f"{q:.0%} ({top_ml[q]:.1%} against {top_data[q].value:.1%})" for q in missed
+                )
+                + f" by more than {100 * share_tolerance:.3g} percentage point"
+                + ("" if share_tolerance == 0.01 else "s")
+                + ": the body's "
+                "spread and the tail were re-solved to the data's spend shares (method='auto'; "
+                "method='likelihood' keeps the likelihood fit)"
+            )
+            notes.append(method_note)
+    if method == "concentration" or method_note is not None:
         cost_fit = fit_concentration(
             cost_fit,
             annualised,
@@ -353,8 +429,6 @@ def calibrate(
             threshold=tail_threshold,
             reps=bootstrap,
         )
-    elif method != "likelihood":
-        raise ValueError(f"method must be 'likelihood' or 'concentration'; got {method!r}")
     model = cost_fit.model.with_risk_sigma(sigma)
     population = fit_population(panel, reps=bootstrap, confidence=confidence)
 
@@ -403,7 +477,7 @@ def calibrate(
             else ""
         )
     )
-    if method == "concentration":
+    if cost_fit.shape_method != "maximum likelihood":
         ml = cost_fit.shape_method
     est["cost.body_sigma"] = Estimate.of("cost.body_sigma", ci["body_sigma"], ml)
     if cost_fit.has_tail:
@@ -486,12 +560,10 @@ def calibrate(
         "the fitted model misses the data's spend concentration by more than 2 percentage "
         "points (see the report); "
         + (
-            "the risk spread comes from members' year-to-year cost covariance, and a lognormal "
-            "risk score that carries this much persistence also concentrates spend: consider "
-            "giving risk_sigma (the persistence then follows from the covariance) or "
-            "method='concentration'"
-            if not scores and risk_sigma is None
-            else "consider method='concentration'"
+            "consider method='concentration'"
+            if cost_fit.shape_method == "maximum likelihood"
+            else "the cost mixture cannot reproduce it at this risk spread: consider a smaller "
+            "risk_sigma"
         )
     )
     pairs = _lag_pairs(panel, np.ones(data.n, dtype=bool), 1)
@@ -508,6 +580,7 @@ def calibrate(
         clusters=data.member,
         log_risk=None if norm_risk is None else np.log(norm_risk),
         confidence=confidence,
+        top_data=top_data,
     )
     if gof.max_concentration_gap() > 0.02:
         notes.append(gap_note)

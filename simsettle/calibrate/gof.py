@@ -92,20 +92,64 @@ def concentration(cost: npt.ArrayLike, qs: tuple[float, ...] = TOP) -> dict[floa
     return out
 
 
-def _top_interval(cost: F8, reps: int, seed: int, confidence: float) -> dict[float, Interval]:
-    base = concentration(cost)
+def boot_shares(
+    cost: npt.ArrayLike,
+    clusters: npt.ArrayLike,
+    *,
+    reps: int,
+    seed: int,
+    qs: tuple[float, ...] = TOP,
+) -> F8:
+    """``(reps, len(qs))`` bootstrap replicates of :func:`concentration`, resampling members.
+
+    A member's years are dependent (the risk score persists), so the member is the unit: each
+    replicate weighs every member by a Poisson(1) count (the Poisson bootstrap), and the share
+    of the costliest ``q`` is that of the heaviest member-years up to a weight of ``q`` of the
+    total.
+    """
+    x = np.asarray(cost, dtype=np.float64)
+    cl = np.unique(np.asarray(clusters), return_inverse=True)[1]
+    n_cl = int(cl.max()) + 1 if cl.size else 0
     rng = np.random.default_rng(seed)
-    boots = np.array(
-        [
-            list(concentration(cost[rng.integers(0, cost.size, cost.size)]).values())
-            for _ in range(reps)
-        ]
-    )
+    order = np.argsort(x)[::-1]
+    xs, cls = x[order], cl[order]
+    out = np.empty((reps, len(qs)))
+    for r in range(reps):
+        w = rng.poisson(1.0, n_cl).astype(np.float64)[cls]
+        cum_w = np.cumsum(w)
+        cum_c = np.cumsum(w * xs)
+        total_w, total_c = cum_w[-1], cum_c[-1]
+        for j, q in enumerate(qs):
+            k = int(np.searchsorted(cum_w, q * total_w))
+            out[r, j] = cum_c[min(k, xs.size - 1)] / total_c if total_c > 0 else math.nan
+    return out
+
+
+def top_interval(
+    cost: F8, clusters: npt.ArrayLike, *, reps: int, seed: int, confidence: float
+) -> dict[float, Interval]:
+    """The data's spend shares of the costliest 1%, 5% and 10% of member-years, each with its
+    percentile interval from the member bootstrap (:func:`boot_shares`)."""
+    base = concentration(cost)
+    boots = boot_shares(cost, clusters, reps=reps, seed=seed)
     out = {}
     for j, q in enumerate(TOP):
-        lo, hi = np.quantile(boots[:, j], [0.5 - 0.5 * confidence, 0.5 + 0.5 * confidence])
-        out[q] = Interval(base[q], float(lo), float(hi), float(np.std(boots[:, j])))
+        lo, hi = np.nanquantile(boots[:, j], [0.5 - 0.5 * confidence, 0.5 + 0.5 * confidence])
+        out[q] = Interval(base[q], float(lo), float(hi), float(np.nanstd(boots[:, j])))
     return out
+
+
+def model_top(
+    full_model: CostModel, year_index: F8, months: F8, seed: int = 13
+) -> dict[float, float]:
+    """The model's spend shares of the costliest 1%, 5% and 10% of member-years, at the data's
+    months and year levels (Monte Carlo, at least 400,000 draws)."""
+    rng = np.random.default_rng(seed)
+    reps = max(1, math.ceil(400_000 / year_index.size))
+    sim = np.concatenate(
+        [full_model.sample(year_index.size, rng) * year_index * months / 12.0 for _ in range(reps)]
+    )
+    return concentration(sim)
 
 
 def _gpd_shape(excess: F8, confidence: float) -> Interval:
@@ -203,6 +247,7 @@ def goodness_of_fit(
     clusters: I8,
     log_risk: F8 | None,
     confidence: float,
+    top_data: dict[float, Interval] | None = None,
     seed: int = 12,
 ) -> GoodnessOfFit:
     """Data against model (module docstring).
@@ -214,13 +259,9 @@ def goodness_of_fit(
     (``R X``); ``pairs``: row pairs of members a year apart; ``log_risk``: normalised log
     scores, if any.
     """
-    top_data = _top_interval(cost, 200, seed, confidence)
-    rng = np.random.default_rng(seed + 1)
-    reps = max(1, math.ceil(400_000 / cost.size))
-    sim = np.concatenate(
-        [full_model.sample(cost.size, rng) * year_index * months / 12.0 for _ in range(reps)]
-    )
-    top_model = concentration(sim)
+    if top_data is None:
+        top_data = top_interval(cost, clusters, reps=200, seed=seed, confidence=confidence)
+    top_model = model_top(full_model, year_index, months, seed + 1)
     m = cost_moments(full_model.shape())
     top_full = {0.01: m.top1_share, 0.05: m.top5_share, 0.10: m.top10_share}
     cv_data = float(np.std(annualised) / np.mean(annualised))

@@ -68,7 +68,14 @@ from scipy import optimize, special, stats
 
 from simsettle.scenario.costs import CostShape
 
-__all__ = ["CostModel", "Interval", "MixtureFit", "fit_mixture", "fit_shares"]
+__all__ = [
+    "CostModel",
+    "Interval",
+    "MixtureFit",
+    "fit_mixture",
+    "fit_shares",
+    "largest_risk_sigma",
+]
 
 F8 = npt.NDArray[np.float64]
 I8 = npt.NDArray[np.int64]
@@ -1128,6 +1135,82 @@ def _solve_shapes(
     return v, float(np.max(np.abs(resid(v))))
 
 
+def share_threshold(base: MixtureFit, threshold: float | None) -> float:
+    """The Pareto threshold the concentration solves hold: ``threshold`` where given, else the
+    likelihood fit's, or five times the mean annual cost where that fit kept no tail (the
+    project's convention, 60 x pmpm, as in :func:`simsettle.scenario.costs.solve_cost`)."""
+    if threshold is not None:
+        return threshold
+    return base.model.tail_threshold if base.has_tail else 5.0 * base.model.mean
+
+
+#: Starting points of :func:`_solve_shapes`: ``(log s, logit phi, log(alpha - 1))``.
+_SHARE_STARTS = [
+    np.array([math.log(s0), special.logit(p0), math.log(a0)])
+    for s0 in (0.8, 1.2)
+    for p0 in (0.05, 0.3)
+    for a0 in (1.5, 3.0)
+]
+#: Largest miss (fraction) for which the shares count as matched in :func:`largest_risk_sigma`.
+SHARE_MATCH_TOLERANCE = 1e-4
+#: Largest tail shape a match of :func:`largest_risk_sigma` may have: above it the Pareto's
+#: mean lies within 5% of its threshold, a narrow bump rather than a tail.
+MATCH_TAIL_SHAPE = 20.0
+
+
+def _matches(v: F8, miss: float) -> bool:
+    """Whether a solution of :func:`_solve_shapes` matches the shares exactly with the body's
+    spread inside its bounds and a tail shape of at most :data:`MATCH_TAIL_SHAPE`."""
+    s = math.exp(float(v[0]))
+    a = 1.0 + math.exp(float(v[2]))
+    return (
+        miss <= SHARE_MATCH_TOLERANCE
+        and BODY_SIGMA_BOUNDS[0] * 1.01 < s < BODY_SIGMA_BOUNDS[1] * 0.99
+        and a <= MATCH_TAIL_SHAPE
+    )
+
+
+def largest_risk_sigma(
+    targets: dict[float, float],
+    *,
+    zero_cost_share: float,
+    mean: float,
+    tail_threshold: float,
+    upto: float,
+    step: float = 0.05,
+) -> float:
+    """The largest risk spread, at most ``upto``, at which the cost mixture can still match
+    the spend shares ``targets`` (top fraction of member-years -> its share of spend) exactly.
+
+    ``upto`` itself is returned when it matches. Otherwise the spreads ``step, 2 step, ...``
+    are tried upwards (each solve starting from the last match) and the last that matches is
+    returned (0 if none does): a lognormal risk score concentrates spend by itself, so a data
+    set whose costliest members carry less than a lognormal of spread ``upto`` gives them
+    leaves the mixture nothing to solve for. A match must miss no share by more than
+    :data:`SHARE_MATCH_TOLERANCE`, with the body's spread inside its bounds and a tail shape of
+    at most :data:`MATCH_TAIL_SHAPE`.
+    """
+    if not upto > 0.0:
+        return max(upto, 0.0)
+    qs = np.array(sorted(targets), dtype=np.float64)
+    t = np.array([targets[float(q)] for q in qs])
+    kw = {"z": zero_cost_share, "mean": mean, "h": tail_threshold}
+    v, miss = _solve_shapes(t, qs, risk_sigma=upto, starts=_SHARE_STARTS, **kw)
+    if _matches(v, miss):
+        return upto
+    best, last = 0.0, None
+    for k in range(1, int(upto / step + 1e-9) + 1):
+        s = k * step
+        if s >= upto:
+            break
+        starts = _SHARE_STARTS if last is None else [last]
+        v, miss = _solve_shapes(t, qs, risk_sigma=s, starts=starts, **kw)
+        if not _matches(v, miss):
+            break
+        best, last = round(s, 12), v
+    return best
+
+
 def fit_concentration(
     base: MixtureFit,
     annualised: npt.ArrayLike,
@@ -1153,18 +1236,13 @@ def fit_concentration(
     from re-solving at perturbed shares; ``pmpm``, ``zero_cost_share`` and ``tail_threshold``
     keep the likelihood fit's intervals.
     """
-    from simsettle.calibrate.gof import concentration
+    from simsettle.calibrate.gof import boot_shares, concentration
 
     x = np.asarray(annualised, dtype=np.float64)
-    cl = np.unique(np.asarray(clusters), return_inverse=True)[1]
     q = np.asarray(qs, dtype=np.float64)
     targets = np.array([concentration(x, qs)[k] for k in qs])
     m0 = base.model
-    z, mean, h = m0.zero_cost_share, m0.mean, m0.tail_threshold
-    if not base.has_tail and threshold is None:
-        h = 5.0 * mean  # the project's convention (60 x pmpm), as in solve_cost
-    elif threshold is not None:
-        h = threshold
+    z, mean, h = m0.zero_cost_share, m0.mean, share_threshold(base, threshold)
     ml = np.array(
         [
             math.log(max(m0.body_sigma, 0.02)),
@@ -1172,28 +1250,11 @@ def fit_concentration(
             math.log(max(m0.tail_shape - 1.0, 0.05)),
         ]
     )
-    starts = [ml] + [
-        np.array([math.log(s0), special.logit(p0), math.log(a0)])
-        for s0 in (0.8, 1.2)
-        for p0 in (0.05, 0.3)
-        for a0 in (1.5, 3.0)
-    ]
+    starts = [ml, *_SHARE_STARTS]
     kw = {"z": z, "mean": mean, "h": h, "risk_sigma": risk_sigma}
     v, miss = _solve_shapes(targets, q, starts=starts, **kw)
     # Covariance of the data's shares (member bootstrap), then the delta method.
-    rng = np.random.default_rng(seed)
-    n_cl = int(cl.max()) + 1
-    boot = np.empty((reps, q.size))
-    order = np.argsort(x)[::-1]
-    xs, cls = x[order], cl[order]
-    for r in range(reps):
-        w = rng.poisson(1.0, n_cl).astype(np.float64)[cls]
-        cum_w = np.cumsum(w)
-        cum_c = np.cumsum(w * xs)
-        total_w, total_c = cum_w[-1], cum_c[-1]
-        for j, qq in enumerate(q):
-            k = int(np.searchsorted(cum_w, qq * total_w))
-            boot[r, j] = cum_c[min(k, xs.size - 1)] / total_c if total_c > 0 else math.nan
+    boot = boot_shares(x, clusters, reps=reps, seed=seed, qs=qs)
     cov_t = np.cov(boot.T)
     jac = np.zeros((3, q.size))
     for j in range(q.size):

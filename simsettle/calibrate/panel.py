@@ -23,7 +23,11 @@ Risk spread and persistence
     covariance ``risk_sigma^2 risk_persistence^k`` at a lag of ``k`` years (the cost class and
     body draw are independent from year to year and of the risk score, so only the risk score
     carries over): with lags 1 and 2 (three or more years) both follow; with two years only the
-    product, and the persistence is taken as given (default the schema's 0.75).
+    product, and the persistence is taken as given (default the schema's 0.75). Where the
+    spread so found would by itself concentrate spend beyond the data's, :func:`cap_risk`
+    lowers it (``simsettle.calibrate.fit`` decides) and takes the persistence that carries as
+    much of the lag-1 covariance as the capped spread can (at most 1); the model then
+    understates how much members' costs persist, and says so.
 
 Entrants
     ``entrant_risk_ratio`` is the median risk score of new members (mid-year arrivals, and
@@ -57,7 +61,7 @@ from scipy import stats
 from simsettle.calibrate.data import MemberYears
 from simsettle.calibrate.mixture import Interval
 
-__all__ = ["Panel", "PopulationFit", "RiskFit", "TrendFit", "fit_population"]
+__all__ = ["Panel", "PopulationFit", "RiskFit", "TrendFit", "cap_risk", "fit_population"]
 
 F8 = npt.NDArray[np.float64]
 B8 = npt.NDArray[np.bool_]
@@ -146,6 +150,7 @@ class RiskFit:
     persistence_method: str
     lag_covariances: tuple[tuple[int, float, int], ...]  # (lag, covariance, pairs)
     persistence_assumed: bool
+    capped: bool = False  # the spread was capped by :func:`cap_risk`
 
 
 @dataclass(frozen=True)
@@ -520,6 +525,50 @@ def fit_risk(
         s_iv = Interval(0.5, math.nan, math.nan)
         s_method = "assumed (the schema default 0.5): no member has costs in two consecutive years"
     return RiskFit(s_iv, r_iv, s_method, r_method, table, assumed)
+
+
+def cap_risk(
+    panel: Panel,
+    log_cost: F8,
+    fitted: RiskFit,
+    cap: float,
+    *,
+    reps: int = 200,
+    seed: int = 9,
+    confidence: float = 0.95,
+) -> RiskFit:
+    """``fitted`` (from the panel of costs) with the spread lowered to ``cap`` and the
+    persistence re-derived so that the model carries as much of the lag-1 covariance as it can:
+    ``min(1, covariance / cap^2)``, with its bootstrap interval.
+
+    Used where the spread the covariances call for concentrates spend beyond the data's
+    (:func:`simsettle.calibrate.mixture.largest_risk_sigma`); the cap is a bound, not an
+    estimate, so its interval is nan.
+    """
+    held = fit_risk(panel, log_cost, risk_sigma=cap, reps=reps, seed=seed, confidence=confidence)
+    c1 = {k: c for k, c, _ in held.lag_covariances}.get(1, math.nan)
+    carried = held.risk_persistence.value * cap * cap
+    sigma_method = (
+        f"capped at {cap:.2f}, the largest (in steps of 0.05) at which the cost mixture can "
+        "still reproduce the data's spend shares of the costliest 1%, 5% and 10% of "
+        f"member-years; the costs' covariances call for {fitted.risk_sigma.value:.3g} at "
+        f"persistence {fitted.risk_persistence.value:.3g} ({fitted.sigma_method}), and a "
+        "lognormal risk score that wide concentrates spend "
+        "beyond the data's by itself"
+    )
+    persistence_method = (
+        f"the covariance of members' log annualised cost a year apart ({c1:.4f}) over the "
+        f"capped risk_sigma^2, at most 1: the model carries {carried:.3g} of it"
+    )
+    return RiskFit(
+        risk_sigma=Interval(cap, math.nan, math.nan),
+        risk_persistence=held.risk_persistence,
+        sigma_method=sigma_method,
+        persistence_method=persistence_method,
+        lag_covariances=held.lag_covariances,
+        persistence_assumed=False,
+        capped=True,
+    )
 
 
 def _clip(iv: Interval, lo: float, hi: float) -> Interval:

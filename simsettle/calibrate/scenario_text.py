@@ -292,7 +292,11 @@ def summary_text(cal: Calibration) -> str:
     conf = f"{cal.confidence:.0%} CI"
     rows = [("field", "value", conf, "")]
     for key, est in cal.estimates.items():
-        ci = "assumed" if est.assumed else f"{_short(est.lower)} to {_short(est.upper)}"
+        ci = (
+            ("capped" if est.source.startswith("capped") else "assumed")
+            if est.assumed
+            else f"{_short(est.lower)} to {_short(est.upper)}"
+        )
         rows.append((key, _short(est.value), ci, ""))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = ["  ".join(r[i].ljust(widths[i]) for i in range(3)).rstrip() for r in rows]
