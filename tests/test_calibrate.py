@@ -457,6 +457,64 @@ def test_parquet_needs_pyarrow(tmp_path, monkeypatch):
     assert "simsettle[parquet]" in issue
 
 
+def _csv_to_parquet(src: Path, dst: Path) -> Path:
+    """The CSV ``src`` as a typed Parquet file (pyarrow infers int, float, string and date)."""
+    from pyarrow import csv as pa_csv
+    from pyarrow import parquet as pq
+
+    pq.write_table(pa_csv.read_csv(src), dst)
+    return dst
+
+
+def test_parquet_claims_and_enrollment_read_as_csv(tmp_path, synthetic):
+    """A Parquet file (typed columns: ints, floats, strings and dates) reads to the same
+    member-years as the CSV it was made from; a bad cell is named by its row (the record's
+    number, from 1) and column."""
+    pytest.importorskip("pyarrow", reason="the [parquet] extra (pyarrow) is not installed")
+    claims, enrol = tmp_path / "claims.csv", tmp_path / "enrol.csv"
+    synthetic.write_claims(claims)
+    synthetic.write_enrollment(enrol)
+    want = read_claims(claims, enrollment=enrol)
+    got = read_claims(
+        _csv_to_parquet(claims, tmp_path / "claims.parquet"),
+        enrollment=_csv_to_parquet(enrol, tmp_path / "enrol.parquet"),
+    )
+    for name in ("member", "year", "cost", "months", "risk", "entry", "exit"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+    assert got.ids == want.ids
+    # Dates as Parquet dates.
+    dates = _write(
+        tmp_path / "dates.csv",
+        "member_id,start_date,end_date\nA,2023-01-01,2023-12-31\nB,2023-04-01,2023-12-31\n",
+    )
+    lines = _write(tmp_path / "lines.csv", "member_id,year,allowed\nA,2023,100\nB,2023,50\n")
+    got = read_claims(
+        _csv_to_parquet(lines, tmp_path / "lines.parquet"),
+        enrollment=_csv_to_parquet(dates, tmp_path / "dates.parquet"),
+    )
+    want = read_claims(lines, enrollment=dates)
+    np.testing.assert_array_equal(got.months, want.months)
+    np.testing.assert_array_equal(got.months, [12.0, 9.0])
+    # A text cell in a numeric column, and a missing column.
+    bad = _write(
+        tmp_path / "bad.csv", "member_id,year,allowed,member_months\nA,2023,10,12\nB,2023,x,12\n"
+    )
+    bad_pq = _csv_to_parquet(bad, tmp_path / "bad.parquet")
+    (issue,) = _issues(bad_pq)
+    assert issue == f"{bad_pq}:2: column 'allowed': not a number: 'x'"
+    short = _csv_to_parquet(
+        _write(tmp_path / "short.csv", "member_id,year,allowed\nA,2023,10\n"),
+        tmp_path / "short.parquet",
+    )
+    (issue,) = _issues(short)
+    assert "column 'member_months': missing" in issue
+    # Not a Parquet file at all.
+    junk = tmp_path / "junk.parquet"
+    junk.write_bytes(b"not parquet")
+    (issue,) = _issues(junk)
+    assert issue.startswith(f"{junk}: not a readable Parquet file: ")
+
+
 def test_too_little_data():
     d = member_years(["A", "B"], [1.0, 2.0], [12.0, 12.0])
     with pytest.raises(ValueError, match="at least 20"):
