@@ -123,6 +123,22 @@ def test_format_summary(ds: xr.Dataset) -> None:
     assert str(ds.attrs["seed"]) in text
 
 
+def test_format_summary_standard_error_keeps_a_trials_years_together() -> None:
+    """Three performance years that repeat their trial's first: the mean's standard error is
+    the trial means' spread over the square root of the trials, sqrt(3) times what treating
+    the 3 x 400 years as independent draws would give."""
+    ds = make_dataset(n_trials=400, n_years=3)
+    first = ds.settlement.isel(year=0, drop=True)
+    ds = ds.assign(settlement=first.broadcast_like(ds.settlement).transpose(*ds.settlement.dims))
+    text = format_summary(ds)
+    for d in DESIGNS:
+        row = next(line for line in text.splitlines() if line.split()[0] == d)
+        trial_means = ds.settlement.sel(design=d).mean("year").values
+        sd = float(np.std(trial_means, ddof=1))
+        assert format_money(sd / np.sqrt(400)) in row.split()[2]
+        assert format_money(sd / np.sqrt(1200)) not in row.split()[2]
+
+
 def test_summary_table(ds: xr.Dataset) -> None:
     from rich.console import Console
     from rich.table import Table
