@@ -293,3 +293,129 @@ def test_fig_payoff_draws_each_design_curve(tmp_path):
     assert float(img[..., :3].std()) > 0.01
     with pytest.raises(KeyError, match="payoff"):
         fig_payoff(ds.drop_vars("payoff"))
+
+
+# ------------------------------------------------------------------ finishing of every chart
+
+
+def _all_figures() -> dict[str, Figure]:
+    from _synthetic import make_participant_dataset, make_sweep_dataset
+
+    from simsettle.plot import (
+        fig_compare,
+        fig_fan,
+        fig_heatmap,
+        fig_participants,
+        fig_tornado,
+    )
+
+    ds3 = make_dataset(n_trials=300, n_years=3)
+    sweep = make_sweep_dataset(n_trials=200)
+    return {
+        "distribution": fig_distribution(ds3, design="two_sided_capped"),
+        "exceedance": fig_exceedance(ds3),
+        "compare": fig_compare(ds3),
+        "fan": fig_fan(ds3),
+        "participants": fig_participants(make_participant_dataset()),
+        "tornado": fig_tornado(sweep),
+        "heatmap": fig_heatmap(sweep, x="members", y="trend_mean"),
+    }
+
+
+def test_every_chart_is_plain_text() -> None:
+    """Money labels carry dollar signs; two in one label (``$100.0K: +$0``, the tornado's)
+    must not be typeset as mathematics, which would drop them. (The money axis' tick labels,
+    which matplotlib makes as it draws, carry one sign each: never mathematics.)"""
+    figs = _all_figures()
+    for name, fig in figs.items():
+        fig.draw_without_rendering()
+        ticks = {
+            id(label)
+            for ax in fig.axes
+            for tick in (*ax.xaxis.get_major_ticks(), *ax.xaxis.get_minor_ticks())
+            for label in (tick.label1, tick.label2)
+        }
+        money = [t for t in fig.findobj(Text) if "$" in t.get_text() and id(t) not in ticks]
+        assert money or name == "exceedance", name
+        assert not [t.get_text() for t in money if t.get_parse_math()], name
+
+
+def test_long_design_names_are_wrapped_not_overlapping() -> None:
+    """A design name wider than its panel is wrapped, so that panel titles side by side (the
+    fan chart's small multiples) stay clear of each other; a chart whose title would run into
+    its run caption is widened instead."""
+    from matplotlib.transforms import Bbox
+
+    from simsettle.plot import fig_compare, fig_fan
+
+    long = "Commercial upside-only with stop-loss at $250,000 per member"
+    ds = make_dataset(n_trials=300, n_years=3).assign_coords(
+        design=["MSSP Enhanced track with a 2% corridor and 75% sharing", "two_sided", long]
+    )
+    fig = fig_fan(ds, design=[long, "two_sided"])
+    fig.draw_without_rendering()
+    boxes: list[Bbox] = []
+    for ax in fig.axes:
+        left = ax.get_title(loc="left")
+        if left.replace("\n", " ") in (long, "two_sided"):
+            (box,) = [t.get_window_extent() for t in ax.findobj(Text) if t.get_text() == left]
+            assert box.width <= ax.bbox.width + 1.0
+            boxes.append(box)
+    assert len(boxes) == 2
+    assert not boxes[0].overlaps(boxes[1])
+    assert any("\n" in ax.get_title(loc="left") for ax in fig.axes)
+    fig = fig_compare(ds)
+    fig.draw_without_rendering()
+    (ax,) = fig.axes
+    left, right = ax.get_title(loc="left"), ax.get_title(loc="right")
+    (a,) = [t.get_window_extent() for t in ax.findobj(Text) if t.get_text() == left]
+    (b,) = [t.get_window_extent() for t in ax.findobj(Text) if t.get_text() == right]
+    assert a.x1 <= b.x0
+
+
+def test_distribution_standard_error_keeps_a_trials_years_together() -> None:
+    """The text box's MC SE: three years that repeat their trial's first give sqrt(3) times
+    the error that treating the 3 x 400 years as independent would."""
+    from simsettle.plot import format_money
+
+    ds = make_dataset(n_trials=400, n_years=3)
+    first = ds.settlement.isel(year=0, drop=True)
+    ds = ds.assign(settlement=first.broadcast_like(ds.settlement).transpose(*ds.settlement.dims))
+    x = ds.settlement.sel(design="two_sided").mean("year").values
+    sd = float(np.std(x, ddof=1))
+    text = "\n".join(_texts(fig_distribution(ds, design="two_sided")))
+    assert f"(MC SE {format_money(sd / np.sqrt(400))})" in text
+    assert f"(MC SE {format_money(sd / np.sqrt(1200))})" not in text
+
+
+def test_distribution_bars_stay_clear_of_the_text_box() -> None:
+    """Most values in one bin at the far left, under the probability box of a capped design
+    (its cap lines make the box tall): the y axis is raised until that bar ends below the box
+    (it would reach 66% of the axes height, above the box's lower edge at 65%)."""
+    from matplotlib.axes import Axes
+
+    ds = make_dataset(n_trials=2000, n_years=1)
+    rng = np.random.default_rng(3)
+    values = np.where(rng.random(2000) < 0.8, -4.0e6, rng.normal(2.0e6, 1.0e6, 2000))
+    ds = ds.assign(
+        settlement=ds.settlement.copy(
+            data=np.broadcast_to(values[None, :, None], ds.settlement.shape)
+        )
+    )
+    for ax in (None, Figure(figsize=(7.2, 4.4), layout="constrained").add_subplot()):
+        fig = fig_distribution(ds, design="two_sided_capped", ax=ax)
+        fig.draw_without_rendering()
+        (axis,) = fig.axes
+        assert isinstance(axis, Axes)
+        (box,) = [t.get_bbox_patch() for t in axis.texts if t.get_bbox_patch() is not None]
+        extent = box.get_window_extent()
+        bottom = axis.transAxes.inverted().transform(extent.get_points())[0, 1]
+        x0, x1 = axis.transData.inverted().transform(extent.get_points())[:, 0]
+        lo, hi = axis.get_ylim()
+        under = [
+            (p.get_height() - lo) / (hi - lo)
+            for p in axis.patches
+            if isinstance(p, Rectangle) and p.get_x() < x1 and p.get_x() + p.get_width() > x0
+        ]
+        assert max(under) > 0.5  # the tall bar is under the box
+        assert max(under) < bottom

@@ -42,6 +42,7 @@ from simsettle.plot.figures import (
     _caption,
     _freeze_layout,
     _new_axes,
+    _plain_text,
     _pooled,
     _select,
     _style_axes,
@@ -432,6 +433,8 @@ def fig_compare(
     )
     if ax is None:
         _freeze_layout(fig)
+    else:
+        _plain_text(ax)
     return fig
 
 
@@ -616,6 +619,8 @@ def fig_participants(
     _marker_legend(axis, kind, zero_bar=zero_bar, ncols=ncols, designs=design_handles)
     if ax is None:
         _freeze_layout(fig)
+    else:
+        _plain_text(ax)
     return fig
 
 

@@ -23,6 +23,7 @@ import numpy.typing as npt
 import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.ticker import NullFormatter
 from matplotlib.transforms import blended_transform_factory
 
@@ -96,17 +97,78 @@ def _new_axes(
     return fig, axes
 
 
-def _freeze_layout(fig: Figure) -> None:
-    """Run the constrained layout to its fixed point, then switch layout off.
+def _plain_text(artist: Figure | Axes) -> None:
+    """Make every text of ``artist`` plain text.
 
-    A constrained layout re-runs on every draw and can move things by a pixel between the
-    first and second save (tick labels change as the axes resize). Freezing it makes every save
-    of the Figure give the same bytes. Call ``fig.set_layout_engine("constrained")`` to turn
-    it back on after adding artists.
+    Money labels carry dollar signs, and with two in one label (``$100.0K: +$0``) matplotlib
+    would typeset the stretch between them as mathematics and drop the signs; simsettle's
+    charts use no mathematics.
     """
+    for text in artist.findobj(Text):
+        text.set_parse_math(False)
+
+
+def _titles_collide(fig: Figure) -> bool:
+    """Whether an axes' left title (its name) runs into its right title (the run caption)."""
+    fig.draw_without_rendering()  # lays the figure out; extents below are after layout
+    for ax in fig.axes:
+        left, right = ax.get_title(loc="left"), ax.get_title(loc="right")
+        if not (left and right):
+            continue
+        texts = [t for t in ax.findobj(Text) if t.get_visible()]
+        lefts = [t.get_window_extent() for t in texts if t.get_text() == left]
+        rights = [t.get_window_extent() for t in texts if t.get_text() == right]
+        for a in lefts:
+            for b in rights:
+                if a.x1 > b.x0 and min(a.y1, b.y1) > max(a.y0, b.y0):
+                    return True
+    return False
+
+
+def _wrap_titles(fig: Figure) -> None:
+    """Wrap every axes' left title (its name) that is wider than its axes onto more lines, so
+    that a long design name over one of several panels does not run into its neighbour's."""
+    import textwrap
+
+    fig.draw_without_rendering()
+    for ax in fig.axes:
+        left = ax.get_title(loc="left")
+        width = ax.bbox.width
+        if not left or width <= 0:
+            continue
+        for text in ax.findobj(Text):
+            if text.get_text() != left or not text.get_visible():
+                continue
+            wide = text.get_window_extent().width
+            if wide > width:
+                chars = max(12, int(len(left) * width / wide) - 1)
+                text.set_text(textwrap.fill(left, chars, break_on_hyphens=False))
+
+
+def _freeze_layout(fig: Figure) -> None:
+    """Finish a Figure simsettle made: plain text, room for the titles, a frozen layout.
+
+    - Every text is plain text (:func:`_plain_text`).
+    - A left title wider than its axes is wrapped (:func:`_wrap_titles`).
+    - Long tick labels (design names down the side of a chart) leave the axes narrow, and
+      the bold title on the left can then run into the grey run caption on the right: the
+      figure is widened, by 15%, 30% or at most 50%, until they are clear.
+    - The constrained layout is run to its fixed point and then switched off. A constrained
+      layout re-runs on every draw and can move things by a pixel between the first and
+      second save (tick labels change as the axes resize); freezing it makes every save of
+      the Figure give the same bytes. Call ``fig.set_layout_engine("constrained")`` to turn
+      it back on after adding artists.
+    """
+    _plain_text(fig)
     engine = fig.get_layout_engine()
     if engine is None:
         return
+    _wrap_titles(fig)
+    width, height = (float(x) for x in fig.get_size_inches())
+    for step in (1.15, 1.3, 1.5):
+        if not _titles_collide(fig):
+            break
+        fig.set_size_inches(width * step, height)
     last: tuple[tuple[float, ...], ...] = ()
     for _ in range(8):
         engine.execute(fig)
@@ -283,8 +345,7 @@ def fig_distribution(
         lines = _probability_lines(ds, var, d, samples[d])
         values = samples[d]
         mean = float(values.mean()) if values.size else float("nan")
-        se = float(values.std(ddof=1) / np.sqrt(values.size)) if values.size > 1 else float("nan")
-        lines.append(f"mean = {format_money(mean)} (MC SE {format_money(se)})")
+        lines.append(f"mean = {format_money(mean)} (MC SE {format_money(_mean_se(ds, var, d))})")
         lines.append("bars exclude exact zeros")
         axis.text(
             0.02,
@@ -333,7 +394,56 @@ def fig_distribution(
         )
     if ax is None:
         _freeze_layout(fig)
+    else:
+        _plain_text(ax)
+    if single and edges is not None:
+        _clear_box(fig, axis)
     return fig
+
+
+def _mean_se(ds: xr.Dataset, var: str, design: str) -> float:
+    """The Monte Carlo standard error of ``var``'s mean for one design, keeping the years of
+    a trial together (:func:`simsettle.stats.statistic`): they share the trial's trend and
+    members, so counting them as independent draws would understate it."""
+    from simsettle.stats import statistic
+
+    da = ds[var].sel(design=[design])
+    pooled = [d for d in da.dims if d != "design"]
+    if "trial" not in pooled or int(ds.sizes["trial"]) < 2:
+        return float("nan")
+    se = statistic(ds[[var]].sel(design=[design]), "mean", var=var, dim=pooled)["se"]
+    return float(se.values.ravel()[0])
+
+
+def _clear_box(fig: Figure, axis: Axes) -> None:
+    """Raise the y axis just enough that no bar under the probability box reaches it.
+
+    The box sits in the top left corner with a fixed headroom; with the cap lines it can hide
+    the tallest bars near zero (a no-op when no bar under it is that tall).
+    """
+    from matplotlib.patches import Rectangle
+
+    patches = [p for p in (t.get_bbox_patch() for t in axis.texts) if p is not None]
+    if not patches:
+        return
+    fig.draw_without_rendering()  # places the box
+    to_axes = axis.transAxes.inverted()
+    to_data = axis.transData.inverted()
+    extent = patches[0].get_window_extent()
+    (_, bottom), _ = to_axes.transform(extent.get_points())
+    (x0, _), (x1, _) = to_data.transform(extent.get_points())
+    tallest = max(
+        (
+            p.get_height()
+            for p in axis.patches
+            if isinstance(p, Rectangle) and p.get_x() < x1 and p.get_x() + p.get_width() > x0
+        ),
+        default=0.0,
+    )
+    lo, hi = axis.get_ylim()
+    room = bottom - 0.04  # axes fraction below the box, with a margin
+    if tallest > 0 and room > 0.2 and (tallest - lo) / (hi - lo) > room:
+        axis.set_ylim(lo, lo + (tallest - lo) / room)
 
 
 def _tail(
@@ -485,6 +595,8 @@ def fig_exceedance(
         axes[-1].set_title(_caption(ds), loc="right", **_CAPTION_KW)
     if ax is None:
         _freeze_layout(fig)
+    else:
+        _plain_text(ax)
     return fig
 
 
@@ -548,4 +660,6 @@ def fig_payoff(
     axis.legend(loc="upper left", fontsize=8)
     if ax is None:
         _freeze_layout(fig)
+    else:
+        _plain_text(ax)
     return fig

@@ -43,6 +43,7 @@ from simsettle.plot.figures import (
     _caption,
     _freeze_layout,
     _new_axes,
+    _plain_text,
     _select,
     _style_axes,
 )
@@ -414,6 +415,7 @@ def fig_tornado(
             frameon=False,
         )
         ax.set_title(_sweep_caption(ds, sweep), loc="right", **_CAPTION_KW)
+        _plain_text(ax)
     return fig
 
 
@@ -602,4 +604,6 @@ def fig_heatmap(
         )
     if ax is None:
         _freeze_layout(fig)
+    else:
+        _plain_text(ax)
     return fig

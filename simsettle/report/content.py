@@ -626,85 +626,6 @@ _CAPTIONS: dict[str, str] = {
 }
 
 
-def _distribution(view: xr.Dataset, design: str) -> Figure:
-    """:func:`~simsettle.plot.fig_distribution` of one design, its bars clear of the text box.
-
-    The chart puts its probability box in the top left corner with a fixed headroom; with the
-    cap lines the box can hide the tallest bars near zero. Here the y axis is raised just
-    enough that no bar under the box reaches it (a no-op when none does).
-    """
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Rectangle
-
-    from simsettle.plot import fig_distribution
-
-    fig = Figure(figsize=(7.2, 4.4), layout="constrained")
-    ax = fig.add_subplot()
-    fig_distribution(view, design=design, ax=ax)
-    patches = [p for p in (t.get_bbox_patch() for t in ax.texts) if p is not None]
-    if patches:
-        fig.draw_without_rendering()  # lays out the figure and places the box
-        to_axes = ax.transAxes.inverted()
-        to_data = ax.transData.inverted()
-        extent = patches[0].get_window_extent()
-        (_, bottom), _ = to_axes.transform(extent.get_points())
-        (x0, _), (x1, _) = to_data.transform(extent.get_points())
-        tallest = max(
-            (
-                p.get_height()
-                for p in ax.patches
-                if isinstance(p, Rectangle) and p.get_x() < x1 and p.get_x() + p.get_width() > x0
-            ),
-            default=0.0,
-        )
-        lo, hi = ax.get_ylim()
-        room = bottom - 0.04  # axes fraction below the box, with a margin
-        if tallest > 0 and room > 0.2 and (tallest - lo) / (hi - lo) > room:
-            ax.set_ylim(lo, lo + (tallest - lo) / room)
-    return fig
-
-
-def _titles_collide(fig: Figure) -> bool:
-    """Whether an axes' left title (its name) runs into its right title (the run caption)."""
-    from matplotlib.text import Text
-
-    fig.draw_without_rendering()  # lays the figure out; extents below are after layout
-    for ax in fig.axes:
-        left, right = ax.get_title(loc="left"), ax.get_title(loc="right")
-        if not (left and right):
-            continue
-        texts = [t for t in ax.findobj(Text) if t.get_visible()]
-        lefts = [t.get_window_extent() for t in texts if t.get_text() == left]
-        rights = [t.get_window_extent() for t in texts if t.get_text() == right]
-        for a in lefts:
-            for b in rights:
-                if a.x1 > b.x0 and min(a.y1, b.y1) > max(a.y0, b.y0):
-                    return True
-    return False
-
-
-def _tidy(fig: Figure) -> Figure:
-    """Two fixes to a chart before it is saved, both no-ops on a chart that needs neither.
-
-    - Money labels are plain text: with two dollar signs in one label (``$100.0K: +$0``)
-      matplotlib would typeset the stretch between them as mathematics and drop the signs.
-    - A chart whose tick labels are long (design names down the side of the comparison chart)
-      leaves its axes narrow, and the bold title on the left can then run into the grey run
-      caption on the right: the figure is widened (up to half again) until they are clear.
-    """
-    from matplotlib.text import Text
-
-    for text in fig.findobj(Text):
-        text.set_parse_math(False)
-    width, height = (float(x) for x in fig.get_size_inches())
-    for step in (1.15, 1.3, 1.5):
-        if not _titles_collide(fig):
-            break
-        fig.set_size_inches(width * step, height)
-        fig.set_layout_engine("constrained")
-    return fig
-
-
 def _png(fig: Figure, dpi: int) -> tuple[bytes, float, float]:
     """PNG bytes of ``fig`` and their size in inches.
 
@@ -736,6 +657,7 @@ def _chart_plan(
     """``(key, title, caption, make)`` for every chart the report shows, in order."""
     from simsettle.plot import (
         fig_compare,
+        fig_distribution,
         fig_exceedance,
         fig_fan,
         fig_heatmap,
@@ -756,7 +678,7 @@ def _chart_plan(
             f"distribution_{stem}",
             f"Distribution of the settlement: {d}",
             _CAPTIONS["distribution"] if i == 0 else _CAPTIONS["distribution_again"],
-            partial(_distribution, view, d),
+            partial(fig_distribution, view, design=d),
         )
     add(
         "exceedance",
@@ -953,7 +875,7 @@ def build_report(
     rendered: list[Chart] = []
     if charts:
         for key, title, caption, make in _chart_plan(ds, view, sweep):
-            png, w, h = _png(_tidy(make()), dpi)
+            png, w, h = _png(make(), dpi)
             rendered.append(Chart(key, title, caption, png, w, h))
 
     title = str(ds.attrs.get("title", "")) or "Settlement results"
