@@ -9,15 +9,16 @@ lighter tail), each simulated member by member with
 * without either (months only; joins and departures inferred), 5 years, so that the
   persistence of risk is identified from the panel of costs.
 
-Every fitted field must lie within its 99% interval (13 fields, so that one sample is not
-expected to miss any: with 95% intervals about half the samples would miss one). The coverage
-test then measures the 95% intervals over several seeds. Measured while writing this (the
-three sets, seeds 40 to 45 with scores and 40 to 43 without): 222 of 234 field-samples inside
-with scores (94.9%) and 147 of 156 without (94.2%).
+At most one fitted field of each sample may lie outside its 99% interval (13 fields: a sample
+has two or more outside with probability under 1%; with 95% intervals about half the samples
+would miss one). The coverage test then measures the 95% intervals over several seeds.
+Measured with the defaults (``method="auto"``), the three sets, seeds 40 to 45 with scores and
+40 to 43 without: 224 of 234 field-samples inside with scores (95.7%; the shape was re-solved
+to the spend shares in 1 of the 18 samples) and 147 of 156 without (94.2%; 2 of 12 re-solved).
 
 Medicare's published concentration (top 1%, 5% and 10% of member-years carry 14.9%, 41.5% and
 60.0% of spend; cms_methodology.md section 4.3) is met by :func:`fit_shares` exactly; a
-population drawn from that shape and calibrated by maximum likelihood must reproduce the three
+population drawn from that shape and calibrated with the defaults must reproduce the three
 figures within two percentage points.
 """
 
@@ -151,25 +152,19 @@ def _misses(p: dict[str, float], scores: bool, seed: int, confidence: float):
     return cal, checked, missed
 
 
-# The samples (seeds) of the fixed round trips. With 13 fields, about one sample in eight to
-# one in five misses a 99% interval somewhere (0.99^13 = 0.88, and the intervals cover a little
-# less than nominal); these are samples that do not. The coverage test below is the check that
-# the intervals are right on average.
-SEEDS = {
-    ("mssp_like", True): 23,
-    ("mssp_like", False): 22,
-    ("commercial", True): 22,
-    ("commercial", False): 23,
-    ("medicaid_like", True): 22,
-    ("medicaid_like", False): 22,
-}
+# Every fixed round trip draws its sample with seed 1 (the first seed tried; none was chosen to
+# pass). Each of the 12 or 13 fields may miss its 99% interval with probability 0.01, so a
+# sample misses one somewhere with probability about 0.12 and two or more with about 0.007: the
+# test allows one miss per sample (with seed 1, two of the six samples miss one field each),
+# and the coverage test below checks that the intervals are right on average.
+SEED = 1
 
 
 @pytest.mark.parametrize("scores", [True, False], ids=["scores_and_enrolment", "months_only"])
 @pytest.mark.parametrize("name", list(SETS))
 def test_round_trip(name, scores):
-    cal, checked, missed = _misses(SETS[name], scores, seed=SEEDS[name, scores], confidence=0.99)
-    assert missed == []
+    cal, checked, missed = _misses(SETS[name], scores, seed=SEED, confidence=0.99)
+    assert len(missed) <= 1, missed
     # With scores every field is estimated; without, all but the trend's volatility.
     assert checked >= 12
     assert cal.gof.max_concentration_gap() < 0.02
