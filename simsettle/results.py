@@ -52,6 +52,8 @@ __all__ = [
     "open_results",
     "payoff_dataset",
     "results_format",
+    "sweep_base",
+    "sweep_base_index",
     "to_dataset",
     "write_results",
 ]
@@ -575,21 +577,39 @@ def combine_sweep(points: Sequence[xr.Dataset], plan: SweepPlan) -> xr.Dataset:
     return combined
 
 
+def sweep_base_index(coord: xr.DataArray) -> int:
+    """Position of a sweep coordinate's base value: its ``sweep_base`` attribute (the
+    scenario's ``base``), else 0 (the first value).
+
+    Numbers match within floating-point rounding (an attribute read back from a file may be
+    another numeric type). A base that is none of the values is an error, not the first value.
+    """
+    base = coord.attrs.get("sweep_base")
+    if base is None:
+        return 0
+    values = list(coord.values)
+    for i, v in enumerate(values):
+        if str(v) == str(base) or v == base:
+            return i
+        if _is_number(v) and _is_number(base) and bool(np.isclose(v, base)):
+            return i
+    raise ValueError(f"sweep_base {base!r} of {coord.name!r} is not one of its values {values}")
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, int | float | np.integer | np.floating) and not isinstance(
+        v, bool | np.bool_
+    )
+
+
 def sweep_base(ds: xr.Dataset) -> xr.Dataset:
     """``ds`` at the base value of every swept parameter (``ds`` itself when nothing is swept).
 
     The base is each sweep coordinate's ``sweep_base`` attribute (the scenario's ``base``, else
-    the first value).
+    the first value; :func:`sweep_base_index`).
     """
     dims = str(ds.attrs.get("sweep_dims", "")).split()
-    point = {}
-    for dim in dims:
-        if dim not in ds.dims:
-            continue
-        base = ds[dim].attrs.get("sweep_base")
-        values = list(ds[dim].values)
-        matches = [i for i, v in enumerate(values) if str(v) == str(base) or v == base]
-        point[dim] = matches[0] if matches else 0
+    point = {dim: sweep_base_index(ds[dim]) for dim in dims if dim in ds.dims}
     return ds.isel(point) if point else ds
 
 

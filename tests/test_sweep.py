@@ -178,3 +178,35 @@ def test_set_overrides_are_applied_recorded_and_positioned():
     assert str(info.value).startswith("--set population.turnover=1.5:1:1: population.turnover:")
     with pytest.raises(ScenarioError, match="no item named 'nope'"):
         parse_scenario(BASE, "base.yaml", [parse_override("designs.nope.min_savings_rate=0")])
+
+
+def test_sweep_base_is_found_by_value_and_never_silently_replaced():
+    """The base point of a sweep is each coordinate's ``sweep_base`` value: matched within
+    rounding (an attribute read back from a file may be another numeric type), and an error,
+    not the first value, when it is none of the coordinate's values."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _synthetic import make_sweep_dataset
+
+    from simsettle.results import sweep_base, sweep_base_index
+
+    ds = make_sweep_dataset(n_trials=20)
+    dims = ds.attrs["sweep_dims"].split()
+    base = sweep_base(ds)
+    # min_savings_rate and members name their base (the third and second values);
+    # trend_mean names none, so its base is its first value.
+    assert [sweep_base_index(ds[d]) for d in dims] == [2, 0, 1]
+    assert {d: float(base[d]) for d in dims} == {
+        "min_savings_rate": 0.02,
+        "trend_mean": 0.03,
+        "members": 5000.0,
+    }
+    members = ds["members"].copy()
+    members.attrs["sweep_base"] = np.float32(5000.0 * (1 + 1e-9))
+    assert members.values[sweep_base_index(members)] == 5000.0
+    bad = ds.copy()
+    bad["members"].attrs["sweep_base"] = 7000.0
+    with pytest.raises(ValueError, match=r"sweep_base 7000\.0 of 'members' is not one of"):
+        sweep_base(bad)

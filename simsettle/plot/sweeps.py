@@ -131,16 +131,11 @@ def _per_design(ds: xr.Dataset, var: str, design: str, sweep: Sequence[str]) -> 
 
 
 def _base_value(ds: xr.Dataset, dim: str) -> Any:
-    """The value of sweep dimension ``dim`` the others are held at (attr ``sweep_base``)."""
-    coord = ds[dim]
-    base = coord.attrs.get("sweep_base")
-    if base is None:
-        return coord.values[0]
-    values = list(coord.values)
-    matches = [v for v in values if v == base or (_is_number(v) and np.isclose(v, base))]
-    if not matches:
-        raise ValueError(f"sweep_base {base!r} of {dim!r} is not one of its values {values}")
-    return matches[0]
+    """The value of sweep dimension ``dim`` the others are held at
+    (:func:`simsettle.results.sweep_base_index`)."""
+    from simsettle.results import sweep_base_index
+
+    return ds[dim].values[sweep_base_index(ds[dim])]
 
 
 def _is_number(v: Any) -> bool:
