@@ -180,7 +180,7 @@ def _read_csv(path: Path) -> _Table:
 
 def _read_parquet(path: Path) -> _Table:
     try:
-        import pyarrow.parquet as pq  # type: ignore[import-not-found, unused-ignore]
+        import pyarrow.parquet as pq  # type: ignore[import-untyped, import-not-found, unused-ignore]
     except ImportError:
         raise CalibrationDataError(
             [
