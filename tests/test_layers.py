@@ -112,12 +112,20 @@ def test_there_are_kernel_and_scenario_files() -> None:
     assert {p.name for p in SCENARIO_FILES} >= {"__init__.py", "io.py", "schema.py"}
 
 
+#: The one kernel-package module that is not a kernel: ``cacheguard`` runs once, as the kernel
+#: modules are imported, and clears numba's cache files when any kernel source changed; it
+#: needs the standard library's hashing and files, and nothing that computes.
+CACHEGUARD_ALLOWED_TOP = {"hashlib", "os", "tempfile", "pathlib", "contextlib"}
+
+
 @pytest.mark.parametrize("path", KERNEL_FILES, ids=[p.name for p in KERNEL_FILES])
 def test_kernels_import_only_numpy_numba_and_themselves(path: Path) -> None:
     bad = []
     for line, name in _imports(path):
         # `from simsettle._kernels.records import X` adds "...records.X"; `from numpy import
         # typing` adds "numpy.typing": both are judged by their prefix.
+        if path.name == "cacheguard.py" and _top(name) in CACHEGUARD_ALLOWED_TOP:
+            continue
         if not _kernel_import_allowed(name):
             bad.append(f"{path.name}:{line}: {name}")
     assert bad == []

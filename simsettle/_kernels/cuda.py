@@ -38,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from simsettle._kernels import cacheguard as _cacheguard
 from simsettle._kernels.elementary import vexp
 from simsettle._kernels.population import _annual_cost, _compound_cost, _system_years
 from simsettle._kernels.records import (
@@ -409,3 +410,8 @@ def make_kernel(
                     out[i, y, f_nat] = acc[y, f_nat]
 
     return kernel
+
+
+# Before any kernel here is loaded from numba's cache: clear the cache if any kernel source
+# changed since it was built (numba itself watches only this file).
+_cacheguard.check(simulate_lane)

@@ -20,6 +20,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
+from simsettle._kernels import cacheguard as _cacheguard
+
 __all__ = ["vexp", "vlog"]
 
 _LOG2E = 1.4426950408889634
@@ -111,3 +113,8 @@ def vlog(x: float) -> float:
     q = q * s2 + 1.0 / 3.0
     q = q * s2 + 1.0
     return ef * _LN2_HI + (2.0 * s * q + ef * _LN2_LO)
+
+
+# Before any kernel here is loaded from numba's cache: clear the cache if any kernel source
+# changed since it was built (numba itself watches only this file).
+_cacheguard.check(vexp)

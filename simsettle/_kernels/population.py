@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit, prange
 
+from simsettle._kernels import cacheguard as _cacheguard
 from simsettle._kernels.elementary import vexp, vlog
 from simsettle._kernels.records import (
     F_COMPLETION_Z,
@@ -580,3 +581,8 @@ def simulate_trials_parallel(
     for b in prange(parts):
         for i in range(b * n // parts, (b + 1) * n // parts):
             _simulate_trial(k0, k1, trial0 + i, params, attachments, practices, work[b], out[i])
+
+
+# Before any kernel here is loaded from numba's cache: clear the cache if any kernel source
+# changed since it was built (numba itself watches only this file).
+_cacheguard.check(simulate_trials)

@@ -13,6 +13,7 @@ import math
 import numpy as np
 from numba import njit
 
+from simsettle._kernels import cacheguard as _cacheguard
 from simsettle._kernels.elementary import vlog
 
 __all__ = ["box_muller", "cos_sin_2pi", "philox4x32_10", "u32_to_unit"]
@@ -98,3 +99,8 @@ def box_muller(u1: float, u2: float) -> tuple[float, float]:
     r = math.sqrt(-2.0 * vlog(u1))
     c, s = cos_sin_2pi(u2)
     return r * c, r * s
+
+
+# Before any kernel here is loaded from numba's cache: clear the cache if any kernel source
+# changed since it was built (numba itself watches only this file).
+_cacheguard.check(philox4x32_10)

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from simsettle._kernels import cacheguard as _cacheguard
 from simsettle._kernels.records import (
     S_CAP,
     S_LOSS_RELIEF,
@@ -110,3 +111,8 @@ def settle_terms(
         out[i, S_CAP] = cap
         out[i, S_LOSS_RELIEF] = relief
         out[i, S_WITHHOLD] = withhold[i]
+
+
+# Before any kernel here is loaded from numba's cache: clear the cache if any kernel source
+# changed since it was built (numba itself watches only this file).
+_cacheguard.check(settle_terms)
