@@ -1092,6 +1092,20 @@ def _threshold_interval(
 # Matching the data's concentration
 
 
+def _share_model(v: F8, *, z: float, mean: float, h: float, risk_sigma: float) -> CostModel | None:
+    """The model of the parameters ``v = (log s, logit phi, log(alpha - 1))`` with zero share
+    ``z``, mean ``mean`` and threshold ``h`` (``phi``: the tail's share of the mean); None where
+    the body would keep no probability."""
+    s = math.exp(float(v[0]))
+    phi = float(special.expit(v[1]))
+    a = 1.0 + math.exp(float(v[2]))
+    t = phi * mean * (a - 1.0) / (h * a)
+    b = 1.0 - z - t
+    if b <= 1e-6:
+        return None
+    return CostModel(z, mean * (1.0 - phi) / b, s, t, h, a, risk_sigma)
+
+
 def _solve_shapes(
     targets: F8,
     qs: F8,
@@ -1105,18 +1119,8 @@ def _solve_shapes(
     """``(log s, logit phi, log(alpha - 1))`` whose model top shares best match ``targets``
     (least squares), and the largest absolute miss."""
 
-    def model(v: F8) -> CostModel | None:
-        s = math.exp(float(v[0]))
-        phi = float(special.expit(v[1]))
-        a = 1.0 + math.exp(float(v[2]))
-        t = phi * mean * (a - 1.0) / (h * a)
-        b = 1.0 - z - t
-        if b <= 1e-6:
-            return None
-        return CostModel(z, mean * (1.0 - phi) / b, s, t, h, a, risk_sigma)
-
     def resid(v: F8) -> F8:
-        m = model(v)
+        m = _share_model(v, z=z, mean=mean, h=h, risk_sigma=risk_sigma)
         if m is None:
             return np.full(qs.size, 10.0)
         return np.asarray(m.top_share(qs) - targets, dtype=np.float64)
@@ -1344,37 +1348,14 @@ def fit_shares(
     h = 60.0 * pmpm if tail_threshold is None else tail_threshold
     mean = 12.0 * pmpm
 
-    def model(v: F8) -> CostModel | None:
-        s = math.exp(float(v[0]))
-        phi = float(special.expit(v[1]))
-        a = 1.0 + math.exp(float(v[2]))
-        t = phi * mean * (a - 1.0) / (h * a)
-        b = 1.0 - zero_cost_share - t
-        if b <= 1e-6:
-            return None
-        return CostModel(zero_cost_share, mean * (1 - phi) / b, s, t, h, a, risk_sigma)
-
-    def resid(v: F8) -> F8:
-        m = model(v)
-        if m is None:
-            return np.full(qs.size, 10.0)
-        return np.asarray(m.top_share(qs) - target, dtype=np.float64)
-
-    best = None
-    for s0 in (0.8, 1.2, 1.6):
-        for phi0 in (0.05, 0.2, 0.4):
-            res = optimize.least_squares(
-                resid,
-                np.array([math.log(s0), special.logit(phi0), math.log(2.0)]),
-                bounds=(
-                    [math.log(0.05), -12.0, math.log(0.05)],
-                    [math.log(4.0), 6.0, math.log(99.0)],
-                ),
-            )
-            if best is None or res.cost < best.cost:
-                best = res
-    assert best is not None
-    m = model(np.asarray(best.x))
+    kw = {"z": zero_cost_share, "mean": mean, "h": h, "risk_sigma": risk_sigma}
+    starts = [
+        np.array([math.log(s0), special.logit(phi0), math.log(2.0)])
+        for s0 in (0.8, 1.2, 1.6)
+        for phi0 in (0.05, 0.2, 0.4)
+    ]
+    v, _ = _solve_shapes(target, qs, starts=starts, **kw)
+    m = _share_model(v, **kw)
     if m is None:  # pragma: no cover - the residual keeps the fit feasible
         raise ValueError("no feasible cost shape matches these shares")
     return CostShape(
