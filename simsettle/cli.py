@@ -16,6 +16,8 @@ import enum
 import os
 import shlex
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -52,8 +54,58 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130
 
 
+#: Seconds an interrupted run has to clean up before it exits regardless
+#: (:func:`_interrupt_deadline`).
+INTERRUPT_GRACE_S = 20.0
+
+
 def _err(message: str) -> None:
     typer.echo(message, err=True)
+
+
+@contextmanager
+def _interrupt_deadline(grace: float = INTERRUPT_GRACE_S) -> Iterator[None]:
+    """Ctrl-C and SIGTERM interrupt the run (KeyboardInterrupt: it cleans up, keeping its
+    finished trials), and the process ends within ``grace`` seconds whatever happens next.
+
+    Python raises the interrupt wherever the main thread is; between a lock's acquisition and
+    its release (a file library's, say) that can leave the lock held, and the clean-up, or
+    the interpreter's exit, then waits for it for ever. On the first signal a timer starts
+    that, if the process is still alive ``grace`` seconds later, exits with 130 at once. That
+    loses nothing: results and checkpoints are renamed into place whole, and the next run
+    removes a temporary file left behind. (The command line only: a notebook's kernel must
+    never be ended like this.)
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    started: list[threading.Timer] = []
+
+    def give_up() -> None:
+        os.write(
+            2,
+            f"interrupted: clean-up did not finish within {grace:g} s; exiting now (the next "
+            "run removes any temporary file)\n".encode(),
+        )
+        os._exit(EXIT_INTERRUPTED)
+
+    def interrupt(signum: int, frame: object) -> None:
+        if not started:
+            timer = threading.Timer(grace, give_up)
+            timer.daemon = True
+            timer.start()
+            started.append(timer)
+        raise KeyboardInterrupt(f"interrupted by signal {signum}")
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _print_issues(exc: ScenarioError) -> None:
@@ -318,19 +370,20 @@ def run(
         _err(f"cannot start or reach the dask cluster: {exc}")
         raise typer.Exit(EXIT_FAILURE) from None
     try:
-        ds = run_to_file(
-            loaded,
-            out,
-            resume=resume,
-            trials=trials,
-            seed=seed,
-            threads=threads,
-            chunk_trials=chunk_trials,
-            progress=progress,
-            command=command,
-            client=client,
-            device="cuda" if gpu else "cpu",
-        )
+        with _interrupt_deadline():
+            ds = run_to_file(
+                loaded,
+                out,
+                resume=resume,
+                trials=trials,
+                seed=seed,
+                threads=threads,
+                chunk_trials=chunk_trials,
+                progress=progress,
+                command=command,
+                client=client,
+                device="cuda" if gpu else "cpu",
+            )
     except KeyboardInterrupt:
         _err(
             f"interrupted: {out} was not written; the finished trials are kept, and the same "

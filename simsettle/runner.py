@@ -614,11 +614,16 @@ def run_to_file(
 @contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
     """SIGTERM raises KeyboardInterrupt here, as SIGINT does, so that a terminated run cleans up
-    its temporary files like an interrupted one (the main thread only; elsewhere a no-op)."""
+    its temporary files like an interrupted one (the main thread only, and only where SIGTERM
+    has its default action: a handler the caller installed, such as the command line's, which
+    also bounds the clean-up's time, is left in place)."""
     import signal
     import threading
 
     if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         yield
         return
 

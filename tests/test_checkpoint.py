@@ -198,3 +198,51 @@ def test_twenty_four_kills_spread_over_the_run(tmp_path):
     assert min(done) == 0
     assert max(done) > 0
     assert len(records) == 24
+
+
+# A clean-up that never ends: the interrupted code left a lock held and waits for it.
+STUCK = """\
+import os, sys, threading, time
+from simsettle.cli import _interrupt_deadline
+
+lock = threading.Lock()
+with _interrupt_deadline(grace=1.0):
+    try:
+        print("ready", flush=True)
+        time.sleep(60)
+    except KeyboardInterrupt:
+        lock.acquire()
+        lock.acquire()  # never returns
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_an_interrupted_run_ends_even_when_its_clean_up_hangs(sig):
+    """``simsettle run`` wraps the run in ``_interrupt_deadline``: the signal interrupts it, and
+    if the clean-up has not ended the process a grace period later (here 1 s), it exits with
+    130 at once, saying why. (A CI run once waited 600 s on a run that never exited after
+    its signal.)"""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STUCK],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == b"ready"
+    t = time.perf_counter()
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    waited = time.perf_counter() - t
+    assert proc.returncode == 130
+    assert b"clean-up did not finish within 1 s" in err
+    assert 0.9 < waited < 30
+
+
+def test_interrupt_deadline_restores_the_handlers():
+    from simsettle.cli import _interrupt_deadline
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    with _interrupt_deadline(grace=5.0):
+        assert signal.getsignal(signal.SIGTERM) is not before[signal.SIGTERM]
+    assert {s: signal.getsignal(s) for s in before} == before
