@@ -16,7 +16,7 @@ import os
 import platform
 import shutil
 import tempfile
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -902,11 +902,50 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block ends, then deliver them (main thread only).
+
+    Python raises an interrupt wherever the main thread is. Inside a file library that can be
+    between taking a lock and releasing it: a CI run once stopped in xarray's NetCDF writer with
+    its HDF5 lock held, and closing the file then waited on that lock for ever. The block's
+    handlers only note the signal; when it ends, the handler that was in place gets it (the
+    command line's raises KeyboardInterrupt), before the temporary file is renamed, so the
+    caller removes it as after any interrupt.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        caught.append(signum)
+
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, hold) for sig in held}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if caught:
+            first = signal.Signals(caught[0])
+            handler = previous[first]
+            if callable(handler):
+                handler(first, None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(first)
+
+
 def _write_netcdf(ds: xr.Dataset, target: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     os.close(fd)
     try:
-        ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=_encoding(ds))
+        with _interrupts_held():
+            ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=_encoding(ds))
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
@@ -932,7 +971,8 @@ def _write_zarr(ds: xr.Dataset, target: Path) -> None:
     try:
         # Consolidated metadata is not part of the Zarr 3 specification (zarr warns); a results
         # store has a few dozen arrays, so reading their metadata one by one costs little.
-        ds.to_zarr(tmp, mode="w", encoding=encoding, consolidated=False, zarr_format=3)
+        with _interrupts_held():
+            ds.to_zarr(tmp, mode="w", encoding=encoding, consolidated=False, zarr_format=3)
         _fsync_tree(tmp)
         if target.exists() or target.is_symlink():
             # The old store moves aside (a name no one else uses) until the new one is in place.

@@ -246,3 +246,36 @@ def test_interrupt_deadline_restores_the_handlers():
     with _interrupt_deadline(grace=5.0):
         assert signal.getsignal(signal.SIGTERM) is not before[signal.SIGTERM]
     assert {s: signal.getsignal(s) for s in before} == before
+
+
+@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
+def test_an_interrupt_during_the_write_waits_for_the_file_library(
+    reference, tmp_path, monkeypatch, suffix
+):
+    """Ctrl-C in the middle of the file library's write is held until the library returns
+    (an interrupt inside it once left xarray's HDF5 lock held, and the close then waited for
+    ever), then raised before the rename: no result, no temporary file, nothing stuck."""
+    import os
+
+    import xarray as xr
+
+    from simsettle.results import write_results
+
+    method = "to_netcdf" if suffix == ".nc" else "to_zarr"
+    real = getattr(xr.Dataset, method)
+    seen = []
+
+    def write(self, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the signal arrives here, inside the library's write
+        seen.append("the write went on")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(xr.Dataset, method, write)
+    out = tmp_path / f"r{suffix}"
+    with pytest.raises(KeyboardInterrupt):
+        write_results(reference, out)
+    assert seen == ["the write went on"]
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
