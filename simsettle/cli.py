@@ -79,9 +79,8 @@ def _interrupt_deadline(grace: float = INTERRUPT_GRACE_S) -> Iterator[None]:
     import signal
     import threading
 
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+    from simsettle._signals import handling
+
     started: list[threading.Timer] = []
 
     def give_up() -> None:
@@ -100,12 +99,8 @@ def _interrupt_deadline(grace: float = INTERRUPT_GRACE_S) -> Iterator[None]:
             started.append(timer)
         raise KeyboardInterrupt(f"interrupted by signal {signum}")
 
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with handling(interrupt, (signal.SIGINT, signal.SIGTERM)):
         yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _print_issues(exc: ScenarioError) -> None:

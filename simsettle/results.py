@@ -914,24 +914,20 @@ def _interrupts_held() -> Iterator[None]:
     caller removes it as after any interrupt.
     """
     import signal
-    import threading
 
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+    from simsettle._signals import handling
+
     caught: list[int] = []
 
     def hold(signum: int, frame: object) -> None:
         caught.append(signum)
 
-    held = (signal.SIGINT, signal.SIGTERM)
-    previous = {sig: signal.signal(sig, hold) for sig in held}
+    previous = None
     try:
-        yield
+        with handling(hold, (signal.SIGINT, signal.SIGTERM)) as previous:
+            yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if caught:
+        if caught and previous is not None:
             first = signal.Signals(caught[0])
             handler = previous[first]
             if callable(handler):

@@ -618,11 +618,9 @@ def _terminate_as_interrupt() -> Iterator[None]:
     has its default action: a handler the caller installed, such as the command line's, which
     also bounds the clean-up's time, is left in place)."""
     import signal
-    import threading
 
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+    from simsettle._signals import handling
+
     if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         yield
         return
@@ -630,11 +628,8 @@ def _terminate_as_interrupt() -> Iterator[None]:
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt(f"terminated by signal {signum}")
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
+    with handling(interrupt, (signal.SIGTERM,)):
         yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _run_on_cluster(

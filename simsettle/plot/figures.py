@@ -407,11 +407,11 @@ def _mean_se(ds: xr.Dataset, var: str, design: str) -> float:
     members, so counting them as independent draws would understate it."""
     from simsettle.stats import statistic
 
-    da = ds[var].sel(design=[design])
-    pooled = [d for d in da.dims if d != "design"]
+    one = ds[[var]].sel(design=[design])
+    pooled = [d for d in one[var].dims if d != "design"]
     if "trial" not in pooled or int(ds.sizes["trial"]) < 2:
         return float("nan")
-    se = statistic(ds[[var]].sel(design=[design]), "mean", var=var, dim=pooled)["se"]
+    se = statistic(one, "mean", var=var, dim=pooled)["se"]
     return float(se.values.ravel()[0])
 
 
