@@ -30,6 +30,7 @@ from typer.testing import CliRunner
 
 from simsettle import ScenarioError, load_scenario, parse_scenario
 from simsettle.scenario import io as scenario_io
+from simsettle.scenario.io import _yaml
 from simsettle.scenario.paths import PathError, parse_override
 from simsettle.scenario.templates import template_names
 from simsettle.testing.fuzz import (
@@ -37,6 +38,7 @@ from simsettle.testing.fuzz import (
     TAG_FORMS,
     _check_bounds,
     _dump,
+    _same,
     alias_bomb,
     assert_issues,
     byte_mutations,
@@ -458,6 +460,22 @@ def test_huge_integer_message_is_short() -> None:
     assert issue.path == "cost.pmpm"
     assert "an integer of 400 digits" in issue.message
     assert len(issue.message) < 200
+
+
+def test_whole_number_in_a_float_field_is_its_nearest_float() -> None:
+    # Was: the long data fuzz run failed its own oracle on "attachment: 10**30", which the
+    # loader (rightly) holds as 1e30 -- the nearest float64, as for any decimal literal.
+    base = (ROOT / "scenarios" / "examples" / "commercial_stop_loss.yaml").read_text("utf-8")
+    text = base.replace("attachment: 250000.0", "attachment: 1" + "0" * 30)
+    loaded = check_outcome(lambda: parse_scenario(text, "r.yaml"), text, "r.yaml")
+    assert not isinstance(loaded, ScenarioError)
+    design = next(d for d in loaded.scenario.designs if d.stop_loss is not None)
+    assert design.stop_loss is not None
+    assert design.stop_loss.attachment == 1e30
+    # The oracle still catches a value that is not the one written.
+    wrong = text.replace("attachment: 1" + "0" * 30, "attachment: 250001.0")
+    with pytest.raises(AssertionError, match="attachment"):
+        _same(_yaml().load(wrong), loaded.scenario, "")
 
 
 def test_alias_bomb_is_refused_quickly() -> None:

@@ -517,7 +517,9 @@ def _same(raw: Any, value: Any, where: str) -> None:
     elif isinstance(raw, int):
         assert not isinstance(value, bool), (where, raw, value)
         assert isinstance(value, int | float), (where, raw, value)
-        assert value == raw, (where, raw, value)
+        # A float field holds a whole number as the nearest float64, as it holds every
+        # decimal literal: 10**30 is kept as 1e30, which is not 10**30 exactly.
+        assert value == (float(raw) if isinstance(value, float) else raw), (where, raw, value)
     elif isinstance(raw, float):
         assert isinstance(value, float), (where, raw, value)
         assert value == raw, (where, raw, value)
