@@ -19,6 +19,7 @@ from _synthetic import (
 )
 from matplotlib.collections import PolyCollection, QuadMesh
 from matplotlib.colors import to_hex
+from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
@@ -349,6 +350,36 @@ def test_tornado_every_statistic(sweep: xr.Dataset, stat: str) -> None:
         assert fig.axes[0].xaxis.get_major_formatter()(-2.0e6, 0) == "−$2.0M"
 
 
+def test_tornado_whiskers_are_95_percent_monte_carlo_intervals(sweep: xr.Dataset) -> None:
+    """Each bar but a base one ends in a whisker of 1.96 standard errors either side; with one
+    year per trial the mean's is the textbook ``std / sqrt(trials)``."""
+    assert sweep.sizes["year"] == 1
+    fig = fig_tornado(sweep, design="two_sided")
+    (ax,) = fig.axes
+    whiskers = sorted(
+        (float(seg[0][0]), float(seg[1][0]))
+        for c in ax.containers
+        if isinstance(c, ErrorbarContainer)
+        for col in c.lines[2]
+        for seg in col.get_segments()
+    )
+    base = {"min_savings_rate": 0.02, "trend_mean": 0.03, "members": 5000.0}
+    want = []
+    for dim, (values, _) in SWEEP.items():
+        for v in (min(values), max(values)):
+            if v == base[dim]:
+                continue
+            x = sweep.settlement.sel(design="two_sided").sel({**base, dim: v}).values.ravel()
+            half = 1.959963984540054 * x.std(ddof=1) / np.sqrt(x.size)
+            want.append((x.mean() - half, x.mean() + half))
+    np.testing.assert_allclose(whiskers, sorted(want), rtol=1e-9)
+    x = sweep.settlement.sel(design="two_sided").sel(base).values.ravel()
+    assert ax.get_xlabel().endswith(
+        f"(base ${x.mean() / 1e6:.1f}M ± ${1.96 * x.std(ddof=1) / np.sqrt(x.size) / 1e3:.1f}K)"
+    )
+    assert "95% Monte Carlo interval" in [t.get_text() for t in fig.legends[0].get_texts()]
+
+
 def test_tornado_errors(ds: xr.Dataset, sweep: xr.Dataset) -> None:
     with pytest.raises(ValueError, match=r"needs a sweep.*sweep_dims.*xr\.concat"):
         fig_tornado(ds)
@@ -396,6 +427,10 @@ def test_heatmap_cells(sweep: xr.Dataset) -> None:
     assert ax.get_ylabel() == "mean cost trend"
     assert "held at base: members 5,000" in ax.get_title(loc="right")
     assert len(fig.axes) == 2  # the map and its colour bar
+    # The caption gives the largest standard error of the cells: std / sqrt(trials), one year.
+    cells = sweep.settlement.sel(design="two_sided", members=5000.0)
+    se = (cells.std(("trial", "year"), ddof=1) / np.sqrt(cells.sizes["trial"])).max()
+    assert f"Monte Carlo SE of a cell up to ${float(se) / 1e3:.1f}K" in ax.get_title(loc="right")
 
 
 def test_heatmap_probability_and_designs(sweep: xr.Dataset) -> None:

@@ -7,10 +7,12 @@ listed space-separated in ``ds.attrs["sweep_dims"]``. Each sweep coordinate carr
 ``designs[two_sided].min_savings_rate``), and optionally ``sweep_base``: the value the other
 parameters are held at while one varies (the first value of the coordinate when absent).
 
-Statistics are computed over ``("trial", "year")`` with xarray reductions (every simulated
-performance year of every trial is one observation, as in :func:`simsettle.stats.summary`):
-``mean``, ``std`` (``ddof=1``), ``prob_loss`` = P(var < 0), ``prob_savings`` = P(var > 0) and
-the quantiles ``q05``, ``q50``, ``q95`` (linear interpolation).
+Statistics are computed over ``("trial", "year")`` by :func:`simsettle.stats.statistic` (every
+simulated performance year of every trial is one observation): ``mean``, ``std``
+(``ddof=1``), ``prob_loss`` = P(var < 0), ``prob_savings`` = P(var > 0) and the quantiles
+``q05``, ``q50``, ``q95`` (linear interpolation), each with its trial-clustered Monte Carlo
+standard error: the tornado draws a 95% Monte Carlo interval on every bar, and the heat map
+states the largest standard error of its cells.
 """
 
 from __future__ import annotations
@@ -56,7 +58,6 @@ Statistic = Literal["mean", "std", "prob_loss", "prob_savings", "q05", "q50", "q
 STATISTICS: tuple[str, ...] = ("mean", "std", "prob_loss", "prob_savings", "q05", "q50", "q95")
 
 _POOLED = ("trial", "year")
-_QUANTILE = {"q05": 0.05, "q50": 0.5, "q95": 0.95}
 _LOW_COLOR = "0.72"  # bars at a parameter's lowest value; the highest value is the design colour
 
 _HOW_TO_SWEEP = (
@@ -90,22 +91,39 @@ def _check_stat(stat: str) -> None:
         raise ValueError(f"stat must be one of {', '.join(STATISTICS)}; got {stat!r}")
 
 
-def _statistic(da: xr.DataArray, stat: str) -> xr.DataArray:
-    """``stat`` of ``da`` over ``("trial", "year")``; NaN values are skipped and not counted."""
+#: Each statistic of the charts as (name, level) of :func:`simsettle.stats.statistic`.
+_STATS_CALL: dict[str, tuple[str, float | None]] = {
+    "mean": ("mean", None),
+    "std": ("std", None),
+    "prob_loss": ("prob_loss", None),
+    "prob_savings": ("prob_savings", None),
+    "q05": ("quantile", 0.05),
+    "q50": ("quantile", 0.5),
+    "q95": ("quantile", 0.95),
+}
+
+#: Whiskers span this many standard errors either side: a 95% Monte Carlo interval.
+_Z95 = 1.959963984540054
+
+
+def _estimate(da: xr.DataArray, stat: str) -> tuple[xr.DataArray, xr.DataArray]:
+    """``stat`` of ``da`` over ``("trial", "year")`` and its trial-clustered Monte Carlo
+    standard error (:func:`simsettle.stats.statistic`); NaN values are skipped."""
+    from simsettle.stats import statistic
+
     _check_stat(stat)
     dims = [d for d in _POOLED if d in da.dims]
-    if not dims:
-        raise ValueError(f"{da.name!r} has neither a 'trial' nor a 'year' dimension")
-    if stat == "mean":
-        return da.mean(dims)
-    if stat == "std":
-        return da.std(dims, ddof=1)
-    if stat in ("prob_loss", "prob_savings"):
-        hit = da < 0 if stat == "prob_loss" else da > 0
-        return hit.sum(dims) / da.count(dims)
-    # quantile needs each row in one chunk along the pooled dims (a no-op for numpy arrays)
-    whole = da.chunk(dict.fromkeys(dims, -1)) if da.chunks is not None else da
-    return whole.quantile(_QUANTILE[stat], dims).drop_vars("quantile")
+    if "trial" not in dims:
+        raise ValueError(f"{da.name!r} has no 'trial' dimension to compute {stat} over")
+    name, level = _STATS_CALL[stat]
+    var = str(da.name) if da.name is not None else "value"
+    out = statistic(da.to_dataset(name=var), name, var=var, dim=dims, level=level)
+    return out["value"], out["se"]
+
+
+def _statistic(da: xr.DataArray, stat: str) -> xr.DataArray:
+    """``stat`` of ``da`` over ``("trial", "year")`` (:func:`_estimate` without its SE)."""
+    return _estimate(da, stat)[0]
 
 
 def _check_var(ds: xr.Dataset, var: str) -> None:
@@ -253,6 +271,13 @@ def fig_tornado(
     covers), largest at the top; with several designs the order is by the largest swing over
     the designs and each design gets its own panel.
 
+    Each bar ends in a whisker, the 95% Monte Carlo interval of the statistic at that point
+    (1.96 trial-clustered standard errors either side, :func:`simsettle.stats.statistic`), and
+    the axis label gives the base statistic's. A bar whose whisker crosses the base line moves
+    the statistic by less than the simulation can tell apart from noise at this trial count.
+    (The points are simulated on common random numbers, so the interval of a bar's length, a
+    paired difference, is usually narrower than the whisker.)
+
     Parameters
     ----------
     ds : xarray.Dataset
@@ -297,19 +322,20 @@ def fig_tornado(
     text = _stat_text(kind)
     delta = _delta_text(kind)
     rows: dict[str, tuple[float, dict[str, tuple[float, float]]]] = {}
+    errors: dict[str, tuple[float, dict[str, tuple[float, float]]]] = {}
     for d in designs:
-        s = _statistic(_per_design(ds, var, d, sweep), stat)
-        b = _scalar(s, dict(base))
-        rows[d] = (
-            b,
-            {
-                p: (
-                    _scalar(s, {**base, p: ends[p][0]}),
-                    _scalar(s, {**base, p: ends[p][1]}),
-                )
-                for p in sweep
-            },
-        )
+        est, se = _estimate(_per_design(ds, var, d, sweep), stat)
+        for table, arr in ((rows, est), (errors, se)):
+            table[d] = (
+                _scalar(arr, dict(base)),
+                {
+                    p: (
+                        _scalar(arr, {**base, p: ends[p][0]}),
+                        _scalar(arr, {**base, p: ends[p][1]}),
+                    )
+                    for p in sweep
+                },
+            )
 
     def swing(p: str) -> float:
         spans = [max(b, *rows[d][1][p]) - min(b, *rows[d][1][p]) for d, (b, _) in rows.items()]
@@ -322,20 +348,25 @@ def fig_tornado(
     label_width = 0.36
     for j, (axis, d) in enumerate(zip(axes, designs, strict=True)):
         b, ends_stat = rows[d]
+        b_se, ends_se = errors[d]
         _style_axes(axis, x_money=False)
         axis.grid(False, axis="y")
         axis.xaxis.set_major_formatter(_stat_axis_formatter(kind))
         _fit_ticks(axis)
+        axis.axvline(b, color="0.15", linewidth=1.1, zorder=3)
         values = [b]
         for i, p in enumerate(order):
             fmt = _param_formatter(ds, p)
-            for (value, param), offset, color in zip(
-                zip(ends_stat[p], ends[p], strict=True),
+            for (value, err, param), offset, color in zip(
+                zip(ends_stat[p], ends_se[p], ends[p], strict=True),
                 (-0.19, 0.19),
                 (_LOW_COLOR, colors[d]),
                 strict=True,
             ):
-                values.append(value)
+                right = value >= b
+                half = _Z95 * err if np.isfinite(err) and err > 0 else 0.0
+                outer = value + half if right else value - half
+                values.append(outer)
                 axis.barh(
                     i + offset,
                     value - b,
@@ -346,12 +377,23 @@ def fig_tornado(
                     linewidth=0.5,
                     zorder=2,
                 )
-                right = value >= b
+                if half > 0 and param != base[p]:
+                    axis.errorbar(
+                        value,
+                        i + offset,
+                        xerr=half,
+                        fmt="none",
+                        ecolor="0.15",
+                        elinewidth=0.8,
+                        capsize=2.0,
+                        capthick=0.8,
+                        zorder=4,
+                    )
                 axis.annotate(
                     f"{fmt(param)} (base)"
                     if param == base[p]
                     else f"{fmt(param)}: {delta(value - b)}",
-                    (value, i + offset),
+                    (outer, i + offset),
                     xytext=(3.0 if right else -3.0, 0.0),
                     textcoords="offset points",
                     ha="left" if right else "right",
@@ -360,7 +402,6 @@ def fig_tornado(
                     color="0.2",
                     annotation_clip=False,
                 )
-        axis.axvline(b, color="0.15", linewidth=1.1, zorder=3)
         finite = [v for v in values if np.isfinite(v)]
         lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
         span = hi - lo if hi > lo else max(abs(b), 1.0) * 0.1
@@ -378,7 +419,8 @@ def fig_tornado(
         else:
             axis.set_yticks(list(range(n)), [""] * n)
         axis.tick_params(axis="y", length=0)
-        axis.set_xlabel(f"{_stat_label(ds, var, stat)} (base {text(b)})")
+        base_se = f" ± {text(_Z95 * b_se)}" if np.isfinite(b_se) and b_se > 0 else ""
+        axis.set_xlabel(f"{_stat_label(ds, var, stat)} (base {text(b)}{base_se})")
         axis.set_title(d, loc="left", **_TITLE_KW)
     handles = [
         Patch(facecolor=_LOW_COLOR, label="parameter at its lowest value"),
@@ -387,11 +429,20 @@ def fig_tornado(
             label="at its highest value" + (" (design colour)" if k > 1 else ""),
         ),
         Line2D([], [], color="0.15", linewidth=1.1, label="every parameter at its base"),
+        Line2D(
+            [],
+            [],
+            color="0.15",
+            linewidth=0.8,
+            marker="|",
+            markersize=6.0,
+            label="95% Monte Carlo interval",
+        ),
     ]
     label = _stat_label(ds, var, stat)
     if ax is None:
         fig.legend(
-            handles=handles, loc="outside lower center", ncols=3, fontsize=7.5, frameon=False
+            handles=handles, loc="outside lower center", ncols=4, fontsize=7.5, frameon=False
         )
         fig.suptitle(
             f"Sensitivity of {label[:1].lower()}{label[1:]} · {_sweep_caption(ds, sweep)}",
@@ -461,7 +512,8 @@ def fig_heatmap(
     pays; ``std`` and the probabilities use sequential maps from zero (red for ``prob_loss``,
     blue for ``prob_savings``). Every cell is labelled with its value; the base cell (both
     parameters at their base) is outlined. Swept parameters other than ``x`` and ``y`` are held
-    at their base, as the caption says.
+    at their base, as the caption says, and the caption gives the largest Monte Carlo standard
+    error of the cells shown (trial-clustered, :func:`simsettle.stats.statistic`).
 
     Parameters
     ----------
@@ -512,12 +564,18 @@ def fig_heatmap(
     xs = np.sort(ds[x].values)
     ys = np.sort(ds[y].values)
     grids: list[npt.NDArray[np.float64]] = []
+    largest_se = 0.0
     for d in designs:
-        s = _statistic(_per_design(ds, var, d, sweep), stat)
+        est, se = _estimate(_per_design(ds, var, d, sweep), stat)
         if others:
-            s = s.sel(others)
-        s = s.sel({x: xs, y: ys}).transpose(y, x)
-        grids.append(np.asarray(s.values, dtype=np.float64))
+            est, se = est.sel(others), se.sel(others)
+        est = est.sel({x: xs, y: ys}).transpose(y, x)
+        se = se.sel({x: xs, y: ys})
+        grids.append(np.asarray(est.values, dtype=np.float64))
+        finite_se = np.asarray(se.values, dtype=np.float64)
+        finite_se = finite_se[np.isfinite(finite_se)]
+        if finite_se.size:
+            largest_se = max(largest_se, float(finite_se.max()))
     cmap_name, norm = _color_scale(kind, stat, grids)
     import matplotlib as mpl
 
@@ -585,10 +643,10 @@ def fig_heatmap(
     )
     caption = _sweep_caption(ds, sweep)
     right = [f"held at base: {held}"] if held else []
+    right.append(f"Monte Carlo SE of a cell up to {text(largest_se)}")
     if ax is not None:
         right.append(caption)
-    if right:
-        axes[-1].set_title("; ".join(right), loc="right", **_CAPTION_KW)
+    axes[-1].set_title("; ".join(right), loc="right", **_CAPTION_KW)
     if ax is None:
         fig.suptitle(
             f"{_stat_label(ds, var, stat)} · {caption}",
