@@ -33,8 +33,13 @@ from simsettle.plot import (
     fig_tornado,
     format_percent,
 )
-from simsettle.plot.sweeps import STATISTICS, _statistic
+from simsettle.plot.sweeps import STATISTICS, _estimate
 from simsettle.stats import summary
+
+
+def _value_of(da: xr.DataArray, stat: str) -> xr.DataArray:
+    return _estimate(da, stat)[0]
+
 
 SAVE = {"dpi": 100, "format": "png", "metadata": {"Software": None}}
 
@@ -280,7 +285,7 @@ def test_participants_errors(ds: xr.Dataset, parts: xr.Dataset) -> None:
 
 @pytest.mark.parametrize("stat", STATISTICS)
 def test_statistic_matches_stats_summary(ds: xr.Dataset, stat: str) -> None:
-    got = _statistic(ds.settlement, stat)
+    got = _value_of(ds.settlement, stat)
     want = summary(ds)[stat]
     np.testing.assert_allclose(got.sel(design=list(DESIGNS)), want.sel(design=list(DESIGNS)))
 
@@ -290,7 +295,7 @@ def test_sweep_figures_of_a_dask_backed_sweep(sweep: xr.Dataset) -> None:
     lazy = sweep.chunk({"trial": 100, "members": 1})
     for stat in STATISTICS:
         np.testing.assert_allclose(
-            _statistic(lazy.settlement, stat).values, _statistic(sweep.settlement, stat).values
+            _value_of(lazy.settlement, stat).values, _value_of(sweep.settlement, stat).values
         )
     fig = fig_heatmap(lazy, x="members", y="trend_mean", stat="q05")
     eager = fig_heatmap(sweep, x="members", y="trend_mean", stat="q05")
@@ -300,7 +305,7 @@ def test_sweep_figures_of_a_dask_backed_sweep(sweep: xr.Dataset) -> None:
 
 def test_statistic_rejects_unknown(ds: xr.Dataset) -> None:
     with pytest.raises(ValueError, match="stat must be one of"):
-        _statistic(ds.settlement, "median")
+        _value_of(ds.settlement, "median")
 
 
 # -------------------------------------------------------------------------- fig_tornado
@@ -309,7 +314,7 @@ def test_statistic_rejects_unknown(ds: xr.Dataset) -> None:
 def _stat_at(sweep: xr.Dataset, design: str, stat: str, **where: float) -> float:
     base = {"min_savings_rate": 0.02, "trend_mean": 0.03, "members": 5000.0}
     da = sweep.settlement.sel(design=design).sel({**base, **where})
-    return float(_statistic(da, stat))
+    return float(_value_of(da, stat))
 
 
 def test_tornado_bars_span_low_and_high(sweep: xr.Dataset) -> None:

@@ -121,11 +121,6 @@ def _estimate(da: xr.DataArray, stat: str) -> tuple[xr.DataArray, xr.DataArray]:
     return out["value"], out["se"]
 
 
-def _statistic(da: xr.DataArray, stat: str) -> xr.DataArray:
-    """``stat`` of ``da`` over ``("trial", "year")`` (:func:`_estimate` without its SE)."""
-    return _estimate(da, stat)[0]
-
-
 def _check_var(ds: xr.Dataset, var: str) -> None:
     if var not in ds.data_vars:
         raise ValueError(
