@@ -30,7 +30,6 @@ from typer.testing import CliRunner
 
 from simsettle import ScenarioError, load_scenario, parse_scenario
 from simsettle.scenario import io as scenario_io
-from simsettle.scenario.io import _yaml
 from simsettle.scenario.paths import PathError, parse_override
 from simsettle.scenario.templates import template_names
 from simsettle.testing.fuzz import (
@@ -475,7 +474,7 @@ def test_whole_number_in_a_float_field_is_its_nearest_float() -> None:
     # The oracle still catches a value that is not the one written.
     wrong = text.replace("attachment: 1" + "0" * 30, "attachment: 250001.0")
     with pytest.raises(AssertionError, match="attachment"):
-        _same(_yaml().load(wrong), loaded.scenario, "")
+        _same(scenario_io._yaml().load(wrong), loaded.scenario, "")
 
 
 def test_alias_bomb_is_refused_quickly() -> None:
