@@ -482,7 +482,7 @@ def make_attrs(
         "money_units": "USD (nominal; 'USD' is not a UDUNITS unit)",
         "model_parameters": json.dumps(
             {
-                "params": [float(x) for x in inputs.params],
+                "params": inputs.parameters(),
                 "stop_loss_attachments": [float(x) for x in inputs.attachments],
             }
         ),
