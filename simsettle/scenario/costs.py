@@ -73,7 +73,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Final, Self
+from typing import TYPE_CHECKING, Final, Protocol, Self
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -84,6 +84,7 @@ __all__ = [
     "CostMixture",
     "CostMoments",
     "CostShape",
+    "TailParameters",
     "body_mean",
     "cost_moments",
     "cost_solutions",
@@ -105,18 +106,26 @@ def tail_mean(tail_threshold: float, tail_shape: float) -> float:
     return tail_threshold * tail_shape / (tail_shape - 1.0)
 
 
-def body_mean(
-    mean: float,
-    zero_cost_share: float,
-    tail_probability: float,
-    tail_threshold: float,
-    tail_shape: float,
-) -> float:
-    """Mean ``m_b`` of the lognormal body that gives the mixture the annual mean ``mean``:
+class TailParameters(Protocol):
+    """What fixes the zero class and the tail of the mixture (a scenario's ``cost`` block, a
+    :class:`CostShape`, a :class:`CostMixture`)."""
+
+    @property
+    def zero_cost_share(self) -> float: ...
+    @property
+    def tail_probability(self) -> float: ...
+    @property
+    def tail_threshold(self) -> float: ...
+    @property
+    def tail_shape(self) -> float: ...
+
+
+def body_mean(mean: float, p: TailParameters) -> float:
+    """Mean ``m_b`` of the lognormal body that gives the mixture ``p`` the annual mean ``mean``:
     ``(mean - t h alpha / (alpha - 1)) / (1 - z - t)`` (USD a year; not positive where the tail
     alone carries the mean)."""
-    body_p = 1.0 - zero_cost_share - tail_probability
-    return (mean - tail_probability * tail_mean(tail_threshold, tail_shape)) / body_p
+    body_p = 1.0 - p.zero_cost_share - p.tail_probability
+    return (mean - p.tail_probability * tail_mean(p.tail_threshold, p.tail_shape)) / body_p
 
 
 #: The parameters a :class:`CostShape` and a :class:`CostMixture` share, by name.
@@ -182,10 +191,7 @@ class CostMixture:
 
     def with_mean(self, mean: float) -> Self:
         """The same shape with the body's mean moved so that ``E[C]`` is ``mean``."""
-        m_b = body_mean(
-            mean, self.zero_cost_share, self.tail_probability, self.tail_threshold, self.tail_shape
-        )
-        return replace(self, body_mean=m_b)
+        return replace(self, body_mean=body_mean(mean, self))
 
     def with_risk_sigma(self, risk_sigma: float) -> Self:
         """The same ``X`` with another risk spread."""
@@ -252,13 +258,7 @@ class CostShape:
     @property
     def body_mean(self) -> float:
         """Mean ``m_b`` of the lognormal body (USD) that makes the mean ``12 x pmpm``."""
-        return body_mean(
-            self.annual_mean,
-            self.zero_cost_share,
-            self.tail_probability,
-            self.tail_threshold,
-            self.tail_shape,
-        )
+        return body_mean(self.annual_mean, self)
 
     @property
     def mixture(self) -> CostMixture:

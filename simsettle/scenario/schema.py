@@ -245,13 +245,7 @@ class Cost(SettleModel):
     @property
     def body_mean(self) -> float:
         """Mean of the lognormal body (USD per year) that makes the overall mean ``12 x pmpm``."""
-        return body_mean(
-            self.annual_mean,
-            self.zero_cost_share,
-            self.tail_probability,
-            self.tail_threshold,
-            self.tail_shape,
-        )
+        return body_mean(self.annual_mean, self)
 
     def shape(self, risk_sigma: float) -> CostShape:
         """The mixture's parameters with the population's ``risk_sigma``, for
