@@ -443,16 +443,6 @@ def columns(
         For an unknown or repeated name; and as :func:`statistic`.
     KeyError
         As :func:`statistic`.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> ds = xr.Dataset(
-    ...     {"settlement": (("design", "trial", "year"), [[[-2.0], [0.0], [0.0], [6.0]]])},
-    ...     coords={"design": ["two_sided"], "trial": np.arange(4), "year": [2026]},
-    ... )
-    >>> float(columns(ds, ["q50", "prob_zero"])["prob_zero"].sel(design="two_sided"))
-    0.5
     """
     s = sample(ds, var, dim)
     parsed = [parse_statistic_name(n) for n in names]
