@@ -142,19 +142,9 @@ def summary_table(ds: xr.Dataset) -> Table:
 
 
 def format_summary(ds: xr.Dataset) -> str:
-    """Settlement summary per design as plain text (same columns as :func:`summary_table`).
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        Results Dataset with dims ``design``, ``trial``, ``year``.
-
-    Returns
-    -------
-    str
-        A title line, a fixed-width table (design left-aligned, numbers right-aligned) and a
-        caption line, ending with a newline.
-    """
+    """Settlement summary per design of a results Dataset ``ds`` as plain text: the columns
+    of :func:`summary_table` in a title line, a fixed-width table (design left-aligned,
+    numbers right-aligned) and a caption line, ending with a newline."""
     header, rows = _rows(ds)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 

@@ -428,8 +428,20 @@ def _probes_below(s: Sample, level: float) -> Sequence[float]:
     return quantile_probes(s, 1.0 - level)
 
 
-_TAIL_SE = _CLUSTER + "psi = v + (L - v)_+ / (1 - level) - tvar, L the {party}'s loss and v its "
-_TAIL_SE += "lower empirical level-quantile (Rockafellar-Uryasev)."
+def _tail(party: Party, estimate: Estimator, description: str) -> Statistic:
+    """The tail value-at-risk of ``party``: ``tvar_provider`` or ``tvar_payer``."""
+    return Statistic(
+        f"tvar_{party}",
+        estimate,
+        _CLUSTER + f"psi = v + (L - v)_+ / (1 - level) - tvar, L the {party}'s loss and v its "
+        "lower empirical level-quantile (Rockafellar-Uryasev).",
+        long_name=f"{{level}} tail value-at-risk of the {party} ({{long_name}})",
+        short=f"{party} TVaR {{pct}}",
+        description=description,
+        provider=-1 if party == "provider" else 1,
+        levels="levels",
+    )
+
 
 for _entry in (
     Statistic(
@@ -479,18 +491,13 @@ for _entry in (
         levels="levels",
         probes=_probes_below,
     ),
-    Statistic(
-        "tvar_provider",
+    _tail(
+        "provider",
         _tvar_provider,
-        _TAIL_SE.format(party="provider"),
-        long_name="{level} tail value-at-risk of the provider ({long_name})",
-        short="provider TVaR {pct}",
-        description="Tail value-at-risk (conditional tail expectation, expected shortfall) of "
-        "the provider at level: the mean of the provider's loss -{var} over its worst 1 - level "
-        "fraction of outcomes (the boundary observation weighted fractionally), a positive "
-        "amount paid by the provider; never below var_provider.",
-        provider=-1,
-        levels="levels",
+        "Tail value-at-risk (conditional tail expectation, expected shortfall) of the provider "
+        "at level: the mean of the provider's loss -{var} over its worst 1 - level fraction of "
+        "outcomes (the boundary observation weighted fractionally), a positive amount paid by "
+        "the provider; never below var_provider.",
     ),
     Statistic(
         "var_payer",
@@ -504,16 +511,11 @@ for _entry in (
         levels="levels",
         probes=_probes,
     ),
-    Statistic(
-        "tvar_payer",
+    _tail(
+        "payer",
         _tvar_payer,
-        _TAIL_SE.format(party="payer"),
-        long_name="{level} tail value-at-risk of the payer ({long_name})",
-        short="payer TVaR {pct}",
-        description="Tail value-at-risk of the payer at level: the mean of {var} over its "
-        "largest 1 - level fraction of outcomes; never below var_payer.",
-        provider=1,
-        levels="levels",
+        "Tail value-at-risk of the payer at level: the mean of {var} over its largest 1 - level "
+        "fraction of outcomes; never below var_payer.",
     ),
     Statistic(
         "prob_loss",
