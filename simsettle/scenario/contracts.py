@@ -27,7 +27,9 @@ from pydantic import Field, Strict, model_validator
 from simsettle.scenario._base import FieldError, Label, SettleModel
 
 __all__ = [
+    "DESIGN_KINDS",
     "AggregateStopLoss",
+    "AnyDesign",
     "Band",
     "Design",
     "LossRateFromQuality",
@@ -38,6 +40,14 @@ __all__ = [
 ]
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+#: A premium loading over expected recoveries (fraction).
+Loading = Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)]
+#: A positive multiple of the benchmark (fraction; 1.10 is 110% of the benchmark).
+OfBenchmark = Annotated[float, Field(gt=0.0, le=10.0, allow_inf_nan=False)]
+#: A share of participant revenue (fraction, up to 10 times the revenue).
+OfRevenue = Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)]
+#: Banded sharing: up to 16 bands, written as a YAML list.
+Bands = Annotated[tuple["Band", ...], Strict(False), Field(min_length=1, max_length=16)]
 DesignName = Annotated[
     Label,
     Field(description="Unique name of the design; becomes a label of the `design` dimension."),
@@ -64,11 +74,8 @@ class StopLoss(SettleModel):
         description="Share of the excess above the attachment that the provider still pays "
         "(fraction, 0 to 1); the stop-loss reimburses the rest.",
     )
-    premium_loading: float = Field(
+    premium_loading: Loading = Field(
         default=0.0,
-        ge=0.0,
-        le=10.0,
-        allow_inf_nan=False,
         description="Premium loading over expected recoveries (fraction): premium = "
         "(1 + premium_loading) x expected recovery, in USD per year.",
     )
@@ -83,10 +90,7 @@ class AggregateStopLoss(SettleModel):
     stop-loss.
     """
 
-    attachment: float = Field(
-        gt=0.0,
-        le=10.0,
-        allow_inf_nan=False,
+    attachment: OfBenchmark = Field(
         description="Attachment point as a fraction of the benchmark (fraction, e.g. 1.10 for "
         "110% of the benchmark).",
     )
@@ -94,11 +98,8 @@ class AggregateStopLoss(SettleModel):
         default=0.0,
         description="Share of spend above the attachment the provider still pays (fraction).",
     )
-    premium_loading: float = Field(
+    premium_loading: Loading = Field(
         default=0.0,
-        ge=0.0,
-        le=10.0,
-        allow_inf_nan=False,
         description="Premium loading over expected recoveries (fraction).",
     )
 
@@ -107,11 +108,8 @@ class Band(SettleModel):
     """One band of a banded corridor: the share applied to the part of the savings (or loss)
     rate between the previous band's ``up_to`` (0 for the first) and this band's ``up_to``."""
 
-    up_to: float | None = Field(
+    up_to: OfBenchmark | None = Field(
         default=None,
-        gt=0.0,
-        le=10.0,
-        allow_inf_nan=False,
         description="Upper end of the band as a fraction of the benchmark (fraction); omit on "
         "the last band for no upper end.",
     )
@@ -244,26 +242,18 @@ class _DesignBase(SettleModel):
         description="Share of savings paid to the provider once the MSR is met (fraction, 0 to "
         "1); give this or `savings_bands`.",
     )
-    savings_bands: Annotated[tuple[Band, ...], Strict(False)] | None = Field(
+    savings_bands: Bands | None = Field(
         default=None,
-        min_length=1,
-        max_length=16,
         description="Banded sharing of savings: a list of bands by savings rate, each with the "
         "provider's share, applied piecewise (instead of `shared_savings_rate`).",
     )
-    savings_cap: float | None = Field(
+    savings_cap: Rate | None = Field(
         default=None,
-        ge=0.0,
-        le=1.0,
-        allow_inf_nan=False,
         description="Cap on shared savings as a fraction of the benchmark (fraction, 0 to 1); "
         "omit for no cap.",
     )
-    savings_cap_revenue: float | None = Field(
+    savings_cap_revenue: OfRevenue | None = Field(
         default=None,
-        ge=0.0,
-        le=10.0,
-        allow_inf_nan=False,
         description="Cap on shared savings as a fraction of participant revenue (fraction); the "
         "lower of the two caps binds. Needs `provider.revenue_ratio`.",
     )
@@ -347,25 +337,17 @@ class TwoSided(_DesignBase):
         description="Share of losses the provider pays back once the MLR is met (fraction, 0 to "
         "1); give this, `loss_bands`, or `quality.loss_rate`.",
     )
-    loss_bands: Annotated[tuple[Band, ...], Strict(False)] | None = Field(
+    loss_bands: Bands | None = Field(
         default=None,
-        min_length=1,
-        max_length=16,
         description="Banded sharing of losses by loss rate, each band with the provider's share.",
     )
-    loss_cap: float | None = Field(
+    loss_cap: Rate | None = Field(
         default=None,
-        ge=0.0,
-        le=1.0,
-        allow_inf_nan=False,
         description="Cap on shared losses as a fraction of the benchmark (fraction, 0 to 1); "
         "omit for no cap.",
     )
-    loss_cap_revenue: float | None = Field(
+    loss_cap_revenue: OfRevenue | None = Field(
         default=None,
-        ge=0.0,
-        le=10.0,
-        allow_inf_nan=False,
         description="Cap on shared losses as a fraction of participant revenue (fraction); the "
         "lower of the two caps binds (MSSP BASIC). Needs `provider.revenue_ratio`.",
     )
@@ -416,4 +398,15 @@ class TwoSided(_DesignBase):
         return self
 
 
-Design = Annotated[UpsideOnly | TwoSided, Field(discriminator="kind")]
+#: Every design kind, as a type: a new kind adds its model here and to :data:`DESIGN_KINDS`.
+AnyDesign = UpsideOnly | TwoSided
+
+#: The design models by their ``kind`` tag; the scenario format's tagged union, the loader's
+#: messages, sweeps and the JSON Schema are all built from it.
+DESIGN_KINDS: dict[str, type[UpsideOnly | TwoSided]] = {
+    "upside_only": UpsideOnly,
+    "two_sided": TwoSided,
+}
+
+#: A design of any kind, told apart by its ``kind`` tag.
+Design = Annotated[AnyDesign, Field(discriminator="kind")]
