@@ -16,11 +16,12 @@ import numpy as np
 import numpy.typing as npt
 
 from simsettle.rules.terms import Terms, as_terms, corridor_in_force
-from simsettle.scenario.contracts import AnyDesign, StopLoss
+from simsettle.scenario.contracts import AnyDesign, EpisodeReconciliation, StopLoss
 from simsettle.scenario.schema import Benchmark
 
 __all__ = [
     "benchmark_reference",
+    "episode_reconciliation_reference",
     "msr_reference",
     "settle_one_reference",
     "settle_reference",
@@ -192,6 +193,33 @@ def settle_reference(
         kw = {k: v[idx].item() for k, v in arrays.items()}
         out[idx] = settle_one_reference(terms, float(b[idx]), float(s[idx]), **kw)
     return out
+
+
+def episode_reconciliation_reference(
+    design: EpisodeReconciliation,
+    target_price: float,
+    spending: float,
+    *,
+    quality_score: float | None = None,
+) -> float:
+    """Episode reconciliation of one year in the program's words (positive: CMS pays).
+
+    ``target_price`` is the year's total target before the CMS discount (USD), ``spending``
+    the year's episode spending (USD), ``quality_score`` the CQS (0 to 1) when it replaces the
+    design's. Written from the model's fields, not from its compiled terms.
+    """
+    cqs = design.quality_score if quality_score is None else quality_score
+    reconciliation_target = target_price * (1.0 - design.discount)
+    amount = reconciliation_target - spending
+    if amount > 0:
+        reduction = design.quality_reduction_gain * (1.0 - cqs)
+        adjusted = amount * (1.0 - reduction)
+        return min(adjusted, design.stop_gain * reconciliation_target)
+    if amount < 0 and design.stop_loss_limit is not None:
+        reduction = design.quality_reduction_loss * cqs
+        adjusted = amount * (1.0 - reduction)
+        return max(adjusted, -design.stop_loss_limit * reconciliation_target)
+    return 0.0
 
 
 def stop_loss_recovery_reference(terms: StopLoss, member_costs: list[float]) -> float:

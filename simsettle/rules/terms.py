@@ -34,6 +34,7 @@ from simsettle.scenario.contracts import (
     AggregateStopLoss,
     AnyDesign,
     Band,
+    EpisodeReconciliation,
     StopLoss,
     TwoSided,
     UpsideOnly,
@@ -332,10 +333,66 @@ def _compile_two_sided(design: TwoSided) -> Terms:
     )
 
 
+def _compile_episode_reconciliation(design: EpisodeReconciliation) -> Terms:
+    """Episode reconciliation as canonical terms: one band at 100% each way from the first
+    dollar, no corridor, the CQS adjustment as the quality rule and the stop-gain / stop-loss
+    limits as the caps (applied after the adjustment, as in 42 CFR 512.550).
+
+    The CQS reduces a gain by ``g x (1 - CQS)``: a savings factor ``(1 - g) + g x CQS``, the
+    quality rule's score weight ``g`` with a standard of 0 (always met). It reduces a repayment
+    by ``l x CQS``: the loss factor ``clip(1 - l x CQS, 1 - l, 1)``.
+    """
+    losses = design.stop_loss_limit is not None
+    flat = compile_bands((Band(share=1.0),))
+    no_loss = (np.zeros(1), np.full(1, math.inf), np.zeros(1))
+    loss_lo, loss_hi, loss_share = flat if losses else no_loss
+    reduction = design.quality_reduction_loss
+    return Terms(
+        name=design.name,
+        kind=design.kind,
+        template=design.template or "",
+        sharing="flat",
+        sav_lo=flat[0],
+        sav_hi=flat[1],
+        sav_share=flat[2],
+        loss_lo=loss_lo,
+        loss_hi=loss_hi,
+        loss_share=loss_share,
+        first_dollar=True,
+        sequestration=0.0,
+        corridor=Corridor(
+            source=CorridorSource.FIXED,
+            min_savings_rate=0.0,
+            min_loss_rate=0.0 if losses else math.inf,
+            table_below=0,
+            below_msr_share=0.0,
+            below_msr_min_members=0,
+        ),
+        quality=QualityRule(
+            score=design.quality_score,
+            standard=0.0,
+            scale_below=False,
+            score_weight=design.quality_reduction_gain,
+            loss_rate=LossRate(reduction, 1.0 - reduction, 1.0, 1.0) if reduction > 0 else None,
+            withhold=0.0,
+        ),
+        savings_cap=design.stop_gain,
+        savings_cap_revenue=None,
+        loss_cap=design.stop_loss_limit if losses else 0.0,
+        loss_cap_revenue=None,
+        loss_relief=0.0,
+        discount=design.discount,
+        capitation_pmpm=None,
+        stop_loss=None,
+        aggregate_stop_loss=None,
+    )
+
+
 #: One compiler per design kind, keyed by the model's ``kind`` tag.
 COMPILERS: dict[str, Callable[[Any], Terms]] = {
     "upside_only": _compile_upside_only,
     "two_sided": _compile_two_sided,
+    "episode_reconciliation": _compile_episode_reconciliation,
 }
 
 
