@@ -27,7 +27,7 @@ from simsettle.models.population import (
 )
 from simsettle.options import OPTIONS
 from simsettle.rules.designs import combine_lines, settle_designs
-from simsettle.scenario.contracts import TwoSided, UpsideOnly
+from simsettle.scenario.contracts import AnyDesign
 from simsettle.scenario.io import LoadedScenario, load_scenario
 from simsettle.scenario.schema import Scenario
 
@@ -714,7 +714,7 @@ def local_cluster(workers: int) -> Any:
 
 
 def payoff(
-    designs: LoadedScenario | Scenario | Sequence[UpsideOnly | TwoSided] | str | os.PathLike[str],
+    designs: LoadedScenario | Scenario | Sequence[AnyDesign] | str | os.PathLike[str],
     *,
     rates: npt.ArrayLike | None = None,
     members: float = 10_000.0,
@@ -737,7 +737,7 @@ def payoff(
 
     if isinstance(designs, LoadedScenario | Scenario | str | os.PathLike):
         sc = resolve_scenario(designs).scenario
-        chosen: Sequence[UpsideOnly | TwoSided] = sc.designs
+        chosen: Sequence[AnyDesign] = sc.designs
         if revenue_ratio is None:
             revenue_ratio = sc.provider.revenue_ratio
     else:
