@@ -66,7 +66,10 @@ class ModelInputs:
 
 def stop_loss_attachments(scenario: Scenario) -> npt.NDArray[np.float64]:
     """Sorted unique attachment points (USD) named by the scenario's designs."""
-    points = {d.stop_loss.attachment for d in scenario.designs if d.stop_loss is not None}
+    from simsettle.rules.terms import compile_terms
+
+    compiled = (compile_terms(d).stop_loss for d in scenario.designs)
+    points = {sl.attachment for sl in compiled if sl is not None}
     return np.array(sorted(points), dtype=np.float64)
 
 

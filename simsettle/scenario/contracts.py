@@ -467,16 +467,6 @@ class EpisodeReconciliation(_Named):
         "(fraction; TEAM Track 2: 0.15, BPCI Advanced: 0.10).",
     )
 
-    @property
-    def stop_loss(self) -> None:
-        """No individual (member-level) stop-loss: the stop-loss *limit* caps the repayment."""
-        return None
-
-    @property
-    def savings_cap_revenue(self) -> None:
-        """No revenue-based cap: both limits are shares of the reconciliation target."""
-        return None
-
 
 #: Every design kind, as a type: a new kind adds its model here and to :data:`DESIGN_KINDS`.
 AnyDesign = UpsideOnly | TwoSided | EpisodeReconciliation

@@ -1053,7 +1053,10 @@ class Scenario(SettleModel):
                     f"every line needs {self.benchmark.base_years} base years, as the scenario",
                 )
             for i, d in enumerate(line.designs):
-                caps = [d.savings_cap_revenue, getattr(d, "loss_cap_revenue", None)]
+                caps = [
+                    getattr(d, "savings_cap_revenue", None),
+                    getattr(d, "loss_cap_revenue", None),
+                ]
                 if line.provider.revenue_ratio is None and any(c is not None for c in caps):
                     raise FieldError(
                         (*where, "designs", i, "name"),
@@ -1110,7 +1113,10 @@ class Scenario(SettleModel):
                     f"duplicate design name {d.name!r} (first used by designs.{seen[d.name]})",
                 )
             seen[d.name] = i
-            revenue_caps = [d.savings_cap_revenue, getattr(d, "loss_cap_revenue", None)]
+            revenue_caps = [
+                getattr(d, "savings_cap_revenue", None),
+                getattr(d, "loss_cap_revenue", None),
+            ]
             if self.provider.revenue_ratio is None and any(c is not None for c in revenue_caps):
                 field = (
                     "savings_cap_revenue" if revenue_caps[0] is not None else ("loss_cap_revenue")
