@@ -38,17 +38,7 @@ import numpy.typing as npt
 from numba import njit
 
 from simsettle._kernels import cacheguard as _cacheguard
-from simsettle._kernels.member import (
-    attribution_draws,
-    compound_cost,
-    in_settlement,
-    joiner_year,
-    member_model,
-    occupant_year,
-    slot_sums,
-    successor,
-    system_years,
-)
+from simsettle._kernels import member as M
 from simsettle._kernels.records import (
     F_CM_AVOIDED,
     F_CM_MONTHS,
@@ -118,7 +108,7 @@ def simulate_lane(
     them in slot order across lanes. Unlike the CPU, a thread draws the leaver's words and the
     claims only where it needs them (a branch costs a GPU thread less than a Philox call).
     """
-    m = member_model(record)
+    m = M.member_model(record)
     n_years = acc.shape[0]
     n_att = attachments.shape[0]
     n_practices = practices.shape[0]
@@ -144,29 +134,29 @@ def simulate_lane(
             index = acc[y, F_TREND_INDEX]
             programme = y >= m.cm_from
             a0, a1, a2, a3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_MEMBER), k0, k1)
-            z, tenure, leaves, joiner, risk, demo, x = occupant_year(
+            z, tenure, leaves, joiner, risk, demo, x = M.occupant_year(
                 m, a0, a1, a2, a3, is_new, z_next, tenure_next, entrant_y
             )
             if m.frequency_severity:
-                x = compound_cost(m, k0, k1, ctr, yy, mm, STREAM_CLAIMS)
+                x = M.compound_cost(m, k0, k1, ctr, yy, mm, STREAM_CLAIMS)
             months, zj, risk_j, demo_j, x_j = 12.0, 0.0, 0.0, 0.0, 0.0
             if leaves:
                 b0, b1, b2, b3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_TURNOVER), k0, k1)
-                months, zj, risk_j, demo_j, x_j = joiner_year(m, b0, b1, b2, b3, leaves)
+                months, zj, risk_j, demo_j, x_j = M.joiner_year(m, b0, b1, b2, b3, leaves)
                 if joiner and m.frequency_severity:
-                    x_j = compound_cost(m, k0, k1, ctr, yy, mm, STREAM_CLAIMS + 1)
-            z_next, tenure_next, is_new = successor(z, tenure, leaves, joiner, zj)
-            u_retain, u_payer, u_provider = attribution_draws(
+                    x_j = M.compound_cost(m, k0, k1, ctr, yy, mm, STREAM_CLAIMS + 1)
+            z_next, tenure_next, is_new = M.successor(z, tenure, leaves, joiner, zj)
+            u_retain, u_payer, u_provider = M.attribution_draws(
                 m, k0, k1, ctr, yy, mm, STREAM_ATTRIBUTION
             )
-            v_retain, v_payer, v_provider = attribution_draws(
+            v_retain, v_payer, v_provider = M.attribution_draws(
                 m, k0, k1, ctr, yy, mm, STREAM_JOINER_ATTRIBUTION
             )
             months_j = 12.0 - months
-            attributed, managed, full, cost = in_settlement(
+            attributed, managed, full, cost = M.in_settlement(
                 m, True, x * ratio, risk, z, months, index, programme, u_retain, u_payer, u_provider
             )
-            attributed_j, managed_j, full_j, cost_j = in_settlement(
+            attributed_j, managed_j, full_j, cost_j = M.in_settlement(
                 m,
                 joiner,
                 x_j * ratio,
@@ -179,7 +169,7 @@ def simulate_lane(
                 v_payer,
                 v_provider,
             )
-            s0, s1, s2, s3, s4, s5, s6 = slot_sums(
+            s0, s1, s2, s3, s4, s5, s6 = M.slot_sums(
                 attributed,
                 managed,
                 full,
@@ -308,7 +298,7 @@ def make_kernel(
                 for f in range(n_fields):
                     acc[y, f] = 0.0
             if active and lane == 0:
-                system_years(k0, k1, trial, record, acc)
+                M.system_years(k0, k1, trial, record, acc)
                 for y in range(n_years):
                     index[g, y] = acc[y, f_trend]
             cuda.syncthreads()

@@ -66,6 +66,7 @@ __all__ = [
     "attribution_draws",
     "compound_cost",
     "in_settlement",
+    "innovation",
     "joiner_year",
     "member_model",
     "occupant_year",
@@ -117,6 +118,13 @@ class MemberModel(NamedTuple):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def innovation(rho: float) -> float:
+    """``sqrt(1 - rho^2)``: the weight of the new normal in an AR(1) step of correlation ``rho``
+    (and of the independent part of a normal correlated ``rho`` with another)."""
+    return math.sqrt(max(1.0 - rho * rho, 0.0))
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def member_model(p: Any) -> MemberModel:
     """The :class:`MemberModel` of one parameter record (a ``MODEL_DTYPE`` record)."""
     rsig = p.risk_sigma
@@ -135,7 +143,7 @@ def member_model(p: Any) -> MemberModel:
         p.replacement,
         rsig,
         rho,
-        math.sqrt(max(1.0 - rho * rho, 0.0)),
+        innovation(rho),
         -0.5 * rsig * rsig,
         p.ageing_log,
         p.demographic_signal >= 0.0,
@@ -401,17 +409,17 @@ def system_years(k0: np.uint32, k1: np.uint32, trial: int, p: Any, acc: F8) -> N
     ref_mu = p.reference_trend_mu
     ref_sd = p.reference_trend_sd
     corr = p.trend_correlation
-    corr_c = math.sqrt(max(1.0 - corr * corr, 0.0))
+    corr_c = innovation(corr)
     shock_p = p.shock_probability
     shock_log = p.shock_log
     q_mu = p.quality_mu
     q_sd = p.quality_sd
     q_rho = p.quality_rho
-    q_innov = math.sqrt(max(1.0 - q_rho * q_rho, 0.0))
+    q_innov = innovation(q_rho)
     nat_mu = p.national_trend_mu
     nat_sd = p.national_trend_sd
     nat_corr = p.national_correlation
-    nat_c = math.sqrt(max(1.0 - nat_corr * nat_corr, 0.0))
+    nat_c = innovation(nat_corr)
     index = 1.0
     ref = 1.0
     nat = 1.0

@@ -17,17 +17,7 @@ import numpy.typing as npt
 from numba import njit, prange
 
 from simsettle._kernels import cacheguard as _cacheguard
-from simsettle._kernels.member import (
-    attribution_draws,
-    compound_cost,
-    in_settlement,
-    joiner_year,
-    member_model,
-    occupant_year,
-    slot_sums,
-    successor,
-    system_years,
-)
+from simsettle._kernels import member as M
 from simsettle._kernels.records import (
     F_TREND_INDEX,
     LANE_FIELDS,
@@ -113,7 +103,7 @@ def _simulate_trial(
     inside a loop would be repeated for every member.
     """
     record = params[0]
-    m = member_model(record)
+    m = M.member_model(record)
     n_years = acc.shape[0]
     n_members = m.n_members
     offset = m.offset
@@ -124,7 +114,7 @@ def _simulate_trial(
     ctr = np.uint32(trial)
     L = LANES
 
-    system_years(k0, k1, trial, record, acc)
+    M.system_years(k0, k1, trial, record, acc)
     sums = (
         N_ROWS * L
     )  # lane sums of year y, field f: work[sums + (y * n_lane_fields + f) * L + lane]
@@ -158,7 +148,7 @@ def _simulate_trial(
                 mm = np.uint32(offset + base + lane)
                 a0, a1, a2, a3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_MEMBER), k0, k1)
                 b0, b1, b2, b3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_TURNOVER), k0, k1)
-                z, tenure, leaves, joiner, risk, demo, x = occupant_year(
+                z, tenure, leaves, joiner, risk, demo, x = M.occupant_year(
                     m,
                     a0,
                     a1,
@@ -169,7 +159,7 @@ def _simulate_trial(
                     work[R_TENURE * L + lane],
                     entrant_y,
                 )
-                months, zj, risk_j, demo_j, x_j = joiner_year(m, b0, b1, b2, b3, leaves)
+                months, zj, risk_j, demo_j, x_j = M.joiner_year(m, b0, b1, b2, b3, leaves)
                 work[R_ZO * L + lane] = z
                 work[R_ZJ * L + lane] = zj
                 work[R_MONTHS * L + lane] = months
@@ -180,26 +170,26 @@ def _simulate_trial(
                 work[R_DEMO_J * L + lane] = demo_j
                 work[R_X * L + lane] = x
                 work[R_X_J * L + lane] = x_j
-                z_next, tenure_next, new_next = successor(z, tenure, leaves, joiner, zj)
+                z_next, tenure_next, new_next = M.successor(z, tenure, leaves, joiner, zj)
                 work[R_Z * L + lane] = z_next
                 work[R_TENURE * L + lane] = tenure_next
                 work[R_NEW * L + lane] = 1.0 if new_next else 0.0
             if m.frequency_severity:
                 for lane in range(n_valid):
                     mm = np.uint32(offset + base + lane)
-                    work[R_X * L + lane] = compound_cost(m, k0, k1, ctr, yy, mm, STREAM_CLAIMS)
+                    work[R_X * L + lane] = M.compound_cost(m, k0, k1, ctr, yy, mm, STREAM_CLAIMS)
                     if work[R_JOINER * L + lane] > 0.5:
-                        work[R_X_J * L + lane] = compound_cost(
+                        work[R_X_J * L + lane] = M.compound_cost(
                             m, k0, k1, ctr, yy, mm, STREAM_CLAIMS + 1
                         )
             # Attribution, care management and the lane sums.
             o = sums + y * n_lane_fields * L
             for lane in range(L):
                 mm = np.uint32(offset + base + lane)
-                u_retain, u_payer, u_provider = attribution_draws(
+                u_retain, u_payer, u_provider = M.attribution_draws(
                     m, k0, k1, ctr, yy, mm, STREAM_ATTRIBUTION
                 )
-                v_retain, v_payer, v_provider = attribution_draws(
+                v_retain, v_payer, v_provider = M.attribution_draws(
                     m, k0, k1, ctr, yy, mm, STREAM_JOINER_ATTRIBUTION
                 )
                 valid = lane < n_valid
@@ -208,7 +198,7 @@ def _simulate_trial(
                 months_j = 12.0 - months
                 risk = work[R_RISK * L + lane]
                 risk_j = work[R_RISK_J * L + lane]
-                attributed, managed, full, cost = in_settlement(
+                attributed, managed, full, cost = M.in_settlement(
                     m,
                     valid,
                     work[R_X * L + lane] * ratio,
@@ -221,7 +211,7 @@ def _simulate_trial(
                     u_payer,
                     u_provider,
                 )
-                attributed_j, managed_j, full_j, cost_j = in_settlement(
+                attributed_j, managed_j, full_j, cost_j = M.in_settlement(
                     m,
                     valid & (work[R_JOINER * L + lane] > 0.5),
                     work[R_X_J * L + lane] * ratio,
@@ -236,7 +226,7 @@ def _simulate_trial(
                 )
                 work[R_COST * L + lane] = cost if attributed else -1.0
                 work[R_COST_J * L + lane] = cost_j if attributed_j else -1.0
-                s0, s1, s2, s3, s4, s5, s6 = slot_sums(
+                s0, s1, s2, s3, s4, s5, s6 = M.slot_sums(
                     attributed,
                     managed,
                     full,
@@ -301,10 +291,10 @@ def simulate_stays(
     time and without practices: its sums over attributed rows are that kernel's member fields.
     """
     record = params[0]
-    m = member_model(record)
+    m = M.member_model(record)
     n_years = system.shape[0]
     ctr = np.uint32(trial)
-    system_years(k0, k1, trial, record, system)
+    M.system_years(k0, k1, trial, record, system)
     for slot in range(m.n_members):
         mm = np.uint32(m.offset + slot)
         is_new = True
@@ -317,24 +307,24 @@ def simulate_stays(
             programme = y >= m.cm_from
             a0, a1, a2, a3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_MEMBER), k0, k1)
             b0, b1, b2, b3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_TURNOVER), k0, k1)
-            z, tenure, leaves, joiner, risk, _, x = occupant_year(
+            z, tenure, leaves, joiner, risk, _, x = M.occupant_year(
                 m, a0, a1, a2, a3, is_new, z_prev, tenure_prev, entrant_y
             )
-            months, zj, risk_j, _, x_j = joiner_year(m, b0, b1, b2, b3, leaves)
+            months, zj, risk_j, _, x_j = M.joiner_year(m, b0, b1, b2, b3, leaves)
             if m.frequency_severity:
-                x = compound_cost(m, k0, k1, ctr, yy, mm, STREAM_CLAIMS)
+                x = M.compound_cost(m, k0, k1, ctr, yy, mm, STREAM_CLAIMS)
                 if joiner:
-                    x_j = compound_cost(m, k0, k1, ctr, yy, mm, STREAM_CLAIMS + 1)
-            u_retain, u_payer, u_provider = attribution_draws(
+                    x_j = M.compound_cost(m, k0, k1, ctr, yy, mm, STREAM_CLAIMS + 1)
+            u_retain, u_payer, u_provider = M.attribution_draws(
                 m, k0, k1, ctr, yy, mm, STREAM_ATTRIBUTION
             )
-            v_retain, v_payer, v_provider = attribution_draws(
+            v_retain, v_payer, v_provider = M.attribution_draws(
                 m, k0, k1, ctr, yy, mm, STREAM_JOINER_ATTRIBUTION
             )
-            attributed, _, _, cost = in_settlement(
+            attributed, _, _, cost = M.in_settlement(
                 m, True, x, risk, z, months, index, programme, u_retain, u_payer, u_provider
             )
-            attributed_j, _, _, cost_j = in_settlement(
+            attributed_j, _, _, cost_j = M.in_settlement(
                 m,
                 joiner,
                 x_j,
@@ -362,7 +352,7 @@ def simulate_stays(
                 out[r, ST_COST] = c
                 out[r, ST_ATTRIBUTED] = 1.0 if att else 0.0
                 out[r, ST_PRESENT] = 1.0 if present else 0.0
-            z_prev, tenure_prev, is_new = successor(z, tenure, leaves, joiner, zj)
+            z_prev, tenure_prev, is_new = M.successor(z, tenure, leaves, joiner, zj)
 
 
 def work_size(n_years: int, n_attachments: int) -> int:
