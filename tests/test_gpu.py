@@ -350,9 +350,11 @@ def test_kernel_ptx_has_no_contracted_multiply_adds():
     rows = {int(r[0]): [int(x) for x in r[1:]] for r in map(str.split, proc.stdout.splitlines())}
     fma_default, mul_default, add_default, _, _ = rows[1]
     fma, mul, add, mul_rn, add_rn = rows[0]
-    # NVVM's default contracts; -fma=0 leaves only libdevice's explicit fma (exp, log, pow) and
-    # marks every multiply and add .rn, which ptxas may not fuse either.
-    assert fma_default > fma > 0
+    # NVVM's default contracts; -fma=0 leaves only libdevice's explicit fma and marks every
+    # multiply and add .rn, which ptxas may not fuse either. The model calls no libdevice
+    # function that has one (its exp and log are _kernels.elementary's, sqrt is sqrt.rn), so on
+    # an H200 (numba-cuda 0.30.4, CUDA 13) none is left at all.
+    assert fma_default > fma >= 0
     assert mul_default > 0
     assert add_default > 0
     assert mul == add == 0

@@ -206,6 +206,17 @@ def simulate_lane(
                     acc[y, first_practice + n_practices + p] += months_j
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _device_record(record: Any) -> Any:
+    """The parameter record as the kernel received it (on a GPU: a reference to device memory)."""
+    return record
+
+
+def _simulator_record(record: Any) -> Any:  # pragma: no cover - runs in the simulator's threads
+    """The numpy record inside the simulator's fake device array."""
+    return record._ary
+
+
 def make_kernel(
     n_years: int,
     n_attachments: int,
@@ -242,18 +253,9 @@ def make_kernel(
     n_prac_alloc = max(n_practices, 1)
     f_trend = F_TREND_INDEX
     f_ref, f_quality, f_completion, f_nat = F_REF_INDEX, F_QUALITY, F_COMPLETION_Z, F_NAT_INDEX
-    if cuda.config.ENABLE_CUDASIM:
-        # The simulator runs the kernel as Python and hands it the record wrapped as a fake
-        # device array, which the @njit functions cannot take: give them the numpy record.
-        def host_record(r: Any) -> Any:
-            return r._ary
-
-    else:
-
-        @cuda.jit(device=True, inline=True)  # type: ignore[untyped-decorator]
-        def host_record(r: Any) -> Any:  # pragma: no cover - device code
-            return r
-
+    # The simulator runs the kernel as Python and hands it the record wrapped as a fake device
+    # array, which the @njit functions cannot take: they get the numpy record inside it.
+    host_record = _simulator_record if cuda.config.ENABLE_CUDASIM else _device_record
     float64 = numba.float64
 
     @cuda.jit(KERNEL_SIGNATURE, **jit_options)  # type: ignore[untyped-decorator]
