@@ -14,8 +14,6 @@ import json
 import math
 import os
 import platform
-import shutil
-import tempfile
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import xarray as xr
 
+from simsettle._atomic import atomic_path, recover_interrupted_write
 from simsettle._kernels import records as R
 from simsettle._version import __version__
 from simsettle.dims import DIM_INFO, Dim
@@ -51,6 +50,7 @@ __all__ = [
     "derived_dataset",
     "open_results",
     "payoff_dataset",
+    "recover_interrupted_write",
     "results_format",
     "sweep_base",
     "sweep_base_index",
@@ -882,26 +882,6 @@ def _plain(ds: xr.Dataset) -> xr.Dataset:
     return ds.assign_coords(coords) if coords else ds
 
 
-def _fsync_tree(root: Path) -> None:
-    for folder, _, files in os.walk(root):
-        for name in files:
-            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename durable; directories cannot be opened this way on every platform.
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 @contextlib.contextmanager
 def _interrupts_held() -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM until the block ends, then deliver them (main thread only).
@@ -937,18 +917,8 @@ def _interrupts_held() -> Iterator[None]:
 
 
 def _write_netcdf(ds: xr.Dataset, target: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        with _interrupts_held():
-            ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=_encoding(ds))
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_path(target) as tmp, _interrupts_held():
+        ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=_encoding(ds))
 
 
 def _write_zarr(ds: xr.Dataset, target: Path) -> None:
@@ -962,56 +932,10 @@ def _write_zarr(ds: xr.Dataset, target: Path) -> None:
     if chunked:
         ds = ds.assign(chunked)
     encoding = {str(n): {"chunks": _stored_chunks(v.variable)} for n, v in ds.data_vars.items()}
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part"))
-    aside: Path | None = None
-    try:
-        # Consolidated metadata is not part of the Zarr 3 specification (zarr warns); a results
-        # store has a few dozen arrays, so reading their metadata one by one costs little.
-        with _interrupts_held():
-            ds.to_zarr(tmp, mode="w", encoding=encoding, consolidated=False, zarr_format=3)
-        _fsync_tree(tmp)
-        if target.exists() or target.is_symlink():
-            # The old store moves aside (a name no one else uses) until the new one is in place.
-            aside = tmp.with_name(tmp.name.removesuffix(".part") + ".old")
-            os.rename(target, aside)
-        try:
-            os.rename(tmp, target)
-        except BaseException:
-            if aside is not None:
-                os.rename(aside, target)
-                aside = None
-            raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    _fsync_dir(target.parent)
-    if aside is not None:
-        shutil.rmtree(aside, ignore_errors=True)
-
-
-def recover_interrupted_write(path: str | os.PathLike[str]) -> list[Path]:
-    """Clean up after a write of ``path`` that was killed (SIGKILL, power loss) mid-way.
-
-    Removes the temporary ``.<name>.*.part`` file or store it left; if a Zarr store was moved
-    aside (``.<name>.*.old``) and the new one never took its place, puts the old one back.
-    Returns what it removed or restored. Called before a run writes ``path`` again.
-    """
-    target = Path(path)
-    touched = []
-    for stale in target.parent.glob(f".{target.name}.*.part"):
-        if stale.is_dir():
-            shutil.rmtree(stale, ignore_errors=True)
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                stale.unlink()
-        touched.append(stale)
-    for old in sorted(target.parent.glob(f".{target.name}.*.old")):
-        if not target.exists():
-            os.rename(old, target)
-        else:
-            shutil.rmtree(old, ignore_errors=True)
-        touched.append(old)
-    return touched
+    # Consolidated metadata is not part of the Zarr 3 specification (zarr warns); a results
+    # store has a few dozen arrays, so reading their metadata one by one costs little.
+    with atomic_path(target, directory=True) as tmp, _interrupts_held():
+        ds.to_zarr(tmp, mode="w", encoding=encoding, consolidated=False, zarr_format=3)
 
 
 def write_results(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
