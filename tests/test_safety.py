@@ -102,7 +102,7 @@ def _calls(path: Path, attr: str) -> list[ast.Call]:
 
 
 def test_results_are_opened_without_pickle() -> None:
-    results = PACKAGE / "results" / "dataset.py"
+    results = PACKAGE / "results" / "io.py"
     # NetCDF: the netcdf4 engine only (it has no object codec); Zarr: version 3 only, after
     # check_zarr_store has refused every codec but the allowed ones.
     for call in _calls(results, "open_dataset"):
