@@ -9,6 +9,7 @@ statistics.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import platform
@@ -139,17 +140,9 @@ def achieved_cost_moments(scenario: Scenario) -> dict[str, float | None]:
             "top10_share": None,
             "zero_share": None,
         }
-    m = cost_moments(
-        CostShape(
-            zero_cost_share=c.zero_cost_share,
-            body_sigma=c.body_sigma,
-            tail_probability=c.tail_probability,
-            tail_threshold=c.tail_threshold,
-            tail_shape=c.tail_shape,
-            risk_sigma=p.risk_sigma,
-            pmpm=c.pmpm,
-        )
-    )
+    # CostShape's fields are the cost block's, by the same names, and population.risk_sigma.
+    names = [f.name for f in dataclasses.fields(CostShape) if f.name != "risk_sigma"]
+    m = cost_moments(CostShape(risk_sigma=p.risk_sigma, **{n: getattr(c, n) for n in names}))
     return {
         "pmpm": m.pmpm,
         "cv": m.cv,
@@ -241,39 +234,24 @@ def to_dataset(
         "trend_index": (_TY, settled.trend_index),
         "reference_index": (_TY, settled.reference_index),
     }
-    for name, arr in {
-        "settlement_estimated": settled.settlement_estimated,
-        "interim_payment": settled.interim_payment,
-        "settlement_pv": settled.settlement_pv,
-    }.items():
-        if arr is not None:
-            data[name] = (_DPT, arr)
-    if (
-        settled.participant_payout is not None
-        and settled.participant_spend is not None
-        and settled.participant_member_months is not None
-    ):
-        data["participant_payout"] = ((_D, _P, _T, _Y), settled.participant_payout)
-        data["participant_spend"] = ((_P, _T, _Y), settled.participant_spend)
-        data["participant_member_months"] = ((_P, _T, _Y), settled.participant_member_months)
-    line_vars = {
-        "line_benchmark": settled.line_benchmark,
-        "line_actual_spend": settled.line_actual_spend,
-        "line_member_months": settled.line_member_months,
+    # Variables a scenario has only with timing, participants, lines of business, a portfolio,
+    # quality or care management, in the order they are stored.
+    optional: dict[str, tuple[tuple[str, ...], np.ndarray[Any, Any] | None]] = {
+        "settlement_estimated": (_DPT, settled.settlement_estimated),
+        "interim_payment": (_DPT, settled.interim_payment),
+        "settlement_pv": (_DPT, settled.settlement_pv),
+        "participant_payout": ((_D, _P, _T, _Y), settled.participant_payout),
+        "participant_spend": ((_P, _T, _Y), settled.participant_spend),
+        "participant_member_months": ((_P, _T, _Y), settled.participant_member_months),
+        "line_benchmark": ((_L, _T, _Y), settled.line_benchmark),
+        "line_actual_spend": ((_L, _T, _Y), settled.line_actual_spend),
+        "line_member_months": ((_L, _T, _Y), settled.line_member_months),
+        "portfolio_settlement": (_TY, settled.portfolio_settlement),
+        "quality_score": (_TY, settled.quality_score),
+        "care_management_cost": (_TY, settled.care_management_cost),
+        "care_management_savings": (_TY, settled.care_management_savings),
     }
-    for name, values in line_vars.items():
-        if values is not None:
-            data[name] = ((_L, _T, _Y), values)
-    if settled.portfolio_settlement is not None:
-        data["portfolio_settlement"] = (_TY, settled.portfolio_settlement)
-    optional = {
-        "quality_score": settled.quality_score,
-        "care_management_cost": settled.care_management_cost,
-        "care_management_savings": settled.care_management_savings,
-    }
-    for name, values in optional.items():
-        if values is not None:
-            data[name] = (_TY, values)
+    data.update({name: (dims, a) for name, (dims, a) in optional.items() if a is not None})
     for name, (_, arr) in data.items():
         if not np.all(np.isfinite(arr)):
             raise SimulationError(f"{name} has non-finite values; please report this scenario")
