@@ -1,7 +1,7 @@
 """The engine's member-level model written the straightforward way, in vectorised numpy.
 
 This is the comparison the engine is measured against (issue 5): the same model as
-:mod:`simsettle._kernels.population`, read from the same parameter vector
+:mod:`simsettle._kernels.member`, read by name from the same parameter record
 (:func:`simsettle.models.population.compile_model`), written as a careful actuary would write it
 in numpy: one simulated year at a time, every quantity an array over (trials of a batch x roster
 slots), numpy's default generator (:func:`numpy.random.default_rng`), float64 throughout.
@@ -9,7 +9,8 @@ slots), numpy's default generator (:func:`numpy.random.default_rng`), float64 th
 It is not bit-identical to the engine (the engine uses counter-based Philox words; this uses a
 sequential generator and draws only what each step needs), but it simulates the same
 distributions; ``tests/test_numpy_model.py`` checks the per-trial aggregates of both agree within
-Monte Carlo error.
+Monte Carlo error. It is written independently of the kernels on purpose, and must stay so: a
+second definition of the member-year rule is what lets the tests catch a mistake in the first.
 
 Covered: turnover with a uniform leaving time and partial-year months, a replacement joiner for
 the rest of the year, a vacancy filled by a new entrant the next year; AR(1) latent log risk with
@@ -59,44 +60,6 @@ from simsettle._kernels.records import (
     F_SPEND,
     F_TREND_INDEX,
     N_BASE_FIELDS,
-    P_AGEING,
-    P_BODY_MU,
-    P_BODY_SIGMA,
-    P_CM_EFFECT,
-    P_CM_FROM,
-    P_CM_Z,
-    P_DEMO_LAMBDA,
-    P_ENTRANT_SHIFT,
-    P_FS_FRAILTY,
-    P_FS_LAMBDA,
-    P_FS_ON,
-    P_FS_SEV_MU,
-    P_FS_SEV_SIGMA,
-    P_MEMBERS,
-    P_NAT_CORR,
-    P_NAT_TREND_MU,
-    P_NAT_TREND_SD,
-    P_NOCARE_RETAIN,
-    P_PAYER_ONLY,
-    P_PROVIDER_ONLY,
-    P_QUAL_MU,
-    P_QUAL_RHO,
-    P_QUAL_SD,
-    P_REF_TREND_MU,
-    P_REF_TREND_SD,
-    P_REPLACEMENT,
-    P_RISK_RHO,
-    P_RISK_SIGMA,
-    P_SHOCK_LOG,
-    P_SHOCK_P,
-    P_TAIL_INV_SHAPE,
-    P_TAIL_P,
-    P_TAIL_SCALE,
-    P_TREND_CORR,
-    P_TREND_MU,
-    P_TREND_SD,
-    P_TURNOVER,
-    P_ZERO,
 )
 from simsettle.models.population import ModelInputs
 
@@ -145,7 +108,7 @@ def simulate_numpy(
     return out
 
 
-def _system_years(rng: np.random.Generator, p: F8, out: F8) -> None:
+def _system_years(rng: np.random.Generator, p: dict[str, float], out: F8) -> None:
     """Trial-level paths: cost indices with shocks, quality score, completion-factor error.
 
     The provider's index is 1 in the first simulated year and grows by a lognormal factor a
@@ -153,8 +116,8 @@ def _system_years(rng: np.random.Generator, p: F8, out: F8) -> None:
     (or lowers) every index in its year only. The quality score is logistic of an AR(1) logit.
     """
     n = out.shape[0]
-    corr, nat_corr = p[P_TREND_CORR], p[P_NAT_CORR]
-    q_rho = p[P_QUAL_RHO]
+    corr, nat_corr = p["trend_correlation"], p["national_correlation"]
+    q_rho = p["quality_rho"]
     index, ref, nat = np.ones(n), np.ones(n), np.ones(n)
     q_x = np.zeros(n)
     for y in range(out.shape[1]):
@@ -163,41 +126,41 @@ def _system_years(rng: np.random.Generator, p: F8, out: F8) -> None:
             g1, g2, g3 = rng.standard_normal((3, n))
             g_ref = corr * g1 + math.sqrt(max(1.0 - corr**2, 0.0)) * g2
             g_nat = nat_corr * g1 + math.sqrt(max(1.0 - nat_corr**2, 0.0)) * g3
-            index = index * np.exp(p[P_TREND_MU] + p[P_TREND_SD] * g1)
-            ref = ref * np.exp(p[P_REF_TREND_MU] + p[P_REF_TREND_SD] * g_ref)
-            nat = nat * np.exp(p[P_NAT_TREND_MU] + p[P_NAT_TREND_SD] * g_nat)
-            shocked = rng.random(n) < p[P_SHOCK_P]
-            level = np.where(shocked, math.exp(p[P_SHOCK_LOG]), 1.0)
+            index = index * np.exp(p["trend_mu"] + p["trend_sd"] * g1)
+            ref = ref * np.exp(p["reference_trend_mu"] + p["reference_trend_sd"] * g_ref)
+            nat = nat * np.exp(p["national_trend_mu"] + p["national_trend_sd"] * g_nat)
+            shocked = rng.random(n) < p["shock_probability"]
+            level = np.where(shocked, math.exp(p["shock_log"]), 1.0)
         out[:, y, F_TREND_INDEX] = index * level
         out[:, y, F_REF_INDEX] = ref * level
         out[:, y, F_NAT_INDEX] = nat * level
         e = rng.standard_normal(n)
         q_x = e if y == 0 else q_rho * q_x + math.sqrt(max(1.0 - q_rho**2, 0.0)) * e
-        out[:, y, F_QUALITY] = 1.0 / (1.0 + np.exp(-(p[P_QUAL_MU] + p[P_QUAL_SD] * q_x)))
+        out[:, y, F_QUALITY] = 1.0 / (1.0 + np.exp(-(p["quality_mu"] + p["quality_sd"] * q_x)))
         out[:, y, F_COMPLETION_Z] = rng.standard_normal(n)
 
 
-def _annual_cost(rng: np.random.Generator, p: F8, shape: tuple[int, ...]) -> F8:
+def _annual_cost(rng: np.random.Generator, p: dict[str, float], shape: tuple[int, ...]) -> F8:
     """Annual cost of risk-1 members at index 1 (USD), by the scenario's cost model."""
     size = math.prod(shape)
-    if p[P_FS_ON] > 0.5:
+    if p["frequency_severity"] > 0.5:
         # Frequency-severity: claims ~ Poisson(lambda x frailty), frailty lognormal of mean 1;
         # each claim lognormal; a member's cost is the sum of its claims.
-        f = p[P_FS_FRAILTY]
-        rate = p[P_FS_LAMBDA] * np.exp(f * rng.standard_normal(size) - 0.5 * f * f)
+        f = p["claim_frailty"]
+        rate = p["claims_per_year"] * np.exp(f * rng.standard_normal(size) - 0.5 * f * f)
         claims = rng.poisson(rate)
-        severities = rng.lognormal(p[P_FS_SEV_MU], p[P_FS_SEV_SIGMA], int(claims.sum()))
+        severities = rng.lognormal(p["severity_mu"], p["severity_sigma"], int(claims.sum()))
         owner = np.repeat(np.arange(size), claims)
         return np.bincount(owner, weights=severities, minlength=size).reshape(shape)
     # Mixture: nothing with probability zero; a Pareto high-cost claimant with probability
     # tail_p (by inversion: scale x U^(-1/alpha), U on (0, 1]); otherwise the lognormal body.
-    zero, tail_p = p[P_ZERO], p[P_TAIL_P]
+    zero, tail_p = p["zero_share"], p["tail_probability"]
     u = rng.random(shape)
     tail = (u >= zero) & (u < zero + tail_p)
     body = u >= zero + tail_p
     cost = np.zeros(shape)
-    cost[tail] = p[P_TAIL_SCALE] * (1.0 - rng.random(int(tail.sum()))) ** (-p[P_TAIL_INV_SHAPE])
-    cost[body] = rng.lognormal(p[P_BODY_MU], p[P_BODY_SIGMA], int(body.sum()))
+    cost[tail] = p["tail_scale"] * (1.0 - rng.random(int(tail.sum()))) ** (-p["tail_inv_shape"])
+    cost[body] = rng.lognormal(p["body_mu"], p["body_sigma"], int(body.sum()))
     return cost
 
 
@@ -219,7 +182,7 @@ def _add_members(
     ``acc`` is (batch, fields). The group is either the whole roster, arrays (batch, members),
     or a list of members with ``trial_of`` giving each one's trial in the batch.
     """
-    p = inputs.params
+    p = inputs.parameters()
     batch = acc.shape[0]
 
     def total(values: F8 | B1) -> F8:
@@ -231,17 +194,17 @@ def _add_members(
     # (retrospective attribution), and never attributes a provider-only member; the provider
     # cannot manage a payer-only member. Draws are made only where the feature is on.
     attributed: B1 | None = None
-    if p[P_PROVIDER_ONLY] > 0.0:
-        attributed = rng.random(z.shape) >= p[P_PROVIDER_ONLY]
-    if p[P_NOCARE_RETAIN] < 1.0:
-        dropped = (x == 0.0) & (rng.random(z.shape) >= p[P_NOCARE_RETAIN])
+    if p["provider_only_share"] > 0.0:
+        attributed = rng.random(z.shape) >= p["provider_only_share"]
+    if p["no_care_retention"] < 1.0:
+        dropped = (x == 0.0) & (rng.random(z.shape) >= p["no_care_retention"])
         attributed = ~dropped if attributed is None else attributed & ~dropped
     # Care management enrols members whose latent z is above the threshold (+inf: nobody).
     managed: B1 | None = None
-    if programme and p[P_CM_Z] < math.inf:
-        managed = z > p[P_CM_Z]
-        if p[P_PAYER_ONLY] > 0.0:
-            managed &= rng.random(z.shape) >= p[P_PAYER_ONLY]
+    if programme and p["care_management_z"] < math.inf:
+        managed = z > p["care_management_z"]
+        if p["payer_only_share"] > 0.0:
+            managed &= rng.random(z.shape) >= p["payer_only_share"]
 
     # Cost: annual cost x risk score x the trial-year's cost index x share of the year enrolled;
     # care management avoids a share of a managed member's cost.
@@ -250,7 +213,7 @@ def _add_members(
     cost = risk * index * x * (months / 12.0)
     avoided = None
     if managed is not None:
-        avoided = np.where(managed, cost * p[P_CM_EFFECT], 0.0)
+        avoided = np.where(managed, cost * p["care_management_effect"], 0.0)
         cost -= avoided
         # Managed months count whether or not the payer attributes the member: the programme's
         # cost falls on the provider either way.
@@ -273,17 +236,17 @@ def _add_members(
 
 def _simulate_batch(rng: np.random.Generator, inputs: ModelInputs, out: F8) -> None:
     """Simulate the trials of ``out`` (batch, years, fields), zero on entry, all at once."""
-    p = inputs.params
+    p = inputs.parameters()
     batch, n_years = out.shape[0], out.shape[1]
-    n = int(p[P_MEMBERS])
-    sigma, rho = p[P_RISK_SIGMA], p[P_RISK_RHO]
+    n = int(p["members"])
+    sigma, rho = p["risk_sigma"], p["risk_rho"]
     innovation = math.sqrt(max(1.0 - rho * rho, 0.0))
     # Scores exp(sigma z - sigma^2 / 2) have mean 1 for z ~ N(0, 1); demographic scores use the
     # same latent z shrunk by lambda (when a benchmark uses them).
     risk_shift = -0.5 * sigma * sigma
-    demo_on = p[P_DEMO_LAMBDA] >= 0.0
-    demo_sigma = p[P_DEMO_LAMBDA] * sigma
-    entrant = p[P_ENTRANT_SHIFT]
+    demo_on = p["demographic_signal"] >= 0.0
+    demo_sigma = p["demographic_signal"] * sigma
+    entrant = p["entrant_shift"]
 
     _system_years(rng, p, out)
 
@@ -294,19 +257,19 @@ def _simulate_batch(rng: np.random.Generator, inputs: ModelInputs, out: F8) -> N
 
     for y in range(n_years):
         acc = out[:, y, :]
-        programme = y >= p[P_CM_FROM]
+        programme = y >= p["care_management_from"]
 
         # The year's occupants: new members draw a stationary latent score (shifted for
         # entrants after the first year); continuing members move by AR(1) and age a year.
         eps = rng.standard_normal((batch, n))
         z = np.where(new, eps + (entrant if y > 0 else 0.0), rho * z + innovation * eps)
         tenure = np.where(new, 0.0, tenure + 1.0)
-        age = tenure * p[P_AGEING]
+        age = tenure * p["ageing_log"]
         risk = np.exp(sigma * z + risk_shift + age)
         demo = np.exp(demo_sigma * z - 0.5 * demo_sigma**2 + age) if demo_on else None
 
         # Turnover: a leaver leaves at a uniform time in the year.
-        leaves = rng.random((batch, n)) < p[P_TURNOVER]
+        leaves = rng.random((batch, n)) < p["turnover"]
         months = np.full((batch, n), 12.0)
         months[leaves] = 12.0 * rng.random(int(leaves.sum()))
 
@@ -320,7 +283,7 @@ def _simulate_batch(rng: np.random.Generator, inputs: ModelInputs, out: F8) -> N
         # the rest of the year; the joiner continues in the slot next year. An unreplaced slot
         # is filled by a new entrant at the start of next year.
         trial_l, slot_l = np.nonzero(leaves)
-        replaced = rng.random(trial_l.size) < p[P_REPLACEMENT]
+        replaced = rng.random(trial_l.size) < p["replacement"]
         trial_j, slot_j = trial_l[replaced], slot_l[replaced]
         z_join = rng.standard_normal(trial_j.size) + entrant
         _add_members(

@@ -27,7 +27,7 @@ from simsettle.models.population import (
 )
 from simsettle.options import OPTIONS
 from simsettle.rules.designs import combine_lines, settle_designs
-from simsettle.scenario.contracts import TwoSided, UpsideOnly
+from simsettle.scenario.contracts import AnyDesign
 from simsettle.scenario.io import LoadedScenario, load_scenario
 from simsettle.scenario.schema import Scenario
 
@@ -394,11 +394,12 @@ def simulate(
         points = plan.points
     lines_per_point = len(sc.line_views())
     total = sc.trials * lines_per_point * len(points)
-    first_inputs = [compile_model(view) for _, view in points[0].line_views()]
-    _check_memory(points[0], first_inputs, chunk, len(points))
+    # The model is compiled once per point and line of business, here, and read by all below.
+    compiled = [compile_lines(point) for point in points]
+    _check_memory(points[0], [inputs for _, _, inputs in compiled[0]], chunk, len(points))
     store = None
     if checkpoint is not None:
-        store = _open_checkpoint(checkpoint, loaded, points, chunk, resume=resume)
+        store = _open_checkpoint(checkpoint, loaded, points, compiled, chunk, resume=resume)
 
     show = progress if progress is not None else OPTIONS["progress"]
     bar: _DelayedTqdm | None = None
@@ -423,6 +424,7 @@ def simulate(
                     _simulate_point(
                         loaded,
                         point,
+                        compiled[p],
                         chunk,
                         n_threads > 1,
                         client,
@@ -443,9 +445,24 @@ def simulate(
     return combine_sweep(results, plan)
 
 
+def compile_lines(sc: Scenario) -> list[tuple[str, Scenario, ModelInputs]]:
+    """``(name, view, inputs)`` of each line of business of ``sc``, compiled once for the run.
+
+    Each line of a portfolio has its own members (disjoint counter words, from ``member_offset``)
+    and shares the trial-level draws; a single contract is the one-line case.
+    """
+    lines = []
+    offset = 0
+    for name, view in sc.line_views():
+        lines.append((name, view, compile_model(view, member_offset=offset)))
+        offset += view.population.members
+    return lines
+
+
 def _simulate_point(
     loaded: LoadedScenario,
     sc: Scenario,
+    lines: Sequence[tuple[str, Scenario, ModelInputs]],
     chunk: int,
     parallel: bool,
     client: Any,
@@ -461,13 +478,6 @@ def _simulate_point(
 
     key = key_from_seed(sc.seed)
     chunks = plan_chunks(sc.trials, chunk)
-    # Each line of a portfolio has its own members (disjoint counter words) and shares the
-    # trial-level draws; a single contract is the one-line case.
-    lines = []
-    offset = 0
-    for name, view in sc.line_views():
-        lines.append((name, view, compile_model(view, member_offset=offset)))
-        offset += view.population.members
     settled = []
     for k, (name, view, inputs) in enumerate(lines):
 
@@ -552,6 +562,7 @@ def _open_checkpoint(
     directory: str | os.PathLike[str],
     loaded: LoadedScenario,
     points: Sequence[Scenario],
+    compiled: Sequence[Sequence[tuple[str, Scenario, ModelInputs]]],
     chunk: int,
     *,
     resume: bool,
@@ -561,12 +572,11 @@ def _open_checkpoint(
     from simsettle.checkpoint import Checkpoint, params_digest
 
     arrays = []
-    for point in points:
-        offset = 0
-        for _, view in point.line_views():
-            inputs = compile_model(view, member_offset=offset)
-            offset += view.population.members
-            arrays += [inputs.params, inputs.attachments, inputs.practices]
+    for lines in compiled:
+        for _, _, inputs in lines:
+            # The record's bytes as float64 words: the digest of the parameter vector it was.
+            vector = inputs.params.reshape(1).view(np.float64)
+            arrays += [vector, inputs.attachments, inputs.practices]
     sc = loaded.scenario
     identity = {
         "simsettle_version": __version__,
@@ -704,7 +714,7 @@ def local_cluster(workers: int) -> Any:
 
 
 def payoff(
-    designs: LoadedScenario | Scenario | Sequence[UpsideOnly | TwoSided] | str | os.PathLike[str],
+    designs: LoadedScenario | Scenario | Sequence[AnyDesign] | str | os.PathLike[str],
     *,
     rates: npt.ArrayLike | None = None,
     members: float = 10_000.0,
@@ -727,7 +737,7 @@ def payoff(
 
     if isinstance(designs, LoadedScenario | Scenario | str | os.PathLike):
         sc = resolve_scenario(designs).scenario
-        chosen: Sequence[UpsideOnly | TwoSided] = sc.designs
+        chosen: Sequence[AnyDesign] = sc.designs
         if revenue_ratio is None:
             revenue_ratio = sc.provider.revenue_ratio
     else:

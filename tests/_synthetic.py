@@ -46,7 +46,8 @@ def make_dataset(n_trials: int = 4000, n_years: int = 1, seed: int = SEED) -> xr
     ssr = np.array([0.5, 0.5, 0.6])
     slr = np.array([0.0, 0.4, 0.4])
     savings_cap = np.array([np.nan, np.nan, 0.02])
-    loss_cap = np.array([np.nan, np.nan, 0.01])
+    # as the results write them: a design that shares no losses has a loss cap of 0
+    loss_cap = np.array([0.0, np.nan, 0.01])
 
     shared_savings = np.empty((len(DESIGNS), *shape))
     shared_losses = np.empty((len(DESIGNS), *shape))

@@ -24,7 +24,7 @@ import pytest
 
 from simsettle._kernels import records as R
 from simsettle._kernels.cuda import TRIAL_FIELDS, simulate_lane
-from simsettle._kernels.population import _system_years
+from simsettle._kernels.member import system_years
 from simsettle.models import gpu
 from simsettle.models.population import compile_model, key_from_seed, simulate_aggregates
 from simsettle.models.reference import simulate_trial_reference
@@ -99,11 +99,12 @@ def _lanes(name: str, trial: int, lanes: int) -> np.ndarray:
     inputs = compile_model(sc)
     k0, k1 = key_from_seed(sc.seed)
     system = np.zeros((inputs.n_years, inputs.n_fields))
-    _system_years(k0, k1, trial, inputs.params, system)
+    record = inputs.params[()]
+    system_years(k0, k1, trial, record, system)
     parts = np.zeros((lanes, inputs.n_years, inputs.n_fields))
     for lane in range(lanes):
         parts[lane, :, R.F_TREND_INDEX] = system[:, R.F_TREND_INDEX]
-        args = (inputs.params, inputs.attachments, inputs.practices, parts[lane], lane, lanes)
+        args = (record, inputs.attachments, inputs.practices, parts[lane], lane, lanes)
         simulate_lane(k0, k1, trial, *args)
     total = np.zeros((inputs.n_years, inputs.n_fields))
     for lane in range(lanes):

@@ -216,26 +216,26 @@ def test_numpy_model_matches_the_engine(name, engine_runs):
     assert not bad, f"{name}: numpy model and engine disagree:\n" + "\n".join(bad)
 
 
-def _perturbed(inputs: ModelInputs, slot: int, value: float) -> ModelInputs:
+def _perturbed(inputs: ModelInputs, name: str, value: float) -> ModelInputs:
     params = inputs.params.copy()
-    params[slot] = value
+    params[name] = value
     return replace(inputs, params=params)
 
 
 @pytest.mark.parametrize(
-    ("name", "slot", "value", "field"),
+    ("name", "parameter", "value", "field"),
     [
-        ("reference", R.P_TURNOVER, 0.17, R.F_MEMBERS),  # 0.15 in the scenario
-        ("churn", R.P_REPLACEMENT, 0.55, R.F_MEMBERS),  # 0.5
-        ("churn", R.P_RISK_RHO, 0.7, R.F_RISK_MONTHS),  # 0.6: entrants' shift fades slower
-        ("attribution", R.P_CM_EFFECT, 0.23, R.F_CM_AVOIDED),  # 0.2
-        ("churn", R.P_QUAL_RHO, 0.75, R.F_QUALITY),  # 0.6: only the years' correlation moves
+        ("reference", "turnover", 0.17, R.F_MEMBERS),  # 0.15 in the scenario
+        ("churn", "replacement", 0.55, R.F_MEMBERS),  # 0.5
+        ("churn", "risk_rho", 0.7, R.F_RISK_MONTHS),  # 0.6: entrants' shift fades slower
+        ("attribution", "care_management_effect", 0.23, R.F_CM_AVOIDED),  # 0.2
+        ("churn", "quality_rho", 0.75, R.F_QUALITY),  # 0.6: only the years' correlation moves
     ],
 )
-def test_comparison_detects_a_perturbed_parameter(name, slot, value, field, engine_runs):
+def test_comparison_detects_a_perturbed_parameter(name, parameter, value, field, engine_runs):
     # The comparison has power: a small change of one parameter in the numpy model fails it,
     # in the field the parameter drives.
-    bad = mismatches(engine_runs[name], _numpy(_perturbed(_inputs(name), slot, value)))
+    bad = mismatches(engine_runs[name], _numpy(_perturbed(_inputs(name), parameter, value)))
     assert any(cell.startswith(_field_name(field) + "[") for cell in bad), bad
 
 

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import inspect
+import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
+import simsettle
+from simsettle._kernels import cuda, member, population
 from simsettle._kernels import records as R
-from simsettle.models.population import compile_model, key_from_seed, simulate_aggregates
+from simsettle.models.population import (
+    compile_model,
+    key_from_seed,
+    simulate_aggregates,
+    simulate_stays,
+)
 from simsettle.models.reference import simulate_trial_reference
 from simsettle.scenario import parse_scenario
 
@@ -212,3 +222,67 @@ designs: [{name: a, kind: upside_only, shared_savings_rate: 0.5}]
     f = np.exp(0.8 * z - 0.32)
     p0 = np.trapezoid(np.exp(-12 * f) * np.exp(-z * z / 2) / math.sqrt(2 * math.pi), z)
     assert (cost == 0).mean() == pytest.approx(p0, abs=4 * math.sqrt(p0 / 200_000))
+
+
+# --------------------------------------------------------------------------------------------
+# One member model: one rule, one named record
+
+
+def test_parameter_record_is_named_and_recorded_by_name(small_text):
+    sc = _scenario(small_text)
+    inputs = compile_model(sc)
+    assert inputs.params.dtype == R.MODEL_DTYPE
+    assert R.MODEL_DTYPE.names == tuple(name for name, _, _ in R.MODEL_FIELDS)
+    assert all(dt == np.float64 for dt, _ in R.MODEL_DTYPE.fields.values())
+    named = inputs.parameters()
+    assert list(named) == list(R.MODEL_DTYPE.names)
+    assert named["turnover"] == sc.population.turnover == 0.2
+    assert named["risk_rho"] == sc.population.risk_persistence == 0.7
+    assert named["members"] == 300.0
+    ds = simsettle.simulate(sc.model_copy(update={"trials": 2}), progress=False)
+    recorded = json.loads(ds.attrs["model_parameters"])["params"]
+    assert recorded == named
+
+
+def test_gate_refuses_a_parameter_vector(small_text):
+    inputs = compile_model(_scenario(small_text))
+    vector = replace(inputs, params=inputs.params.reshape(1).view(np.float64))
+    with pytest.raises(ValueError, match="MODEL_DTYPE"):
+        simulate_aggregates(vector, key_from_seed(1), 0, 1)
+
+
+def test_kernel_layouts_hold_no_model_arithmetic():
+    """The member-year rule is _kernels/member.py's alone: the CPU and CUDA layouts call it and
+    do no draw-to-cost arithmetic of their own (no exp, log, Box-Muller or cost formula)."""
+    for fn in (population._simulate_trial, population.simulate_stays, cuda.simulate_lane):
+        src = inspect.getsource(fn.py_func)
+        for call in ("occupant_year(", "joiner_year(", "in_settlement(", "successor("):
+            assert call in src, (fn.__name__, call)
+        for arithmetic in ("vexp(", "vlog(", "box_muller(", "math.exp(", "np.exp("):
+            assert arithmetic not in src, (fn.__name__, arithmetic)
+    # ... and the rule's own module has the arithmetic (the check above can fail).
+    assert "vexp(" in inspect.getsource(member.occupant_year.py_func)
+
+
+def test_member_stays_sum_to_the_kernels_aggregates(small_text):
+    edits = {
+        "members: 300": "members: 40\n  attribution: {method: blended, no_care_retention: 0.3, "
+        "provider_only_share: 0.1}"
+    }
+    sc = _scenario(small_text, **edits)
+    inputs, key = compile_model(sc), key_from_seed(sc.seed)
+    stays, system = simulate_stays(inputs, key, 3)
+    agg = simulate_aggregates(inputs, key, 3, 1)[0]
+    np.testing.assert_array_equal(system[:, R.F_TREND_INDEX], agg[:, R.F_TREND_INDEX])
+    kept = stays[stays[:, R.ST_ATTRIBUTED] > 0.5]
+    for y in range(inputs.n_years):
+        year = kept[kept[:, R.ST_YEAR] == y]
+        months = year[:, R.ST_EXIT] - year[:, R.ST_ENTRY]
+        assert len(year) == agg[y, R.F_MEMBERS]
+        assert year[:, R.ST_COST].sum() == pytest.approx(agg[y, R.F_SPEND], rel=1e-12)
+        assert months.sum() == pytest.approx(agg[y, R.F_MEMBER_MONTHS], rel=1e-12)
+        risk_months = (year[:, R.ST_RISK] * months).sum()
+        assert risk_months == pytest.approx(agg[y, R.F_RISK_MONTHS], rel=1e-12)
+    # Every slot has an occupant every year; joiners only where one took the slot.
+    occupants = stays[stays[:, R.ST_JOINER] < 0.5]
+    assert len(occupants) == 40 * inputs.n_years

@@ -283,8 +283,9 @@ def test_names_from_the_results_are_escaped(ds: xr.Dataset) -> None:
 def test_never_paying_and_always_zero_designs_read_right(ds: xr.Dataset) -> None:
     zero = ds.isel(design=[0]).copy()
     zero["settlement"] = zero["settlement"] * 0.0
+    # a design that shares losses (no loss cap) but never paid any
     kind = ("design", np.array(["two_sided"], dtype=object))
-    r = build_report(zero.assign_coords(kind=kind), charts=False)
+    r = build_report(zero.assign_coords(kind=kind, loss_cap=("design", [np.nan])), charts=False)
     (d,) = r.designs
     assert d.paragraph.startswith("In at least 9 years of 10 no money changes hands.")
     assert "It never pays in any simulated year." in d.paragraph

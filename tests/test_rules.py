@@ -132,7 +132,10 @@ def test_compile_terms_canonical_forms():
     assert up.loss_share.tolist() == [0.0]
     assert up.sav_share.tolist() == [0.4]
     assert up.sav_hi.tolist() == [np.inf]
-    assert not up.two_sided
+    # A design that shares no losses: an infinite MLR and a loss cap of 0.
+    assert not up.shares_losses
+    assert up.corridor.min_loss_rate == np.inf
+    assert up.loss_cap == 0.0
     sym = TwoSided(
         kind="two_sided",
         name="s",
@@ -141,6 +144,8 @@ def test_compile_terms_canonical_forms():
         shared_loss_rate=0.5,
     )
     assert sym.effective_min_loss_rate == 0.015  # symmetric by default
+    assert compile_terms(sym).corridor.min_loss_rate == 0.015
+    assert compile_terms(sym).shares_losses
     assert not compile_terms(ASYM).first_dollar
     banded = compile_terms(
         TwoSided(

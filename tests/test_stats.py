@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from simsettle.stats import exceedance, quantile_name, summary
+from simsettle.stats import exceedance, quantile_name, statistic, summary
 
 
 @pytest.fixture(scope="module")
@@ -80,12 +80,15 @@ def test_upside_only_never_pays(ds: xr.Dataset) -> None:
 
 
 def test_standard_error_formulas(ds: xr.Dataset) -> None:
+    """With one year per trial the trial-clustered standard errors are the textbook ones:
+    std / sqrt(n) for the mean, sqrt(p (1 - p) / (n - 1)) for a probability (the unbiased
+    variance's n - 1)."""
     s = summary(ds)
     n = s["n"].values.astype(float)
-    np.testing.assert_allclose(s["mean_se"].values, s["std"].values / np.sqrt(n), rtol=1e-14)
-    for p in ("prob_loss", "prob_savings"):
-        expected = np.sqrt(s[p].values * (1 - s[p].values) / n)
-        np.testing.assert_allclose(s[f"{p}_se"].values, expected, rtol=1e-14)
+    np.testing.assert_allclose(s["mean_se"].values, s["std"].values / np.sqrt(n), rtol=1e-12)
+    for p in ("prob_loss", "prob_savings", "prob_zero"):
+        expected = np.sqrt(s[p].values * (1 - s[p].values) / (n - 1))
+        np.testing.assert_allclose(s[f"{p}_se"].values, expected, rtol=1e-12)
     x = _values(ds, "two_sided")
     assert float(s["mean_se"].sel(design="two_sided")) == pytest.approx(
         np.std(x, ddof=1) / math.sqrt(x.size), rel=1e-12
@@ -142,6 +145,18 @@ def test_summary_errors(ds: xr.Dataset) -> None:
         summary(ds, quantiles=(0.5, 1.5))
     with pytest.raises(ValueError, match="distinct"):
         summary(ds, quantiles=(0.5, 0.5))
+
+
+def test_summary_standard_errors_are_trial_clustered(ds3: xr.Dataset) -> None:
+    """summary reports the standard errors of statistic (the years of a trial share its trend
+    and members), not those of independent draws."""
+    s = summary(ds3)
+    for name, stat, level in (("mean", "mean", None), ("q95", "quantile", 0.95)):
+        one = statistic(ds3, stat, level=level)
+        xr.testing.assert_identical(s[name], one["value"].rename(name))
+        xr.testing.assert_identical(s[f"{name}_se"], one["se"].rename(f"{name}_se"))
+    description = s["prob_loss_se"].attrs["description"]
+    assert description.startswith("Standard error of the estimate: trial-clustered")
 
 
 def test_summary_on_dask(ds3: xr.Dataset) -> None:

@@ -4,15 +4,15 @@ Nothing here needs numba-cuda at import: :func:`simulate_lane` is an ordinary ``
 function, and :func:`make_kernel` imports :mod:`numba.cuda` only when it builds a kernel.
 
 * :func:`simulate_lane` is one lane of :func:`simsettle._kernels.population._simulate_trial`
-  (member slots ``first, first + stride, ...``): the same counters, streams and words, the same
-  arithmetic through the same helpers (``philox4x32_10``, ``box_muller``, ``vexp``,
-  ``_annual_cost``, ``_compound_cost``), and the same per-lane sums. numba-cuda compiles a CPU
-  ``@njit`` function called from a kernel into a device function from its Python source, so the
-  CPU and the GPU run one definition of each helper; the lane body itself is written out again
-  here, scalar, because the CPU's is a loop over lanes sharing a scratch array.
+  (member slots ``first, first + stride, ...``): the member-year rule of
+  :mod:`~simsettle._kernels.member`, which the CPU kernel runs too, with the same counters,
+  streams and words and the same per-lane sums. numba-cuda compiles a CPU ``@njit`` function
+  called from a kernel into a device function from its Python source, so the CPU and the GPU
+  run one definition of the rule; only its layout differs (the CPU runs a block of lanes
+  through a shared scratch array, a GPU thread one slot at a time).
 * The kernel built by :func:`make_kernel` gives each trial a group of ``lanes`` threads (several
   groups per block; the grid strides over the trials). The group's lane 0 draws the trial-level
-  years (:func:`~simsettle._kernels.population._system_years`) and shares the cost index; thread
+  years (:func:`~simsettle._kernels.member.system_years`) and shares the cost index; thread
   ``l`` runs the slots ``l, l + lanes, ...`` into its own accumulator (years x fields, in local
   memory); the lanes' sums are then added in lane order in shared memory (no atomics), so a run
   is reproducible to the bit. With ``lanes = LANES`` that is the CPU's order of addition too,
@@ -30,7 +30,6 @@ on the device as on the host.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numba
@@ -39,8 +38,17 @@ import numpy.typing as npt
 from numba import njit
 
 from simsettle._kernels import cacheguard as _cacheguard
-from simsettle._kernels.elementary import vexp
-from simsettle._kernels.population import _annual_cost, _compound_cost, _system_years
+from simsettle._kernels.member import (
+    attribution_draws,
+    compound_cost,
+    in_settlement,
+    joiner_year,
+    member_model,
+    occupant_year,
+    slot_sums,
+    successor,
+    system_years,
+)
 from simsettle._kernels.records import (
     F_CM_AVOIDED,
     F_CM_MONTHS,
@@ -54,41 +62,15 @@ from simsettle._kernels.records import (
     F_RISK_MONTHS,
     F_SPEND,
     F_TREND_INDEX,
+    MODEL_DTYPE,
     N_BASE_FIELDS,
-    N_PARAMS,
-    P_AGEING,
-    P_BODY_MU,
-    P_BODY_SIGMA,
-    P_CM_EFFECT,
-    P_CM_FROM,
-    P_CM_Z,
-    P_DEMO_LAMBDA,
-    P_ENTRANT_SHIFT,
-    P_FS_FRAILTY,
-    P_FS_LAMBDA,
-    P_FS_ON,
-    P_FS_SEV_MU,
-    P_FS_SEV_SIGMA,
-    P_MEMBER_OFFSET,
-    P_MEMBERS,
-    P_NOCARE_RETAIN,
-    P_PAYER_ONLY,
-    P_PROVIDER_ONLY,
-    P_REPLACEMENT,
-    P_RISK_RHO,
-    P_RISK_SIGMA,
-    P_TAIL_INV_SHAPE,
-    P_TAIL_P,
-    P_TAIL_SCALE,
-    P_TURNOVER,
-    P_ZERO,
     STREAM_ATTRIBUTION,
     STREAM_CLAIMS,
     STREAM_JOINER_ATTRIBUTION,
     STREAM_MEMBER,
     STREAM_TURNOVER,
 )
-from simsettle._kernels.rng import box_muller, philox4x32_10, u32_to_unit
+from simsettle._kernels.rng import philox4x32_10
 
 __all__ = ["KERNEL_SIGNATURE", "TRIAL_FIELDS", "make_kernel", "simulate_lane"]
 
@@ -100,8 +82,16 @@ cuda: Any = None  # numba.cuda, bound by make_kernel: a module global, so the si
 TRIAL_FIELDS = (F_TREND_INDEX, F_REF_INDEX, F_QUALITY, F_COMPLETION_Z, F_NAT_INDEX)
 # The lanes' sums pass through shared memory (block x width) float64 at a time, at most this many.
 _REDUCE_DOUBLES = 4096
-KERNEL_SIGNATURE = (
-    "void(uint32, uint32, int64, float64[::1], float64[::1], float64[:, ::1], float64[:, :, ::1])"
+#: (k0, k1, trial0, the parameter record (a MODEL_DTYPE record, which numba-cuda copies to the
+#: device and passes by reference), attachments, practices, out).
+KERNEL_SIGNATURE = numba.void(
+    numba.uint32,
+    numba.uint32,
+    numba.int64,
+    numba.from_dtype(MODEL_DTYPE),
+    numba.float64[::1],
+    numba.float64[:, ::1],
+    numba.float64[:, :, ::1],
 )
 
 
@@ -110,7 +100,7 @@ def simulate_lane(
     k0: np.uint32,
     k1: np.uint32,
     trial: int,
-    params: F8,
+    record: Any,
     attachments: F8,
     practices: F8,
     acc: F8,
@@ -119,59 +109,30 @@ def simulate_lane(
 ) -> None:
     """Add member slots ``first, first + stride, ...`` of one trial to ``acc`` (years x fields).
 
-    ``acc[:, F_TREND_INDEX]`` must hold the trial's cost index (from ``_system_years``). One
-    lane of ``_simulate_trial``'s lane block, slot after slot: the same words, the same
-    arithmetic (``vexp``, ``box_muller``, ``_annual_cost``, ``_compound_cost``) and the same
-    sums, the occupant's and the joiner's part of a slot-year added together first. With
-    ``stride = LANES`` it reproduces the CPU's lane sum of lane ``first`` to the bit; keep the two
-    in step (tests/test_gpu.py checks it). The practices' fields are the exception: the CPU adds
-    them in slot order across lanes.
+    ``record`` is the model's parameter record (a ``MODEL_DTYPE`` record); ``acc[:,
+    F_TREND_INDEX]`` must hold the trial's cost index (from ``system_years``). The member-year
+    rule is :mod:`~simsettle._kernels.member`'s, as on the CPU, laid out one slot at a time: the
+    same words and the same sums, the occupant's and the joiner's part of a slot-year added
+    together first. With ``stride = LANES`` it reproduces the CPU's lane sum of lane ``first`` to
+    the bit (tests/test_gpu.py checks it). The practices' fields are the exception: the CPU adds
+    them in slot order across lanes. Unlike the CPU, a thread draws the leaver's words and the
+    claims only where it needs them (a branch costs a GPU thread less than a Philox call).
     """
+    m = member_model(record)
     n_years = acc.shape[0]
-    n_members = int(params[P_MEMBERS])
-    turnover = params[P_TURNOVER]
-    replacement = params[P_REPLACEMENT]
-    rsig = params[P_RISK_SIGMA]
-    rho = params[P_RISK_RHO]
-    innov = math.sqrt(max(1.0 - rho * rho, 0.0))
-    risk_shift = -0.5 * rsig * rsig
-    ageing = params[P_AGEING]
-    cm_z = params[P_CM_Z]
-    cm_from = params[P_CM_FROM]
-    demo_on = params[P_DEMO_LAMBDA] >= 0.0
-    dsig = params[P_DEMO_LAMBDA] * rsig
-    demo_shift = -0.5 * dsig * dsig
-    entrant = params[P_ENTRANT_SHIFT]
-    retain = params[P_NOCARE_RETAIN]
-    payer_only = params[P_PAYER_ONLY]
-    provider_only = params[P_PROVIDER_ONLY]
-    cm_keep = 1.0 - params[P_CM_EFFECT]
-    attribution_on = retain < 1.0 or payer_only > 0.0 or provider_only > 0.0
-    zero = params[P_ZERO]
-    tail_p = params[P_TAIL_P]
-    tail_scale = params[P_TAIL_SCALE]
-    tail_inv_shape = params[P_TAIL_INV_SHAPE]
-    body_mu = params[P_BODY_MU]
-    body_sigma = params[P_BODY_SIGMA]
-    frequency_severity = params[P_FS_ON] > 0.5
-    lam = params[P_FS_LAMBDA]
-    frailty = params[P_FS_FRAILTY]
-    sev_mu = params[P_FS_SEV_MU]
-    sev_sigma = params[P_FS_SEV_SIGMA]
-    offset = int(params[P_MEMBER_OFFSET])
     n_att = attachments.shape[0]
     n_practices = practices.shape[0]
     first_practice = N_BASE_FIELDS + n_att
     ctr = np.uint32(trial)
 
     p = 0
-    for m in range(first, n_members, stride):
-        mm = np.uint32(offset + m)
+    for slot in range(first, m.n_members, stride):
+        mm = np.uint32(m.offset + slot)
         # Slots are assigned to practices in order: practice k holds slots below bound k (the
         # slots of a lane increase, so the search goes on from the last one's practice).
         ratio = 1.0
         if n_practices > 0:
-            while p + 1 < n_practices and m >= practices[p, 0]:
+            while p + 1 < n_practices and slot >= practices[p, 0]:
                 p += 1
             ratio = practices[p, 1]
         is_new = True
@@ -179,111 +140,68 @@ def simulate_lane(
         tenure_next = 0.0
         for y in range(n_years):
             yy = np.uint32(y)
-            entrant_y = entrant if y > 0 else 0.0  # year 0's roster is the stationary population
+            entrant_y = m.entrant if y > 0 else 0.0  # year 0's roster is the stationary population
             index = acc[y, F_TREND_INDEX]
-            programme = y >= cm_from
+            programme = y >= m.cm_from
             a0, a1, a2, a3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_MEMBER), k0, k1)
-            e, n = box_muller(u32_to_unit(a2), u32_to_unit(a3))
-            z = e + entrant_y if is_new else rho * z_next + innov * e
-            tenure = 0.0 if is_new else tenure_next + 1.0
-            u_leave = u32_to_unit(a0)
-            leaves = u_leave < turnover
-            age = tenure * ageing
-            risk = vexp(rsig * z + risk_shift + age)
-            demo = vexp(dsig * z + demo_shift + age) if demo_on else 0.0
-            if frequency_severity:
-                x = _compound_cost(
-                    k0, k1, ctr, yy, mm, STREAM_CLAIMS, lam, frailty, sev_mu, sev_sigma
-                )
-            else:
-                x = _annual_cost(
-                    u32_to_unit(a1),
-                    n,
-                    zero,
-                    tail_p,
-                    tail_scale,
-                    tail_inv_shape,
-                    body_mu,
-                    body_sigma,
-                )
-            # A leaver's words: the month, and the joiner's cost class and normal pair.
-            months = 12.0
-            joiner = False
-            zj = 0.0
-            risk_j = 0.0
-            demo_j = 0.0
-            x_j = 0.0
+            z, tenure, leaves, joiner, risk, demo, x = occupant_year(
+                m, a0, a1, a2, a3, is_new, z_next, tenure_next, entrant_y
+            )
+            if m.frequency_severity:
+                x = compound_cost(m, k0, k1, ctr, yy, mm, STREAM_CLAIMS)
+            months, zj, risk_j, demo_j, x_j = 12.0, 0.0, 0.0, 0.0, 0.0
             if leaves:
                 b0, b1, b2, b3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_TURNOVER), k0, k1)
-                months = 12.0 * u32_to_unit(b0)
-                # Given a departure, u_leave / turnover is uniform on (0, 1) again.
-                joiner = u_leave / turnover < replacement
-                if joiner:
-                    ej, nj = box_muller(u32_to_unit(b2), u32_to_unit(b3))
-                    zj = ej + entrant
-                    risk_j = vexp(rsig * zj + risk_shift)
-                    demo_j = vexp(dsig * zj + demo_shift) if demo_on else 0.0
-                    if frequency_severity:
-                        x_j = _compound_cost(
-                            k0, k1, ctr, yy, mm, STREAM_CLAIMS + 1, lam, frailty, sev_mu, sev_sigma
-                        )
-                    else:
-                        x_j = _annual_cost(
-                            u32_to_unit(b1),
-                            nj,
-                            zero,
-                            tail_p,
-                            tail_scale,
-                            tail_inv_shape,
-                            body_mu,
-                            body_sigma,
-                        )
-            # Next year's occupant: the joiner, a new entrant (vacancy), or the same member.
-            z_next = zj if joiner else z
-            tenure_next = 0.0 if joiner else tenure
-            is_new = leaves and not joiner
-            u_retain, u_payer, u_provider = 0.0, 1.0, 1.0  # prospective: all known to both
-            v_retain, v_payer, v_provider = 0.0, 1.0, 1.0
-            if attribution_on:
-                c0, c1, c2, _ = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_ATTRIBUTION), k0, k1)
-                d0, d1, d2, _ = philox4x32_10(
-                    ctr, yy, mm, np.uint32(STREAM_JOINER_ATTRIBUTION), k0, k1
-                )
-                u_retain, u_payer, u_provider = u32_to_unit(c0), u32_to_unit(c1), u32_to_unit(c2)
-                v_retain, v_payer, v_provider = u32_to_unit(d0), u32_to_unit(d1), u32_to_unit(d2)
-            # The occupant. A member with no care stays attributed only if retained; a
-            # provider-only member is outside the settlement; a payer-only one is unmanaged.
-            x = x * ratio
-            attributed = (u_provider >= provider_only) and ((x != 0.0) or (u_retain < retain))
-            managed = programme and (z > cm_z) and (u_payer >= payer_only)
-            full = risk * index * x * (months / 12.0)
-            cost = risk * index * (x * cm_keep) * (months / 12.0) if managed else full
-            # The joiner, for the rest of the year.
+                months, zj, risk_j, demo_j, x_j = joiner_year(m, b0, b1, b2, b3, leaves)
+                if joiner and m.frequency_severity:
+                    x_j = compound_cost(m, k0, k1, ctr, yy, mm, STREAM_CLAIMS + 1)
+            z_next, tenure_next, is_new = successor(z, tenure, leaves, joiner, zj)
+            u_retain, u_payer, u_provider = attribution_draws(
+                m, k0, k1, ctr, yy, mm, STREAM_ATTRIBUTION
+            )
+            v_retain, v_payer, v_provider = attribution_draws(
+                m, k0, k1, ctr, yy, mm, STREAM_JOINER_ATTRIBUTION
+            )
             months_j = 12.0 - months
-            xj = x_j * ratio
-            attributed_j = (
-                joiner and (v_provider >= provider_only) and ((xj != 0.0) or (v_retain < retain))
+            attributed, managed, full, cost = in_settlement(
+                m, True, x * ratio, risk, z, months, index, programme, u_retain, u_payer, u_provider
             )
-            managed_j = joiner and programme and (zj > cm_z) and (v_payer >= payer_only)
-            full_j = risk_j * index * xj * (months_j / 12.0)
-            cost_j = risk_j * index * (xj * cm_keep) * (months_j / 12.0) if managed_j else full_j
-            acc[y, F_SPEND] += (cost if attributed else 0.0) + (cost_j if attributed_j else 0.0)
-            acc[y, F_MEMBER_MONTHS] += (months if attributed else 0.0) + (
-                months_j if attributed_j else 0.0
+            attributed_j, managed_j, full_j, cost_j = in_settlement(
+                m,
+                joiner,
+                x_j * ratio,
+                risk_j,
+                zj,
+                months_j,
+                index,
+                programme,
+                v_retain,
+                v_payer,
+                v_provider,
             )
-            acc[y, F_RISK_MONTHS] += (risk * months if attributed else 0.0) + (
-                risk_j * months_j if attributed_j else 0.0
+            s0, s1, s2, s3, s4, s5, s6 = slot_sums(
+                attributed,
+                managed,
+                full,
+                cost,
+                months,
+                risk,
+                demo,
+                attributed_j,
+                managed_j,
+                full_j,
+                cost_j,
+                months_j,
+                risk_j,
+                demo_j,
             )
-            acc[y, F_DEMO_RISK_MONTHS] += (demo * months if attributed else 0.0) + (
-                demo_j * months_j if attributed_j else 0.0
-            )
-            acc[y, F_MEMBERS] += (1.0 if attributed else 0.0) + (1.0 if attributed_j else 0.0)
-            # Care-management months count whether or not the payer attributes the member; the
-            # avoided cost only where it falls in the settlement.
-            acc[y, F_CM_MONTHS] += (months if managed else 0.0) + (months_j if managed_j else 0.0)
-            acc[y, F_CM_AVOIDED] += (full - cost if attributed and managed else 0.0) + (
-                full_j - cost_j if attributed_j and managed_j else 0.0
-            )
+            acc[y, F_SPEND] += s0
+            acc[y, F_MEMBER_MONTHS] += s1
+            acc[y, F_RISK_MONTHS] += s2
+            acc[y, F_DEMO_RISK_MONTHS] += s3
+            acc[y, F_MEMBERS] += s4
+            acc[y, F_CM_MONTHS] += s5
+            acc[y, F_CM_AVOIDED] += s6
             c_occ = cost if attributed else -1.0
             c_join = cost_j if attributed_j else -1.0
             for k in range(n_att):
@@ -307,6 +225,8 @@ def make_kernel(
     **jit_options: Any,
 ) -> Any:
     """The kernel ``(k0, k1, trial0, params, attachments, practices, out)`` for one layout.
+
+    ``params`` is the parameter record, a ``MODEL_DTYPE`` record (``inputs.params[()]``).
 
     ``out`` is float64[n_trials, n_years, N_BASE_FIELDS + n_attachments + 2 n_practices].
     Launch it with ``block`` threads per block and any number of blocks: each group of ``lanes``
@@ -332,6 +252,18 @@ def make_kernel(
     n_prac_alloc = max(n_practices, 1)
     f_trend = F_TREND_INDEX
     f_ref, f_quality, f_completion, f_nat = F_REF_INDEX, F_QUALITY, F_COMPLETION_Z, F_NAT_INDEX
+    if cuda.config.ENABLE_CUDASIM:
+        # The simulator runs the kernel as Python and hands it the record wrapped as a fake
+        # device array, which the @njit functions cannot take: give them the numpy record.
+        def host_record(r: Any) -> Any:
+            return r._ary
+
+    else:
+
+        @cuda.jit(device=True, inline=True)  # type: ignore[untyped-decorator]
+        def host_record(r: Any) -> Any:  # pragma: no cover - device code
+            return r
+
     float64 = numba.float64
 
     @cuda.jit(KERNEL_SIGNATURE, **jit_options)  # type: ignore[untyped-decorator]
@@ -339,7 +271,7 @@ def make_kernel(
         k0: np.uint32,
         k1: np.uint32,
         trial0: int,
-        params: F8,
+        params: Any,
         attachments: F8,
         practices: F8,
         out: F8,
@@ -347,16 +279,15 @@ def make_kernel(
         tid = cuda.threadIdx.x
         g = tid // lanes
         lane = tid % lanes
-        # The inputs are copied to shared memory once per block: the model reads them from
-        # there (and the simulator passes only real arrays to the @njit functions).
-        par = cuda.shared.array(N_PARAMS, float64)
+        # The parameter record stays in global memory (member_model reads each field once per
+        # trial); the arrays are copied to shared memory once per block and the model reads
+        # them from there (the simulator passes only real arrays to the @njit functions).
+        record = host_record(params)
         att_all = cuda.shared.array(n_att_alloc, float64)
         prac_all = cuda.shared.array((n_prac_alloc, 2), float64)
         index = cuda.shared.array((groups, n_years), float64)
         part = cuda.shared.array((block, width), float64)
         acc = cuda.local.array((n_years, n_fields), float64)
-        for j in range(tid, N_PARAMS, block):
-            par[j] = params[j]
         for j in range(tid, n_attachments, block):
             att_all[j] = attachments[j]
         for j in range(tid, n_practices, block):
@@ -377,14 +308,14 @@ def make_kernel(
                 for f in range(n_fields):
                     acc[y, f] = 0.0
             if active and lane == 0:
-                _system_years(k0, k1, trial, par, acc)
+                system_years(k0, k1, trial, record, acc)
                 for y in range(n_years):
                     index[g, y] = acc[y, f_trend]
             cuda.syncthreads()
             if active:
                 for y in range(n_years):
                     acc[y, f_trend] = index[g, y]
-                simulate_lane(k0, k1, trial, par, att, prac, acc, lane, lanes)
+                simulate_lane(k0, k1, trial, record, att, prac, acc, lane, lanes)
             # The lanes' sums are added in lane order, one field per thread of the group: the
             # CPU's order when lanes == LANES, and the same on every run.
             for y in range(n_years):

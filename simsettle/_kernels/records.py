@@ -1,54 +1,80 @@
-"""Layouts shared by Python gates and kernels: parameter slots, output fields, rule kinds.
+"""Layouts shared by Python gates and kernels: the model parameter record, output fields, rule
+kinds.
 
-The kernels receive plain float64 arrays; these integer constants name their slots (numba
-freezes module-level integers as compile-time constants).
+The member kernels receive the model's parameters as one named record (:data:`MODEL_DTYPE`) and
+write float64 arrays whose slots these integer constants name (numba freezes module-level
+integers as compile-time constants).
 """
 
 from __future__ import annotations
 
-__all__ = ["FIELD_NAMES", "N_BASE_FIELDS", "N_PARAMS", "N_STEPS", "STEP_NAMES"]
+import numpy as np
 
-# Slots of the model parameter vector (float64), filled by simsettle.models.population.
-P_MEMBERS = 0  # attributed members at the start of each year (count, stored as float)
-P_TURNOVER = 1  # probability a member leaves during the year
-P_REPLACEMENT = 2  # probability a leaver is replaced for the rest of the year
-P_RISK_SIGMA = 3  # sd of log risk score
-P_RISK_RHO = 4  # year-to-year correlation of log risk score
-P_ZERO = 5  # probability of a zero-cost member-year
-P_TAIL_P = 6  # probability of a high-cost claimant
-P_TAIL_SCALE = 7  # Pareto scale (USD per year)
-P_TAIL_INV_SHAPE = 8  # 1 / Pareto shape
-P_BODY_MU = 9  # mean of log cost in the lognormal body
-P_BODY_SIGMA = 10  # sd of log cost in the lognormal body
-P_TREND_MU = 11  # mean of the annual log growth factor
-P_TREND_SD = 12  # sd of the annual log growth factor
-P_REF_TREND_MU = 13  # mean of the reference population's annual log growth factor
-P_REF_TREND_SD = 14  # its sd
-P_TREND_CORR = 15  # correlation of provider and reference annual log growth
-P_SHOCK_P = 16  # probability of a systemic one-year utilization shock in a year
-P_SHOCK_LOG = 17  # log(1 + shock size), applied to provider and reference that year
-P_AGEING = 18  # log(1 + risk drift) per year a member has been attributed
-P_CM_Z = 19  # latent risk z above which a member is in care management (inf: nobody)
-P_CM_EFFECT = 20  # share of a managed member's cost avoided
-P_CM_FROM = 21  # first simulated year (index) the programme runs
-P_DEMO_LAMBDA = 22  # demographic score = risk score's latent z shrunk by this factor (< 0: off)
-P_QUAL_MU = 23  # mean of the quality score on the logit scale
-P_QUAL_SD = 24  # sd of the quality score on the logit scale
-P_QUAL_RHO = 25  # year-to-year correlation of the quality score's logit
-P_ENTRANT_SHIFT = 26  # shift of new members' latent risk z (0: entrants like everyone)
-P_NOCARE_RETAIN = 27  # probability a member with no care that year stays attributed
-P_PAYER_ONLY = 28  # share of attributed members the provider does not know (not managed)
-P_PROVIDER_ONLY = 29  # share of the provider's members the payer does not attribute
-P_MEMBER_OFFSET = 30  # first member counter word of this line of business (portfolios)
-P_FS_ON = 31  # 1: annual cost is a frequency-severity compound; 0: the mixture model
-P_FS_LAMBDA = 32  # mean claims per year of a risk-1 member
-P_FS_FRAILTY = 33  # sd of the log frailty multiplying the claim rate (over-dispersion)
-P_FS_SEV_MU = 34  # mean of log claim severity
-P_FS_SEV_SIGMA = 35  # sd of log claim severity
-P_NAT_TREND_MU = 36  # mean of the national population's annual log growth factor
-P_NAT_TREND_SD = 37  # its sd
-P_NAT_CORR = 38  # correlation of the provider's and the national annual log growth
-N_PARAMS = 39
+__all__ = [
+    "FIELD_NAMES",
+    "MODEL_DTYPE",
+    "MODEL_FIELDS",
+    "N_BASE_FIELDS",
+    "N_STEPS",
+    "STEP_NAMES",
+]
+
+# The model parameter record, built once per run by simsettle.models.population from the
+# scenario and passed to the kernels as one numpy record of MODEL_DTYPE (numba reads a field by
+# name, ``p.turnover``, at a fixed offset). The order of the fields is the record's memory
+# layout, so it is part of a checkpoint's identity: append new fields, never reorder.
+MODEL_FIELDS: tuple[tuple[str, str, str], ...] = (
+    # (name, units, description)
+    ("members", "1", "member slots on the roster at the start of each year"),
+    ("turnover", "1", "probability that a member leaves during the year"),
+    ("replacement", "1", "probability that a leaver is replaced for the rest of the year"),
+    ("risk_sigma", "1", "standard deviation of the log risk score"),
+    ("risk_rho", "1", "year-to-year correlation of a continuing member's log risk score"),
+    ("zero_share", "1", "probability of a zero-cost member-year"),
+    ("tail_probability", "1", "probability that a member-year is a high-cost claimant"),
+    ("tail_scale", "USD", "Pareto scale of the high-cost tail, per member-year"),
+    ("tail_inv_shape", "1", "1 / Pareto shape of the high-cost tail"),
+    ("body_mu", "1", "mean of log annual cost in the lognormal body (log USD)"),
+    ("body_sigma", "1", "standard deviation of log annual cost in the lognormal body"),
+    ("trend_mu", "1", "mean of the provider population's annual log growth factor"),
+    ("trend_sd", "1", "standard deviation of that log growth factor"),
+    ("reference_trend_mu", "1", "mean of the reference population's annual log growth factor"),
+    ("reference_trend_sd", "1", "standard deviation of that log growth factor"),
+    ("trend_correlation", "1", "correlation of provider and reference annual log growth"),
+    ("shock_probability", "1", "probability of a systemic one-year utilization shock in a year"),
+    ("shock_log", "1", "log(1 + shock size), applied to every cost index that year"),
+    ("ageing_log", "1", "log(1 + risk drift) per year a member has been attributed"),
+    (
+        "care_management_z",
+        "1",
+        "latent risk z above which a member is in care management (+inf: nobody)",
+    ),
+    ("care_management_effect", "1", "share of a managed member's cost avoided"),
+    ("care_management_from", "1", "first simulated year (index) in which the programme runs"),
+    (
+        "demographic_signal",
+        "1",
+        "demographic score's latent z = risk z times this factor (< 0: not accumulated)",
+    ),
+    ("quality_mu", "1", "mean of the quality score on the logit scale"),
+    ("quality_sd", "1", "standard deviation of the quality score on the logit scale"),
+    ("quality_rho", "1", "year-to-year correlation of the quality score's logit"),
+    ("entrant_shift", "1", "shift of new members' latent risk z (0: entrants like everyone)"),
+    ("no_care_retention", "1", "probability that a member with no care stays attributed"),
+    ("payer_only_share", "1", "share of attributed members the provider does not know"),
+    ("provider_only_share", "1", "share of the provider's members the payer does not attribute"),
+    ("member_offset", "1", "first member counter word of this line of business (portfolios)"),
+    ("frequency_severity", "1", "1: annual cost is a frequency-severity compound; 0: mixture"),
+    ("claims_per_year", "1", "mean claims per year of a risk-1 member (frequency-severity)"),
+    ("claim_frailty", "1", "standard deviation of the log frailty multiplying the claim rate"),
+    ("severity_mu", "1", "mean of log claim severity (log USD)"),
+    ("severity_sigma", "1", "standard deviation of log claim severity"),
+    ("national_trend_mu", "1", "mean of the national population's annual log growth factor"),
+    ("national_trend_sd", "1", "standard deviation of that log growth factor"),
+    ("national_correlation", "1", "correlation of provider and national annual log growth"),
+)
+#: The parameter record's numpy type: one float64 field per entry of MODEL_FIELDS.
+MODEL_DTYPE = np.dtype([(name, np.float64) for name, _, _ in MODEL_FIELDS])
 
 # Fields of the per-(trial, year) aggregate array; the excess over attachment k is field
 # N_BASE_FIELDS + k.
@@ -114,6 +140,20 @@ LANE_FIELDS = (
     F_CM_MONTHS,
     F_CM_AVOIDED,
 )
+
+# Columns of a member stay, one row per slot-year and party (occupant, then joiner), written by
+# simsettle._kernels.population.simulate_stays for member-level claims (calibration round trips).
+ST_SLOT = 0  # roster slot
+ST_YEAR = 1  # simulated year (index)
+ST_JOINER = 2  # 1: the joiner who took the slot for the rest of the year; 0: the occupant
+ST_NEW = 3  # 1: a member new to the roster this year (every joiner; year 0's whole roster)
+ST_ENTRY = 4  # months from 1 January at which the stay starts
+ST_EXIT = 5  # months from 1 January at which it ends
+ST_RISK = 6  # the member's risk score
+ST_COST = 7  # the stay's cost (USD): risk x index x annualised cost x months / 12
+ST_ATTRIBUTED = 8  # 1: in the settlement (attributed to the provider by the payer)
+ST_PRESENT = 9  # 1: the stay exists (a joiner's row is empty where no joiner took the slot)
+N_STAY_COLUMNS = 10
 
 # Counter word 3 (stream) values; word 2 (member) of the trial-level stream.
 STREAM_MEMBER = 0  # every member-year: leave decision, cost class, normals for risk and cost

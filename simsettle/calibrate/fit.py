@@ -192,10 +192,7 @@ def _scale(fit: MixtureFit, factor: float, names: tuple[str, ...]) -> MixtureFit
             )
     model = fit.model
     if "pmpm" in names:
-        b = model.body_probability
-        mean = model.mean * factor
-        body_mean = (mean - model.tail_probability * model.tail_mean) / b
-        model = replace(model, body_mean=body_mean)
+        model = model.with_mean(model.mean * factor)
     return replace(fit, intervals=out, model=model)
 
 

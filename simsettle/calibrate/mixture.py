@@ -66,7 +66,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize, special, stats
 
-from simsettle.scenario.costs import CostShape
+from simsettle.calibrate.bounds import field_range
+from simsettle.scenario.costs import CostMixture, CostShape
 
 __all__ = [
     "CostModel",
@@ -80,9 +81,9 @@ __all__ = [
 F8 = npt.NDArray[np.float64]
 I8 = npt.NDArray[np.int64]
 
-#: Schema bounds of the fitted fields.
-BODY_SIGMA_BOUNDS = (0.01, 4.0)
-TAIL_SHAPE_BOUNDS = (1.02, 100.0)
+#: Ranges of the fitted fields (the schema's bounds, :mod:`simsettle.calibrate.bounds`).
+BODY_SIGMA_BOUNDS = field_range("cost.body_sigma")
+TAIL_SHAPE_BOUNDS = field_range("cost.tail_shape")
 #: Positive costs up to this quantile are censored in the likelihood (module docstring).
 CENSOR_QUANTILE = 0.2
 #: ``risk_sigma`` from which the likelihood is treated as smooth in the threshold.
@@ -90,76 +91,18 @@ SMOOTH_RISK_SIGMA = 0.1
 
 
 @dataclass(frozen=True)
-class CostModel:
-    """The cost distribution of a member-year, ``C = R X`` (see the module docstring).
+class CostModel(CostMixture):
+    """The cost distribution of a member-year, ``C = R X`` (see the module docstring), on arrays.
 
-    ``body_mean`` is ``m_b`` (USD per year); the overall mean is :attr:`mean`.
+    Its parameters and moments (``mean``, ``cv``) are those of
+    :class:`~simsettle.scenario.costs.CostMixture`; this class adds the density, survival and
+    partial expectations the fit and the goodness-of-fit checks evaluate on arrays of costs.
     """
-
-    zero_cost_share: float
-    body_mean: float
-    body_sigma: float
-    tail_probability: float
-    tail_threshold: float
-    tail_shape: float
-    risk_sigma: float = 0.0
 
     @classmethod
     def from_shape(cls, shape: CostShape) -> CostModel:
         """The distribution of a :class:`~simsettle.scenario.costs.CostShape`."""
-        return cls(
-            zero_cost_share=shape.zero_cost_share,
-            body_mean=shape.body_mean,
-            body_sigma=shape.body_sigma,
-            tail_probability=shape.tail_probability,
-            tail_threshold=shape.tail_threshold,
-            tail_shape=shape.tail_shape,
-            risk_sigma=shape.risk_sigma,
-        )
-
-    def shape(self) -> CostShape:
-        """As a :class:`~simsettle.scenario.costs.CostShape` (for ``cost_moments``)."""
-        return CostShape(
-            zero_cost_share=self.zero_cost_share,
-            body_sigma=self.body_sigma,
-            tail_probability=self.tail_probability,
-            tail_threshold=self.tail_threshold,
-            tail_shape=self.tail_shape,
-            risk_sigma=self.risk_sigma,
-            pmpm=self.mean / 12.0,
-        )
-
-    def with_risk_sigma(self, risk_sigma: float) -> CostModel:
-        """The same ``X`` with another risk spread."""
-        return replace(self, risk_sigma=risk_sigma)
-
-    @property
-    def body_probability(self) -> float:
-        """``1 - z - t``."""
-        return 1.0 - self.zero_cost_share - self.tail_probability
-
-    @property
-    def tail_mean(self) -> float:
-        """Mean of a tail member-year, ``h alpha / (alpha - 1)``."""
-        a = self.tail_shape
-        return self.tail_threshold * a / (a - 1.0)
-
-    @property
-    def mean(self) -> float:
-        """Mean annual cost ``E[C]`` (USD)."""
-        return self.body_probability * self.body_mean + self.tail_probability * self.tail_mean
-
-    @property
-    def cv(self) -> float:
-        """Coefficient of variation of ``C`` (inf when the tail's variance diverges)."""
-        a = self.tail_shape
-        if self.tail_probability > 0 and a <= 2.0:
-            return math.inf
-        ex2 = self.body_probability * self.body_mean**2 * math.exp(self.body_sigma**2)
-        if self.tail_probability > 0:
-            ex2 += self.tail_probability * self.tail_threshold**2 * a / (a - 2.0)
-        ratio = math.exp(self.risk_sigma**2) * ex2 / self.mean**2
-        return math.sqrt(max(ratio - 1.0, 0.0))
+        return cls(**vars(shape.mixture))
 
     # ----------------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from simsettle._version import __version__
 from simsettle.calibrate.gof import TOP
+from simsettle.calibrate.scenario_text import short_number, write_text
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -55,11 +56,7 @@ def _money(x: float) -> str:
 
 
 def _fmt(x: float) -> str:
-    if not math.isfinite(x):
-        return "n/a"
-    if abs(x) >= 1000:
-        return f"{x:,.0f}"
-    return f"{x:.4g}"
+    return short_number(x, missing="n/a")
 
 
 def _png(fig: Figure) -> str:
@@ -444,6 +441,4 @@ def report_html(cal: Calibration, *, scenario_path: str | None = None) -> str:
 
 def write_report(cal: Calibration, path: str | Path, *, scenario_path: str | None = None) -> Path:
     """Write :func:`report_html` to ``path`` (atomically)."""
-    from simsettle.calibrate.scenario_text import write_text
-
     return write_text(path, report_html(cal, scenario_path=scenario_path))

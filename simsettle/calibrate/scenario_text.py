@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import math
-import textwrap
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
+from simsettle import _atomic
 from simsettle._version import __version__
+from simsettle.calibrate.bounds import field_range
+from simsettle.errors import ScenarioError
+from simsettle.scenario.io import validation_issues
+from simsettle.scenario.schema import Scenario
+from simsettle.scenario.writer import dump_scenario
 
 if TYPE_CHECKING:
     from simsettle.calibrate.data import MemberYears
@@ -17,84 +22,45 @@ if TYPE_CHECKING:
     from simsettle.calibrate.gof import GoodnessOfFit
     from simsettle.calibrate.mixture import CostModel, MixtureFit
 
-__all__ = ["scenario_text", "summary_text", "write_text"]
+__all__ = ["scenario_text", "short_number", "summary_text", "write_text"]
 
-WIDTH = 100
+#: Fields written as fitted but within their schema range; the money amounts are written after
+#: moving them to the first base year's level, and are not clipped.
+_MONEY = ("cost.pmpm", "cost.tail_threshold")
 
-#: Schema bounds the written values are kept within.
-BOUNDS: dict[str, tuple[float, float]] = {
-    "population.turnover": (0.0, 1.0),
-    "population.replacement": (0.0, 1.0),
-    "population.risk_sigma": (0.0, 3.0),
-    "population.risk_persistence": (0.0, 1.0),
-    "population.entrant_risk_ratio": (0.01, 5.0),
-    "cost.zero_cost_share": (0.0, 0.99),
-    "cost.body_sigma": (0.01, 4.0),
-    "cost.tail_probability": (0.0, 0.99),
-    "cost.tail_shape": (1.02, 100.0),
-    "trend.mean": (-0.5, 1.0),
-    "trend.sd": (0.0, 1.0),
-}
+_Path = tuple[str | int, ...]
 
 
-def _num(x: float) -> str:
-    """A number for YAML: 6 significant digits, never in a form YAML would read as text."""
-    if x == 0:
-        return "0.0"
-    text = f"{x:.6g}"
-    if "e" in text or "E" in text:
-        mant, exp = text.split("e")
-        if "." not in mant:
-            mant += ".0"
-        return f"{mant}e{int(exp)}"
-    if "." not in text:
-        text += ".0"
-    return text
+def _round(x: float) -> float:
+    """``x`` to 6 significant digits, the precision the scenario is written with."""
+    return float(f"{x:.6g}")
 
 
-def _short(x: float) -> str:
+def short_number(x: float, missing: str = "nan") -> str:
+    """``x`` for a sentence or a table: thousands separated from 1,000 up, else 4 digits."""
     if not math.isfinite(x):
-        return "nan"
+        return missing
     if abs(x) >= 1000:
         return f"{x:,.0f}"
     return f"{x:.4g}"
 
 
-def _comment(lines: Sequence[str], indent: str) -> list[str]:
-    out = []
-    for line in lines:
-        wrapped = textwrap.wrap(
-            line, WIDTH - len(indent) - 2, break_long_words=False, break_on_hyphens=False
+def _explain(estimate: Estimate, confidence: float, extra: str = "") -> list[str]:
+    """The comment above a written field: the estimate, its interval and its source."""
+    if estimate.assumed:
+        head = f"{short_number(estimate.value)} (not estimated from the data): {estimate.source}"
+    else:
+        head = (
+            f"{short_number(estimate.value)}, {confidence:.0%} CI {short_number(estimate.lower)} "
+            f"to {short_number(estimate.upper)}: {estimate.source}"
         )
-        out += [f"{indent}# {w}" for w in wrapped or [""]]
-    return out
-
-
-def _field(
-    key: str,
-    value: str,
-    estimate: Estimate | None,
-    indent: str,
-    confidence: float,
-    extra: str = "",
-) -> list[str]:
-    lines: list[str] = []
-    if estimate is not None:
-        if estimate.assumed:
-            head = f"{_short(estimate.value)} (not estimated from the data): {estimate.source}"
-        else:
-            head = (
-                f"{_short(estimate.value)}, {confidence:.0%} CI {_short(estimate.lower)} to "
-                f"{_short(estimate.upper)}: {estimate.source}"
-            )
-        lines.append(head + (f". {extra}" if extra else ""))
-    elif extra:
-        lines.append(extra)
-    return [*_comment(lines, indent), f"{indent}{key}: {value}"]
+    return [head + (f". {extra}" if extra else "")]
 
 
 def _clip(name: str, value: float, notes: list[str]) -> float:
-    lo, hi = BOUNDS.get(name, (-math.inf, math.inf))
+    if name in _MONEY:
+        return value
+    lo, hi = field_range(name)
     if value < lo or value > hi:
         clipped = min(max(value, lo), hi)
         notes.append(f"{name} {value:.6g} is outside the schema's range; written as {clipped:g}")
@@ -119,7 +85,13 @@ def scenario_text(
     notes: list[str],
     gof: GoodnessOfFit,
 ) -> str:
-    """The scenario file (validated by the caller with ``parse_scenario``)."""
+    """The calibrated scenario, built as a :class:`~simsettle.scenario.Scenario` and written by
+    :func:`~simsettle.scenario.writer.dump_scenario` with a comment on where each number came
+    from (the caller reads the text back with ``parse_scenario``).
+
+    Numbers are written to 6 significant digits. Raises
+    :class:`~simsettle.errors.ScenarioError` when the fitted values break a schema rule.
+    """
     years = data.years
     span = f"{years[0]}" if len(years) == 1 else f"{years[0]}-{years[-1]}"
     if years == (0,):  # no year column
@@ -129,150 +101,113 @@ def scenario_text(
     e = estimates
     vals = {k: _clip(k, v.value, notes) for k, v in e.items()}
     y0 = years[0]
-    out: list[str] = []
-    out += _comment(
-        [
+    comments: dict[_Path, list[str]] = {
+        (): [
             f"Calibrated by simsettle {__version__} (simsettle calibrate) from {source}: "
             f"{data.n:,} member-years of {data.n_members:,} members, {span}. Intervals are "
             f"{confidence:.0%} confidence intervals; the methods are in the simsettle.calibrate "
             "module documentation and the goodness of fit in the calibration report. Values "
             "marked 'not estimated from the data' are defaults or values given.",
         ],
-        "",
-    )
-    out += [
-        "schema_version: 1",
-        f"name: {json.dumps(title[:200])}",
-        "description: "
-        + json.dumps(
-            f"Population, cost and trend fitted to {source} ({span}); the design is a "
-            "placeholder to replace with the contract's terms."
-        ),
-        f"seed: {seed}",
-        f"trials: {trials}",
-        *_comment(
-            [
-                f"The year after the last data year ({years[-1]})."
-                if years[-1] > 0
-                else "The data have no year: the schema's default."
-            ],
-            "",
-        ),
-        f"first_performance_year: {first_performance_year}",
-        "performance_years: 1",
-        "population:",
-    ]
-    ind = "  "
-    out += _field(
-        "members",
-        str(int(members)),
-        None,
-        ind,
+        ("first_performance_year",): [
+            f"The year after the last data year ({years[-1]})."
+            if years[-1] > 0
+            else "The data have no year: the schema's default."
+        ],
+        ("population", "members"): [
+            f"Members holding a place at the start of {years[-1]}, the last data year."
+            if years[-1] > 0
+            else "Members holding a place at the start of the data's year."
+        ],
+    }
+    population: dict[str, object] = {"members": int(members)}
+    for key in ("turnover", "replacement", "risk_sigma", "risk_persistence", "entrant_risk_ratio"):
+        population[key] = _round(vals[f"population.{key}"])
+        comments["population", key] = _explain(e[f"population.{key}"], confidence)
+    moved = abs(level_factor - 1.0) > 1e-12
+    cost: dict[str, object] = {"pmpm": _round(vals["cost.pmpm"] * level_factor)}
+    comments["cost", "pmpm"] = _explain(
+        e["cost.pmpm"],
         confidence,
-        f"Members holding a place at the start of {years[-1]}, the last data year."
-        if years[-1] > 0
-        else "Members holding a place at the start of the data's year.",
-    )
-    for key in (
-        "turnover",
-        "replacement",
-        "risk_sigma",
-        "risk_persistence",
-        "entrant_risk_ratio",
-    ):
-        name_ = f"population.{key}"
-        out += _field(key, _num(vals[name_]), e[name_], ind, confidence)
-    out += _comment(["Not fitted: ageing (0) and attribution (prospective)."], ind)
-    out.append("cost:")
-    pmpm = vals["cost.pmpm"] * level_factor
-    move = (
         f"Written for {first_base}, the first of the 3 base years before {first_performance_year}: "
         f"the {y0} level x {level_factor:.6g} (the fitted trend)."
-        if abs(level_factor - 1.0) > 1e-12
-        else ""
+        if moved
+        else "",
     )
-    out += _field("pmpm", _num(pmpm), e["cost.pmpm"], ind, confidence, move)
-    out += _field(
-        "zero_cost_share",
-        _num(vals["cost.zero_cost_share"]),
-        e["cost.zero_cost_share"],
-        ind,
-        confidence,
-    )
-    out += _field(
-        "body_sigma", _num(vals["cost.body_sigma"]), e["cost.body_sigma"], ind, confidence
-    )
-    if cost_fit.has_tail:
-        out += _field(
-            "tail_probability",
-            _num(vals["cost.tail_probability"]),
-            e["cost.tail_probability"],
-            ind,
-            confidence,
-        )
-        threshold = vals["cost.tail_threshold"] * level_factor
-        out += _field(
-            "tail_threshold",
-            _num(threshold),
-            e["cost.tail_threshold"],
-            ind,
-            confidence,
-            f"USD a year at the {y0} level; written at the {first_base} level"
-            if abs(level_factor - 1.0) > 1e-12
-            else "USD a year",
-        )
-        out += _field(
-            "tail_shape", _num(vals["cost.tail_shape"]), e["cost.tail_shape"], ind, confidence
-        )
-    else:
-        out += _field("tail_probability", "0.0", e["cost.tail_probability"], ind, confidence)
+    fitted = ("zero_cost_share", "body_sigma", "tail_probability", "tail_threshold", "tail_shape")
+    for key in fitted if cost_fit.has_tail else fitted[:3]:
+        extra = ""
+        if key == "tail_threshold":
+            cost[key] = _round(vals["cost.tail_threshold"] * level_factor)
+            extra = f"USD a year at the {y0} level; written at the {first_base} level"
+            extra = extra if moved else "USD a year"
+        else:
+            cost[key] = _round(vals[f"cost.{key}"])
+        comments["cost", key] = _explain(e[f"cost.{key}"], confidence, extra)
+    if not cost_fit.has_tail:
+        cost["tail_probability"] = 0.0
+    trend = {"mean": _round(vals["trend.mean"]), "sd": _round(vals["trend.sd"])}
+    comments["trend", "mean"] = _explain(e["trend.mean"], confidence)
+    comments["trend", "sd"] = _explain(e["trend.sd"], confidence)
+    comments["benchmark", "weights"] = [
+        "MSSP-like: three base years weighted 10/30/60, trended at the fitted trend. Not "
+        "fitted: review against the contract."
+    ]
+    comments["designs", 0] = ["A placeholder: replace with the contract's designs."]
     top = gof.top_data
-    out += _comment(
-        [
+    trailing: dict[_Path, list[str]] = {
+        ("population",): ["Not fitted: ageing (0) and attribution (prospective)."],
+        ("cost",): [
             "Fit: costliest 1% / 5% / 10% of member-years carry "
             f"{top[0.01].value:.1%} / {top[0.05].value:.1%} / {top[0.10].value:.1%} of spend in "
             f"the data, {gof.top_model[0.01]:.1%} / {gof.top_model[0.05]:.1%} / "
             f"{gof.top_model[0.10]:.1%} in the model at the data's member months; CV of "
             f"annualised cost {gof.cv_data:.2f} (data) and {gof.cv_model:.2f} (model)."
         ],
-        ind,
-    )
-    out.append("trend:")
-    out += _field("mean", _num(vals["trend.mean"]), e["trend.mean"], ind, confidence)
-    out += _field("sd", _num(vals["trend.sd"]), e["trend.sd"], ind, confidence)
-    out.append("benchmark:")
-    out += _comment(
-        [
-            "MSSP-like: three base years weighted 10/30/60, trended at the fitted trend. Not "
-            "fitted: review against the contract."
-        ],
-        ind,
-    )
-    out += [
-        f"{ind}weights: [0.1, 0.3, 0.6]",
-        f"{ind}trend_rate: {_num(vals['trend.mean'])}",
-        "designs:",
-    ]
-    out += _comment(["A placeholder: replace with the contract's designs."], ind)
-    out += [
-        f"{ind}- name: one_sided_placeholder",
-        f"{ind}  kind: upside_only",
-        f"{ind}  min_savings_rate: 0.02",
-        f"{ind}  shared_savings_rate: 0.5",
-        f"{ind}  savings_cap: 0.1",
-    ]
+    }
     if notes:
-        out += _comment(["Notes:", *[f"- {n}" for n in notes]], "")
-    return "\n".join(out) + "\n"
+        trailing[()] = ["Notes:", *[f"- {n}" for n in notes]]
+    scenario = _validated(
+        {
+            "schema_version": 1,
+            "name": title[:200],
+            "description": f"Population, cost and trend fitted to {source} ({span}); the design "
+            "is a placeholder to replace with the contract's terms.",
+            "seed": seed,
+            "trials": trials,
+            "first_performance_year": first_performance_year,
+            "performance_years": 1,
+            "population": population,
+            "cost": cost,
+            "trend": trend,
+            "benchmark": {"weights": [0.1, 0.3, 0.6], "trend_rate": trend["mean"]},
+            "designs": [
+                {
+                    "name": "one_sided_placeholder",
+                    "kind": "upside_only",
+                    "min_savings_rate": 0.02,
+                    "shared_savings_rate": 0.5,
+                    "savings_cap": 0.1,
+                }
+            ],
+        }
+    )
+    return dump_scenario(scenario, comments=comments, trailing=trailing)
+
+
+def _validated(data: dict[str, object]) -> Scenario:
+    """``data`` as a scenario; a broken schema rule is a :class:`ScenarioError`."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(validation_issues(exc, data, "<calibrated scenario>")) from None
 
 
 def write_text(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path`` atomically (a temporary sibling renamed into place)."""
-    from simsettle._atomic import write_text as write_atomically
-
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    return write_atomically(p, text)
+    return _atomic.write_text(p, text)
 
 
 def summary_text(cal: Calibration) -> str:
@@ -283,9 +218,9 @@ def summary_text(cal: Calibration) -> str:
         ci = (
             ("capped" if est.source.startswith("capped") else "assumed")
             if est.assumed
-            else f"{_short(est.lower)} to {_short(est.upper)}"
+            else f"{short_number(est.lower)} to {short_number(est.upper)}"
         )
-        rows.append((key, _short(est.value), ci, ""))
+        rows.append((key, short_number(est.value), ci, ""))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = ["  ".join(r[i].ljust(widths[i]) for i in range(3)).rstrip() for r in rows]
     g = cal.gof

@@ -1,24 +1,17 @@
-"""Member-level claims and enrolment simulated from a scenario, in numpy, for round trips.
+"""Member-level claims and enrolment simulated from a scenario, for round trips.
 
 The engine's kernel returns only per-trial aggregates; calibration needs member-years. This
-draws one trial of the scenario's population, member by member, with numpy's generator,
-following the model of :mod:`simsettle._kernels.population` (and its slow twin,
-:func:`simsettle.models.reference.simulate_trial_reference`) step for step, though not with the
-engine's random numbers:
+draws one trial of the scenario's population through the engine's own member-year rule
+(:mod:`simsettle._kernels.member`, by :func:`simsettle.models.population.simulate_stays`), with
+the engine's random numbers (trial 0 of ``seed``), and gives each stay a member identity:
 
 * ``members`` roster places. Each year a place's occupant leaves with probability ``turnover``
-  at a uniform time ``12 U`` months into the year; with probability ``replacement`` a joiner
-  takes the place for the rest of the year (and is its occupant from the next year); a place
-  left empty gets a new member at the start of the next year.
-* Latent log risk ``z``: standard normal for the first year's roster, ``e + shift`` for every
-  later new member and every joiner (``shift = log(entrant_risk_ratio) / risk_sigma``), and
-  ``rho z + sqrt(1 - rho^2) e`` for a continuing member; the score is ``exp(risk_sigma z -
-  risk_sigma^2 / 2) (1 + ageing)^tenure``.
-* Cost of a member-year: ``risk x index x X x months / 12`` with ``X`` the mixture (0, Pareto
-  tail, lognormal body) or the frequency-severity compound, drawn afresh every year; ``index``
-  the systemic trend index (1 in the first year, lognormal growth factors, one-year shocks).
-* Attribution: a member-year with no cost stays only with probability ``no_care_retention``
-  (prospective: always), and a ``provider_only_share`` of member-years are not attributed.
+  at a uniform time into the year; with probability ``replacement`` a joiner (a new member)
+  takes the place for the rest of the year and is its occupant from the next year; a place left
+  empty gets a new member at the start of the next year.
+* Risk scores, costs (mixture or frequency-severity), the systemic trend index and attribution
+  (members with no care retained with probability ``no_care_retention``; provider-only members
+  outside the settlement) are the engine's; only attributed stays are member-years of the data.
 
 Care management, participants and portfolios are not simulated (a scenario with them is
 refused).
@@ -27,8 +20,7 @@ refused).
 from __future__ import annotations
 
 import csv
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -116,31 +108,6 @@ class SyntheticClaims:
                 w.writerow([str(self.member_id[i]), int(self.year[i]), start, end])
 
 
-def _mixture_draw(scenario: Scenario, n: int, rng: np.random.Generator) -> F8:
-    cost = scenario.cost
-    if cost.model == "frequency_severity":
-        lam = cost.claims_per_year
-        f = cost.claim_dispersion
-        counts = rng.poisson(lam * np.exp(f * rng.standard_normal(n) - 0.5 * f * f))
-        sev_sigma = cost.severity_sigma
-        sev_mu = math.log(12.0 * cost.pmpm / lam) - 0.5 * sev_sigma**2
-        total = int(counts.sum())
-        sev = np.exp(sev_mu + sev_sigma * rng.standard_normal(total))
-        owner = np.repeat(np.arange(n), counts)
-        out = np.zeros(n)
-        np.add.at(out, owner, sev)
-        return out
-    z, t = cost.zero_cost_share, cost.tail_probability
-    s = cost.body_sigma
-    u = rng.random(n)
-    x = np.exp(math.log(cost.body_mean) - 0.5 * s * s + s * rng.standard_normal(n))
-    tail = (u >= z) & (u < z + t)
-    if t > 0:
-        x[tail] = cost.tail_threshold * ((u[tail] - z) / t) ** (-1.0 / cost.tail_shape)
-    x[u < z] = 0.0
-    return x
-
-
 def synthetic_claims(
     scenario: Scenario,
     *,
@@ -153,13 +120,13 @@ def synthetic_claims(
 
     ``years`` simulated years (default: the scenario's base and performance years), starting in
     ``first_year`` (default: the first base year, ``first_performance_year - base_years``);
-    ``members`` overrides the population size.
+    ``members`` overrides the population size; ``seed`` keys the random numbers (the history is
+    trial 0 of a run with that seed).
     """
     if scenario.care_management is not None:
         raise ValueError("synthetic_claims does not simulate care management; remove it")
     if scenario.participants is not None or scenario.portfolio is not None:
         raise ValueError("synthetic_claims simulates one population: no participants or portfolio")
-    pop, trend = scenario.population, scenario.trend
     n_years = scenario.benchmark.base_years + scenario.performance_years if years is None else years
     if n_years < 1:
         raise ValueError(f"years must be at least 1; got {n_years}")
@@ -168,89 +135,54 @@ def synthetic_claims(
         if first_year is None
         else first_year
     )
-    n = pop.members if members is None else int(members)
+    n = scenario.population.members if members is None else int(members)
     if n < 1:
         raise ValueError(f"members must be at least 1; got {n}")
-    rng = np.random.default_rng(seed)
-    sigma, rho = pop.risk_sigma, pop.risk_persistence
-    innov = math.sqrt(max(1.0 - rho * rho, 0.0))
-    shift = math.log(pop.entrant_risk_ratio) / sigma if sigma > 0 else 0.0
-    ageing = math.log1p(pop.ageing)
-    att = pop.attribution
-    retain, provider_only = att.retention, att.provider_only_share
+    # The engine (numba) is loaded only when claims are drawn: ``import simsettle.calibrate``
+    # stays light.
+    from simsettle._kernels import records as R
+    from simsettle.models.population import compile_model, key_from_seed, simulate_stays
 
-    # Systemic index: 1 in the first year, then lognormal growth (mean 1 + trend.mean).
-    mu = math.log1p(trend.mean) - 0.5 * trend.sd**2
-    level = 1.0
-    index: dict[int, float] = {}
-    for y in range(n_years):
-        if y > 0:
-            level *= math.exp(mu + trend.sd * rng.standard_normal())
-        shock = y > 0 and rng.random() < trend.shock_probability
-        index[y0 + y] = level * (1.0 + trend.shock_size) if shock else level
+    inputs = compile_model(scenario)
+    params = inputs.params.copy()
+    params["members"] = float(n)
+    inputs = replace(inputs, params=params, n_base_years=n_years, n_performance_years=0)
+    stays, system = simulate_stays(inputs, key_from_seed(seed))
+    index = {y0 + y: float(system[y, R.F_TREND_INDEX]) for y in range(n_years)}
 
-    z = np.zeros(n)
-    tenure = np.zeros(n)
-    is_new = np.ones(n, dtype=bool)
-    ids = np.arange(n, dtype=np.int64)
+    # Member identities: the first year's roster is members 0 .. n - 1; a joiner, and a new
+    # member filling a vacancy, get the next unused number; a joiner is its place's occupant
+    # from the next year on.
+    year = stays[:, R.ST_YEAR].astype(np.int64)
+    joins = stays[:, R.ST_JOINER] > 0.5
+    slot = stays[:, R.ST_SLOT].astype(np.int64)
+    ids = np.empty(stays.shape[0], dtype=np.int64)
+    current = np.arange(n, dtype=np.int64)
     next_id = n
-    out: dict[str, list[npt.NDArray[np.generic]]] = {
-        k: [] for k in ("id", "year", "cost", "months", "risk", "entry", "exit")
-    }
-
-    def emit(sel_ids: I8, year: int, x: F8, months: F8, risk: F8, entry: F8, exit_: F8) -> None:
-        cost = risk * index[year] * x * months / 12.0
-        keep = ((x != 0.0) | (rng.random(x.size) < retain)) & (rng.random(x.size) >= provider_only)
-        out["id"].append(sel_ids[keep])
-        out["year"].append(np.full(int(keep.sum()), year, dtype=np.int64))
-        out["cost"].append(cost[keep])
-        out["months"].append(months[keep])
-        out["risk"].append(risk[keep])
-        out["entry"].append(entry[keep])
-        out["exit"].append(exit_[keep])
-
+    order = []
     for y in range(n_years):
-        year = y0 + y
-        e = rng.standard_normal(n)
-        z = np.where(is_new, e + (shift if y > 0 else 0.0), rho * z + innov * e)
-        tenure = np.where(is_new, 0.0, tenure + 1.0)
-        u_leave = rng.random(n)
-        leaves = u_leave < pop.turnover
-        joiner = leaves & (u_leave / max(pop.turnover, 1e-300) < pop.replacement)
-        months = np.where(leaves, 12.0 * rng.random(n), 12.0)
-        risk = np.exp(sigma * z - 0.5 * sigma * sigma + tenure * ageing)
-        x = _mixture_draw(scenario, n, rng)
-        emit(ids, year, x, months, risk, np.zeros(n), months)
-        # Joiners for the rest of the year.
-        nj = int(joiner.sum())
-        j_ids = np.arange(next_id, next_id + nj, dtype=np.int64)
-        next_id += nj
-        zj = rng.standard_normal(nj) + shift
-        risk_j = np.exp(sigma * zj - 0.5 * sigma * sigma)
-        xj = _mixture_draw(scenario, nj, rng)
-        mj = 12.0 - months[joiner]
-        emit(j_ids, year, xj, mj, risk_j, months[joiner], np.full(nj, 12.0))
-        # Next year's occupants: the joiner, a new member (vacancy), or the same member.
-        z = z.copy()
-        z[joiner] = zj
-        tenure[joiner] = 0.0
-        ids = ids.copy()
-        ids[joiner] = j_ids
-        vacancy = leaves & ~joiner
-        nv = int(vacancy.sum())
-        ids[vacancy] = np.arange(next_id, next_id + nv, dtype=np.int64)
-        next_id += nv
-        is_new = vacancy
-
+        occupants = np.flatnonzero((year == y) & ~joins)  # one per place, by place
+        if y > 0:
+            new = stays[occupants, R.ST_NEW] > 0.5
+            current[new] = np.arange(next_id, next_id + int(new.sum()))
+            next_id += int(new.sum())
+        ids[occupants] = current
+        joiners = np.flatnonzero((year == y) & joins)
+        ids[joiners] = np.arange(next_id, next_id + joiners.size)
+        next_id += joiners.size
+        current[slot[joiners]] = ids[joiners]
+        order += [occupants, joiners]
+    rows = np.concatenate(order)
+    rows = rows[stays[rows, R.ST_ATTRIBUTED] > 0.5]
+    kept = stays[rows]
     width = len(str(next_id))
-    all_ids = np.concatenate(out["id"]).astype(np.int64)
     return SyntheticClaims(
-        member_id=np.char.add("M", np.char.zfill(all_ids.astype(str), width)),
-        year=np.concatenate(out["year"]).astype(np.int64),
-        allowed=np.concatenate(out["cost"]).astype(np.float64),
-        member_months=np.concatenate(out["months"]).astype(np.float64),
-        risk_score=np.concatenate(out["risk"]).astype(np.float64),
-        entry=np.concatenate(out["entry"]).astype(np.float64),
-        exit=np.concatenate(out["exit"]).astype(np.float64),
+        member_id=np.char.add("M", np.char.zfill(ids[rows].astype(str), width)),
+        year=y0 + year[rows],
+        allowed=kept[:, R.ST_COST].copy(),
+        member_months=kept[:, R.ST_EXIT] - kept[:, R.ST_ENTRY],
+        risk_score=kept[:, R.ST_RISK].copy(),
+        entry=kept[:, R.ST_ENTRY].copy(),
+        exit=kept[:, R.ST_EXIT].copy(),
         index=index,
     )

@@ -34,7 +34,7 @@ import numpy.typing as npt
 
 from simsettle._kernels import records as R
 from simsettle.errors import SimulationError
-from simsettle.models.population import ModelInputs
+from simsettle.models.population import ModelInputs, check_inputs
 
 __all__ = ["cuda_available", "simulate_aggregates_cuda"]
 
@@ -150,23 +150,13 @@ def simulate_aggregates_cuda(
     SimulationError
         No CUDA GPU is available and the simulator is not enabled.
     """
-    if trial0 < 0 or n_trials < 0 or trial0 + n_trials > 2**32:
-        raise ValueError(f"trials must lie in [0, 2**32); got trial0={trial0}, n_trials={n_trials}")
     if lanes < 1 or lanes & (lanes - 1):
         raise ValueError(f"lanes must be a power of two, got {lanes}")
     if block < lanes or block > 1024 or block % lanes:
         raise ValueError(f"block must be a multiple of lanes={lanes} up to 1024, got {block}")
     if grid is not None and grid < 1:
         raise ValueError(f"grid must be a positive number of blocks, got {grid}")
-    params = np.ascontiguousarray(inputs.params, dtype=np.float64)
-    attachments = np.ascontiguousarray(inputs.attachments, dtype=np.float64)
-    practices = np.ascontiguousarray(inputs.practices, dtype=np.float64).reshape(-1, 2)
-    if params.shape != (R.N_PARAMS,):
-        raise ValueError(f"params must have shape ({R.N_PARAMS},), got {params.shape}")
-    if attachments.ndim != 1 or not np.all(attachments > 0):
-        raise ValueError(f"attachments must be a 1-d array of positive USD, got {attachments!r}")
-    if params[R.P_MEMBERS] + params[R.P_MEMBER_OFFSET] >= 2**32 - 1:
-        raise ValueError("members must be below 2**32 - 1 (the counter word)")
+    params, attachments, practices = check_inputs(inputs, trial0, n_trials)
     shape = (n_trials, inputs.n_years, inputs.n_fields)
     cuda = _cuda()
     if not cuda.is_available():
@@ -180,14 +170,13 @@ def simulate_aggregates_cuda(
     kernel = _kernel(cuda, (inputs.n_years, n_att, n_prac, block, lanes), max_registers)
     # The kernel reads only the first n_att / n_prac rows: pad empty inputs to one row, so no
     # zero-size device allocation is made.
-    d_params = cuda.to_device(params)
     d_attachments = cuda.to_device(attachments if n_att else np.zeros(1))
     d_practices = cuda.to_device(practices if n_prac else np.zeros((1, 2)))
     d_out = cuda.to_device(np.zeros(shape, dtype=np.float64))
     groups = block // lanes
     blocks = min(-(-n_trials // groups), 2**31 - 1) if grid is None else grid
     kernel[blocks, block](
-        np.uint32(key[0]), np.uint32(key[1]), trial0, d_params, d_attachments, d_practices, d_out
+        np.uint32(key[0]), np.uint32(key[1]), trial0, params[0], d_attachments, d_practices, d_out
     )
     out: npt.NDArray[np.float64] = d_out.copy_to_host()
     return out

@@ -1,4 +1,4 @@
-"""Gate for the member-level kernel: scenario -> parameter vector, then checked kernel calls."""
+"""Gate for the member-level kernels: scenario -> named parameter record, then checked calls."""
 
 from __future__ import annotations
 
@@ -14,19 +14,28 @@ from simsettle._kernels import population as _pop
 from simsettle._kernels import records as R
 from simsettle.scenario.schema import Scenario
 
-__all__ = ["ModelInputs", "compile_model", "key_from_seed", "simulate_aggregates"]
+__all__ = [
+    "ModelInputs",
+    "check_inputs",
+    "compile_model",
+    "key_from_seed",
+    "simulate_aggregates",
+    "simulate_stays",
+]
 
 
 @dataclass(frozen=True)
 class ModelInputs:
-    """Everything the kernel needs, as validated arrays.
+    """Everything the member kernels need, built once per run (and line of business).
 
-    ``params`` is float64[N_PARAMS] (slots in :mod:`simsettle._kernels.records`); ``attachments``
-    the sorted unique stop-loss attachment points of all designs; ``n_years`` the number of
-    simulated years (base years, then performance years).
+    ``params`` is the named parameter record, a 0-d array of
+    :data:`~simsettle._kernels.records.MODEL_DTYPE` (``params["turnover"]``); ``attachments``
+    the sorted unique stop-loss attachment points of all designs; ``practices`` the participant
+    practices' slot bounds and cost ratios; ``n_years`` the number of simulated years (base
+    years, then performance years).
     """
 
-    params: npt.NDArray[np.float64]
+    params: npt.NDArray[np.void]
     attachments: npt.NDArray[np.float64]
     practices: npt.NDArray[np.float64]
     n_base_years: int
@@ -36,6 +45,10 @@ class ModelInputs:
     def n_years(self) -> int:
         """Simulated years per trial: base years then performance years."""
         return self.n_base_years + self.n_performance_years
+
+    def parameters(self) -> dict[str, float]:
+        """The model's parameters by name, as the results record them."""
+        return {name: float(self.params[name]) for name in R.MODEL_DTYPE.names or ()}
 
     @property
     def n_fields(self) -> int:
@@ -64,77 +77,82 @@ def compile_model(scenario: Scenario, *, member_offset: int = 0) -> ModelInputs:
     disjoint member streams and share the trial-level (trend, shock, quality) draws.
     """
     pop, cost, trend = scenario.population, scenario.cost, scenario.trend
-    p = np.zeros(R.N_PARAMS, dtype=np.float64)
-    p[R.P_MEMBERS] = float(pop.members)
-    p[R.P_TURNOVER] = pop.turnover
-    p[R.P_REPLACEMENT] = pop.replacement
-    p[R.P_RISK_SIGMA] = pop.risk_sigma
-    p[R.P_RISK_RHO] = pop.risk_persistence
-    p[R.P_ZERO] = cost.zero_cost_share
-    p[R.P_TAIL_P] = cost.tail_probability
-    p[R.P_TAIL_SCALE] = cost.tail_threshold
-    p[R.P_TAIL_INV_SHAPE] = 1.0 / cost.tail_shape
+    p = np.zeros((), dtype=R.MODEL_DTYPE)
+    p["members"] = float(pop.members)
+    p["turnover"] = pop.turnover
+    p["replacement"] = pop.replacement
+    p["risk_sigma"] = pop.risk_sigma
+    p["risk_rho"] = pop.risk_persistence
+    p["zero_share"] = cost.zero_cost_share
+    p["tail_probability"] = cost.tail_probability
+    p["tail_scale"] = cost.tail_threshold
+    p["tail_inv_shape"] = 1.0 / cost.tail_shape
     # The body is lognormal with mean cost.body_mean: mu = log(mean) - sigma^2 / 2.
-    p[R.P_BODY_MU] = math.log(cost.body_mean) - 0.5 * cost.body_sigma**2
-    p[R.P_BODY_SIGMA] = cost.body_sigma
+    p["body_mu"] = math.log(cost.body_mean) - 0.5 * cost.body_sigma**2
+    p["body_sigma"] = cost.body_sigma
     # Growth factors lognormal with mean 1 + trend.mean (the reference's likewise).
-    p[R.P_TREND_MU] = math.log1p(trend.mean) - 0.5 * trend.sd**2
-    p[R.P_TREND_SD] = trend.sd
+    p["trend_mu"] = math.log1p(trend.mean) - 0.5 * trend.sd**2
+    p["trend_sd"] = trend.sd
     ref_mean = trend.mean if trend.reference_mean is None else trend.reference_mean
     ref_sd = trend.sd if trend.reference_sd is None else trend.reference_sd
-    p[R.P_REF_TREND_MU] = math.log1p(ref_mean) - 0.5 * ref_sd**2
-    p[R.P_REF_TREND_SD] = ref_sd
-    p[R.P_TREND_CORR] = trend.correlation
+    p["reference_trend_mu"] = math.log1p(ref_mean) - 0.5 * ref_sd**2
+    p["reference_trend_sd"] = ref_sd
+    p["trend_correlation"] = trend.correlation
     nat_mean = ref_mean if trend.national_mean is None else trend.national_mean
     nat_sd = ref_sd if trend.national_sd is None else trend.national_sd
-    p[R.P_NAT_TREND_MU] = math.log1p(nat_mean) - 0.5 * nat_sd**2
-    p[R.P_NAT_TREND_SD] = nat_sd
-    p[R.P_NAT_CORR] = trend.national_correlation
-    p[R.P_SHOCK_P] = trend.shock_probability
-    p[R.P_SHOCK_LOG] = math.log1p(trend.shock_size)
-    p[R.P_AGEING] = math.log1p(pop.ageing)
+    p["national_trend_mu"] = math.log1p(nat_mean) - 0.5 * nat_sd**2
+    p["national_trend_sd"] = nat_sd
+    p["national_correlation"] = trend.national_correlation
+    p["shock_probability"] = trend.shock_probability
+    p["shock_log"] = math.log1p(trend.shock_size)
+    p["ageing_log"] = math.log1p(pop.ageing)
     # New members' latent z is shifted so their median score is entrant_risk_ratio times.
-    p[R.P_ENTRANT_SHIFT] = (
+    p["entrant_shift"] = (
         math.log(pop.entrant_risk_ratio) / pop.risk_sigma if pop.risk_sigma > 0 else 0.0
     )
     # Demographic scores are only accumulated when the benchmark uses them (-1: skip).
-    p[R.P_DEMO_LAMBDA] = (
+    p["demographic_signal"] = (
         pop.demographic_signal if scenario.benchmark.risk_model == "demographic" else -1.0
     )
-    p[R.P_NOCARE_RETAIN] = pop.attribution.retention
-    p[R.P_PAYER_ONLY] = pop.attribution.payer_only_share
-    p[R.P_PROVIDER_ONLY] = pop.attribution.provider_only_share
-    p[R.P_MEMBER_OFFSET] = float(member_offset)
+    p["no_care_retention"] = pop.attribution.retention
+    p["payer_only_share"] = pop.attribution.payer_only_share
+    p["provider_only_share"] = pop.attribution.provider_only_share
+    p["member_offset"] = float(member_offset)
     if cost.model == "frequency_severity":
         severity_mean = 12.0 * cost.pmpm / cost.claims_per_year
-        p[R.P_FS_ON] = 1.0
-        p[R.P_FS_LAMBDA] = cost.claims_per_year
-        p[R.P_FS_FRAILTY] = cost.claim_dispersion
-        p[R.P_FS_SEV_MU] = math.log(severity_mean) - 0.5 * cost.severity_sigma**2
-        p[R.P_FS_SEV_SIGMA] = cost.severity_sigma
+        p["frequency_severity"] = 1.0
+        p["claims_per_year"] = cost.claims_per_year
+        p["claim_frailty"] = cost.claim_dispersion
+        p["severity_mu"] = math.log(severity_mean) - 0.5 * cost.severity_sigma**2
+        p["severity_sigma"] = cost.severity_sigma
     cm = scenario.care_management
-    p[R.P_CM_Z] = math.inf
+    p["care_management_z"] = math.inf
     if cm is not None and cm.high_risk_share > 0.0:
         # Enrol the high_risk_share of members with the highest latent risk z ~ N(0, 1).
-        p[R.P_CM_Z] = (
+        p["care_management_z"] = (
             -math.inf
             if cm.high_risk_share >= 1.0
             else NormalDist().inv_cdf(1.0 - cm.high_risk_share)
         )
-    p[R.P_CM_EFFECT] = 0.0 if cm is None else cm.effect
-    p[R.P_CM_FROM] = (
+    p["care_management_effect"] = 0.0 if cm is None else cm.effect
+    p["care_management_from"] = (
         float(scenario.benchmark.base_years)
         if cm is not None and cm.start == "performance_years"
         else 0.0
     )
     qm = scenario.quality_model
     if qm is not None:
-        p[R.P_QUAL_MU] = math.log(qm.mean / (1.0 - qm.mean))
-        p[R.P_QUAL_SD] = qm.sd
-        p[R.P_QUAL_RHO] = qm.persistence
-    finite = np.isfinite(np.delete(p, R.P_CM_Z))
-    if not np.all(finite) or np.isnan(p[R.P_CM_Z]):  # pragma: no cover - models rule this out
-        raise ValueError(f"model parameters are not all finite: {p!r}")
+        p["quality_mu"] = math.log(qm.mean / (1.0 - qm.mean))
+        p["quality_sd"] = qm.sd
+        p["quality_rho"] = qm.persistence
+    # The care-management threshold alone may be infinite (nobody, or everybody, managed).
+    bad = [
+        name
+        for name in R.MODEL_DTYPE.names or ()
+        if np.isnan(p[name]) or (name != "care_management_z" and not np.isfinite(p[name]))
+    ]
+    if bad:  # pragma: no cover - the scenario models rule this out
+        raise ValueError(f"model parameters are not all finite: {bad} in {p!r}")
     return ModelInputs(
         params=p,
         attachments=stop_loss_attachments(scenario),
@@ -164,6 +182,31 @@ def key_from_seed(seed: int) -> tuple[np.uint32, np.uint32]:
     return np.uint32(k[0]), np.uint32(k[1])
 
 
+def check_inputs(
+    inputs: ModelInputs, trial0: int, n_trials: int
+) -> tuple[npt.NDArray[np.void], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The one check of a member kernel's inputs, for the CPU and the GPU gates alike.
+
+    Returns the parameter record as the kernels take it (a one-element ``MODEL_DTYPE`` array:
+    numba's parallel loops take arrays of records, not records), and the attachments and
+    practices as C-contiguous float64 arrays.
+    """
+    if trial0 < 0 or n_trials < 0 or trial0 + n_trials > 2**32:
+        raise ValueError(f"trials must lie in [0, 2**32); got trial0={trial0}, n_trials={n_trials}")
+    params = np.asarray(inputs.params)
+    if params.dtype != R.MODEL_DTYPE or params.shape != ():
+        raise ValueError(
+            f"params must be a 0-d array of records.MODEL_DTYPE, got {params.dtype} {params.shape}"
+        )
+    attachments = np.ascontiguousarray(inputs.attachments, dtype=np.float64)
+    if attachments.ndim != 1 or not np.all(attachments > 0):
+        raise ValueError(f"attachments must be a 1-d array of positive USD, got {attachments!r}")
+    if params["members"] + params["member_offset"] >= 2**32 - 1:
+        raise ValueError("members must be below 2**32 - 1 (the counter word)")
+    practices = np.ascontiguousarray(inputs.practices, dtype=np.float64).reshape(-1, 2)
+    return np.ascontiguousarray(params.reshape(1)), attachments, practices
+
+
 def simulate_aggregates(
     inputs: ModelInputs,
     key: tuple[np.uint32, np.uint32],
@@ -180,18 +223,8 @@ def simulate_aggregates(
         Per trial and simulated year (base years first): the fields of
         :data:`simsettle._kernels.records.FIELD_NAMES`, then the excess over each attachment.
     """
-    if trial0 < 0 or n_trials < 0 or trial0 + n_trials > 2**32:
-        raise ValueError(f"trials must lie in [0, 2**32); got trial0={trial0}, n_trials={n_trials}")
-    params = np.ascontiguousarray(inputs.params, dtype=np.float64)
-    attachments = np.ascontiguousarray(inputs.attachments, dtype=np.float64)
-    if params.shape != (R.N_PARAMS,):
-        raise ValueError(f"params must have shape ({R.N_PARAMS},), got {params.shape}")
-    if attachments.ndim != 1 or not np.all(attachments > 0):
-        raise ValueError(f"attachments must be a 1-d array of positive USD, got {attachments!r}")
-    if params[R.P_MEMBERS] + params[R.P_MEMBER_OFFSET] >= 2**32 - 1:
-        raise ValueError("members must be below 2**32 - 1 (the counter word)")
+    params, attachments, practices = check_inputs(inputs, trial0, n_trials)
     out = np.zeros((n_trials, inputs.n_years, inputs.n_fields), dtype=np.float64)
-    practices = np.ascontiguousarray(inputs.practices, dtype=np.float64).reshape(-1, 2)
     size = _pop.work_size(inputs.n_years, int(attachments.shape[0]))
     if parallel:
         import numba
@@ -206,3 +239,30 @@ def simulate_aggregates(
         work = np.empty((1, size), dtype=np.float64)
         _pop.simulate_trials(key[0], key[1], trial0, params, attachments, practices, work, out)
     return out
+
+
+def simulate_stays(
+    inputs: ModelInputs, key: tuple[np.uint32, np.uint32], trial: int = 0
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Every member stay of one trial, by the engine's member-year rule (no aggregation).
+
+    For member-level claims (:func:`simsettle.calibrate.synthetic_claims`): the same random
+    numbers and arithmetic as :func:`simulate_aggregates`, whose member fields are these rows'
+    sums over the attributed stays. Participants (practices) are not laid out.
+
+    Returns
+    -------
+    stays : float64 array (rows, N_STAY_COLUMNS)
+        The stays that exist, occupant and joiner of each slot-year, in the columns
+        ``records.ST_*``, ordered by slot, then year, occupant before joiner.
+    system : float64 array (n_years, N_BASE_FIELDS)
+        The trial-level draws: the cost indices (``F_TREND_INDEX``, ...), quality, completion.
+    """
+    if inputs.practices.shape[0]:
+        raise ValueError("simulate_stays lays out no participant practices")
+    params, _, _ = check_inputs(inputs, trial, 1)
+    n_members = int(inputs.params["members"])
+    system = np.zeros((inputs.n_years, R.N_BASE_FIELDS), dtype=np.float64)
+    out = np.zeros((2 * n_members * inputs.n_years, R.N_STAY_COLUMNS), dtype=np.float64)
+    _pop.simulate_stays(key[0], key[1], trial, params, system, out)
+    return out[out[:, R.ST_PRESENT] > 0.5], system

@@ -2,7 +2,9 @@
 
 Plain numpy and Python, one member and one year at a time, written from the model's description
 rather than from the kernel: tests compare the kernel's per-trial aggregates with these on small
-populations. Never used by the engine itself.
+populations. Never used by the engine itself. This is a second definition of the member-year rule
+of :mod:`simsettle._kernels.member`, independent on purpose, and must stay so: sharing code with
+the kernel would let a mistake in one pass unseen in both.
 """
 
 from __future__ import annotations

@@ -45,6 +45,7 @@ from simsettle.plot.figures import (
     _plain_text,
     _pooled,
     _select,
+    _statistics,
     _style_axes,
 )
 
@@ -53,7 +54,6 @@ __all__ = ["fig_compare", "fig_fan", "fig_participants"]
 Kind = Literal["violin", "box"]
 FanPanel = Literal["both", "settlement", "spend"]
 
-_QS = (0.05, 0.25, 0.5, 0.75, 0.95)
 _HALF = 0.36  # half-height of a violin or box, in slots of 1
 _FAN_QS = (0.05, 0.25, 0.5, 0.75, 0.95)
 _BENCHMARK_COLOR = "0.15"
@@ -76,24 +76,22 @@ class _Summary:
     p_neg: float
 
 
-def _summarise(values: npt.NDArray[np.float64]) -> _Summary:
-    n = values.size
-    if n == 0:
-        nan = float("nan")
-        return _Summary(0, nan, nan, nan, nan, nan, nan, nan, nan, nan)
-    q05, q25, q50, q75, q95 = (float(q) for q in np.quantile(values, _QS))
-    return _Summary(
-        n=n,
-        mean=float(values.mean()),
-        q05=q05,
-        q25=q25,
-        q50=q50,
-        q75=q75,
-        q95=q95,
-        p_zero=np.count_nonzero(values == 0) / n,
-        p_pos=np.count_nonzero(values > 0) / n,
-        p_neg=np.count_nonzero(values < 0) / n,
-    )
+#: The statistics the comparison charts mark (registry names), in :class:`_Summary`'s order.
+_MARKS = ("mean", "q05", "q25", "q50", "q75", "q95", "prob_zero", "prob_savings", "prob_loss")
+
+
+def _summaries(da: xr.DataArray) -> dict[tuple[str, ...], _Summary]:
+    """What the charts mark for every sample of ``da`` (a design, or a practice and a design),
+    keyed by its labels along the dims other than trial and year, from the statistics registry
+    (:func:`~simsettle.plot.figures._statistics`)."""
+    table = _statistics(da, _MARKS)
+    rows = list(table["n"].dims)
+    out: dict[tuple[str, ...], _Summary] = {}
+    for key in np.ndindex(*(table.sizes[d] for d in rows)):
+        row = table.isel(dict(zip(rows, key, strict=True)))
+        labels = tuple(str(row[d].values) for d in rows)
+        out[labels] = _Summary(int(row["n"]), *(float(row[m]) for m in _MARKS))
+    return out
 
 
 def _density(
@@ -392,7 +390,7 @@ def fig_compare(
     designs = _select(ds, design)
     colors = design_colors(ds["design"].values)
     samples = {d: _pooled(ds, var, d) for d in designs}
-    stats = {d: _summarise(v) for d, v in samples.items()}
+    stats = {d: s for (d,), s in _summaries(ds[var].sel(design=designs)).items()}
     n = len(designs)
     fig, (axis,) = _new_axes(ax, 1, (7.2, 1.9 + 0.95 * n))
     _style_axes(axis)
@@ -535,7 +533,8 @@ def fig_participants(
         per = sub.sel(participant=p, drop=True)
         for d in designs:
             samples[(p, d)] = _pooled(per, var, d)
-    stats = {key: _summarise(v) for key, v in samples.items()}
+    by_design = _summaries(sub[var].sel(design=designs).transpose("participant", "design", ...))
+    stats = {(p, d): by_design[(p, d)] for p, d in samples}
     first = designs[0]
     order = sorted(
         practices,

@@ -41,6 +41,8 @@ __all__ = ["fig_distribution", "fig_exceedance", "fig_payoff"]
 Side = Literal["both", "losses", "savings"]
 
 _POOLED = ("trial", "year")
+#: The probabilities a distribution's box gives (registry names).
+_PROBABILITIES = ("prob_zero", "prob_savings", "prob_loss")
 _GUIDES: tuple[tuple[float, str], ...] = ((0.10, "1 in 10"), (0.05, "1 in 20"), (0.01, "1 in 100"))
 _CAPTION_KW: dict[str, Any] = {"parse_math": False, "fontsize": 8.0, "color": "0.35"}
 _TITLE_KW: dict[str, Any] = {"parse_math": False, "fontsize": 11.0, "fontweight": "bold"}
@@ -210,13 +212,18 @@ def _eq(p: float) -> str:
     return f" {text[0]} {text[1:]}" if text.startswith("<") else f" = {text}"
 
 
-def _probability_lines(
-    ds: xr.Dataset, var: str, design: str, values: npt.NDArray[np.float64]
-) -> list[str]:
-    n = max(values.size, 1)
-    p_zero = np.count_nonzero(values == 0) / n
-    p_pos = np.count_nonzero(values > 0) / n
-    p_neg = np.count_nonzero(values < 0) / n
+def _statistics(da: xr.DataArray, names: Sequence[str]) -> xr.Dataset:
+    """The statistics ``names`` of ``da`` over its trials and years, with their trial-clustered
+    standard errors: the registry's (:func:`simsettle.stats.columns`), computed."""
+    from simsettle.stats import columns
+
+    pooled = [d for d in _POOLED if d in da.dims]
+    return columns(da.to_dataset(), names, var=str(da.name), dim=pooled).compute()
+
+
+def _probability_lines(ds: xr.Dataset, var: str, design: str, row: xr.Dataset) -> list[str]:
+    """The probability lines of one design's box; ``row`` is its row of :func:`_statistics`."""
+    p_zero, p_pos, p_neg = (float(row[n]) for n in ("prob_zero", "prob_savings", "prob_loss"))
     if var == "settlement":
         lines = [
             f"P(settlement = 0){_eq(p_zero)}",
@@ -290,6 +297,7 @@ def fig_distribution(
     _style_axes(axis)
 
     samples = {d: _pooled(ds, var, d) for d in designs}
+    marks = _statistics(ds[var].sel(design=designs), ("mean", *_PROBABILITIES))
     nonzero = {d: v[v != 0] for d, v in samples.items()}
     have = [nz for nz in nonzero.values() if nz.size]
     edges = _bin_edges(have, bins) if have else None
@@ -342,10 +350,10 @@ def fig_distribution(
 
     if single:
         d = designs[0]
-        lines = _probability_lines(ds, var, d, samples[d])
-        values = samples[d]
-        mean = float(values.mean()) if values.size else float("nan")
-        lines.append(f"mean = {format_money(mean)} (MC SE {format_money(_mean_se(ds, var, d))})")
+        row = marks.sel(design=d)
+        lines = _probability_lines(ds, var, d, row)
+        mean, se = float(row["mean"]), float(row["mean_se"])
+        lines.append(f"mean = {format_money(mean)} (MC SE {format_money(se)})")
         lines.append("bars exclude exact zeros")
         axis.text(
             0.02,
@@ -370,7 +378,7 @@ def fig_distribution(
         handles, labels = axis.get_legend_handles_labels()
         described = []
         for label in labels:
-            p = _probability_lines(ds, var, label, samples[label])[:3]
+            p = _probability_lines(ds, var, label, marks.sel(design=label))[:3]
             described.append(f"{label}\n  " + "\n  ".join(p))
         axis.legend(
             handles,
@@ -399,20 +407,6 @@ def fig_distribution(
     if single and edges is not None:
         _clear_box(fig, axis)
     return fig
-
-
-def _mean_se(ds: xr.Dataset, var: str, design: str) -> float:
-    """The Monte Carlo standard error of ``var``'s mean for one design, keeping the years of
-    a trial together (:func:`simsettle.stats.statistic`): they share the trial's trend and
-    members, so counting them as independent draws would understate it."""
-    from simsettle.stats import statistic
-
-    one = ds[[var]].sel(design=[design])
-    pooled = [d for d in one[var].dims if d != "design"]
-    if "trial" not in pooled or int(ds.sizes["trial"]) < 2:
-        return float("nan")
-    se = statistic(one, "mean", var=var, dim=pooled)["se"]
-    return float(se.values.ravel()[0])
 
 
 def _clear_box(fig: Figure, axis: Axes) -> None:

@@ -18,7 +18,7 @@ states the largest standard error of its cells.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -50,11 +50,14 @@ from simsettle.plot.figures import (
     _style_axes,
 )
 
+if TYPE_CHECKING:
+    from simsettle.stats import Statistic
+
 __all__ = ["STATISTICS", "fig_heatmap", "fig_tornado"]
 
-Statistic = Literal["mean", "std", "prob_loss", "prob_savings", "q05", "q50", "q95"]
-
-#: The statistics :func:`fig_tornado` and :func:`fig_heatmap` can show.
+#: The statistics :func:`fig_tornado` and :func:`fig_heatmap` offer first; they show any
+#: statistic of the registry (:mod:`simsettle.stats.registry`) that reads only ``var``, named
+#: as :func:`simsettle.stats.describe` names it (``q25``, ``var_provider_95``, ...).
 STATISTICS: tuple[str, ...] = ("mean", "std", "prob_loss", "prob_savings", "q05", "q50", "q95")
 
 _POOLED = ("trial", "year")
@@ -86,21 +89,22 @@ def _sweep_dims(ds: xr.Dataset, func: str) -> list[str]:
     return names
 
 
-def _check_stat(stat: str) -> None:
-    if stat not in STATISTICS:
-        raise ValueError(f"stat must be one of {', '.join(STATISTICS)}; got {stat!r}")
+def _entry(stat: str) -> tuple[Statistic, float | None]:
+    """The registry entry and level of ``stat``, a statistic of ``var`` alone."""
+    from simsettle.stats import REGISTRY, parse_statistic_name
 
+    try:
+        _, name, level = parse_statistic_name(stat)
+    except ValueError:
+        name, level = "", None
+    entry = REGISTRY.get(name)
+    if entry is None or entry.reads:
+        raise ValueError(
+            f"stat must be one of {', '.join(STATISTICS)} or another statistic of one variable "
+            f"named as simsettle.stats.describe names it (q25, var_provider_95, ...); got {stat!r}"
+        )
+    return entry, level
 
-#: Each statistic of the charts as (name, level) of :func:`simsettle.stats.statistic`.
-_STATS_CALL: dict[str, tuple[str, float | None]] = {
-    "mean": ("mean", None),
-    "std": ("std", None),
-    "prob_loss": ("prob_loss", None),
-    "prob_savings": ("prob_savings", None),
-    "q05": ("quantile", 0.05),
-    "q50": ("quantile", 0.5),
-    "q95": ("quantile", 0.95),
-}
 
 #: Whiskers span this many standard errors either side: a 95% Monte Carlo interval.
 _Z95 = 1.959963984540054
@@ -111,13 +115,12 @@ def _estimate(da: xr.DataArray, stat: str) -> tuple[xr.DataArray, xr.DataArray]:
     standard error (:func:`simsettle.stats.statistic`); NaN values are skipped."""
     from simsettle.stats import statistic
 
-    _check_stat(stat)
+    entry, level = _entry(stat)
     dims = [d for d in _POOLED if d in da.dims]
     if "trial" not in dims:
         raise ValueError(f"{da.name!r} has no 'trial' dimension to compute {stat} over")
-    name, level = _STATS_CALL[stat]
     var = str(da.name) if da.name is not None else "value"
-    out = statistic(da.to_dataset(name=var), name, var=var, dim=dims, level=level)
+    out = statistic(da.to_dataset(name=var), entry.name, var=var, dim=dims, level=level)
     return out["value"], out["se"]
 
 
@@ -178,7 +181,7 @@ def _param_name(ds: xr.Dataset, dim: str) -> str:
 
 
 def _stat_kind(ds: xr.Dataset, var: str, stat: str) -> Literal["money", "fraction", "plain"]:
-    if stat in ("prob_loss", "prob_savings"):
+    if _entry(stat)[0].units == "1":
         return "fraction"
     units = str(ds[var].attrs.get("units", ""))
     if units == "USD":
@@ -221,18 +224,8 @@ def _stat_axis_formatter(kind: str) -> FuncFormatter:
 
 
 def _stat_label(ds: xr.Dataset, var: str, stat: str) -> str:
-    long_name = str(ds[var].attrs.get("long_name", var))
-    if stat == "prob_loss":
-        return "P(provider pays)" if var == "settlement" else f"P({var} < 0)"
-    if stat == "prob_savings":
-        return "P(provider receives savings)" if var == "settlement" else f"P({var} > 0)"
-    label = {
-        "mean": f"mean {long_name}",
-        "std": f"standard deviation of {long_name}",
-        "q05": f"5th percentile of {long_name}",
-        "q50": f"median {long_name}",
-        "q95": f"95th percentile of {long_name}",
-    }[stat]
+    entry, level = _entry(stat)
+    label = entry.label(var, str(ds[var].attrs.get("long_name", var)), level)
     return label[:1].upper() + label[1:]
 
 
@@ -253,7 +246,7 @@ def fig_tornado(
     *,
     design: str | Sequence[str] | None = None,
     ax: Axes | None = None,
-    stat: Statistic = "mean",
+    stat: str = "mean",
     var: str = "settlement",
 ) -> Figure:
     """Tornado chart: how far a statistic moves across the range of each swept parameter.
@@ -281,8 +274,9 @@ def fig_tornado(
         Designs to show, one panel each; ``None`` for all.
     ax : matplotlib.axes.Axes, optional
         Axes to draw one design's panel into.
-    stat : {"mean", "std", "prob_loss", "prob_savings", "q05", "q50", "q95"}, default "mean"
-        Statistic over trials and years.
+    stat : str, default "mean"
+        Statistic over trials and years: one of :data:`STATISTICS` or any other statistic
+        of the registry that reads only ``var`` (``q25``, ``prob_zero``, ``tvar_payer_95``).
     var : str, default "settlement"
         Variable the statistic is computed on.
 
@@ -299,7 +293,7 @@ def fig_tornado(
         If the Dataset has no sweep dimensions (the message says how to make a sweep), for an
         unknown statistic or variable, or for several designs with ``ax``.
     """
-    _check_stat(stat)
+    _entry(stat)
     sweep = _sweep_dims(ds, "fig_tornado")
     _check_var(ds, var)
     designs = _select(ds, design)
@@ -470,17 +464,15 @@ def _color_scale(
     if finite.size == 0:
         return "Greys", Normalize(0.0, 1.0)
     lo, hi = float(finite.min()), float(finite.max())
-    if stat == "prob_loss":
-        return "Reds", Normalize(0.0, hi if hi > 0 else 1.0)
-    if stat == "prob_savings":
-        return "Blues", Normalize(0.0, hi if hi > 0 else 1.0)
-    if stat == "std" or kind == "plain":
-        return "Purples", Normalize(
-            min(lo, 0.0) if stat == "std" else lo, hi if hi > lo else lo + 1
-        )
-    # signed money (or rate): diverging, centred on zero; red = provider pays
+    sense = _entry(stat)[0].provider
+    if kind == "fraction" and _entry(stat)[0].units == "1":
+        # a probability, from zero: red when bad for the provider, blue when good
+        return {-1: "Reds", 0: "Purples", 1: "Blues"}[sense], Normalize(0.0, hi if hi > 0 else 1.0)
+    if sense == 0 or kind == "plain":
+        return "Purples", Normalize(min(lo, 0.0) if sense == 0 else lo, hi if hi > lo else lo + 1)
+    # signed money (or rate): diverging, centred on zero; red = bad for the provider
     m = max(abs(lo), abs(hi)) or 1.0
-    return "RdBu", Normalize(-m, m)
+    return "RdBu" if sense > 0 else "RdBu_r", Normalize(-m, m)
 
 
 def _text_color(cmap: Colormap, norm: Normalize, value: float) -> str:
@@ -497,7 +489,7 @@ def fig_heatmap(
     y: str,
     design: str | Sequence[str] | None = None,
     ax: Axes | None = None,
-    stat: Statistic = "mean",
+    stat: str = "mean",
     var: str = "settlement",
 ) -> Figure:
     """Heat map of a statistic over two swept parameters, one annotated cell per pair.
@@ -521,8 +513,9 @@ def fig_heatmap(
         shared colour scale.
     ax : matplotlib.axes.Axes, optional
         Axes to draw one design's map into (the colour bar is added beside it).
-    stat : {"mean", "std", "prob_loss", "prob_savings", "q05", "q50", "q95"}, default "mean"
-        Statistic over trials and years.
+    stat : str, default "mean"
+        Statistic over trials and years: one of :data:`STATISTICS` or any other statistic
+        of the registry that reads only ``var`` (``q25``, ``prob_zero``, ``tvar_payer_95``).
     var : str, default "settlement"
         Variable the statistic is computed on.
 
@@ -540,7 +533,7 @@ def fig_heatmap(
         ``x`` or ``y`` is not one of them or they are equal, for an unknown statistic or
         variable, or for several designs with ``ax``.
     """
-    _check_stat(stat)
+    _entry(stat)
     sweep = _sweep_dims(ds, "fig_heatmap")
     _check_var(ds, var)
     for name, dim in (("x", x), ("y", y)):

@@ -61,9 +61,9 @@ from typing import Any, Final
 
 from simsettle._atomic import atomic_path
 from simsettle.replay.puf import PufRow, read_puf
-from simsettle.rules.msr import mssp_msr
 from simsettle.rules.settle import STEP_NAMES, YearFacts, settle
-from simsettle.scenario.contracts import TwoSided, UpsideOnly
+from simsettle.rules.terms import compile_terms, corridor_in_force
+from simsettle.scenario.contracts import DESIGN_KINDS, AnyDesign
 from simsettle.scenario.templates import expand_template
 
 __all__ = [
@@ -275,9 +275,10 @@ def _replay_one(row: PufRow, year: int) -> ReplayRow:
     reasons: list[str] = []
     try:
         design, revenue_limited = _design(row, template, year)
+        terms = compile_terms(design)
         facts = _facts(row, reasons)
         steps = settle(
-            design,
+            terms,
             row.benchmark,
             row.benchmark - row.expenditure,
             YearFacts(**facts, loss_relief=0.0),
@@ -285,7 +286,7 @@ def _replay_one(row: PufRow, year: int) -> ReplayRow:
         capped_loss = float(steps[_SHARED] + steps[_CAP])
         relief = 0.0
         if capped_loss < 0.0:
-            if isinstance(design, TwoSided) and design.loss_reduction >= 1.0:
+            if terms.loss_relief >= 1.0:
                 # The year's policy forgave every shared loss (COVID-19, PY2020-2022): nothing
                 # is owed whatever the loss limit, so the result does not depend on revenue.
                 relief = 1.0
@@ -293,10 +294,10 @@ def _replay_one(row: PufRow, year: int) -> ReplayRow:
                 # DisAdj is published in whole dollars: forgiveness within its rounding is full.
                 full = abs(row.dis_adj) + _DOLLAR_ROUNDING >= abs(capped_loss)
                 relief = 1.0 if full else abs(row.dis_adj) / abs(capped_loss)
-            elif isinstance(design, TwoSided):
-                relief = design.loss_reduction  # no DisAdj published: the policy default
+            else:
+                relief = terms.loss_relief  # no DisAdj published: the policy default
             steps = settle(
-                design,
+                terms,
                 row.benchmark,
                 row.benchmark - row.expenditure,
                 YearFacts(**facts, loss_relief=relief),
@@ -307,7 +308,7 @@ def _replay_one(row: PufRow, year: int) -> ReplayRow:
         raise ValueError(f"{where}: {exc}") from None
 
     computed = float(steps[_SETTLEMENT])
-    msr = _msr_in_force(design, row.n_ab)
+    msr = float(corridor_in_force(terms.corridor, row.n_ab)[0])
     if row.msr is not None and abs(msr - row.msr) > _MSR_TOLERANCE:
         reasons.append(f"MSR {msr:.4%} differs from the published MinSavPerc {row.msr:.2%}")
     depends = revenue_limited and capped_loss < 0.0 and relief < 1.0
@@ -333,7 +334,7 @@ def _replay_one(row: PufRow, year: int) -> ReplayRow:
     )
 
 
-def _design(row: PufRow, template: str, year: int) -> tuple[UpsideOnly | TwoSided, bool]:
+def _design(row: PufRow, template: str, year: int) -> tuple[AnyDesign, bool]:
     """The ACO's design from its template, and whether the template limits losses by revenue."""
     spec: dict[str, Any] = {"name": row.aco_id, "template": template, "performance_year": year}
     base = expand_template(spec, year)
@@ -351,7 +352,7 @@ def _design(row: PufRow, template: str, year: int) -> tuple[UpsideOnly | TwoSide
         spec["below_msr_share"] = 0.5  # 42 CFR 425.605(h)
         spec["below_msr_min_members"] = 5000
     expanded = expand_template(spec, year)
-    design: UpsideOnly | TwoSided = TwoSided(**expanded) if two_sided else UpsideOnly(**expanded)
+    design = DESIGN_KINDS[expanded["kind"]](**expanded)
     return design, revenue_limited
 
 
@@ -370,15 +371,6 @@ def _facts(row: PufRow, reasons: list[str]) -> dict[str, Any]:
         "met_standard": row.met_qps,
         "met_alternative": met_alternative,
     }
-
-
-def _msr_in_force(design: UpsideOnly | TwoSided, members: int) -> float:
-    """The MSR :func:`settle` applies to ``members`` under ``design``."""
-    if design.msr_table == "mssp":
-        return float(mssp_msr(members))
-    if design.variable_msr_below is not None and members < design.variable_msr_below:
-        return float(mssp_msr(members))
-    return design.min_savings_rate
 
 
 def _money(x: float) -> str:

@@ -381,6 +381,14 @@ def _row_values(stats: xr.Dataset, design: str) -> dict[str, float]:
     return {str(k): float(v) for k, v in row.data_vars.items() if v.ndim == 0}
 
 
+def _shares_no_losses(view: xr.Dataset, design: str) -> bool:
+    """Whether the design's terms share no losses at all (its compiled loss cap is 0), whatever
+    its kind; False when the results carry no design coordinates."""
+    if "loss_cap" not in view.coords or "design" not in view["loss_cap"].dims:
+        return False
+    return bool(view["loss_cap"].sel(design=design).values == 0.0)
+
+
 def _has_stop_loss(view: xr.Dataset, design: str) -> bool:
     for name in ("stop_loss_attachment", "aggregate_stop_loss_attachment"):
         if name in view.coords and "design" in view[name].dims:
@@ -805,9 +813,6 @@ def build_report(
     stats = describe(view, levels=_LEVELS, quantiles=_QUANTILES).compute()
     rows = {d: _row_values(stats, d) for d in designs}
     stop_loss = {d: _has_stop_loss(view, d) for d in designs}
-    kinds: dict[str, str] = {}
-    if "kind" in view.coords and "design" in view["kind"].dims:
-        kinds = {d: str(view["kind"].sel(design=d).values) for d in designs}
     colors = design_colors(view["design"].values)
     names = set(map(str, stats.data_vars))
 
@@ -827,7 +832,7 @@ def build_report(
                 design=d,
                 color=colors[d],
                 paragraph=_paragraph(
-                    rows[d], upside_only=kinds.get(d) == "upside_only", stop_loss=stop_loss[d]
+                    rows[d], upside_only=_shares_no_losses(view, d), stop_loss=stop_loss[d]
                 ),
                 converged=converged,
                 verdict=verdict,

@@ -1,9 +1,8 @@
 """Summary tables for the terminal, and safe file names for the report's chart files.
 
 :func:`summary_table` (rich) and :func:`format_summary` (plain text) tabulate
-:func:`simsettle.stats.summary`, with the trial-clustered standard error of the mean of
-:func:`simsettle.stats.statistic`; rich is imported only by the function that needs it, so
-``import simsettle.report`` stays light.
+:func:`simsettle.stats.summary` (its standard error of the mean is trial-clustered); rich is
+imported only by the function that needs it, so ``import simsettle.report`` stays light.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING
 import xarray as xr
 
 from simsettle.results import sweep_base
-from simsettle.stats import quantile_name, statistic, summary
+from simsettle.stats import quantile_name, summary
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -63,11 +62,7 @@ def _rows(ds: xr.Dataset) -> tuple[list[str], list[list[str]]]:
     """
     from simsettle.plot._style import format_money, format_percent
 
-    base = sweep_base(ds)
-    s = summary(base, quantiles=_QUANTILES)
-    # The standard error of the mean keeps the years of a trial together (they share the
-    # trial's trend and members): summary's independent-draws error is too small for them.
-    mean_se = statistic(base, "mean")["se"]
+    s = summary(sweep_base(ds), quantiles=_QUANTILES)
     header = [
         "design",
         "mean",
@@ -83,7 +78,7 @@ def _rows(ds: xr.Dataset) -> tuple[list[str], list[list[str]]]:
             [
                 str(label),
                 format_money(float(row["mean"])),
-                format_money(float(mean_se.sel(design=label))),
+                format_money(float(row["mean_se"])),
                 *(format_money(float(row[quantile_name(q)])) for q in _QUANTILES),
                 format_percent(float(row["prob_loss"]), 1),
                 format_percent(float(row["prob_savings"]), 1),
@@ -147,19 +142,9 @@ def summary_table(ds: xr.Dataset) -> Table:
 
 
 def format_summary(ds: xr.Dataset) -> str:
-    """Settlement summary per design as plain text (same columns as :func:`summary_table`).
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        Results Dataset with dims ``design``, ``trial``, ``year``.
-
-    Returns
-    -------
-    str
-        A title line, a fixed-width table (design left-aligned, numbers right-aligned) and a
-        caption line, ending with a newline.
-    """
+    """Settlement summary per design of a results Dataset ``ds`` as plain text: the columns
+    of :func:`summary_table` in a title line, a fixed-width table (design left-aligned,
+    numbers right-aligned) and a caption line, ending with a newline."""
     header, rows = _rows(ds)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 

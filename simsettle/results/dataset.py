@@ -39,7 +39,7 @@ from simsettle.results.schema import (
     SIGN_CONVENTION,
     VAR_ATTRS,
 )
-from simsettle.scenario.contracts import Design, TwoSided
+from simsettle.scenario.contracts import Design
 from simsettle.scenario.costs import CostShape, cost_moments
 from simsettle.scenario.io import LoadedScenario
 from simsettle.scenario.schema import Scenario
@@ -57,43 +57,11 @@ __all__ = [
 ]
 
 
-def _opt(v: float | None) -> float:
-    return math.nan if v is None else float(v)
-
-
 def _design_row(d: Design) -> dict[str, Any]:
-    sl = d.stop_loss
-    table = d.msr_table is not None
-    row: dict[str, Any] = {
-        "kind": d.kind,
-        "template": d.template or "",
-        "sharing": "flat" if d.savings_bands is None else "banded",
-        "min_savings_rate": math.nan if table else d.min_savings_rate,
-        "shared_savings_rate": d.savings_bands_effective[0].share,
-        "savings_cap": _opt(d.savings_cap),
-        "savings_cap_revenue": _opt(d.savings_cap_revenue),
-        "sharing_basis": d.sharing_basis,
-        "sequestration": d.sequestration,
-        "discount": d.discount,
-        "assumed_quality_score": math.nan if d.quality is None else d.quality.score,
-        "stop_loss_attachment": _opt(sl.attachment if sl else None),
-        "stop_loss_coinsurance": _opt(sl.coinsurance if sl else None),
-        "stop_loss_premium_loading": _opt(sl.premium_loading if sl else None),
-        "aggregate_stop_loss_attachment": _opt(
-            d.aggregate_stop_loss.attachment if d.aggregate_stop_loss else None
-        ),
-    }
-    if isinstance(d, TwoSided):
-        quality_rate = d.quality is not None and d.quality.loss_rate is not None
-        row["min_loss_rate"] = math.nan if table else d.effective_min_loss_rate
-        row["shared_loss_rate"] = math.nan if quality_rate else d.loss_bands_effective[0].share
-        row["loss_cap"] = _opt(d.loss_cap)
-        row["loss_cap_revenue"] = _opt(d.loss_cap_revenue)
-    else:
-        row.update(
-            min_loss_rate=math.nan, shared_loss_rate=0.0, loss_cap=0.0, loss_cap_revenue=math.nan
-        )
-    return row
+    """One design's coordinate values, read from its compiled terms."""
+    from simsettle.rules.terms import compile_terms
+
+    return compile_terms(d).coords()
 
 
 def _design_coords(designs: Sequence[Design]) -> dict[str, Any]:
@@ -185,7 +153,7 @@ def make_attrs(
         "money_units": "USD (nominal; 'USD' is not a UDUNITS unit)",
         "model_parameters": json.dumps(
             {
-                "params": [float(x) for x in inputs.params],
+                "params": inputs.parameters(),
                 "stop_loss_attachments": [float(x) for x in inputs.attachments],
             }
         ),

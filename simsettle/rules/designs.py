@@ -32,7 +32,7 @@ from simsettle.rules.stop_loss import (
     stop_loss_premium,
     stop_loss_recovery,
 )
-from simsettle.scenario.contracts import TwoSided
+from simsettle.rules.terms import compile_terms
 from simsettle.scenario.schema import Scenario, Timing
 
 __all__ = ["Settled", "combine_lines", "present_value", "settle_designs"]
@@ -215,40 +215,40 @@ def settle_designs(scenario: Scenario, inputs: ModelInputs, aggregates: F8) -> S
         )
         spend_estimated = spend * (1.0 + error)
     attachments = list(inputs.attachments)
-    for d, design in enumerate(scenario.designs):
+    for d, terms in enumerate(compile_terms(design) for design in scenario.designs):
         base = benchmark
-        if isinstance(design, TwoSided) and design.capitation_pmpm is not None:
+        if terms.capitation_pmpm is not None:
             # A fixed budget per member month, trended at the negotiated rate after year one.
             growth = (1.0 + scenario.benchmark.trend_rate) ** years_in
-            base = design.capitation_pmpm * mm * growth
-        b = base * (1.0 - design.discount)
+            base = terms.capitation_pmpm * mm * growth
+        b = base * (1.0 - terms.discount)
         design_benchmark[d] = b
         settled_spend = spend.copy()
-        if design.stop_loss is not None:
-            k = attachments.index(design.stop_loss.attachment)
-            rec = stop_loss_recovery(design.stop_loss, aggregates[:, py, R.N_BASE_FIELDS + k])
-            prem = stop_loss_premium(design.stop_loss, rec, axis=0)
+        if terms.stop_loss is not None:
+            k = attachments.index(terms.stop_loss.attachment)
+            rec = stop_loss_recovery(terms.stop_loss, aggregates[:, py, R.N_BASE_FIELDS + k])
+            prem = stop_loss_premium(terms.stop_loss, rec, axis=0)
             recovery[d] += rec
             premium[d] += prem
             settled_spend = settled_spend - rec + prem
-        if design.aggregate_stop_loss is not None:
-            rec = aggregate_stop_loss_recovery(design.aggregate_stop_loss, settled_spend, b)
-            prem = stop_loss_premium(design.aggregate_stop_loss, rec, axis=0)
+        if terms.aggregate_stop_loss is not None:
+            rec = aggregate_stop_loss_recovery(terms.aggregate_stop_loss, settled_spend, b)
+            prem = stop_loss_premium(terms.aggregate_stop_loss, rec, axis=0)
             recovery[d] += rec
             premium[d] += prem
             settled_spend = settled_spend - rec + prem
         over = recovery[d] > spend * (1.0 + 4.0 * np.finfo(np.float64).eps)
         if np.any(over):
             raise SimulationError(
-                f"design {design.name!r}: the stop-loss recovers more than the spend "
+                f"design {terms.name!r}: the stop-loss recovers more than the spend "
                 f"({first_bad(recovery[d], over)}); please report this scenario"
             )
         savings[d] = b - settled_spend
-        steps[d] = settle(design, b, savings[d], facts)
+        steps[d] = settle(terms, b, savings[d], facts)
         if timing is not None:
             # Stop-loss recoveries are settled on complete claims; only the spend is estimated.
             est_savings = b - (settled_spend + (spend_estimated - spend))
-            estimated[d] = settle(design, b, est_savings, facts)[..., R.S_SETTLEMENT]
+            estimated[d] = settle(terms, b, est_savings, facts)[..., R.S_SETTLEMENT]
             interim[d] = timing.interim_share * estimated[d].mean(axis=0, keepdims=True)
             present[d] = present_value(
                 timing, interim[d], estimated[d], steps[d][..., R.S_SETTLEMENT]

@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from simsettle.rules.settle import YearFacts, settlement
-from simsettle.scenario.contracts import TwoSided, UpsideOnly
+from simsettle.scenario.contracts import AnyDesign
 
 __all__ = ["DEFAULT_PAYOFF_RATES", "payoff_table"]
 
@@ -19,7 +19,7 @@ DEFAULT_PAYOFF_RATES: F8 = np.round(np.linspace(-0.6, 0.6, 481), 6)
 
 
 def payoff_table(
-    designs: Sequence[UpsideOnly | TwoSided],
+    designs: Sequence[AnyDesign],
     rates: npt.ArrayLike = DEFAULT_PAYOFF_RATES,
     *,
     members: float = 10_000.0,

@@ -2,6 +2,9 @@
 
 Each follows the contract's words one case at a time in plain Python; the fast paths in
 :mod:`simsettle.rules` and :mod:`simsettle._kernels` are compared against these on random inputs.
+:func:`settle_one_reference` reads the same compiled :class:`~simsettle.rules.terms.Terms` as
+the settlement gate, one year at a time; a design kind's own twin (below) computes its
+settlement from the model's fields in the program's words, so that a wrong compilation shows.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from simsettle.scenario.contracts import Band, StopLoss, TwoSided, UpsideOnly
+from simsettle.rules.terms import Terms, as_terms, corridor_in_force
+from simsettle.scenario.contracts import AnyDesign, EpisodeReconciliation, StopLoss
 from simsettle.scenario.schema import Benchmark
 
 __all__ = [
     "benchmark_reference",
+    "episode_reconciliation_reference",
     "msr_reference",
     "settle_one_reference",
     "settle_reference",
@@ -68,12 +73,26 @@ def _shared_by_bands(bands: list[tuple[float, float]], start: float, rate: float
     return total
 
 
-def _bands(bands: tuple[Band, ...]) -> list[tuple[float, float]]:
-    return [(math.inf if band.up_to is None else band.up_to, band.share) for band in bands]
+def _bands(lo: Any, hi: Any, share: Any) -> list[tuple[float, float]]:
+    """Compiled bands as [(up_to, share), ...] (they start at 0 and follow on)."""
+    return [(float(h), float(sh)) for h, sh in zip(hi, share, strict=True)]
+
+
+def _cap(
+    fraction: float | None, revenue_fraction: float | None, benchmark: float, revenue: float | None
+) -> float:
+    """The lower of a cap on the benchmark and a cap on revenue (inf when neither is set)."""
+    caps = [math.inf]
+    if fraction is not None:
+        caps.append(fraction * benchmark)
+    if revenue_fraction is not None:
+        assert revenue is not None
+        caps.append(revenue_fraction * revenue)
+    return min(caps)
 
 
 def settle_one_reference(
-    design: UpsideOnly | TwoSided,
+    contract: Terms | AnyDesign,
     benchmark: float,
     savings: float,
     *,
@@ -84,30 +103,25 @@ def settle_one_reference(
     met_alternative: bool | None = None,
     loss_relief: float | None = None,
 ) -> float:
-    """Settlement of one year (positive = the payer pays the provider), step by step."""
-    # The corridor: fixed, or the MSSP table on the year's attributed members.
-    msr = design.min_savings_rate
-    mlr = design.effective_min_loss_rate if isinstance(design, TwoSided) else math.inf
-    use_table = design.msr_table == "mssp" or (
-        design.variable_msr_below is not None
-        and members is not None
-        and members < design.variable_msr_below
-    )
-    if use_table:
-        assert members is not None
-        msr = msr_reference(members)
-        if isinstance(design, TwoSided):
-            mlr = msr
+    """Settlement of one year (positive = the payer pays the provider), step by step, from the
+    design's compiled terms (a design is compiled first)."""
+    terms = as_terms(contract)
+    # The corridor in force (its one definition; the MSSP table itself is checked against
+    # msr_reference separately).
+    corridor = terms.corridor
+    msr_in_force, mlr_in_force = corridor_in_force(corridor, members)
+    msr = float(msr_in_force)
+    mlr = float(mlr_in_force)
 
     # Quality: full rate if the standard is met, else the sliding scale or nothing.
     score = 1.0
     savings_quality = 1.0
     loss_rate_factor = 1.0
-    q = design.quality
+    q = terms.quality
     if q is not None:
         score = q.score if quality_score is None else quality_score
         met = score >= q.standard if met_standard is None else met_standard
-        alternative = q.below_standard == "scale_by_score"
+        alternative = q.scale_below
         if met_alternative is not None:
             alternative = alternative and met_alternative
         if met:
@@ -116,8 +130,8 @@ def settle_one_reference(
             savings_quality = score
         else:
             savings_quality = 0.0
-        if q.scale_savings_rate:
-            savings_quality *= score
+        if q.score_weight != 0.0:
+            savings_quality *= (1.0 - q.score_weight) + q.score_weight * score
         if q.loss_rate is not None:
             if met or alternative:
                 loss_rate_factor = min(
@@ -133,65 +147,79 @@ def settle_one_reference(
     rate = savings / benchmark
     result = 0.0
     if savings > 0:
-        bands = _bands(design.savings_bands_effective)
+        bands = _bands(terms.sav_lo, terms.sav_hi, terms.sav_share)
         if savings >= msr * benchmark:
-            start = 0.0 if design.sharing_basis == "first_dollar" else msr
+            start = 0.0 if terms.first_dollar else msr
             shared = benchmark * _shared_by_bands(bands, start, rate) * savings_quality
         elif (
-            design.below_msr_share > 0
+            corridor.below_msr_share > 0
             and members is not None
-            and members >= design.below_msr_min_members
+            and members >= corridor.below_msr_min_members
         ):
             shared = (
                 benchmark
                 * _shared_by_bands(bands, 0.0, rate)
                 * savings_quality
-                * design.below_msr_share
+                * corridor.below_msr_share
             )
         else:
             shared = 0.0
-        shared = shared * (1.0 - design.sequestration)
-        caps = [math.inf]
-        if design.savings_cap is not None:
-            caps.append(design.savings_cap * benchmark)
-        if design.savings_cap_revenue is not None:
-            assert revenue is not None
-            caps.append(design.savings_cap_revenue * revenue)
-        result = min(shared, *caps)
-    elif savings < 0 and isinstance(design, TwoSided):
+        shared = shared * (1.0 - terms.sequestration)
+        cap = _cap(terms.savings_cap, terms.savings_cap_revenue, benchmark, revenue)
+        result = min(shared, cap)
+    elif savings < 0 and terms.shares_losses:
         loss_rate = -rate
         if -savings >= mlr * benchmark:
-            start = 0.0 if design.sharing_basis == "first_dollar" else mlr
-            owed = (
-                benchmark
-                * _shared_by_bands(_bands(design.loss_bands_effective), start, loss_rate)
-                * loss_rate_factor
-            )
-            caps = [math.inf]
-            if design.loss_cap is not None:
-                caps.append(design.loss_cap * benchmark)
-            if design.loss_cap_revenue is not None:
-                assert revenue is not None
-                caps.append(design.loss_cap_revenue * revenue)
-            owed = min(owed, *caps)
-            relief = design.loss_reduction if loss_relief is None else loss_relief
+            start = 0.0 if terms.first_dollar else mlr
+            loss_bands = _bands(terms.loss_lo, terms.loss_hi, terms.loss_share)
+            owed = benchmark * _shared_by_bands(loss_bands, start, loss_rate) * loss_rate_factor
+            owed = min(owed, _cap(terms.loss_cap, terms.loss_cap_revenue, benchmark, revenue))
+            relief = terms.loss_relief if loss_relief is None else loss_relief
             owed = owed * (1.0 - relief)
             result = -owed
     return result - withheld
 
 
 def settle_reference(
-    design: UpsideOnly | TwoSided, benchmark: npt.ArrayLike, savings: npt.ArrayLike, **facts: Any
+    contract: Terms | AnyDesign, benchmark: npt.ArrayLike, savings: npt.ArrayLike, **facts: Any
 ) -> npt.NDArray[np.float64]:
     """:func:`settle_one_reference` element by element; ``facts`` broadcast like the inputs."""
     b = np.asarray(benchmark, dtype=np.float64)
     s = np.asarray(savings, dtype=np.float64)
     arrays = {k: np.broadcast_to(np.asarray(v), b.shape) for k, v in facts.items() if v is not None}
+    terms = as_terms(contract)
     out = np.empty(b.shape, dtype=np.float64)
     for idx in np.ndindex(b.shape):
         kw = {k: v[idx].item() for k, v in arrays.items()}
-        out[idx] = settle_one_reference(design, float(b[idx]), float(s[idx]), **kw)
+        out[idx] = settle_one_reference(terms, float(b[idx]), float(s[idx]), **kw)
     return out
+
+
+def episode_reconciliation_reference(
+    design: EpisodeReconciliation,
+    target_price: float,
+    spending: float,
+    *,
+    quality_score: float | None = None,
+) -> float:
+    """Episode reconciliation of one year in the program's words (positive: CMS pays).
+
+    ``target_price`` is the year's total target before the CMS discount (USD), ``spending``
+    the year's episode spending (USD), ``quality_score`` the CQS (0 to 1) when it replaces the
+    design's. Written from the model's fields, not from its compiled terms.
+    """
+    cqs = design.quality_score if quality_score is None else quality_score
+    reconciliation_target = target_price * (1.0 - design.discount)
+    amount = reconciliation_target - spending
+    if amount > 0:
+        reduction = design.quality_reduction_gain * (1.0 - cqs)
+        adjusted = amount * (1.0 - reduction)
+        return min(adjusted, design.stop_gain * reconciliation_target)
+    if amount < 0 and design.stop_loss_limit is not None:
+        reduction = design.quality_reduction_loss * cqs
+        adjusted = amount * (1.0 - reduction)
+        return max(adjusted, -design.stop_loss_limit * reconciliation_target)
+    return 0.0
 
 
 def stop_loss_recovery_reference(terms: StopLoss, member_costs: list[float]) -> float:

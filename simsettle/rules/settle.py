@@ -1,8 +1,10 @@
 """Gate in front of the settlement kernel: every check, cast and per-year term.
 
-:func:`settle` turns a design and the facts of each (trial, year) -- attributed members,
-participant revenue, the quality score and standards met, loss relief -- into per-element
-corridors, factors and caps, then calls :func:`simsettle._kernels.settle.settle_terms`.
+:func:`settle` takes a design's compiled :class:`~simsettle.rules.terms.Terms` (it compiles a
+design it is given) and nothing else of the design, turns it and the facts of each (trial, year)
+-- attributed members, participant revenue, the quality score and standards met, loss relief --
+into per-element corridors, factors and caps, then calls
+:func:`simsettle._kernels.settle.settle_terms`.
 
 Numerical safety. Every input is checked finite (and in range) before the kernel runs, and a
 bad one is named with the first element that fails; after it, the gate checks that every step
@@ -27,9 +29,8 @@ from simsettle._kernels import settle as _settle
 from simsettle._kernels.records import N_STEPS, S_SETTLEMENT, STEP_NAMES
 from simsettle.errors import SimulationError
 from simsettle.rules._checks import EPS, TINY, first_bad, show
-from simsettle.rules.msr import mssp_msr
-from simsettle.rules.terms import compile_terms
-from simsettle.scenario.contracts import TwoSided, UpsideOnly
+from simsettle.rules.terms import CorridorSource, Terms, as_terms, corridor_in_force
+from simsettle.scenario.contracts import AnyDesign
 
 __all__ = ["CONSERVATION_ULPS", "STEP_NAMES", "YearFacts", "check_steps", "settle", "settlement"]
 
@@ -89,6 +90,11 @@ def _array(
     return np.ascontiguousarray(a, dtype=np.float64).reshape(-1)
 
 
+def _fraction(given: npt.ArrayLike | None, default: float, shape: tuple[int, ...], name: str) -> F8:
+    """A fact that replaces a design's fraction where it is given, checked within [0, 1]."""
+    return _array(default if given is None else given, shape, name, lo=0.0, hi=1.0)
+
+
 def _flag(value: npt.ArrayLike, shape: tuple[int, ...]) -> B1:
     return np.broadcast_to(np.asarray(value, dtype=np.bool_), shape).reshape(-1)
 
@@ -99,51 +105,29 @@ def _members(facts: YearFacts, shape: tuple[int, ...], why: str) -> F8:
     return _array(facts.members, shape, "members", lo=0.0)
 
 
-def _corridors(
-    design: UpsideOnly | TwoSided, facts: YearFacts, shape: tuple[int, ...]
-) -> tuple[F8, F8]:
-    n = int(np.prod(shape))
-    if design.msr_table == "mssp":
-        table = mssp_msr(_members(facts, shape, "msr_table"))
-        msr = table.copy()
-        mlr = table.copy()
-    else:
-        msr = np.full(n, design.min_savings_rate)
-        mlr = np.full(n, design.effective_min_loss_rate if isinstance(design, TwoSided) else 0.0)
-        if design.variable_msr_below is not None:
-            members = _members(facts, shape, "variable_msr_below")
-            small = members < design.variable_msr_below
-            table = mssp_msr(members)
-            msr = np.where(small, table, msr)
-            mlr = np.where(small, table, mlr)
-    if not isinstance(design, TwoSided):
-        mlr = np.full(n, math.inf)
-    return msr, mlr
+def _corridors(terms: Terms, facts: YearFacts, shape: tuple[int, ...]) -> tuple[F8, F8]:
+    """(MSR, MLR) per element: the corridor in force."""
+    if terms.corridor.source == CorridorSource.FIXED:
+        return corridor_in_force(terms.corridor, None, (int(np.prod(shape)),))
+    why = "an MSSP-table corridor (msr_table, variable_msr_below)"
+    return corridor_in_force(terms.corridor, _members(facts, shape, why))
 
 
-def _quality_factors(
-    design: UpsideOnly | TwoSided, facts: YearFacts, shape: tuple[int, ...]
-) -> tuple[F8, F8, F8]:
+def _quality_factors(terms: Terms, facts: YearFacts, shape: tuple[int, ...]) -> tuple[F8, F8, F8]:
     """(savings factor, loss factor, score) per element."""
     n = int(np.prod(shape))
-    q = design.quality
+    q = terms.quality
     if q is None:
         return np.ones(n), np.ones(n), np.ones(n)
-    score = _array(
-        q.score if facts.quality_score is None else facts.quality_score,
-        shape,
-        "quality_score",
-        lo=0.0,
-        hi=1.0,
-    )
+    score = _fraction(facts.quality_score, q.score, shape, "quality_score")
     met = (score >= q.standard) if facts.met_standard is None else _flag(facts.met_standard, shape)
     if facts.met_alternative is None:
-        alternative = np.full(n, q.below_standard == "scale_by_score")
+        alternative = np.full(n, q.scale_below)
     else:
-        alternative = _flag(facts.met_alternative, shape) & (q.below_standard == "scale_by_score")
+        alternative = _flag(facts.met_alternative, shape) & q.scale_below
     sav = np.where(met, 1.0, np.where(alternative, score, 0.0))
-    if q.scale_savings_rate:
-        sav = sav * score
+    if q.score_weight != 0.0:
+        sav = sav * ((1.0 - q.score_weight) + q.score_weight * score)
     loss = np.ones(n)
     if q.loss_rate is not None:
         lr = q.loss_rate
@@ -171,7 +155,7 @@ def _cap(
 
 
 def settle(
-    design: UpsideOnly | TwoSided,
+    contract: Terms | AnyDesign,
     benchmark: npt.ArrayLike,
     savings: npt.ArrayLike,
     facts: YearFacts | None = None,
@@ -180,8 +164,9 @@ def settle(
 
     Parameters
     ----------
-    design : UpsideOnly or TwoSided
-        A validated design.
+    contract : Terms, or a design of any kind
+        The compiled terms of a design (a design is compiled first); nothing else of the design
+        is read.
     benchmark : array_like
         The benchmark the design settles against (after any discount), USD, positive.
     savings : array_like, same shape
@@ -197,6 +182,7 @@ def settle(
         pays the provider), then its parts -- shared savings or losses, sequestration, the cap
         adjustment, loss relief and the quality withhold -- which add up to it.
     """
+    terms = as_terms(contract)
     facts = facts if facts is not None else YearFacts()
     b = np.asarray(benchmark, dtype=np.float64)
     s = np.asarray(savings, dtype=np.float64)
@@ -206,39 +192,28 @@ def settle(
     if not np.all(good):
         raise ValueError(
             f"benchmark must be positive and finite everywhere; {first_bad(b, ~good)} "
-            f"(design {design.name!r})"
+            f"(design {terms.name!r})"
         )
     finite = np.isfinite(s)
     if not np.all(finite):
         raise ValueError(
-            f"savings must be finite everywhere; {first_bad(s, ~finite)} (design {design.name!r})"
+            f"savings must be finite everywhere; {first_bad(s, ~finite)} (design {terms.name!r})"
         )
     shape = b.shape
     n = b.size
     bf = np.ascontiguousarray(b).reshape(-1)
     sf = np.ascontiguousarray(s).reshape(-1)
-    terms = compile_terms(design)
-    msr, mlr = _corridors(design, facts, shape)
-    sav_factor, loss_factor, score = _quality_factors(design, facts, shape)
+    msr, mlr = _corridors(terms, facts, shape)
+    sav_factor, loss_factor, score = _quality_factors(terms, facts, shape)
+    corridor = terms.corridor
     below = np.zeros(n)
-    if design.below_msr_share > 0.0:
+    if corridor.below_msr_share > 0.0:
         members = _members(facts, shape, "below_msr_share")
-        below = np.where(members >= design.below_msr_min_members, design.below_msr_share, 0.0)
-    savings_cap = _cap(design.savings_cap, design.savings_cap_revenue, bf, facts, shape)
-    if isinstance(design, TwoSided):
-        loss_cap = _cap(design.loss_cap, design.loss_cap_revenue, bf, facts, shape)
-        relief_default: float = design.loss_reduction
-    else:
-        loss_cap = np.full(n, math.inf)
-        relief_default = 0.0
-    relief = _array(
-        relief_default if facts.loss_relief is None else facts.loss_relief,
-        shape,
-        "loss_relief",
-        lo=0.0,
-        hi=1.0,
-    )
-    withhold_rate = design.quality.withhold if design.quality is not None else 0.0
+        below = np.where(members >= corridor.below_msr_min_members, corridor.below_msr_share, 0.0)
+    savings_cap = _cap(terms.savings_cap, terms.savings_cap_revenue, bf, facts, shape)
+    loss_cap = _cap(terms.loss_cap, terms.loss_cap_revenue, bf, facts, shape)
+    relief = _fraction(facts.loss_relief, terms.loss_relief, shape, "loss_relief")
+    withhold_rate = terms.quality.withhold if terms.quality is not None else 0.0
     withhold = -withhold_rate * bf * (1.0 - score)
     out = np.empty((n, N_STEPS), dtype=np.float64)
     _settle.settle_terms(
@@ -263,7 +238,7 @@ def settle(
         np.ascontiguousarray(withhold),
         out,
     )
-    check_steps(out, design.name)
+    check_steps(out, terms.name)
     return out.reshape((*shape, N_STEPS))
 
 
@@ -294,10 +269,10 @@ def check_steps(steps: F8, name: str) -> None:
 
 
 def settlement(
-    design: UpsideOnly | TwoSided,
+    contract: Terms | AnyDesign,
     benchmark: npt.ArrayLike,
     savings: npt.ArrayLike,
     facts: YearFacts | None = None,
 ) -> F8:
     """Just the settlement column of :func:`settle`."""
-    return settle(design, benchmark, savings, facts)[..., S_SETTLEMENT]
+    return settle(contract, benchmark, savings, facts)[..., S_SETTLEMENT]

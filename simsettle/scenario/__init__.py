@@ -4,7 +4,9 @@ This package never imports numba, xarray or matplotlib, so ``simsettle validate`
 """
 
 from simsettle.scenario.contracts import (
+    DESIGN_KINDS,
     AggregateStopLoss,
+    AnyDesign,
     Band,
     Design,
     LossRateFromQuality,
@@ -31,8 +33,10 @@ from simsettle.scenario.schema import (
 )
 
 __all__ = [
+    "DESIGN_KINDS",
     "SCHEMA_VERSION",
     "AggregateStopLoss",
+    "AnyDesign",
     "Band",
     "Benchmark",
     "Cost",

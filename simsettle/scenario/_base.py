@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-__all__ = ["FieldError", "Label", "SettleModel", "printable"]
+__all__ = ["Bounds", "FieldError", "Label", "SettleModel", "field_bounds", "printable"]
 
 #: A name that becomes a coordinate label (design, participant, line of business): 1 to 64
 #: letters, digits, ``_ . -`` or spaces, not starting with a punctuation mark or space.
@@ -46,3 +48,45 @@ def printable(text: str, limit: int | None = 200) -> str:
     head = text if limit is None else text[: limit + 1]
     out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in head)
     return out if limit is None or len(out) <= limit else out[: limit - 3] + "..."
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The numeric range a field accepts, from its ``ge``/``gt``/``le``/``lt`` constraints.
+
+    ``lower_open`` (``upper_open``) says the bound itself is excluded (``gt``, ``lt``); an
+    unbounded side is infinite and closed.
+    """
+
+    lower: float = -math.inf
+    upper: float = math.inf
+    lower_open: bool = False
+    upper_open: bool = False
+
+    def admits(self, x: float) -> bool:
+        """Whether ``x`` satisfies every constraint (NaN never does)."""
+        above = x > self.lower if self.lower_open else x >= self.lower
+        below = x < self.upper if self.upper_open else x <= self.upper
+        return above and below
+
+
+def field_bounds(model: type[BaseModel], name: str) -> Bounds:
+    """The range of ``model.name`` as the field's own definition declares it (pydantic's
+    ``annotated_types`` metadata), so that no other module restates a scenario's bounds."""
+    out = Bounds()
+    for m in model.model_fields[name].metadata:
+        for attr, is_lower, is_open in (
+            ("gt", True, True),
+            ("ge", True, False),
+            ("lt", False, True),
+            ("le", False, False),
+        ):
+            bound = getattr(m, attr, None)
+            if bound is None:
+                continue
+            x = float(bound)
+            if is_lower and (x > out.lower or (x == out.lower and is_open)):
+                out = Bounds(x, out.upper, is_open, out.upper_open)
+            elif not is_lower and (x < out.upper or (x == out.upper and is_open)):
+                out = Bounds(out.lower, x, out.lower_open, is_open)
+    return out

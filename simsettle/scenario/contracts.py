@@ -27,9 +27,12 @@ from pydantic import Field, Strict, model_validator
 from simsettle.scenario._base import FieldError, Label, SettleModel
 
 __all__ = [
+    "DESIGN_KINDS",
     "AggregateStopLoss",
+    "AnyDesign",
     "Band",
     "Design",
+    "EpisodeReconciliation",
     "LossRateFromQuality",
     "Quality",
     "StopLoss",
@@ -38,6 +41,16 @@ __all__ = [
 ]
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+#: A premium loading over expected recoveries (fraction).
+Loading = Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)]
+#: A positive multiple of the benchmark (fraction; 1.10 is 110% of the benchmark).
+OfBenchmark = Annotated[float, Field(gt=0.0, le=10.0, allow_inf_nan=False)]
+#: A share of participant revenue (fraction, up to 10 times the revenue).
+OfRevenue = Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)]
+#: A discount taken off the benchmark (fraction, below 1).
+Discount = Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)]
+#: Banded sharing: up to 16 bands, written as a YAML list.
+Bands = Annotated[tuple["Band", ...], Strict(False), Field(min_length=1, max_length=16)]
 DesignName = Annotated[
     Label,
     Field(description="Unique name of the design; becomes a label of the `design` dimension."),
@@ -64,11 +77,8 @@ class StopLoss(SettleModel):
         description="Share of the excess above the attachment that the provider still pays "
         "(fraction, 0 to 1); the stop-loss reimburses the rest.",
     )
-    premium_loading: float = Field(
+    premium_loading: Loading = Field(
         default=0.0,
-        ge=0.0,
-        le=10.0,
-        allow_inf_nan=False,
         description="Premium loading over expected recoveries (fraction): premium = "
         "(1 + premium_loading) x expected recovery, in USD per year.",
     )
@@ -83,10 +93,7 @@ class AggregateStopLoss(SettleModel):
     stop-loss.
     """
 
-    attachment: float = Field(
-        gt=0.0,
-        le=10.0,
-        allow_inf_nan=False,
+    attachment: OfBenchmark = Field(
         description="Attachment point as a fraction of the benchmark (fraction, e.g. 1.10 for "
         "110% of the benchmark).",
     )
@@ -94,11 +101,8 @@ class AggregateStopLoss(SettleModel):
         default=0.0,
         description="Share of spend above the attachment the provider still pays (fraction).",
     )
-    premium_loading: float = Field(
+    premium_loading: Loading = Field(
         default=0.0,
-        ge=0.0,
-        le=10.0,
-        allow_inf_nan=False,
         description="Premium loading over expected recoveries (fraction).",
     )
 
@@ -107,11 +111,8 @@ class Band(SettleModel):
     """One band of a banded corridor: the share applied to the part of the savings (or loss)
     rate between the previous band's ``up_to`` (0 for the first) and this band's ``up_to``."""
 
-    up_to: float | None = Field(
+    up_to: OfBenchmark | None = Field(
         default=None,
-        gt=0.0,
-        le=10.0,
-        allow_inf_nan=False,
         description="Upper end of the band as a fraction of the benchmark (fraction); omit on "
         "the last band for no upper end.",
     )
@@ -200,7 +201,9 @@ class Quality(SettleModel):
     )
 
 
-class _DesignBase(SettleModel):
+class _Named(SettleModel):
+    """What every design kind has: its name and the template and rules year it came from."""
+
     name: DesignName
     template: str | None = Field(
         default=None,
@@ -213,11 +216,11 @@ class _DesignBase(SettleModel):
         le=2100,
         description="Program rules year a template used (year); informational otherwise.",
     )
-    discount: float = Field(
+
+
+class _DesignBase(_Named):
+    discount: Discount = Field(
         default=0.0,
-        ge=0.0,
-        lt=1.0,
-        allow_inf_nan=False,
         description="Discount taken off the benchmark before savings are measured (fraction; "
         "ACO REACH Global).",
     )
@@ -244,26 +247,18 @@ class _DesignBase(SettleModel):
         description="Share of savings paid to the provider once the MSR is met (fraction, 0 to "
         "1); give this or `savings_bands`.",
     )
-    savings_bands: Annotated[tuple[Band, ...], Strict(False)] | None = Field(
+    savings_bands: Bands | None = Field(
         default=None,
-        min_length=1,
-        max_length=16,
         description="Banded sharing of savings: a list of bands by savings rate, each with the "
         "provider's share, applied piecewise (instead of `shared_savings_rate`).",
     )
-    savings_cap: float | None = Field(
+    savings_cap: Rate | None = Field(
         default=None,
-        ge=0.0,
-        le=1.0,
-        allow_inf_nan=False,
         description="Cap on shared savings as a fraction of the benchmark (fraction, 0 to 1); "
         "omit for no cap.",
     )
-    savings_cap_revenue: float | None = Field(
+    savings_cap_revenue: OfRevenue | None = Field(
         default=None,
-        ge=0.0,
-        le=10.0,
-        allow_inf_nan=False,
         description="Cap on shared savings as a fraction of participant revenue (fraction); the "
         "lower of the two caps binds. Needs `provider.revenue_ratio`.",
     )
@@ -347,25 +342,17 @@ class TwoSided(_DesignBase):
         description="Share of losses the provider pays back once the MLR is met (fraction, 0 to "
         "1); give this, `loss_bands`, or `quality.loss_rate`.",
     )
-    loss_bands: Annotated[tuple[Band, ...], Strict(False)] | None = Field(
+    loss_bands: Bands | None = Field(
         default=None,
-        min_length=1,
-        max_length=16,
         description="Banded sharing of losses by loss rate, each band with the provider's share.",
     )
-    loss_cap: float | None = Field(
+    loss_cap: Rate | None = Field(
         default=None,
-        ge=0.0,
-        le=1.0,
-        allow_inf_nan=False,
         description="Cap on shared losses as a fraction of the benchmark (fraction, 0 to 1); "
         "omit for no cap.",
     )
-    loss_cap_revenue: float | None = Field(
+    loss_cap_revenue: OfRevenue | None = Field(
         default=None,
-        ge=0.0,
-        le=10.0,
-        allow_inf_nan=False,
         description="Cap on shared losses as a fraction of participant revenue (fraction); the "
         "lower of the two caps binds (MSSP BASIC). Needs `provider.revenue_ratio`.",
     )
@@ -416,4 +403,91 @@ class TwoSided(_DesignBase):
         return self
 
 
-Design = Annotated[UpsideOnly | TwoSided, Field(discriminator="kind")]
+class EpisodeReconciliation(_Named):
+    """Episode-based reconciliation against a target price, with stop-gain and stop-loss limits.
+
+    The design of CMS's episode models -- BPCI Advanced (2018-2025) and the Transforming Episode
+    Accountability Model (TEAM, from 2026) -- settled on the year's total: the benchmark plays
+    the target price summed over the year's episodes, and
+
+    1. the reconciliation target is the benchmark less the CMS ``discount``;
+    2. the reconciliation amount is that target less the year's spend (first dollar, no
+       minimum savings rate, 100% of savings and losses);
+    3. the composite quality score (CQS, 0 to 1) adjusts it: a positive amount is reduced by up
+       to ``quality_reduction_gain`` (the whole of it at a CQS of 0, nothing at 1), a repayment
+       by up to ``quality_reduction_loss`` (the whole of it at a CQS of 1);
+    4. the quality-adjusted amount is limited to ``stop_gain`` times the target above and
+       ``stop_loss_limit`` times the target below (no repayment when ``stop_loss_limit`` is
+       omitted: TEAM Track 1).
+
+    Sources: 42 CFR 512.550 (TEAM reconciliation: reconciliation amount, CQS adjustment, then the
+    stop-gain and stop-loss limits; final rule CMS-1808-F, 89 FR 68986, Aug. 28, 2024); CMS,
+    *BPCI Advanced Clinical Episode Reconciliation Specifications, Model Years 1 and 2* (July
+    2019), "Calculate Reconciliation Amounts" (CQS adjustment of at most 10%; stop-loss and
+    stop-gain at 20% of the total target amount); 42 CFR 510.305 (CJR, the first CMS episode
+    model with stop-gain/stop-loss limits on the net payment reconciliation amount). The limits
+    by track (TEAM: Track 1 10% stop-gain, no downside; Track 2 10%/10%; Track 3 20%/20%) and the
+    CQS adjustment's caps (10% on gains; 15% on repayments in Track 2) are read from the final
+    rule's summary and were not checked against the CFR text here; the linear CQS mapping is
+    this model's simplification of the programs' scaled CQS adjustment percentage.
+    """
+
+    kind: Literal["episode_reconciliation"] = Field(
+        description="Design type tag: `episode_reconciliation`."
+    )
+    discount: Discount = Field(
+        default=0.03,
+        description="CMS discount taken off the target price before reconciliation (fraction; "
+        "BPCI Advanced: 0.03; TEAM: 0.015 to 0.03 by episode category).",
+    )
+    stop_gain: Rate = Field(
+        default=0.20,
+        description="Stop-gain limit: the most CMS pays, as a fraction of the reconciliation "
+        "target (fraction; TEAM Tracks 1-2: 0.10, Track 3 and BPCI Advanced: 0.20).",
+    )
+    stop_loss_limit: Rate | None = Field(
+        default=0.20,
+        description="Stop-loss limit: the most the provider repays, as a fraction of the "
+        "reconciliation target (fraction; TEAM Track 2: 0.10, Track 3 and BPCI Advanced: 0.20); "
+        "omit for no repayment at all (TEAM Track 1).",
+    )
+    quality_score: Rate = Field(
+        default=1.0,
+        description="Composite quality score (CQS) of every performance year, scaled to 0-1 "
+        "(fraction); a simulated quality score replaces it.",
+    )
+    quality_reduction_gain: Rate = Field(
+        default=0.10,
+        description="Largest CQS reduction of a positive reconciliation amount, taken in full "
+        "at a CQS of 0 and not at all at 1 (fraction; TEAM and BPCI Advanced: 0.10).",
+    )
+    quality_reduction_loss: Rate = Field(
+        default=0.0,
+        description="Largest CQS reduction of a repayment, taken in full at a CQS of 1 "
+        "(fraction; TEAM Track 2: 0.15, BPCI Advanced: 0.10).",
+    )
+
+    @property
+    def stop_loss(self) -> None:
+        """No individual (member-level) stop-loss: the stop-loss *limit* caps the repayment."""
+        return None
+
+    @property
+    def savings_cap_revenue(self) -> None:
+        """No revenue-based cap: both limits are shares of the reconciliation target."""
+        return None
+
+
+#: Every design kind, as a type: a new kind adds its model here and to :data:`DESIGN_KINDS`.
+AnyDesign = UpsideOnly | TwoSided | EpisodeReconciliation
+
+#: The design models by their ``kind`` tag; the scenario format's tagged union, the loader's
+#: messages, sweeps and the JSON Schema are all built from it.
+DESIGN_KINDS: dict[str, type[AnyDesign]] = {
+    "upside_only": UpsideOnly,
+    "two_sided": TwoSided,
+    "episode_reconciliation": EpisodeReconciliation,
+}
+
+#: A design of any kind, told apart by its ``kind`` tag.
+Design = Annotated[AnyDesign, Field(discriminator="kind")]

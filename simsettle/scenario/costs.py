@@ -72,15 +72,25 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Final, Protocol, Self
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     _Fn = Callable[[float], float]
 
-__all__ = ["CostMoments", "CostShape", "cost_moments", "cost_solutions", "solve_cost"]
+__all__ = [
+    "CostMixture",
+    "CostMoments",
+    "CostShape",
+    "TailParameters",
+    "body_mean",
+    "cost_moments",
+    "cost_solutions",
+    "solve_cost",
+    "tail_mean",
+]
 
 _SQRT2: Final = math.sqrt(2.0)
 _LOG_SQRT_2PI: Final = 0.5 * math.log(2.0 * math.pi)
@@ -91,12 +101,114 @@ BODY_SIGMA_MAX: Final = 4.0
 _TOP_QS: Final = (0.01, 0.05, 0.10)
 
 
+def tail_mean(tail_threshold: float, tail_shape: float) -> float:
+    """Mean cost of a tail member-year, ``h alpha / (alpha - 1)`` (USD a year)."""
+    return tail_threshold * tail_shape / (tail_shape - 1.0)
+
+
+class TailParameters(Protocol):
+    """What fixes the zero class and the tail of the mixture (a scenario's ``cost`` block, a
+    :class:`CostShape`, a :class:`CostMixture`)."""
+
+    @property
+    def zero_cost_share(self) -> float: ...
+    @property
+    def tail_probability(self) -> float: ...
+    @property
+    def tail_threshold(self) -> float: ...
+    @property
+    def tail_shape(self) -> float: ...
+
+
+def body_mean(mean: float, p: TailParameters) -> float:
+    """Mean ``m_b`` of the lognormal body that gives the mixture ``p`` the annual mean ``mean``:
+    ``(mean - t h alpha / (alpha - 1)) / (1 - z - t)`` (USD a year; not positive where the tail
+    alone carries the mean)."""
+    body_p = 1.0 - p.zero_cost_share - p.tail_probability
+    return (mean - p.tail_probability * tail_mean(p.tail_threshold, p.tail_shape)) / body_p
+
+
+#: The parameters a :class:`CostShape` and a :class:`CostMixture` share, by name.
+_COMMON: Final = (
+    "zero_cost_share",
+    "body_sigma",
+    "tail_probability",
+    "tail_threshold",
+    "tail_shape",
+    "risk_sigma",
+)
+
+
+@dataclass(frozen=True)
+class CostMixture:
+    """The annual cost ``C = R X`` of a member-year, with the body given by its mean.
+
+    ``X`` is 0 with probability ``zero_cost_share``, ``tail_threshold`` times a
+    Pareto(``tail_shape``) variate with probability ``tail_probability`` and otherwise lognormal
+    with mean ``body_mean`` (USD a year) and log-sd ``body_sigma``; ``R`` is lognormal with mean 1
+    and log-sd ``risk_sigma``. This record owns the mixture's moment formulas (:attr:`mean`,
+    :attr:`cv`); :class:`CostShape` (the scenario's parametrisation, by the mean) and the
+    calibration's vectorised :class:`~simsettle.calibrate.mixture.CostModel` read them here.
+    """
+
+    zero_cost_share: float
+    body_mean: float
+    body_sigma: float
+    tail_probability: float
+    tail_threshold: float
+    tail_shape: float
+    risk_sigma: float = 0.0
+
+    @property
+    def body_probability(self) -> float:
+        """``1 - z - t``, the probability of a body member-year."""
+        return 1.0 - self.zero_cost_share - self.tail_probability
+
+    @property
+    def tail_mean(self) -> float:
+        """Mean of a tail member-year's cost, ``h alpha / (alpha - 1)`` (USD)."""
+        return tail_mean(self.tail_threshold, self.tail_shape)
+
+    @property
+    def mean(self) -> float:
+        """Mean annual cost ``E[C] = b m_b + t h alpha / (alpha - 1)`` (USD)."""
+        return self.body_probability * self.body_mean + self.tail_probability * self.tail_mean
+
+    @property
+    def cv(self) -> float:
+        """Coefficient of variation of ``C`` (inf when the tail's variance diverges).
+
+        ``E[C^2] = exp(risk_sigma^2) E[X^2]`` with ``E[X^2] = b m_b^2 exp(s^2) + t h^2 alpha /
+        (alpha - 2)``.
+        """
+        t, a = self.tail_probability, self.tail_shape
+        if t > 0.0 and a <= 2.0:
+            return math.inf
+        tail_sq = t * self.tail_threshold**2 * a / (a - 2.0) if t > 0.0 else 0.0
+        body_sq = self.body_probability * self.body_mean**2 * math.exp(self.body_sigma**2)
+        ratio = math.exp(self.risk_sigma**2) * (body_sq + tail_sq) / self.mean**2
+        return math.sqrt(max(ratio - 1.0, 0.0))
+
+    def with_mean(self, mean: float) -> Self:
+        """The same shape with the body's mean moved so that ``E[C]`` is ``mean``."""
+        return replace(self, body_mean=body_mean(mean, self))
+
+    def with_risk_sigma(self, risk_sigma: float) -> Self:
+        """The same ``X`` with another risk spread."""
+        return replace(self, risk_sigma=risk_sigma)
+
+    def shape(self) -> CostShape:
+        """As a :class:`CostShape`, with ``pmpm`` the twelfth of :attr:`mean`."""
+        return CostShape(pmpm=self.mean / 12.0, **{k: getattr(self, k) for k in _COMMON})
+
+
 @dataclass(frozen=True)
 class CostShape:
     """Parameters of the annual cost model (the ``cost`` block and ``population.risk_sigma``).
 
     ``pmpm`` is the mean cost per member per month (USD) of a member with risk score 1 at trend
-    index 1; ``tail_threshold`` is in USD per year.
+    index 1; ``tail_threshold`` is in USD per year. The body's mean follows from ``pmpm``
+    (:attr:`body_mean`); :attr:`mixture` is the same distribution as a :class:`CostMixture`.
     """
 
     zero_cost_share: float
@@ -141,13 +253,17 @@ class CostShape:
     @property
     def tail_mean(self) -> float:
         """Mean of a tail member-year's cost, ``h alpha / (alpha - 1)`` (USD)."""
-        return self.tail_threshold * self.tail_shape / (self.tail_shape - 1.0)
+        return tail_mean(self.tail_threshold, self.tail_shape)
 
     @property
     def body_mean(self) -> float:
         """Mean ``m_b`` of the lognormal body (USD) that makes the mean ``12 x pmpm``."""
-        body_p = 1.0 - self.zero_cost_share - self.tail_probability
-        return (self.annual_mean - self.tail_probability * self.tail_mean) / body_p
+        return body_mean(self.annual_mean, self)
+
+    @property
+    def mixture(self) -> CostMixture:
+        """The same distribution, with the body given by its mean."""
+        return CostMixture(body_mean=self.body_mean, **{k: getattr(self, k) for k in _COMMON})
 
 
 @dataclass(frozen=True)
@@ -210,19 +326,19 @@ class _Dist:
 
     @classmethod
     def of(cls, shape: CostShape) -> _Dist:
-        body_p = 1.0 - shape.zero_cost_share - shape.tail_probability
-        body_mean = shape.body_mean
+        mix = shape.mixture
+        body_p = mix.body_probability
         return cls(
             body_p=body_p,
-            body_mass=body_p * body_mean,
-            log_body_mean=math.log(body_mean),
-            body_sd=math.hypot(shape.body_sigma, shape.risk_sigma),
-            tail_p=shape.tail_probability,
-            threshold=shape.tail_threshold,
-            shape=shape.tail_shape,
-            tail_mean=shape.tail_mean,
-            risk_sigma=shape.risk_sigma,
-            mean=body_p * body_mean + shape.tail_probability * shape.tail_mean,
+            body_mass=body_p * mix.body_mean,
+            log_body_mean=math.log(mix.body_mean),
+            body_sd=math.hypot(mix.body_sigma, mix.risk_sigma),
+            tail_p=mix.tail_probability,
+            threshold=mix.tail_threshold,
+            shape=mix.tail_shape,
+            tail_mean=mix.tail_mean,
+            risk_sigma=mix.risk_sigma,
+            mean=mix.mean,
         )
 
     def _tail(self, log_c: float) -> tuple[float, float]:
@@ -360,19 +476,11 @@ def cost_moments(shape: CostShape) -> CostMoments:
     (1000.0, 2.2729, 0.4252, 0.161)
     """
     dist = _Dist.of(shape)
-    t, a = shape.tail_probability, shape.tail_shape
-    if t > 0.0 and a <= 2.0:
-        cv = math.inf
-    else:
-        tail_sq = t * shape.tail_threshold**2 * a / (a - 2.0) if t > 0.0 else 0.0
-        body_sq = dist.body_p * shape.body_mean**2 * math.exp(shape.body_sigma**2)
-        ratio = math.exp(shape.risk_sigma**2) * (body_sq + tail_sq) / dist.mean**2
-        cv = math.sqrt(max(ratio - 1.0, 0.0))
     top1, top5, top10 = (dist.top_share(q) for q in _TOP_QS)
     return CostMoments(
         mean_annual=dist.mean,
         pmpm=dist.mean / 12.0,
-        cv=cv,
+        cv=shape.mixture.cv,
         top1_share=top1,
         top5_share=top5,
         top10_share=top10,

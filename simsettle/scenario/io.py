@@ -47,12 +47,19 @@ from ruamel.yaml.reader import ReaderError
 from simsettle.errors import Issue, ScenarioError
 from simsettle.scenario._base import FieldError
 from simsettle.scenario._base import printable as _printable
-from simsettle.scenario.contracts import TwoSided, UpsideOnly
+from simsettle.scenario.contracts import DESIGN_KINDS
 from simsettle.scenario.paths import Loc, Override, PathError, apply_override
 from simsettle.scenario.schema import SCHEMA_VERSION, Scenario
 from simsettle.scenario.templates import template_names
 
-__all__ = ["LoadedScenario", "load_scenario", "locate", "parse_scenario", "scenario_json_schema"]
+__all__ = [
+    "LoadedScenario",
+    "error_at",
+    "load_scenario",
+    "locate",
+    "parse_scenario",
+    "scenario_json_schema",
+]
 
 #: Largest scenario file (bytes of UTF-8 text). Real scenarios are a few kilobytes; ruamel's pure
 #: Python parser reads about 0.1 to 1 MB a second, so this bounds the time a file can take.
@@ -165,8 +172,18 @@ def locate(node: Any, loc: Sequence[str | int]) -> tuple[int, int]:
     return line, col
 
 
-_TAGS = frozenset({"upside_only", "two_sided"})
-_LOSS_FIELDS = frozenset(set(TwoSided.model_fields) - set(UpsideOnly.model_fields))
+def error_at(data: Any, loc: Sequence[str | int], source: str, message: str) -> ScenarioError:
+    """A :class:`ScenarioError` with one issue placed at ``loc`` (a data path) in ``data``."""
+    line, col = locate(data, loc)
+    return ScenarioError([Issue(source, line, col, ".".join(map(str, loc)), message)])
+
+
+_TAGS = frozenset(DESIGN_KINDS)
+
+
+def _kinds_with(key: str) -> list[str]:
+    """The design kinds that have a field ``key``."""
+    return [kind for kind, model in DESIGN_KINDS.items() if key in model.model_fields]
 
 
 def _error_loc(err: Any) -> tuple[str | int, ...]:
@@ -237,8 +254,10 @@ def _message(err: Any) -> str:
         key = str(err["loc"][-1]) if err["loc"] else ""
         close = difflib.get_close_matches(key, _all_field_names(), n=1, cutoff=0.75)
         hint = f"; did you mean {close[0]!r}?" if close and close[0] != key else ""
-        if key in _LOSS_FIELDS and len(err["loc"]) >= 2 and err["loc"][-2] == "upside_only":
-            hint = "; only `kind: two_sided` designs share losses"
+        owners = _kinds_with(key)
+        if owners and len(err["loc"]) >= 2 and err["loc"][-2] in _TAGS:
+            kinds = " or ".join(f"`kind: {k}`" for k in owners)
+            hint = f"; only {kinds} designs have it"
         return f"unknown field {key!r} (not allowed here){hint}"
     if kind == "missing":
         return "required field is missing"
@@ -566,18 +585,11 @@ def parse_scenario(
         raise ScenarioError(sorted(structural, key=lambda i: (i.line, i.column)))
     version = data.get("schema_version")
     if isinstance(version, int) and not isinstance(version, bool) and version != SCHEMA_VERSION:
-        line, col = locate(data, ("schema_version",))
-        raise ScenarioError(
-            [
-                Issue(
-                    source,
-                    line,
-                    col,
-                    "schema_version",
-                    f"this simsettle reads schema_version {SCHEMA_VERSION}; the file says "
-                    f"{version}",
-                )
-            ]
+        raise error_at(
+            data,
+            ("schema_version",),
+            source,
+            f"this simsettle reads schema_version {SCHEMA_VERSION}; the file says {version}",
         )
     overridden: list[tuple[Loc, Override]] = []
     if overrides:
@@ -737,11 +749,11 @@ def load_scenario(path: str | Path, overrides: Sequence[Override] = ()) -> Loade
 def _template_design_schema(defs: dict[str, Any]) -> dict[str, Any]:
     """Schema of a design written as a template plus overrides (``kind`` optional)."""
     properties: dict[str, Any] = {}
-    for model in ("UpsideOnly", "TwoSided"):
-        properties.update(defs[model]["properties"])
+    for model in DESIGN_KINDS.values():
+        properties.update(defs[model.__name__]["properties"])
     properties["kind"] = {
         "description": "Design type; a template sets it.",
-        "enum": ["upside_only", "two_sided"],
+        "enum": list(DESIGN_KINDS),
         "type": "string",
     }
     properties["template"] = {

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import fields
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, Strict, model_validator
 
-from simsettle.scenario._base import FieldError, Label, SettleModel
+from simsettle.scenario._base import FieldError, Label, SettleModel, field_bounds
 from simsettle.scenario.contracts import Design
-from simsettle.scenario.costs import solve_cost
+from simsettle.scenario.costs import CostShape, body_mean, solve_cost, tail_mean
 from simsettle.scenario.templates import TEMPLATES, expand_template, template_names
 
 __all__ = [
@@ -244,9 +245,13 @@ class Cost(SettleModel):
     @property
     def body_mean(self) -> float:
         """Mean of the lognormal body (USD per year) that makes the overall mean ``12 x pmpm``."""
-        tail_mean = self.tail_threshold * self.tail_shape / (self.tail_shape - 1.0)
-        body_p = 1.0 - self.zero_cost_share - self.tail_probability
-        return (self.annual_mean - self.tail_probability * tail_mean) / body_p
+        return body_mean(self.annual_mean, self)
+
+    def shape(self, risk_sigma: float) -> CostShape:
+        """The mixture's parameters with the population's ``risk_sigma``, for
+        :func:`~simsettle.scenario.costs.cost_moments` (the frequency-severity fields aside)."""
+        own = {f.name: getattr(self, f.name) for f in fields(CostShape) if f.name != "risk_sigma"}
+        return CostShape(risk_sigma=risk_sigma, **own)
 
     @model_validator(mode="after")
     def _solvable(self) -> Cost:
@@ -271,11 +276,11 @@ class Cost(SettleModel):
                 f"in the body; got {self.zero_cost_share} + {self.tail_probability}",
             )
         if self.body_mean <= 0.0:
-            tail_mean = self.tail_threshold * self.tail_shape / (self.tail_shape - 1.0)
+            tail = self.tail_probability * tail_mean(self.tail_threshold, self.tail_shape)
             raise FieldError(
                 "tail_threshold",
                 f"the high-cost tail alone carries a mean of "
-                f"{self.tail_probability * tail_mean:,.0f} USD per member-year, at least the "
+                f"{tail:,.0f} USD per member-year, at least the "
                 f"target 12 x pmpm = {self.annual_mean:,.0f}; lower tail_probability or "
                 f"tail_threshold, or raise pmpm",
             )
@@ -690,17 +695,7 @@ def _valid_number(model: type[SettleModel], name: str, value: Any) -> float | No
         return None
     if not math.isfinite(x):
         return None
-    for m in model.model_fields[name].metadata:
-        gt, ge = getattr(m, "gt", None), getattr(m, "ge", None)
-        lt, le = getattr(m, "lt", None), getattr(m, "le", None)
-        if (
-            (gt is not None and not x > gt)
-            or (ge is not None and not x >= ge)
-            or (lt is not None and not x < lt)
-            or (le is not None and not x <= le)
-        ):
-            return None
-    return x
+    return x if field_bounds(model, name).admits(x) else None
 
 
 def _solve_cost_targets(data: Mapping[str, Any], where: tuple[str | int, ...]) -> Mapping[str, Any]:

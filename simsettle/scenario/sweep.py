@@ -18,8 +18,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from simsettle.errors import Issue, ScenarioError
-from simsettle.scenario.contracts import TwoSided, UpsideOnly
-from simsettle.scenario.io import LoadedScenario, _yaml, locate, validation_issues
+from simsettle.scenario.contracts import DESIGN_KINDS
+from simsettle.scenario.io import LoadedScenario, _yaml, error_at, locate, validation_issues
 from simsettle.scenario.paths import Override, PathError, apply_override
 from simsettle.scenario.schema import Scenario, SweepAxis, SweepValue
 
@@ -94,7 +94,7 @@ def _field(path: str) -> tuple[str, str]:
     for part in path.split("."):
         key = part.split("[")[0]
         if key == "designs" and model is Scenario:
-            model = (TwoSided, UpsideOnly)
+            model = tuple(DESIGN_KINDS.values())
             continue
         models = model if isinstance(model, tuple) else (model,)
         found = [m.model_fields[key] for m in models if key in m.model_fields]
@@ -142,19 +142,13 @@ def plan_sweep(loaded: LoadedScenario) -> SweepPlan:
     names = tuple(d.name for d in sc.designs)
     total = n_model * n_design * len(names)
     if total > MAX_COMBINATIONS:
-        line, col = locate(raw, ("sweep",))
-        raise ScenarioError(
-            [
-                Issue(
-                    source,
-                    line,
-                    col,
-                    "sweep",
-                    f"the sweep makes {total:,} design settlements per trial "
-                    f"({n_model:,} simulations x {n_design:,} combinations x {len(names)} "
-                    f"designs); at most {MAX_COMBINATIONS:,}",
-                )
-            ]
+        raise error_at(
+            raw,
+            ("sweep",),
+            source,
+            f"the sweep makes {total:,} design settlements per trial "
+            f"({n_model:,} simulations x {n_design:,} combinations x {len(names)} "
+            f"designs); at most {MAX_COMBINATIONS:,}",
         )
 
     def build(data: dict[str, Any], settings: list[tuple[int, SweepAxis, SweepValue]]) -> Scenario:

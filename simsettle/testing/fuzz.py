@@ -28,6 +28,7 @@ from ruamel.yaml import YAML
 
 from simsettle.errors import ScenarioError
 from simsettle.scenario._base import printable
+from simsettle.scenario.contracts import DESIGN_KINDS
 from simsettle.scenario.io import INTERNAL_ERROR, LoadedScenario, _yaml
 
 __all__ = [
@@ -101,8 +102,7 @@ HOSTILE_TOKENS: tuple[str, ...] = (
     "2026-01-01T25:00:00",
     "12:30:00",
     "1:20",
-    "upside_only",
-    "two_sided",
+    *DESIGN_KINDS,
     "mssp_enhanced",
     "no_such_template",
     "!!python/object/apply:os.system ['true']",

@@ -1,0 +1,441 @@
+"""The member-year rule: the one definition that the CPU and the CUDA kernel both run.
+
+Model (parameters: the record :data:`~simsettle._kernels.records.MODEL_DTYPE`, solved from the
+scenario by :func:`simsettle.models.population.compile_model`):
+
+* The roster has ``members`` slots. Each year the slot's occupant leaves with probability
+  ``turnover`` at a uniform time in the year; with probability ``replacement`` a new member takes
+  the slot for the rest of the year. A slot whose leaver was not replaced starts the next year with
+  a new entrant.
+* Log risk scores are AR(1) with correlation ``risk_rho`` for continuing members and stationary
+  draws for new members (shifted by ``entrant_shift`` after the first year); the score
+  ``exp(sigma z - sigma**2 / 2) (1 + ageing)^tenure`` has mean 1 at tenure 0.
+* A member-year's annualised cost is 0 with probability ``zero_share``, ``tail_scale x Pareto``
+  with probability ``tail_probability``, otherwise lognormal(``body_mu``, ``body_sigma``); or,
+  with ``frequency_severity``, a Poisson-lognormal compound. It is multiplied by the risk score,
+  the trial-year's systemic trend index and the share of the year enrolled.
+* Attribution: a member with no care stays attributed only with probability
+  ``no_care_retention``; a ``provider_only_share`` of members is outside the settlement and a
+  ``payer_only_share`` is unknown to the provider (never care-managed). Care management removes
+  ``care_management_effect`` of the cost of members whose latent risk is above
+  ``care_management_z``, from year ``care_management_from``.
+* The systemic index is 1 in the first simulated year and grows by a lognormal factor per year,
+  one draw per trial and year, shared by all members (:func:`system_years`).
+
+Random words come from Philox4x32-10 at counter ``(trial, year, member, stream)``: one call per
+member-slot-year (leave decision, cost class and a Box-Muller pair for the risk and cost normals),
+a second for the leaver's year (leave month, the joiner's class and normal pair), two for
+attribution, and a few per trial-year for the trend and quality.
+
+The functions here are the rule; the kernels only lay it out. ``@njit(inline="always")``
+functions are inlined into the CPU kernel's lane loops (:mod:`~simsettle._kernels.population`),
+where they stay branch-free so that LLVM vectorizes them, and numba-cuda compiles the same Python
+source into device functions for the GPU kernel (:mod:`~simsettle._kernels.cuda`). Each function
+takes the :class:`MemberModel` of :func:`member_model`, the record's parameters and the
+quantities derived from them, read once per trial into a value (not memory), so that no read is
+repeated inside a loop. The slow twins that check all this are written independently, on
+purpose: :func:`simsettle.models.reference.simulate_trial_reference` and
+``benchmarks/numpy_model.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+from simsettle._kernels.elementary import vexp, vlog
+from simsettle._kernels.records import (
+    F_COMPLETION_Z,
+    F_NAT_INDEX,
+    F_QUALITY,
+    F_REF_INDEX,
+    F_TREND_INDEX,
+    STREAM_NATIONAL,
+    STREAM_QUALITY,
+    STREAM_TREND,
+    SYSTEM_MEMBER,
+)
+from simsettle._kernels.rng import box_muller, philox4x32_10, u32_to_unit
+
+__all__ = [
+    "MemberModel",
+    "attribution_draws",
+    "compound_cost",
+    "in_settlement",
+    "joiner_year",
+    "member_model",
+    "occupant_year",
+    "slot_sums",
+    "successor",
+    "system_years",
+]
+
+F8 = npt.NDArray[np.float64]
+
+
+class MemberModel(NamedTuple):
+    """The member-year rule's parameters as one value: the record's, and what follows from them.
+
+    Built once per trial by :func:`member_model`; numba keeps it in registers.
+    """
+
+    n_members: int
+    offset: int
+    turnover: float
+    replacement: float
+    rsig: float
+    rho: float
+    innov: float  # sqrt(1 - rho^2): the weight of a continuing member's new normal
+    risk_shift: float  # -rsig^2 / 2, so that the risk score has mean 1
+    ageing: float
+    demo_on: bool
+    dsig: float
+    demo_shift: float
+    entrant: float
+    retain: float
+    payer_only: float
+    provider_only: float
+    attribution_on: bool
+    cm_z: float
+    cm_from: float
+    cm_keep: float  # 1 - care_management_effect
+    zero: float
+    tail_p: float
+    tail_scale: float
+    tail_inv_shape: float
+    body_mu: float
+    body_sigma: float
+    frequency_severity: bool
+    lam: float
+    frailty: float
+    sev_mu: float
+    sev_sigma: float
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def member_model(p: Any) -> MemberModel:
+    """The :class:`MemberModel` of one parameter record (a ``MODEL_DTYPE`` record)."""
+    rsig = p.risk_sigma
+    rho = p.risk_rho
+    # A negative demographic signal means no benchmark uses demographic scores: skip their exp.
+    dsig = p.demographic_signal * rsig
+    retain = p.no_care_retention
+    payer_only = p.payer_only_share
+    provider_only = p.provider_only_share
+    # Computed before the call: numba cannot build a call whose arguments hold control flow.
+    attribution_on = retain < 1.0 or payer_only > 0.0 or provider_only > 0.0
+    return MemberModel(
+        int(p.members),
+        int(p.member_offset),
+        p.turnover,
+        p.replacement,
+        rsig,
+        rho,
+        math.sqrt(max(1.0 - rho * rho, 0.0)),
+        -0.5 * rsig * rsig,
+        p.ageing_log,
+        p.demographic_signal >= 0.0,
+        dsig,
+        -0.5 * dsig * dsig,
+        p.entrant_shift,
+        retain,
+        payer_only,
+        provider_only,
+        attribution_on,
+        p.care_management_z,
+        p.care_management_from,
+        1.0 - p.care_management_effect,
+        p.zero_share,
+        p.tail_probability,
+        p.tail_scale,
+        p.tail_inv_shape,
+        p.body_mu,
+        p.body_sigma,
+        p.frequency_severity > 0.5,
+        p.claims_per_year,
+        p.claim_frailty,
+        p.severity_mu,
+        p.severity_sigma,
+    )
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def annual_cost(m: MemberModel, u: float, z: float) -> float:
+    """Annualised cost of a risk-1 member at index 1 from one class uniform and one normal.
+
+    ``u`` selects the class; inside the tail ``(u - zero) / tail_p`` is again uniform on (0, 1)
+    and drives the Pareto variate by inversion. Both branches are computed and one is selected,
+    so that the lane loop vectorizes (a division by a zero ``tail_p`` is never selected).
+    """
+    v = (u - m.zero) / m.tail_p
+    tail = m.tail_scale * vexp(-m.tail_inv_shape * vlog(v))
+    body = vexp(m.body_mu + m.body_sigma * z)
+    cost = tail if u < m.zero + m.tail_p else body
+    return 0.0 if u < m.zero else cost
+
+
+@njit(cache=True, nogil=True)
+def compound_cost(
+    m: MemberModel,
+    k0: np.uint32,
+    k1: np.uint32,
+    ctr: np.uint32,
+    yy: np.uint32,
+    mm: np.uint32,
+    stream: int,
+) -> float:
+    """Annual cost of a risk-1 member at index 1 as a frequency-severity compound.
+
+    Claims ~ Poisson(lam x F) with a lognormal frailty F of mean 1 and log-sd ``frailty`` (so
+    the count is over-dispersed); severities are lognormal(``sev_mu``, ``sev_sigma``). Block 0
+    of the member-year's claim stream gives the frailty, the count's uniform and the first
+    severity; each further block (stream + 2k) gives four more severities. The count is found
+    by inversion, or by a normal approximation when its mean exceeds 400.
+    """
+    lam, frailty, sev_mu, sev_sigma = m.lam, m.frailty, m.sev_mu, m.sev_sigma
+    w0, w1, w2, w3 = philox4x32_10(ctr, yy, mm, np.uint32(stream), k0, k1)
+    e, first = box_muller(u32_to_unit(w0), u32_to_unit(w1))
+    mu = lam * vexp(frailty * e - 0.5 * frailty * frailty)
+    if mu > 400.0:
+        z, _ = box_muller(u32_to_unit(w2), u32_to_unit(w3))
+        n = max(0, math.floor(mu + math.sqrt(mu) * z + 0.5))
+    else:
+        u = u32_to_unit(w2)
+        p = vexp(-mu)
+        f = p
+        n = 0
+        limit = mu + 60.0 * math.sqrt(mu) + 60.0  # rounding can leave f just below u
+        while u > f and n < limit:
+            n += 1
+            p *= mu / n
+            f += p
+    if n == 0:
+        return 0.0
+    total = vexp(sev_mu + sev_sigma * first)
+    remaining = n - 1
+    block = 1
+    while remaining > 0:
+        v0, v1, v2, v3 = philox4x32_10(ctr, yy, mm, np.uint32(stream + 2 * block), k0, k1)
+        a, b = box_muller(u32_to_unit(v0), u32_to_unit(v1))
+        c, d = box_muller(u32_to_unit(v2), u32_to_unit(v3))
+        for g in (a, b, c, d):
+            if remaining > 0:
+                total += vexp(sev_mu + sev_sigma * g)
+                remaining -= 1
+        block += 1
+    return total
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def occupant_year(
+    m: MemberModel,
+    a0: np.uint32,
+    a1: np.uint32,
+    a2: np.uint32,
+    a3: np.uint32,
+    is_new: bool,
+    z_prev: float,
+    tenure_prev: float,
+    entrant_y: float,
+) -> tuple[float, float, bool, bool, float, float, float]:
+    """The slot's occupant in one year, from the words of its ``STREAM_MEMBER`` call.
+
+    Returns ``(z, tenure, leaves, joiner, risk, demo, x)``: the latent log risk, years of tenure,
+    whether the occupant leaves during the year and whether a joiner then takes the slot, the
+    risk and demographic scores (0 when not accumulated) and the annualised mixture cost at risk
+    1 and index 1. ``entrant_y`` is the shift of a new member's z this year (0 in the first
+    year, whose roster is the stationary population).
+    """
+    e, n = box_muller(u32_to_unit(a2), u32_to_unit(a3))
+    z = e + entrant_y if is_new else m.rho * z_prev + m.innov * e
+    tenure = 0.0 if is_new else tenure_prev + 1.0
+    u_leave = u32_to_unit(a0)
+    leaves = u_leave < m.turnover
+    # Given a departure, u_leave / turnover is uniform on (0, 1) again.
+    joiner = leaves & (u_leave / m.turnover < m.replacement)
+    age = tenure * m.ageing
+    risk = vexp(m.rsig * z + m.risk_shift + age)
+    demo = vexp(m.dsig * z + m.demo_shift + age) if m.demo_on else 0.0
+    x = annual_cost(m, u32_to_unit(a1), n)
+    return z, tenure, leaves, joiner, risk, demo, x
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def joiner_year(
+    m: MemberModel,
+    b0: np.uint32,
+    b1: np.uint32,
+    b2: np.uint32,
+    b3: np.uint32,
+    leaves: bool,
+) -> tuple[float, float, float, float, float]:
+    """A leaver's year, from the words of its ``STREAM_TURNOVER`` call.
+
+    Returns ``(months, zj, risk_j, demo_j, x_j)``: the occupant's months this year (12 unless it
+    leaves; the joiner has the rest), and the joiner's latent log risk, scores and annualised
+    mixture cost (used only where a joiner takes the slot).
+    """
+    ej, nj = box_muller(u32_to_unit(b2), u32_to_unit(b3))
+    zj = ej + m.entrant
+    months = 12.0 * u32_to_unit(b0) if leaves else 12.0
+    risk_j = vexp(m.rsig * zj + m.risk_shift)
+    demo_j = vexp(m.dsig * zj + m.demo_shift) if m.demo_on else 0.0
+    x_j = annual_cost(m, u32_to_unit(b1), nj)
+    return months, zj, risk_j, demo_j, x_j
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def successor(
+    z: float, tenure: float, leaves: bool, joiner: bool, zj: float
+) -> tuple[float, float, bool]:
+    """Next year's occupant of the slot: the joiner, a new entrant (vacancy), or the same member.
+
+    Returns ``(z, tenure, is_new)`` carried to next year.
+    """
+    return (zj if joiner else z), (0.0 if joiner else tenure), leaves != joiner
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def attribution_draws(
+    m: MemberModel,
+    k0: np.uint32,
+    k1: np.uint32,
+    ctr: np.uint32,
+    yy: np.uint32,
+    mm: np.uint32,
+    stream: int,
+) -> tuple[float, float, float]:
+    """``(u_retain, u_payer, u_provider)`` of one member-year (``(0, 1, 1)``: prospective, every
+    member known to both parties, when no attribution rule is on)."""
+    if m.attribution_on:
+        c0, c1, c2, _ = philox4x32_10(ctr, yy, mm, np.uint32(stream), k0, k1)
+        return u32_to_unit(c0), u32_to_unit(c1), u32_to_unit(c2)
+    return 0.0, 1.0, 1.0
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def in_settlement(
+    m: MemberModel,
+    valid: bool,
+    x: float,
+    risk: float,
+    z: float,
+    months: float,
+    index: float,
+    programme: bool,
+    u_retain: float,
+    u_payer: float,
+    u_provider: float,
+) -> tuple[bool, bool, float, float]:
+    """Whether a member's stay is attributed and care-managed, and its cost without and with
+    care management.
+
+    A member with no care stays attributed only if retained; a provider-only member is outside
+    the settlement; a payer-only one is unmanaged. ``x`` is the annualised cost at risk 1 and
+    index 1 (times the practice's cost ratio), ``months`` the stay; ``valid`` is False for a
+    slot past the roster or a stay that does not exist (no joiner).
+    """
+    attributed = valid & (u_provider >= m.provider_only) & ((x != 0.0) | (u_retain < m.retain))
+    managed = valid & programme & (z > m.cm_z) & (u_payer >= m.payer_only)
+    full = risk * index * x * (months / 12.0)
+    cost = risk * index * (x * m.cm_keep) * (months / 12.0) if managed else full
+    return attributed, managed, full, cost
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def slot_sums(
+    attributed: bool,
+    managed: bool,
+    full: float,
+    cost: float,
+    months: float,
+    risk: float,
+    demo: float,
+    attributed_j: bool,
+    managed_j: bool,
+    full_j: float,
+    cost_j: float,
+    months_j: float,
+    risk_j: float,
+    demo_j: float,
+) -> tuple[float, float, float, float, float, float, float]:
+    """A slot-year's contribution to the member fields, the occupant's and the joiner's part
+    added together first, in the order of ``records.LANE_FIELDS``: spend, member months, risk
+    months, demographic risk months, members, care-management months, avoided cost.
+
+    Care-management months count whether or not the payer attributes the member; the avoided
+    cost only where it falls in the settlement.
+    """
+    return (
+        (cost if attributed else 0.0) + (cost_j if attributed_j else 0.0),
+        (months if attributed else 0.0) + (months_j if attributed_j else 0.0),
+        (risk * months if attributed else 0.0) + (risk_j * months_j if attributed_j else 0.0),
+        (demo * months if attributed else 0.0) + (demo_j * months_j if attributed_j else 0.0),
+        (1.0 if attributed else 0.0) + (1.0 if attributed_j else 0.0),
+        (months if managed else 0.0) + (months_j if managed_j else 0.0),
+        (full - cost if attributed & managed else 0.0)
+        + (full_j - cost_j if attributed_j & managed_j else 0.0),
+    )
+
+
+@njit(cache=True, nogil=True)
+def system_years(k0: np.uint32, k1: np.uint32, trial: int, p: Any, acc: F8) -> None:
+    """Trial-level draws of every year: cost indices, shocks and the quality score.
+
+    The provider's annual log growth is ``mu + sd g1``; the reference population's is
+    ``mu_ref + sd_ref (corr g1 + sqrt(1 - corr^2) g2)`` with (g1, g2) the two normals of one
+    Philox call, whose third word decides a systemic shock (a one-year level shift of all
+    indices). The national population's is ``mu_nat + sd_nat (corr_nat g1 + sqrt(1 - corr_nat^2)
+    g3)`` with g3 from a call of its own. The quality score's logit is AR(1) around its mean,
+    from another call whose other normal is the year's completion-factor error. ``p`` is the
+    parameter record; ``acc`` (years x fields) receives the trial-level fields.
+    """
+    ctr = np.uint32(trial)
+    system = np.uint32(SYSTEM_MEMBER)
+    trend_mu = p.trend_mu
+    trend_sd = p.trend_sd
+    ref_mu = p.reference_trend_mu
+    ref_sd = p.reference_trend_sd
+    corr = p.trend_correlation
+    corr_c = math.sqrt(max(1.0 - corr * corr, 0.0))
+    shock_p = p.shock_probability
+    shock_log = p.shock_log
+    q_mu = p.quality_mu
+    q_sd = p.quality_sd
+    q_rho = p.quality_rho
+    q_innov = math.sqrt(max(1.0 - q_rho * q_rho, 0.0))
+    nat_mu = p.national_trend_mu
+    nat_sd = p.national_trend_sd
+    nat_corr = p.national_correlation
+    nat_c = math.sqrt(max(1.0 - nat_corr * nat_corr, 0.0))
+    index = 1.0
+    ref = 1.0
+    nat = 1.0
+    q_x = 0.0
+    for y in range(acc.shape[0]):
+        w0, w1, w2, _ = philox4x32_10(ctr, np.uint32(y), system, np.uint32(STREAM_TREND), k0, k1)
+        shock = 0.0
+        if y > 0:
+            g1, g2 = box_muller(u32_to_unit(w0), u32_to_unit(w1))
+            index *= vexp(trend_mu + trend_sd * g1)
+            ref *= vexp(ref_mu + ref_sd * (corr * g1 + corr_c * g2))
+            n0, n1, _, _ = philox4x32_10(
+                ctr, np.uint32(y), system, np.uint32(STREAM_NATIONAL), k0, k1
+            )
+            g3, _ = box_muller(u32_to_unit(n0), u32_to_unit(n1))
+            nat *= vexp(nat_mu + nat_sd * (nat_corr * g1 + nat_c * g3))
+            if u32_to_unit(w2) < shock_p:
+                shock = shock_log
+        # A shock moves this year's level only; the next year returns to the trend path.
+        acc[y, F_TREND_INDEX] = index * vexp(shock) if shock != 0.0 else index
+        acc[y, F_REF_INDEX] = ref * vexp(shock) if shock != 0.0 else ref
+        acc[y, F_NAT_INDEX] = nat * vexp(shock) if shock != 0.0 else nat
+        v0, v1, _, _ = philox4x32_10(ctr, np.uint32(y), system, np.uint32(STREAM_QUALITY), k0, k1)
+        e, c = box_muller(u32_to_unit(v0), u32_to_unit(v1))
+        q_x = e if y == 0 else q_rho * q_x + q_innov * e
+        acc[y, F_QUALITY] = 1.0 / (1.0 + vexp(-(q_mu + q_sd * q_x)))
+        acc[y, F_COMPLETION_Z] = c
