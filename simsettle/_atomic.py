@@ -1,7 +1,8 @@
 """Writing files and directories so that they appear complete or not at all.
 
-Every file simsettle writes (results, checkpoints, reports, CSV tables, the calibrated
-scenario, the numba cache marker) goes through :func:`atomic_path`: the writer fills a
+simsettle's writers of results, checkpoints, reports, CSV tables, the calibrated scenario and
+the numba cache marker go through :func:`atomic_path` (tests/test_atomic.py checks that no
+other module renames files into place): the writer fills a
 temporary sibling of the target, which is flushed to disk and renamed over the target only when
 the writer returned. An exception (an error, Ctrl-C) removes the temporary and leaves an
 existing target as it was; a process killed outright (SIGKILL, power loss) leaves at most the
