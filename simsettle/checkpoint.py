@@ -6,24 +6,23 @@ So a run killed at any moment resumes from the chunks it finished and gives the 
 the bit as a run that was never interrupted.
 
 Layout of a checkpoint directory: ``manifest.json`` (what run it belongs to) and one
-``.npy`` file per finished chunk, each written to a temporary name and renamed into place, so a
+``.npy`` file per finished chunk, each written atomically (:mod:`simsettle._atomic`), so a
 file is there complete or not at all. Files are read with ``allow_pickle=False``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from simsettle._atomic import atomic_path, write_text
 from simsettle.errors import SimulationError
 
 __all__ = ["Checkpoint", "checkpoint_dir"]
@@ -79,7 +78,7 @@ class Checkpoint:
         if d.exists():
             shutil.rmtree(d)
         d.mkdir(parents=True)
-        _write_atomic(manifest, json.dumps(identity, indent=1, sort_keys=True).encode("utf-8"))
+        write_text(manifest, json.dumps(identity, indent=1, sort_keys=True))
         return cls(d, identity)
 
     def _path(self, key: str) -> Path:
@@ -100,17 +99,8 @@ class Checkpoint:
 
     def save(self, key: str, arr: npt.NDArray[np.float64]) -> None:
         """Keep chunk ``key`` (atomically: complete or absent)."""
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{key}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, np.ascontiguousarray(arr), allow_pickle=False)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self._path(key))
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        with atomic_path(self._path(key)) as tmp, tmp.open("wb") as fh:
+            np.save(fh, np.ascontiguousarray(arr), allow_pickle=False)
 
     def remove(self) -> None:
         """Delete the checkpoint (after the result is safely written)."""
@@ -124,17 +114,3 @@ def params_digest(*arrays: npt.NDArray[Any]) -> str:
         h.update(np.ascontiguousarray(a).tobytes())
         h.update(str(a.shape).encode())
     return h.hexdigest()
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise

@@ -738,21 +738,17 @@ def _format_ranking(ds: xr.Dataset, table: xr.Dataset, source: Path, rows: int) 
 def _write_ranking_csv(table: xr.Dataset, path: Path) -> None:
     """Every row of a ranking as CSV (unrounded), written atomically."""
     import csv
-    import os
+
+    from simsettle._atomic import atomic_path
 
     keys, others = _row_coords(table)
     columns = ["rank", *keys, *(str(v) for v in table.data_vars), *others]
-    part = path.with_name(f".{path.name}.part")
-    try:
-        with part.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(columns)
-            values = [table[c].values for c in columns]
-            for i in range(table.sizes["rank"]):
-                writer.writerow([_csv_value(v[i]) for v in values])
-        os.replace(part, path)
-    finally:
-        part.unlink(missing_ok=True)
+    values = [table[c].values for c in columns]
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        for i in range(table.sizes["rank"]):
+            writer.writerow([_csv_value(v[i]) for v in values])
 
 
 def _csv_value(value: object) -> object:

@@ -208,7 +208,7 @@ def test_zarr_round_trip_is_identical(ds, tmp_path):
 
 
 def test_zarr_store_is_chunked_along_trials(ds, tmp_path, monkeypatch):
-    monkeypatch.setattr(results, "TRIAL_CHUNK", 16)
+    monkeypatch.setattr(results.io, "TRIAL_CHUNK", 16)
     write_results(ds, tmp_path / "r.zarr")
     lazy = open_results(tmp_path / "r.zarr", lazy=True)
     try:

@@ -24,7 +24,7 @@ PACKAGE = ROOT / "simsettle"
 #: Modules on the path from a file to a validated scenario or an opened results file.
 LOAD_PATH = [
     *sorted((PACKAGE / "scenario").glob("*.py")),
-    PACKAGE / "results.py",
+    *sorted((PACKAGE / "results").glob("*.py")),
     PACKAGE / "safety.py",
     PACKAGE / "errors.py",
     PACKAGE / "dims.py",
@@ -64,7 +64,9 @@ def _tree(path: Path) -> ast.Module:
     return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 
-@pytest.mark.parametrize("path", LOAD_PATH, ids=[p.name for p in LOAD_PATH])
+@pytest.mark.parametrize(
+    "path", LOAD_PATH, ids=[p.relative_to(PACKAGE).as_posix() for p in LOAD_PATH]
+)
 def test_no_code_execution_on_the_load_path(path: Path) -> None:
     problems = []
     for node in ast.walk(_tree(path)):
@@ -100,7 +102,7 @@ def _calls(path: Path, attr: str) -> list[ast.Call]:
 
 
 def test_results_are_opened_without_pickle() -> None:
-    results = PACKAGE / "results.py"
+    results = PACKAGE / "results" / "io.py"
     # NetCDF: the netcdf4 engine only (it has no object codec); Zarr: version 3 only, after
     # check_zarr_store has refused every codec but the allowed ones.
     for call in _calls(results, "open_dataset"):

@@ -8,7 +8,7 @@ imported (before any kernel is loaded or compiled), keeps a digest of all the ke
 next to the cache files and, where it differs, removes the kernel cache files there so that
 each kernel compiles afresh once.
 
-Imports only the standard library.
+Imports only the standard library (and :mod:`simsettle._atomic`, which does too).
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from simsettle._atomic import write_text
 
 __all__ = ["MARKER", "check", "sources_digest"]
 
@@ -72,10 +73,5 @@ def check(*dispatchers: Any) -> None:
             if name.startswith(stems) and name.endswith((".nbi", ".nbc")):
                 with contextlib.suppress(OSError):
                     os.remove(os.path.join(folder, name))
-        try:
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".marker-")
-            with os.fdopen(fd, "w", encoding="ascii") as f:
-                f.write(digest + "\n")
-            os.replace(tmp, marker)
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            write_text(marker, digest + "\n", encoding="ascii")

@@ -54,13 +54,12 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from simsettle._atomic import atomic_path
 from simsettle.replay.puf import PufRow, read_puf
 from simsettle.rules.settle import STEP_NAMES, YearFacts, settle
 from simsettle.rules.terms import compile_terms, corridor_in_force
@@ -237,32 +236,23 @@ def write_replay_csv(rows: Iterable[ReplayRow], path: str | Path) -> None:
     any error the temporary file is removed and ``path`` is left as it was. Money is written to
     the cent, flags as ``true``/``false``.
     """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f, lineterminator="\n")
-            writer.writerow(REPLAY_CSV_COLUMNS)
-            for r in rows:
-                writer.writerow(
-                    [
-                        r.aco_id,
-                        r.track,
-                        r.n_ab,
-                        "" if r.published is None else _money(r.published),
-                        _money(r.computed),
-                        "" if r.difference is None else _money(r.difference),
-                        _flag(r.agree),
-                        _flag(r.depends_on_revenue),
-                        r.reason,
-                    ]
-                )
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(REPLAY_CSV_COLUMNS)
+        for r in rows:
+            writer.writerow(
+                [
+                    r.aco_id,
+                    r.track,
+                    r.n_ab,
+                    "" if r.published is None else _money(r.published),
+                    _money(r.computed),
+                    "" if r.difference is None else _money(r.difference),
+                    _flag(r.agree),
+                    _flag(r.depends_on_revenue),
+                    r.reason,
+                ]
+            )
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,13 +1,10 @@
-"""File helpers of the report writers: where to write, and writing without partial files."""
+"""Where the report writers write (they write through :mod:`simsettle._atomic`)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["target_file", "write_atomic"]
+__all__ = ["target_file"]
 
 
 def target_file(path: str | Path, name: str) -> Path:
@@ -22,19 +19,3 @@ def target_file(path: str | Path, name: str) -> Path:
         return out / name
     out.parent.mkdir(parents=True, exist_ok=True)
     return out
-
-
-def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """Call ``write(tmp)`` on a temporary sibling of ``path``, then rename it into place.
-
-    A failure leaves no partial file and keeps an existing ``path`` as it was.
-    """
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

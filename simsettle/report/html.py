@@ -17,7 +17,8 @@ from string import Template
 
 import xarray as xr
 
-from simsettle.report._files import target_file, write_atomic
+from simsettle._atomic import write_bytes
+from simsettle.report._files import target_file
 from simsettle.report.content import Chart, DesignText, Estimate, KeyTable, Report, build_report
 
 __all__ = ["render_html", "write_html"]
@@ -280,5 +281,5 @@ def write_html(report: Report | xr.Dataset, path: str | Path = "report.html") ->
         report = build_report(report)
     out = target_file(path, "report.html")
     page = render_html(report).encode("utf-8")
-    write_atomic(out, lambda tmp: tmp.write_bytes(page))
+    write_bytes(out, page)
     return out

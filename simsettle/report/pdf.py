@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import xarray as xr
 
-from simsettle.report._files import target_file, write_atomic
+from simsettle._atomic import atomic_path
+from simsettle.report._files import target_file
 from simsettle.report.content import Chart, DesignText, Estimate, KeyTable, Report, build_report
 
 if TYPE_CHECKING:
@@ -648,12 +649,9 @@ def write_pdf(report: Report | xr.Dataset, path: str | Path = "report.pdf") -> P
         "CreationDate": None,
     }
 
-    def write(tmp: Path) -> None:
-        with mpl.rc_context({"pdf.fonttype": 42, "pdf.compression": 6}):
-            pages = compose_pages(report)
-            with PdfPages(tmp, metadata=metadata) as pdf:
-                for page in pages:
-                    pdf.savefig(page)
-
-    write_atomic(out, write)
+    with mpl.rc_context({"pdf.fonttype": 42, "pdf.compression": 6}):
+        pages = compose_pages(report)
+        with atomic_path(out) as tmp, PdfPages(tmp, metadata=metadata) as pdf:
+            for page in pages:
+                pdf.savefig(page)
     return out

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 
 import xarray as xr
 
-from simsettle.report._files import write_atomic
+from simsettle._atomic import write_bytes
 from simsettle.report.content import build_report
 from simsettle.report.html import write_html
 from simsettle.report.pdf import write_pdf
@@ -73,10 +72,6 @@ def write_report(
     if png:
         for chart in report.charts:
             path = out / f"{chart.key}.png"
-            write_atomic(path, partial(_write_bytes, data=chart.png))
+            write_bytes(path, chart.png)
             paths.append(path)
     return paths
-
-
-def _write_bytes(path: Path, *, data: bytes) -> None:
-    path.write_bytes(data)

@@ -1,0 +1,283 @@
+"""Building results Datasets: the settled arrays labelled, with their provenance.
+
+:func:`to_dataset` is where a run's Dataset is made (dims, design coordinates from the
+designs, variables with the attributes of :mod:`~simsettle.results.schema`, and the global
+attributes of :func:`make_attrs`: provenance, seed, random number generator, versions);
+:func:`payoff_dataset` and :func:`derived_dataset` make the payoff curves and the Datasets of
+statistics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import platform
+from collections.abc import Hashable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import xarray as xr
+
+from simsettle._kernels import records as R
+from simsettle._version import __version__
+from simsettle.dims import DIM_INFO, Dim
+from simsettle.errors import SimulationError
+from simsettle.results.schema import (
+    _COORD_ATTRS,
+    _D,
+    _DPT,
+    _L,
+    _P,
+    _PAYOFF,
+    _T,
+    _TY,
+    _Y,
+    RESULTS_FORMAT,
+    SIGN_CONVENTION,
+    VAR_ATTRS,
+)
+from simsettle.scenario.contracts import Design
+from simsettle.scenario.costs import CostShape, cost_moments
+from simsettle.scenario.io import LoadedScenario
+from simsettle.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    from simsettle.models.population import ModelInputs
+    from simsettle.rules.designs import Settled
+
+__all__ = [
+    "achieved_cost_moments",
+    "derived_dataset",
+    "make_attrs",
+    "payoff_dataset",
+    "to_dataset",
+]
+
+
+def _design_row(d: Design) -> dict[str, Any]:
+    """One design's coordinate values, read from its compiled terms."""
+    from simsettle.rules.terms import compile_terms
+
+    return compile_terms(d).coords()
+
+
+def _design_coords(designs: Sequence[Design]) -> dict[str, Any]:
+    """The design parameters as non-dimension coordinates on ``design``."""
+    rows = [_design_row(d) for d in designs]
+    coords: dict[str, Any] = {}
+    for name, attrs in _COORD_ATTRS.items():
+        values = [row[name] for row in rows]
+        dtype = object if isinstance(values[0], str) else np.float64
+        coords[name] = (_D, np.array(values, dtype=dtype), attrs)
+    return coords
+
+
+def _versions() -> dict[str, str]:
+    import numba
+
+    return {
+        "simsettle_version": __version__,
+        "python_version": platform.python_version(),
+        "numpy_version": np.__version__,
+        "numba_version": numba.__version__,
+        "xarray_version": xr.__version__,
+    }
+
+
+def achieved_cost_moments(scenario: Scenario) -> dict[str, float | None]:
+    """The cost model's achieved moments (per member-year, risk included, first year).
+
+    For the frequency-severity model the mean and CV are exact and the spend shares are left
+    out (None): they have no closed form there.
+    """
+    c, p = scenario.cost, scenario.population
+    if c.model == "frequency_severity":
+        cv2 = (
+            math.exp(p.risk_sigma**2)
+            * (math.exp(c.severity_sigma**2) / c.claims_per_year + math.exp(c.claim_dispersion**2))
+            - 1.0
+        )
+        return {
+            "pmpm": c.pmpm,
+            "cv": math.sqrt(cv2),
+            "top1_share": None,
+            "top5_share": None,
+            "top10_share": None,
+            "zero_share": None,
+        }
+    # CostShape's fields are the cost block's, by the same names, and population.risk_sigma.
+    names = [f.name for f in dataclasses.fields(CostShape) if f.name != "risk_sigma"]
+    m = cost_moments(CostShape(risk_sigma=p.risk_sigma, **{n: getattr(c, n) for n in names}))
+    return {
+        "pmpm": m.pmpm,
+        "cv": m.cv,
+        "top1_share": m.top1_share,
+        "top5_share": m.top5_share,
+        "top10_share": m.top10_share,
+        "zero_share": m.zero_share,
+    }
+
+
+def make_attrs(
+    loaded: LoadedScenario,
+    *,
+    seed: int,
+    trials: int,
+    inputs: ModelInputs,
+    command: str | None = None,
+) -> dict[str, Any]:
+    """Global attributes: provenance, seed, random number generator, versions, conventions."""
+    sc = loaded.scenario
+    now = datetime.now(UTC).replace(microsecond=0).isoformat()
+    what = command if command is not None else "simsettle.simulate()"
+    attrs: dict[str, Any] = {
+        "title": sc.name or Path(loaded.source).stem,
+        "Conventions": "CF-1.11",
+        "source": f"simsettle {__version__}",
+        "history": f"{now} {what}",
+        "simsettle_results_format": RESULTS_FORMAT,
+        "scenario_source": loaded.source,
+        "scenario_yaml": loaded.text,
+        "scenario_sha256": loaded.sha256,
+        "seed": int(seed),
+        "trials": int(trials),
+        "rng": "philox4x32-10",
+        "rng_key_derivation": "numpy.random.SeedSequence(seed).generate_state(2, uint32); "
+        "counter = (trial, simulated year, member slot, stream)",
+        "base_years": inputs.n_base_years,
+        "cost_moments": json.dumps(achieved_cost_moments(sc)),
+        "sign_convention": SIGN_CONVENTION,
+        "money_units": "USD (nominal; 'USD' is not a UDUNITS unit)",
+        "model_parameters": json.dumps(
+            {
+                "params": inputs.parameters(),
+                "stop_loss_attachments": [float(x) for x in inputs.attachments],
+            }
+        ),
+    }
+    if loaded.overrides:
+        attrs["scenario_overrides"] = json.dumps(list(loaded.overrides))
+    attrs.update(_versions())
+    return attrs
+
+
+def to_dataset(
+    settled: Settled,
+    loaded: LoadedScenario,
+    *,
+    seed: int,
+    trials: int,
+    inputs: ModelInputs,
+    command: str | None = None,
+) -> xr.Dataset:
+    """Label the settled arrays: the one place simsettle builds a Dataset."""
+    sc = loaded.scenario
+    designs = sc.all_designs
+    names = [d.name for d in designs]
+    steps = settled.steps
+    settlement = steps[..., R.S_SETTLEMENT]
+    # Per-design variables first, so the Dataset's dims read (design, trial, year).
+    data: dict[str, tuple[tuple[str, ...], np.ndarray[Any, Any]]] = {
+        "settlement": (_DPT, settlement),
+        "shared_savings": (_DPT, np.maximum(settlement, 0.0)),
+        "shared_losses": (_DPT, np.maximum(-settlement, 0.0)),
+        "savings": (_DPT, settled.savings),
+        "savings_rate": (_DPT, settled.savings / settled.settlement_benchmark),
+        "settlement_benchmark": (_DPT, settled.settlement_benchmark),
+        "sequestered": (_DPT, -steps[..., R.S_SEQUESTRATION]),
+        "cap_adjustment": (_DPT, steps[..., R.S_CAP]),
+        "loss_relief": (_DPT, steps[..., R.S_LOSS_RELIEF]),
+        "quality_withhold": (_DPT, -steps[..., R.S_WITHHOLD]),
+        "stop_loss_recovery": (_DPT, settled.stop_loss_recovery),
+        "stop_loss_premium": (_DPT, settled.stop_loss_premium),
+        "payoff": ((_D, _PAYOFF), settled.payoff),
+        "benchmark": (_TY, settled.benchmark),
+        "actual_spend": (_TY, settled.actual_spend),
+        "member_months": (_TY, settled.member_months),
+        "attributed_members": (_TY, settled.attributed_members),
+        "risk_score": (_TY, settled.risk_score),
+        "trend_index": (_TY, settled.trend_index),
+        "reference_index": (_TY, settled.reference_index),
+    }
+    # Variables a scenario has only with timing, participants, lines of business, a portfolio,
+    # quality or care management, in the order they are stored.
+    optional: dict[str, tuple[tuple[str, ...], np.ndarray[Any, Any] | None]] = {
+        "settlement_estimated": (_DPT, settled.settlement_estimated),
+        "interim_payment": (_DPT, settled.interim_payment),
+        "settlement_pv": (_DPT, settled.settlement_pv),
+        "participant_payout": ((_D, _P, _T, _Y), settled.participant_payout),
+        "participant_spend": ((_P, _T, _Y), settled.participant_spend),
+        "participant_member_months": ((_P, _T, _Y), settled.participant_member_months),
+        "line_benchmark": ((_L, _T, _Y), settled.line_benchmark),
+        "line_actual_spend": ((_L, _T, _Y), settled.line_actual_spend),
+        "line_member_months": ((_L, _T, _Y), settled.line_member_months),
+        "portfolio_settlement": (_TY, settled.portfolio_settlement),
+        "quality_score": (_TY, settled.quality_score),
+        "care_management_cost": (_TY, settled.care_management_cost),
+        "care_management_savings": (_TY, settled.care_management_savings),
+    }
+    data.update({name: (dims, a) for name, (dims, a) in optional.items() if a is not None})
+    for name, (_, arr) in data.items():
+        if not np.all(np.isfinite(arr)):
+            raise SimulationError(f"{name} has non-finite values; please report this scenario")
+    coords: dict[str, Any] = {
+        _D: (_D, np.array(names, dtype=object), DIM_INFO[Dim.DESIGN]),
+        _T: (_T, np.arange(trials, dtype=np.int64), DIM_INFO[Dim.TRIAL]),
+        _Y: (_Y, np.array(sc.years, dtype=np.int64), DIM_INFO[Dim.YEAR]),
+        _PAYOFF: (_PAYOFF, settled.payoff_rates, DIM_INFO[Dim.PAYOFF_SAVINGS_RATE]),
+    }
+    if sc.participants is not None:
+        practices = [p.name for p in sc.participants.practices]
+        coords[_P] = (_P, np.array(practices, dtype=object), DIM_INFO[Dim.PARTICIPANT])
+    if settled.lines:
+        coords[_L] = (_L, np.array(settled.lines, dtype=object), DIM_INFO[Dim.LINE])
+        coords["line"] = (
+            _D,
+            np.array(settled.design_line, dtype=object),
+            {"long_name": "line of business", "description": "Portfolio line of the design."},
+        )
+    coords.update(_design_coords(designs))
+    ds = xr.Dataset(
+        {name: (dims, arr, dict(VAR_ATTRS[name])) for name, (dims, arr) in data.items()},
+        coords=coords,
+        attrs=make_attrs(loaded, seed=seed, trials=trials, inputs=inputs, command=command),
+    )
+    return ds
+
+
+def payoff_dataset(
+    designs: Sequence[Design], rates: np.ndarray[Any, Any], table: np.ndarray[Any, Any]
+) -> xr.Dataset:
+    """Payoff curves of ``designs`` as a Dataset shaped like a results file's ``payoff``."""
+    names = [d.name for d in designs]
+    coords: dict[str, Any] = {
+        _D: (_D, np.array(names, dtype=object), DIM_INFO[Dim.DESIGN]),
+        _PAYOFF: (_PAYOFF, np.asarray(rates, dtype=np.float64), DIM_INFO[Dim.PAYOFF_SAVINGS_RATE]),
+        **_design_coords(designs),
+    }
+    return xr.Dataset(
+        {"payoff": ((_D, _PAYOFF), np.asarray(table, dtype=np.float64), dict(VAR_ATTRS["payoff"]))},
+        coords=coords,
+        attrs={
+            "title": "Payoff curves",
+            "source": f"simsettle {__version__}",
+            "sign_convention": SIGN_CONVENTION,
+        },
+    )
+
+
+def derived_dataset(
+    data_vars: Mapping[Hashable, xr.DataArray], attrs: Mapping[str, Any]
+) -> xr.Dataset:
+    """A Dataset of quantities derived from results (statistics), checked for documentation.
+
+    Every variable must already carry ``long_name``, ``units`` and ``description``.
+    """
+    for name, var in data_vars.items():
+        missing = [k for k in ("long_name", "units", "description") if not var.attrs.get(k)]
+        if missing:
+            raise ValueError(f"derived variable {name!r} lacks attrs {missing}")
+    return xr.Dataset(dict(data_vars), attrs=dict(attrs))

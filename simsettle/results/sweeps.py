@@ -1,0 +1,177 @@
+"""Sweeps in results: one Dataset from a sweep's runs, and the base point of a swept one.
+
+Each swept parameter is a dimension named after its field, after ``design`` and before
+``trial``; its coordinate carries the field's path, units and base value (``sweep_base``), and
+the Dataset's ``sweep_dims`` and ``sweep`` attributes list the axes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Hashable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import xarray as xr
+
+from simsettle.results.schema import _D
+
+if TYPE_CHECKING:
+    from simsettle.scenario.sweep import AxisPlan, SweepPlan
+
+__all__ = ["combine_sweep", "sweep_base", "sweep_base_index"]
+
+
+def combine_sweep(points: Sequence[xr.Dataset], plan: SweepPlan) -> xr.Dataset:
+    """One Dataset from a sweep's runs: each swept parameter a dimension.
+
+    ``points`` are the Datasets of ``plan.points`` in order; their ``design`` dim holds every
+    design's variants (design-major). Per-design variables get the design axes and the model
+    axes; the others the model axes only. Dims: ``design``, then the swept parameters in the
+    order of the scenario's ``sweep``, then the rest (``trial``, ``year``, ...). A design
+    coordinate that a sweep changes moves to the sweep's dimension (dropped where its name is the
+    dimension's); the others stay on ``design``.
+    """
+    names = list(plan.design_names)
+    design_axes, model_axes = plan.design_axes, plan.model_axes
+    g_shape = [len(a.values) for a in design_axes]
+    g = plan.n_variants
+
+    def unstack(ds: xr.Dataset) -> xr.Dataset:
+        if g == 1:
+            return ds
+        out: dict[Hashable, Any] = {}
+        for name, var in ds.data_vars.items():
+            if _D not in var.dims:
+                out[name] = var
+                continue
+            axis = var.dims.index(_D)
+            shape = (*var.shape[:axis], len(names), *g_shape, *var.shape[axis + 1 :])
+            dims = (*var.dims[:axis], _D, *(a.dim for a in design_axes), *var.dims[axis + 1 :])
+            out[name] = xr.Variable(dims, var.values.reshape(shape), var.attrs)
+        coords: dict[Hashable, Any] = {
+            k: v for k, v in ds.coords.items() if _D not in v.dims and k not in ds.dims
+        }
+        for k in ds.dims:
+            if k != _D:
+                coords[k] = ds.coords.get(k, None)
+        coords = {k: v for k, v in coords.items() if v is not None}
+        coords[_D] = (_D, np.array(names, dtype=object), dict(ds[_D].attrs))
+        swept = {a.dim for a in design_axes}
+        for k, c in ds.coords.items():
+            if k == _D or c.dims != (_D,):
+                continue
+            values = c.values.reshape(len(names), *g_shape)
+            flat = values.reshape(len(names), -1)
+            if all(len({repr(x) for x in row}) == 1 for row in flat):
+                coords[k] = (_D, flat[:, 0], dict(c.attrs))
+            elif k not in swept:
+                coords[k] = ((_D, *(a.dim for a in design_axes)), values, dict(c.attrs))
+        return xr.Dataset(out, coords=coords, attrs=ds.attrs)
+
+    grid = [unstack(ds) for ds in points]
+    for a in design_axes:
+        for i, ds in enumerate(grid):
+            grid[i] = ds.assign_coords({a.dim: (a.dim, _sweep_values(a), _sweep_attrs(a))})
+    if model_axes:
+        shape = [len(a.values) for a in model_axes]
+        nested: Any = np.empty(shape, dtype=object)
+        for i, ds in enumerate(grid):
+            nested[np.unravel_index(i, shape)] = ds
+        combined: xr.Dataset = xr.combine_nested(
+            nested.tolist(),
+            concat_dim=[_pd_index(_sweep_values(a), a.dim) for a in model_axes],
+            combine_attrs="override",
+            data_vars="all",
+            coords="minimal",
+            compat="override",
+            join="exact",
+        )
+        for a in model_axes:
+            combined = combined.assign_coords({a.dim: (a.dim, _sweep_values(a), _sweep_attrs(a))})
+    else:
+        combined = grid[0]
+    order = [a.dim for a in plan.axes]
+    for name, var in combined.data_vars.items():
+        lead = [d for d in (_D, *order) if d in var.dims]
+        rest = [d for d in var.dims if d not in lead]
+        combined[name] = var.transpose(*lead, *rest)
+    combined.attrs["sweep_dims"] = " ".join(order)
+    combined.attrs["sweep"] = json.dumps(
+        [
+            {"dim": a.dim, "path": a.path, "values": list(a.values), "base": a.base}
+            for a in plan.axes
+        ]
+    )
+    return combined
+
+
+def sweep_base_index(coord: xr.DataArray) -> int:
+    """Position of a sweep coordinate's base value: its ``sweep_base`` attribute (the
+    scenario's ``base``), else 0 (the first value).
+
+    Numbers match within floating-point rounding (an attribute read back from a file may be
+    another numeric type). A base that is none of the values is an error, not the first value.
+    """
+    base = coord.attrs.get("sweep_base")
+    if base is None:
+        return 0
+    values = list(coord.values)
+    for i, v in enumerate(values):
+        if str(v) == str(base) or v == base:
+            return i
+        if _is_number(v) and _is_number(base) and bool(np.isclose(v, base)):
+            return i
+    raise ValueError(f"sweep_base {base!r} of {coord.name!r} is not one of its values {values}")
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, int | float | np.integer | np.floating) and not isinstance(
+        v, bool | np.bool_
+    )
+
+
+def sweep_base(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` at the base value of every swept parameter (``ds`` itself when nothing is swept).
+
+    The base is each sweep coordinate's ``sweep_base`` attribute (the scenario's ``base``, else
+    the first value; :func:`sweep_base_index`).
+    """
+    dims = str(ds.attrs.get("sweep_dims", "")).split()
+    point = {dim: sweep_base_index(ds[dim]) for dim in dims if dim in ds.dims}
+    return ds.isel(point) if point else ds
+
+
+def _pd_index(values: np.ndarray[Any, Any], name: str) -> Any:
+    """A pandas Index of ``values`` named ``name`` (the concat dimension of a model axis)."""
+    import pandas as pd  # type: ignore[import-untyped]  # xarray's dependency
+
+    return pd.Index(values, name=name)
+
+
+def _sweep_values(axis: AxisPlan) -> np.ndarray[Any, Any]:
+    values = list(axis.values)
+    if all(isinstance(v, bool) for v in values):
+        return np.array(values, dtype=bool)
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return np.array(
+            values, dtype=np.float64 if any(isinstance(v, float) for v in values) else np.int64
+        )
+    return np.array([str(v) for v in values], dtype=object)
+
+
+def _sweep_attrs(axis: AxisPlan) -> dict[str, Any]:
+    how = (
+        "settled again on the same simulated years"
+        if axis.is_design
+        else ("simulated again with the same seed (common random numbers)")
+    )
+    return {
+        "long_name": axis.path,
+        "units": axis.units,
+        "description": f"Swept parameter {axis.path} ({how}). {axis.description}".strip(),
+        "sweep_path": axis.path,
+        "sweep_base": axis.base
+        if isinstance(axis.base, int | float) and not isinstance(axis.base, bool)
+        else str(axis.base),
+    }
