@@ -1,6 +1,24 @@
 """Figures of simulated settlements (matplotlib, object API, no pyplot state).
 
-Every figure function has the shape ``fig_*(ds, *, design=None, ax=None) -> Figure``:
+Every figure function has the shape ``fig_*(ds, *, design=None, ax=None, ...) -> Figure`` and
+keeps these conventions, which the functions' own docstrings do not repeat:
+
+- ``ds`` is a results Dataset with dims ``design``, ``trial`` and ``year`` (a sweep for
+  :func:`fig_tornado` and :func:`fig_heatmap`, the payoff curves for :func:`fig_payoff`);
+  each simulated performance year of each trial counts as one observation (pooled over
+  ``trial`` and ``year``), so select a single sweep value first where the Dataset has sweep
+  dimensions;
+- ``design`` is one design label, a sequence of labels, or ``None`` for every design (for the
+  first one, where the function says so); a label the Dataset lacks raises :class:`KeyError`.
+  Each design keeps its colour (:func:`design_colors`) in every chart of a run;
+- ``ax`` is an existing :class:`~matplotlib.axes.Axes` to draw into, and its Figure is returned;
+  without it a new :class:`~matplotlib.figure.Figure` is built with the object API (no pyplot
+  state), laid out once and frozen, so figures can be made from several threads and saved
+  reproducibly (``fig.savefig("out.png", dpi=110, metadata={"Software": None})``);
+- ``var`` (where there is one) is the variable drawn, ``"settlement"`` by default: USD,
+  positive = paid to the provider.
+
+The figures:
 
 - :func:`fig_distribution`: settlement histogram per design, the point mass at zero annotated;
 - :func:`fig_exceedance`: exceedance curves of the provider's downside and upside;

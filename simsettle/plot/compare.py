@@ -40,9 +40,9 @@ from simsettle.plot.figures import (
     _CAPTION_KW,
     _TITLE_KW,
     _caption,
+    _finish,
     _freeze_layout,
     _new_axes,
-    _plain_text,
     _pooled,
     _select,
     _statistics,
@@ -56,6 +56,8 @@ FanPanel = Literal["both", "settlement", "spend"]
 
 _HALF = 0.36  # half-height of a violin or box, in slots of 1
 _FAN_QS = (0.05, 0.25, 0.5, 0.75, 0.95)
+#: The fan's bands, widest first: rows of the ``_FAN_QS`` quantiles and the band's opacity.
+_FAN_BANDS = ((0, 4, 0.18), (1, 3, 0.38))
 _BENCHMARK_COLOR = "0.15"
 _SPEND_COLOR = "#8C6D31"  # brown: not a design's colour among the first eight
 
@@ -128,6 +130,20 @@ def _density(
     return grid, density / density.max()
 
 
+def _whisker_ends(axis: Axes, s: _Summary, pos: float, *, zorder: float) -> None:
+    """Tick marks at the 5th and 95th percentiles, the ends of a violin's or box's whisker."""
+    axis.plot(
+        [s.q05, s.q95],
+        [pos, pos],
+        linestyle="none",
+        marker="|",
+        markersize=9,
+        markeredgewidth=1.4,
+        color="0.1",
+        zorder=zorder,
+    )
+
+
 def _draw_one(
     axis: Axes,
     values: npt.NDArray[np.float64],
@@ -175,16 +191,7 @@ def _draw_one(
                 zorder=3,
             )
         axis.plot([s.q05, s.q95], [pos, pos], color="0.1", linewidth=1.1, zorder=4)
-        axis.plot(
-            [s.q05, s.q95],
-            [pos, pos],
-            linestyle="none",
-            marker="|",
-            markersize=9,
-            markeredgewidth=1.4,
-            color="0.1",
-            zorder=4,
-        )
+        _whisker_ends(axis, s, pos, zorder=4)
     else:
         axis.add_patch(
             Rectangle(
@@ -200,16 +207,7 @@ def _draw_one(
         )
         for lo, hi in ((s.q05, s.q25), (s.q75, s.q95)):
             axis.plot([lo, hi], [pos, pos], color="0.1", linewidth=1.1, zorder=3)
-        axis.plot(
-            [s.q05, s.q95],
-            [pos, pos],
-            linestyle="none",
-            marker="|",
-            markersize=9,
-            markeredgewidth=1.4,
-            color="0.1",
-            zorder=3,
-        )
+        _whisker_ends(axis, s, pos, zorder=3)
         axis.plot(
             [s.q50, s.q50],
             [pos - half * 0.7, pos + half * 0.7],
@@ -217,28 +215,21 @@ def _draw_one(
             linewidth=1.6,
             zorder=4,
         )
-    axis.plot(
-        s.q50,
-        pos,
-        marker="o",
-        markersize=5.0,
-        markerfacecolor="white",
-        markeredgecolor="0.1",
-        markeredgewidth=1.0,
-        linestyle="none",
-        zorder=5,
-    )
-    axis.plot(
-        s.mean,
-        pos,
-        marker="D",
-        markersize=5.0,
-        markerfacecolor="0.1",
-        markeredgecolor="white",
-        markeredgewidth=0.7,
-        linestyle="none",
-        zorder=6,
-    )
+    for x, marker, face, edge, edge_width, zorder in (
+        (s.q50, "o", "white", "0.1", 1.0, 5),  # the median: a white dot
+        (s.mean, "D", "0.1", "white", 0.7, 6),  # the mean: a black diamond, on top
+    ):
+        axis.plot(
+            x,
+            pos,
+            marker=marker,
+            markersize=5.0,
+            markerfacecolor=face,
+            markeredgecolor=edge,
+            markeredgewidth=edge_width,
+            linestyle="none",
+            zorder=zorder,
+        )
     if quantile_labels:
         # under the shape (y grows downwards in these charts), away from the violin's body
         labels: tuple[tuple[float, str, str, float], ...] = (
@@ -356,26 +347,13 @@ def fig_compare(
 
     Parameters
     ----------
-    ds : xarray.Dataset
-        Results Dataset with dims ``design``, ``trial``, ``year``.
-    design : str or sequence of str, optional
-        Designs to compare; ``None`` for all. Colours match the other charts.
-    ax : matplotlib.axes.Axes, optional
-        Axes to draw into; a new Figure is made if not given.
-    var : str, default "settlement"
-        Variable (USD, positive = paid to the provider), pooled over trials and years.
+    ds, design, ax, var
+        As for every figure function (:mod:`simsettle.plot`).
     kind : {"violin", "box"}, default "violin"
         Shape drawn for each design.
 
-    Returns
-    -------
-    matplotlib.figure.Figure
-        The new Figure, or ``ax``'s Figure.
-
     Raises
     ------
-    KeyError
-        For an unknown design.
     ValueError
         For a missing variable, an unknown ``kind`` or a variable with sweep dimensions
         (select one value first).
@@ -429,11 +407,7 @@ def fig_compare(
     _marker_legend(
         axis, kind, zero_bar=kind == "violin" and any(s.p_zero > 0 for s in stats.values())
     )
-    if ax is None:
-        _freeze_layout(fig)
-    else:
-        _plain_text(ax)
-    return fig
+    return _finish(fig, ax)
 
 
 # --------------------------------------------------------------------------- participants
@@ -493,24 +467,15 @@ def fig_participants(
     ds : xarray.Dataset
         Results Dataset of a scenario with ``participants``: ``participant_payout`` over
         ``design``, ``participant``, ``trial``, ``year``.
-    design : str or sequence of str, optional
-        Designs to show; ``None`` for all.
-    ax : matplotlib.axes.Axes, optional
-        Axes to draw into; a new Figure is made if not given.
+    design, ax
+        As for every figure function (:mod:`simsettle.plot`).
     var : str, default "participant_payout"
         Variable with a ``participant`` dimension (USD, positive = paid to the practice).
     kind : {"violin", "box"}, default "violin"
         Shape drawn for each practice and design.
 
-    Returns
-    -------
-    matplotlib.figure.Figure
-        The new Figure, or ``ax``'s Figure.
-
     Raises
     ------
-    KeyError
-        For an unknown design.
     ValueError
         If the Dataset has no participant variable (the scenario had no ``participants``
         block), or for an unknown ``kind``.
@@ -616,11 +581,7 @@ def fig_participants(
     n_handles = k + 4 + int(zero_bar)
     ncols = -(-n_handles // k) if k > 1 else 5
     _marker_legend(axis, kind, zero_bar=zero_bar, ncols=ncols, designs=design_handles)
-    if ax is None:
-        _freeze_layout(fig)
-    else:
-        _plain_text(ax)
-    return fig
+    return _finish(fig, ax)
 
 
 # --------------------------------------------------------------------------------- fan
@@ -667,28 +628,18 @@ def _draw_fan(
         x = float(years[0])
         width = 0.3
         if bands:
-            axis.add_patch(
-                Rectangle(
-                    (x - width / 2, q[0, 0]),
-                    width,
-                    q[4, 0] - q[0, 0],
-                    facecolor=color,
-                    alpha=0.18,
-                    edgecolor="none",
-                    zorder=2,
+            for lo, hi, alpha in _FAN_BANDS:
+                axis.add_patch(
+                    Rectangle(
+                        (x - width / 2, q[lo, 0]),
+                        width,
+                        q[hi, 0] - q[lo, 0],
+                        facecolor=color,
+                        alpha=alpha,
+                        edgecolor="none",
+                        zorder=2,
+                    )
                 )
-            )
-            axis.add_patch(
-                Rectangle(
-                    (x - width / 2, q[1, 0]),
-                    width,
-                    q[3, 0] - q[1, 0],
-                    facecolor=color,
-                    alpha=0.38,
-                    edgecolor="none",
-                    zorder=2,
-                )
-            )
         else:
             axis.plot(
                 [x, x],
@@ -709,8 +660,10 @@ def _draw_fan(
         )
         return
     if bands:
-        axis.fill_between(years, q[0], q[4], facecolor=color, alpha=0.18, linewidth=0, zorder=2)
-        axis.fill_between(years, q[1], q[3], facecolor=color, alpha=0.38, linewidth=0, zorder=2)
+        for lo, hi, alpha in _FAN_BANDS:
+            axis.fill_between(
+                years, q[lo], q[hi], facecolor=color, alpha=alpha, linewidth=0, zorder=2
+            )
     else:
         for row in (0, 4):
             axis.plot(
@@ -893,8 +846,8 @@ def fig_fan(
 
     Parameters
     ----------
-    ds : xarray.Dataset
-        Results Dataset with dims ``design``, ``trial``, ``year``.
+    ds
+        As for every figure function (:mod:`simsettle.plot`).
     design : str or sequence of str, optional
         Design(s) to show; ``None`` for the first design. Several designs are drawn as small
         multiples side by side (one settlement panel each, sharing the money axis) under one
@@ -907,15 +860,8 @@ def fig_fan(
     panel : {"both", "settlement", "spend"}, optional
         Panels to draw; default ``"both"`` for a new Figure.
 
-    Returns
-    -------
-    matplotlib.figure.Figure
-        The new Figure, or ``ax``'s Figure.
-
     Raises
     ------
-    KeyError
-        For an unknown design.
     ValueError
         For several designs or ``panel="both"`` with ``ax``, a missing variable, or a
         variable with sweep dimensions (select one value first).

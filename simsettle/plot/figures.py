@@ -1,16 +1,9 @@
 """Figures for risk committees: settlement distribution, exceedance curves, payoff diagram.
 
-Every function has the shape ``fig_*(ds, *, design=None, ax=None, ...) -> Figure``:
-
-- ``design`` is one design label, a list of labels, or ``None`` for every design;
-- ``ax`` is an existing :class:`~matplotlib.axes.Axes` to draw into (its figure is returned);
-  without it a new :class:`~matplotlib.figure.Figure` is built with the object API (no pyplot
-  state), so figures can be made from several threads and saved reproducibly::
-
-      fig.savefig("out.png", dpi=110, metadata={"Software": None})
-
-Each simulated performance year of each trial counts as one observation (pooled over ``trial``
-and ``year``); select a single sweep value first if the Dataset has sweep dimensions.
+Also the scaffolding every figure function of :mod:`simsettle.plot` shares: choosing designs
+(:func:`_select`), a new Figure or the caller's Axes (:func:`_new_axes`), the run caption and
+the finishing layout (:func:`_finish`). The conventions of ``design``, ``ax`` and the Figure
+returned are documented once, in :mod:`simsettle.plot`.
 """
 
 from __future__ import annotations
@@ -181,6 +174,20 @@ def _freeze_layout(fig: Figure) -> None:
     fig.set_layout_engine("none")
 
 
+def _finish(fig: Figure, ax: Axes | None) -> Figure:
+    """Finish what a figure function drew and return its Figure.
+
+    A Figure the function made itself (no ``ax``) is laid out and frozen
+    (:func:`_freeze_layout`); in the caller's ``ax`` only the texts are made plain
+    (:func:`_plain_text`), and the layout stays the caller's.
+    """
+    if ax is None:
+        _freeze_layout(fig)
+    else:
+        _plain_text(ax)
+    return fig
+
+
 def _style_axes(ax: Axes, *, x_money: bool = True) -> None:
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(True, alpha=0.3, linewidth=0.6)
@@ -273,22 +280,13 @@ def fig_distribution(
 
     Parameters
     ----------
-    ds : xarray.Dataset
-        Results Dataset with dims ``design``, ``trial``, ``year``.
+    ds, ax, var
+        As for every figure function (:mod:`simsettle.plot`).
     design : str or sequence of str, optional
         One design (filled histogram), several (overlaid step histograms on common bins, one
         colour per design), or ``None`` for every design (one design if there is only one).
-    ax : matplotlib.axes.Axes, optional
-        Axes to draw into; a new Figure is made if not given.
-    var : str, default "settlement"
-        Variable to plot (USD).
     bins : int, optional
         Number of bins; by default sqrt(number of non-zero values), between 10 and 80.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        The new Figure, or ``ax``'s Figure.
     """
     designs = _select(ds, design)
     colors = design_colors(ds["design"].values)
@@ -400,10 +398,7 @@ def fig_distribution(
             va="center",
             fontsize=9,
         )
-    if ax is None:
-        _freeze_layout(fig)
-    else:
-        _plain_text(ax)
+    _finish(fig, ax)
     if single and edges is not None:
         _clear_box(fig, axis)
     return fig
@@ -548,21 +543,12 @@ def fig_exceedance(
 
     Parameters
     ----------
-    ds : xarray.Dataset
-        Results Dataset with dims ``design``, ``trial``, ``year``.
-    design : str or sequence of str, optional
-        Designs to draw; ``None`` for all. Colours match :func:`fig_distribution`.
+    ds, design, var
+        As for every figure function (:mod:`simsettle.plot`).
     ax : matplotlib.axes.Axes, optional
         Axes to draw a single panel into; then ``side`` defaults to ``"losses"``.
-    var : str, default "settlement"
-        Variable (USD, positive = paid to the provider).
     side : {"both", "losses", "savings"}, optional
         Panels to draw; default ``"both"`` (side by side) for a new Figure.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        The new Figure, or ``ax``'s Figure.
     """
     designs = _select(ds, design)
     colors = design_colors(ds["design"].values)
@@ -587,11 +573,7 @@ def fig_exceedance(
         )
     else:
         axes[-1].set_title(_caption(ds), loc="right", **_CAPTION_KW)
-    if ax is None:
-        _freeze_layout(fig)
-    else:
-        _plain_text(ax)
-    return fig
+    return _finish(fig, ax)
 
 
 def fig_payoff(
@@ -614,16 +596,10 @@ def fig_payoff(
     ds : xarray.Dataset
         A results Dataset (or :func:`simsettle.payoff` output) with ``payoff`` over ``design``
         and ``payoff_savings_rate``.
-    design : str or sequence of str, optional
-        Designs to draw; ``None`` for all. Colours match the other charts.
-    ax : matplotlib.axes.Axes, optional
-        Axes to draw into.
+    design, ax
+        As for every figure function (:mod:`simsettle.plot`).
     savings_range : (float, float), default (-0.25, 0.25)
         Range of savings rates shown.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
     """
     if "payoff" not in ds.data_vars:
         raise KeyError("the Dataset has no `payoff` variable; make one with simsettle.payoff()")
@@ -652,8 +628,4 @@ def fig_payoff(
     axis.set_ylabel("Settlement as % of benchmark (> 0: payer pays provider)")
     axis.set_title("Payoff: settlement by savings rate", loc="left", **_TITLE_KW)
     axis.legend(loc="upper left", fontsize=8)
-    if ax is None:
-        _freeze_layout(fig)
-    else:
-        _plain_text(ax)
-    return fig
+    return _finish(fig, ax)

@@ -43,9 +43,8 @@ from simsettle.plot.figures import (
     _CAPTION_KW,
     _TITLE_KW,
     _caption,
-    _freeze_layout,
+    _finish,
     _new_axes,
-    _plain_text,
     _select,
     _style_axes,
 )
@@ -280,15 +279,8 @@ def fig_tornado(
     var : str, default "settlement"
         Variable the statistic is computed on.
 
-    Returns
-    -------
-    matplotlib.figure.Figure
-        The new Figure, or ``ax``'s Figure.
-
     Raises
     ------
-    KeyError
-        For an unknown design.
     ValueError
         If the Dataset has no sweep dimensions (the message says how to make a sweep), for an
         unknown statistic or variable, or for several designs with ``ax``.
@@ -440,7 +432,6 @@ def fig_tornado(
             x=0.01,
             ha="left",
         )
-        _freeze_layout(fig)
     else:
         ax.legend(
             handles=handles,
@@ -450,8 +441,7 @@ def fig_tornado(
             frameon=False,
         )
         ax.set_title(_sweep_caption(ds, sweep), loc="right", **_CAPTION_KW)
-        _plain_text(ax)
-    return fig
+    return _finish(fig, ax)
 
 
 # ------------------------------------------------------------------------------- heat map
@@ -513,21 +503,11 @@ def fig_heatmap(
         shared colour scale.
     ax : matplotlib.axes.Axes, optional
         Axes to draw one design's map into (the colour bar is added beside it).
-    stat : str, default "mean"
-        Statistic over trials and years: one of :data:`STATISTICS` or any other statistic
-        of the registry that reads only ``var`` (``q25``, ``prob_zero``, ``tvar_payer_95``).
-    var : str, default "settlement"
-        Variable the statistic is computed on.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        The new Figure, or ``ax``'s Figure.
+    stat, var
+        As for :func:`fig_tornado`.
 
     Raises
     ------
-    KeyError
-        For an unknown design.
     ValueError
         If the Dataset has no sweep dimensions (the message says how to make a sweep), if
         ``x`` or ``y`` is not one of them or they are equal, for an unknown statistic or
@@ -643,8 +623,4 @@ def fig_heatmap(
             x=0.01,
             ha="left",
         )
-    if ax is None:
-        _freeze_layout(fig)
-    else:
-        _plain_text(ax)
-    return fig
+    return _finish(fig, ax)

@@ -681,6 +681,18 @@ def _chart_plan(
     def add(key: str, title: str, caption: str, make: Callable[[], Figure]) -> None:
         plan.append((key, title, caption, make))
 
+    def add_per_group(
+        key: str, groups: Sequence[list[str]], title: str, make: Callable[..., Figure]
+    ) -> None:
+        """A chart per group of designs, keyed ``key`` alone or ``key_1``, ``key_2``, ..."""
+        for i, group in enumerate(groups):
+            add(
+                key if len(groups) == 1 else f"{key}_{i + 1}",
+                f"{title}: {', '.join(group)}",
+                _CAPTIONS[key],
+                partial(make, design=group),
+            )
+
     for i, (d, stem) in enumerate(zip(designs, _unique_stems(designs), strict=True)):
         add(
             f"distribution_{stem}",
@@ -698,16 +710,9 @@ def _chart_plan(
     if "payoff" in view.data_vars and "payoff_savings_rate" in view["payoff"].dims:
         add("payoff", "Payoff diagram", _CAPTIONS["payoff"], lambda: fig_payoff(view))
     if int(view.sizes["year"]) > 1:
-        groups = _groups(designs, _MAX_PANELS)
-        for i, group in enumerate(groups):
-            key = "fan" if len(groups) == 1 else f"fan_{i + 1}"
-            names = ", ".join(group)
-            add(
-                key,
-                f"Over the agreement: {names}",
-                _CAPTIONS["fan"],
-                partial(fig_fan, view, design=group),
-            )
+        add_per_group(
+            "fan", _groups(designs, _MAX_PANELS), "Over the agreement", partial(fig_fan, view)
+        )
     if "participant_payout" in view.data_vars and "participant" in view.dims:
         practices = int(view.sizes["participant"])
         if practices * len(designs) <= 12:
@@ -728,28 +733,21 @@ def _chart_plan(
     if sweep:
         groups = _groups(designs, _MAX_PANELS)
         sub = ds.sel(design=designs)
-        for i, group in enumerate(groups):
-            suffix = "" if len(groups) == 1 else f"_{i + 1}"
-            add(
-                f"tornado{suffix}",
-                f"Sensitivity to the swept parameters: {', '.join(group)}",
-                _CAPTIONS["tornado"],
-                partial(fig_tornado, sub, design=group),
-            )
+        add_per_group(
+            "tornado", groups, "Sensitivity to the swept parameters", partial(fig_tornado, sub)
+        )
         if len(sweep) >= 2:
             x, y = sweep[0], sweep[1]
             x_name = str(ds[x].attrs.get("long_name", x))
             y_name = str(ds[y].attrs.get("long_name", y))
             # a wide grid gets a chart per design, so that its cell labels stay legible
             maps = groups if int(ds.sizes[x]) <= 4 else [[d] for d in designs]
-            for i, group in enumerate(maps):
-                suffix = "" if len(maps) == 1 else f"_{i + 1}"
-                add(
-                    f"heatmap{suffix}",
-                    f"Mean settlement by {x_name} and {y_name}: {', '.join(group)}",
-                    _CAPTIONS["heatmap"],
-                    partial(fig_heatmap, sub, x=x, y=y, design=group),
-                )
+            add_per_group(
+                "heatmap",
+                maps,
+                f"Mean settlement by {x_name} and {y_name}",
+                partial(fig_heatmap, sub, x=x, y=y),
+            )
     return plan
 
 

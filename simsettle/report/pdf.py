@@ -622,13 +622,8 @@ def write_pdf(report: Report | xr.Dataset, path: str | Path = "report.pdf") -> P
 
     Parameters
     ----------
-    report : Report or xarray.Dataset
-        A :class:`~simsettle.report.content.Report` from
-        :func:`simsettle.report.build_report`, or a results Dataset (then built with the
-        defaults).
-    path : str or pathlib.Path, default "report.pdf"
-        The file, or a directory (an existing one, or a name without suffix) to write
-        ``report.pdf`` into; parents are created.
+    report, path
+        As for :func:`~simsettle.report.write_html`; a directory gets ``report.pdf``.
 
     Returns
     -------
