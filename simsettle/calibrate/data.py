@@ -49,6 +49,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from simsettle._arrays import F8, I8
+
 __all__ = [
     "CalibrationDataError",
     "DataIssue",
@@ -57,9 +59,6 @@ __all__ = [
     "read_claims",
     "read_enrollment",
 ]
-
-F8 = npt.NDArray[np.float64]
-I8 = npt.NDArray[np.int64]
 
 #: Most problems listed in one error.
 MAX_ISSUES = 20
@@ -284,6 +283,10 @@ class _Issues:
         if len(self.items) < MAX_ISSUES:
             self.items.append(issue)
 
+    def at(self, table: _Table, i: int, column: str, message: str) -> None:
+        """Add ``message`` about ``column`` of the ``i``-th data row of ``table``."""
+        self.add(DataIssue(table.path, table.rows[i], column, message))
+
     def raise_any(self) -> None:
         if self.items:
             raise CalibrationDataError(sorted(self.items, key=lambda i: i.row))
@@ -308,17 +311,12 @@ def _numbers(
             try:
                 value = float(cell) if cell else math.nan
             except ValueError:
-                issues.add(DataIssue(table.path, table.rows[i], src, f"not a number: {cell!r}"))
+                issues.at(table, i, src, f"not a number: {cell!r}")
                 bad_rows.add(i)
                 continue
             if not math.isfinite(value):
-                issues.add(
-                    DataIssue(
-                        table.path,
-                        table.rows[i],
-                        src,
-                        "empty" if cell == "" else f"not a finite number: {cell!r}",
-                    )
+                issues.at(
+                    table, i, src, "empty" if cell == "" else f"not a finite number: {cell!r}"
                 )
                 bad_rows.add(i)
                 continue
@@ -335,7 +333,7 @@ def _numbers(
             if lo == 0.0 and value < 0.0:
                 text = f"negative {what or name} ({value:g}); it must be "
                 text += _range_text(lo, lo_open, hi)
-            issues.add(DataIssue(table.path, table.rows[i], label, text))
+            issues.at(table, i, label, text)
     return out
 
 
@@ -353,17 +351,10 @@ def _years(table: _Table, src: str, issues: _Issues) -> I8:
         try:
             value = float(cell)
         except ValueError:
-            issues.add(DataIssue(table.path, table.rows[i], src, f"not a year: {cell!r}"))
+            issues.at(table, i, src, f"not a year: {cell!r}")
             continue
         if not (math.isfinite(value) and value.is_integer() and 1900 <= value <= 2200):
-            issues.add(
-                DataIssue(
-                    table.path,
-                    table.rows[i],
-                    src,
-                    f"not a year (a whole number from 1900 to 2200): {cell!r}",
-                )
-            )
+            issues.at(table, i, src, f"not a year (a whole number from 1900 to 2200): {cell!r}")
             continue
         out[i] = int(value)
     return out
@@ -388,17 +379,11 @@ def _months_of(table: _Table, src: str, issues: _Issues) -> tuple[I8, I8 | None]
             except ValueError:
                 v = math.nan
             if not (math.isfinite(v) and v.is_integer()):
-                issues.add(
-                    DataIssue(
-                        table.path, table.rows[i], src, f"not a month (1-12 or YYYY-MM): {cell!r}"
-                    )
-                )
+                issues.at(table, i, src, f"not a month (1-12 or YYYY-MM): {cell!r}")
                 continue
             y, mo = 0, int(v)
         if not 1 <= mo <= 12:
-            issues.add(
-                DataIssue(table.path, table.rows[i], src, f"month must be 1 to 12: {cell!r}")
-            )
+            issues.at(table, i, src, f"month must be 1 to 12: {cell!r}")
             continue
         month[i], year[i] = mo, y
     return month, (year if with_year == len(table) and len(table) else None)
@@ -546,14 +531,12 @@ def _single_valued(
     for g in bad[:MAX_ISSUES]:
         rows = np.flatnonzero(groups == g)
         i = next(int(r) for r in rows if values[r] != values[rows[0]])
-        issues.add(
-            DataIssue(
-                table.path,
-                table.rows[i],
-                name,
-                f"member {ids[rows[0]]!s} year {int(years[rows[0]])} has {values[i]:g} here "
-                f"but {values[rows[0]]:g} at row {table.rows[int(rows[0])]}",
-            )
+        issues.at(
+            table,
+            i,
+            name,
+            f"member {ids[rows[0]]!s} year {int(years[rows[0]])} has {values[i]:g} here "
+            f"but {values[rows[0]]:g} at row {table.rows[int(rows[0])]}",
         )
     return lo
 
@@ -585,7 +568,7 @@ def _claims_table(table: _Table, columns: Mapping[str, str], need_months: bool) 
     ids = np.asarray(table.columns[id_src], dtype=str)
     for i, v in enumerate(table.columns[id_src]):
         if not v:
-            issues.add(DataIssue(table.path, table.rows[i], id_src, "empty member identifier"))
+            issues.at(table, i, id_src, "empty member identifier")
     cost = _numbers(table, "allowed", cols["allowed"], issues, lo=0.0, what="allowed cost")
     years = _years(table, cols["year"][0], issues) if "year" in cols else None
     month = None
@@ -731,13 +714,11 @@ def read_enrollment(
         issues.raise_any()
         for i in range(len(table)):
             if b[i] <= a[i] - 1.0:
-                issues.add(
-                    DataIssue(
-                        table.path,
-                        table.rows[i],
-                        cols["end_month"][0],
-                        f"end month {b[i]:g} is before start month {a[i]:g}",
-                    )
+                issues.at(
+                    table,
+                    i,
+                    cols["end_month"][0],
+                    f"end month {b[i]:g} is before start month {a[i]:g}",
                 )
             spans_id.append(str(ids[i]))
             spans_y.append(int(years[i]))
@@ -750,22 +731,14 @@ def read_enrollment(
         for i, cell in enumerate(table.columns[s_src]):
             start = _date(cell)
             if start is None:
-                issues.add(
-                    DataIssue(
-                        table.path, table.rows[i], s_src, f"not a date (YYYY-MM-DD): {cell!r}"
-                    )
-                )
+                issues.at(table, i, s_src, f"not a date (YYYY-MM-DD): {cell!r}")
                 continue
             end: tuple[int, float] | None = None
             if e_src is not None and table.columns[e_src][i]:
                 ecell = table.columns[e_src][i]
                 got = _date(ecell)
                 if got is None:
-                    issues.add(
-                        DataIssue(
-                            table.path, table.rows[i], e_src, f"not a date (YYYY-MM-DD): {ecell!r}"
-                        )
-                    )
+                    issues.at(table, i, e_src, f"not a date (YYYY-MM-DD): {ecell!r}")
                     continue
                 # The end date is the last enrolled day: the span ends a day later.
                 m = re.match(r"^(\d{4})-(\d{1,2})(?:-(\d{1,2}))?$", ecell)
@@ -775,14 +748,7 @@ def read_enrollment(
                 else:
                     end = (got[0], got[1] + 1.0 / calendar.monthrange(got[0], int(m.group(2)))[1])
                 if end < start:
-                    issues.add(
-                        DataIssue(
-                            table.path,
-                            table.rows[i],
-                            e_src,
-                            f"end date {ecell} is before the start",
-                        )
-                    )
+                    issues.at(table, i, e_src, f"end date {ecell} is before the start")
                     continue
             parsed.append((i, start, end))
         issues.raise_any()

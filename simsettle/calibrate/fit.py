@@ -40,8 +40,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import numpy.typing as npt
 
+from simsettle._arrays import F8
 from simsettle.calibrate.data import MemberYears, read_claims
 from simsettle.calibrate.gof import (
     TOP,
@@ -80,8 +80,6 @@ if TYPE_CHECKING:
     from simsettle.scenario.schema import Scenario
 
 __all__ = ["Calibration", "Estimate", "calibrate"]
-
-F8 = npt.NDArray[np.float64]
 
 #: Schema defaults used where the data cannot tell a value.
 DEFAULT_TREND_MEAN = 0.04

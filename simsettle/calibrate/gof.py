@@ -30,13 +30,11 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize, stats
 
+from simsettle._arrays import F8, I8
 from simsettle.calibrate.mixture import CostModel, Interval
 from simsettle.scenario.costs import cost_moments
 
 __all__ = ["GoodnessOfFit", "TailTest", "concentration", "goodness_of_fit"]
-
-F8 = npt.NDArray[np.float64]
-I8 = npt.NDArray[np.int64]
 
 TOP = (0.01, 0.05, 0.10)
 

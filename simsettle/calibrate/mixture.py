@@ -66,6 +66,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize, special, stats
 
+from simsettle._arrays import F8, I8
 from simsettle.calibrate.bounds import field_range
 from simsettle.scenario.costs import CostMixture, CostShape
 
@@ -77,9 +78,6 @@ __all__ = [
     "fit_shares",
     "largest_risk_sigma",
 ]
-
-F8 = npt.NDArray[np.float64]
-I8 = npt.NDArray[np.int64]
 
 #: Ranges of the fitted fields (the schema's bounds, :mod:`simsettle.calibrate.bounds`).
 BODY_SIGMA_BOUNDS = field_range("cost.body_sigma")
@@ -627,17 +625,7 @@ def fit_mixture(
     def one(
         sigma: float, tail_: bool | None, start_: MixtureFit | None, floor: float | None
     ) -> MixtureFit:
-        return _fit_one(
-            x,
-            weights=weights,
-            clusters=clusters,
-            risk_sigma=sigma,
-            threshold=threshold,
-            confidence=confidence,
-            tail=tail_,
-            censor_below=floor,
-            start=start_,
-        )
+        return _fit_one(x, weights, clusters, sigma, threshold, confidence, tail_, floor, start_)
 
     base = one(risk_sigma, tail, start, censor_below)
     if not (risk_sigma_se > 0 and risk_sigma > 0):
@@ -659,17 +647,16 @@ def fit_mixture(
 
 def _fit_one(
     x: npt.ArrayLike,
-    *,
-    weights: npt.ArrayLike | None = None,
-    clusters: npt.ArrayLike | None = None,
-    risk_sigma: float = 0.0,
-    threshold: float | None = None,
-    confidence: float = 0.95,
-    tail: bool | None = None,
-    censor_below: float | None = None,
-    start: MixtureFit | None = None,
+    weights: npt.ArrayLike | None,
+    clusters: npt.ArrayLike | None,
+    risk_sigma: float,
+    threshold: float | None,
+    confidence: float,
+    tail: bool | None,
+    censor_below: float | None,
+    start: MixtureFit | None,
 ) -> MixtureFit:
-    """:func:`fit_mixture` at one risk spread."""
+    """:func:`fit_mixture` at one risk spread (every argument as there)."""
     xs = np.asarray(x, dtype=np.float64)
     n = xs.size
     if n < 20:

@@ -58,12 +58,12 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from simsettle._arrays import F8
 from simsettle.calibrate.data import MemberYears
 from simsettle.calibrate.mixture import Interval
 
 __all__ = ["Panel", "PopulationFit", "RiskFit", "TrendFit", "cap_risk", "fit_population"]
 
-F8 = npt.NDArray[np.float64]
 B8 = npt.NDArray[np.bool_]
 
 #: Default risk persistence where the data cannot tell it (the schema's default).
@@ -595,14 +595,14 @@ def fit_entrants(
         return Interval(1.0, math.nan, math.nan), (
             "assumed 1 (the schema default): fewer than 5 new members in the data"
         )
+    # Each year's new members (e) and first-year members (r), compared within the year.
+    groups = [(ent & (d.year == y), ref & (d.year == y)) for y in years]
     if d.risk is not None:
         ls = _log_score(panel)
 
         def stat(w: F8) -> float:
             num = den = 0.0
-            for y in years:
-                e = ent & (d.year == y)
-                r = ref & (d.year == y)
+            for e, r in groups:
                 we, wr = w[m[e]], w[m[r]]
                 if we.sum() <= 0 or wr.sum() <= 0:
                     continue
@@ -619,9 +619,7 @@ def fit_entrants(
 
         def stat(w: F8) -> float:
             num = den = 0.0
-            for y in years:
-                e = ent & (d.year == y)
-                r = ref & (d.year == y)
+            for e, r in groups:
                 we, wr = w[m[e]], w[m[r]]
                 pmpm_r = _ratio(wr * d.cost[r], wr * d.months[r])
                 num += float(we @ d.cost[e])

@@ -22,6 +22,7 @@ from simsettle.calibrate.gof import TOP
 from simsettle.calibrate.scenario_text import short_number, write_text
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from simsettle.calibrate.fit import Calibration
@@ -65,11 +66,14 @@ def _png(fig: Figure) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _new(figsize: tuple[float, float] = (5.6, 4.0)) -> Figure:
+def _axes(title: str, xlabel: str, ylabel: str) -> tuple[Figure, Axes]:
+    """A new report figure with one set of axes, titled and labelled."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=figsize, layout="constrained")
-    return fig
+    fig = Figure(figsize=(5.6, 4.0), layout="constrained")
+    ax = fig.add_subplot()
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    return fig, ax
 
 
 def _axis_money(v: float) -> str:
@@ -99,8 +103,9 @@ def figures(cal: Calibration) -> dict[str, Figure]:
     out: dict[str, Figure] = {}
 
     # QQ plot on log axes.
-    fig = _new()
-    ax = fig.add_subplot()
+    fig, ax = _axes(
+        "QQ plot of the positive costs", f"model quantile of {what} (USD)", "data quantile (USD)"
+    )
     data_q, model_q = g.qq_data, g.qq_model
     idx = np.unique(np.geomspace(1, data_q.size, 400).astype(np.int64) - 1)
     ax.loglog(model_q[idx], data_q[idx], "o", ms=3, color=DATA_COLOR, label="member-years")
@@ -112,15 +117,11 @@ def figures(cal: Calibration) -> dict[str, Figure]:
     floor = cal.cost.censor_floor
     if cal.cost.n_censored and floor > 0:
         ax.axhspan(lo, floor, color=GREY, alpha=0.12, lw=0, label="censored in the fit")
-    ax.set_xlabel(f"model quantile of {what} (USD)")
-    ax.set_ylabel("data quantile (USD)")
-    ax.set_title("QQ plot of the positive costs")
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     out["qq"] = fig
 
     # Survival of the costliest on log-log axes.
-    fig = _new()
-    ax = fig.add_subplot()
+    fig, ax = _axes("Upper tail (costliest half)", f"{what} (USD)", "share of member-years above")
     pos = np.sort(g.fitted_values)
     n_all = round(pos.size / max(1.0 - g.zero_data, 1e-12))
     surv = 1.0 - np.arange(pos.size) / n_all - (n_all - pos.size) / n_all
@@ -130,15 +131,11 @@ def figures(cal: Calibration) -> dict[str, Figure]:
     ax.loglog(grid, fitted.sf(grid), "-", color=MODEL_COLOR, lw=1.6, label="model")
     if fitted.tail_probability > 0:
         ax.axvline(fitted.tail_threshold, color=MODEL_COLOR, ls=":", lw=1, label="tail threshold")
-    ax.set_xlabel(f"{what} (USD)")
-    ax.set_ylabel("share of member-years above")
-    ax.set_title("Upper tail (costliest half)")
     ax.legend(fontsize=8, frameon=False)
     out["tail"] = fig
 
     # Density of log cost.
-    fig = _new()
-    ax = fig.add_subplot()
+    fig, ax = _axes("Distribution of the positive costs", f"log10 of {what} (USD)", "density")
     logs = np.log10(g.fitted_values)
     bins = np.linspace(float(logs.min()), float(logs.max()), 60)
     ax.hist(logs, bins=list(bins), density=True, color=DATA_COLOR, alpha=0.45, label="data")
@@ -155,15 +152,11 @@ def figures(cal: Calibration) -> dict[str, Figure]:
             lw=0,
             label="censored in the fit",
         )
-    ax.set_xlabel(f"log10 of {what} (USD)")
-    ax.set_ylabel("density")
-    ax.set_title("Distribution of the positive costs")
     ax.legend(fontsize=8, frameon=False)
     out["density"] = fig
 
     # Concentration curve: share of spend against the top fraction of member-years.
-    fig = _new()
-    ax = fig.add_subplot()
+    fig, ax = _axes("Concentration of spend", "costliest share of member-years", "share of spend")
     cost = np.sort(cal.data.cost)[::-1]
     frac = np.arange(1, cost.size + 1) / cost.size
     share = np.cumsum(cost) / cost.sum()
@@ -175,9 +168,6 @@ def figures(cal: Calibration) -> dict[str, Figure]:
     for q in TOP:
         ax.plot([q], [g.top_model[q]], "s", color=MODEL_COLOR, ms=5)
     ax.plot([], [], "s", color=MODEL_COLOR, ms=5, label="model at the data's months")
-    ax.set_xlabel("costliest share of member-years")
-    ax.set_ylabel("share of spend")
-    ax.set_title("Concentration of spend")
     ax.set_ylim(0, 1.02)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=8, frameon=False, loc="lower right")
@@ -185,25 +175,26 @@ def figures(cal: Calibration) -> dict[str, Figure]:
 
     tr = cal.trend
     if len(tr.years) >= 2:
-        fig = _new()
-        ax = fig.add_subplot()
+        fig, ax = _axes(
+            "Trend", "year", "cost per member month" + (" per unit of risk" if scores else "")
+        )
         ax.plot(tr.years, tr.pmpm, "o-", color=DATA_COLOR, label="data")
         if math.isfinite(tr.mean.value):
             fitted_line = [tr.pmpm[0] * (1 + tr.mean.value) ** (y - tr.years[0]) for y in tr.years]
             ax.plot(tr.years, fitted_line, "--", color=MODEL_COLOR, label="fitted trend")
         ax.set_xticks(list(tr.years))
-        ax.set_xlabel("year")
-        ax.set_ylabel("cost per member month" + (" per unit of risk" if scores else ""))
         _usd_axis(ax, "y")
-        ax.set_title("Trend")
         ax.legend(fontsize=8, frameon=False)
         out["trend"] = fig
 
     months = cal.population.leaver_months
     if months.size >= 5:
-        fig = _new()
-        ax = fig.add_subplot()
         whole = bool(np.allclose(months, np.round(months)))
+        fig, ax = _axes(
+            "When in the year members leave",
+            "enrolled months in the year of leaving" + (" (whole months)" if whole else ""),
+            "members",
+        )
         edges = np.arange(0.5, 13.0, 1.0) if whole else np.linspace(0.0, 12.0, 13)
         ax.hist(
             months,
@@ -213,11 +204,6 @@ def figures(cal: Calibration) -> dict[str, Figure]:
             label="departing members",
         )
         ax.axhline(months.size / 12.0, color=MODEL_COLOR, lw=1.6, label="uniform (the engine)")
-        ax.set_xlabel(
-            "enrolled months in the year of leaving" + (" (whole months)" if whole else "")
-        )
-        ax.set_ylabel("members")
-        ax.set_title("When in the year members leave")
         ax.set_xticks(range(1, 13) if whole else range(0, 13, 2))
         ax.set_ylim(0, max(ax.get_ylim()[1], months.size / 12.0) * 1.25)
         ax.legend(fontsize=8, frameon=False, loc="upper left", ncols=2)
@@ -225,8 +211,11 @@ def figures(cal: Calibration) -> dict[str, Figure]:
 
     prof = cal.cost.profile
     if len(prof) > 2 and cal.cost.has_tail:
-        fig = _new()
-        ax = fig.add_subplot()
+        fig, ax = _axes(
+            "Choosing the threshold",
+            "tail threshold (a year)",
+            "profile log-likelihood (0 = best candidate)",
+        )
         hs = np.array([p[0] for p in prof])
         ll = np.array([p[1] for p in prof])
         ax.semilogx(hs, ll - ll.max(), "o-", color=DATA_COLOR, ms=3)
@@ -235,9 +224,6 @@ def figures(cal: Calibration) -> dict[str, Figure]:
 
         ax.xaxis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
         _usd_axis(ax, "x")
-        ax.set_xlabel("tail threshold (a year)")
-        ax.set_ylabel("profile log-likelihood (0 = best candidate)")
-        ax.set_title("Choosing the threshold")
         ax.legend(fontsize=8, frameon=False)
         out["threshold"] = fig
     return out

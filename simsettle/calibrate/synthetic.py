@@ -26,13 +26,11 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from simsettle._arrays import F8, I8
 from simsettle.calibrate.data import MemberYears, member_years
 from simsettle.scenario.schema import Scenario
 
 __all__ = ["SyntheticClaims", "synthetic_claims"]
-
-F8 = npt.NDArray[np.float64]
-I8 = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)

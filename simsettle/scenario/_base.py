@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-__all__ = ["Bounds", "FieldError", "Label", "SettleModel", "field_bounds", "printable"]
+__all__ = ["Bounds", "FieldError", "Fraction", "Label", "SettleModel", "field_bounds", "printable"]
 
 #: A name that becomes a coordinate label (design, participant, line of business): 1 to 64
 #: letters, digits, ``_ . -`` or spaces, not starting with a punctuation mark or space.
 Label = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]*$")
 ]
+
+#: A share, probability or rate from 0 to 1 (fraction).
+Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 
 
 class SettleModel(BaseModel):
@@ -72,9 +75,16 @@ class Bounds:
 
 def field_bounds(model: type[BaseModel], name: str) -> Bounds:
     """The range of ``model.name`` as the field's own definition declares it (pydantic's
-    ``annotated_types`` metadata), so that no other module restates a scenario's bounds."""
+    ``annotated_types`` metadata, on the field or on the named type of an optional field such as
+    ``Fraction | None``), so that no other module restates a scenario's bounds."""
+    info = model.model_fields[name]
+    metadata = list(info.metadata)
+    for arm in get_args(info.annotation):  # ``Fraction | None``: the bounds sit on the arm
+        if get_origin(arm) is Annotated:
+            for extra in get_args(arm)[1:]:
+                metadata.extend(getattr(extra, "metadata", [extra]))
     out = Bounds()
-    for m in model.model_fields[name].metadata:
+    for m in metadata:
         for attr, is_lower, is_open in (
             ("gt", True, True),
             ("ge", True, False),

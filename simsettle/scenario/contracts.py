@@ -24,7 +24,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, Strict, model_validator
 
-from simsettle.scenario._base import FieldError, Label, SettleModel
+from simsettle.scenario._base import FieldError, Fraction, Label, SettleModel
 
 __all__ = [
     "DESIGN_KINDS",
@@ -40,7 +40,8 @@ __all__ = [
     "UpsideOnly",
 ]
 
-Rate = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+#: A rate or share of the benchmark, savings or losses (fraction, 0 to 1).
+Rate = Fraction
 #: A premium loading over expected recoveries (fraction).
 Loading = Annotated[float, Field(ge=0.0, le=10.0, allow_inf_nan=False)]
 #: A positive multiple of the benchmark (fraction; 1.10 is 110% of the benchmark).

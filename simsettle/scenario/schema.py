@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, Strict, model_validator
 
-from simsettle.scenario._base import FieldError, Label, SettleModel, field_bounds
+from simsettle.scenario._base import FieldError, Fraction, Label, SettleModel, field_bounds
 from simsettle.scenario.contracts import Design
 from simsettle.scenario.costs import CostShape, body_mean, solve_cost, tail_mean
 from simsettle.scenario.templates import TEMPLATES, expand_template, template_names
@@ -40,7 +40,12 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 
-Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+#: A yearly growth or discount rate (fraction per year, -50% to +100%).
+AnnualRate = Annotated[float, Field(ge=-0.5, le=1.0, allow_inf_nan=False)]
+#: A correlation coefficient (dimensionless, -1 to 1).
+Correlation = Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]
+#: A cost or risk relative to a reference (ratio, dimensionless; above 0, at most 5).
+Ratio = Annotated[float, Field(gt=0.0, le=5.0, allow_inf_nan=False)]
 
 
 class Attribution(SettleModel):
@@ -114,11 +119,8 @@ class Population(SettleModel):
         description="Growth of a member's risk score (and cost) per year of attribution, from "
         "ageing (fraction per year); new members start at their drawn score.",
     )
-    entrant_risk_ratio: float = Field(
+    entrant_risk_ratio: Ratio = Field(
         default=1.0,
-        gt=0.0,
-        le=5.0,
-        allow_inf_nan=False,
         description="Median risk score of members joining after the first year relative to "
         "the population's (ratio, dimensionless; below 1: healthier entrants).",
     )
@@ -290,68 +292,44 @@ class Cost(SettleModel):
 class Trend(SettleModel):
     """Systemic cost trend: one draw per trial and year, shared by every member."""
 
-    mean: float = Field(
+    mean: AnnualRate = Field(
         default=0.04,
-        ge=-0.5,
-        le=1.0,
-        allow_inf_nan=False,
         description="Expected annual growth of cost per member (fraction per year).",
     )
-    sd: float = Field(
+    sd: Fraction = Field(
         default=0.02,
-        ge=0.0,
-        le=1.0,
-        allow_inf_nan=False,
         description="Standard deviation of the annual log growth factor (fraction per year); the "
         "growth factor is lognormal with mean 1 + `mean`.",
     )
-    reference_mean: float | None = Field(
+    reference_mean: AnnualRate | None = Field(
         default=None,
-        ge=-0.5,
-        le=1.0,
-        allow_inf_nan=False,
         description="Expected annual cost growth of the reference (regional/national) "
         "population whose realized trend can update the benchmark (fraction per year); omit "
         "for the provider's `mean`.",
     )
-    reference_sd: float | None = Field(
+    reference_sd: Fraction | None = Field(
         default=None,
-        ge=0.0,
-        le=1.0,
-        allow_inf_nan=False,
         description="Standard deviation of the reference population's annual log growth "
         "(fraction per year); omit for the provider's `sd`.",
     )
-    correlation: float = Field(
+    correlation: Correlation = Field(
         default=0.9,
-        ge=-1.0,
-        le=1.0,
-        allow_inf_nan=False,
         description="Correlation of the provider's and the reference population's annual log "
         "growth (dimensionless) [U: a stand-in; regional trends move closely together].",
     )
-    national_mean: float | None = Field(
+    national_mean: AnnualRate | None = Field(
         default=None,
-        ge=-0.5,
-        le=1.0,
-        allow_inf_nan=False,
         description="Expected annual cost growth of the national population, blended with the "
         "regional reference by benchmark.national_weight (fraction per year); omit for "
         "reference_mean.",
     )
-    national_sd: float | None = Field(
+    national_sd: Fraction | None = Field(
         default=None,
-        ge=0.0,
-        le=1.0,
-        allow_inf_nan=False,
         description="Standard deviation of the national annual log growth (fraction per year); "
         "omit for reference_sd.",
     )
-    national_correlation: float = Field(
+    national_correlation: Correlation = Field(
         default=0.8,
-        ge=-1.0,
-        le=1.0,
-        allow_inf_nan=False,
         description="Correlation of the provider's and the national annual log growth "
         "(dimensionless) [U: a stand-in].",
     )
@@ -467,11 +445,8 @@ class Timing(SettleModel):
         allow_inf_nan=False,
         description="Months after the first settlement when the final true-up is paid (months).",
     )
-    discount_rate: float = Field(
+    discount_rate: AnnualRate = Field(
         default=0.0,
-        ge=-0.5,
-        le=1.0,
-        allow_inf_nan=False,
         description="Annual discount rate for present values (fraction per year).",
     )
 
@@ -487,11 +462,8 @@ class Benchmark(SettleModel):
         description="Weights of the base years, oldest first (fractions summing to 1); their "
         "number is the number of simulated base years. MSSP: 0.1, 0.3, 0.6 for a first agreement.",
     )
-    trend_rate: float = Field(
+    trend_rate: AnnualRate = Field(
         default=0.04,
-        ge=-0.5,
-        le=1.0,
-        allow_inf_nan=False,
         description="Negotiated annual trend applied to each base year's cost to bring it to the "
         "performance year (fraction per year).",
     )
@@ -523,19 +495,13 @@ class Benchmark(SettleModel):
         description="Risk scores the benchmark uses: full (CMS-HCC-like) scores, or a "
         "demographic-only model capturing `population.demographic_signal` of them.",
     )
-    risk_ratio_cap_up: float | None = Field(
+    risk_ratio_cap_up: Fraction | None = Field(
         default=None,
-        ge=0.0,
-        le=1.0,
-        allow_inf_nan=False,
         description="Cap on the growth of the risk ratio from the last base year (fraction; "
         "MSSP: 0.03, upward only); omit for none.",
     )
-    risk_ratio_cap_down: float | None = Field(
+    risk_ratio_cap_down: Fraction | None = Field(
         default=None,
-        ge=0.0,
-        le=1.0,
-        allow_inf_nan=False,
         description="Cap on the fall of the risk ratio (fraction; REACH: 0.03 with the upward "
         "cap for a symmetric +/-3%); omit for none.",
     )
@@ -555,11 +521,8 @@ class Benchmark(SettleModel):
         description="Program-wide coding growth that normalization divides out of reported "
         "scores, per year (fraction per year).",
     )
-    regional_cost_ratio: float | None = Field(
+    regional_cost_ratio: Ratio | None = Field(
         default=None,
-        gt=0.0,
-        le=5.0,
-        allow_inf_nan=False,
         description="Risk-adjusted regional cost per member relative to the provider's own "
         "expected cost (ratio, dimensionless); enables the regional efficiency adjustment. "
         "Omit for none.",
@@ -627,11 +590,8 @@ class Practice(SettleModel):
         allow_inf_nan=False,
         description="Share of the attributed lives (fraction; the shares sum to 1).",
     )
-    cost_ratio: float = Field(
+    cost_ratio: Ratio = Field(
         default=1.0,
-        gt=0.0,
-        le=5.0,
-        allow_inf_nan=False,
         description="Cost of the practice's members relative to the entity's average member "
         "of the same risk (ratio, dimensionless; below 1: more efficient).",
     )

@@ -187,47 +187,42 @@ def _reach(option: str) -> Builder:
     return build
 
 
-def _aca(year: int) -> dict[str, Any]:
-    # 42 USC 18062: no transfer within 3% of target; 50% of 3-8%; 80% beyond 8%, both ways. As the
-    # plan's share of its own gain or loss against the target: 100%, 50%, 20%.
-    bands = [{"up_to": 0.03, "share": 1.0}, {"up_to": 0.08, "share": 0.5}, {"share": 0.2}]
-    return {
-        "kind": "two_sided",
-        "performance_year": year,
-        "savings_bands": bands,
-        "loss_bands": bands,
-    }
+def _corridors(inner: float, outer: float) -> Builder:
+    """A statutory risk corridor, the same both ways: the plan keeps all of its gain or loss
+    against the target within ``inner`` of it, half from ``inner`` to ``outer``, a fifth beyond
+    (the payer takes 0%, 50%, 80%)."""
+
+    def build(year: int) -> dict[str, Any]:
+        bands = [{"up_to": inner, "share": 1.0}, {"up_to": outer, "share": 0.5}, {"share": 0.2}]
+        return {
+            "kind": "two_sided",
+            "performance_year": year,
+            "savings_bands": bands,
+            "loss_bands": bands,
+        }
+
+    return build
 
 
-def _part_d(year: int) -> dict[str, Any]:
-    # 42 USC 1395w-115(e), 2008+: plan bears all within 5%, 50% of 5-10%, 20% beyond 10%.
-    bands = [{"up_to": 0.05, "share": 1.0}, {"up_to": 0.10, "share": 0.5}, {"share": 0.2}]
-    return {
-        "kind": "two_sided",
-        "performance_year": year,
-        "savings_bands": bands,
-        "loss_bands": bands,
-    }
+#: Generic commercial savings terms: a 2% MSR, 50% sharing, savings capped at 10% of the benchmark.
+_COMMERCIAL_SAVINGS: Mapping[str, float] = {
+    "min_savings_rate": 0.02,
+    "shared_savings_rate": 0.50,
+    "savings_cap": 0.10,
+}
 
 
 def _commercial_upside(year: int) -> dict[str, Any]:
-    return {
-        "kind": "upside_only",
-        "performance_year": year,
-        "min_savings_rate": 0.02,
-        "shared_savings_rate": 0.50,
-        "savings_cap": 0.10,
-    }
+    return {"kind": "upside_only", "performance_year": year, **_COMMERCIAL_SAVINGS}
 
 
 def _commercial_two_sided(year: int) -> dict[str, Any]:
+    # The same savings terms, and losses shared at 50% up to 5% of the benchmark.
     return {
         "kind": "two_sided",
         "performance_year": year,
-        "min_savings_rate": 0.02,
-        "shared_savings_rate": 0.50,
+        **_COMMERCIAL_SAVINGS,
         "shared_loss_rate": 0.50,
-        "savings_cap": 0.10,
         "loss_cap": 0.05,
     }
 
@@ -253,8 +248,13 @@ TEMPLATES: Mapping[str, tuple[Builder, str]] = {
     ),
     "reach_professional": (_reach("professional"), "ACO REACH Professional: 50/35/15/5% bands"),
     "reach_global": (_reach("global"), "ACO REACH Global: 100/50/25/10% bands, discount"),
-    "aca_risk_corridors": (_aca, "ACA risk corridors 2014-2016: 3%/8%, 50%/80%"),
-    "part_d_corridors": (_part_d, "Medicare Part D risk corridors 2008+: 5%/10%, 50%/80%"),
+    # 42 USC 18062: no transfer within 3% of the target, 50% of 3-8%, 80% beyond 8%.
+    "aca_risk_corridors": (_corridors(0.03, 0.08), "ACA risk corridors 2014-2016: 3%/8%, 50%/80%"),
+    # 42 USC 1395w-115(e), 2008+: the plan bears all within 5%, 50% of 5-10%, 20% beyond 10%.
+    "part_d_corridors": (
+        _corridors(0.05, 0.10),
+        "Medicare Part D risk corridors 2008+: 5%/10%, 50%/80%",
+    ),
     "commercial_upside_only": (
         _commercial_upside,
         "Generic commercial one-sided: 2% MSR, 50%, 10% cap",
