@@ -254,10 +254,20 @@ def test_gate_refuses_a_parameter_vector(small_text):
 def test_kernel_layouts_hold_no_model_arithmetic():
     """The member-year rule is _kernels/member.py's alone: the CPU and CUDA layouts call it and
     do no draw-to-cost arithmetic of their own (no exp, log, Box-Muller or cost formula)."""
-    for fn in (population._simulate_trial, population.simulate_stays, cuda.simulate_lane):
+    layouts = {
+        # The CPU's lane loop calls the rule's steps; the one-slot-at-a-time layouts call the
+        # whole slot-year, which calls the same steps.
+        population._simulate_trial: ("occupant_year(", "joiner_year(", "in_settlement("),
+        population.simulate_stays: ("slot_year(",),
+        cuda.simulate_lane: ("slot_year(", "slot_sums("),
+        member.slot_year: ("occupant_year(", "joiner_year(", "in_settlement(", "successor("),
+    }
+    for fn, calls in layouts.items():
         src = inspect.getsource(fn.py_func)
-        for call in ("occupant_year(", "joiner_year(", "in_settlement(", "successor("):
+        for call in calls:
             assert call in src, (fn.__name__, call)
+        if fn is member.slot_year:
+            continue
         for arithmetic in ("vexp(", "vlog(", "box_muller(", "math.exp(", "np.exp("):
             assert arithmetic not in src, (fn.__name__, arithmetic)
     # ... and the rule's own module has the arithmetic (the check above can fail).

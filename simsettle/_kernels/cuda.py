@@ -54,13 +54,7 @@ from simsettle._kernels.records import (
     F_TREND_INDEX,
     MODEL_DTYPE,
     N_BASE_FIELDS,
-    STREAM_ATTRIBUTION,
-    STREAM_CLAIMS,
-    STREAM_JOINER_ATTRIBUTION,
-    STREAM_MEMBER,
-    STREAM_TURNOVER,
 )
-from simsettle._kernels.rng import philox4x32_10
 
 __all__ = ["KERNEL_SIGNATURE", "TRIAL_FIELDS", "make_kernel", "simulate_lane"]
 
@@ -125,50 +119,14 @@ def simulate_lane(
             while p + 1 < n_practices and slot >= practices[p, 0]:
                 p += 1
             ratio = practices[p, 1]
-        is_new = True
-        z_next = 0.0
-        tenure_next = 0.0
+        state = (True, 0.0, 0.0)  # (is_new, z, tenure): a new member in the first year
         for y in range(n_years):
-            yy = np.uint32(y)
-            entrant_y = m.entrant if y > 0 else 0.0  # year 0's roster is the stationary population
-            index = acc[y, F_TREND_INDEX]
-            programme = y >= m.cm_from
-            a0, a1, a2, a3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_MEMBER), k0, k1)
-            z, tenure, leaves, joiner, risk, demo, x = M.occupant_year(
-                m, a0, a1, a2, a3, is_new, z_next, tenure_next, entrant_y
+            occupant, _, joiner, (z, tenure, is_new) = M.slot_year(
+                m, k0, k1, ctr, y, mm, state[0], state[1], state[2], acc[y, F_TREND_INDEX], ratio
             )
-            if m.frequency_severity:
-                x = M.compound_cost(m, k0, k1, ctr, yy, mm, STREAM_CLAIMS)
-            months, zj, risk_j, demo_j, x_j = 12.0, 0.0, 0.0, 0.0, 0.0
-            if leaves:
-                b0, b1, b2, b3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_TURNOVER), k0, k1)
-                months, zj, risk_j, demo_j, x_j = M.joiner_year(m, b0, b1, b2, b3, leaves)
-                if joiner and m.frequency_severity:
-                    x_j = M.compound_cost(m, k0, k1, ctr, yy, mm, STREAM_CLAIMS + 1)
-            z_next, tenure_next, is_new = M.successor(z, tenure, leaves, joiner, zj)
-            u_retain, u_payer, u_provider = M.attribution_draws(
-                m, k0, k1, ctr, yy, mm, STREAM_ATTRIBUTION
-            )
-            v_retain, v_payer, v_provider = M.attribution_draws(
-                m, k0, k1, ctr, yy, mm, STREAM_JOINER_ATTRIBUTION
-            )
-            months_j = 12.0 - months
-            attributed, managed, full, cost = M.in_settlement(
-                m, True, x * ratio, risk, z, months, index, programme, u_retain, u_payer, u_provider
-            )
-            attributed_j, managed_j, full_j, cost_j = M.in_settlement(
-                m,
-                joiner,
-                x_j * ratio,
-                risk_j,
-                zj,
-                months_j,
-                index,
-                programme,
-                v_retain,
-                v_payer,
-                v_provider,
-            )
+            state = (is_new, z, tenure)
+            attributed, managed, full, cost, months, risk, demo = occupant
+            attributed_j, managed_j, full_j, cost_j, months_j, risk_j, demo_j = joiner
             s0, s1, s2, s3, s4, s5, s6 = M.slot_sums(
                 attributed,
                 managed,

@@ -54,9 +54,14 @@ from simsettle._kernels.records import (
     F_QUALITY,
     F_REF_INDEX,
     F_TREND_INDEX,
+    STREAM_ATTRIBUTION,
+    STREAM_CLAIMS,
+    STREAM_JOINER_ATTRIBUTION,
+    STREAM_MEMBER,
     STREAM_NATIONAL,
     STREAM_QUALITY,
     STREAM_TREND,
+    STREAM_TURNOVER,
     SYSTEM_MEMBER,
 )
 from simsettle._kernels.rng import box_muller, philox4x32_10, u32_to_unit
@@ -71,6 +76,7 @@ __all__ = [
     "member_model",
     "occupant_year",
     "slot_sums",
+    "slot_year",
     "successor",
     "system_years",
 ]
@@ -390,6 +396,81 @@ def slot_sums(
     )
 
 
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def slot_year(
+    m: MemberModel,
+    k0: np.uint32,
+    k1: np.uint32,
+    ctr: np.uint32,
+    y: int,
+    mm: np.uint32,
+    is_new: bool,
+    z_prev: float,
+    tenure_prev: float,
+    index: float,
+    ratio: float,
+) -> tuple[
+    tuple[bool, bool, float, float, float, float, float],
+    bool,
+    tuple[bool, bool, float, float, float, float, float],
+    tuple[float, float, bool],
+]:
+    """One slot-year, from its draws to its stays, for the layouts that run one slot at a time
+    (a GPU thread; the member stays of calibration's synthetic claims).
+
+    ``is_new``, ``z_prev`` and ``tenure_prev`` are the slot's state carried from last year,
+    ``index`` the year's cost index and ``ratio`` the slot's practice cost ratio (1 without
+    practices). Returns the occupant's stay, whether a joiner took the slot, the joiner's stay
+    (each stay ``(attributed, managed, full, cost, months, risk, demo)``; the joiner's is not
+    ``attributed`` where there is none), and the state carried to next year, ``(z, tenure,
+    is_new)``. The leaver's words and
+    the claims are drawn only where they are used; the CPU's lane loop draws them for every lane
+    instead (a branch costs a vector loop more than a Philox call), with the same results.
+    """
+    yy = np.uint32(y)
+    entrant_y = m.entrant if y > 0 else 0.0  # year 0's roster is the stationary population
+    programme = y >= m.cm_from
+    a0, a1, a2, a3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_MEMBER), k0, k1)
+    z, tenure, leaves, joiner, risk, demo, x = occupant_year(
+        m, a0, a1, a2, a3, is_new, z_prev, tenure_prev, entrant_y
+    )
+    if m.frequency_severity:
+        x = compound_cost(m, k0, k1, ctr, yy, mm, STREAM_CLAIMS)
+    months, zj, risk_j, demo_j, x_j = 12.0, 0.0, 0.0, 0.0, 0.0
+    if leaves:
+        b0, b1, b2, b3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_TURNOVER), k0, k1)
+        months, zj, risk_j, demo_j, x_j = joiner_year(m, b0, b1, b2, b3, leaves)
+        if joiner and m.frequency_severity:
+            x_j = compound_cost(m, k0, k1, ctr, yy, mm, STREAM_CLAIMS + 1)
+    u_retain, u_payer, u_provider = attribution_draws(m, k0, k1, ctr, yy, mm, STREAM_ATTRIBUTION)
+    v_retain, v_payer, v_provider = attribution_draws(
+        m, k0, k1, ctr, yy, mm, STREAM_JOINER_ATTRIBUTION
+    )
+    months_j = 12.0 - months
+    attributed, managed, full, cost = in_settlement(
+        m, True, x * ratio, risk, z, months, index, programme, u_retain, u_payer, u_provider
+    )
+    attributed_j, managed_j, full_j, cost_j = in_settlement(
+        m,
+        joiner,
+        x_j * ratio,
+        risk_j,
+        zj,
+        months_j,
+        index,
+        programme,
+        v_retain,
+        v_payer,
+        v_provider,
+    )
+    return (
+        (attributed, managed, full, cost, months, risk, demo),
+        joiner,
+        (attributed_j, managed_j, full_j, cost_j, months_j, risk_j, demo_j),
+        successor(z, tenure, leaves, joiner, zj),
+    )
+
+
 @njit(cache=True, nogil=True)
 def system_years(k0: np.uint32, k1: np.uint32, trial: int, p: Any, acc: F8) -> None:
     """Trial-level draws of every year: cost indices, shocks and the quality score.
@@ -404,22 +485,8 @@ def system_years(k0: np.uint32, k1: np.uint32, trial: int, p: Any, acc: F8) -> N
     """
     ctr = np.uint32(trial)
     system = np.uint32(SYSTEM_MEMBER)
-    trend_mu = p.trend_mu
-    trend_sd = p.trend_sd
-    ref_mu = p.reference_trend_mu
-    ref_sd = p.reference_trend_sd
-    corr = p.trend_correlation
-    corr_c = innovation(corr)
-    shock_p = p.shock_probability
-    shock_log = p.shock_log
-    q_mu = p.quality_mu
-    q_sd = p.quality_sd
-    q_rho = p.quality_rho
-    q_innov = innovation(q_rho)
-    nat_mu = p.national_trend_mu
-    nat_sd = p.national_trend_sd
-    nat_corr = p.national_correlation
-    nat_c = innovation(nat_corr)
+    corr, nat_corr, q_rho = p.trend_correlation, p.national_correlation, p.quality_rho
+    corr_c, nat_c, q_innov = innovation(corr), innovation(nat_corr), innovation(q_rho)
     index = 1.0
     ref = 1.0
     nat = 1.0
@@ -429,15 +496,15 @@ def system_years(k0: np.uint32, k1: np.uint32, trial: int, p: Any, acc: F8) -> N
         shock = 0.0
         if y > 0:
             g1, g2 = box_muller(u32_to_unit(w0), u32_to_unit(w1))
-            index *= vexp(trend_mu + trend_sd * g1)
-            ref *= vexp(ref_mu + ref_sd * (corr * g1 + corr_c * g2))
+            index *= vexp(p.trend_mu + p.trend_sd * g1)
+            ref *= vexp(p.reference_trend_mu + p.reference_trend_sd * (corr * g1 + corr_c * g2))
             n0, n1, _, _ = philox4x32_10(
                 ctr, np.uint32(y), system, np.uint32(STREAM_NATIONAL), k0, k1
             )
             g3, _ = box_muller(u32_to_unit(n0), u32_to_unit(n1))
-            nat *= vexp(nat_mu + nat_sd * (nat_corr * g1 + nat_c * g3))
-            if u32_to_unit(w2) < shock_p:
-                shock = shock_log
+            nat *= vexp(p.national_trend_mu + p.national_trend_sd * (nat_corr * g1 + nat_c * g3))
+            if u32_to_unit(w2) < p.shock_probability:
+                shock = p.shock_log
         # A shock moves this year's level only; the next year returns to the trend path.
         acc[y, F_TREND_INDEX] = index * vexp(shock) if shock != 0.0 else index
         acc[y, F_REF_INDEX] = ref * vexp(shock) if shock != 0.0 else ref
@@ -445,5 +512,5 @@ def system_years(k0: np.uint32, k1: np.uint32, trial: int, p: Any, acc: F8) -> N
         v0, v1, _, _ = philox4x32_10(ctr, np.uint32(y), system, np.uint32(STREAM_QUALITY), k0, k1)
         e, c = box_muller(u32_to_unit(v0), u32_to_unit(v1))
         q_x = e if y == 0 else q_rho * q_x + q_innov * e
-        acc[y, F_QUALITY] = 1.0 / (1.0 + vexp(-(q_mu + q_sd * q_x)))
+        acc[y, F_QUALITY] = 1.0 / (1.0 + vexp(-(p.quality_mu + p.quality_sd * q_x)))
         acc[y, F_COMPLETION_Z] = c

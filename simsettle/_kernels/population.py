@@ -278,6 +278,33 @@ def _simulate_trial(
             )
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _stay(
+    row: F8,
+    slot: int,
+    year: int,
+    joiner: bool,
+    new: bool,
+    entry: float,
+    exit_: float,
+    risk: float,
+    cost: float,
+    attributed: bool,
+    present: bool,
+) -> None:
+    """Write one stay into ``row`` (the ``ST_*`` columns)."""
+    row[ST_SLOT] = slot
+    row[ST_YEAR] = year
+    row[ST_JOINER] = 1.0 if joiner else 0.0
+    row[ST_NEW] = 1.0 if new else 0.0
+    row[ST_ENTRY] = entry
+    row[ST_EXIT] = exit_
+    row[ST_RISK] = risk
+    row[ST_COST] = cost
+    row[ST_ATTRIBUTED] = 1.0 if attributed else 0.0
+    row[ST_PRESENT] = 1.0 if present else 0.0
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def simulate_stays(
     k0: np.uint32, k1: np.uint32, trial: int, params: Any, system: F8, out: F8
@@ -297,62 +324,29 @@ def simulate_stays(
     M.system_years(k0, k1, trial, record, system)
     for slot in range(m.n_members):
         mm = np.uint32(m.offset + slot)
-        is_new = True
-        z_prev = 0.0
-        tenure_prev = 0.0
+        state = (True, 0.0, 0.0)  # (is_new, z, tenure): a new member in the first year
         for y in range(n_years):
-            yy = np.uint32(y)
-            entrant_y = m.entrant if y > 0 else 0.0  # year 0's roster is the stationary population
-            index = system[y, F_TREND_INDEX]
-            programme = y >= m.cm_from
-            a0, a1, a2, a3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_MEMBER), k0, k1)
-            b0, b1, b2, b3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_TURNOVER), k0, k1)
-            z, tenure, leaves, joiner, risk, _, x = M.occupant_year(
-                m, a0, a1, a2, a3, is_new, z_prev, tenure_prev, entrant_y
+            occupant, joined, joiner, (z, tenure, is_new) = M.slot_year(
+                m, k0, k1, ctr, y, mm, state[0], state[1], state[2], system[y, F_TREND_INDEX], 1.0
             )
-            months, zj, risk_j, _, x_j = M.joiner_year(m, b0, b1, b2, b3, leaves)
-            if m.frequency_severity:
-                x = M.compound_cost(m, k0, k1, ctr, yy, mm, STREAM_CLAIMS)
-                if joiner:
-                    x_j = M.compound_cost(m, k0, k1, ctr, yy, mm, STREAM_CLAIMS + 1)
-            u_retain, u_payer, u_provider = M.attribution_draws(
-                m, k0, k1, ctr, yy, mm, STREAM_ATTRIBUTION
-            )
-            v_retain, v_payer, v_provider = M.attribution_draws(
-                m, k0, k1, ctr, yy, mm, STREAM_JOINER_ATTRIBUTION
-            )
-            attributed, _, _, cost = M.in_settlement(
-                m, True, x, risk, z, months, index, programme, u_retain, u_payer, u_provider
-            )
-            attributed_j, _, _, cost_j = M.in_settlement(
-                m,
-                joiner,
-                x_j,
-                risk_j,
-                zj,
-                12.0 - months,
-                index,
-                programme,
-                v_retain,
-                v_payer,
-                v_provider,
-            )
+            attributed, _, _, cost, months, risk, _ = occupant
+            attributed_j, _, _, cost_j, _, risk_j, _ = joiner
             row = 2 * (slot * n_years + y)
-            for r, joins, new, entry, exit_, rsk, c, att, present in (
-                (row, 0.0, is_new, 0.0, months, risk, cost, attributed, True),
-                (row + 1, 1.0, True, months, 12.0, risk_j, cost_j, attributed_j, joiner),
-            ):
-                out[r, ST_SLOT] = slot
-                out[r, ST_YEAR] = y
-                out[r, ST_JOINER] = joins
-                out[r, ST_NEW] = 1.0 if new else 0.0
-                out[r, ST_ENTRY] = entry
-                out[r, ST_EXIT] = exit_
-                out[r, ST_RISK] = rsk
-                out[r, ST_COST] = c
-                out[r, ST_ATTRIBUTED] = 1.0 if att else 0.0
-                out[r, ST_PRESENT] = 1.0 if present else 0.0
-            z_prev, tenure_prev, is_new = M.successor(z, tenure, leaves, joiner, zj)
+            _stay(out[row], slot, y, False, state[0], 0.0, months, risk, cost, attributed, True)
+            _stay(
+                out[row + 1],
+                slot,
+                y,
+                True,
+                True,
+                months,
+                12.0,
+                risk_j,
+                cost_j,
+                attributed_j,
+                joined,
+            )
+            state = (is_new, z, tenure)
 
 
 def work_size(n_years: int, n_attachments: int) -> int:
