@@ -40,20 +40,15 @@ from numba import njit
 from simsettle._kernels import cacheguard as _cacheguard
 from simsettle._kernels import member as M
 from simsettle._kernels.records import (
-    F_CM_AVOIDED,
-    F_CM_MONTHS,
     F_COMPLETION_Z,
-    F_DEMO_RISK_MONTHS,
-    F_MEMBER_MONTHS,
-    F_MEMBERS,
     F_NAT_INDEX,
     F_QUALITY,
     F_REF_INDEX,
-    F_RISK_MONTHS,
-    F_SPEND,
     F_TREND_INDEX,
+    LANE_FIELDS,
     MODEL_DTYPE,
     N_BASE_FIELDS,
+    N_LANE_FIELDS,
 )
 
 __all__ = ["KERNEL_SIGNATURE", "TRIAL_FIELDS", "make_kernel", "simulate_lane"]
@@ -125,31 +120,11 @@ def simulate_lane(
                 m, k0, k1, ctr, y, mm, state[0], state[1], state[2], acc[y, F_TREND_INDEX], ratio
             )
             state = (is_new, z, tenure)
-            attributed, managed, full, cost, months, risk, demo = occupant
-            attributed_j, managed_j, full_j, cost_j, months_j, risk_j, demo_j = joiner
-            s0, s1, s2, s3, s4, s5, s6 = M.slot_sums(
-                attributed,
-                managed,
-                full,
-                cost,
-                months,
-                risk,
-                demo,
-                attributed_j,
-                managed_j,
-                full_j,
-                cost_j,
-                months_j,
-                risk_j,
-                demo_j,
-            )
-            acc[y, F_SPEND] += s0
-            acc[y, F_MEMBER_MONTHS] += s1
-            acc[y, F_RISK_MONTHS] += s2
-            acc[y, F_DEMO_RISK_MONTHS] += s3
-            acc[y, F_MEMBERS] += s4
-            acc[y, F_CM_MONTHS] += s5
-            acc[y, F_CM_AVOIDED] += s6
+            sums = M.slot_sums(occupant, joiner)
+            for f in range(N_LANE_FIELDS):
+                acc[y, LANE_FIELDS[f]] += sums[f]
+            attributed, _, _, cost, months, _, _ = occupant
+            attributed_j, _, _, cost_j, months_j, _, _ = joiner
             c_occ = cost if attributed else -1.0
             c_join = cost_j if attributed_j else -1.0
             for k in range(n_att):

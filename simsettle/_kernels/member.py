@@ -79,6 +79,7 @@ __all__ = [
     "slot_year",
     "successor",
     "system_years",
+    "words",
 ]
 
 F8 = npt.NDArray[np.float64]
@@ -177,6 +178,16 @@ def member_model(p: Any) -> MemberModel:
     )
 
 
+@njit(cache=True, nogil=True, inline="always")
+def words(
+    at: tuple[np.uint32, np.uint32, np.uint32, np.uint32, np.uint32], stream: int
+) -> tuple[np.uint32, np.uint32, np.uint32, np.uint32]:
+    """The four Philox words of one stream of a member-year: ``at`` is ``(k0, k1, trial, year,
+    member)``, the key and the counter's first three words, and ``stream`` the fourth."""
+    k0, k1, ctr, yy, mm = at
+    return philox4x32_10(ctr, yy, mm, np.uint32(stream), k0, k1)
+
+
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def annual_cost(m: MemberModel, u: float, z: float) -> float:
     """Annualised cost of a risk-1 member at index 1 from one class uniform and one normal.
@@ -194,13 +205,7 @@ def annual_cost(m: MemberModel, u: float, z: float) -> float:
 
 @njit(cache=True, nogil=True)
 def compound_cost(
-    m: MemberModel,
-    k0: np.uint32,
-    k1: np.uint32,
-    ctr: np.uint32,
-    yy: np.uint32,
-    mm: np.uint32,
-    stream: int,
+    m: MemberModel, at: tuple[np.uint32, np.uint32, np.uint32, np.uint32, np.uint32], stream: int
 ) -> float:
     """Annual cost of a risk-1 member at index 1 as a frequency-severity compound.
 
@@ -211,7 +216,7 @@ def compound_cost(
     by inversion, or by a normal approximation when its mean exceeds 400.
     """
     lam, frailty, sev_mu, sev_sigma = m.lam, m.frailty, m.sev_mu, m.sev_sigma
-    w0, w1, w2, w3 = philox4x32_10(ctr, yy, mm, np.uint32(stream), k0, k1)
+    w0, w1, w2, w3 = words(at, stream)
     e, first = box_muller(u32_to_unit(w0), u32_to_unit(w1))
     mu = lam * vexp(frailty * e - 0.5 * frailty * frailty)
     if mu > 400.0:
@@ -233,7 +238,7 @@ def compound_cost(
     remaining = n - 1
     block = 1
     while remaining > 0:
-        v0, v1, v2, v3 = philox4x32_10(ctr, yy, mm, np.uint32(stream + 2 * block), k0, k1)
+        v0, v1, v2, v3 = words(at, stream + 2 * block)
         a, b = box_muller(u32_to_unit(v0), u32_to_unit(v1))
         c, d = box_muller(u32_to_unit(v2), u32_to_unit(v3))
         for g in (a, b, c, d):
@@ -315,18 +320,12 @@ def successor(
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def attribution_draws(
-    m: MemberModel,
-    k0: np.uint32,
-    k1: np.uint32,
-    ctr: np.uint32,
-    yy: np.uint32,
-    mm: np.uint32,
-    stream: int,
+    m: MemberModel, at: tuple[np.uint32, np.uint32, np.uint32, np.uint32, np.uint32], stream: int
 ) -> tuple[float, float, float]:
     """``(u_retain, u_payer, u_provider)`` of one member-year (``(0, 1, 1)``: prospective, every
     member known to both parties, when no attribution rule is on)."""
     if m.attribution_on:
-        c0, c1, c2, _ = philox4x32_10(ctr, yy, mm, np.uint32(stream), k0, k1)
+        c0, c1, c2, _ = words(at, stream)
         return u32_to_unit(c0), u32_to_unit(c1), u32_to_unit(c2)
     return 0.0, 1.0, 1.0
 
@@ -341,9 +340,7 @@ def in_settlement(
     months: float,
     index: float,
     programme: bool,
-    u_retain: float,
-    u_payer: float,
-    u_provider: float,
+    draws: tuple[float, float, float],
 ) -> tuple[bool, bool, float, float]:
     """Whether a member's stay is attributed and care-managed, and its cost without and with
     care management.
@@ -351,8 +348,10 @@ def in_settlement(
     A member with no care stays attributed only if retained; a provider-only member is outside
     the settlement; a payer-only one is unmanaged. ``x`` is the annualised cost at risk 1 and
     index 1 (times the practice's cost ratio), ``months`` the stay; ``valid`` is False for a
-    slot past the roster or a stay that does not exist (no joiner).
+    slot past the roster or a stay that does not exist (no joiner); ``draws`` are the stay's
+    :func:`attribution_draws`.
     """
+    u_retain, u_payer, u_provider = draws
     attributed = valid & (u_provider >= m.provider_only) & ((x != 0.0) | (u_retain < m.retain))
     managed = valid & programme & (z > m.cm_z) & (u_payer >= m.payer_only)
     full = risk * index * x * (months / 12.0)
@@ -362,28 +361,19 @@ def in_settlement(
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def slot_sums(
-    attributed: bool,
-    managed: bool,
-    full: float,
-    cost: float,
-    months: float,
-    risk: float,
-    demo: float,
-    attributed_j: bool,
-    managed_j: bool,
-    full_j: float,
-    cost_j: float,
-    months_j: float,
-    risk_j: float,
-    demo_j: float,
+    occupant: tuple[bool, bool, float, float, float, float, float],
+    joiner: tuple[bool, bool, float, float, float, float, float],
 ) -> tuple[float, float, float, float, float, float, float]:
     """A slot-year's contribution to the member fields, the occupant's and the joiner's part
     added together first, in the order of ``records.LANE_FIELDS``: spend, member months, risk
     months, demographic risk months, members, care-management months, avoided cost.
 
-    Care-management months count whether or not the payer attributes the member; the avoided
-    cost only where it falls in the settlement.
+    Each stay is ``(attributed, managed, full, cost, months, risk, demo)``. Care-management
+    months count whether or not the payer attributes the member; the avoided cost only where it
+    falls in the settlement.
     """
+    attributed, managed, full, cost, months, risk, demo = occupant
+    attributed_j, managed_j, full_j, cost_j, months_j, risk_j, demo_j = joiner
     return (
         (cost if attributed else 0.0) + (cost_j if attributed_j else 0.0),
         (months if attributed else 0.0) + (months_j if attributed_j else 0.0),
@@ -428,27 +418,32 @@ def slot_year(
     instead (a branch costs a vector loop more than a Philox call), with the same results.
     """
     yy = np.uint32(y)
+    at = (k0, k1, ctr, yy, mm)
     entrant_y = m.entrant if y > 0 else 0.0  # year 0's roster is the stationary population
     programme = y >= m.cm_from
-    a0, a1, a2, a3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_MEMBER), k0, k1)
+    a0, a1, a2, a3 = words(at, STREAM_MEMBER)
     z, tenure, leaves, joiner, risk, demo, x = occupant_year(
         m, a0, a1, a2, a3, is_new, z_prev, tenure_prev, entrant_y
     )
     if m.frequency_severity:
-        x = compound_cost(m, k0, k1, ctr, yy, mm, STREAM_CLAIMS)
+        x = compound_cost(m, at, STREAM_CLAIMS)
     months, zj, risk_j, demo_j, x_j = 12.0, 0.0, 0.0, 0.0, 0.0
     if leaves:
-        b0, b1, b2, b3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_TURNOVER), k0, k1)
+        b0, b1, b2, b3 = words(at, STREAM_TURNOVER)
         months, zj, risk_j, demo_j, x_j = joiner_year(m, b0, b1, b2, b3, leaves)
         if joiner and m.frequency_severity:
-            x_j = compound_cost(m, k0, k1, ctr, yy, mm, STREAM_CLAIMS + 1)
-    u_retain, u_payer, u_provider = attribution_draws(m, k0, k1, ctr, yy, mm, STREAM_ATTRIBUTION)
-    v_retain, v_payer, v_provider = attribution_draws(
-        m, k0, k1, ctr, yy, mm, STREAM_JOINER_ATTRIBUTION
-    )
+            x_j = compound_cost(m, at, STREAM_CLAIMS + 1)
     months_j = 12.0 - months
     attributed, managed, full, cost = in_settlement(
-        m, True, x * ratio, risk, z, months, index, programme, u_retain, u_payer, u_provider
+        m,
+        True,
+        x * ratio,
+        risk,
+        z,
+        months,
+        index,
+        programme,
+        attribution_draws(m, at, STREAM_ATTRIBUTION),
     )
     attributed_j, managed_j, full_j, cost_j = in_settlement(
         m,
@@ -459,9 +454,7 @@ def slot_year(
         months_j,
         index,
         programme,
-        v_retain,
-        v_payer,
-        v_provider,
+        attribution_draws(m, at, STREAM_JOINER_ATTRIBUTION),
     )
     return (
         (attributed, managed, full, cost, months, risk, demo),

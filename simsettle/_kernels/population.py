@@ -65,7 +65,6 @@ from simsettle._kernels.records import (
     STREAM_MEMBER,
     STREAM_TURNOVER,
 )
-from simsettle._kernels.rng import philox4x32_10
 
 __all__ = [
     "simulate_stays",
@@ -145,9 +144,9 @@ def _simulate_trial(
             # Draws and member state. The leaver's words are drawn for every lane (cheaper than
             # a branch) and used only where the occupant leaves.
             for lane in range(L):
-                mm = np.uint32(offset + base + lane)
-                a0, a1, a2, a3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_MEMBER), k0, k1)
-                b0, b1, b2, b3 = philox4x32_10(ctr, yy, mm, np.uint32(STREAM_TURNOVER), k0, k1)
+                at = (k0, k1, ctr, yy, np.uint32(offset + base + lane))
+                a0, a1, a2, a3 = M.words(at, STREAM_MEMBER)
+                b0, b1, b2, b3 = M.words(at, STREAM_TURNOVER)
                 z, tenure, leaves, joiner, risk, demo, x = M.occupant_year(
                     m,
                     a0,
@@ -176,22 +175,16 @@ def _simulate_trial(
                 work[R_NEW * L + lane] = 1.0 if new_next else 0.0
             if m.frequency_severity:
                 for lane in range(n_valid):
-                    mm = np.uint32(offset + base + lane)
-                    work[R_X * L + lane] = M.compound_cost(m, k0, k1, ctr, yy, mm, STREAM_CLAIMS)
+                    at = (k0, k1, ctr, yy, np.uint32(offset + base + lane))
+                    work[R_X * L + lane] = M.compound_cost(m, at, STREAM_CLAIMS)
                     if work[R_JOINER * L + lane] > 0.5:
-                        work[R_X_J * L + lane] = M.compound_cost(
-                            m, k0, k1, ctr, yy, mm, STREAM_CLAIMS + 1
-                        )
+                        work[R_X_J * L + lane] = M.compound_cost(m, at, STREAM_CLAIMS + 1)
             # Attribution, care management and the lane sums.
             o = sums + y * n_lane_fields * L
             for lane in range(L):
-                mm = np.uint32(offset + base + lane)
-                u_retain, u_payer, u_provider = M.attribution_draws(
-                    m, k0, k1, ctr, yy, mm, STREAM_ATTRIBUTION
-                )
-                v_retain, v_payer, v_provider = M.attribution_draws(
-                    m, k0, k1, ctr, yy, mm, STREAM_JOINER_ATTRIBUTION
-                )
+                at = (k0, k1, ctr, yy, np.uint32(offset + base + lane))
+                u_draws = M.attribution_draws(m, at, STREAM_ATTRIBUTION)
+                v_draws = M.attribution_draws(m, at, STREAM_JOINER_ATTRIBUTION)
                 valid = lane < n_valid
                 ratio = work[R_RATIO * L + lane]
                 months = work[R_MONTHS * L + lane]
@@ -207,9 +200,7 @@ def _simulate_trial(
                     months,
                     index,
                     programme,
-                    u_retain,
-                    u_payer,
-                    u_provider,
+                    u_draws,
                 )
                 attributed_j, managed_j, full_j, cost_j = M.in_settlement(
                     m,
@@ -220,13 +211,11 @@ def _simulate_trial(
                     months_j,
                     index,
                     programme,
-                    v_retain,
-                    v_payer,
-                    v_provider,
+                    v_draws,
                 )
                 work[R_COST * L + lane] = cost if attributed else -1.0
                 work[R_COST_J * L + lane] = cost_j if attributed_j else -1.0
-                s0, s1, s2, s3, s4, s5, s6 = M.slot_sums(
+                occupant_stay = (
                     attributed,
                     managed,
                     full,
@@ -234,6 +223,8 @@ def _simulate_trial(
                     months,
                     risk,
                     work[R_DEMO * L + lane],
+                )
+                joiner_stay = (
                     attributed_j,
                     managed_j,
                     full_j,
@@ -242,6 +233,7 @@ def _simulate_trial(
                     risk_j,
                     work[R_DEMO_J * L + lane],
                 )
+                s0, s1, s2, s3, s4, s5, s6 = M.slot_sums(occupant_stay, joiner_stay)
                 work[o + LF_SPEND * L + lane] += s0
                 work[o + LF_MONTHS * L + lane] += s1
                 work[o + LF_RISK * L + lane] += s2
