@@ -8,7 +8,11 @@ import pytest
 import simsettle
 from simsettle.errors import ScenarioError
 from simsettle.scenario import parse_scenario
+from simsettle.scenario._base import USD, field_units
+from simsettle.scenario.contracts import DESIGN_KINDS, StopLoss
 from simsettle.scenario.paths import parse_override
+from simsettle.scenario.schema import CareManagement, Cost
+from simsettle.scenario.sweep import _field
 
 BASE = """\
 schema_version: 1
@@ -210,3 +214,37 @@ def test_sweep_base_is_found_by_value_and_never_silently_replaced():
     bad["members"].attrs["sweep_base"] = 7000.0
     with pytest.raises(ValueError, match=r"sweep_base 7000\.0 of 'members' is not one of"):
         sweep_base(bad)
+
+
+@pytest.mark.parametrize(
+    ("path", "units"),
+    [
+        ("cost.pmpm", "USD"),
+        ("cost.tail_threshold", "USD"),
+        ("care_management.cost_pmpm", "USD"),
+        ("designs.*.stop_loss.attachment", "USD"),
+        ("designs[0].capitation_pmpm", "USD"),
+        # A loading is a fraction, though its description speaks of a premium in USD (the old
+        # rule, "USD" somewhere in the description, labelled it USD).
+        ("designs.*.stop_loss.premium_loading", "1"),
+        ("designs.a.min_savings_rate", "1"),
+        ("population.turnover", "1"),
+        ("population.members", "1"),
+    ],
+)
+def test_a_swept_coordinate_takes_the_units_its_field_declares(path, units):
+    assert _field(path)[1] == units
+
+
+def test_money_fields_declare_usd():
+    """Every field declared as Money says so in its description, and the declaration is what
+    the results read (the description is for people)."""
+    money = {(Cost, "pmpm"), (Cost, "tail_threshold"), (CareManagement, "cost_pmpm")}
+    money |= {(StopLoss, "attachment")}
+    money |= {
+        (m, "capitation_pmpm") for m in DESIGN_KINDS.values() if "capitation_pmpm" in m.model_fields
+    }
+    for model, name in money:
+        assert field_units(model, name) == USD.units, (model.__name__, name)
+        assert "USD" in (model.model_fields[name].description or ""), (model.__name__, name)
+    assert field_units(StopLoss, "premium_loading") == "1"

@@ -8,7 +8,19 @@ from typing import Annotated, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-__all__ = ["Bounds", "FieldError", "Fraction", "Label", "SettleModel", "field_bounds", "printable"]
+__all__ = [
+    "USD",
+    "Bounds",
+    "FieldError",
+    "Fraction",
+    "Label",
+    "Money",
+    "SettleModel",
+    "Units",
+    "field_bounds",
+    "field_units",
+    "printable",
+]
 
 #: A name that becomes a coordinate label (design, participant, line of business): 1 to 64
 #: letters, digits, ``_ . -`` or spaces, not starting with a punctuation mark or space.
@@ -18,6 +30,22 @@ Label = Annotated[
 
 #: A share, probability or rate from 0 to 1 (fraction).
 Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+
+
+@dataclass(frozen=True)
+class Units:
+    """A field's declared units, as the results label a coordinate swept over it (CF-style
+    ``units``: ``"USD"`` for money; a field that declares none is dimensionless, ``"1"``).
+
+    Pydantic keeps it in the field's metadata and leaves validation and the JSON Schema alone.
+    """
+
+    units: str
+
+
+USD = Units("USD")
+#: An amount of money, in USD (per member per month or per year, as the field says).
+Money = Annotated[float, USD]
 
 
 class SettleModel(BaseModel):
@@ -73,16 +101,28 @@ class Bounds:
         return above and below
 
 
+def _metadata(model: type[BaseModel], name: str) -> list[object]:
+    """The metadata of ``model.name``: on the field, and on the named type of an optional field
+    such as ``Fraction | None`` (where pydantic leaves it on the union's arm)."""
+    info = model.model_fields[name]
+    metadata = list(info.metadata)
+    for arm in get_args(info.annotation):
+        if get_origin(arm) is Annotated:
+            for extra in get_args(arm)[1:]:
+                metadata.extend(getattr(extra, "metadata", [extra]))
+    return metadata
+
+
+def field_units(model: type[BaseModel], name: str) -> str:
+    """The units ``model.name`` declares (:class:`Units`), ``"1"`` where it declares none."""
+    return next((m.units for m in _metadata(model, name) if isinstance(m, Units)), "1")
+
+
 def field_bounds(model: type[BaseModel], name: str) -> Bounds:
     """The range of ``model.name`` as the field's own definition declares it (pydantic's
     ``annotated_types`` metadata, on the field or on the named type of an optional field such as
     ``Fraction | None``), so that no other module restates a scenario's bounds."""
-    info = model.model_fields[name]
-    metadata = list(info.metadata)
-    for arm in get_args(info.annotation):  # ``Fraction | None``: the bounds sit on the arm
-        if get_origin(arm) is Annotated:
-            for extra in get_args(arm)[1:]:
-                metadata.extend(getattr(extra, "metadata", [extra]))
+    metadata = _metadata(model, name)
     out = Bounds()
     for m in metadata:
         for attr, is_lower, is_open in (

@@ -24,7 +24,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, Strict, model_validator
 
-from simsettle.scenario._base import FieldError, Fraction, Label, SettleModel
+from simsettle.scenario._base import FieldError, Fraction, Label, Money, SettleModel
 
 __all__ = [
     "DESIGN_KINDS",
@@ -67,7 +67,7 @@ class StopLoss(SettleModel):
     mean over all trials), is added to it.
     """
 
-    attachment: float = Field(
+    attachment: Money = Field(
         gt=0.0,
         allow_inf_nan=False,
         description="Attachment point: annual allowed cost per member above which the stop-loss "
@@ -362,7 +362,7 @@ class TwoSided(_DesignBase):
         description="Share of shared losses forgiven for extreme and uncontrollable "
         "circumstances, after the loss cap (fraction; MSSP PY2020-2022: 1.0, PY2023: 5/12).",
     )
-    capitation_pmpm: float | None = Field(
+    capitation_pmpm: Money | None = Field(
         default=None,
         gt=0.0,
         le=1e6,

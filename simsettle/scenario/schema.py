@@ -14,7 +14,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, Strict, model_validator
 
-from simsettle.scenario._base import FieldError, Fraction, Label, SettleModel, field_bounds
+from simsettle.scenario._base import (
+    FieldError,
+    Fraction,
+    Label,
+    Money,
+    SettleModel,
+    field_bounds,
+)
 from simsettle.scenario.contracts import Design
 from simsettle.scenario.costs import CostShape, body_mean, solve_cost, tail_mean
 from simsettle.scenario.templates import TEMPLATES, expand_template, template_names
@@ -150,7 +157,7 @@ class Cost(SettleModel):
     variation of annual cost near 2.3.
     """
 
-    pmpm: float = Field(
+    pmpm: Money = Field(
         gt=0.0,
         le=1e6,
         allow_inf_nan=False,
@@ -173,7 +180,7 @@ class Cost(SettleModel):
         description="Probability that a member-year is a high-cost claimant drawn from the "
         "Pareto tail (fraction).",
     )
-    tail_threshold: float = Field(
+    tail_threshold: Money = Field(
         default=60_000.0,
         gt=0.0,
         le=1e9,
@@ -358,7 +365,7 @@ class CareManagement(SettleModel):
     effect: Fraction = Field(
         description="Share of an enrolled member's cost the programme avoids (fraction)."
     )
-    cost_pmpm: float = Field(
+    cost_pmpm: Money = Field(
         default=0.0,
         ge=0.0,
         le=1e5,

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from simsettle.errors import Issue, ScenarioError
+from simsettle.scenario._base import field_units
 from simsettle.scenario.contracts import DESIGN_KINDS
 from simsettle.scenario.io import LoadedScenario, _yaml, error_at, locate, validation_issues
 from simsettle.scenario.paths import Override, PathError, apply_override
@@ -88,20 +89,23 @@ def _plain(node: Any) -> Any:
 
 
 def _field(path: str) -> tuple[str, str]:
-    """(description, units) of the schema field a path ends at, as well as it can be told."""
+    """(description, units) of the schema field a path ends at: its description and the units
+    it declares (:class:`~simsettle.scenario._base.Units`; ``"1"`` where it declares none)."""
     model: Any = Scenario
     info = None
+    units = "1"
     for part in path.split("."):
         key = part.split("[")[0]
         if key == "designs" and model is Scenario:
             model = tuple(DESIGN_KINDS.values())
             continue
         models = model if isinstance(model, tuple) else (model,)
-        found = [m.model_fields[key] for m in models if key in m.model_fields]
-        if not found:
+        owners = [m for m in models if key in m.model_fields]
+        if not owners:
             # a design's name, an index or a wildcard: stay on the same model
             continue
-        info = found[0]
+        info = owners[0].model_fields[key]
+        units = field_units(owners[0], key)
         ann = info.annotation
         nested = [
             a
@@ -112,7 +116,6 @@ def _field(path: str) -> tuple[str, str]:
         if model is None:
             break
     description = (info.description or "") if info is not None else ""
-    units = "USD" if "USD" in description else "1"
     return description, units
 
 
