@@ -167,6 +167,17 @@ SetOption = Annotated[
 ]
 
 
+#: ``--force``, on ``run`` and ``convert`` (:func:`_check_output_path` never lets it replace the
+#: input).
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace an output that exists and is not simsettle results (never the input).",
+    ),
+]
+
+
 def _parse_overrides(sets: list[str] | None) -> list[Override]:
     """``--set`` texts -> overrides; a malformed one is a usage error (exit 2)."""
     from simsettle.scenario.paths import PathError, parse_override
@@ -316,13 +327,7 @@ def run(
         bool,
         typer.Option("--gpu", help="Simulate on a CUDA GPU (needs the gpu extra)."),
     ] = False,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Replace an output that exists and is not simsettle results (never the input).",
-        ),
-    ] = False,
+    force: ForceOption = False,
 ) -> None:
     """Simulate a scenario, settle every design and write the results (NetCDF or Zarr).
 
@@ -364,27 +369,28 @@ def run(
 
     from simsettle.runner import run_to_file
 
+    # The settings given as numbers: passed on to the run and recorded in its command, whose
+    # words (and their order) the results keep.
+    numbers = {"trials": trials, "seed": seed, "threads": threads, "chunk_trials": chunk_trials}
     words = ["simsettle", "run", str(scenario), "-o", str(out)]
     for text in sets or ():
         words += ["--set", text]
-    if resume:
-        words.append("--resume")
-    if gpu:
-        words.append("--gpu")
-    for flag, value in [
-        ("--trials", trials),
-        ("--seed", seed),
-        ("--threads", threads),
-        ("--chunk-trials", chunk_trials),
-    ]:
+    words += [flag for flag, given in (("--resume", resume), ("--gpu", gpu)) if given]
+    for key, value in numbers.items():
         if value is not None:
-            words += [flag, str(value)]
+            words += ["--" + key.replace("_", "-"), str(value)]
     command = " ".join(shlex.quote(w) for w in words)
     if workers is not None and scheduler is not None:
         _err("give --workers or --scheduler, not both")
         raise typer.Exit(EXIT_USAGE)
     client = None
-    try:
+    with _exit_on(
+        (
+            (ImportError, OSError, TimeoutError),
+            EXIT_FAILURE,
+            "cannot start or reach the dask cluster: ",
+        )
+    ):
         if workers is not None:
             from simsettle.runner import local_cluster
 
@@ -393,23 +399,17 @@ def run(
             from dask.distributed import Client
 
             client = Client(scheduler)  # type: ignore[no-untyped-call]
-    except (ImportError, OSError, TimeoutError) as exc:
-        _err(f"cannot start or reach the dask cluster: {exc}")
-        raise typer.Exit(EXIT_FAILURE) from None
     try:
         with _interrupt_deadline():
             ds = run_to_file(
                 loaded,
                 out,
                 resume=resume,
-                trials=trials,
-                seed=seed,
-                threads=threads,
-                chunk_trials=chunk_trials,
                 progress=progress,
                 command=command,
                 client=client,
                 device="cuda" if gpu else "cpu",
+                **numbers,
             )
     except KeyboardInterrupt:
         _err(
@@ -512,10 +512,7 @@ def convert(
             show_default=False,
         ),
     ],
-    force: Annotated[
-        bool,
-        typer.Option("--force", help="Replace an output that exists and is not simsettle results."),
-    ] = False,
+    force: ForceOption = False,
 ) -> None:
     """Convert results between a Zarr store and one NetCDF file (the suffixes say which).
 
