@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -108,16 +108,72 @@ def _print_issues(exc: ScenarioError) -> None:
         _err(str(issue))
 
 
+#: An expected failure of a command: ``(exception types, exit code, message prefix)``.
+Failure = tuple[type[Exception] | tuple[type[Exception], ...], int, str]
+
+
+@contextmanager
+def _exit_on(*failures: Failure) -> Iterator[None]:
+    """Report an expected failure of the block as one line on stderr and exit with its code.
+
+    The failures are tried in order, like ``except`` clauses: the first whose types match
+    prints its prefix and the exception's message (a ``KeyError``'s key unquoted) and exits
+    with its code. Any other exception propagates, to :func:`main`'s one-line report.
+    """
+    try:
+        yield
+    except Exception as exc:
+        for errors, code, prefix in failures:
+            if isinstance(exc, errors):
+                detail = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+                _err(f"{prefix}{detail}")
+                raise typer.Exit(code) from None
+        raise
+
+
+def _write_failure(path: Path, what: str) -> Failure:
+    """The failure of writing ``what`` to ``path`` (an ``OSError``): exit 1."""
+    return (OSError, EXIT_FAILURE, f"{path}: could not write {what}: ")
+
+
+#: Reading a file that is missing or not what the command reads: exit 2.
+BAD_INPUT: Failure = ((OSError, ValueError), EXIT_USAGE, "error: ")
+
+
+def _argument(metavar: str, help: str) -> Any:
+    """A positional argument as every command declares one: its metavar, no default shown."""
+    return typer.Argument(help=help, show_default=False, metavar=metavar)
+
+
+def _repeatable(*names: str, metavar: str, help: str) -> Any:
+    """A repeatable option (a list, ``None`` when not given): its metavar, no default shown."""
+    return typer.Option(*names, metavar=metavar, show_default=False, help=help)
+
+
+#: The results file or store a command reads.
+RESULTS_HELP = "Results from simsettle run (.nc file or .zarr store)."
+
+
 #: ``--set KEY.PATH=VALUE``, on ``run`` and ``validate``.
 SetOption = Annotated[
     list[str] | None,
-    typer.Option(
+    _repeatable(
         "--set",
         metavar="KEY.PATH=VALUE",
-        show_default=False,
         help="Set a scenario field before validation; repeat for more. The value is YAML: "
         "--set population.turnover=0.2, --set designs.two_sided.min_savings_rate=0.02, "
         "--set 'designs.*.shared_savings_rate=0.6', --set 'benchmark.weights=[0.2, 0.3, 0.5]'.",
+    ),
+]
+
+
+#: ``--force``, on ``run`` and ``convert`` (:func:`_check_output_path` never lets it replace the
+#: input).
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace an output that exists and is not simsettle results (never the input).",
     ),
 ]
 
@@ -126,14 +182,8 @@ def _parse_overrides(sets: list[str] | None) -> list[Override]:
     """``--set`` texts -> overrides; a malformed one is a usage error (exit 2)."""
     from simsettle.scenario.paths import PathError, parse_override
 
-    overrides = []
-    for text in sets or ():
-        try:
-            overrides.append(parse_override(text))
-        except PathError as exc:
-            _err(f"--set: {exc}")
-            raise typer.Exit(EXIT_USAGE) from None
-    return overrides
+    with _exit_on((PathError, EXIT_USAGE, "--set: ")):
+        return [parse_override(text) for text in sets or ()]
 
 
 def _split_list(values: list[str] | None) -> list[str]:
@@ -141,10 +191,14 @@ def _split_list(values: list[str] | None) -> list[str]:
     return [v.strip() for value in values or () for v in value.split(",") if v.strip()]
 
 
-def _check_output_file(path: Path) -> None:
-    """A file to be written: not a directory, in a directory that exists (else exit 2)."""
+def _check_output_file(path: Path, example: str | None = None) -> None:
+    """A file to be written: not a directory, in a directory that exists (else exit 2).
+
+    ``example``: a file name to suggest when ``path`` is a directory.
+    """
     if path.is_dir():
-        _err(f"{path}: is a directory; give a file name")
+        such_as = f" such as {path / example}" if example else ""
+        _err(f"{path}: is a directory; give a file name{such_as}")
         raise typer.Exit(EXIT_USAGE)
     if not path.parent.is_dir():
         _err(f"{path}: output directory {path.parent} does not exist")
@@ -153,10 +207,7 @@ def _check_output_file(path: Path) -> None:
 
 @app.command()
 def validate(
-    files: Annotated[
-        list[Path],
-        typer.Argument(help="Scenario files (YAML).", show_default=False, metavar="FILE..."),
-    ],
+    files: Annotated[list[Path], _argument("FILE...", "Scenario files (YAML).")],
     sets: SetOption = None,
 ) -> None:
     """Check scenario files; print each problem as FILE:LINE:COL: field.path: message.
@@ -215,11 +266,8 @@ def schema(
         typer.echo(text, nl=False)
         return
     _check_output_file(output)
-    try:
+    with _exit_on(_write_failure(output, "the schema")):
         output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        _err(f"{output}: could not write the schema: {exc}")
-        raise typer.Exit(EXIT_FAILURE) from None
 
 
 def _check_output_path(out: Path, source: Path, *, force: bool = False) -> None:
@@ -227,21 +275,16 @@ def _check_output_path(out: Path, source: Path, *, force: bool = False) -> None:
     file or store that is not simsettle results (unless ``--force``)."""
     from simsettle.safety import check_results_target
 
-    try:
+    with _exit_on(
+        ((ValueError, FileNotFoundError, PermissionError), EXIT_USAGE, ""),
+        (ImportError, EXIT_FAILURE, "error: "),
+    ):
         check_results_target(out, inputs=[source], force=force)
-    except (ValueError, FileNotFoundError, PermissionError) as exc:
-        _err(str(exc))
-        raise typer.Exit(EXIT_USAGE) from None
-    except ImportError as exc:
-        _err(f"error: {exc}")
-        raise typer.Exit(EXIT_FAILURE) from None
 
 
 @app.command()
 def run(
-    scenario: Annotated[
-        Path, typer.Argument(help="Scenario file (YAML).", show_default=False, metavar="SCENARIO")
-    ],
+    scenario: Annotated[Path, _argument("SCENARIO", "Scenario file (YAML).")],
     out: Annotated[
         Path,
         typer.Option(
@@ -284,13 +327,7 @@ def run(
         bool,
         typer.Option("--gpu", help="Simulate on a CUDA GPU (needs the gpu extra)."),
     ] = False,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Replace an output that exists and is not simsettle results (never the input).",
-        ),
-    ] = False,
+    force: ForceOption = False,
 ) -> None:
     """Simulate a scenario, settle every design and write the results (NetCDF or Zarr).
 
@@ -332,27 +369,28 @@ def run(
 
     from simsettle.runner import run_to_file
 
+    # The settings given as numbers: passed on to the run and recorded in its command, whose
+    # words (and their order) the results keep.
+    numbers = {"trials": trials, "seed": seed, "threads": threads, "chunk_trials": chunk_trials}
     words = ["simsettle", "run", str(scenario), "-o", str(out)]
     for text in sets or ():
         words += ["--set", text]
-    if resume:
-        words.append("--resume")
-    if gpu:
-        words.append("--gpu")
-    for flag, value in [
-        ("--trials", trials),
-        ("--seed", seed),
-        ("--threads", threads),
-        ("--chunk-trials", chunk_trials),
-    ]:
+    words += [flag for flag, given in (("--resume", resume), ("--gpu", gpu)) if given]
+    for key, value in numbers.items():
         if value is not None:
-            words += [flag, str(value)]
+            words += ["--" + key.replace("_", "-"), str(value)]
     command = " ".join(shlex.quote(w) for w in words)
     if workers is not None and scheduler is not None:
         _err("give --workers or --scheduler, not both")
         raise typer.Exit(EXIT_USAGE)
     client = None
-    try:
+    with _exit_on(
+        (
+            (ImportError, OSError, TimeoutError),
+            EXIT_FAILURE,
+            "cannot start or reach the dask cluster: ",
+        )
+    ):
         if workers is not None:
             from simsettle.runner import local_cluster
 
@@ -361,23 +399,17 @@ def run(
             from dask.distributed import Client
 
             client = Client(scheduler)  # type: ignore[no-untyped-call]
-    except (ImportError, OSError, TimeoutError) as exc:
-        _err(f"cannot start or reach the dask cluster: {exc}")
-        raise typer.Exit(EXIT_FAILURE) from None
     try:
         with _interrupt_deadline():
             ds = run_to_file(
                 loaded,
                 out,
                 resume=resume,
-                trials=trials,
-                seed=seed,
-                threads=threads,
-                chunk_trials=chunk_trials,
                 progress=progress,
                 command=command,
                 client=client,
                 device="cuda" if gpu else "cpu",
+                **numbers,
             )
     except KeyboardInterrupt:
         _err(
@@ -470,14 +502,7 @@ def run_summary(ds: xr.Dataset, out: Path, elapsed: float) -> str:
 
 @app.command()
 def convert(
-    src: Annotated[
-        Path,
-        typer.Argument(
-            help="Results from simsettle run (.nc file or .zarr store).",
-            show_default=False,
-            metavar="SRC",
-        ),
-    ],
+    src: Annotated[Path, _argument("SRC", RESULTS_HELP)],
     out: Annotated[
         Path,
         typer.Option(
@@ -487,10 +512,7 @@ def convert(
             show_default=False,
         ),
     ],
-    force: Annotated[
-        bool,
-        typer.Option("--force", help="Replace an output that exists and is not simsettle results."),
-    ] = False,
+    force: ForceOption = False,
 ) -> None:
     """Convert results between a Zarr store and one NetCDF file (the suffixes say which).
 
@@ -507,14 +529,11 @@ def convert(
     from simsettle.results import convert_results
 
     _check_output_path(out, src, force=force)
-    try:
+    with _exit_on(
+        ((ValueError, FileNotFoundError), EXIT_USAGE, "error: "),
+        ((ImportError, OSError), EXIT_FAILURE, f"{out}: could not convert results: "),
+    ):
         path = convert_results(src, out)
-    except (ValueError, FileNotFoundError) as exc:
-        _err(f"error: {exc}")
-        raise typer.Exit(EXIT_USAGE) from None
-    except (ImportError, OSError) as exc:
-        _err(f"{out}: could not convert results: {exc}")
-        raise typer.Exit(EXIT_FAILURE) from None
     typer.echo(f"wrote {path}")
 
 
@@ -531,20 +550,12 @@ COMPARE_ROWS = 20
 
 @app.command()
 def compare(
-    results: Annotated[
-        Path,
-        typer.Argument(
-            help="Results from simsettle run (.nc file or .zarr store).",
-            show_default=False,
-            metavar="RESULTS",
-        ),
-    ],
+    results: Annotated[Path, _argument("RESULTS", RESULTS_HELP)],
     by: Annotated[
         list[str] | None,
-        typer.Option(
+        _repeatable(
             "--by",
             metavar="STAT[,STAT...]",
-            show_default=False,
             help="Statistics to rank on (comma-separated or repeated): the first ranks, the "
             "next break ties. Names as in simsettle.stats.describe: mean, std, q05, q50, q95 "
             "(q<P>, any percent), var_provider_95, tvar_provider_99, var_payer_95, "
@@ -573,11 +584,10 @@ def compare(
     ] = None,
     design: Annotated[
         list[str] | None,
-        typer.Option(
+        _repeatable(
             "--design",
             "-d",
             metavar="NAME",
-            show_default=False,
             help="Rank only these designs (comma-separated or repeated).",
         ),
     ] = None,
@@ -624,27 +634,14 @@ def compare(
     from simsettle.stats import RANK_DEFAULT_BY, parse_statistic_name, rank
 
     names = _split_list(by) or list(RANK_DEFAULT_BY[party.value])
-    try:
+    with _exit_on((ValueError, EXIT_USAGE, "--by: ")):
         for name in names:
             parse_statistic_name(name)
-    except ValueError as exc:
-        _err(f"--by: {exc}")
-        raise typer.Exit(EXIT_USAGE) from None
     if csv_out is not None:
         _check_output_file(csv_out)
-
-    from simsettle.results import open_results
-
-    try:
-        ds = open_results(results)
-    except (OSError, ValueError) as exc:
-        _err(f"error: {exc}")
-        raise typer.Exit(EXIT_USAGE) from None
-    except ImportError as exc:
-        _err(f"error: {exc}")
-        raise typer.Exit(EXIT_FAILURE) from None
+    ds = _open_results(results)
     designs = _split_list(design) or None
-    try:
+    with _exit_on(((KeyError, ValueError), EXIT_USAGE, "error: ")):
         table = rank(
             ds,
             names,
@@ -654,20 +651,20 @@ def compare(
             top=top,
             var=var,
         )
-    except KeyError as exc:
-        _err(f"error: {exc.args[0] if exc.args else exc}")
-        raise typer.Exit(EXIT_USAGE) from None
-    except ValueError as exc:
-        _err(f"error: {exc}")
-        raise typer.Exit(EXIT_USAGE) from None
     typer.echo(_format_ranking(ds, table, results, COMPARE_ROWS if top is None else top))
     if csv_out is not None:
-        try:
+        with _exit_on(_write_failure(csv_out, "the ranking")):
             _write_ranking_csv(table, csv_out)
-        except OSError as exc:
-            _err(f"{csv_out}: could not write the ranking: {exc}")
-            raise typer.Exit(EXIT_FAILURE) from None
         typer.echo(f"wrote {csv_out}")
+
+
+def _open_results(path: Path) -> xr.Dataset:
+    """:func:`simsettle.results.open_results`; exit 2 for a file that is missing or not
+    simsettle results, 1 when the library that reads it is not installed."""
+    from simsettle.results import open_results
+
+    with _exit_on(BAD_INPUT, (ImportError, EXIT_FAILURE, "error: ")):
+        return open_results(path)
 
 
 def _row_coords(table: xr.Dataset) -> tuple[list[str], list[str]]:
@@ -758,20 +755,13 @@ def _csv_value(value: object) -> object:
 
 @app.command()
 def report(
-    results: Annotated[
-        Path,
-        typer.Argument(
-            help="Results from simsettle run (.nc file or .zarr store).",
-            show_default=False,
-            metavar="RESULTS",
-        ),
-    ],
+    results: Annotated[Path, _argument("RESULTS", RESULTS_HELP)],
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Directory for report.html, report.pdf, charts.")
     ] = Path("report"),
     design: Annotated[
         list[str] | None,
-        typer.Option(
+        _repeatable(
             "--design", "-d", metavar="NAME", help="Report only this design (repeat for more)."
         ),
     ] = None,
@@ -791,24 +781,13 @@ def report(
       simsettle report results.nc -o report/ --design two_sided --no-pdf
     """
     from simsettle.report import format_summary, write_report
-    from simsettle.results import open_results
 
-    try:
-        ds = open_results(results)
-    except (OSError, ValueError) as exc:
-        _err(f"error: {exc}")
-        raise typer.Exit(EXIT_USAGE) from None
+    ds = _open_results(results)
     if out.exists() and not out.is_dir():
         _err(f"{out}: exists and is not a directory")
         raise typer.Exit(EXIT_USAGE)
-    try:
+    with _exit_on((ValueError, EXIT_USAGE, "error: "), _write_failure(out, "the report")):
         paths = write_report(ds, out, design=design or None, pdf=pdf)
-    except ValueError as exc:
-        _err(f"error: {exc}")
-        raise typer.Exit(EXIT_USAGE) from None
-    except OSError as exc:
-        _err(f"{out}: could not write the report: {exc}")
-        raise typer.Exit(EXIT_FAILURE) from None
     typer.echo(format_summary(ds.sel(design=list(dict.fromkeys(design))) if design else ds))
     for p in paths:
         typer.echo(f"wrote {p}")
@@ -816,10 +795,7 @@ def report(
 
 @app.command("mssp-replay")
 def mssp_replay(
-    puf: Annotated[
-        Path,
-        typer.Argument(help="CMS MSSP ACO results PUF (CSV).", show_default=False, metavar="PUF"),
-    ],
+    puf: Annotated[Path, _argument("PUF", "CMS MSSP ACO results PUF (CSV).")],
     performance_year: Annotated[
         int,
         typer.Option("--performance-year", min=2012, help="Performance year the PUF covers."),
@@ -847,17 +823,9 @@ def mssp_replay(
     if not puf.is_file():
         _err(f"{puf}: no such file")
         raise typer.Exit(EXIT_USAGE)
-    if out.is_dir():
-        _err(f"{out}: is a directory; give a file name such as {out / 'replay.csv'}")
-        raise typer.Exit(EXIT_USAGE)
-    if not out.parent.is_dir():
-        _err(f"{out}: output directory {out.parent} does not exist")
-        raise typer.Exit(EXIT_USAGE)
-    try:
+    _check_output_file(out, example="replay.csv")
+    with _exit_on(BAD_INPUT):
         rows = replay_puf(puf, performance_year)
-    except (OSError, ValueError) as exc:
-        _err(f"error: {exc}")
-        raise typer.Exit(EXIT_USAGE) from None
     summary = summarize(rows)
     typer.echo(
         f"{puf} (PY{performance_year}): {summary.agree} of {summary.total} ACOs agree "
@@ -876,11 +844,8 @@ def mssp_replay(
                 f"  {r.aco_id:<8} {r.track:<5} {published:>15} {r.computed:>15,.2f}  "
                 f"{r.reason or 'no known reason'}"
             )
-    try:
+    with _exit_on(_write_failure(out, "the replay")):
         write_replay_csv(rows, out)
-    except OSError as exc:
-        _err(f"{out}: could not write the replay: {exc}")
-        raise typer.Exit(EXIT_FAILURE) from None
     typer.echo(f"wrote {out}")
 
 
@@ -899,12 +864,7 @@ def version() -> None:
 @app.command("calibrate")
 def calibrate_command(
     claims: Annotated[
-        Path,
-        typer.Argument(
-            help="Member-level claims: CSV, or Parquet with pyarrow installed.",
-            show_default=False,
-            metavar="CLAIMS",
-        ),
+        Path, _argument("CLAIMS", "Member-level claims: CSV, or Parquet with pyarrow installed.")
     ],
     out: Annotated[Path, typer.Option("--output", "-o", help="Scenario file to write (YAML).")],
     enrollment: Annotated[
@@ -918,18 +878,16 @@ def calibrate_command(
     no_report: Annotated[bool, typer.Option("--no-report", help="Write no report.")] = False,
     column: Annotated[
         list[str] | None,
-        typer.Option(
+        _repeatable(
             "--column",
-            help="NAME=COLUMN of the claims file; A+B adds columns.",
             metavar="NAME=COLUMN",
+            help="NAME=COLUMN of the claims file; A+B adds columns.",
         ),
     ] = None,
     enrollment_column: Annotated[
         list[str] | None,
-        typer.Option(
-            "--enrollment-column",
-            help="NAME=COLUMN of the enrolment file.",
-            metavar="NAME=COLUMN",
+        _repeatable(
+            "--enrollment-column", metavar="NAME=COLUMN", help="NAME=COLUMN of the enrolment file."
         ),
     ] = None,
     risk_sigma: Annotated[
