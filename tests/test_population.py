@@ -257,10 +257,10 @@ def test_kernel_layouts_hold_no_model_arithmetic():
     layouts = {
         # The CPU's lane loop calls the rule's steps; the one-slot-at-a-time layouts call the
         # whole slot-year, which calls the same steps.
-        population._simulate_trial: ("occupant_year(", "joiner_year(", "in_settlement("),
+        population._simulate_trial: ("member_year(", "in_settlement(", "successor("),
         population.simulate_stays: ("slot_year(",),
         cuda.simulate_lane: ("slot_year(", "slot_sums("),
-        member.slot_year: ("occupant_year(", "joiner_year(", "in_settlement(", "successor("),
+        member.slot_year: ("member_year(", "in_settlement(", "successor("),
     }
     for fn, calls in layouts.items():
         src = inspect.getsource(fn.py_func)
@@ -271,7 +271,7 @@ def test_kernel_layouts_hold_no_model_arithmetic():
         for arithmetic in ("vexp(", "vlog(", "box_muller(", "math.exp(", "np.exp("):
             assert arithmetic not in src, (fn.__name__, arithmetic)
     # ... and the rule's own module has the arithmetic (the check above can fail).
-    assert "vexp(" in inspect.getsource(member.occupant_year.py_func)
+    assert "vexp(" in inspect.getsource(member.member_year.py_func)
 
 
 def test_member_stays_sum_to_the_kernels_aggregates(small_text):

@@ -72,9 +72,9 @@ __all__ = [
     "compound_cost",
     "in_settlement",
     "innovation",
-    "joiner_year",
+    "leaves_in_year",
     "member_model",
-    "occupant_year",
+    "member_year",
     "slot_sums",
     "slot_year",
     "successor",
@@ -250,61 +250,55 @@ def compound_cost(
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def occupant_year(
+def leaves_in_year(m: MemberModel, a0: np.uint32) -> bool:
+    """Whether the slot's occupant leaves during the year (the first word of its member call)."""
+    return u32_to_unit(a0) < m.turnover
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def member_year(
     m: MemberModel,
-    a0: np.uint32,
-    a1: np.uint32,
-    a2: np.uint32,
-    a3: np.uint32,
+    a: tuple[np.uint32, np.uint32, np.uint32, np.uint32],
+    b: tuple[np.uint32, np.uint32, np.uint32, np.uint32],
     is_new: bool,
     z_prev: float,
     tenure_prev: float,
     entrant_y: float,
-) -> tuple[float, float, bool, bool, float, float, float]:
-    """The slot's occupant in one year, from the words of its ``STREAM_MEMBER`` call.
+) -> tuple[float, float, bool, bool, float, float, float, float, float, float, float, float]:
+    """A slot's year: its occupant, and the joiner who takes the slot if the occupant leaves.
 
-    Returns ``(z, tenure, leaves, joiner, risk, demo, x)``: the latent log risk, years of tenure,
-    whether the occupant leaves during the year and whether a joiner then takes the slot, the
-    risk and demographic scores (0 when not accumulated) and the annualised mixture cost at risk
-    1 and index 1. ``entrant_y`` is the shift of a new member's z this year (0 in the first
-    year, whose roster is the stationary population).
+    ``a`` are the words of the slot-year's ``STREAM_MEMBER`` call (leave decision, cost class and
+    a normal pair for risk and cost), ``b`` those of its ``STREAM_TURNOVER`` call (leave month,
+    the joiner's class and normal pair), used only where the occupant leaves: a caller may pass
+    any words there for an occupant that stays. ``is_new``, ``z_prev`` and ``tenure_prev`` are the
+    slot's state from last year; ``entrant_y`` the shift of a new member's z this year (0 in the
+    first year, whose roster is the stationary population).
+
+    Returns ``(z, tenure, leaves, joiner, months, zj, risk, risk_j, demo, demo_j, x, x_j)``: the
+    occupant's latent log risk and years of tenure, whether it leaves and whether a joiner then
+    takes the slot, the occupant's months this year (the joiner has the rest), the joiner's
+    latent log risk, both risk and demographic scores (0 when not accumulated) and both
+    annualised mixture costs at risk 1 and index 1. The two Box-Muller pairs come first: in this
+    order the CPU's lane loop runs about 5% faster than occupant first, then joiner.
     """
-    e, n = box_muller(u32_to_unit(a2), u32_to_unit(a3))
+    e, n = box_muller(u32_to_unit(a[2]), u32_to_unit(a[3]))
+    ej, nj = box_muller(u32_to_unit(b[2]), u32_to_unit(b[3]))
     z = e + entrant_y if is_new else m.rho * z_prev + m.innov * e
     tenure = 0.0 if is_new else tenure_prev + 1.0
-    u_leave = u32_to_unit(a0)
-    leaves = u_leave < m.turnover
+    u_leave = u32_to_unit(a[0])
+    leaves = leaves_in_year(m, a[0])
     # Given a departure, u_leave / turnover is uniform on (0, 1) again.
     joiner = leaves & (u_leave / m.turnover < m.replacement)
-    age = tenure * m.ageing
-    risk = vexp(m.rsig * z + m.risk_shift + age)
-    demo = vexp(m.dsig * z + m.demo_shift + age) if m.demo_on else 0.0
-    x = annual_cost(m, u32_to_unit(a1), n)
-    return z, tenure, leaves, joiner, risk, demo, x
-
-
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def joiner_year(
-    m: MemberModel,
-    b0: np.uint32,
-    b1: np.uint32,
-    b2: np.uint32,
-    b3: np.uint32,
-    leaves: bool,
-) -> tuple[float, float, float, float, float]:
-    """A leaver's year, from the words of its ``STREAM_TURNOVER`` call.
-
-    Returns ``(months, zj, risk_j, demo_j, x_j)``: the occupant's months this year (12 unless it
-    leaves; the joiner has the rest), and the joiner's latent log risk, scores and annualised
-    mixture cost (used only where a joiner takes the slot).
-    """
-    ej, nj = box_muller(u32_to_unit(b2), u32_to_unit(b3))
     zj = ej + m.entrant
-    months = 12.0 * u32_to_unit(b0) if leaves else 12.0
+    age = tenure * m.ageing
+    months = 12.0 * u32_to_unit(b[0]) if leaves else 12.0
+    risk = vexp(m.rsig * z + m.risk_shift + age)
     risk_j = vexp(m.rsig * zj + m.risk_shift)
+    demo = vexp(m.dsig * z + m.demo_shift + age) if m.demo_on else 0.0
     demo_j = vexp(m.dsig * zj + m.demo_shift) if m.demo_on else 0.0
-    x_j = annual_cost(m, u32_to_unit(b1), nj)
-    return months, zj, risk_j, demo_j, x_j
+    x = annual_cost(m, u32_to_unit(a[1]), n)
+    x_j = annual_cost(m, u32_to_unit(b[1]), nj)
+    return z, tenure, leaves, joiner, months, zj, risk, risk_j, demo, demo_j, x, x_j
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -421,17 +415,16 @@ def slot_year(
     at = (k0, k1, ctr, yy, mm)
     entrant_y = m.entrant if y > 0 else 0.0  # year 0's roster is the stationary population
     programme = y >= m.cm_from
-    a0, a1, a2, a3 = words(at, STREAM_MEMBER)
-    z, tenure, leaves, joiner, risk, demo, x = occupant_year(
-        m, a0, a1, a2, a3, is_new, z_prev, tenure_prev, entrant_y
+    a = words(at, STREAM_MEMBER)
+    # The leaver's words only where the occupant leaves (a branch costs a GPU thread less than a
+    # Philox call); member_year reads them only there.
+    b = words(at, STREAM_TURNOVER) if leaves_in_year(m, a[0]) else a
+    z, tenure, leaves, joiner, months, zj, risk, risk_j, demo, demo_j, x, x_j = member_year(
+        m, a, b, is_new, z_prev, tenure_prev, entrant_y
     )
     if m.frequency_severity:
         x = compound_cost(m, at, STREAM_CLAIMS)
-    months, zj, risk_j, demo_j, x_j = 12.0, 0.0, 0.0, 0.0, 0.0
-    if leaves:
-        b0, b1, b2, b3 = words(at, STREAM_TURNOVER)
-        months, zj, risk_j, demo_j, x_j = joiner_year(m, b0, b1, b2, b3, leaves)
-        if joiner and m.frequency_severity:
+        if joiner:
             x_j = compound_cost(m, at, STREAM_CLAIMS + 1)
     months_j = 12.0 - months
     attributed, managed, full, cost = in_settlement(

@@ -145,20 +145,19 @@ def _simulate_trial(
             # a branch) and used only where the occupant leaves.
             for lane in range(L):
                 at = (k0, k1, ctr, yy, np.uint32(offset + base + lane))
-                a0, a1, a2, a3 = M.words(at, STREAM_MEMBER)
-                b0, b1, b2, b3 = M.words(at, STREAM_TURNOVER)
-                z, tenure, leaves, joiner, risk, demo, x = M.occupant_year(
-                    m,
-                    a0,
-                    a1,
-                    a2,
-                    a3,
-                    work[R_NEW * L + lane] > 0.5,
-                    work[R_Z * L + lane],
-                    work[R_TENURE * L + lane],
-                    entrant_y,
+                a = M.words(at, STREAM_MEMBER)
+                b = M.words(at, STREAM_TURNOVER)
+                z, tenure, leaves, joiner, months, zj, risk, risk_j, demo, demo_j, x, x_j = (
+                    M.member_year(
+                        m,
+                        a,
+                        b,
+                        work[R_NEW * L + lane] > 0.5,
+                        work[R_Z * L + lane],
+                        work[R_TENURE * L + lane],
+                        entrant_y,
+                    )
                 )
-                months, zj, risk_j, demo_j, x_j = M.joiner_year(m, b0, b1, b2, b3, leaves)
                 work[R_ZO * L + lane] = z
                 work[R_ZJ * L + lane] = zj
                 work[R_MONTHS * L + lane] = months
