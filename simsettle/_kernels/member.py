@@ -1,4 +1,4 @@
-"""The member-year rule: the one definition that the CPU and the CUDA kernel both run.
+"""The member-year rule: the one definition that the CPU and the CUDA kernels both run.
 
 Model (parameters: the record :data:`~simsettle._kernels.records.MODEL_DTYPE`, solved from the
 scenario by :func:`simsettle.models.population.compile_model`):
@@ -30,7 +30,8 @@ attribution, and a few per trial-year for the trend and quality.
 The functions here are the rule; the kernels only lay it out. ``@njit(inline="always")``
 functions are inlined into the CPU kernel's lane loops (:mod:`~simsettle._kernels.population`),
 where they stay branch-free so that LLVM vectorizes them, and numba-cuda compiles the same Python
-source into device functions for the GPU kernel (:mod:`~simsettle._kernels.cuda`). Each function
+source into device functions for the GPU kernel (:mod:`~simsettle._kernels.cuda`); the member
+stays of :func:`~simsettle._kernels.population.simulate_stays` run it too. Each function
 takes the :class:`MemberModel` of :func:`member_model`, the record's parameters and the
 quantities derived from them, read once per trial into a value (not memory), so that no read is
 repeated inside a loop. The slow twins that check all this are written independently, on
@@ -47,6 +48,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from simsettle._kernels import cacheguard as _cacheguard
 from simsettle._kernels.elementary import vexp, vlog
 from simsettle._kernels.records import (
     F_COMPLETION_Z,
@@ -500,3 +502,8 @@ def system_years(k0: np.uint32, k1: np.uint32, trial: int, p: Any, acc: F8) -> N
         q_x = e if y == 0 else q_rho * q_x + q_innov * e
         acc[y, F_QUALITY] = 1.0 / (1.0 + vexp(-(p.quality_mu + p.quality_sd * q_x)))
         acc[y, F_COMPLETION_Z] = c
+
+
+# Before any function here is loaded from numba's cache: clear the cache if any kernel source
+# changed since it was built (numba itself watches only this file).
+_cacheguard.check(system_years)
