@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import xarray as xr
 
     from simsettle.checkpoint import Checkpoint
+    from simsettle.scenario.sweep import DesignGrid
 
 __all__ = [
     "ProgressCallback",
@@ -168,10 +169,13 @@ _SAFETY = 1.15
 _FIXED = 4 * 2**20
 
 
-def _estimate(sc: Scenario, inputs: Sequence[ModelInputs], chunk_trials: int) -> int:
-    """Peak bytes of a run: the largest of its phases (simulate, settle, label), in float64s."""
+def _estimate(
+    sc: Scenario, inputs: Sequence[ModelInputs], chunk_trials: int, n_designs: int | None = None
+) -> int:
+    """Peak bytes of a run: the largest of its phases (simulate, settle, label), in float64s,
+    settling ``n_designs`` designs (default: ``sc``'s)."""
     t, yp = sc.trials, sc.performance_years
-    d = len(sc.all_designs)
+    d = len(sc.all_designs) if n_designs is None else n_designs
     timing = sc.timing is not None
     practices = 0 if sc.participants is None else len(sc.participants.practices)
     # The kernel's aggregates (trial, simulated year, field), one line at a time.
@@ -297,11 +301,16 @@ def available_memory() -> int | None:
 
 
 def _check_memory(
-    sc: Scenario, inputs: Sequence[ModelInputs], chunk_trials: int, points: int = 1
+    sc: Scenario,
+    inputs: Sequence[ModelInputs],
+    chunk_trials: int,
+    points: int = 1,
+    n_designs: int | None = None,
 ) -> None:
     """Refuse, before simulating, a run whose arrays would not fit in memory.
 
-    A sweep of ``points`` simulations holds every point's results, then their combination.
+    A sweep of ``points`` simulations holds every point's results, then their combination;
+    each point settles ``n_designs`` designs (its design variants; default: ``sc``'s designs).
     """
     limit = OPTIONS["memory_limit"]
     where = "the memory limit (option memory_limit)"
@@ -310,13 +319,14 @@ def _check_memory(
         where = "available"
         if limit is None:
             return
-    needed = _estimate(sc, inputs, chunk_trials) * (1 if points == 1 else 2 * points)
+    d = len(sc.all_designs) if n_designs is None else n_designs
+    needed = _estimate(sc, inputs, chunk_trials, d) * (1 if points == 1 else 2 * points)
     if needed <= limit:
         return
     swept = f" x {points} sweep points" if points > 1 else ""
     raise MemoryLimitError(
         f"this run needs about {needed / _GIB:.1f} GiB of memory for its results "
-        f"({sc.trials:,} trials x {len(sc.all_designs)} designs{swept} x "
+        f"({sc.trials:,} trials x {d} designs{swept} x "
         f"{sc.performance_years} performance years) and {limit / _GIB:.1f} GiB is {where}. "
         "Run fewer trials "
         "(--trials), fewer designs or performance years, or on a machine with more memory "
@@ -387,16 +397,24 @@ def simulate(
     chunk = chunk_trials if chunk_trials is not None else OPTIONS["chunk_trials"]
     plan = None
     points: Sequence[Scenario] = (sc,)
+    grids: Sequence[DesignGrid | None] = (None,)
     if sc.sweep:
         from simsettle.scenario.sweep import plan_sweep
 
         plan = plan_sweep(loaded)
-        points = plan.points
+        points = [point.scenario for point in plan.points]
+        grids = [point.designs for point in plan.points]
     lines_per_point = len(sc.line_views())
     total = sc.trials * lines_per_point * len(points)
     # The model is compiled once per point and line of business, here, and read by all below.
-    compiled = [compile_lines(point) for point in points]
-    _check_memory(points[0], [inputs for _, _, inputs in compiled[0]], chunk, len(points))
+    compiled = [
+        compile_lines(point, None if grid is None else grid.designs)
+        for point, grid in zip(points, grids, strict=True)
+    ]
+    n_designs = None if grids[0] is None else len(grids[0].flat)
+    _check_memory(
+        points[0], [inputs for _, _, inputs in compiled[0]], chunk, len(points), n_designs
+    )
     store = None
     if checkpoint is not None:
         store = _open_checkpoint(checkpoint, loaded, points, compiled, chunk, resume=resume)
@@ -433,6 +451,7 @@ def simulate(
                         device=device,
                         store=store,
                         point=p,
+                        designs=grids[p],
                     )
                 )
     finally:
@@ -445,16 +464,20 @@ def simulate(
     return combine_sweep(results, plan)
 
 
-def compile_lines(sc: Scenario) -> list[tuple[str, Scenario, ModelInputs]]:
+def compile_lines(
+    sc: Scenario, designs: Sequence[AnyDesign] | None = None
+) -> list[tuple[str, Scenario, ModelInputs]]:
     """``(name, view, inputs)`` of each line of business of ``sc``, compiled once for the run.
 
     Each line of a portfolio has its own members (disjoint counter words, from ``member_offset``)
-    and shares the trial-level draws; a single contract is the one-line case.
+    and shares the trial-level draws; a single contract is the one-line case. ``designs`` are
+    the primary line's designs to settle in place of ``sc``'s (a sweep point's variants).
     """
     lines = []
     offset = 0
-    for name, view in sc.line_views():
-        lines.append((name, view, compile_model(view, member_offset=offset)))
+    for k, (name, view) in enumerate(sc.line_views()):
+        settled = designs if k == 0 else None
+        lines.append((name, view, compile_model(view, member_offset=offset, designs=settled)))
         offset += view.population.members
     return lines
 
@@ -472,8 +495,13 @@ def _simulate_point(
     device: str = "cpu",
     store: Checkpoint | None = None,
     point: int = 0,
+    designs: DesignGrid | None = None,
 ) -> xr.Dataset:
-    """Simulate and settle one scenario (a sweep's point, or the whole run)."""
+    """Simulate and settle one scenario (a sweep's point, or the whole run).
+
+    ``designs`` are a sweep point's designs at every combination of the design axes, settled
+    and labelled in place of the scenario's own.
+    """
     from simsettle.results import to_dataset
 
     key = key_from_seed(sc.seed)
@@ -495,7 +523,8 @@ def _simulate_point(
             prefix=f"p{point}-l{k}",
             report=line_report,
         )
-        settled.append((name, settle_designs(view, inputs, aggregates)))
+        variants = None if designs is None else designs.flat
+        settled.append((name, settle_designs(view, inputs, aggregates, variants)))
         del aggregates  # the next line's, or the Dataset, may use the room
     combined = settled[0][1] if len(settled) == 1 else combine_lines(settled)
     if sc is not loaded.scenario:  # a sweep's point: its designs, the file's text
@@ -503,7 +532,13 @@ def _simulate_point(
             scenario=sc, text=loaded.text, source=loaded.source, overrides=loaded.overrides
         )
     return to_dataset(
-        combined, loaded, seed=sc.seed, trials=sc.trials, inputs=lines[0][2], command=command
+        combined,
+        loaded,
+        seed=sc.seed,
+        trials=sc.trials,
+        inputs=lines[0][2],
+        command=command,
+        designs=designs,
     )
 
 

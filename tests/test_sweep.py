@@ -101,6 +101,45 @@ def test_sweep_results_round_trip_through_netcdf(swept, tmp_path):
     assert back.attachment.attrs["sweep_base"] == 100000.0
 
 
+def test_design_variants_keep_their_name_and_carry_their_swept_values(swept):
+    """A design sweep's variants are the design itself at each combination of the design axes:
+    the plan holds them by design and combination, and nothing is ever renamed."""
+    from simsettle.scenario.sweep import plan_sweep
+
+    plan = plan_sweep(parse_scenario(BASE + SWEEP, "sweep.yaml"))
+    assert [a.dim for a in plan.design_axes] == ["min_savings_rate", "attachment"]
+    assert len(plan.points) == 3  # turnover
+    for point in plan.points:
+        grid = point.designs
+        assert grid.names == ("upside", "two_sided", "sl")
+        assert grid.shape == (3, 2)
+        assert [d.name for d in point.scenario.designs] == ["upside", "two_sided", "sl"]
+        for row, name in zip(grid.variants, grid.names, strict=True):
+            assert {v.design.name for v in row} == {name}
+            assert [v.at for v in row] == [
+                (("min_savings_rate", m), ("attachment", a))
+                for m in (0.0, 0.01, 0.02)
+                for a in (50000.0, 100000.0)
+            ]
+        two_sided = grid.variants[1]
+        assert [v.design.min_savings_rate for v in two_sided] == [0.0, 0.0, 0.01, 0.01, 0.02, 0.02]
+        assert two_sided[4].label == "two_sided at min_savings_rate = 0.02, attachment = 50000.0"
+        sl = grid.variants[2]
+        assert [v.design.stop_loss.attachment for v in sl[:2]] == [50000.0, 100000.0]
+        # The point's own scenario holds the designs at the axes' base values.
+        assert point.scenario.designs[2].stop_loss.attachment == 100000.0
+        assert point.scenario.designs[1].min_savings_rate == 0.0
+    # Nowhere in the results is a design renamed.
+    texts = [str(v) for v in swept.attrs.values()]
+    for name, coord in swept.coords.items():
+        texts.append(str(name))
+        texts += [str(v) for v in coord.attrs.values()]
+        if coord.dtype == object:
+            texts += [str(v) for v in coord.values.ravel()]
+    assert not [t for t in texts if ".sweep" in t]
+    assert list(swept.design.values) == ["upside", "two_sided", "sl"]
+
+
 def test_statistics_and_heat_map_over_two_swept_parameters(swept):
     import simsettle.stats  # noqa: F401 - registers ds.settle
     from simsettle.plot import fig_heatmap

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -12,6 +13,7 @@ import numpy.typing as npt
 
 from simsettle._kernels import population as _pop
 from simsettle._kernels import records as R
+from simsettle.scenario.contracts import AnyDesign
 from simsettle.scenario.schema import Scenario
 
 __all__ = [
@@ -64,20 +66,24 @@ class ModelInputs:
         return slice(first, first + n), slice(first + n, first + 2 * n)
 
 
-def stop_loss_attachments(scenario: Scenario) -> npt.NDArray[np.float64]:
-    """Sorted unique attachment points (USD) named by the scenario's designs."""
+def stop_loss_attachments(designs: Sequence[AnyDesign]) -> npt.NDArray[np.float64]:
+    """Sorted unique attachment points (USD) named by ``designs``."""
     from simsettle.rules.terms import compile_terms
 
-    compiled = (compile_terms(d).stop_loss for d in scenario.designs)
+    compiled = (compile_terms(d).stop_loss for d in designs)
     points = {sl.attachment for sl in compiled if sl is not None}
     return np.array(sorted(points), dtype=np.float64)
 
 
-def compile_model(scenario: Scenario, *, member_offset: int = 0) -> ModelInputs:
+def compile_model(
+    scenario: Scenario, *, member_offset: int = 0, designs: Sequence[AnyDesign] | None = None
+) -> ModelInputs:
     """Solve the scenario's cost, population and trend blocks into the kernel's parameters.
 
     ``member_offset`` is the first member counter word: lines of business of a portfolio use
     disjoint member streams and share the trial-level (trend, shock, quality) draws.
+    ``designs`` are the designs whose stop-loss attachments the kernel sums the excess over
+    (a sweep point's design variants; default: the scenario's designs).
     """
     pop, cost, trend = scenario.population, scenario.cost, scenario.trend
     p = np.zeros((), dtype=R.MODEL_DTYPE)
@@ -158,7 +164,7 @@ def compile_model(scenario: Scenario, *, member_offset: int = 0) -> ModelInputs:
         raise ValueError(f"model parameters are not all finite: {bad} in {p!r}")
     return ModelInputs(
         params=p,
-        attachments=stop_loss_attachments(scenario),
+        attachments=stop_loss_attachments(scenario.designs if designs is None else designs),
         practices=practice_table(scenario),
         n_base_years=scenario.benchmark.base_years,
         n_performance_years=scenario.performance_years,

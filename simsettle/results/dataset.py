@@ -47,6 +47,7 @@ from simsettle.scenario.schema import Scenario
 if TYPE_CHECKING:
     from simsettle.models.population import ModelInputs
     from simsettle.rules.designs import Settled
+    from simsettle.scenario.sweep import DesignGrid
 
 __all__ = [
     "achieved_cost_moments",
@@ -172,11 +173,17 @@ def to_dataset(
     trials: int,
     inputs: ModelInputs,
     command: str | None = None,
+    designs: DesignGrid | None = None,
 ) -> xr.Dataset:
-    """Label the settled arrays: the one place simsettle builds a Dataset."""
+    """Label the settled arrays: the one place simsettle builds a Dataset.
+
+    ``designs`` are a sweep point's designs at every combination of the design axes, in the
+    order settled: the ``design`` dim is then followed by one dim per design axis
+    (:func:`~simsettle.results.sweeps.label_design_axes`). Default: the scenario's designs.
+    """
     sc = loaded.scenario
-    designs = sc.all_designs
-    names = [d.name for d in designs]
+    settled_designs = sc.all_designs if designs is None else designs.designs
+    names = [d.name for d in sc.all_designs] if designs is None else list(designs.names)
     steps = settled.steps
     settlement = steps[..., R.S_SETTLEMENT]
     # Per-design variables first, so the Dataset's dims read (design, trial, year).
@@ -239,7 +246,13 @@ def to_dataset(
             np.array(settled.design_line, dtype=object),
             {"long_name": "line of business", "description": "Portfolio line of the design."},
         )
-    coords.update(_design_coords(designs))
+    if designs is None:
+        coords.update(_design_coords(settled_designs))
+    else:
+        from simsettle.results.sweeps import label_design_axes
+
+        data, grid_coords = label_design_axes(designs, data, _design_coords(settled_designs))
+        coords.update(grid_coords)
     ds = xr.Dataset(
         {name: (dims, arr, dict(VAR_ATTRS[name])) for name, (dims, arr) in data.items()},
         coords=coords,

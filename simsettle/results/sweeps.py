@@ -8,7 +8,7 @@ the Dataset's ``sweep_dims`` and ``sweep`` attributes list the axes.
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,66 +17,73 @@ import xarray as xr
 from simsettle.results.schema import _D
 
 if TYPE_CHECKING:
-    from simsettle.scenario.sweep import AxisPlan, SweepPlan
+    from simsettle.scenario.sweep import AxisPlan, DesignGrid, SweepPlan
 
-__all__ = ["combine_sweep", "sweep_base", "sweep_base_index"]
+__all__ = ["combine_sweep", "label_design_axes", "sweep_base", "sweep_base_index"]
+
+
+def label_design_axes(
+    designs: DesignGrid,
+    data: Mapping[str, tuple[tuple[str, ...], np.ndarray[Any, Any]]],
+    design_coords: Mapping[str, tuple[str, np.ndarray[Any, Any], dict[str, Any]]],
+) -> tuple[
+    dict[str, tuple[tuple[str, ...], np.ndarray[Any, Any]]],
+    dict[str, Any],
+]:
+    """A sweep point's variables and design coordinates with its design axes as dimensions.
+
+    ``data`` are ``(dims, array)`` of the variables, their ``design`` axis holding
+    ``designs.flat`` (design-major); ``design_coords`` the design coordinates of the same
+    variants. The ``design`` axis becomes ``(design, *design_axes)``. A design coordinate that
+    no design axis changes stays on ``design``; one that an axis changes moves to
+    ``(design, *design_axes)``, or is left out where its name is an axis's (the axis's own
+    coordinate holds its values). Each design axis gets its coordinate. A grid of one variant
+    per design keeps the ``design`` axis as it is.
+    """
+    axes = designs.axes
+    coords: dict[str, Any] = {}
+    if designs.n_variants == 1:
+        out = dict(data)
+        coords.update(design_coords)
+    else:
+        n, shape = len(designs.names), designs.shape
+        dims = tuple(a.dim for a in axes)
+        out = {}
+        for name, (var_dims, arr) in data.items():
+            if _D not in var_dims:
+                out[name] = (var_dims, arr)
+                continue
+            i = var_dims.index(_D)
+            out[name] = (
+                (*var_dims[:i], _D, *dims, *var_dims[i + 1 :]),
+                arr.reshape(*arr.shape[:i], n, *shape, *arr.shape[i + 1 :]),
+            )
+        for k, (_, flat_values, attrs) in design_coords.items():
+            values = flat_values.reshape(n, *shape)
+            rows = values.reshape(n, -1)
+            if all(len({repr(x) for x in row}) == 1 for row in rows):
+                coords[k] = (_D, rows[:, 0], attrs)
+            elif k not in dims:
+                coords[k] = ((_D, *dims), values, attrs)
+    for a in axes:
+        coords[a.dim] = (a.dim, _sweep_values(a), _sweep_attrs(a))
+    return out, coords
 
 
 def combine_sweep(points: Sequence[xr.Dataset], plan: SweepPlan) -> xr.Dataset:
     """One Dataset from a sweep's runs: each swept parameter a dimension.
 
-    ``points`` are the Datasets of ``plan.points`` in order; their ``design`` dim holds every
-    design's variants (design-major). Per-design variables get the design axes and the model
-    axes; the others the model axes only. Dims: ``design``, then the swept parameters in the
-    order of the scenario's ``sweep``, then the rest (``trial``, ``year``, ...). A design
-    coordinate that a sweep changes moves to the sweep's dimension (dropped where its name is the
-    dimension's); the others stay on ``design``.
+    ``points`` are the Datasets of ``plan.points`` in order, each labelled with its design axes
+    already (:func:`label_design_axes`); they are concatenated along the model axes. Dims:
+    ``design``, then the swept parameters in the order of the scenario's ``sweep``, then the
+    rest (``trial``, ``year``, ...); variables that are not per design have the model axes
+    only.
     """
-    names = list(plan.design_names)
-    design_axes, model_axes = plan.design_axes, plan.model_axes
-    g_shape = [len(a.values) for a in design_axes]
-    g = plan.n_variants
-
-    def unstack(ds: xr.Dataset) -> xr.Dataset:
-        if g == 1:
-            return ds
-        out: dict[Hashable, Any] = {}
-        for name, var in ds.data_vars.items():
-            if _D not in var.dims:
-                out[name] = var
-                continue
-            axis = var.dims.index(_D)
-            shape = (*var.shape[:axis], len(names), *g_shape, *var.shape[axis + 1 :])
-            dims = (*var.dims[:axis], _D, *(a.dim for a in design_axes), *var.dims[axis + 1 :])
-            out[name] = xr.Variable(dims, var.values.reshape(shape), var.attrs)
-        coords: dict[Hashable, Any] = {
-            k: v for k, v in ds.coords.items() if _D not in v.dims and k not in ds.dims
-        }
-        for k in ds.dims:
-            if k != _D:
-                coords[k] = ds.coords.get(k, None)
-        coords = {k: v for k, v in coords.items() if v is not None}
-        coords[_D] = (_D, np.array(names, dtype=object), dict(ds[_D].attrs))
-        swept = {a.dim for a in design_axes}
-        for k, c in ds.coords.items():
-            if k == _D or c.dims != (_D,):
-                continue
-            values = c.values.reshape(len(names), *g_shape)
-            flat = values.reshape(len(names), -1)
-            if all(len({repr(x) for x in row}) == 1 for row in flat):
-                coords[k] = (_D, flat[:, 0], dict(c.attrs))
-            elif k not in swept:
-                coords[k] = ((_D, *(a.dim for a in design_axes)), values, dict(c.attrs))
-        return xr.Dataset(out, coords=coords, attrs=ds.attrs)
-
-    grid = [unstack(ds) for ds in points]
-    for a in design_axes:
-        for i, ds in enumerate(grid):
-            grid[i] = ds.assign_coords({a.dim: (a.dim, _sweep_values(a), _sweep_attrs(a))})
+    model_axes = plan.model_axes
     if model_axes:
         shape = [len(a.values) for a in model_axes]
         nested: Any = np.empty(shape, dtype=object)
-        for i, ds in enumerate(grid):
+        for i, ds in enumerate(points):
             nested[np.unravel_index(i, shape)] = ds
         combined: xr.Dataset = xr.combine_nested(
             nested.tolist(),
@@ -90,7 +97,7 @@ def combine_sweep(points: Sequence[xr.Dataset], plan: SweepPlan) -> xr.Dataset:
         for a in model_axes:
             combined = combined.assign_coords({a.dim: (a.dim, _sweep_values(a), _sweep_attrs(a))})
     else:
-        combined = grid[0]
+        combined = points[0]
     order = [a.dim for a in plan.axes]
     for name, var in combined.data_vars.items():
         lead = [d for d in (_D, *order) if d in var.dims]

@@ -14,6 +14,7 @@ premium`` with ``0 <= recovery <= spend``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -34,6 +35,7 @@ from simsettle.rules.stop_loss import (
 )
 from simsettle.rules.terms import compile_terms
 from simsettle.scenario.schema import Scenario, Timing
+from simsettle.scenario.sweep import Variant
 
 __all__ = ["Settled", "combine_lines", "present_value", "settle_designs"]
 
@@ -151,12 +153,22 @@ def _check_aggregates(aggregates: F8, n_base: int) -> None:
             )
 
 
-def settle_designs(scenario: Scenario, inputs: ModelInputs, aggregates: F8) -> Settled:
+def settle_designs(
+    scenario: Scenario,
+    inputs: ModelInputs,
+    aggregates: F8,
+    variants: Sequence[Variant] | None = None,
+) -> Settled:
     """Benchmark, stop-loss and settlement of every design from the kernel's aggregates.
 
     ``aggregates`` is (trial, simulated year, field) as returned by
-    :func:`simsettle.models.simulate_aggregates` for all trials.
+    :func:`simsettle.models.simulate_aggregates` for all trials. ``variants`` are the designs
+    to settle, in order (a sweep's :attr:`~simsettle.scenario.sweep.DesignGrid.flat`); messages
+    name each by its label. Default: the scenario's designs.
     """
+    if variants is None:
+        variants = [Variant(d) for d in scenario.designs]
+    designs = [v.design for v in variants]
     nb = inputs.n_base_years
     if aggregates.ndim != 3 or aggregates.shape[1:] != (inputs.n_years, inputs.n_fields):
         raise ValueError(
@@ -195,7 +207,7 @@ def settle_designs(scenario: Scenario, inputs: ModelInputs, aggregates: F8) -> S
         quality_score=quality,
     )
     years_in = np.arange(spend.shape[1], dtype=np.float64)
-    n_designs = len(scenario.designs)
+    n_designs = len(designs)
     shape = (n_designs, *spend.shape)
     design_benchmark = np.empty(shape)
     recovery = np.zeros(shape)
@@ -215,7 +227,9 @@ def settle_designs(scenario: Scenario, inputs: ModelInputs, aggregates: F8) -> S
         )
         spend_estimated = spend * (1.0 + error)
     attachments = list(inputs.attachments)
-    for d, terms in enumerate(compile_terms(design) for design in scenario.designs):
+    for d, variant in enumerate(variants):
+        # Named by its label: the gate's messages say which variant of a swept design failed.
+        terms = replace(compile_terms(variant.design), name=variant.label)
         base = benchmark
         if terms.capitation_pmpm is not None:
             # A fixed budget per member month, trended at the negotiated rate after year one.
@@ -282,7 +296,7 @@ def settle_designs(scenario: Scenario, inputs: ModelInputs, aggregates: F8) -> S
                     p_spend,
                     p_months,
                     base_share,
-                    design=scenario.designs[d].name,
+                    design=variants[d].label,
                 )
                 for d in range(n_designs)
             ]
@@ -292,7 +306,7 @@ def settle_designs(scenario: Scenario, inputs: ModelInputs, aggregates: F8) -> S
         p_spend = np.moveaxis(p_spend, -1, 0)
         p_months = np.moveaxis(p_months, -1, 0)
     payoff = payoff_table(
-        scenario.designs,
+        designs,
         DEFAULT_PAYOFF_RATES,
         members=float(members[:, 0].mean()),
         revenue_ratio=ratio,

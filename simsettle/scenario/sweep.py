@@ -1,7 +1,8 @@
 """Expanding a scenario's ``sweep`` into the runs that make it, every value checked up front.
 
-A sweep over design fields needs one simulation: the designs are copied once per combination of
-the design axes ("variants") and all are settled on the same simulated years. A sweep over any
+A sweep over design fields needs one simulation: each design is validated once per combination of
+the design axes (its "variants", which keep the design's name and carry the swept values) and
+all are settled on the same simulated years. A sweep over any
 other field (population, cost, trend, benchmark) simulates again once per combination of those
 axes, with the same seed, so every point uses the same random numbers. :func:`plan_sweep`
 validates every combination before anything runs; a bad value is reported at its sweep entry.
@@ -19,12 +20,12 @@ from pydantic import BaseModel, ValidationError
 
 from simsettle.errors import Issue, ScenarioError
 from simsettle.scenario._base import field_units
-from simsettle.scenario.contracts import DESIGN_KINDS
+from simsettle.scenario.contracts import DESIGN_KINDS, Design
 from simsettle.scenario.io import LoadedScenario, _yaml, error_at, locate, validation_issues
 from simsettle.scenario.paths import Override, PathError, apply_override
 from simsettle.scenario.schema import Scenario, SweepAxis, SweepValue
 
-__all__ = ["AxisPlan", "SweepPlan", "plan_sweep", "variant_name"]
+__all__ = ["AxisPlan", "DesignGrid", "SweepPlan", "SweepPoint", "Variant", "plan_sweep"]
 
 #: Combinations (model points x design variants) a sweep may expand to.
 MAX_COMBINATIONS = 100_000
@@ -44,17 +45,84 @@ class AxisPlan:
 
 
 @dataclass(frozen=True)
-class SweepPlan:
-    """The runs of a sweep.
+class Variant:
+    """One design at one combination of the design axes: the validated design, under its own
+    name, and the swept values it was validated with."""
 
-    ``points`` has one scenario per combination of the model axes (in ``itertools.product``
-    order, the last axis fastest); each scenario's designs are the variants: for each design of
-    the file, one copy per combination of the design axes, named by :func:`variant_name`.
+    design: Design
+    #: ``(dim, value)`` of each design axis, in the order of the scenario's ``sweep``.
+    at: tuple[tuple[str, SweepValue], ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The design's name and its swept values, for messages (``two_sided at
+        min_savings_rate = 0.02``); the name alone when nothing is swept."""
+        if not self.at:
+            return self.design.name
+        values = ", ".join(f"{dim} = {value!r}" for dim, value in self.at)
+        return f"{self.design.name} at {values}"
+
+
+@dataclass(frozen=True)
+class DesignGrid:
+    """The designs a simulation settles: each design of the file at every combination of the
+    design axes.
+
+    ``variants[j][k]`` is design ``j`` at the ``k``-th combination, in ``itertools.product``
+    order of the axes' values (the last axis fastest), so that ``variants[j]`` reshaped to
+    :attr:`shape` is indexed by the design axes. Without design axes each design has one
+    variant, itself.
     """
 
     axes: tuple[AxisPlan, ...]
-    points: tuple[Scenario, ...]
-    design_names: tuple[str, ...]
+    variants: tuple[tuple[Variant, ...], ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The designs' names, as in the file."""
+        return tuple(row[0].design.name for row in self.variants)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Number of values of each design axis."""
+        return tuple(len(a.values) for a in self.axes)
+
+    @property
+    def n_variants(self) -> int:
+        """Variants per design (the product of :attr:`shape`)."""
+        return len(self.variants[0])
+
+    @property
+    def flat(self) -> tuple[Variant, ...]:
+        """Every variant, design-major: the order in which they are settled."""
+        return tuple(v for row in self.variants for v in row)
+
+    @property
+    def designs(self) -> tuple[Design, ...]:
+        """The validated design of every variant, in the order of :attr:`flat`."""
+        return tuple(v.design for v in self.flat)
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One simulation of a sweep: a combination of the model axes.
+
+    ``scenario`` is the file's scenario with the point's model-axis values, the run's trials
+    and seed, no ``sweep``, and its designs at the design axes' base values; ``designs`` are
+    what the point settles.
+    """
+
+    scenario: Scenario
+    designs: DesignGrid
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """The runs of a sweep: one :class:`SweepPoint` per combination of the model axes, in
+    ``itertools.product`` order (the last axis fastest)."""
+
+    axes: tuple[AxisPlan, ...]
+    points: tuple[SweepPoint, ...]
 
     @property
     def model_axes(self) -> tuple[AxisPlan, ...]:
@@ -65,19 +133,6 @@ class SweepPlan:
     def design_axes(self) -> tuple[AxisPlan, ...]:
         """Axes that are only settled again."""
         return tuple(a for a in self.axes if a.is_design)
-
-    @property
-    def n_variants(self) -> int:
-        """Design variants per original design."""
-        n = 1
-        for a in self.design_axes:
-            n *= len(a.values)
-        return n
-
-
-def variant_name(design: str, k: int, n_variants: int) -> str:
-    """Name of design ``design``'s ``k``-th variant (the design's own name when there is one)."""
-    return design if n_variants == 1 else f"{design}.sweep{k}"
 
 
 def _plain(node: Any) -> Any:
@@ -188,26 +243,6 @@ def plan_sweep(loaded: LoadedScenario) -> SweepPlan:
                 placed.append(issue)
             raise ScenarioError(placed) from None
 
-    points = []
-    for model_values in itertools.product(*(a.grid for _, a in model_axes)):
-        model_settings = [(i, a, v) for (i, a), v in zip(model_axes, model_values, strict=True)]
-        model_data = copy.deepcopy(base)
-        variants_by_point = []
-        for design_values in itertools.product(*(a.grid for _, a in design_axes)):
-            settings = model_settings + [
-                (i, a, v) for (i, a), v in zip(design_axes, design_values, strict=True)
-            ]
-            variants_by_point.append(build(copy.deepcopy(model_data), settings))
-        first = variants_by_point[0]
-        variants = tuple(
-            point.designs[j].model_copy(update={"name": variant_name(name, k, n_design)})
-            for j, name in enumerate(names)
-            for k, point in enumerate(variants_by_point)
-        )
-        # The run's own trials and seed (simulate(trials=, seed=) may override the file's).
-        update = {"designs": variants, "sweep": (), "trials": sc.trials, "seed": sc.seed}
-        points.append(first.model_copy(update=update))
-
     plans = []
     for axis in axes:
         description, units = _field(axis.path)
@@ -222,4 +257,40 @@ def plan_sweep(loaded: LoadedScenario) -> SweepPlan:
                 units=units,
             )
         )
-    return SweepPlan(axes=tuple(plans), points=tuple(points), design_names=names)
+    grid_axes = tuple(plans[i] for i, _ in design_axes)
+    combinations = list(itertools.product(*(a.grid for _, a in design_axes)))
+    base_combination = combinations.index(tuple(a.base_value for _, a in design_axes))
+    points = []
+    for model_values in itertools.product(*(a.grid for _, a in model_axes)):
+        model_settings = [(i, a, v) for (i, a), v in zip(model_axes, model_values, strict=True)]
+        model_data = copy.deepcopy(base)
+        # Every combination is validated as a whole scenario: a design's template is expanded,
+        # and its revenue caps checked, with the scenario's own fields, which a model axis may
+        # have set.
+        validated = [
+            build(
+                copy.deepcopy(model_data),
+                model_settings
+                + [(i, a, v) for (i, a), v in zip(design_axes, design_values, strict=True)],
+            )
+            for design_values in combinations
+        ]
+        variants = tuple(
+            tuple(
+                Variant(
+                    scenario.designs[j],
+                    tuple((a.dim, v) for a, v in zip(grid_axes, values, strict=True)),
+                )
+                for scenario, values in zip(validated, combinations, strict=True)
+            )
+            for j in range(len(names))
+        )
+        # The run's own trials and seed (simulate(trials=, seed=) may override the file's).
+        update = {"sweep": (), "trials": sc.trials, "seed": sc.seed}
+        points.append(
+            SweepPoint(
+                scenario=validated[base_combination].model_copy(update=update),
+                designs=DesignGrid(axes=grid_axes, variants=variants),
+            )
+        )
+    return SweepPlan(axes=tuple(plans), points=tuple(points))
