@@ -403,7 +403,9 @@ def simulate(
 
         plan = plan_sweep(loaded)
         points = [point.scenario for point in plan.points]
-        grids = [point.designs for point in plan.points]
+        # A point settles its design variants only where the sweep has design axes; a sweep of
+        # model fields alone settles the scenario's designs, a portfolio's lines' included.
+        grids = [point.designs if point.designs.axes else None for point in plan.points]
     lines_per_point = len(sc.line_views())
     total = sc.trials * lines_per_point * len(points)
     # The model is compiled once per point and line of business, here, and read by all below.
@@ -523,7 +525,8 @@ def _simulate_point(
             prefix=f"p{point}-l{k}",
             report=line_report,
         )
-        variants = None if designs is None else designs.flat
+        # The variants are the primary line's (the schema refuses design sweeps in a portfolio).
+        variants = None if designs is None or k > 0 else designs.flat
         settled.append((name, settle_designs(view, inputs, aggregates, variants)))
         del aggregates  # the next line's, or the Dataset, may use the room
     combined = settled[0][1] if len(settled) == 1 else combine_lines(settled)

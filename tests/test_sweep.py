@@ -13,6 +13,7 @@ from simsettle.scenario.contracts import DESIGN_KINDS, StopLoss
 from simsettle.scenario.paths import parse_override
 from simsettle.scenario.schema import CareManagement, Cost
 from simsettle.scenario.sweep import _field
+from tests.conftest import ROOT
 
 BASE = """\
 schema_version: 1
@@ -287,3 +288,26 @@ def test_money_fields_declare_usd():
         assert field_units(model, name) == USD.units, (model.__name__, name)
         assert "USD" in (model.model_fields[name].description or ""), (model.__name__, name)
     assert field_units(StopLoss, "premium_loading") == "1"
+
+
+def test_a_model_sweep_of_a_portfolio_settles_every_lines_designs():
+    """A sweep of model fields alone settles the scenario's own designs, a portfolio's other
+    lines' included; each point equals its own run to the bit (a regression: the first
+    structural version settled the primary line's designs for every line)."""
+    path = ROOT / "scenarios" / "examples" / "portfolio.yaml"
+    text = path.read_text(encoding="utf-8") + "sweep:\n  - path: population.turnover\n"
+    swept = simsettle.simulate(
+        parse_scenario(text + "    values: [0.1, 0.2]\n", str(path)), trials=20, progress=False
+    )
+    single = simsettle.simulate(
+        parse_scenario(
+            path.read_text(encoding="utf-8"), str(path), [parse_override("population.turnover=0.2")]
+        ),
+        trials=20,
+        progress=False,
+    )
+    assert list(swept.design.values) == list(single.design.values)
+    assert len(single.design) == 3
+    point = swept.sel(turnover=0.2)
+    for name in ("settlement", "portfolio_settlement", "line_actual_spend"):
+        np.testing.assert_array_equal(point[name].values, single[name].values, err_msg=name)
