@@ -266,8 +266,10 @@ def schema(
         typer.echo(text, nl=False)
         return
     _check_output_file(output)
+    from simsettle._atomic import write_text
+
     with _exit_on(_write_failure(output, "the schema")):
-        output.write_text(text, encoding="utf-8")
+        write_text(output, text)
 
 
 def _check_output_path(out: Path, source: Path, *, force: bool = False) -> None:

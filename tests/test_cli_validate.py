@@ -242,11 +242,12 @@ def test_schema_write_failure_exits_1(tmp_path: Path, monkeypatch: pytest.Monkey
     def fail(self: Path, *args: object, **kwargs: object) -> int:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(Path, "write_text", fail)
+    monkeypatch.setattr(Path, "write_bytes", fail)
     out = tmp_path / "s.json"
     result = invoke("schema", "-o", str(out))
     assert result.exit_code == 1
     assert f"{out}: could not write the schema" in result.stderr
+    assert list(tmp_path.iterdir()) == []  # written atomically: no partial file is left
 
 
 def test_schema_descriptions_everywhere() -> None:

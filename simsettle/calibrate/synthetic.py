@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from simsettle._arrays import F8, I8
+from simsettle._atomic import atomic_path
 from simsettle.calibrate.data import MemberYears, member_years
 from simsettle.scenario.schema import Scenario
 
@@ -71,8 +72,8 @@ class SyntheticClaims:
         )
 
     def write_claims(self, path: str | Path, *, risk_scores: bool = True) -> None:
-        """Write ``member_id, year, allowed, member_months[, risk_score]`` as CSV."""
-        with Path(path).open("w", encoding="utf-8", newline="") as f:
+        """Write ``member_id, year, allowed, member_months[, risk_score]`` as CSV (atomically)."""
+        with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="") as f:
             w = csv.writer(f)
             w.writerow(
                 ["member_id", "year", "allowed", "member_months"]
@@ -95,9 +96,9 @@ class SyntheticClaims:
         The months are exact, and so fractional where a member joined or left during a month:
         ``start_month`` is one plus the months from 1 January at which the member joined,
         ``end_month`` the months at which it left (1 and 12 for a whole year), as the enrolment
-        reader takes them.
+        reader takes them. Written atomically.
         """
-        with Path(path).open("w", encoding="utf-8", newline="") as f:
+        with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="") as f:
             w = csv.writer(f)
             w.writerow(["member_id", "year", "start_month", "end_month"])
             for i in range(self.n):
