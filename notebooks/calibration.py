@@ -254,8 +254,8 @@ display(summary(ds).to_dataframe())
 # ## 3. A round trip
 #
 # Claims simulated member by member from known parameters
-# (`simsettle.calibrate.synthetic_claims`: one history of the scenario's population, in numpy,
-# following the engine's model) are calibrated back. With risk scores and enrolment every field
+# (`simsettle.calibrate.synthetic_claims`: one history of the scenario's population, drawn by
+# the engine's own member-year rule) are calibrated back. With risk scores and enrolment every field
 # is estimated; each should lie in its 95% interval (the test suite checks three parameter sets
 # and measures the intervals' coverage).
 

@@ -591,6 +591,23 @@ def _row(**kw: float) -> dict[str, float]:
 def test_paragraph_cases(row: dict[str, float], says: list[str]) -> None:
     from simsettle.report.content import _paragraph
 
-    text = _paragraph(row, upside_only=False, stop_loss="stop_loss_net" in row)
+    text = _paragraph(row, no_losses=None, stop_loss="stop_loss_net" in row)
     for sentence in says:
         assert sentence in text
+
+
+def test_the_reason_a_design_never_pays_names_its_terms():
+    from simsettle.report.content import _why_no_losses
+
+    view = xr.Dataset(
+        coords={
+            "design": ["up", "capped", "two"],
+            "kind": ("design", ["upside_only", "two_sided", "two_sided"]),
+            "loss_cap": ("design", [0.0, 0.0, 0.05]),
+        }
+    )
+    assert _why_no_losses(view, "up") == "the design is upside-only"
+    # A two-sided design whose loss cap is 0 shares no losses, but is not upside-only.
+    assert _why_no_losses(view, "capped") == "the design shares no losses"
+    assert _why_no_losses(view, "two") is None
+    assert _why_no_losses(view.drop_vars("loss_cap"), "up") is None

@@ -7,11 +7,13 @@ import pytest
 
 from simsettle.rules import YearFacts, compile_terms, settle, settlement
 from simsettle.rules.reference import (
+    msr_reference,
     settle_reference,
     stop_loss_premium_reference,
     stop_loss_recovery_reference,
 )
 from simsettle.rules.stop_loss import stop_loss_premium, stop_loss_recovery
+from simsettle.rules.terms import corridor_in_force
 from simsettle.scenario import StopLoss, TwoSided, UpsideOnly
 
 B = 100_000_000.0  # a $100M benchmark
@@ -175,3 +177,33 @@ def test_stop_loss_recovery_and_premium():
     np.testing.assert_allclose(prem[:, 0], stop_loss_premium_reference(terms, expected), rtol=1e-15)
     with pytest.raises(ValueError, match="non-negative"):
         stop_loss_recovery(terms, np.array([-1.0]))
+
+
+@pytest.mark.parametrize("members", [120.0, 750.0, 2_000.0, 4_999.0, 5_000.0, 12_345.0, 70_000.0])
+def test_corridor_in_force_against_the_written_out_table(members):
+    """The one place the MSR/MLR in force is worked out (rules.terms.corridor_in_force), checked
+    against SPEC-v11 Table 5 written out band by band (msr_reference), independently of the
+    compiler the gate and the reference twin share."""
+    n = np.array([members])
+    table = TwoSided(
+        kind="two_sided", name="t", msr_table="mssp", shared_savings_rate=0.5, shared_loss_rate=0.5
+    )
+    msr, mlr = corridor_in_force(compile_terms(table).corridor, n)
+    assert msr[0] == pytest.approx(msr_reference(members), rel=1e-12)
+    assert mlr[0] == msr[0]
+    small = TwoSided(
+        kind="two_sided",
+        name="s",
+        min_savings_rate=0.02,
+        min_loss_rate=0.03,
+        variable_msr_below=5_000,
+        shared_savings_rate=0.5,
+        shared_loss_rate=0.5,
+    )
+    msr, mlr = corridor_in_force(compile_terms(small).corridor, n)
+    want = (msr_reference(members),) * 2 if members < 5_000 else (0.02, 0.03)
+    assert (msr[0], mlr[0]) == pytest.approx(want, rel=1e-12)
+    one_sided = UpsideOnly(kind="upside_only", name="u", msr_table="mssp", shared_savings_rate=0.4)
+    msr, mlr = corridor_in_force(compile_terms(one_sided).corridor, n)
+    assert msr[0] == pytest.approx(msr_reference(members), rel=1e-12)
+    assert mlr[0] == np.inf  # shares no losses

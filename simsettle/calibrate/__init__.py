@@ -13,7 +13,8 @@ from) and the goodness of fit, which :meth:`Calibration.write_report` renders as
   :func:`fit_shares`).
 * Turnover, risk, persistence, entrants and trend: :mod:`simsettle.calibrate.panel`.
 * Round trips: :func:`synthetic_claims` draws member-level claims and enrolment from a
-  scenario with numpy (:mod:`simsettle.calibrate.synthetic`).
+  scenario through the engine's own member-year rule and random numbers
+  (:mod:`simsettle.calibrate.synthetic`).
 
 For type checkers, import the function: ``from simsettle.calibrate import calibrate``.
 """

@@ -290,8 +290,9 @@ def _facts(
 # ------------------------------------------------------------------------------ words
 
 
-def _paragraph(s: Mapping[str, float], *, upside_only: bool, stop_loss: bool) -> str:
-    """The plain-language paragraph of one design, from its :func:`describe` row."""
+def _paragraph(s: Mapping[str, float], *, no_losses: str | None, stop_loss: bool) -> str:
+    """The plain-language paragraph of one design, from its :func:`describe` row; ``no_losses``
+    says why the design can never owe losses (:func:`_why_no_losses`), None where it can."""
     lo, hi = s["q05"], s["q95"]
     p_pay, p_receive, p_zero = s["prob_loss"], s["prob_savings"], s["prob_zero"]
     out: list[str] = []
@@ -315,8 +316,8 @@ def _paragraph(s: Mapping[str, float], *, upside_only: bool, stop_loss: bool) ->
 
     if p_pay == 0:
         out.append(
-            "It never pays: the design is upside-only."
-            if upside_only
+            f"It never pays: {no_losses}."
+            if no_losses is not None
             else "It never pays in any simulated year."
         )
     elif lo < 0:
@@ -381,12 +382,15 @@ def _row_values(stats: xr.Dataset, design: str) -> dict[str, float]:
     return {str(k): float(v) for k, v in row.data_vars.items() if v.ndim == 0}
 
 
-def _shares_no_losses(view: xr.Dataset, design: str) -> bool:
-    """Whether the design's terms share no losses at all (its compiled loss cap is 0), whatever
-    its kind; False when the results carry no design coordinates."""
+def _why_no_losses(view: xr.Dataset, design: str) -> str | None:
+    """Why the design's terms can never owe losses (its compiled loss cap is 0), in words, or
+    None where they can or the results carry no design coordinates."""
     if "loss_cap" not in view.coords or "design" not in view["loss_cap"].dims:
-        return False
-    return bool(view["loss_cap"].sel(design=design).values == 0.0)
+        return None
+    if not bool(view["loss_cap"].sel(design=design).values == 0.0):
+        return None
+    kind = str(view["kind"].sel(design=design).values) if "kind" in view.coords else ""
+    return "the design is upside-only" if kind == "upside_only" else "the design shares no losses"
 
 
 def _has_stop_loss(view: xr.Dataset, design: str) -> bool:
@@ -830,7 +834,7 @@ def build_report(
                 design=d,
                 color=colors[d],
                 paragraph=_paragraph(
-                    rows[d], upside_only=_shares_no_losses(view, d), stop_loss=stop_loss[d]
+                    rows[d], no_losses=_why_no_losses(view, d), stop_loss=stop_loss[d]
                 ),
                 converged=converged,
                 verdict=verdict,

@@ -47,8 +47,6 @@ _LIGHT = "#60646a"
 _RULE = "#9aa0a6"
 _HAIR = "#dcdfe3"
 _BLUE = "#0072B2"
-_OK = "#00704a"
-_SHORT = "#b23c00"
 
 Weight = Literal["normal", "bold"]
 

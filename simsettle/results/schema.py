@@ -13,6 +13,7 @@ coordinates' attributes, shared by the modules of :mod:`simsettle.results` only.
 from __future__ import annotations
 
 from simsettle.dims import Dim
+from simsettle.scenario.contracts import DESIGN_KINDS
 
 __all__ = ["RESULTS_FORMAT", "SIGN_CONVENTION", "VAR_ATTRS"]
 
@@ -233,7 +234,7 @@ def _coord(long_name: str, units: str | None, description: str) -> dict[str, str
 
 
 _COORD_ATTRS: dict[str, dict[str, str]] = {
-    "kind": _coord("design kind", None, "upside_only or two_sided."),
+    "kind": _coord("design kind", None, "The design's kind: " + ", ".join(DESIGN_KINDS) + "."),
     "template": _coord("template", None, "Template the design was expanded from; '' if none."),
     "sharing": _coord("sharing form", None, "flat (one sharing rate) or banded corridors."),
     "min_savings_rate": _coord(
