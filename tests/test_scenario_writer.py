@@ -92,6 +92,23 @@ def test_floats_are_exact_yaml_numbers(x: float, text: str) -> None:
     assert float(text) == x
 
 
+@pytest.mark.parametrize(
+    ("x", "text"),
+    [
+        # Six significant digits, as calibrated scenarios have always been written.
+        (1234567.89, "1.23457e6"),
+        (999999.5, "1.0e6"),
+        (-0.0, "0.0"),
+        (60000.0, "60000.0"),
+        (0.000123456789, "0.000123457"),
+        (1e-05, "1.0e-5"),
+    ],
+)
+def test_floats_to_significant_digits(x: float, text: str) -> None:
+    assert _float_text(x, 6) == text
+    assert float(text) == float(f"{x:.6g}")
+
+
 def test_bounds_come_from_the_field_definitions() -> None:
     b = field_bounds(Cost, "body_sigma")
     assert (b.lower, b.upper, b.lower_open, b.upper_open) == (0.0, 4.0, True, False)

@@ -192,7 +192,7 @@ def scenario_text(
             ],
         }
     )
-    return dump_scenario(scenario, comments=comments, trailing=trailing)
+    return dump_scenario(scenario, comments=comments, trailing=trailing, digits=6)
 
 
 def _validated(data: dict[str, object]) -> Scenario:

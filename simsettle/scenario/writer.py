@@ -61,9 +61,12 @@ def comment_lines(paragraphs: Sequence[str], indent: str = "") -> list[str]:
     return out
 
 
-def _float_text(x: float) -> str:
-    """``x`` exactly (``repr``), as a YAML 1.1 and 1.2 float: ``0.0``, ``1.0e-5``, ``1.0e16``."""
-    text = repr(x)
+def _float_text(x: float, digits: int | None = None) -> str:
+    """``x`` as a YAML 1.1 and 1.2 float (``0.0``, ``1.0e-5``, ``1.23457e6``): exactly
+    (``repr``), or to ``digits`` significant digits (then a zero of either sign is ``0.0``)."""
+    if digits is not None and x == 0:
+        return "0.0"
+    text = repr(x) if digits is None else f"{x:.{digits}g}"
     if "e" in text:
         mant, exp = text.split("e")
         if "." not in mant:
@@ -75,8 +78,11 @@ def _float_text(x: float) -> str:
 class _Representer(RoundTripRepresenter):
     """ruamel's round-trip representer with :func:`_float_text` floats and ``null`` for None."""
 
+    digits: int | None = None  # significant digits of floats; None: exactly
+
     def represent_float(self, data: Any) -> Any:
-        return self.represent_scalar("tag:yaml.org,2002:float", _float_text(float(data)))
+        text = _float_text(float(data), self.digits)
+        return self.represent_scalar("tag:yaml.org,2002:float", text)
 
     def represent_none(self, data: Any) -> Any:
         return self.represent_scalar("tag:yaml.org,2002:null", "null")
@@ -132,12 +138,18 @@ def _walk(
 
 
 def dump_scenario(
-    model: BaseModel, *, comments: Comments | None = None, trailing: Comments | None = None
+    model: BaseModel,
+    *,
+    comments: Comments | None = None,
+    trailing: Comments | None = None,
+    digits: int | None = None,
 ) -> str:
     """``model`` (a :class:`~simsettle.scenario.Scenario`, or any block of one) as YAML text.
 
     ``comments`` go above the fields at their paths, ``trailing`` comments after the last field
     of the blocks at their paths (see the module docstring); an unknown path raises ``KeyError``.
+    Floats are written exactly, or with ``digits`` significant digits (for values known to no
+    more than that, such as fitted ones).
     """
     root = _node(model)
     order: list[tuple[Any, Any, tuple[Any, ...]]] = []
@@ -170,8 +182,9 @@ def dump_scenario(
         parent, key, _ = order[after[0]]
         for line in lines:
             parent.yaml_set_comment_before_after_key(key, before=line[indent + 2 :], indent=indent)
+    representer = type("_Representer", (_Representer,), {"digits": digits})
     yaml = YAML(typ="rt", pure=True)
-    yaml.Representer = _Representer
+    yaml.Representer = representer
     yaml.width = 1 << 30  # never fold long text
     yaml.indent(mapping=INDENT, sequence=2 * INDENT, offset=INDENT)
     buf = io.StringIO()
