@@ -253,6 +253,16 @@ def to_dataset(
 
         data, grid_coords = label_design_axes(designs, data, _design_coords(settled_designs))
         coords.update(grid_coords)
+        if designs.n_variants > 1:
+            # A design sweep's results list their coordinates as they always have: the other
+            # dimensions in the order the variables meet them, then ``design`` and the rest.
+            axes = {a.dim for a in designs.axes}
+            lead = [
+                d
+                for d in dict.fromkeys(d for dims, _ in data.values() for d in dims)
+                if d in coords and d != _D and d not in axes
+            ]
+            coords = {k: coords[k] for k in (*lead, *(k for k in coords if k not in lead))}
     ds = xr.Dataset(
         {name: (dims, arr, dict(VAR_ATTRS[name])) for name, (dims, arr) in data.items()},
         coords=coords,
