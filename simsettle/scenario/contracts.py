@@ -419,7 +419,7 @@ class EpisodeReconciliation(_Named):
        by up to ``quality_reduction_loss`` (the whole of it at a CQS of 1);
     4. the quality-adjusted amount is limited to ``stop_gain`` times the target above and
        ``stop_loss_limit`` times the target below (no repayment when ``stop_loss_limit`` is
-       omitted: TEAM Track 1).
+       null: TEAM Track 1; it is 20% when not given).
 
     Sources: 42 CFR 512.550 (TEAM reconciliation: reconciliation amount, CQS adjustment, then the
     stop-gain and stop-loss limits; final rule CMS-1808-F, 89 FR 68986, Aug. 28, 2024); CMS,
@@ -450,7 +450,7 @@ class EpisodeReconciliation(_Named):
         default=0.20,
         description="Stop-loss limit: the most the provider repays, as a fraction of the "
         "reconciliation target (fraction; TEAM Track 2: 0.10, Track 3 and BPCI Advanced: 0.20); "
-        "omit for no repayment at all (TEAM Track 1).",
+        "`null` for no repayment at all (TEAM Track 1).",
     )
     quality_score: Rate = Field(
         default=1.0,
