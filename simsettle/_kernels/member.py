@@ -252,9 +252,10 @@ def compound_cost(
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def leaves_in_year(m: MemberModel, a0: np.uint32) -> bool:
-    """Whether the slot's occupant leaves during the year (the first word of its member call)."""
-    return u32_to_unit(a0) < m.turnover
+def leaves_in_year(m: MemberModel, u_leave: float) -> bool:
+    """Whether the slot's occupant leaves during the year, from the uniform of the first word of
+    its member call."""
+    return u_leave < m.turnover
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -288,7 +289,7 @@ def member_year(
     z = e + entrant_y if is_new else m.rho * z_prev + m.innov * e
     tenure = 0.0 if is_new else tenure_prev + 1.0
     u_leave = u32_to_unit(a[0])
-    leaves = leaves_in_year(m, a[0])
+    leaves = leaves_in_year(m, u_leave)
     # Given a departure, u_leave / turnover is uniform on (0, 1) again.
     joiner = leaves & (u_leave / m.turnover < m.replacement)
     zj = ej + m.entrant
@@ -420,7 +421,7 @@ def slot_year(
     a = words(at, STREAM_MEMBER)
     # The leaver's words only where the occupant leaves (a branch costs a GPU thread less than a
     # Philox call); member_year reads them only there.
-    b = words(at, STREAM_TURNOVER) if leaves_in_year(m, a[0]) else a
+    b = words(at, STREAM_TURNOVER) if leaves_in_year(m, u32_to_unit(a[0])) else a
     z, tenure, leaves, joiner, months, zj, risk, risk_j, demo, demo_j, x, x_j = member_year(
         m, a, b, is_new, z_prev, tenure_prev, entrant_y
     )

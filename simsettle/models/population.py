@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from simsettle._kernels import population as _pop
 from simsettle._kernels import records as R
+from simsettle.rules.terms import compile_terms
 from simsettle.scenario.contracts import AnyDesign
 from simsettle.scenario.schema import Scenario
 
@@ -67,9 +68,7 @@ class ModelInputs:
 
 
 def stop_loss_attachments(designs: Sequence[AnyDesign]) -> npt.NDArray[np.float64]:
-    """Sorted unique attachment points (USD) named by ``designs``."""
-    from simsettle.rules.terms import compile_terms
-
+    """Sorted unique attachment points (USD) named by ``designs``' compiled terms."""
     compiled = (compile_terms(d).stop_loss for d in designs)
     points = {sl.attachment for sl in compiled if sl is not None}
     return np.array(sorted(points), dtype=np.float64)

@@ -39,6 +39,8 @@ from simsettle.results.schema import (
     SIGN_CONVENTION,
     VAR_ATTRS,
 )
+from simsettle.results.sweeps import label_design_axes
+from simsettle.rules.terms import compile_terms
 from simsettle.scenario.contracts import Design
 from simsettle.scenario.costs import CostShape, cost_moments
 from simsettle.scenario.io import LoadedScenario
@@ -60,8 +62,6 @@ __all__ = [
 
 def _design_row(d: Design) -> dict[str, Any]:
     """One design's coordinate values, read from its compiled terms."""
-    from simsettle.rules.terms import compile_terms
-
     return compile_terms(d).coords()
 
 
@@ -249,8 +249,6 @@ def to_dataset(
     if designs is None:
         coords.update(_design_coords(settled_designs))
     else:
-        from simsettle.results.sweeps import label_design_axes
-
         data, grid_coords = label_design_axes(designs, data, _design_coords(settled_designs))
         coords.update(grid_coords)
         if designs.n_variants > 1:
