@@ -145,6 +145,12 @@ def _argument(metavar: str, help: str) -> Any:
     return typer.Argument(help=help, show_default=False, metavar=metavar)
 
 
+def _whole(minimum: int, help: str) -> Any:
+    """An optional whole-number option (``None`` when not given) at least ``minimum``, named
+    after its parameter (``chunk_trials`` is ``--chunk-trials``)."""
+    return typer.Option(min=minimum, help=help)
+
+
 def _repeatable(*names: str, metavar: str, help: str) -> Any:
     """A repeatable option (a list, ``None`` when not given): its metavar, no default shown."""
     return typer.Option(*names, metavar=metavar, show_default=False, help=help)
@@ -293,27 +299,16 @@ def run(
             "--out", "-o", help="Results: a .nc file (NetCDF) or a .zarr directory (Zarr store)."
         ),
     ] = Path("results.nc"),
-    trials: Annotated[
-        int | None, typer.Option("--trials", min=1, help="Override the scenario's trials.")
-    ] = None,
-    seed: Annotated[
-        int | None, typer.Option("--seed", min=0, help="Override the scenario's seed.")
-    ] = None,
+    trials: Annotated[int | None, _whole(1, "Override the scenario's trials.")] = None,
+    seed: Annotated[int | None, _whole(0, "Override the scenario's seed.")] = None,
     sets: SetOption = None,
-    threads: Annotated[
-        int | None, typer.Option("--threads", min=1, help="numba threads (default: all cores).")
-    ] = None,
-    chunk_trials: Annotated[
-        int | None, typer.Option("--chunk-trials", min=1, help="Trials per kernel call.")
-    ] = None,
+    threads: Annotated[int | None, _whole(1, "numba threads (default: all cores).")] = None,
+    chunk_trials: Annotated[int | None, _whole(1, "Trials per kernel call.")] = None,
     progress: Annotated[
         bool | None,
         typer.Option("--progress/--no-progress", help="Progress bar (default: runs over 2 s)."),
     ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option("--workers", min=1, help="Run on a local dask cluster of N processes."),
-    ] = None,
+    workers: Annotated[int | None, _whole(1, "Run on a local dask cluster of N processes.")] = None,
     scheduler: Annotated[
         str | None,
         typer.Option("--scheduler", help="Run on the dask cluster at this scheduler address."),

@@ -31,6 +31,10 @@ _LN2_LO = 1.90821492927058770002e-10
 _SQRT2 = 1.4142135623730951
 _MANTISSA = 0xFFFFFFFFFFFFF
 _ONE_BITS = 0x3FF0000000000000
+# Coefficients, highest degree first. exp(r) = sum r**n / n! to degree 13.
+_EXP_TAYLOR = tuple(1.0 / math.factorial(n) for n in range(13, -1, -1))
+# log(m) = 2 atanh(s) = 2 s sum s**(2n) / (2n + 1), in s**2 to degree 10 (s**21 overall).
+_ATANH_SERIES = tuple(1.0 / n for n in range(21, 0, -2))
 
 
 def _bits_to_float_typer(typingctx: Any, bits: Any) -> Any:
@@ -59,6 +63,18 @@ _float_to_bits = cast("Callable[[float], int]", intrinsic(_float_to_bits_typer))
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _horner(x: float, coefficients: tuple[float, ...]) -> float:
+    """The polynomial with ``coefficients`` (highest degree first) at ``x``, by Horner's rule.
+
+    The tuple is a compile-time constant, so the loop unrolls to one multiply-add a degree.
+    """
+    p = coefficients[0]
+    for i in range(1, len(coefficients)):
+        p = p * x + coefficients[i]
+    return p
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def vexp(x: float) -> float:
     """``exp(x)``, with ``x`` clamped to [-708, 709] (no overflow to infinity, no subnormals).
 
@@ -68,20 +84,7 @@ def vexp(x: float) -> float:
     x = min(max(x, -708.0), 709.0)
     k = math.floor(x * _LOG2E + 0.5)
     r = (x - k * _LN2_HI) - k * _LN2_LO
-    p = 1.0 / 6227020800.0
-    p = p * r + 1.0 / 479001600.0
-    p = p * r + 1.0 / 39916800.0
-    p = p * r + 1.0 / 3628800.0
-    p = p * r + 1.0 / 362880.0
-    p = p * r + 1.0 / 40320.0
-    p = p * r + 1.0 / 5040.0
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
+    p = _horner(r, _EXP_TAYLOR)
     return p * _bits_to_float((np.int64(k) + 1023) << 52)
 
 
@@ -100,18 +103,7 @@ def vlog(x: float) -> float:
     m = m * 0.5 if big else m
     ef = float(e + 1 if big else e)
     s = (m - 1.0) / (m + 1.0)
-    s2 = s * s
-    q = 1.0 / 21.0
-    q = q * s2 + 1.0 / 19.0
-    q = q * s2 + 1.0 / 17.0
-    q = q * s2 + 1.0 / 15.0
-    q = q * s2 + 1.0 / 13.0
-    q = q * s2 + 1.0 / 11.0
-    q = q * s2 + 1.0 / 9.0
-    q = q * s2 + 1.0 / 7.0
-    q = q * s2 + 1.0 / 5.0
-    q = q * s2 + 1.0 / 3.0
-    q = q * s2 + 1.0
+    q = _horner(s * s, _ATANH_SERIES)
     return ef * _LN2_HI + (2.0 * s * q + ef * _LN2_LO)
 
 

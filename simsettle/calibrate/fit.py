@@ -384,7 +384,7 @@ def calibrate(
             upto=risk.risk_sigma.value,
         )
         if cap < risk.risk_sigma.value:
-            risk = cap_risk(panel, log_cost, risk, cap, reps=bootstrap, confidence=confidence)
+            risk = cap_risk(panel, log_cost, risk, cap)
             cost_fit, fitted, level, risk_mix = fit_costs(risk)
             c1 = {k: c for k, c, _ in risk.lag_covariances}.get(1, math.nan)
             notes.append(

@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -151,6 +151,10 @@ class RiskFit:
     lag_covariances: tuple[tuple[int, float, int], ...]  # (lag, covariance, pairs)
     persistence_assumed: bool
     capped: bool = False  # the spread was capped by :func:`cap_risk`
+    # The bootstrap behind the intervals (:func:`cap_risk` re-derives with the same one).
+    reps: int = 200
+    seed: int = 9
+    confidence: float = 0.95
 
 
 @dataclass(frozen=True)
@@ -430,6 +434,9 @@ def fit_risk(
             persistence_method=r_method,
             lag_covariances=(),
             persistence_assumed=assumed,
+            reps=reps,
+            seed=seed,
+            confidence=confidence,
         )
 
     # No scores: covariances of log cost at lags 1 and 2.
@@ -524,28 +531,29 @@ def fit_risk(
     if not math.isfinite(s_iv.value):
         s_iv = Interval(0.5, math.nan, math.nan)
         s_method = "assumed (the schema default 0.5): no member has costs in two consecutive years"
-    return RiskFit(s_iv, r_iv, s_method, r_method, table, assumed)
+    return RiskFit(
+        s_iv, r_iv, s_method, r_method, table, assumed, reps=reps, seed=seed, confidence=confidence
+    )
 
 
-def cap_risk(
-    panel: Panel,
-    log_cost: F8,
-    fitted: RiskFit,
-    cap: float,
-    *,
-    reps: int = 200,
-    seed: int = 9,
-    confidence: float = 0.95,
-) -> RiskFit:
+def cap_risk(panel: Panel, log_cost: F8, fitted: RiskFit, cap: float) -> RiskFit:
     """``fitted`` (from the panel of costs) with the spread lowered to ``cap`` and the
     persistence re-derived so that the model carries as much of the lag-1 covariance as it can:
-    ``min(1, covariance / cap^2)``, with its bootstrap interval.
+    ``min(1, covariance / cap^2)``, with its bootstrap interval (the bootstrap of ``fitted``:
+    its ``reps``, ``seed`` and ``confidence``).
 
     Used where the spread the covariances call for concentrates spend beyond the data's
     (:func:`simsettle.calibrate.mixture.largest_risk_sigma`); the cap is a bound, not an
     estimate, so its interval is nan.
     """
-    held = fit_risk(panel, log_cost, risk_sigma=cap, reps=reps, seed=seed, confidence=confidence)
+    held = fit_risk(
+        panel,
+        log_cost,
+        risk_sigma=cap,
+        reps=fitted.reps,
+        seed=fitted.seed,
+        confidence=fitted.confidence,
+    )
     c1 = {k: c for k, c, _ in held.lag_covariances}.get(1, math.nan)
     carried = held.risk_persistence.value * cap * cap
     sigma_method = (
@@ -560,12 +568,11 @@ def cap_risk(
         f"the covariance of members' log annualised cost a year apart ({c1:.4f}) over the "
         f"capped risk_sigma^2, at most 1: the model carries {carried:.3g} of it"
     )
-    return RiskFit(
+    return replace(
+        held,
         risk_sigma=Interval(cap, math.nan, math.nan),
-        risk_persistence=held.risk_persistence,
         sigma_method=sigma_method,
         persistence_method=persistence_method,
-        lag_covariances=held.lag_covariances,
         persistence_assumed=False,
         capped=True,
     )

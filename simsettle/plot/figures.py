@@ -20,14 +20,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import NullFormatter
 from matplotlib.transforms import blended_transform_factory
 
-from simsettle.plot._style import (
-    design_colors,
-    design_linestyles,
-    format_money,
-    format_percent,
-    money_formatter,
-    percent_formatter,
-)
+from simsettle.plot import _style as style
 
 __all__ = ["fig_distribution", "fig_exceedance", "fig_payoff"]
 
@@ -194,7 +187,7 @@ def _style_axes(ax: Axes, *, x_money: bool = True) -> None:
     ax.set_axisbelow(True)
     ax.tick_params(labelsize=8.5)
     if x_money:
-        ax.xaxis.set_major_formatter(money_formatter())
+        ax.xaxis.set_major_formatter(style.money_formatter())
 
 
 def _cap_probability(ds: xr.Dataset, design: str, side: Literal["savings", "losses"]) -> float:
@@ -215,7 +208,7 @@ def _cap_probability(ds: xr.Dataset, design: str, side: Literal["savings", "loss
 
 def _eq(p: float) -> str:
     """' = 12.3%', or ' < 0.1%' for probabilities too small to show at one decimal."""
-    text = format_percent(p, 1)
+    text = style.format_percent(p, 1)
     return f" {text[0]} {text[1:]}" if text.startswith("<") else f" = {text}"
 
 
@@ -289,8 +282,8 @@ def fig_distribution(
         Number of bins; by default sqrt(number of non-zero values), between 10 and 80.
     """
     designs = _select(ds, design)
-    colors = design_colors(ds["design"].values)
-    styles = design_linestyles(ds["design"].values)
+    colors = style.design_colors(ds["design"].values)
+    styles = style.design_linestyles(ds["design"].values)
     fig, (axis,) = _new_axes(ax, 1, (7.2, 4.4))
     _style_axes(axis)
 
@@ -330,7 +323,7 @@ def fig_distribution(
             )
 
     axis.axvline(0.0, color="0.15", linewidth=1.0, linestyle="--", zorder=3)
-    axis.yaxis.set_major_formatter(percent_formatter())
+    axis.yaxis.set_major_formatter(style.percent_formatter())
     axis.set_ylim(bottom=0.0)
     if edges is not None:
         # headroom so the text box sits above the bars
@@ -351,7 +344,7 @@ def fig_distribution(
         row = marks.sel(design=d)
         lines = _probability_lines(ds, var, d, row)
         mean, se = float(row["mean"]), float(row["mean_se"])
-        lines.append(f"mean = {format_money(mean)} (MC SE {format_money(se)})")
+        lines.append(f"mean = {style.format_money(mean)} (MC SE {style.format_money(se)})")
         lines.append("bars exclude exact zeros")
         axis.text(
             0.02,
@@ -456,7 +449,7 @@ def _draw_tail(
 ) -> None:
     _style_axes(axis)
     axis.set_yscale("log")
-    axis.yaxis.set_major_formatter(percent_formatter())
+    axis.yaxis.set_major_formatter(style.percent_formatter())
     axis.yaxis.set_minor_formatter(NullFormatter())
     n_max = 1
     x_max = 0.0
@@ -466,10 +459,10 @@ def _draw_tail(
         n_max = max(n_max, n)
         amounts = -values if side == "losses" else values
         x, p = _tail(amounts, max(n, 1))
-        color, style = colors[d], styles[d]
+        color, dashes = colors[d], styles[d]
         if x.size == 0:
             never = "never pays" if side == "losses" else "never receives"
-            axis.plot([], [], color=color, ls=style, linewidth=1.8, label=f"{d} ({never})")
+            axis.plot([], [], color=color, ls=dashes, linewidth=1.8, label=f"{d} ({never})")
             continue
         x_max = max(x_max, float(x[-1]))
         # P(X >= t) for t in (x[i-1], x[i]] is p[i]: a "pre" step, starting at t = 0
@@ -478,7 +471,7 @@ def _draw_tail(
             np.concatenate(([p[0]], p)),
             where="pre",
             color=color,
-            linestyle=style,
+            linestyle=dashes,
             linewidth=1.8,
             label=d,
         )
@@ -551,8 +544,8 @@ def fig_exceedance(
         Panels to draw; default ``"both"`` (side by side) for a new Figure.
     """
     designs = _select(ds, design)
-    colors = design_colors(ds["design"].values)
-    styles = design_linestyles(ds["design"].values)
+    colors = style.design_colors(ds["design"].values)
+    styles = style.design_linestyles(ds["design"].values)
     if side is None:
         side = "losses" if ax is not None else "both"
     if side not in ("both", "losses", "savings"):
@@ -604,8 +597,8 @@ def fig_payoff(
     if "payoff" not in ds.data_vars:
         raise KeyError("the Dataset has no `payoff` variable; make one with simsettle.payoff()")
     designs = _select(ds, design)
-    colors = design_colors(ds["design"].values)
-    styles = design_linestyles(ds["design"].values)
+    colors = style.design_colors(ds["design"].values)
+    styles = style.design_linestyles(ds["design"].values)
     lo, hi = savings_range
     if not lo < hi:
         raise ValueError(f"savings_range must be increasing, got {savings_range}")
@@ -622,8 +615,8 @@ def fig_payoff(
         axis.plot(x, y, color=colors[d], linestyle=styles[d], linewidth=1.9, label=d, zorder=3)
     axis.set_xlim(lo, hi)
     _style_axes(axis, x_money=False)
-    axis.xaxis.set_major_formatter(percent_formatter())
-    axis.yaxis.set_major_formatter(percent_formatter())
+    axis.xaxis.set_major_formatter(style.percent_formatter())
+    axis.yaxis.set_major_formatter(style.percent_formatter())
     axis.set_xlabel("Savings rate (savings as % of benchmark; < 0: losses)")
     axis.set_ylabel("Settlement as % of benchmark (> 0: payer pays provider)")
     axis.set_title("Payoff: settlement by savings rate", loc="left", **_TITLE_KW)

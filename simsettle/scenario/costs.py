@@ -73,7 +73,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Final, Protocol, Self
+from typing import TYPE_CHECKING, Final, Protocol, Required, Self, TypedDict, Unpack
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -84,6 +84,7 @@ __all__ = [
     "CostMixture",
     "CostMoments",
     "CostShape",
+    "FixedShape",
     "TailParameters",
     "body_mean",
     "cost_moments",
@@ -792,35 +793,29 @@ def cost_solutions(
         ) from None
 
 
-def solve_cost(
-    pmpm: float,
-    cv: float,
-    top5_share: float,
-    *,
-    risk_sigma: float,
-    zero_cost_share: float = 0.15,
-    tail_shape: float = 4.0,
-    tail_threshold: float | None = None,
-) -> CostShape:
+class FixedShape(TypedDict, total=False):
+    """The cost-shape parameters that :func:`solve_cost` and :func:`cost_solutions` hold fixed
+    (``risk_sigma`` is required; the others take :func:`cost_solutions`' defaults)."""
+
+    risk_sigma: Required[float]
+    zero_cost_share: float
+    tail_shape: float
+    tail_threshold: float | None
+
+
+def solve_cost(pmpm: float, cv: float, top5_share: float, **fixed: Unpack[FixedShape]) -> CostShape:
     """The cost shape with mean ``pmpm``, coefficient of variation ``cv`` and top-5% share.
 
-    ``body_sigma`` and ``tail_probability`` are solved for; ``zero_cost_share``, ``tail_shape``,
-    ``risk_sigma`` and ``tail_threshold`` (default five times the mean annual cost, ``60 x
-    pmpm``) are held fixed. The CV and top-5% share of the result (:func:`cost_moments`) match
-    the targets to better than 1e-9. Where several shapes match (see :func:`cost_solutions`),
-    the one with the smallest tail probability is returned. Raises ``ValueError``, naming the
+    ``body_sigma`` and ``tail_probability`` are solved for; the keywords (:class:`FixedShape`)
+    are held fixed: ``risk_sigma``, ``zero_cost_share`` (default 0.15), ``tail_shape`` (default
+    4) and ``tail_threshold`` (default five times the mean annual cost, ``60 x pmpm``).
+    The CV and top-5% share of the result (:func:`cost_moments`) match the targets to better
+    than 1e-9. Where several shapes match (see :func:`cost_solutions`), the one with the
+    smallest tail probability is returned. Raises ``ValueError``, naming the
     attainable range, when no shape of the model matches. Results are cached.
 
     >>> s = solve_cost(1000.0, 2.5, 0.45, risk_sigma=0.5)
     >>> round(s.body_sigma, 4), round(s.tail_probability, 4)
     (1.3051, 0.04)
     """
-    return cost_solutions(
-        pmpm,
-        cv,
-        top5_share,
-        risk_sigma=risk_sigma,
-        zero_cost_share=zero_cost_share,
-        tail_shape=tail_shape,
-        tail_threshold=tail_threshold,
-    )[0]
+    return cost_solutions(pmpm, cv, top5_share, **fixed)[0]

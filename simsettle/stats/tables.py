@@ -393,8 +393,9 @@ def summary(
     Examples
     --------
     >>> import numpy as np, xarray as xr
+    >>> settlement = [[[-2.0], [0.0], [0.0], [6.0]]]  # one design, four trials of one year
     >>> ds = xr.Dataset(
-    ...     {"settlement": (("design", "trial", "year"), [[[-2.0], [0.0], [0.0], [6.0]]])},
+    ...     {"settlement": (("design", "trial", "year"), settlement)},
     ...     coords={"design": ["two_sided"], "trial": np.arange(4), "year": [2026]},
     ... )
     >>> s = summary(ds)
