@@ -12,7 +12,8 @@ distributions; ``tests/test_numpy_model.py`` checks the per-trial aggregates of 
 Monte Carlo error. It is written independently of the kernels on purpose, and must stay so: a
 second definition of the member-year rule is what lets the tests catch a mistake in the first.
 
-Covered: turnover with a uniform leaving time and partial-year months, a replacement joiner for
+Covered: turnover with a uniform leaving time and partial-year months (each stay's cost an
+episode or pro rata, the exposure model), a replacement joiner for
 the rest of the year, a vacancy filled by a new entrant the next year; AR(1) latent log risk with
 the entrant shift and ageing by tenure; the demographic score; the mixture cost (zero mass,
 Pareto tail by inversion, lognormal body) and the frequency-severity compound (Poisson count with
@@ -210,7 +211,18 @@ def _add_members(
     # care management avoids a share of a managed member's cost.
     index = acc[:, F_TREND_INDEX]
     index = index[:, None] if trial_of is None else index[trial_of]
-    cost = risk * index * x * (months / 12.0)
+    # Exposure: a stay shorter than a year carries the year's whole cost as one episode with
+    # probability episodic_share x its share of the year, none of it with episodic_share x the
+    # rest, else its share pro rata (mean and variance in proportion to the months).
+    share = months / 12.0
+    partial = months < 12.0
+    if p["episodic_share"] > 0.0 and partial.any():
+        u = rng.random(int(partial.sum()))
+        part = share[partial]
+        episode = u < p["episodic_share"]
+        share = share.copy()
+        share[partial] = np.where(episode, (u < p["episodic_share"] * part).astype(float), part)
+    cost = risk * index * x * share
     avoided = None
     if managed is not None:
         avoided = np.where(managed, cost * p["care_management_effect"], 0.0)

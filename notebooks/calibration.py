@@ -307,7 +307,7 @@ truth = {
     "trend.sd": 0.02,
 }
 table = estimates(round_trip, truth)
-display(table.style.format({c: "{:.4g}" for c in ("value", "lower", "upper", "true")}))
+display(table.style.format(dict.fromkeys(("value", "lower", "upper", "true"), "{:.4g}")))
 print(f"{(table['inside'] == 'yes').sum()} of {(table['inside'] != 'assumed').sum()} inside")
 
 # %% [markdown]

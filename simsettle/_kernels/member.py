@@ -13,7 +13,10 @@ scenario by :func:`simsettle.models.population.compile_model`):
 * A member-year's annualised cost is 0 with probability ``zero_share``, ``tail_scale x Pareto``
   with probability ``tail_probability``, otherwise lognormal(``body_mu``, ``body_sigma``); or,
   with ``frequency_severity``, a Poisson-lognormal compound. It is multiplied by the risk score,
-  the trial-year's systemic trend index and the share of the year enrolled.
+  the trial-year's systemic trend index and the stay's exposure share (:func:`exposure_share`):
+  1 for a full year; for a stay of ``p`` of the year, 1 with probability ``episodic p``, 0 with
+  probability ``episodic (1 - p)`` and ``p`` otherwise, so that a stay's cost has mean and
+  variance in proportion to its months (``episodic = 0``: pro rata).
 * Attribution: a member with no care stays attributed only with probability
   ``no_care_retention``; a ``provider_only_share`` of members is outside the settlement and a
   ``payer_only_share`` is unknown to the provider (never care-managed). Care management removes
@@ -24,7 +27,8 @@ scenario by :func:`simsettle.models.population.compile_model`):
 
 Random words come from Philox4x32-10 at counter ``(trial, year, member, stream)``: one call per
 member-slot-year (leave decision, cost class and a Box-Muller pair for the risk and cost normals),
-a second for the leaver's year (leave month, the joiner's class and normal pair), two for
+a second for the leaver's year (leave month, the joiner's class and normal pair), a third for
+the leaver's year's exposure (where the occupant's and the joiner's episodes fall), two for
 attribution, and a few per trial-year for the trend and quality.
 
 The functions here are the rule; the kernels only lay it out. ``@njit(inline="always")``
@@ -58,6 +62,7 @@ from simsettle._kernels.records import (
     F_TREND_INDEX,
     STREAM_ATTRIBUTION,
     STREAM_CLAIMS,
+    STREAM_EXPOSURE,
     STREAM_JOINER_ATTRIBUTION,
     STREAM_MEMBER,
     STREAM_NATIONAL,
@@ -72,6 +77,7 @@ __all__ = [
     "MemberModel",
     "attribution_draws",
     "compound_cost",
+    "exposure_share",
     "in_settlement",
     "innovation",
     "leaves_in_year",
@@ -124,6 +130,7 @@ class MemberModel(NamedTuple):
     frailty: float
     sev_mu: float
     sev_sigma: float
+    episodic: float  # probability that a partial-year stay's cost is one episode
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -177,6 +184,7 @@ def member_model(p: Any) -> MemberModel:
         p.claim_frailty,
         p.severity_mu,
         p.severity_sigma,
+        p.episodic_share,
     )
 
 
@@ -249,6 +257,22 @@ def compound_cost(
                 remaining -= 1
         block += 1
     return total
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def exposure_share(m: MemberModel, months: float, u: float) -> float:
+    """The share of the year's annualised cost that a stay of ``months`` carries, from one
+    uniform ``u``: 1 if ``u < episodic p`` (the year's episode falls in the stay), 0 if ``u <
+    episodic`` (it falls outside), else ``p = months / 12`` (even accrual).
+
+    ``E = p`` and ``E[share^2] = p^2 + episodic p (1 - p)``; with ``episodic = Var(X) / E[X^2]``
+    of the annualised cost ``X`` the stay's cost ``X share`` has mean ``p E[X]`` and variance ``p
+    Var(X)`` (:func:`simsettle.scenario.costs.episodic_share`). A full year (``p = 1``) gives 1
+    whatever ``u``, so ``u`` may be anything there.
+    """
+    p = months / 12.0
+    inside = 1.0 if u < m.episodic * p else 0.0
+    return inside if u < m.episodic else p
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -334,7 +358,7 @@ def in_settlement(
     x: float,
     risk: float,
     z: float,
-    months: float,
+    share: float,
     index: float,
     programme: bool,
     draws: tuple[float, float, float],
@@ -344,15 +368,16 @@ def in_settlement(
 
     A member with no care stays attributed only if retained; a provider-only member is outside
     the settlement; a payer-only one is unmanaged. ``x`` is the annualised cost at risk 1 and
-    index 1 (times the practice's cost ratio), ``months`` the stay; ``valid`` is False for a
+    index 1 (times the practice's cost ratio), ``share`` the stay's :func:`exposure_share`;
+    ``valid`` is False for a
     slot past the roster or a stay that does not exist (no joiner); ``draws`` are the stay's
     :func:`attribution_draws`.
     """
     u_retain, u_payer, u_provider = draws
     attributed = valid & (u_provider >= m.provider_only) & ((x != 0.0) | (u_retain < m.retain))
     managed = valid & programme & (z > m.cm_z) & (u_payer >= m.payer_only)
-    full = risk * index * x * (months / 12.0)
-    cost = risk * index * (x * m.cm_keep) * (months / 12.0) if managed else full
+    full = risk * index * x * share
+    cost = risk * index * (x * m.cm_keep) * share if managed else full
     return attributed, managed, full, cost
 
 
@@ -420,8 +445,10 @@ def slot_year(
     programme = y >= m.cm_from
     a = words(at, STREAM_MEMBER)
     # The leaver's words only where the occupant leaves (a branch costs a GPU thread less than a
-    # Philox call); member_year reads them only there.
-    b = words(at, STREAM_TURNOVER) if leaves_in_year(m, u32_to_unit(a[0])) else a
+    # Philox call); member_year and exposure_share read them only there.
+    leaving = leaves_in_year(m, u32_to_unit(a[0]))
+    b = words(at, STREAM_TURNOVER) if leaving else a
+    e = words(at, STREAM_EXPOSURE) if leaving else a
     z, tenure, leaves, joiner, months, zj, risk, risk_j, demo, demo_j, x, x_j = member_year(
         m, a, b, is_new, z_prev, tenure_prev, entrant_y
     )
@@ -436,7 +463,7 @@ def slot_year(
         x * ratio,
         risk,
         z,
-        months,
+        exposure_share(m, months, u32_to_unit(e[0])),
         index,
         programme,
         attribution_draws(m, at, STREAM_ATTRIBUTION),
@@ -447,7 +474,7 @@ def slot_year(
         x_j * ratio,
         risk_j,
         zj,
-        months_j,
+        exposure_share(m, months_j, u32_to_unit(e[1])),
         index,
         programme,
         attribution_draws(m, at, STREAM_JOINER_ATTRIBUTION),

@@ -61,10 +61,12 @@ from simsettle._kernels.records import (
     ST_YEAR,
     STREAM_ATTRIBUTION,
     STREAM_CLAIMS,
+    STREAM_EXPOSURE,
     STREAM_JOINER_ATTRIBUTION,
     STREAM_MEMBER,
     STREAM_TURNOVER,
 )
+from simsettle._kernels.rng import u32_to_unit
 
 __all__ = [
     "simulate_stays",
@@ -90,7 +92,7 @@ def _simulate_trial(
     """Accumulate one trial's aggregates into ``acc`` (years x fields, zero on entry).
 
     Members are simulated ``LANES`` slots at a time, year by year. Each step is a loop over the
-    lanes with no branch and no library call, which LLVM turns into vector instructions: the two
+    lanes with no branch and no library call, which LLVM turns into vector instructions: the
     Philox calls, both Box-Muller pairs, the risk and cost draws, attribution and the sums.
     Member fields are summed per lane (lane ``i`` adds slots ``i``, ``i + LANES``, ...) and the
     lanes are added in order at the end of the trial, so the order of every sum is fixed by the
@@ -184,6 +186,8 @@ def _simulate_trial(
                 at = (k0, k1, ctr, yy, np.uint32(offset + base + lane))
                 u_draws = M.attribution_draws(m, at, STREAM_ATTRIBUTION)
                 v_draws = M.attribution_draws(m, at, STREAM_JOINER_ATTRIBUTION)
+                # The exposure words of every lane (used only by partial years: see above).
+                e = M.words(at, STREAM_EXPOSURE)
                 valid = lane < n_valid
                 ratio = work[R_RATIO * L + lane]
                 months = work[R_MONTHS * L + lane]
@@ -196,7 +200,7 @@ def _simulate_trial(
                     work[R_X * L + lane] * ratio,
                     risk,
                     work[R_ZO * L + lane],
-                    months,
+                    M.exposure_share(m, months, u32_to_unit(e[0])),
                     index,
                     programme,
                     u_draws,
@@ -207,7 +211,7 @@ def _simulate_trial(
                     work[R_X_J * L + lane] * ratio,
                     risk_j,
                     work[R_ZJ * L + lane],
-                    months_j,
+                    M.exposure_share(m, months_j, u32_to_unit(e[1])),
                     index,
                     programme,
                     v_draws,

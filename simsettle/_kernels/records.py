@@ -72,6 +72,7 @@ MODEL_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("national_trend_mu", "1", "mean of the national population's annual log growth factor"),
     ("national_trend_sd", "1", "standard deviation of that log growth factor"),
     ("national_correlation", "1", "correlation of provider and national annual log growth"),
+    ("episodic_share", "1", "probability that a partial year's cost is one episode (0: pro rata)"),
 )
 #: The parameter record's numpy type: one float64 field per entry of MODEL_FIELDS.
 MODEL_DTYPE = np.dtype([(name, np.float64) for name, _, _ in MODEL_FIELDS])
@@ -150,7 +151,7 @@ ST_NEW = 3  # 1: a member new to the roster this year (every joiner; year 0's wh
 ST_ENTRY = 4  # months from 1 January at which the stay starts
 ST_EXIT = 5  # months from 1 January at which it ends
 ST_RISK = 6  # the member's risk score
-ST_COST = 7  # the stay's cost (USD): risk x index x annualised cost x months / 12
+ST_COST = 7  # the stay's cost (USD): risk x index x annualised cost x exposure share
 ST_ATTRIBUTED = 8  # 1: in the settlement (attributed to the provider by the payer)
 ST_PRESENT = 9  # 1: the stay exists (a joiner's row is empty where no joiner took the slot)
 N_STAY_COLUMNS = 10
@@ -163,6 +164,7 @@ STREAM_QUALITY = 3  # quality score (member word = SYSTEM_MEMBER)
 STREAM_NATIONAL = 6  # national trend (member word = SYSTEM_MEMBER)
 STREAM_ATTRIBUTION = 4  # occupant's attribution draws (retention, payer-only, provider-only)
 STREAM_JOINER_ATTRIBUTION = 5  # the same for a joiner
+STREAM_EXPOSURE = 7  # a leaver's year only: where the occupant's and the joiner's episodes fall
 STREAM_CLAIMS = 16  # frequency-severity draws: 16 + 2 x block (occupant), 17 + 2 x block (joiner)
 SYSTEM_MEMBER = 0xFFFFFFFF
 

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from simsettle._arrays import F8
 from simsettle.calibrate.data import MemberYears, read_claims
@@ -107,6 +108,32 @@ class Estimate:
     @classmethod
     def of(cls, field: str, iv: Interval, source: str, assumed: bool = False) -> Estimate:
         return cls(field, iv.value, iv.lower, iv.upper, source, assumed)
+
+
+#: Fewer full-year member-years than this and the cost shape is fitted on every member-year.
+MIN_FULL_YEARS = 500
+
+
+def _full_years(data: MemberYears, notes: list[str]) -> npt.NDArray[np.bool_]:
+    """The member-years the cost shape is fitted on: the full years.
+
+    Under the engine's exposure model (``cost.partial_year: exposure``) a stay of ``p`` of the
+    year costs ``X B``: the year's cost ``X`` as one episode, nothing, or ``p X``, so its
+    annualised cost is not a draw of ``X``; a full year is. Partial years still inform the
+    PMPM (their mean is in proportion to their months), the population and the data's spend
+    shares (against the model's own, drawn at the data's months). With fewer than
+    :data:`MIN_FULL_YEARS` full years every member-year is used, as if pro rata, and a note
+    says so.
+    """
+    full = data.months >= 12.0 - 1e-9
+    if int(np.count_nonzero(full)) >= MIN_FULL_YEARS:
+        return np.asarray(full)
+    notes.append(
+        f"only {int(np.count_nonzero(full)):,} member-years are full years: the cost shape was "
+        "fitted on every member-year, taking a partial year's cost as the year's pro rata "
+        "(the engine's partial_year: pro_rata); its exposure model makes partial years lumpier"
+    )
+    return np.ones(data.n, dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -294,6 +321,7 @@ def calibrate(
     level = trend.index()
     year_index = np.array([level.get(int(y), 1.0) for y in data.year])
     annualised = data.cost * 12.0 / data.months / year_index
+    full = _full_years(data, notes)
     scores = data.risk is not None
     norm_risk = data.risk / risk_scale(panel) if data.risk is not None else None
     log_cost = np.where(annualised > 0, np.log(np.maximum(annualised, 1e-300)), np.nan)
@@ -323,9 +351,9 @@ def calibrate(
 
         def fit_cost(values: F8, floor: float | None, start: MixtureFit | None) -> MixtureFit:
             return fit_mixture(
-                values,
-                weights=weights,
-                clusters=data.member,
+                values[full],
+                weights=weights[full],
+                clusters=data.member[full],
                 risk_sigma=fit_sigma,
                 risk_sigma_se=fit_sigma_se,
                 threshold=tail_threshold,
@@ -341,8 +369,8 @@ def calibrate(
             # scale (far more precise than the ratio of mean costs), then fit again.
             scales = fit_scales(
                 cost_fit.model,
-                fitted,
-                data.year,
+                fitted[full],
+                data.year[full],
                 censor_below=cost_fit.censor_floor,
                 reference=panel.first_year,
             )
@@ -371,7 +399,7 @@ def calibrate(
         return cost_fit, fitted, levels, mix
 
     cost_fit, fitted, level, risk_mix = fit_costs(risk)
-    targets = concentration(annualised)
+    targets = concentration(annualised[full])
     if norm_risk is None and risk_sigma is None and risk.risk_sigma.value > 0:
         # A lognormal risk score concentrates spend by itself: a spread carrying all of the
         # members' cost covariance can leave the mixture unable to reproduce the data's
@@ -418,8 +446,8 @@ def calibrate(
     if method == "concentration" or method_note is not None:
         cost_fit = fit_concentration(
             cost_fit,
-            annualised,
-            clusters=data.member,
+            annualised[full],
+            clusters=data.member[full],
             risk_sigma=sigma,
             threshold=tail_threshold,
             reps=bootstrap,
@@ -561,13 +589,13 @@ def calibrate(
             "risk_sigma"
         )
     )
-    pairs = _lag_pairs(panel, np.ones(data.n, dtype=bool), 1)
+    pairs = _lag_pairs(panel, full, 1)
     gof = goodness_of_fit(
         cost=data.cost,
         months=data.months,
         year_index=year_index,
-        annualised=annualised,
-        fitted=fitted,
+        annualised=np.where(full, annualised, np.nan),
+        fitted=np.where(full, fitted, np.nan),
         fitted_model=cost_fit.model,
         full_model=model,
         risk_persistence=risk.risk_persistence.value,

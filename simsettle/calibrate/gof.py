@@ -2,11 +2,14 @@
 
 * **Concentration**: the share of spend of the costliest 1%, 5% and 10% of member-years in the
   data (actual cost, every member-year; interval by a bootstrap of member-years), against the
-  fitted model drawn at the data's own member months and years (Monte Carlo, at least 400,000
-  draws) and against the model's closed form for whole years
-  (:func:`simsettle.scenario.costs.cost_moments`, what a scenario run reports).
-* **CV** of annualised cost (cost x 12 / months, at the first year's cost level), data against
-  the model's closed form.
+  fitted model drawn at the data's own member months and years, partial years by the engine's
+  exposure model (Monte Carlo, at least 400,000 draws) and against the model's closed form
+  for whole years (:func:`simsettle.scenario.costs.cost_moments`, what a scenario run
+  reports).
+* **CV** of annualised cost (cost x 12 / months, at the first year's cost level) of the full
+  years, data against the model's closed form. The tail test, the zero share and the
+  persistence read the full years too: a partial year's cost is lumpier than its share of a
+  year's (:func:`simsettle.calibrate.fit._full_years`).
 * **Tail test**: above the 95th percentile ``u`` of the positive costs that were fitted, the
   fitted model's conditional distribution function turns the data into values that should be
   uniform; a Cramer-von Mises test checks that (its p-value is approximate, the parameters
@@ -15,7 +18,8 @@
   to compare with the same fit to 50,000 draws of the fitted model above ``u`` (not with
   ``1 / tail_shape``: near the threshold the lognormal body, and the risk score, make the
   excesses of the mixture look heavier than the Pareto component alone).
-* **Persistence**: the correlation of members' annualised cost a year apart, data against the
+* **Persistence**: the correlation of members' annualised cost in two full years a year
+  apart, data against the
   model's ``(exp(rho sigma^2) - 1) / CV^2``.
 * **Risk dependence** (with scores): the slope of log annualised cost on log risk score among
   member-years with a cost (the engine's is 1), with a member-clustered interval.
@@ -32,7 +36,7 @@ from scipy import optimize, stats
 
 from simsettle._arrays import F8, I8
 from simsettle.calibrate.mixture import CostModel, Interval
-from simsettle.scenario.costs import cost_moments
+from simsettle.scenario.costs import cost_moments, episodic_share
 
 __all__ = ["GoodnessOfFit", "TailTest", "concentration", "goodness_of_fit"]
 
@@ -141,13 +145,23 @@ def model_top(
     full_model: CostModel, year_index: F8, months: F8, seed: int = 13
 ) -> dict[float, float]:
     """The model's spend shares of the costliest 1%, 5% and 10% of member-years, at the data's
-    months and year levels (Monte Carlo, at least 400,000 draws)."""
+    months and year levels (Monte Carlo, at least 400,000 draws).
+
+    A partial year costs ``C B`` with the engine's exposure share ``B``
+    (:func:`simsettle.scenario.costs.episodic_share` of the member-year cost without the risk
+    score): the year's cost as one episode, nothing, or its share of the year.
+    """
     rng = np.random.default_rng(seed)
     reps = max(1, math.ceil(400_000 / year_index.size))
-    sim = np.concatenate(
-        [full_model.sample(year_index.size, rng) * year_index * months / 12.0 for _ in range(reps)]
-    )
-    return concentration(sim)
+    c = episodic_share(full_model.with_risk_sigma(0.0).cv)
+    p = months / 12.0
+
+    def draw() -> F8:
+        u = rng.random(p.size)
+        share = np.where(u < c, (u < c * p).astype(np.float64), p)
+        return full_model.sample(year_index.size, rng) * year_index * share
+
+    return concentration(np.concatenate([draw() for _ in range(reps)]))
 
 
 def _gpd_shape(excess: F8, confidence: float) -> Interval:
@@ -262,7 +276,8 @@ def goodness_of_fit(
     top_model = model_top(full_model, year_index, months, seed + 1)
     m = cost_moments(full_model.shape())
     top_full = {0.01: m.top1_share, 0.05: m.top5_share, 0.10: m.top10_share}
-    cv_data = float(np.std(annualised) / np.mean(annualised))
+    full = np.isfinite(annualised)  # the full years (partial years are nan: see fit.py)
+    cv_data = float(np.std(annualised[full]) / np.mean(annualised[full]))
     i, j = pairs
     if i.size >= 10:
         persistence_data = float(np.corrcoef(annualised[i], annualised[j])[0, 1])
@@ -286,9 +301,9 @@ def goodness_of_fit(
         top_model_full_year=top_full,
         cv_data=cv_data,
         cv_model=cv_model,
-        zero_data=float(np.mean(fitted == 0)),
+        zero_data=float(np.mean(fitted[full] == 0)),
         zero_model=fitted_model.zero_cost_share,
-        tail=tail_test(fitted, fitted_model, confidence),
+        tail=tail_test(fitted[full], fitted_model, confidence),
         persistence_data=persistence_data,
         persistence_model=persistence_model,
         persistence_pairs=int(i.size),

@@ -133,6 +133,8 @@ def compile_model(
         p["claim_frailty"] = cost.claim_dispersion
         p["severity_mu"] = math.log(severity_mean) - 0.5 * cost.severity_sigma**2
         p["severity_sigma"] = cost.severity_sigma
+    # A partial-year stay's cost: one episode with this probability, else pro rata.
+    p["episodic_share"] = cost.episodic_share
     cm = scenario.care_management
     p["care_management_z"] = math.inf
     if cm is not None and cm.high_risk_share > 0.0:

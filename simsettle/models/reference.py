@@ -125,6 +125,31 @@ def simulate_trial_reference(
         return math.exp(body_mu + cost.body_sigma * z)
 
     frequency_severity = cost.model == "frequency_severity"
+    # Exposure: a partial-year stay carries the year's cost as one episode (all or none) with
+    # probability c = 1 - E[X]^2 / E[X^2], else its share of the year.
+    if cost.partial_year == "pro_rata":
+        episodic = 0.0
+    elif frequency_severity:
+        ratio = math.exp(cost.severity_sigma**2) / cost.claims_per_year
+        episodic = 1.0 - 1.0 / (ratio + math.exp(cost.claim_dispersion**2))
+    elif cost.tail_probability > 0 and cost.tail_shape <= 2:
+        episodic = 1.0
+    else:
+        body_p = 1 - cost.zero_cost_share - cost.tail_probability
+        second = body_p * cost.body_mean**2 * math.exp(cost.body_sigma**2)
+        if cost.tail_probability > 0:
+            alpha = cost.tail_shape
+            second += cost.tail_probability * cost.tail_threshold**2 * alpha / (alpha - 2)
+        episodic = 1.0 - (12 * cost.pmpm) ** 2 / second
+
+    def exposure(months: float, u: float) -> float:
+        p = months / 12
+        if u < episodic * p:
+            return 1.0
+        if u < episodic:
+            return 0.0
+        return p
+
     att = pop.attribution
     attribution_on = (
         att.retention < 1.0 or att.payer_only_share > 0.0 or att.provider_only_share > 0.0
@@ -139,6 +164,7 @@ def simulate_trial_reference(
         months: float,
         words: list[float],
         slot: int,
+        u_exposure: float,
         claim_stream: int = 16,
     ) -> None:
         # Attribution: drop a member with no care unless retained; payer-only members are not
@@ -152,7 +178,7 @@ def simulate_trial_reference(
         if x == 0.0 and u_retain >= att.retention:
             attributed = False
         risk = risk_score(z, tenure)
-        full = risk * index[y] * x * months / 12
+        full = risk * index[y] * x * exposure(months, u_exposure)
         managed = (
             cm is not None
             and y >= cm_first_year
@@ -233,15 +259,18 @@ def simulate_trial_reference(
             leaves = a[0] < pop.turnover
             # A leaver's year only: leave month, joiner's cost class and normal pair.
             b = _words(trial, y, m, 1, key) if leaves else [0.0] * 4
+            # ... and where the occupant's and the joiner's episodes fall.
+            ex = _words(trial, y, m, 7, key) if leaves else [0.0] * 4
             months = 12.0 * b[0] if leaves else 12.0
-            add(y, z, tenure, a[1], n, months, _words(trial, y, m, 4, key), m)
+            add(y, z, tenure, a[1], n, months, _words(trial, y, m, 4, key), m, ex[0])
             is_new = False
             if leaves:
                 if a[0] / pop.turnover < pop.replacement:
                     e_joiner, n_joiner = _normals(b[2], b[3])
                     z = e_joiner + entrant
                     tenure = 0
-                    add(y, z, 0, b[1], n_joiner, 12 - months, _words(trial, y, m, 5, key), m, 17)
+                    attribution = _words(trial, y, m, 5, key)
+                    add(y, z, 0, b[1], n_joiner, 12 - months, attribution, m, ex[1], 17)
                 else:
                     is_new = True
     return out

@@ -260,9 +260,11 @@ def _facts(
         name = str(ds[dim].attrs.get("long_name", dim))
         base = _sweep_value_text(ds, dim, view[dim].values.item())
         facts.append(("Swept", f"{name}: {values} (base {base})"))
-    cost = format_cost_moments(ds)
+    cost, _, warning = format_cost_moments(ds).partition("\nWarning: ")
     if cost:
         facts.append(("Cost model", cost.removeprefix("Cost model: ")))
+    if warning:
+        facts.append(("Cost warning", warning))
     history = _history(ds)
     for i, (when, what) in enumerate(history):
         label = "Run" if i == 0 else "Then"

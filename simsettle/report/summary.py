@@ -169,8 +169,22 @@ def format_cost_moments(ds: xr.Dataset) -> str:
     m = json.loads(str(raw))
     if m.get("top5_share") is None:
         return f"Cost model: mean ${m['pmpm']:,.0f} PMPM, CV {m['cv']:.2f}."
-    return (
+    text = (
         f"Cost model: mean ${m['pmpm']:,.0f} PMPM, CV {m['cv']:.2f}; the costliest "
         f"1% / 5% / 10% of member-years carry {m['top1_share']:.1%} / {m['top5_share']:.1%} / "
         f"{m['top10_share']:.1%} of spend; {m['zero_share']:.0%} have none."
     )
+    if m.get("preset"):
+
+        def published(key: str) -> str:
+            value = m.get(f"preset_{key}")
+            return "n/a" if value is None else f"{value:.1%}"
+
+        text += (
+            f" Preset {m['preset']} ({m['preset_label']}; {m['preset_source']}): published "
+            f"{published('top1_share')} / {published('top5_share')} / "
+            f"{published('top10_share')}."
+        )
+    if m.get("warning"):
+        text += f"\nWarning: {m['warning']}."
+    return text

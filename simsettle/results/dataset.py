@@ -42,8 +42,9 @@ from simsettle.results.schema import (
 from simsettle.results.sweeps import label_design_axes
 from simsettle.rules.terms import compile_terms
 from simsettle.scenario.contracts import Design
-from simsettle.scenario.costs import CostShape, cost_moments
+from simsettle.scenario.costs import CostShape, compound_cv, cost_moments
 from simsettle.scenario.io import LoadedScenario
+from simsettle.scenario.presets import PRESETS, concentration_warning
 from simsettle.scenario.schema import Scenario
 
 if TYPE_CHECKING:
@@ -88,19 +89,26 @@ def _versions() -> dict[str, str]:
     }
 
 
-def achieved_cost_moments(scenario: Scenario) -> dict[str, float | None]:
+def achieved_cost_moments(scenario: Scenario) -> dict[str, float | str | None]:
     """The cost model's achieved moments (per member-year, risk included, first year).
 
     For the frequency-severity model the mean and CV are exact and the spend shares are left
-    out (None): they have no closed form there.
+    out (None): they have no closed form there. ``preset`` names the cost block's preset (with
+    its published shares, ``preset_top1_share`` ...); ``warning`` says when the spend shares are
+    unlike any published population's (:func:`simsettle.scenario.presets.concentration_warning`).
     """
     c, p = scenario.cost, scenario.population
+    out: dict[str, float | str | None] = {"preset": c.preset}
+    if c.preset is not None:
+        published = PRESETS[c.preset]
+        out["preset_label"] = published.label
+        out["preset_source"] = published.source
+        out["preset_top1_share"] = published.top1_share
+        out["preset_top5_share"] = published.top5_share
+        out["preset_top10_share"] = published.top10_share
     if c.model == "frequency_severity":
-        cv2 = (
-            math.exp(p.risk_sigma**2)
-            * (math.exp(c.severity_sigma**2) / c.claims_per_year + math.exp(c.claim_dispersion**2))
-            - 1.0
-        )
+        cv = compound_cv(c.claims_per_year, c.claim_dispersion, c.severity_sigma)
+        cv2 = math.exp(p.risk_sigma**2) * (1.0 + cv * cv) - 1.0
         return {
             "pmpm": c.pmpm,
             "cv": math.sqrt(cv2),
@@ -108,6 +116,8 @@ def achieved_cost_moments(scenario: Scenario) -> dict[str, float | None]:
             "top5_share": None,
             "top10_share": None,
             "zero_share": None,
+            "warning": None,
+            **out,
         }
     # CostShape's fields are the cost block's, by the same names, and population.risk_sigma.
     names = [f.name for f in dataclasses.fields(CostShape) if f.name != "risk_sigma"]
@@ -119,6 +129,8 @@ def achieved_cost_moments(scenario: Scenario) -> dict[str, float | None]:
         "top5_share": m.top5_share,
         "top10_share": m.top10_share,
         "zero_share": m.zero_share,
+        "warning": concentration_warning(m.top1_share, m.top5_share),
+        **out,
     }
 
 

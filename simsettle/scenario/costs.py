@@ -87,8 +87,10 @@ __all__ = [
     "FixedShape",
     "TailParameters",
     "body_mean",
+    "compound_cv",
     "cost_moments",
     "cost_solutions",
+    "episodic_share",
     "solve_cost",
     "tail_mean",
 ]
@@ -127,6 +129,42 @@ def body_mean(mean: float, p: TailParameters) -> float:
     alone carries the mean)."""
     body_p = 1.0 - p.zero_cost_share - p.tail_probability
     return (mean - p.tail_probability * tail_mean(p.tail_threshold, p.tail_shape)) / body_p
+
+
+def compound_cv(claims_per_year: float, claim_dispersion: float, severity_sigma: float) -> float:
+    """Coefficient of variation of a risk-1 member-year's cost under the frequency-severity
+    model: ``N ~ Poisson(lambda F)`` claims with ``F`` lognormal (mean 1, log-sd ``phi``), each
+    of lognormal severity ``S`` (log-sd ``sigma_s``).
+
+    ``Var(X) = lambda E[S^2] + lambda^2 E[S]^2 (exp(phi^2) - 1)`` (the compound's variance given
+    ``F`` plus the variance of its mean), so ``CV^2 = exp(sigma_s^2) / lambda + exp(phi^2) - 1``
+    whatever the mean severity.
+
+    >>> round(compound_cv(12.0, 0.0, 0.0), 6)  # Poisson count of a fixed severity: 1 / sqrt(12)
+    0.288675
+    """
+    lam, phi, sev = claims_per_year, claim_dispersion, severity_sigma
+    return math.sqrt(math.exp(sev * sev) / lam + math.expm1(phi * phi))
+
+
+def episodic_share(cv: float) -> float:
+    """Probability ``c = CV^2 / (1 + CV^2) = Var(X) / E[X^2]`` that a stay's cost is one episode
+    rather than pro rata, for a member-year cost ``X`` of coefficient of variation ``cv`` (1 for
+    an infinite CV).
+
+    A stay of ``m`` months (``p = m / 12``) costs ``X B`` with ``B = 1`` with probability ``c
+    p`` (the year's episode falls in the stay), ``B = 0`` with probability ``c (1 - p)`` (it
+    falls outside) and ``B = p`` otherwise (even accrual). Then ``E[B] = p`` and ``E[B^2] = p^2
+    + c p (1 - p)``, so ``E[X B] = p E[X]`` and ``Var(X B) = p^2 Var(X) + c p (1 - p) E[X^2] = p
+    Var(X)``: mean and variance both in proportion to the months, as for cost that accrues with
+    independent increments, and ``B = 1`` for a full year (the annual distribution unchanged).
+
+    >>> episodic_share(2.0)
+    0.8
+    """
+    if not math.isfinite(cv):
+        return 1.0
+    return cv * cv / (1.0 + cv * cv)
 
 
 #: The parameters a :class:`CostShape` and a :class:`CostMixture` share, by name.

@@ -23,7 +23,15 @@ from simsettle.scenario._base import (
     field_bounds,
 )
 from simsettle.scenario.contracts import Design
-from simsettle.scenario.costs import CostShape, body_mean, solve_cost, tail_mean
+from simsettle.scenario.costs import (
+    CostShape,
+    body_mean,
+    compound_cv,
+    episodic_share,
+    solve_cost,
+    tail_mean,
+)
+from simsettle.scenario.presets import PRESETS, PresetName
 from simsettle.scenario.templates import TEMPLATES, expand_template, template_names
 
 __all__ = [
@@ -142,6 +150,13 @@ class Population(SettleModel):
     )
 
 
+def _default_tail_threshold(data: dict[str, Any]) -> float:
+    """``tail_threshold`` when omitted: 60 x pmpm (five times the mean annual cost). Where pmpm
+    itself failed validation any number does: the pmpm error is reported."""
+    pmpm = data.get("pmpm")
+    return 60.0 * pmpm if isinstance(pmpm, float) else 60_000.0
+
+
 class Cost(SettleModel):
     """Annual allowed cost of a member with risk score 1 in the first simulated year.
 
@@ -181,12 +196,14 @@ class Cost(SettleModel):
         "Pareto tail (fraction).",
     )
     tail_threshold: Money = Field(
-        default=60_000.0,
+        default_factory=_default_tail_threshold,
         gt=0.0,
         le=1e9,
         allow_inf_nan=False,
         description="Scale (minimum) of the high-cost-claimant Pareto tail, before risk and "
-        "trend (USD per member per year).",
+        "trend (USD per member per year). Omit for 60 x pmpm (five times the mean annual "
+        "cost; 60,000 at a PMPM of 1,000), so that the cost shape (CV, concentration) does not "
+        "change with pmpm; a fixed amount makes a lower pmpm more concentrated.",
     )
     tail_shape: float = Field(
         default=4.0,
@@ -245,6 +262,25 @@ class Cost(SettleModel):
         description="Target share of spend carried by the costliest 5% of member-years "
         "(fraction; Medicare FFS: 0.415). Given with `cv`.",
     )
+    preset: PresetName | None = Field(
+        default=None,
+        description="The spend concentration of a published population (simsettle.scenario."
+        "presets): `medicare_ffs` (top 1/5/10% of member-years = 14.9/41.5/60.0% of spend), "
+        "`us_population` (MEPS, all payers: 21.7% / 50%), `commercial` (employer claims: "
+        "28/56/70%) or `medicaid` (Medicaid-only enrollees: top 5% 48%). Sets cv, top5_share, "
+        "zero_cost_share and tail_shape (fields given beside it win); the engine solves "
+        "body_sigma and tail_probability at the scenario's risk_sigma.",
+    )
+    partial_year: Literal["exposure", "pro_rata"] = Field(
+        default="exposure",
+        description="Cost of a stay shorter than a year. `exposure`: mean and variance both in "
+        "proportion to the months enrolled, as for cost that accrues with independent "
+        "increments (the stay carries the year's whole cost as one episode with probability "
+        "CV^2 / (1 + CV^2) times its share of the year, none of it with CV^2 / (1 + CV^2) times "
+        "the rest, and otherwise its share pro rata); `pro_rata`: the annual draw times the "
+        "share of the year, whose variance falls with the square of the months (simsettle's "
+        "earlier model, kept for comparison). A full year is the same under both.",
+    )
 
     @property
     def annual_mean(self) -> float:
@@ -255,6 +291,20 @@ class Cost(SettleModel):
     def body_mean(self) -> float:
         """Mean of the lognormal body (USD per year) that makes the overall mean ``12 x pmpm``."""
         return body_mean(self.annual_mean, self)
+
+    @property
+    def episodic_share(self) -> float:
+        """Probability that a partial-year stay's cost is one episode (``partial_year:
+        exposure``; 0 for ``pro_rata``): :func:`~simsettle.scenario.costs.episodic_share` of the
+        coefficient of variation of a risk-1 member-year's cost (the risk score is the member's
+        and does not scale with the months)."""
+        if self.partial_year == "pro_rata":
+            return 0.0
+        if self.model == "frequency_severity":
+            cv = compound_cv(self.claims_per_year, self.claim_dispersion, self.severity_sigma)
+        else:
+            cv = self.shape(0.0).mixture.cv
+        return episodic_share(cv)
 
     def shape(self, risk_sigma: float) -> CostShape:
         """The mixture's parameters with the population's ``risk_sigma``, for
@@ -672,14 +722,21 @@ def _solve_cost_targets(data: Mapping[str, Any], where: tuple[str | int, ...]) -
     Only values the fields accept are solved with; any other (mistyped, non-finite, out of
     range) is left for field validation to report at its own place."""
     cost = data.get("cost")
-    if not isinstance(cost, Mapping) or (cost.get("cv") is None and cost.get("top5_share") is None):
+    if not isinstance(cost, Mapping):
+        return data
+    preset = PRESETS.get(cost["preset"]) if isinstance(cost.get("preset"), str) else None
+    if preset is not None:  # the preset's targets and fixed fields, under the ones given
+        fixed = {"zero_cost_share": preset.zero_cost_share, "tail_shape": preset.tail_shape}
+        cost = {"cv": preset.cv, "top5_share": preset.top5_share, **fixed, **cost}
+    if cost.get("cv") is None and cost.get("top5_share") is None:
         return data
     if any(not isinstance(cost.get(k), int | float) for k in ("pmpm", "cv", "top5_share")):
         return data  # field validation reports the missing or mistyped value
     for key in ("body_sigma", "tail_probability"):
         if key in cost:
             raise FieldError(
-                (*where, "cost", key), f"give either {key} or the cv and top5_share targets"
+                (*where, "cost", key),
+                f"give either {key} or the cv and top5_share targets (or a preset)",
             )
     population = data.get("population")
     given: dict[str, Any] = {
@@ -688,9 +745,12 @@ def _solve_cost_targets(data: Mapping[str, Any], where: tuple[str | int, ...]) -
         "top5_share": cost.get("top5_share"),
         "zero_cost_share": cost.get("zero_cost_share", 0.15),
         "tail_shape": cost.get("tail_shape", 4.0),
-        "tail_threshold": cost.get("tail_threshold", 60_000.0),
+        "tail_threshold": cost.get("tail_threshold"),
     }
     numbers = {k: _valid_number(Cost, k, v) for k, v in given.items()}
+    pmpm = numbers["pmpm"]
+    if given["tail_threshold"] is None and pmpm is not None:
+        numbers["tail_threshold"] = 60.0 * float(pmpm)  # the field's default
     risk = population.get("risk_sigma", 0.5) if isinstance(population, Mapping) else 0.5
     risk_sigma = _valid_number(Population, "risk_sigma", risk)
     if risk_sigma is None or any(v is None for v in numbers.values()):
