@@ -43,6 +43,8 @@ from simsettle._kernels.records import (
     R_RATIO,
     R_RISK,
     R_RISK_J,
+    R_SHARE,
+    R_SHARE_J,
     R_TENURE,
     R_X,
     R_X_J,
@@ -170,6 +172,8 @@ def _simulate_trial(
                 work[R_DEMO_J * L + lane] = demo_j
                 work[R_X * L + lane] = x
                 work[R_X_J * L + lane] = x_j
+                work[R_SHARE * L + lane] = 1.0  # a full year; a leaver's below
+                work[R_SHARE_J * L + lane] = 1.0
                 z_next, tenure_next, new_next = M.successor(z, tenure, leaves, joiner, zj)
                 work[R_Z * L + lane] = z_next
                 work[R_TENURE * L + lane] = tenure_next
@@ -180,14 +184,23 @@ def _simulate_trial(
                     work[R_X * L + lane] = M.compound_cost(m, at, STREAM_CLAIMS)
                     if work[R_JOINER * L + lane] > 0.5:
                         work[R_X_J * L + lane] = M.compound_cost(m, at, STREAM_CLAIMS + 1)
+            # Exposure shares of the leavers' stays only (about turnover of the lanes): a scalar
+            # loop over them costs less than a Philox call in every lane of the vector loop.
+            for lane in range(n_valid):
+                months = work[R_MONTHS * L + lane]
+                if months < 12.0:
+                    at = (k0, k1, ctr, yy, np.uint32(offset + base + lane))
+                    e = M.words(at, STREAM_EXPOSURE)
+                    work[R_SHARE * L + lane] = M.exposure_share(m, months, u32_to_unit(e[0]))
+                    work[R_SHARE_J * L + lane] = M.exposure_share(
+                        m, 12.0 - months, u32_to_unit(e[1])
+                    )
             # Attribution, care management and the lane sums.
             o = sums + y * n_lane_fields * L
             for lane in range(L):
                 at = (k0, k1, ctr, yy, np.uint32(offset + base + lane))
                 u_draws = M.attribution_draws(m, at, STREAM_ATTRIBUTION)
                 v_draws = M.attribution_draws(m, at, STREAM_JOINER_ATTRIBUTION)
-                # The exposure words of every lane (used only by partial years: see above).
-                e = M.words(at, STREAM_EXPOSURE)
                 valid = lane < n_valid
                 ratio = work[R_RATIO * L + lane]
                 months = work[R_MONTHS * L + lane]
@@ -200,7 +213,7 @@ def _simulate_trial(
                     work[R_X * L + lane] * ratio,
                     risk,
                     work[R_ZO * L + lane],
-                    M.exposure_share(m, months, u32_to_unit(e[0])),
+                    work[R_SHARE * L + lane],
                     index,
                     programme,
                     u_draws,
@@ -211,7 +224,7 @@ def _simulate_trial(
                     work[R_X_J * L + lane] * ratio,
                     risk_j,
                     work[R_ZJ * L + lane],
-                    M.exposure_share(m, months_j, u32_to_unit(e[1])),
+                    work[R_SHARE_J * L + lane],
                     index,
                     programme,
                     v_draws,

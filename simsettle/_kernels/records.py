@@ -128,7 +128,9 @@ R_X = 13  # occupant's annualised cost at risk 1 and index 1
 R_X_J = 14  # joiner's
 R_COST = 15  # occupant's cost in the settlement (-1 when not attributed)
 R_COST_J = 16  # joiner's
-N_ROWS = 17
+R_SHARE = 17  # occupant's exposure share of the annualised cost (1 for a full year)
+R_SHARE_J = 18  # joiner's
+N_ROWS = 19
 # Member fields summed per lane, in this order, then one per stop-loss attachment.
 LF_SPEND, LF_MONTHS, LF_RISK, LF_DEMO, LF_MEMBERS, LF_CM_MONTHS, LF_CM_AVOIDED = range(7)
 N_LANE_FIELDS = 7
