@@ -68,7 +68,7 @@ from scipy import optimize, special, stats
 
 from simsettle._arrays import F8, I8
 from simsettle.calibrate.bounds import field_range
-from simsettle.scenario.costs import CostMixture, CostShape
+from simsettle.scenario.costs import CostMixture, CostShape, default_tail_threshold
 
 __all__ = [
     "CostModel",
@@ -1275,7 +1275,7 @@ def fit_shares(
     target = np.array([shares[q] for q in qs])
     if np.any((qs <= 0) | (qs >= 1)) or np.any((target <= qs) | (target >= 1)):
         raise ValueError("each share must lie between its fraction of members and 1")
-    h = 60.0 * pmpm if tail_threshold is None else tail_threshold
+    h = default_tail_threshold(pmpm) if tail_threshold is None else tail_threshold
     mean = 12.0 * pmpm
 
     kw = {"z": zero_cost_share, "mean": mean, "h": h, "risk_sigma": risk_sigma}

@@ -90,6 +90,7 @@ __all__ = [
     "compound_cv",
     "cost_moments",
     "cost_solutions",
+    "default_tail_threshold",
     "episodic_share",
     "solve_cost",
     "tail_mean",
@@ -129,6 +130,12 @@ def body_mean(mean: float, p: TailParameters) -> float:
     alone carries the mean)."""
     body_p = 1.0 - p.zero_cost_share - p.tail_probability
     return (mean - p.tail_probability * tail_mean(p.tail_threshold, p.tail_shape)) / body_p
+
+
+def default_tail_threshold(pmpm: float) -> float:
+    """The tail threshold when none is given: 60 x pmpm, five times the mean annual cost (USD a
+    year), so that the cost shape does not change with the PMPM."""
+    return 60.0 * pmpm
 
 
 def compound_cv(claims_per_year: float, claim_dispersion: float, severity_sigma: float) -> float:
@@ -811,7 +818,7 @@ def cost_solutions(
             f"tail_shape must be above 2 (and at most 100) for the cost CV to be finite; got "
             f"{_fmt(tail_shape)}"
         )
-    threshold = 60.0 * pmpm if tail_threshold is None else float(tail_threshold)
+    threshold = default_tail_threshold(pmpm) if tail_threshold is None else float(tail_threshold)
     if not (threshold > 0.0 and math.isfinite(threshold)):
         raise ValueError(f"tail_threshold must be a positive number; got {tail_threshold}")
     curve = _Curve(

@@ -27,6 +27,7 @@ from simsettle.scenario.costs import (
     CostShape,
     body_mean,
     compound_cv,
+    default_tail_threshold,
     episodic_share,
     solve_cost,
     tail_mean,
@@ -154,7 +155,7 @@ def _default_tail_threshold(data: dict[str, Any]) -> float:
     """``tail_threshold`` when omitted: 60 x pmpm (five times the mean annual cost). Where pmpm
     itself failed validation any number does: the pmpm error is reported."""
     pmpm = data.get("pmpm")
-    return 60.0 * pmpm if isinstance(pmpm, float) else 60_000.0
+    return default_tail_threshold(pmpm if isinstance(pmpm, float) else 1000.0)
 
 
 class Cost(SettleModel):
@@ -750,7 +751,7 @@ def _solve_cost_targets(data: Mapping[str, Any], where: tuple[str | int, ...]) -
     numbers = {k: _valid_number(Cost, k, v) for k, v in given.items()}
     pmpm = numbers["pmpm"]
     if given["tail_threshold"] is None and pmpm is not None:
-        numbers["tail_threshold"] = 60.0 * float(pmpm)  # the field's default
+        numbers["tail_threshold"] = default_tail_threshold(float(pmpm))  # the field's default
     risk = population.get("risk_sigma", 0.5) if isinstance(population, Mapping) else 0.5
     risk_sigma = _valid_number(Population, "risk_sigma", risk)
     if risk_sigma is None or any(v is None for v in numbers.values()):
