@@ -13,7 +13,9 @@ Monte Carlo error. It is written independently of the kernels on purpose, and mu
 second definition of the member-year rule is what lets the tests catch a mistake in the first.
 
 Covered: turnover with a uniform leaving time and partial-year months (each stay's cost an
-episode or pro rata, the exposure model), a replacement joiner for
+episode or pro rata, the exposure model), its modes (death, with a decedent's lognormal
+end-of-life episode; loss of attribution, outside the year's settlement; a move), an entrant's
+cost ratio, a replacement joiner for
 the rest of the year, a vacancy filled by a new entrant the next year; AR(1) latent log risk with
 the entrant shift and ageing by tenure; the demographic score; the mixture cost (zero mass,
 Pareto tail by inversion, lognormal body) and the frequency-severity compound (Poisson count with
@@ -177,11 +179,16 @@ def _add_members(
     months: F8,
     x: F8,
     trial_of: npt.NDArray[np.intp] | None = None,
+    scale: F8 | float = 1.0,
+    terminal: F8 | None = None,
+    excluded: B1 | None = None,
 ) -> None:
     """Attribute a group of member-years and add them to one year's aggregates ``acc``.
 
     ``acc`` is (batch, fields). The group is either the whole roster, arrays (batch, members),
-    or a list of members with ``trial_of`` giving each one's trial in the batch.
+    or a list of members with ``trial_of`` giving each one's trial in the batch. ``scale``
+    multiplies the cost (an entrant's cost ratio), ``terminal`` is a decedent's end-of-life
+    episode added to it, ``excluded`` marks members who lost attribution (outside the year).
     """
     p = inputs.parameters()
     batch = acc.shape[0]
@@ -200,6 +207,8 @@ def _add_members(
     if p["no_care_retention"] < 1.0:
         dropped = (x == 0.0) & (rng.random(z.shape) >= p["no_care_retention"])
         attributed = ~dropped if attributed is None else attributed & ~dropped
+    if excluded is not None:
+        attributed = ~excluded if attributed is None else attributed & ~excluded
     # Care management enrols members whose latent z is above the threshold (+inf: nobody).
     managed: B1 | None = None
     if programme and p["care_management_z"] < math.inf:
@@ -222,7 +231,7 @@ def _add_members(
         episode = u < p["episodic_share"]
         share = share.copy()
         share[partial] = np.where(episode, (u < p["episodic_share"] * part).astype(float), part)
-    cost = risk * index * x * share
+    cost = risk * index * scale * (x * share + (0.0 if terminal is None else terminal))
     avoided = None
     if managed is not None:
         avoided = np.where(managed, cost * p["care_management_effect"], 0.0)
@@ -280,14 +289,42 @@ def _simulate_batch(rng: np.random.Generator, inputs: ModelInputs, out: F8) -> N
         risk = np.exp(sigma * z + risk_shift + age)
         demo = np.exp(demo_sigma * z - 0.5 * demo_sigma**2 + age) if demo_on else None
 
-        # Turnover: a leaver leaves at a uniform time in the year.
+        # Turnover: a leaver leaves at a uniform time in the year, by death (with probability
+        # death_rate / turnover), loss of attribution (attribution_loss_rate / turnover) or
+        # else a move or loss of eligibility.
         leaves = rng.random((batch, n)) < p["turnover"]
         months = np.full((batch, n), 12.0)
         months[leaves] = 12.0 * rng.random(int(leaves.sum()))
+        mode = np.full((batch, n), 2.0)  # uniform on (0, 1) given a departure; 2: stays
+        if p["turnover"] > 0.0:
+            mode[leaves] = rng.random(int(leaves.sum()))
+        death = mode < p["death_rate"] / max(p["turnover"], 1e-300)
+        excluded = (~death) & (
+            mode < (p["death_rate"] + p["attribution_loss_rate"]) / max(p["turnover"], 1e-300)
+        )
+        # A decedent's end-of-life episode: lognormal with mean terminal_mean.
+        s_t = p["terminal_sigma"]
+        terminal = np.zeros((batch, n))
+        terminal[death] = p["terminal_mean"] * rng.lognormal(
+            -0.5 * s_t * s_t, s_t, int(death.sum())
+        )
+        # Members new to the population after the first year cost entrant_cost_ratio times.
+        scale = np.where(new & (y > 0), p["entrant_cost_ratio"], 1.0)
 
         x = _annual_cost(rng, p, (batch, n))
         _add_members(
-            rng, inputs, acc, programme=programme, z=z, risk=risk, demo=demo, months=months, x=x
+            rng,
+            inputs,
+            acc,
+            programme=programme,
+            z=z,
+            risk=risk,
+            demo=demo,
+            months=months,
+            x=x,
+            scale=scale,
+            terminal=terminal,
+            excluded=excluded,
         )
         del risk, demo, x, age, eps
 
@@ -309,6 +346,7 @@ def _simulate_batch(rng: np.random.Generator, inputs: ModelInputs, out: F8) -> N
             months=12.0 - months[trial_j, slot_j],
             x=_annual_cost(rng, p, (trial_j.size,)),
             trial_of=trial_j,
+            scale=p["entrant_cost_ratio"],
         )
         z[trial_j, slot_j] = z_join
         tenure[trial_j, slot_j] = 0.0

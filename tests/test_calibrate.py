@@ -52,6 +52,7 @@ trials: 10
 population:
   members: {members}
   turnover: 0.16
+  mortality: 0.0  # no deaths: calibration cannot tell them apart
   replacement: 0.9
   risk_sigma: 0.5
   risk_persistence: 0.75
@@ -679,3 +680,19 @@ def test_cli_calibrate_desynpuf(tmp_path):
     r = CliRunner().invoke(app, [*args, "--share-tolerance", "0"])
     assert r.exit_code == 2
     assert "--share-tolerance must be between 0 and 1" in r.output
+
+
+def test_data_with_deaths_calibrate_to_the_all_in_pmpm():
+    # The engine's default deaths (mortality 0.045, a decedent costs 3.4 full years): the shape
+    # is fitted on full years, a survivor's level (pmpm / 1.13 here); the written pmpm is moved
+    # to the all-in level, which the calibrated scenario (mortality 0) reproduces.
+    no_deaths = "  mortality: 0.0  # no deaths: calibration cannot tell them apart"
+    text = SCENARIO.format(members=5000).replace(no_deaths + "\n", "")
+    sc = parse_scenario(text).scenario
+    assert sc.population.death_rate == 0.045
+    cal = calibrate(synthetic_claims(sc, years=2, seed=8).member_years(), bootstrap=50)
+    est = cal.estimates["cost.pmpm"]
+    assert est.lower <= 1000.0 <= est.upper, est
+    assert any("cost.pmpm is written at that all-in level" in n for n in cal.notes)
+    assert cal.scenario.population.mortality == 0.0
+    assert "mortality: 0.0" in cal.scenario_yaml

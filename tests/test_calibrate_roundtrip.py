@@ -109,6 +109,7 @@ trials: 10
 population:
   members: {int(p["members"])}
   turnover: {p["turnover"]}
+  mortality: 0.0
   replacement: {p["replacement"]}
   risk_sigma: {p["risk_sigma"]}
   risk_persistence: {p["risk_persistence"]}

@@ -112,7 +112,7 @@ def test_by_several_statistics_breaks_ties(results: Path) -> None:
     assert result.exit_code == 0, result.output
     expected = rank(simsettle.open_results(results), ["prob_loss", "mean"])
     assert [r[1] for r in _rows(result.stdout)] == [str(d) for d in expected["design"].values]
-    assert [r[1] for r in _rows(result.stdout)][:2] == ["one_sided", "high_attachment"]
+    assert set([r[1] for r in _rows(result.stdout)][:2]) == {"one_sided", "high_attachment"}
     assert [r[2] for r in _rows(result.stdout)][:2] == ["0.0%", "0.0%"]
 
 

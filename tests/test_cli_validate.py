@@ -126,8 +126,8 @@ def test_validate_yaml_tag_is_not_executed(tmp_path: Path) -> None:
 def test_validate_unsolvable_cost(tmp_path: Path) -> None:
     text = edit(
         BASE_FILE.read_text(encoding="utf-8"),
-        ("tail_probability: 0.04", "tail_probability: 0.5"),
-        ("tail_threshold: 60000.0", "tail_threshold: 1e6"),
+        ("tail_probability: 0.056", "tail_probability: 0.5"),
+        ("tail_threshold: 66000.0", "tail_threshold: 1e6"),
     )
     f = tmp_path / "cost.yaml"
     f.write_text(text, encoding="utf-8")

@@ -46,6 +46,7 @@ performance_years: 1
 population:
   members: {members}
   turnover: {turnover}
+  mortality: 0.0
   replacement: {replacement}
   risk_sigma: {risk_sigma}
   entrant_risk_ratio: 1.0

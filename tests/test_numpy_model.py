@@ -92,7 +92,9 @@ first_performance_year: 2026
 population:
   members: 2000
   turnover: 0.2
+  attribution_loss: 0.05
   entrant_risk_ratio: 1.15
+  entrant_cost_ratio: 0.85
   attribution: {method: retrospective, payer_only_share: 0.2, provider_only_share: 0.1}
 cost: {pmpm: 1050.0, zero_cost_share: 0.25}
 care_management: {high_risk_share: 0.1, effect: 0.2, cost_pmpm: 40.0}
@@ -229,6 +231,8 @@ def _perturbed(inputs: ModelInputs, name: str, value: float) -> ModelInputs:
         ("churn", "replacement", 0.55, R.F_MEMBERS),  # 0.5
         ("churn", "risk_rho", 0.7, R.F_RISK_MONTHS),  # 0.6: entrants' shift fades slower
         ("attribution", "care_management_effect", 0.23, R.F_CM_AVOIDED),  # 0.2
+        ("attribution", "terminal_mean", 45_000.0, R.F_SPEND),  # 32,227: decedents' episode
+        ("attribution", "attribution_loss_rate", 0.08, R.F_MEMBERS),  # 0.05
         ("churn", "quality_rho", 0.75, R.F_QUALITY),  # 0.6: only the years' correlation moves
     ],
 )

@@ -207,7 +207,7 @@ BAD_CASES: list[BadCase] = [
     _case("money_inf", [("pmpm: 1100.0", "pmpm: .inf")], "cost.pmpm", "pmpm: .inf", "finite"),
     _case(
         "money_negative_inf",
-        [("tail_threshold: 60000.0", "tail_threshold: -.inf")],
+        [("tail_threshold: 66000.0", "tail_threshold: -.inf")],
         "cost.tail_threshold",
         "tail_threshold: -.inf",
         "finite",
@@ -340,8 +340,8 @@ def test_literal_positions_in_an_inline_scenario() -> None:
 def test_unsolvable_cost_points_at_a_tail_field() -> None:
     text = edit(
         base_text(),
-        ("tail_probability: 0.04", "tail_probability: 0.5"),
-        ("tail_threshold: 60000.0", "tail_threshold: 1e6"),
+        ("tail_probability: 0.056", "tail_probability: 0.5"),
+        ("tail_threshold: 66000.0", "tail_threshold: 1e6"),
     )
     with pytest.raises(ScenarioError) as info:
         parse_scenario(text, "c.yaml")

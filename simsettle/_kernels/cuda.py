@@ -116,7 +116,7 @@ def simulate_lane(
             ratio = practices[p, 1]
         state = (True, 0.0, 0.0)  # (is_new, z, tenure): a new member in the first year
         for y in range(n_years):
-            occupant, _, joiner, (z, tenure, is_new) = M.slot_year(
+            occupant, _, joiner, (z, tenure, is_new), _ = M.slot_year(
                 m, k0, k1, ctr, y, mm, state[0], state[1], state[2], acc[y, F_TREND_INDEX], ratio
             )
             state = (is_new, z, tenure)

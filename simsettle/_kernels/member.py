@@ -6,7 +6,12 @@ scenario by :func:`simsettle.models.population.compile_model`):
 * The roster has ``members`` slots. Each year the slot's occupant leaves with probability
   ``turnover`` at a uniform time in the year; with probability ``replacement`` a new member takes
   the slot for the rest of the year. A slot whose leaver was not replaced starts the next year with
-  a new entrant.
+  a new entrant. A departure is a death (probability ``death_rate``), a loss of attribution
+  (``attribution_loss_rate``: the stay is outside the settlement) or a move (:func:`departure`).
+  A decedent's stay adds an end-of-life episode (:func:`terminal_cost`) to its ordinary cost; an
+  entrant's cost is multiplied by ``entrant_cost_ratio`` in its year of entry. Every cost is at
+  the scale that makes the all-in PMPM the scenario's (``compile_model`` divides the cost
+  parameters by ``Population.departure_load``).
 * Log risk scores are AR(1) with correlation ``risk_rho`` for continuing members and stationary
   draws for new members (shifted by ``entrant_shift`` after the first year); the score
   ``exp(sigma z - sigma**2 / 2) (1 + ageing)^tenure`` has mean 1 at tenure 0.
@@ -26,9 +31,10 @@ scenario by :func:`simsettle.models.population.compile_model`):
   one draw per trial and year, shared by all members (:func:`system_years`).
 
 Random words come from Philox4x32-10 at counter ``(trial, year, member, stream)``: one call per
-member-slot-year (leave decision, cost class and a Box-Muller pair for the risk and cost normals),
-a second for the leaver's year (leave month, the joiner's class and normal pair), a third for
-the leaver's year's exposure (where the occupant's and the joiner's episodes fall), two for
+member-slot-year (leave decision and mode, cost class and a Box-Muller pair for the risk and
+cost normals), a second for the leaver's year (leave month, the joiner's class and normal pair),
+a third for the leaver's year's exposure (where the occupant's and the joiner's episodes fall,
+and a decedent's end-of-life normal), two for
 attribution, and a few per trial-year for the trend and quality.
 
 The functions here are the rule; the kernels only lay it out. ``@njit(inline="always")``
@@ -55,6 +61,10 @@ from numba import njit
 from simsettle._kernels import cacheguard as _cacheguard
 from simsettle._kernels.elementary import vexp, vlog
 from simsettle._kernels.records import (
+    DEPART_ATTRIBUTION,
+    DEPART_DEATH,
+    DEPART_ELIGIBILITY,
+    DEPART_NONE,
     F_COMPLETION_Z,
     F_NAT_INDEX,
     F_QUALITY,
@@ -75,8 +85,10 @@ from simsettle._kernels.rng import box_muller, philox4x32_10, u32_to_unit
 
 __all__ = [
     "MemberModel",
+    "MemberYear",
     "attribution_draws",
     "compound_cost",
+    "departure",
     "exposure_share",
     "in_settlement",
     "innovation",
@@ -87,6 +99,7 @@ __all__ = [
     "slot_year",
     "successor",
     "system_years",
+    "terminal_cost",
     "words",
 ]
 
@@ -131,6 +144,32 @@ class MemberModel(NamedTuple):
     sev_mu: float
     sev_sigma: float
     episodic: float  # probability that a partial-year stay's cost is one episode
+    death: float  # P(death | departure) = mortality / turnover
+    exit_end: float  # P(death or loss of attribution | departure)
+    inv_rep: float  # 1 / replacement (0 when replacement is 0)
+    inv_norep: float  # 1 / (1 - replacement) (0 when replacement is 1)
+    terminal_mean: float  # mean end-of-life episode of a decedent at risk 1 and index 1 (USD)
+    terminal_sigma: float  # its log-sd
+    entrant_cost: float  # an entrant's cost in the year of entry over a continuing member's
+
+
+class MemberYear(NamedTuple):
+    """A slot's year, as :func:`member_year` draws it (fields as documented there)."""
+
+    z: float
+    tenure: float
+    leaves: bool
+    joiner: bool
+    death: bool
+    excluded: bool
+    months: float
+    zj: float
+    risk: float
+    risk_j: float
+    demo: float
+    demo_j: float
+    x: float
+    x_j: float
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -152,6 +191,12 @@ def member_model(p: Any) -> MemberModel:
     provider_only = p.provider_only_share
     # Computed before the call: numba cannot build a call whose arguments hold control flow.
     attribution_on = retain < 1.0 or payer_only > 0.0 or provider_only > 0.0
+    turnover = p.turnover
+    rep = p.replacement
+    death = p.death_rate / turnover if turnover > 0.0 else 0.0
+    exit_end = (p.death_rate + p.attribution_loss_rate) / turnover if turnover > 0.0 else 0.0
+    inv_rep = 1.0 / rep if rep > 0.0 else 0.0
+    inv_norep = 1.0 / (1.0 - rep) if rep < 1.0 else 0.0
     return MemberModel(
         int(p.members),
         int(p.member_offset),
@@ -185,6 +230,13 @@ def member_model(p: Any) -> MemberModel:
         p.severity_mu,
         p.severity_sigma,
         p.episodic_share,
+        death,
+        exit_end,
+        inv_rep,
+        inv_norep,
+        p.terminal_mean,
+        p.terminal_sigma,
+        p.entrant_cost_ratio,
     )
 
 
@@ -283,6 +335,26 @@ def leaves_in_year(m: MemberModel, u_leave: float) -> bool:
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def departure(m: MemberModel, u_leave: float) -> tuple[bool, bool, bool, bool]:
+    """How the slot's occupant leaves, from the uniform of the first word of its member call.
+
+    Returns ``(leaves, joiner, death, excluded)``. Given a departure, ``v = u_leave / turnover``
+    is uniform on (0, 1): a joiner takes the slot if ``v < replacement``, and ``v`` rescaled
+    within that part (``v / replacement``, or ``(v - replacement) / (1 - replacement)``) is
+    uniform again and picks the mode: death in its first ``mortality / turnover``, loss of
+    attribution in the next ``attribution_loss / turnover``, loss of eligibility or a move in
+    the rest. So the mode is independent of whether the slot is refilled.
+    """
+    leaves = u_leave < m.turnover
+    v = u_leave / m.turnover
+    joiner = leaves & (v < m.replacement)
+    w = v * m.inv_rep if joiner else (v - m.replacement) * m.inv_norep
+    death = leaves & (w < m.death)
+    excluded = leaves & (w >= m.death) & (w < m.exit_end)
+    return leaves, joiner, death, excluded
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def member_year(
     m: MemberModel,
     a: tuple[np.uint32, np.uint32, np.uint32, np.uint32],
@@ -290,32 +362,30 @@ def member_year(
     is_new: bool,
     z_prev: float,
     tenure_prev: float,
-    entrant_y: float,
-) -> tuple[float, float, bool, bool, float, float, float, float, float, float, float, float]:
+    later: bool,
+) -> MemberYear:
     """A slot's year: its occupant, and the joiner who takes the slot if the occupant leaves.
 
     ``a`` are the words of the slot-year's ``STREAM_MEMBER`` call (leave decision, cost class and
     a normal pair for risk and cost), ``b`` those of its ``STREAM_TURNOVER`` call (leave month,
     the joiner's class and normal pair), used only where the occupant leaves: a caller may pass
     any words there for an occupant that stays. ``is_new``, ``z_prev`` and ``tenure_prev`` are the
-    slot's state from last year; ``entrant_y`` the shift of a new member's z this year (0 in the
-    first year, whose roster is the stationary population).
+    slot's state from last year; ``later`` is False in the first simulated year, whose roster is
+    the stationary population (no entrant shift or entrant cost there).
 
-    Returns ``(z, tenure, leaves, joiner, months, zj, risk, risk_j, demo, demo_j, x, x_j)``: the
-    occupant's latent log risk and years of tenure, whether it leaves and whether a joiner then
-    takes the slot, the occupant's months this year (the joiner has the rest), the joiner's
-    latent log risk, both risk and demographic scores (0 when not accumulated) and both
-    annualised mixture costs at risk 1 and index 1. The two Box-Muller pairs come first: in this
-    order the CPU's lane loop runs about 5% faster than occupant first, then joiner.
+    Returns the :class:`MemberYear` ``(z, tenure, leaves, joiner, death, excluded, months, zj,
+    risk, risk_j, demo, demo_j, x, x_j)``: the occupant's latent log risk and years of tenure,
+    whether it leaves, whether a joiner then takes the slot, whether the occupant dies or loses
+    attribution (:func:`departure`), the occupant's months this year (the joiner has the rest),
+    the joiner's latent log risk, both risk and demographic scores (0 when not accumulated) and both
+    annualised mixture costs at risk 1 and index 1. The two Box-Muller pairs come first: in
+    this order the CPU's lane loop runs about 5% faster than occupant first, then joiner.
     """
     e, n = box_muller(u32_to_unit(a[2]), u32_to_unit(a[3]))
     ej, nj = box_muller(u32_to_unit(b[2]), u32_to_unit(b[3]))
-    z = e + entrant_y if is_new else m.rho * z_prev + m.innov * e
+    z = e + (m.entrant if later else 0.0) if is_new else m.rho * z_prev + m.innov * e
     tenure = 0.0 if is_new else tenure_prev + 1.0
-    u_leave = u32_to_unit(a[0])
-    leaves = leaves_in_year(m, u_leave)
-    # Given a departure, u_leave / turnover is uniform on (0, 1) again.
-    joiner = leaves & (u_leave / m.turnover < m.replacement)
+    leaves, joiner, death, excluded = departure(m, u32_to_unit(a[0]))
     zj = ej + m.entrant
     age = tenure * m.ageing
     months = 12.0 * u32_to_unit(b[0]) if leaves else 12.0
@@ -325,7 +395,22 @@ def member_year(
     demo_j = vexp(m.dsig * zj + m.demo_shift) if m.demo_on else 0.0
     x = annual_cost(m, u32_to_unit(a[1]), n)
     x_j = annual_cost(m, u32_to_unit(b[1]), nj)
-    return z, tenure, leaves, joiner, months, zj, risk, risk_j, demo, demo_j, x, x_j
+    return MemberYear(
+        z, tenure, leaves, joiner, death, excluded, months, zj, risk, risk_j, demo, demo_j, x, x_j
+    )
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def terminal_cost(m: MemberModel, death: bool, e2: np.uint32, e3: np.uint32) -> float:
+    """The end-of-life episode a decedent adds to its stay's cost, at risk 1 and index 1: 0 for
+    a survivor; for a decedent lognormal with mean ``terminal_mean`` (``(decedent_cost_ratio -
+    1/2) x`` the annual mean, so that with the stay's ordinary cost over a mean half year a
+    decedent's expected cost is ``decedent_cost_ratio`` times a full year's) and log-sd
+    ``terminal_sigma``, from the free words 2 and 3 of the leaver's exposure call."""
+    g, _ = box_muller(u32_to_unit(e2), u32_to_unit(e3))
+    s = m.terminal_sigma
+    t = m.terminal_mean * vexp(s * g - 0.5 * s * s)
+    return t if death else 0.0
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -355,7 +440,9 @@ def attribution_draws(
 def in_settlement(
     m: MemberModel,
     valid: bool,
+    excluded: bool,
     x: float,
+    terminal: float,
     risk: float,
     z: float,
     share: float,
@@ -367,17 +454,24 @@ def in_settlement(
     care management.
 
     A member with no care stays attributed only if retained; a provider-only member is outside
-    the settlement; a payer-only one is unmanaged. ``x`` is the annualised cost at risk 1 and
-    index 1 (times the practice's cost ratio), ``share`` the stay's :func:`exposure_share`;
-    ``valid`` is False for a
-    slot past the roster or a stay that does not exist (no joiner); ``draws`` are the stay's
-    :func:`attribution_draws`.
+    the settlement; a payer-only one is unmanaged; one that ``excluded`` (lost attribution
+    during the year) is outside the year's settlement, as MSSP drops a beneficiary who no
+    longer meets assignment at reconciliation. ``x`` is the annualised cost at risk 1 and index
+    1 and ``terminal`` a decedent's end-of-life episode (:func:`terminal_cost`), both times the
+    practice's cost ratio and an entrant's ``entrant_cost_ratio``; ``share`` is the stay's
+    :func:`exposure_share` of ``x``; ``valid`` is False for a slot past the roster or a stay
+    that does not exist (no joiner); ``draws`` are the stay's :func:`attribution_draws`.
     """
     u_retain, u_payer, u_provider = draws
-    attributed = valid & (u_provider >= m.provider_only) & ((x != 0.0) | (u_retain < m.retain))
+    attributed = (
+        valid
+        & (not excluded)
+        & (u_provider >= m.provider_only)
+        & ((x != 0.0) | (u_retain < m.retain))
+    )
     managed = valid & programme & (z > m.cm_z) & (u_payer >= m.payer_only)
-    full = risk * index * x * share
-    cost = risk * index * (x * m.cm_keep) * share if managed else full
+    full = risk * index * (x * share + terminal)
+    cost = full * m.cm_keep if managed else full
     return attributed, managed, full, cost
 
 
@@ -426,6 +520,7 @@ def slot_year(
     bool,
     tuple[bool, bool, float, float, float, float, float],
     tuple[float, float, bool],
+    int,
 ]:
     """One slot-year, from its draws to its stays, for the layouts that run one slot at a time
     (a GPU thread; the member stays of calibration's synthetic claims).
@@ -435,13 +530,14 @@ def slot_year(
     practices). Returns the occupant's stay, whether a joiner took the slot, the joiner's stay
     (each stay ``(attributed, managed, full, cost, months, risk, demo)``; the joiner's is not
     ``attributed`` where there is none), and the state carried to next year, ``(z, tenure,
-    is_new)``. The leaver's words and
-    the claims are drawn only where they are used; the CPU's lane loop draws them for every lane
+    is_new)``, and how the occupant left (``DEPART_*`` of
+    :mod:`~simsettle._kernels.records`). The leaver's words and the claims are drawn only where
+    they are used; the CPU's lane loop draws them for every lane
     instead (a branch costs a vector loop more than a Philox call), with the same results.
     """
     yy = np.uint32(y)
     at = (k0, k1, ctr, yy, mm)
-    entrant_y = m.entrant if y > 0 else 0.0  # year 0's roster is the stationary population
+    later = y > 0  # year 0's roster is the stationary population
     programme = y >= m.cm_from
     a = words(at, STREAM_MEMBER)
     # The leaver's words only where the occupant leaves (a branch costs a GPU thread less than a
@@ -449,18 +545,21 @@ def slot_year(
     leaving = leaves_in_year(m, u32_to_unit(a[0]))
     b = words(at, STREAM_TURNOVER) if leaving else a
     e = words(at, STREAM_EXPOSURE) if leaving else a
-    z, tenure, leaves, joiner, months, zj, risk, risk_j, demo, demo_j, x, x_j = member_year(
-        m, a, b, is_new, z_prev, tenure_prev, entrant_y
+    z, tenure, leaves, joiner, death, excluded, months, zj, risk, risk_j, demo, demo_j, x, x_j = (
+        member_year(m, a, b, is_new, z_prev, tenure_prev, later)
     )
     if m.frequency_severity:
         x = compound_cost(m, at, STREAM_CLAIMS)
         if joiner:
             x_j = compound_cost(m, at, STREAM_CLAIMS + 1)
     months_j = 12.0 - months
+    load = ratio * (m.entrant_cost if is_new & later else 1.0)
     attributed, managed, full, cost = in_settlement(
         m,
         True,
-        x * ratio,
+        excluded,
+        x * load,
+        terminal_cost(m, death, e[2], e[3]) * load,
         risk,
         z,
         exposure_share(m, months, u32_to_unit(e[0])),
@@ -471,7 +570,9 @@ def slot_year(
     attributed_j, managed_j, full_j, cost_j = in_settlement(
         m,
         joiner,
-        x_j * ratio,
+        False,
+        x_j * ratio * m.entrant_cost,
+        0.0,
         risk_j,
         zj,
         exposure_share(m, months_j, u32_to_unit(e[1])),
@@ -479,11 +580,13 @@ def slot_year(
         programme,
         attribution_draws(m, at, STREAM_JOINER_ATTRIBUTION),
     )
+    mode = DEPART_DEATH if death else (DEPART_ATTRIBUTION if excluded else DEPART_ELIGIBILITY)
     return (
         (attributed, managed, full, cost, months, risk, demo),
         joiner,
         (attributed_j, managed_j, full_j, cost_j, months_j, risk_j, demo_j),
         successor(z, tenure, leaves, joiner, zj),
+        mode if leaves else DEPART_NONE,
     )
 
 

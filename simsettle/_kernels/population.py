@@ -19,6 +19,7 @@ from numba import njit, prange
 from simsettle._kernels import cacheguard as _cacheguard
 from simsettle._kernels import member as M
 from simsettle._kernels.records import (
+    DEPART_NONE,
     F_TREND_INDEX,
     LANE_FIELDS,
     LANES,
@@ -34,9 +35,12 @@ from simsettle._kernels.records import (
     N_ROWS,
     R_COST,
     R_COST_J,
+    R_DEATH,
     R_DEMO,
     R_DEMO_J,
+    R_EXCLUDED,
     R_JOINER,
+    R_LOAD,
     R_MONTHS,
     R_NEW,
     R_PRACTICE,
@@ -46,6 +50,7 @@ from simsettle._kernels.records import (
     R_SHARE,
     R_SHARE_J,
     R_TENURE,
+    R_TERMINAL,
     R_X,
     R_X_J,
     R_Z,
@@ -53,6 +58,7 @@ from simsettle._kernels.records import (
     R_ZO,
     ST_ATTRIBUTED,
     ST_COST,
+    ST_DEPARTURE,
     ST_ENTRY,
     ST_EXIT,
     ST_JOINER,
@@ -142,7 +148,7 @@ def _simulate_trial(
                 work[R_RATIO * L + lane] = practices[p, 1]
         for y in range(n_years):
             yy = np.uint32(y)
-            entrant_y = m.entrant if y > 0 else 0.0  # year 0's roster is the stationary population
+            later = y > 0  # year 0's roster is the stationary population
             index = acc[y, F_TREND_INDEX]
             programme = y >= m.cm_from
             # Draws and member state. The leaver's words are drawn for every lane (cheaper than
@@ -151,30 +157,28 @@ def _simulate_trial(
                 at = (k0, k1, ctr, yy, np.uint32(offset + base + lane))
                 a = M.words(at, STREAM_MEMBER)
                 b = M.words(at, STREAM_TURNOVER)
-                z, tenure, leaves, joiner, months, zj, risk, risk_j, demo, demo_j, x, x_j = (
-                    M.member_year(
-                        m,
-                        a,
-                        b,
-                        work[R_NEW * L + lane] > 0.5,
-                        work[R_Z * L + lane],
-                        work[R_TENURE * L + lane],
-                        entrant_y,
-                    )
+                is_new = work[R_NEW * L + lane] > 0.5
+                s = M.member_year(
+                    m, a, b, is_new, work[R_Z * L + lane], work[R_TENURE * L + lane], later
                 )
-                work[R_ZO * L + lane] = z
-                work[R_ZJ * L + lane] = zj
-                work[R_MONTHS * L + lane] = months
-                work[R_JOINER * L + lane] = 1.0 if joiner else 0.0
-                work[R_RISK * L + lane] = risk
-                work[R_RISK_J * L + lane] = risk_j
-                work[R_DEMO * L + lane] = demo
-                work[R_DEMO_J * L + lane] = demo_j
-                work[R_X * L + lane] = x
-                work[R_X_J * L + lane] = x_j
+                work[R_ZO * L + lane] = s.z
+                work[R_ZJ * L + lane] = s.zj
+                work[R_MONTHS * L + lane] = s.months
+                work[R_JOINER * L + lane] = 1.0 if s.joiner else 0.0
+                work[R_RISK * L + lane] = s.risk
+                work[R_RISK_J * L + lane] = s.risk_j
+                work[R_DEMO * L + lane] = s.demo
+                work[R_DEMO_J * L + lane] = s.demo_j
+                work[R_X * L + lane] = s.x
+                work[R_X_J * L + lane] = s.x_j
                 work[R_SHARE * L + lane] = 1.0  # a full year; a leaver's below
                 work[R_SHARE_J * L + lane] = 1.0
-                z_next, tenure_next, new_next = M.successor(z, tenure, leaves, joiner, zj)
+                # The occupant's cost scale: an entrant's ratio (the practice's is read below).
+                work[R_LOAD * L + lane] = m.entrant_cost if is_new & later else 1.0
+                work[R_DEATH * L + lane] = 1.0 if s.death else 0.0
+                work[R_EXCLUDED * L + lane] = 1.0 if s.excluded else 0.0
+                work[R_TERMINAL * L + lane] = 0.0
+                z_next, tenure_next, new_next = M.successor(s.z, s.tenure, s.leaves, s.joiner, s.zj)
                 work[R_Z * L + lane] = z_next
                 work[R_TENURE * L + lane] = tenure_next
                 work[R_NEW * L + lane] = 1.0 if new_next else 0.0
@@ -192,6 +196,9 @@ def _simulate_trial(
                     at = (k0, k1, ctr, yy, np.uint32(offset + base + lane))
                     e = M.words(at, STREAM_EXPOSURE)
                     work[R_SHARE * L + lane] = M.exposure_share(m, months, u32_to_unit(e[0]))
+                    work[R_TERMINAL * L + lane] = M.terminal_cost(
+                        m, work[R_DEATH * L + lane] > 0.5, e[2], e[3]
+                    )
                     work[R_SHARE_J * L + lane] = M.exposure_share(
                         m, 12.0 - months, u32_to_unit(e[1])
                     )
@@ -207,10 +214,13 @@ def _simulate_trial(
                 months_j = 12.0 - months
                 risk = work[R_RISK * L + lane]
                 risk_j = work[R_RISK_J * L + lane]
+                load = ratio * work[R_LOAD * L + lane]
                 attributed, managed, full, cost = M.in_settlement(
                     m,
                     valid,
-                    work[R_X * L + lane] * ratio,
+                    work[R_EXCLUDED * L + lane] > 0.5,
+                    work[R_X * L + lane] * load,
+                    work[R_TERMINAL * L + lane] * load,
                     risk,
                     work[R_ZO * L + lane],
                     work[R_SHARE * L + lane],
@@ -221,7 +231,9 @@ def _simulate_trial(
                 attributed_j, managed_j, full_j, cost_j = M.in_settlement(
                     m,
                     valid & (work[R_JOINER * L + lane] > 0.5),
-                    work[R_X_J * L + lane] * ratio,
+                    False,
+                    work[R_X_J * L + lane] * ratio * m.entrant_cost,
+                    0.0,
                     risk_j,
                     work[R_ZJ * L + lane],
                     work[R_SHARE_J * L + lane],
@@ -299,6 +311,7 @@ def _stay(
     cost: float,
     attributed: bool,
     present: bool,
+    departure: int,
 ) -> None:
     """Write one stay into ``row`` (the ``ST_*`` columns)."""
     row[ST_SLOT] = slot
@@ -311,6 +324,7 @@ def _stay(
     row[ST_COST] = cost
     row[ST_ATTRIBUTED] = 1.0 if attributed else 0.0
     row[ST_PRESENT] = 1.0 if present else 0.0
+    row[ST_DEPARTURE] = departure
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -334,13 +348,26 @@ def simulate_stays(
         mm = np.uint32(m.offset + slot)
         state = (True, 0.0, 0.0)  # (is_new, z, tenure): a new member in the first year
         for y in range(n_years):
-            occupant, joined, joiner, (z, tenure, is_new) = M.slot_year(
+            occupant, joined, joiner, (z, tenure, is_new), departure = M.slot_year(
                 m, k0, k1, ctr, y, mm, state[0], state[1], state[2], system[y, F_TREND_INDEX], 1.0
             )
             attributed, _, _, cost, months, risk, _ = occupant
             attributed_j, _, _, cost_j, _, risk_j, _ = joiner
             row = 2 * (slot * n_years + y)
-            _stay(out[row], slot, y, False, state[0], 0.0, months, risk, cost, attributed, True)
+            _stay(
+                out[row],
+                slot,
+                y,
+                False,
+                state[0],
+                0.0,
+                months,
+                risk,
+                cost,
+                attributed,
+                True,
+                departure,
+            )
             _stay(
                 out[row + 1],
                 slot,
@@ -353,6 +380,7 @@ def simulate_stays(
                 cost_j,
                 attributed_j,
                 joined,
+                DEPART_NONE,
             )
             state = (is_new, z, tenure)
 

@@ -73,6 +73,11 @@ MODEL_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("national_trend_sd", "1", "standard deviation of that log growth factor"),
     ("national_correlation", "1", "correlation of provider and national annual log growth"),
     ("episodic_share", "1", "probability that a partial year's cost is one episode (0: pro rata)"),
+    ("death_rate", "1", "probability that a member dies during the year (part of turnover)"),
+    ("attribution_loss_rate", "1", "probability of losing attribution in the year (of turnover)"),
+    ("terminal_mean", "USD", "mean end-of-life episode of a decedent, per risk unit"),
+    ("terminal_sigma", "1", "standard deviation of the log end-of-life episode"),
+    ("entrant_cost_ratio", "1", "an entrant's cost in the year of entry over a continuing one's"),
 )
 #: The parameter record's numpy type: one float64 field per entry of MODEL_FIELDS.
 MODEL_DTYPE = np.dtype([(name, np.float64) for name, _, _ in MODEL_FIELDS])
@@ -130,7 +135,11 @@ R_COST = 15  # occupant's cost in the settlement (-1 when not attributed)
 R_COST_J = 16  # joiner's
 R_SHARE = 17  # occupant's exposure share of the annualised cost (1 for a full year)
 R_SHARE_J = 18  # joiner's
-N_ROWS = 19
+R_LOAD = 19  # the occupant's entrant cost ratio (1 unless new after the first year)
+R_DEATH = 20  # 1 if the occupant dies this year
+R_EXCLUDED = 21  # 1 if the occupant loses attribution this year (outside the settlement)
+R_TERMINAL = 22  # the occupant's end-of-life episode at risk 1 and index 1 (0: survives)
+N_ROWS = 23
 # Member fields summed per lane, in this order, then one per stop-loss attachment.
 LF_SPEND, LF_MONTHS, LF_RISK, LF_DEMO, LF_MEMBERS, LF_CM_MONTHS, LF_CM_AVOIDED = range(7)
 N_LANE_FIELDS = 7
@@ -156,7 +165,14 @@ ST_RISK = 6  # the member's risk score
 ST_COST = 7  # the stay's cost (USD): risk x index x annualised cost x exposure share
 ST_ATTRIBUTED = 8  # 1: in the settlement (attributed to the provider by the payer)
 ST_PRESENT = 9  # 1: the stay exists (a joiner's row is empty where no joiner took the slot)
-N_STAY_COLUMNS = 10
+ST_DEPARTURE = 10  # how the stay ended: a DEPART_* value (a joiner's: DEPART_NONE)
+N_STAY_COLUMNS = 11
+
+# How a member's stay ends (the occupant's; a joiner stays to the end of the year).
+DEPART_NONE = 0  # stays to the end of the year
+DEPART_DEATH = 1  # dies: months to death count, plus an end-of-life episode
+DEPART_ELIGIBILITY = 2  # loses eligibility or moves: a partial year with exposure
+DEPART_ATTRIBUTION = 3  # loses attribution: outside the year's settlement
 
 # Counter word 3 (stream) values; word 2 (member) of the trial-level stream.
 STREAM_MEMBER = 0  # every member-year: leave decision, cost class, normals for risk and cost
@@ -166,7 +182,9 @@ STREAM_QUALITY = 3  # quality score (member word = SYSTEM_MEMBER)
 STREAM_NATIONAL = 6  # national trend (member word = SYSTEM_MEMBER)
 STREAM_ATTRIBUTION = 4  # occupant's attribution draws (retention, payer-only, provider-only)
 STREAM_JOINER_ATTRIBUTION = 5  # the same for a joiner
-STREAM_EXPOSURE = 7  # a leaver's year only: where the occupant's and the joiner's episodes fall
+STREAM_EXPOSURE = (
+    7  # a leaver's year only: where the two episodes fall; a decedent's end-of-life normal
+)
 STREAM_CLAIMS = 16  # frequency-severity draws: 16 + 2 x block (occupant), 17 + 2 x block (joiner)
 SYSTEM_MEMBER = 0xFFFFFFFF
 

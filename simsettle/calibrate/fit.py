@@ -203,6 +203,59 @@ def _widen(fit: MixtureFit, rel_se: float, names: tuple[str, ...]) -> MixtureFit
     return replace(fit, intervals=out)
 
 
+def _all_in(
+    fit: MixtureFit,
+    data: MemberYears,
+    panel: Panel,
+    first: npt.NDArray[np.bool_],
+    full: npt.NDArray[np.bool_],
+    year_index: F8,
+    norm_risk: F8 | None,
+    notes: list[str],
+) -> MixtureFit:
+    """``fit`` with its money amounts moved from the full years' level to the all-in PMPM of
+    the first data year's members who held a place on 1 January, departures included.
+
+    The shape is fitted on full years, so its level is a survivor's; a member who leaves in the
+    year costs in proportion to its months under the engine's exposure model unless the
+    departure costs more, as a death does. The data do not say who died, so the scenario is
+    written with ``population.mortality: 0`` and this level: ``cost.pmpm`` is then the all-in
+    PMPM the engine reproduces (``simsettle.scenario.schema.Cost.pmpm``), with the decedents'
+    excess spread over every member. Arrivals are left out of both sides (their risk mix is
+    the entrants', handled apart). Where the first year has no departures the fit is returned.
+    """
+    r = np.ones(data.n) if norm_risk is None else norm_risk
+    cost = data.cost / year_index
+
+    def pmpm(mask: npt.NDArray[np.bool_]) -> float:
+        return float(cost[mask].sum() / (data.months[mask] * r[mask]).sum())
+
+    stayed = first & ~panel.arrival
+    if not np.any(stayed & ~full) or not np.any(stayed & full):
+        return fit
+    factor = pmpm(stayed) / pmpm(stayed & full)
+    if not math.isfinite(factor) or factor <= 0.0:
+        return fit
+    if abs(factor - 1.0) > 0.02:
+        notes.append(
+            f"the members who left during {panel.first_year} cost {factor:.3f} times the "
+            "full years' PMPM over the whole first year (deaths cost more than their months): "
+            "cost.pmpm is written at that all-in level with population.mortality 0, so the "
+            "decedents' excess is spread over every member; give mortality and "
+            "decedent_cost_ratio to model the deaths themselves"
+        )
+    # A change of scale: every money amount, the model's and the intervals', times factor.
+    from dataclasses import replace
+
+    scaled = _scale(fit, factor, ("pmpm", "body_mean", "tail_threshold"))
+    model = replace(
+        fit.model,
+        body_mean=fit.model.body_mean * factor,
+        tail_threshold=fit.model.tail_threshold * factor,
+    )
+    return replace(scaled, model=model)
+
+
 def _scale(fit: MixtureFit, factor: float, names: tuple[str, ...]) -> MixtureFit:
     """``fit`` with the intervals of ``names`` multiplied by ``factor`` (and its model's money
     amounts, where ``pmpm`` is among them, through its mean)."""
@@ -399,6 +452,7 @@ def calibrate(
         return cost_fit, fitted, levels, mix
 
     cost_fit, fitted, level, risk_mix = fit_costs(risk)
+    cost_fit = _all_in(cost_fit, data, panel, first, full, year_index, norm_risk, notes)
     targets = concentration(annualised[full])
     if norm_risk is None and risk_sigma is None and risk.risk_sigma.value > 0:
         # A lognormal risk score concentrates spend by itself: a spread carrying all of the
@@ -414,6 +468,7 @@ def calibrate(
         if cap < risk.risk_sigma.value:
             risk = cap_risk(panel, log_cost, risk, cap)
             cost_fit, fitted, level, risk_mix = fit_costs(risk)
+            cost_fit = _all_in(cost_fit, data, panel, first, full, year_index, norm_risk, [])
             c1 = {k: c for k, c, _ in risk.lag_covariances}.get(1, math.nan)
             notes.append(
                 f"the risk spread was capped at {cap:.2f} (the members' cost covariance called "

@@ -124,6 +124,12 @@ def scenario_text(
     for key in ("turnover", "replacement", "risk_sigma", "risk_persistence", "entrant_risk_ratio"):
         population[key] = _round(vals[f"population.{key}"])
         comments["population", key] = _explain(e[f"population.{key}"], confidence)
+    population["mortality"] = 0.0
+    comments["population", "mortality"] = [
+        "Not estimated: the data do not say who died. Decedents are among the other "
+        "departures and their excess cost is in cost.pmpm (the all-in level); give mortality "
+        "and decedent_cost_ratio to model deaths apart."
+    ]
     moved = abs(level_factor - 1.0) > 1e-12
     cost: dict[str, object] = {"pmpm": _round(vals["cost.pmpm"] * level_factor)}
     comments["cost", "pmpm"] = _explain(

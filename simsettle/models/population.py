@@ -93,10 +93,13 @@ def compile_model(
     p["risk_rho"] = pop.risk_persistence
     p["zero_share"] = cost.zero_cost_share
     p["tail_probability"] = cost.tail_probability
-    p["tail_scale"] = cost.tail_threshold
+    # Every member's cost is scaled by 1 / load so that the all-in PMPM, decedents and partial
+    # years included, is cost.pmpm (Population.departure_load).
+    load = pop.departure_load
+    p["tail_scale"] = cost.tail_threshold / load
     p["tail_inv_shape"] = 1.0 / cost.tail_shape
-    # The body is lognormal with mean cost.body_mean: mu = log(mean) - sigma^2 / 2.
-    p["body_mu"] = math.log(cost.body_mean) - 0.5 * cost.body_sigma**2
+    # The body is lognormal with mean cost.body_mean / load: mu = log(mean) - sigma^2 / 2.
+    p["body_mu"] = math.log(cost.body_mean / load) - 0.5 * cost.body_sigma**2
     p["body_sigma"] = cost.body_sigma
     # Growth factors lognormal with mean 1 + trend.mean (the reference's likewise).
     p["trend_mu"] = math.log1p(trend.mean) - 0.5 * trend.sd**2
@@ -127,7 +130,7 @@ def compile_model(
     p["provider_only_share"] = pop.attribution.provider_only_share
     p["member_offset"] = float(member_offset)
     if cost.model == "frequency_severity":
-        severity_mean = 12.0 * cost.pmpm / cost.claims_per_year
+        severity_mean = 12.0 * cost.pmpm / load / cost.claims_per_year
         p["frequency_severity"] = 1.0
         p["claims_per_year"] = cost.claims_per_year
         p["claim_frailty"] = cost.claim_dispersion
@@ -135,6 +138,13 @@ def compile_model(
         p["severity_sigma"] = cost.severity_sigma
     # A partial-year stay's cost: one episode with this probability, else pro rata.
     p["episodic_share"] = cost.episodic_share
+    # Departure modes, and the decedent's end-of-life episode: its mean tops up the ordinary
+    # cost of the mean half year to decedent_cost_ratio times a full year's.
+    p["death_rate"] = pop.death_rate
+    p["attribution_loss_rate"] = pop.attribution_loss
+    p["terminal_mean"] = (pop.decedent_cost_ratio - 0.5) * cost.annual_mean / load
+    p["terminal_sigma"] = pop.terminal_cost_sigma
+    p["entrant_cost_ratio"] = pop.entrant_cost_ratio
     cm = scenario.care_management
     p["care_management_z"] = math.inf
     if cm is not None and cm.high_risk_share > 0.0:

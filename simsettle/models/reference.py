@@ -71,7 +71,17 @@ def simulate_trial_reference(
     bounds = np.rint(np.cumsum([p.share for p in practices]) * pop.members)
     if practices:
         bounds[-1] = pop.members
-    body_mu = math.log(cost.body_mean) - cost.body_sigma**2 / 2
+    # Costs are scaled so that the expected cost per member-month, decedents and partial years
+    # included, is pmpm: per slot-year, expected cost and months (in years) of the occupant
+    # (stays, moves, dies, loses attribution) and of a joiner.
+    t, a_loss = pop.turnover, pop.attribution_loss
+    d = pop.mortality if pop.mortality is not None else min(0.045, t)
+    exp_cost = (
+        (1 - t) + (t - d - a_loss) / 2 + d * pop.decedent_cost_ratio + t * pop.replacement / 2
+    )
+    exp_years = (1 - t) + (t - a_loss) / 2 + t * pop.replacement / 2
+    load = exp_cost / exp_years
+    body_mu = math.log(cost.body_mean / load) - cost.body_sigma**2 / 2
     demo_sigma = pop.demographic_signal * pop.risk_sigma
     entrant = math.log(pop.entrant_risk_ratio) / pop.risk_sigma if pop.risk_sigma > 0 else 0.0
     cm = scenario.care_management
@@ -107,7 +117,7 @@ def simulate_trial_reference(
                 n += 1
                 p *= mu / n
                 cdf += p
-        sev_mu = math.log(12 * cost.pmpm / cost.claims_per_year) - cost.severity_sigma**2 / 2
+        sev_mu = math.log(12 * cost.pmpm / load / cost.claims_per_year) - cost.severity_sigma**2 / 2
         normals = [first]
         block = 1
         while len(normals) < n:
@@ -121,7 +131,7 @@ def simulate_trial_reference(
             return 0.0
         if u < cost.zero_cost_share + cost.tail_probability:
             v = (u - cost.zero_cost_share) / cost.tail_probability
-            return float(cost.tail_threshold * v ** (-1.0 / cost.tail_shape))
+            return float(cost.tail_threshold / load * v ** (-1.0 / cost.tail_shape))
         return math.exp(body_mu + cost.body_sigma * z)
 
     frequency_severity = cost.model == "frequency_severity"
@@ -166,19 +176,32 @@ def simulate_trial_reference(
         slot: int,
         u_exposure: float,
         claim_stream: int = 16,
+        *,
+        entrant: bool = False,
+        mode: str = "stays",
+        terminal_normal: float = 0.0,
     ) -> None:
         # Attribution: drop a member with no care unless retained; payer-only members are not
         # managed; provider-only members are outside the settlement.
         u_retain, u_payer, u_provider = words[:3] if attribution_on else (0.0, 1.0, 1.0)
         x = compound_cost(y, slot, claim_stream) if frequency_severity else annual_cost(u, n)
+        scale = pop.entrant_cost_ratio if entrant else 1.0
         practice = int(np.searchsorted(bounds, slot, side="right")) if practices else -1
         if practice >= 0:
-            x = x * practices[practice].cost_ratio
-        attributed = u_provider >= att.provider_only_share
+            scale = practices[practice].cost_ratio * scale
+        x = x * scale
+        # A decedent adds an end-of-life episode, lognormal, whose mean tops up the ordinary
+        # cost of the mean half year enrolled to decedent_cost_ratio full years.
+        terminal = 0.0
+        if mode == "death":
+            s_t = pop.terminal_cost_sigma
+            t_mean = (pop.decedent_cost_ratio - 0.5) * 12 * cost.pmpm / load
+            terminal = t_mean * math.exp(s_t * terminal_normal - s_t**2 / 2) * scale
+        attributed = u_provider >= att.provider_only_share and mode != "attribution"
         if x == 0.0 and u_retain >= att.retention:
             attributed = False
         risk = risk_score(z, tenure)
-        full = risk * index[y] * x * exposure(months, u_exposure)
+        full = risk * index[y] * (x * exposure(months, u_exposure) + terminal)
         managed = (
             cm is not None
             and y >= cm_first_year
@@ -259,18 +282,63 @@ def simulate_trial_reference(
             leaves = a[0] < pop.turnover
             # A leaver's year only: leave month, joiner's cost class and normal pair.
             b = _words(trial, y, m, 1, key) if leaves else [0.0] * 4
-            # ... and where the occupant's and the joiner's episodes fall.
-            ex = _words(trial, y, m, 7, key) if leaves else [0.0] * 4
+            # ... and where the occupant's and the joiner's episodes fall, and the normal of a
+            # decedent's end-of-life episode.
+            ex = _words(trial, y, m, 7, key) if leaves else [0.5] * 4
             months = 12.0 * b[0] if leaves else 12.0
-            add(y, z, tenure, a[1], n, months, _words(trial, y, m, 4, key), m, ex[0])
+            # Given a departure a[0] / turnover is uniform: its first `replacement` part brings
+            # a joiner; within the part it falls in, rescaled to (0, 1), the first
+            # mortality / turnover is a death, the next attribution_loss / turnover a loss of
+            # attribution, the rest a loss of eligibility or a move.
+            mode = "stays"
+            replaced = False
+            if leaves:
+                given = a[0] / pop.turnover
+                replaced = given < pop.replacement
+                if replaced:
+                    within = given / pop.replacement
+                else:
+                    within = (given - pop.replacement) / (1 - pop.replacement)
+                if within < d / pop.turnover:
+                    mode = "death"
+                elif within < (d + pop.attribution_loss) / pop.turnover:
+                    mode = "attribution"
+                else:
+                    mode = "eligibility"
+            add(
+                y,
+                z,
+                tenure,
+                a[1],
+                n,
+                months,
+                _words(trial, y, m, 4, key),
+                m,
+                ex[0],
+                entrant=is_new and y > 0,
+                mode=mode,
+                terminal_normal=_normals(ex[2], ex[3])[0],
+            )
             is_new = False
             if leaves:
-                if a[0] / pop.turnover < pop.replacement:
+                if replaced:
                     e_joiner, n_joiner = _normals(b[2], b[3])
                     z = e_joiner + entrant
                     tenure = 0
                     attribution = _words(trial, y, m, 5, key)
-                    add(y, z, 0, b[1], n_joiner, 12 - months, attribution, m, ex[1], 17)
+                    add(
+                        y,
+                        z,
+                        0,
+                        b[1],
+                        n_joiner,
+                        12 - months,
+                        attribution,
+                        m,
+                        ex[1],
+                        17,
+                        entrant=True,
+                    )
                 else:
                     is_new = True
     return out

@@ -167,12 +167,19 @@ def format_cost_moments(ds: xr.Dataset) -> str:
     if not raw:
         return ""
     m = json.loads(str(raw))
+    decedents = (
+        f" Decedents: {m['decedent_members_share']:.1%} of members, "
+        f"{m['decedent_spend_share']:.1%} of spend, {m['decedent_cost_ratio']:.1f} times a "
+        "survivor's cost."
+        if m.get("decedent_members_share")
+        else ""
+    )
     if m.get("top5_share") is None:
-        return f"Cost model: mean ${m['pmpm']:,.0f} PMPM, CV {m['cv']:.2f}."
+        return f"Cost model: mean ${m['pmpm']:,.0f} PMPM, CV {m['cv']:.2f}.{decedents}"
     text = (
         f"Cost model: mean ${m['pmpm']:,.0f} PMPM, CV {m['cv']:.2f}; the costliest "
         f"1% / 5% / 10% of member-years carry {m['top1_share']:.1%} / {m['top5_share']:.1%} / "
-        f"{m['top10_share']:.1%} of spend; {m['zero_share']:.0%} have none."
+        f"{m['top10_share']:.1%} of spend; {m['zero_share']:.0%} have none.{decedents}"
     )
     if m.get("preset"):
 

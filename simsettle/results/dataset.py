@@ -25,6 +25,7 @@ from simsettle._kernels import records as R
 from simsettle._version import __version__
 from simsettle.dims import DIM_INFO, Dim
 from simsettle.errors import SimulationError
+from simsettle.models.departures import calendar_moments, departure_figures
 from simsettle.results.schema import (
     _COORD_ATTRS,
     _D,
@@ -42,7 +43,7 @@ from simsettle.results.schema import (
 from simsettle.results.sweeps import label_design_axes
 from simsettle.rules.terms import compile_terms
 from simsettle.scenario.contracts import Design
-from simsettle.scenario.costs import CostShape, compound_cv, cost_moments
+from simsettle.scenario.costs import CostShape, compound_cv
 from simsettle.scenario.io import LoadedScenario
 from simsettle.scenario.presets import PRESETS, concentration_warning
 from simsettle.scenario.schema import Scenario
@@ -92,13 +93,24 @@ def _versions() -> dict[str, str]:
 def achieved_cost_moments(scenario: Scenario) -> dict[str, float | str | None]:
     """The cost model's achieved moments (per member-year, risk included, first year).
 
-    For the frequency-severity model the mean and CV are exact and the spend shares are left
-    out (None): they have no closed form there. ``preset`` names the cost block's preset (with
+    The moments are over the members enrolled all year or until death, decedents included
+    (:func:`simsettle.models.departures.calendar_moments`); ``pmpm`` is the scenario's all-in
+    PMPM. ``decedent_members_share``, ``decedent_spend_share`` and ``decedent_cost_ratio`` are
+    decedents' share of the year's members and spend and their cost against a survivor's
+    (:func:`~simsettle.models.departures.departure_figures`). For the frequency-severity model
+    the CV is that of a full-year survivor and the spend shares are left out (None): they have
+    no closed form there. ``preset`` names the cost block's preset (with
     its published shares, ``preset_top1_share`` ...); ``warning`` says when the spend shares are
     unlike any published population's (:func:`simsettle.scenario.presets.concentration_warning`).
     """
     c, p = scenario.cost, scenario.population
-    out: dict[str, float | str | None] = {"preset": c.preset}
+    fig = departure_figures(p)
+    out: dict[str, float | str | None] = {
+        "preset": c.preset,
+        "decedent_members_share": fig.members_share,
+        "decedent_spend_share": fig.spend_share,
+        "decedent_cost_ratio": fig.ratio_to_survivors,
+    }
     if c.preset is not None:
         published = PRESETS[c.preset]
         out["preset_label"] = published.label
@@ -121,9 +133,10 @@ def achieved_cost_moments(scenario: Scenario) -> dict[str, float | str | None]:
         }
     # CostShape's fields are the cost block's, by the same names, and population.risk_sigma.
     names = [f.name for f in dataclasses.fields(CostShape) if f.name != "risk_sigma"]
-    m = cost_moments(CostShape(risk_sigma=p.risk_sigma, **{n: getattr(c, n) for n in names}))
+    shape = CostShape(risk_sigma=p.risk_sigma, **{n: getattr(c, n) for n in names})
+    m = calendar_moments(shape, p, episodic=c.partial_year == "exposure")
     return {
-        "pmpm": m.pmpm,
+        "pmpm": c.pmpm,
         "cv": m.cv,
         "top1_share": m.top1_share,
         "top5_share": m.top5_share,

@@ -96,6 +96,10 @@ def combine_sweep(points: Sequence[xr.Dataset], plan: SweepPlan) -> xr.Dataset:
         )
         for a in model_axes:
             combined = combined.assign_coords({a.dim: (a.dim, _sweep_values(a), _sweep_attrs(a))})
+        # The global attributes (the cost model's moments, the parameters) describe the base
+        # point, as the run summary's table does, not the first point.
+        at = tuple(sweep_base_index(combined[a.dim]) for a in model_axes)
+        combined.attrs = dict(points[int(np.ravel_multi_index(at, shape))].attrs)
     else:
         combined = points[0]
     order = [a.dim for a in plan.axes]

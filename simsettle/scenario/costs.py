@@ -88,12 +88,14 @@ __all__ = [
     "TailParameters",
     "body_mean",
     "compound_cv",
+    "cost_distribution",
     "cost_moments",
     "cost_solutions",
     "default_tail_threshold",
     "episodic_share",
     "solve_cost",
     "tail_mean",
+    "top_share_of",
 ]
 
 _SQRT2: Final = math.sqrt(2.0)
@@ -429,18 +431,46 @@ class _Dist:
 
     def top_share(self, q: float) -> float:
         """Share of ``E[C]`` carried by the costliest fraction ``q`` of member-years."""
-        if q >= self.body_p + self.tail_p:  # every member-year with a cost, and some zeros
-            return 1.0
-        log_q = math.log(q)
+        positive = self.body_p + self.tail_p
+        return top_share_of(self.survival_and_partial, self.mean, positive, q, self.survival)
 
-        def f(x: float) -> float:
-            # Decreasing in x; the floor keeps it finite where the survival underflows.
-            return math.log(max(self.survival(x), 1e-300)) - log_q
 
-        x = _root_decreasing(f, math.log(self.mean))
-        surv, partial = self.survival_and_partial(x)
-        c = math.exp(x)
-        return min(1.0, (partial + c * (q - surv)) / self.mean)
+def cost_distribution(shape: CostShape) -> _Dist:
+    """The distribution of ``C = R X`` for ``shape``: ``survival_and_partial(log_c)`` gives
+    ``P(C > c)`` and ``E[C; C > c]``, ``mean`` the mean (for mixtures built on it, as
+    :func:`simsettle.models.departures.calendar_moments`)."""
+    return _Dist.of(shape)
+
+
+def top_share_of(
+    survival_and_partial: Callable[[float], tuple[float, float]],
+    mean: float,
+    positive: float,
+    q: float,
+    survival: Callable[[float], float] | None = None,
+) -> float:
+    """Share of the mean carried by the costliest fraction ``q`` of a distribution on ``c >=
+    0``, given ``log c -> (P(C > c), E[C; C > c])``, its mean and the mass above 0.
+
+    The ``1 - q`` quantile ``c_q`` solves ``P(C > c_q) = q`` (outward bracketing, then regula
+    falsi on ``log P``); the share is ``(E[C; C > c_q] + c_q (q - P(C > c_q))) / E[C]``, whose
+    correction term also makes it right where ``P`` jumps (an atom or a sample). With ``q`` at
+    or above the positive mass the share is 1 (and the quantile search would not end).
+    ``survival``, where given, is ``P(C > c)`` alone (cheaper, for the search).
+    """
+    if q >= positive:
+        return 1.0
+    log_q = math.log(q)
+    surv_of = survival if survival is not None else (lambda x: survival_and_partial(x)[0])
+
+    def f(x: float) -> float:
+        # Decreasing in x; the floor keeps it finite where the survival underflows.
+        return math.log(max(surv_of(x), 1e-300)) - log_q
+
+    x = _root_decreasing(f, math.log(mean))
+    surv, partial = survival_and_partial(x)
+    c = math.exp(x)
+    return min(1.0, (partial + c * (q - surv)) / mean)
 
 
 def _root_decreasing(f: _Fn, x0: float) -> float:

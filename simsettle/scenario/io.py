@@ -692,6 +692,10 @@ def validation_issues(
             len(o) > len(loc) and o[: len(loc)] == loc for o in locs
         ):
             continue
+        # A default computed from other fields (population.mortality, cost.tail_threshold) is
+        # not computed once any field failed: the failure itself is the issue to report.
+        if err["type"] == "default_factory_not_called":
+            continue
         path = _dotted(loc)
         origin = next((o for where, o in overridden if loc[: len(where)] == where), None)
         if origin is not None:

@@ -1,10 +1,13 @@
 """Cost presets: the spend concentration of published populations, with their sources.
 
 A preset (``cost: {pmpm: 480, preset: commercial}``) gives the cost block its shape: the
-coefficient of variation and top-5% share the engine solves the body and the tail for (at the
-scenario's ``population.risk_sigma``), with a zero-cost share and a tail shape, chosen so that at
-the default risk spread (0.5) the costliest 1%, 5% and 10% of member-years carry the published
-shares of spend. Fields given beside the preset override it. ``tests/test_presets.py`` holds
+coefficient of variation and top-5% share of a full-year survivor's cost that the engine solves
+the body and the tail for (at the scenario's ``population.risk_sigma``), with a zero-cost share
+and a tail shape, and the population's mortality (``population.mortality``, where not given).
+They are chosen so that at the default risk spread (0.5) and departures the costliest 1%, 5% and
+10% of the members enrolled all year or until death carry the published shares of spend,
+decedents included (:func:`simsettle.models.departures.calendar_moments`). Fields given beside
+the preset override it. ``tests/test_presets.py`` holds
 each preset to its published figures: within 1 point for Medicare FFS, 2 points for the others.
 
 The figures, and what they measure:
@@ -13,7 +16,15 @@ The figures, and what they measure:
   million beneficiary-years: the top 1% / 5% / 10% carry 14.9% / 41.5% / 60.0% of Parts A and B
   spending (Wallis et al., EClinicalMedicine 2021, doi 10.1016/j.eclinm.2021.100873). The zero
   share (15%) is the engine's default, from CMS's DE-SynPUF (20 to 26% of beneficiaries have no
-  A/B reimbursement there).
+  A/B reimbursement there). Mortality 0.045: with the default turnover about 4% of the year's
+  members die and carry 13.5% of spend, as KFF reports for traditional Medicare in 2014 (4%,
+  13.5%, $34,529 per decedent against $9,121 per survivor). This preset is the engine's default
+  cost shape and population.
+* Mortality of the others: ``us_population`` 0.0098, the 3,279,857 US deaths of 2022 (NCHS,
+  Deaths: Final Data for 2022) over about 333 million residents; ``commercial`` 0.003 and
+  ``medicaid`` 0.005 [U: stand-ins, the US death rate under 65 (about 0.3%) and a little above
+  it for Medicaid's disabled enrollees; neither source gives its population's deaths]. At these
+  rates the decedents move the shares by under a point.
 * ``us_population``: the US civilian noninstitutionalized population, all payers (MEPS): the top
   1% carries 21.7% in 2022 (AHRQ MEPS Statistical Brief #560), the top 5% 50.0% in 2016 (#521);
   about 14% have no expenditure (#540, 2019).
@@ -50,10 +61,15 @@ class CostPreset:
     top1_share: float | None
     top5_share: float
     top10_share: float | None
-    #: The cost block's shape: targets solved at the scenario's risk spread, and fixed fields.
+    #: The cost block's shape: the full-year survivors' CV and top-5% share, solved for at
+    #: the scenario's risk spread, and fixed fields.
     cv: float
+    shape_top5_share: float
     zero_cost_share: float
     tail_shape: float
+    #: The population's annual probability of death (sets population.mortality where not
+    #: given); with its decedents the shape carries the published shares.
+    mortality: float
 
 
 #: name: (label, source) of each published population.
@@ -72,13 +88,17 @@ _SOURCES: Final[dict[str, tuple[str, str]]] = {
     ),
     "medicaid": ("Medicaid-only enrollees, FY2011", "GAO-15-460"),
 }
-#: name: published top 1% / 5% / 10% shares (None: not published); the shape's CV, zero-cost
-#: share and tail shape (fitted so that, at risk_sigma 0.5, the published shares come back).
-_FIGURES: Final[dict[str, tuple[float | None, float, float | None, float, float, float]]] = {
-    "medicare_ffs": (0.149, 0.415, 0.600, 2.22, 0.15, 10.0),
-    "us_population": (0.217, 0.500, None, 3.22, 0.14, 4.0),
-    "commercial": (0.28, 0.56, 0.70, 4.52, 0.14, 3.0),
-    "medicaid": (None, 0.48, None, 3.25, 0.12, 3.0),
+#: name: published top 1% / 5% / 10% shares (None: not published); the survivors' shape (CV,
+#: top-5% share, zero-cost share, tail shape) and the mortality, fitted so that at risk_sigma
+#: 0.5 and the default departures the members enrolled all year or until death carry the
+#: published shares (simsettle.models.departures.calendar_moments).
+_FIGURES: Final[
+    dict[str, tuple[float | None, float, float | None, float, float, float, float, float]]
+] = {
+    "medicare_ffs": (0.149, 0.415, 0.600, 2.3872, 0.44398, 0.15, 5.0, 0.045),
+    "us_population": (0.217, 0.500, None, 3.3331, 0.5085, 0.14, 4.0, 0.0098),
+    "commercial": (0.28, 0.56, 0.70, 4.5596, 0.56281, 0.14, 3.0, 0.003),
+    "medicaid": (None, 0.48, None, 3.25, 0.48335, 0.12, 3.0, 0.005),
 }
 PRESETS: Final[dict[str, CostPreset]] = {
     name: CostPreset(_SOURCES[name][0], _SOURCES[name][1], *figures)

@@ -96,8 +96,22 @@ class Attribution(SettleModel):
         return {"prospective": 1.0, "retrospective": 0.0}.get(self.method, self.no_care_retention)
 
 
+#: Medicare FFS: annual probability of death of a beneficiary (see Population.mortality).
+MEDICARE_MORTALITY = 0.045
+
+
 class Population(SettleModel):
-    """The attributed population: its size, churn and risk-score distribution."""
+    """The attributed population: its size, churn and risk-score distribution.
+
+    A member leaves during a year with probability ``turnover``, by one of three modes: death
+    (``mortality``), loss of attribution (``attribution_loss``) or, the rest, loss of
+    eligibility or a move. The modes differ in what the settlement sees. A decedent's months up
+    to death count and its cost in the year of death is ``decedent_cost_ratio`` times a full
+    year's (an end-of-life episode on top of its ordinary cost); a member who loses attribution
+    is outside that year's settlement altogether, as MSSP drops a beneficiary who no longer
+    meets the assignment criteria at reconciliation; a member who moves or loses eligibility
+    counts for the months enrolled.
+    """
 
     members: int = Field(
         ge=1,
@@ -106,8 +120,52 @@ class Population(SettleModel):
     )
     turnover: Fraction = Field(
         default=0.15,
-        description="Probability that a member leaves during a year (fraction per year); the "
-        "departure month is uniform over the year, so leavers contribute partial member months.",
+        description="Probability that a member leaves during a year, by any mode (fraction per "
+        "year); the departure month is uniform over the year, so leavers contribute partial "
+        "member months.",
+    )
+    mortality: Fraction | None = Field(
+        default=None,
+        description="Probability that a member dies during a year (fraction per year; part of "
+        "`turnover`). Omit for 0.045, or `turnover` where that is smaller (`Population."
+        "death_rate` gives the value in force): with the defaults "
+        "about 4% of the year's members die, as in traditional Medicare (KFF 2016, 2014 data; "
+        "cms_methodology.md section 4.4). Under 65: about 0.002 (commercial) to 0.01.",
+    )
+    attribution_loss: Fraction = Field(
+        default=0.0,
+        description="Probability that a member loses attribution during a year while still "
+        "enrolled, e.g. by moving their care to a physician outside the provider (fraction per "
+        "year; part of `turnover`): the member is outside that year's settlement.",
+    )
+    decedent_cost_ratio: float = Field(
+        default=3.4,
+        ge=0.5,
+        le=20.0,
+        allow_inf_nan=False,
+        description="A decedent's expected cost in the calendar year of death over a full year "
+        "of a survivor with the same risk score (ratio, dimensionless; at least 1/2, the "
+        "ordinary cost of the mean half year a decedent is enrolled). The default 3.4 gives "
+        "3.8 against the average survivor, with the default turnover, as in traditional "
+        "Medicare ($34,529 against $9,121 in 2014, KFF), and decedents about 13.5% of spend. "
+        "Death is independent of the risk score: the prospective score does not foresee it.",
+    )
+    terminal_cost_sigma: float = Field(
+        default=0.6,
+        ge=0.0,
+        le=3.0,
+        allow_inf_nan=False,
+        description="Standard deviation of the log end-of-life episode that a decedent adds "
+        "to its ordinary cost (dimensionless): lognormal, with the mean that makes "
+        "`decedent_cost_ratio` hold.",
+    )
+    entrant_cost_ratio: Ratio = Field(
+        default=1.0,
+        description="Cost of a member new to the population in its year of entry (a joiner, or "
+        "a new start-of-year member after the first year) relative to a continuing member "
+        "with the same risk score (ratio, dimensionless): a cost level the risk score does not "
+        "see, e.g. for new Medicare enrollees ageing in. Their risk mix is "
+        "`entrant_risk_ratio`.",
     )
     replacement: Fraction = Field(
         default=1.0,
@@ -150,6 +208,44 @@ class Population(SettleModel):
         "square root of the demographic model's R-squared relative to CMS-HCC].",
     )
 
+    @property
+    def death_rate(self) -> float:
+        """The annual probability of death in force: ``mortality``, or when omitted Medicare's
+        0.045 or ``turnover`` where that is smaller (a death is a departure)."""
+        if self.mortality is not None:
+            return self.mortality
+        return min(MEDICARE_MORTALITY, self.turnover)
+
+    @property
+    def departure_load(self) -> float:
+        """Expected cost per member-month of the settled population, decedents and partial years
+        included, over a full-year survivor's (at risk 1, index 1, in a stationary year).
+
+        Per slot-year: the occupant stays (``1 - T``: cost 1, 12 months), leaves by a move
+        (``T - d - a``: mean share and months 1/2), dies (``d``: cost ``decedent_cost_ratio``,
+        6 months on average) or loses attribution (``a``: outside the settlement); a joiner
+        follows a leaver with probability ``replacement`` (cost and months 1/2). The engine
+        scales every member's cost by ``1 / departure_load`` so that ``cost.pmpm`` is the
+        all-in PMPM (1.13 with the defaults).
+        """
+        t, d, a, rho = self.turnover, self.death_rate, self.attribution_loss, self.replacement
+        cost = (1.0 - t) + 0.5 * (t - d - a) + d * self.decedent_cost_ratio + 0.5 * t * rho
+        months = (1.0 - t) + 0.5 * (t - a) + 0.5 * t * rho
+        return cost / months if months > 0.0 else 1.0
+
+    @model_validator(mode="after")
+    def _modes_within_turnover(self) -> Population:
+        modes = self.death_rate + self.attribution_loss
+        if modes > self.turnover + 1e-12:
+            field = "mortality" if self.mortality is not None else "attribution_loss"
+            raise FieldError(
+                field,
+                f"mortality + attribution_loss = {self.death_rate} + {self.attribution_loss} "
+                f"exceeds turnover {self.turnover}: deaths and losses of attribution are "
+                f"departures, part of turnover",
+            )
+        return self
+
 
 def _default_tail_threshold(data: dict[str, Any]) -> float:
     """``tail_threshold`` when omitted: 60 x pmpm (five times the mean annual cost). Where pmpm
@@ -167,10 +263,13 @@ class Cost(SettleModel):
     solved so that the mean cost is ``12 x pmpm``. Cost scales with the member's risk score, the
     systemic trend index and the share of the year enrolled.
 
-    The defaults (with the default population risk spread) put about 16% of spend on the top 1% of
-    member-years, 42% on the top 5% and 59% on the top 10%, against 14.9%, 41.5% and 60.0% in
-    Medicare FFS (Wallis et al. 2021; cms_methodology.md section 4.3), with a coefficient of
-    variation of annual cost near 2.3.
+    The defaults, with the default population (its risk spread and its deaths: decedents carry
+    an end-of-life episode, population.decedent_cost_ratio), put 15.1% of spend on the top 1% of
+    the members enrolled all year or until death, 41.6% on the top 5% and 60.0% on the top 10%,
+    against 14.9%, 41.5% and 60.0% in Medicare FFS (Wallis et al. 2021; cms_methodology.md
+    section 4.3), with a coefficient of variation of annual cost near 2.2. They were fitted to
+    those figures with the deaths on (issue 14); the full-year survivors alone give 16.4% /
+    44.4% / 62.6%.
     """
 
     pmpm: Money = Field(
@@ -178,21 +277,24 @@ class Cost(SettleModel):
         le=1e6,
         allow_inf_nan=False,
         description="Mean allowed cost per member per month in the first simulated base year, "
-        "for a risk score of 1 (USD per member per month).",
+        "for a risk score of 1, all members included: decedents (whose year of death costs "
+        "`population.decedent_cost_ratio` full years) and partial years (USD per member per "
+        "month). A full-year survivor's cost is pmpm / `Population.departure_load` (about "
+        "0.885 pmpm with the default population); `tail_threshold` scales with it.",
     )
     zero_cost_share: Fraction = Field(
         default=0.15,
         description="Probability that a member-year has no cost at all (fraction).",
     )
     body_sigma: float = Field(
-        default=1.2,
+        default=1.3,
         gt=0.0,
         le=4.0,
         allow_inf_nan=False,
         description="Standard deviation of log annual cost in the lognormal body (dimensionless).",
     )
     tail_probability: Fraction = Field(
-        default=0.04,
+        default=0.056,
         description="Probability that a member-year is a high-cost claimant drawn from the "
         "Pareto tail (fraction).",
     )
@@ -207,7 +309,7 @@ class Cost(SettleModel):
         "change with pmpm; a fixed amount makes a lower pmpm more concentrated.",
     )
     tail_shape: float = Field(
-        default=4.0,
+        default=5.0,
         gt=1.0,
         le=100.0,
         allow_inf_nan=False,
@@ -716,6 +818,17 @@ def _valid_number(model: type[SettleModel], name: str, value: Any) -> float | No
     return x if field_bounds(model, name).admits(x) else None
 
 
+def _preset_mortality(data: Mapping[str, Any], mortality: float) -> Mapping[str, Any]:
+    """``data`` with ``population.mortality`` set to a preset's, where not given (at most
+    ``turnover``, where that is a valid number)."""
+    population = data.get("population")
+    if not isinstance(population, Mapping) or "mortality" in population:
+        return data
+    turnover = _valid_number(Population, "turnover", population.get("turnover", 0.15))
+    value = mortality if turnover is None else min(mortality, float(turnover))
+    return {**data, "population": {**population, "mortality": value}}
+
+
 def _solve_cost_targets(data: Mapping[str, Any], where: tuple[str | int, ...]) -> Mapping[str, Any]:
     """``data`` (a mapping with ``cost`` and ``population``) with a cost given by its moments
     (``cv``, ``top5_share``) completed by the body_sigma and tail_probability that meet them.
@@ -728,7 +841,8 @@ def _solve_cost_targets(data: Mapping[str, Any], where: tuple[str | int, ...]) -
     preset = PRESETS.get(cost["preset"]) if isinstance(cost.get("preset"), str) else None
     if preset is not None:  # the preset's targets and fixed fields, under the ones given
         fixed = {"zero_cost_share": preset.zero_cost_share, "tail_shape": preset.tail_shape}
-        cost = {"cv": preset.cv, "top5_share": preset.top5_share, **fixed, **cost}
+        cost = {"cv": preset.cv, "top5_share": preset.shape_top5_share, **fixed, **cost}
+        data = _preset_mortality(data, preset.mortality)
     if cost.get("cv") is None and cost.get("top5_share") is None:
         return data
     if any(not isinstance(cost.get(k), int | float) for k in ("pmpm", "cv", "top5_share")):
@@ -745,7 +859,7 @@ def _solve_cost_targets(data: Mapping[str, Any], where: tuple[str | int, ...]) -
         "cv": cost.get("cv"),
         "top5_share": cost.get("top5_share"),
         "zero_cost_share": cost.get("zero_cost_share", 0.15),
-        "tail_shape": cost.get("tail_shape", 4.0),
+        "tail_shape": cost.get("tail_shape", Cost.model_fields["tail_shape"].default),
         "tail_threshold": cost.get("tail_threshold"),
     }
     numbers = {k: _valid_number(Cost, k, v) for k, v in given.items()}
