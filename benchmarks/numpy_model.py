@@ -48,6 +48,7 @@ import time
 
 import numpy as np
 import numpy.typing as npt
+from scipy import special
 
 from simsettle._kernels.records import (
     F_CM_AVOIDED,
@@ -143,28 +144,66 @@ def _system_years(rng: np.random.Generator, p: dict[str, float], out: F8) -> Non
         out[:, y, F_COMPLETION_Z] = rng.standard_normal(n)
 
 
-def _annual_cost(rng: np.random.Generator, p: dict[str, float], shape: tuple[int, ...]) -> F8:
-    """Annual cost of risk-1 members at index 1 (USD), by the scenario's cost model."""
+Latent = tuple[F8, F8, F8]
+
+
+def _annual_cost(
+    rng: np.random.Generator,
+    p: dict[str, float],
+    shape: tuple[int, ...],
+    latent: Latent | None = None,
+    new: B1 | None = None,
+) -> tuple[F8, Latent | None]:
+    """Annual cost of risk-1 members at index 1 (USD), by the scenario's cost model, and the
+    members' latent normals (class, body, frailty) for next year (None without persistence).
+
+    With cost persistence ``r`` each latent normal is a new member's own draw (``new``, or
+    every member without ``latent``) or last year's moved by an AR(1) step of correlation
+    ``r``; the class normal decides zero (below the zero share's quantile), tail (above ``1 -
+    tail_p``'s, the Pareto variate from ``P(N > c) / tail_p``) or body (lognormal from the body
+    normal).
+    """
     size = math.prod(shape)
+    r = p["cost_persistence"]
+    keep = math.sqrt(1.0 - r * r)
+
+    def step(previous: F8 | None) -> F8:
+        fresh = rng.standard_normal(shape)
+        if previous is None or new is None:
+            return fresh
+        return np.where(new, fresh, r * previous + keep * fresh)
+
     if p["frequency_severity"] > 0.5:
         # Frequency-severity: claims ~ Poisson(lambda x frailty), frailty lognormal of mean 1;
         # each claim lognormal; a member's cost is the sum of its claims.
         f = p["claim_frailty"]
-        rate = p["claims_per_year"] * np.exp(f * rng.standard_normal(size) - 0.5 * f * f)
+        e = step(None if latent is None else latent[2])
+        rate = p["claims_per_year"] * np.exp(f * e - 0.5 * f * f)
         claims = rng.poisson(rate)
         severities = rng.lognormal(p["severity_mu"], p["severity_sigma"], int(claims.sum()))
-        owner = np.repeat(np.arange(size), claims)
-        return np.bincount(owner, weights=severities, minlength=size).reshape(shape)
-    # Mixture: nothing with probability zero; a Pareto high-cost claimant with probability
-    # tail_p (by inversion: scale x U^(-1/alpha), U on (0, 1]); otherwise the lognormal body.
+        owner = np.repeat(np.arange(size), claims.ravel())
+        cost = np.bincount(owner, weights=severities, minlength=size).reshape(shape)
+        return cost, (e, e, e)  # only the frailty's is read
     zero, tail_p = p["zero_share"], p["tail_probability"]
-    u = rng.random(shape)
-    tail = (u >= zero) & (u < zero + tail_p)
-    body = u >= zero + tail_p
     cost = np.zeros(shape)
-    cost[tail] = p["tail_scale"] * (1.0 - rng.random(int(tail.sum()))) ** (-p["tail_inv_shape"])
-    cost[body] = rng.lognormal(p["body_mu"], p["body_sigma"], int(body.sum()))
-    return cost
+    if r == 0.0:
+        # Mixture: nothing with probability zero; a Pareto high-cost claimant with probability
+        # tail_p (by inversion: scale x U^(-1/alpha), U on (0, 1]); otherwise the lognormal
+        # body.
+        u = rng.random(shape)
+        tail = (u >= zero) & (u < zero + tail_p)
+        body = u >= zero + tail_p
+        cost[tail] = p["tail_scale"] * (1.0 - rng.random(int(tail.sum()))) ** (-p["tail_inv_shape"])
+        cost[body] = rng.lognormal(p["body_mu"], p["body_sigma"], int(body.sum()))
+        return cost, None
+    c = step(None if latent is None else latent[0])
+    b = step(None if latent is None else latent[1])
+    above = special.ndtr(-c)
+    tail = above <= tail_p
+    body = (special.ndtr(c) >= zero) & ~tail
+    cost[tail] = p["tail_scale"] * (above[tail] / tail_p) ** (-p["tail_inv_shape"])
+    cost[body] = np.exp(p["body_mu"] + p["body_sigma"] * b[body])
+    return cost, (c, b, c)
 
 
 def _add_members(
@@ -275,6 +314,7 @@ def _simulate_batch(rng: np.random.Generator, inputs: ModelInputs, out: F8) -> N
     z = np.zeros((batch, n))  # latent log risk, N(0, 1) for the population
     tenure = np.zeros((batch, n))  # completed years of attribution
     new = np.ones((batch, n), dtype=bool)  # the slot starts the year with a new member
+    latent: Latent | None = None  # the members' latent cost normals (cost persistence)
 
     for y in range(n_years):
         acc = out[:, y, :]
@@ -311,7 +351,7 @@ def _simulate_batch(rng: np.random.Generator, inputs: ModelInputs, out: F8) -> N
         # Members new to the population after the first year cost entrant_cost_ratio times.
         scale = np.where(new & (y > 0), p["entrant_cost_ratio"], 1.0)
 
-        x = _annual_cost(rng, p, (batch, n))
+        x, latent = _annual_cost(rng, p, (batch, n), latent, new)
         _add_members(
             rng,
             inputs,
@@ -335,6 +375,7 @@ def _simulate_batch(rng: np.random.Generator, inputs: ModelInputs, out: F8) -> N
         replaced = rng.random(trial_l.size) < p["replacement"]
         trial_j, slot_j = trial_l[replaced], slot_l[replaced]
         z_join = rng.standard_normal(trial_j.size) + entrant
+        x_join, latent_join = _annual_cost(rng, p, (trial_j.size,))
         _add_members(
             rng,
             inputs,
@@ -344,12 +385,15 @@ def _simulate_batch(rng: np.random.Generator, inputs: ModelInputs, out: F8) -> N
             risk=np.exp(sigma * z_join + risk_shift),
             demo=np.exp(demo_sigma * z_join - 0.5 * demo_sigma**2) if demo_on else None,
             months=12.0 - months[trial_j, slot_j],
-            x=_annual_cost(rng, p, (trial_j.size,)),
+            x=x_join,
             trial_of=trial_j,
             scale=p["entrant_cost_ratio"],
         )
         z[trial_j, slot_j] = z_join
         tenure[trial_j, slot_j] = 0.0
+        if latent is not None and latent_join is not None:
+            for kept, joined in zip(latent, latent_join, strict=True):
+                kept[trial_j, slot_j] = joined
         new = np.zeros((batch, n), dtype=bool)
         new[trial_l[~replaced], slot_l[~replaced]] = True
 

@@ -57,8 +57,18 @@ designs:
 """
 
 
-def workload(members: int, trials: int, years: int = 1):
-    return parse_scenario(WORKLOAD.format(members=members, trials=trials, years=years))
+#: Every mechanism of the population model on (issue 14's budget): the defaults already run
+#: exposure, deaths and persistent cost; this adds loss of attribution and entrants' cost.
+EVERY_MECHANISM = "turnover: 0.15, attribution_loss: 0.02, entrant_cost_ratio: 0.9}}"
+
+
+def workload(
+    members: int, trials: int, years: int = 1, every: bool = False, memoryless: bool = False
+):
+    text = WORKLOAD.replace("turnover: 0.15}}", EVERY_MECHANISM) if every else WORKLOAD
+    if memoryless:
+        text = text.replace("pmpm: 1000.0}}", "pmpm: 1000.0, persistence: 0.0}}")
+    return parse_scenario(text.format(members=members, trials=trials, years=years))
 
 
 def timed(fn, repeats: int) -> float:
@@ -145,6 +155,12 @@ def main() -> None:
     t1 = timed(lambda: simsettle.simulate(one, threads=1, progress=False), args.repeats)
     rate2 = member_years / t2
     rate1 = args.members * args.trials_1thread * 4 / t1
+    every = workload(args.members, args.trials, every=True)
+    t_every = timed(lambda: simsettle.simulate(every, threads=2, progress=False), args.repeats)
+    no_persistence = workload(args.members, args.trials, memoryless=True)
+    t_plain = timed(
+        lambda: simsettle.simulate(no_persistence, threads=2, progress=False), args.repeats
+    )
     lognormal = numpy_lognormal_rate()
     rows += [
         (
@@ -156,6 +172,14 @@ def main() -> None:
         (f"member-years/s, 1 thread ({args.trials_1thread:,} trials)", f"{rate1 / 1e6:.1f} M"),
         ("numpy lognormal draws/s, 1 thread", f"{lognormal / 1e6:.1f} M"),
         ("engine (2 threads) / numpy lognormal (goal 1, floor 0.5)", f"{rate2 / lognormal:.2f}"),
+        (
+            "the same, every population mechanism on (+ attribution loss, entrants' cost)",
+            f"{member_years / t_every / lognormal:.2f}",
+        ),
+        (
+            "the same, cost.persistence 0 (the memoryless member)",
+            f"{member_years / t_plain / lognormal:.2f}",
+        ),
         ("2 threads / 1 thread (floor 1.8)", f"{rate2 / rate1:.2f}x"),
     ]
 

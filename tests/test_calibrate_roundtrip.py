@@ -121,6 +121,7 @@ cost:
   tail_probability: {p["tail_probability"]}
   tail_threshold: {p["tail_threshold"]}
   tail_shape: {p["tail_shape"]}
+  persistence: 0.0
 trend:
   mean: {p["mean"]}
   sd: {p["sd"]}

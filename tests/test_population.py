@@ -259,7 +259,8 @@ def test_kernel_layouts_hold_no_model_arithmetic():
     layouts = {
         # The CPU's lane loop calls the rule's steps; the one-slot-at-a-time layouts call the
         # whole slot-year, which calls the same steps.
-        population._simulate_trial: ("member_year(", "in_settlement(", "successor("),
+        population._simulate_trial: ("_lane_year(", "in_settlement(", "leaver_cost("),
+        population._lane_year: ("member_year(", "successor("),
         population.simulate_stays: ("slot_year(",),
         cuda.simulate_lane: ("slot_year(", "slot_sums("),
         member.slot_year: ("member_year(", "in_settlement(", "successor("),

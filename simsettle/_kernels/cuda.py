@@ -114,12 +114,11 @@ def simulate_lane(
             while p + 1 < n_practices and slot >= practices[p, 0]:
                 p += 1
             ratio = practices[p, 1]
-        state = (True, 0.0, 0.0)  # (is_new, z, tenure): a new member in the first year
+        state = M.start_state()
         for y in range(n_years):
-            occupant, _, joiner, (z, tenure, is_new), _ = M.slot_year(
-                m, k0, k1, ctr, y, mm, state[0], state[1], state[2], acc[y, F_TREND_INDEX], ratio
+            occupant, _, joiner, state, _ = M.slot_year(
+                m, k0, k1, ctr, y, mm, state, acc[y, F_TREND_INDEX], ratio
             )
-            state = (is_new, z, tenure)
             sums = M.slot_sums(occupant, joiner)
             for f in range(N_LANE_FIELDS):
                 acc[y, LANE_FIELDS[f]] += sums[f]

@@ -17,7 +17,11 @@ scenario by :func:`simsettle.models.population.compile_model`):
   ``exp(sigma z - sigma**2 / 2) (1 + ageing)^tenure`` has mean 1 at tenure 0.
 * A member-year's annualised cost is 0 with probability ``zero_share``, ``tail_scale x Pareto``
   with probability ``tail_probability``, otherwise lognormal(``body_mu``, ``body_sigma``); or,
-  with ``frequency_severity``, a Poisson-lognormal compound. It is multiplied by the risk score,
+  with ``frequency_severity``, a Poisson-lognormal compound. With ``cost_persistence`` ``r > 0``
+  a continuing member's cost is not drawn afresh each year (:func:`latent_cost`): its class
+  and Pareto position follow a latent normal and its body a second one, each AR(1) with
+  correlation ``r`` (:func:`ar1`; a Gaussian copula, so the annual distribution is unchanged);
+  under ``frequency_severity`` the claim frailty's normal does. It is multiplied by the risk score,
   the trial-year's systemic trend index and the stay's exposure share (:func:`exposure_share`):
   1 for a full year; for a stay of ``p`` of the year, 1 with probability ``episodic p``, 0 with
   probability ``episodic (1 - p)`` and ``p`` otherwise, so that a stay's cost has mean and
@@ -32,10 +36,11 @@ scenario by :func:`simsettle.models.population.compile_model`):
 
 Random words come from Philox4x32-10 at counter ``(trial, year, member, stream)``: one call per
 member-slot-year (leave decision and mode, cost class and a Box-Muller pair for the risk and
-cost normals), a second for the leaver's year (leave month, the joiner's class and normal pair),
-a third for the leaver's year's exposure (where the occupant's and the joiner's episodes fall,
-and a decedent's end-of-life normal), two for
-attribution, and a few per trial-year for the trend and quality.
+cost normals), a second for the leaver's year (leave month, the joiner's class and normal pair;
+with persistence, every year: its first normal is the innovation of a staying member's class
+normal), a third for the leaver's year's exposure (where the occupant's and the joiner's
+episodes fall, a decedent's end-of-life normal and, with persistence, the leaving occupant's
+class innovation), two for attribution, and a few per trial-year for the trend and quality.
 
 The functions here are the rule; the kernels only lay it out. ``@njit(inline="always")``
 functions are inlined into the CPU kernel's lane loops (:mod:`~simsettle._kernels.population`),
@@ -59,7 +64,7 @@ import numpy.typing as npt
 from numba import njit
 
 from simsettle._kernels import cacheguard as _cacheguard
-from simsettle._kernels.elementary import vexp, vlog
+from simsettle._kernels.elementary import log_norm_sf, ndtri, vexp, vlog
 from simsettle._kernels.records import (
     DEPART_ATTRIBUTION,
     DEPART_DEATH,
@@ -86,17 +91,22 @@ from simsettle._kernels.rng import box_muller, philox4x32_10, u32_to_unit
 __all__ = [
     "MemberModel",
     "MemberYear",
+    "SlotState",
+    "ar1",
     "attribution_draws",
+    "class_normal",
     "compound_cost",
     "departure",
     "exposure_share",
     "in_settlement",
     "innovation",
+    "latent_cost",
     "leaves_in_year",
     "member_model",
     "member_year",
     "slot_sums",
     "slot_year",
+    "start_state",
     "successor",
     "system_years",
     "terminal_cost",
@@ -151,6 +161,13 @@ class MemberModel(NamedTuple):
     terminal_mean: float  # mean end-of-life episode of a decedent at risk 1 and index 1 (USD)
     terminal_sigma: float  # its log-sd
     entrant_cost: float  # an entrant's cost in the year of entry over a continuing member's
+    persist: float  # cost_persistence: the AR(1) correlation of a member's latent cost normals
+    persist_innov: float  # sqrt(1 - persist^2)
+    persist_on: bool  # persist > 0 with the mixture: the occupant's cost follows latent normals
+    zero_z: float  # the standard normal quantile of zero_share (-40 for 0)
+    tail_z: float  # that of 1 - tail_probability (40 for 0)
+    log_tail_scale: float  # log tail_scale (0 without a tail)
+    log_tail_p: float  # log tail_probability (0 without a tail)
 
 
 class MemberYear(NamedTuple):
@@ -170,6 +187,27 @@ class MemberYear(NamedTuple):
     demo_j: float
     x: float
     x_j: float
+    class_z: float  # the occupant's latent class normal (read only with cost_persistence)
+    cost_z: float  # the occupant's latent body normal (its body normal this year)
+    cost_z_j: float  # the joiner's body normal
+    class_u_j: float  # the joiner's class uniform (its class normal: class_normal of it)
+
+
+class SlotState(NamedTuple):
+    """What a slot carries from one year to the next: about next year's occupant."""
+
+    is_new: bool  # a new member (the stationary population in year 0, an entrant after)
+    z: float  # latent log risk
+    tenure: float  # years of tenure
+    class_z: float  # latent cost-class normal (cost_persistence)
+    cost_z: float  # latent body normal (cost_persistence)
+    frailty_z: float  # latent claim-frailty normal (frequency_severity with cost_persistence)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def start_state() -> SlotState:
+    """A slot's state before its first year: a new member."""
+    return SlotState(True, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -197,6 +235,11 @@ def member_model(p: Any) -> MemberModel:
     exit_end = (p.death_rate + p.attribution_loss_rate) / turnover if turnover > 0.0 else 0.0
     inv_rep = 1.0 / rep if rep > 0.0 else 0.0
     inv_norep = 1.0 / (1.0 - rep) if rep < 1.0 else 0.0
+    persist = p.cost_persistence
+    persist_on = (persist > 0.0) & (p.frequency_severity < 0.5)
+    has_tail = p.tail_probability > 0.0
+    log_tail_scale = vlog(p.tail_scale) if has_tail else 0.0
+    log_tail_p = vlog(p.tail_probability) if has_tail else 0.0
     return MemberModel(
         int(p.members),
         int(p.member_offset),
@@ -237,6 +280,13 @@ def member_model(p: Any) -> MemberModel:
         p.terminal_mean,
         p.terminal_sigma,
         p.entrant_cost_ratio,
+        persist,
+        innovation(persist),
+        persist_on,
+        p.cost_zero_z,
+        p.cost_tail_z,
+        log_tail_scale,
+        log_tail_p,
     )
 
 
@@ -265,21 +315,73 @@ def annual_cost(m: MemberModel, u: float, z: float) -> float:
     return 0.0 if u < m.zero else cost
 
 
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def class_normal(m: MemberModel, u: float) -> float:
+    """The latent class normal of a joiner, whose cost :func:`annual_cost` drew from the class
+    uniform ``u``: ``u`` rearranged so that the classes are in order of cost (zero, body, tail;
+    the tail's Pareto position descending), then the normal quantile, so that
+    :func:`latent_cost` of it is the joiner's cost and it carries on from there next year.
+
+    :func:`annual_cost` reads ``u`` as zero on ``[0, zero)``, tail on ``[zero, zero + tail_p)``
+    (cost falling as ``u`` rises) and body above. The rearrangement keeps the zero segment, moves
+    the tail segment to the top reversed, ``p = 1 - (u - zero)``, and the body down by
+    ``tail_p``: measure-preserving, so the normal is standard. In the tail ``1 - p = u - zero``
+    is exact (``u`` and ``zero`` within a factor of 2), which the quantile reads there.
+    """
+    d = u - m.zero
+    tail = (u >= m.zero) & (u < m.zero + m.tail_p)
+    p = 1.0 - d if tail else (u - m.tail_p if u >= m.zero else u)
+    return ndtri(p, d if tail else 1.0 - p)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def latent_cost(m: MemberModel, class_z: float, cost_z: float) -> float:
+    """Annualised cost of a risk-1 member at index 1 under persistence: the class and the Pareto
+    position from the latent class normal, the body from the latent body normal.
+
+    Zero below ``zero_z``, tail at or above ``tail_z`` with the Pareto variate from the uniform
+    ``P(N > class_z) / tail_p`` (the tail's upper end costs most), body between, lognormal with
+    normal ``cost_z``; a standard normal ``class_z`` gives the classes their probabilities and
+    the tail its Pareto law, so the cost has the distribution of :func:`annual_cost`. One
+    ``vexp`` of the log cost of the class (the tail's ``log h - (log P(N > c) - log tail_p) /
+    alpha``).
+    """
+    log_tail = m.log_tail_scale - m.tail_inv_shape * (log_norm_sf(class_z) - m.log_tail_p)
+    log_body = m.body_mu + m.body_sigma * cost_z
+    cost = vexp(log_tail if class_z >= m.tail_z else log_body)
+    return 0.0 if class_z < m.zero_z else cost
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def ar1(m: MemberModel, fresh: bool, previous: float, new: float) -> float:
+    """A latent cost normal this year: a new member's own draw ``new``, else an AR(1) step from
+    ``previous`` with correlation ``cost_persistence`` (``new`` itself at persistence 0)."""
+    return new if fresh else m.persist * previous + m.persist_innov * new
+
+
 @njit(cache=True, nogil=True)
 def compound_cost(
-    m: MemberModel, at: tuple[np.uint32, np.uint32, np.uint32, np.uint32, np.uint32], stream: int
-) -> float:
-    """Annual cost of a risk-1 member at index 1 as a frequency-severity compound.
+    m: MemberModel,
+    at: tuple[np.uint32, np.uint32, np.uint32, np.uint32, np.uint32],
+    stream: int,
+    frailty_prev: float,
+    fresh: bool,
+) -> tuple[float, float]:
+    """Annual cost of a risk-1 member at index 1 as a frequency-severity compound, and the
+    member's latent frailty normal.
 
     Claims ~ Poisson(lam x F) with a lognormal frailty F of mean 1 and log-sd ``frailty`` (so
     the count is over-dispersed); severities are lognormal(``sev_mu``, ``sev_sigma``). Block 0
-    of the member-year's claim stream gives the frailty, the count's uniform and the first
-    severity; each further block (stream + 2k) gives four more severities. The count is found
-    by inversion, or by a normal approximation when its mean exceeds 400.
+    of the member-year's claim stream gives the frailty's normal, the count's uniform and the
+    first severity; each further block (stream + 2k) gives four more severities. The count is
+    found by inversion, or by a normal approximation when its mean exceeds 400. The frailty's
+    normal is the new one for a ``fresh`` member, else AR(1) from ``frailty_prev`` with
+    correlation ``cost_persistence`` (the same normal at persistence 0).
     """
     lam, frailty, sev_mu, sev_sigma = m.lam, m.frailty, m.sev_mu, m.sev_sigma
     w0, w1, w2, w3 = words(at, stream)
-    e, first = box_muller(u32_to_unit(w0), u32_to_unit(w1))
+    new, first = box_muller(u32_to_unit(w0), u32_to_unit(w1))
+    e = new if fresh else m.persist * frailty_prev + m.persist_innov * new
     mu = lam * vexp(frailty * e - 0.5 * frailty * frailty)
     if mu > 400.0:
         z, _ = box_muller(u32_to_unit(w2), u32_to_unit(w3))
@@ -295,7 +397,7 @@ def compound_cost(
             p *= mu / n
             f += p
     if n == 0:
-        return 0.0
+        return 0.0, e
     total = vexp(sev_mu + sev_sigma * first)
     remaining = n - 1
     block = 1
@@ -308,7 +410,7 @@ def compound_cost(
                 total += vexp(sev_mu + sev_sigma * g)
                 remaining -= 1
         block += 1
-    return total
+    return total, e
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -359,32 +461,42 @@ def member_year(
     m: MemberModel,
     a: tuple[np.uint32, np.uint32, np.uint32, np.uint32],
     b: tuple[np.uint32, np.uint32, np.uint32, np.uint32],
-    is_new: bool,
-    z_prev: float,
-    tenure_prev: float,
+    state: SlotState,
     later: bool,
+    persistent: bool,
 ) -> MemberYear:
     """A slot's year: its occupant, and the joiner who takes the slot if the occupant leaves.
 
     ``a`` are the words of the slot-year's ``STREAM_MEMBER`` call (leave decision, cost class and
     a normal pair for risk and cost), ``b`` those of its ``STREAM_TURNOVER`` call (leave month,
     the joiner's class and normal pair), used only where the occupant leaves: a caller may pass
-    any words there for an occupant that stays. ``is_new``, ``z_prev`` and ``tenure_prev`` are the
-    slot's state from last year; ``later`` is False in the first simulated year, whose roster is
-    the stationary population (no entrant shift or entrant cost there).
+    any words there for an occupant that stays, unless ``persistent``. ``state`` is the slot's
+    :class:`SlotState` from last year (its frailty is :func:`compound_cost`'s); ``later`` is
+    False in the first simulated year, whose roster is the stationary population (no entrant
+    shift or entrant cost there). ``persistent`` is ``cost_persistence > 0`` (the CPU's lane
+    loop passes it as a constant, so that each of its two loops computes one cost rule).
 
     Returns the :class:`MemberYear` ``(z, tenure, leaves, joiner, death, excluded, months, zj,
-    risk, risk_j, demo, demo_j, x, x_j)``: the occupant's latent log risk and years of tenure,
-    whether it leaves, whether a joiner then takes the slot, whether the occupant dies or loses
-    attribution (:func:`departure`), the occupant's months this year (the joiner has the rest),
-    the joiner's latent log risk, both risk and demographic scores (0 when not accumulated) and both
-    annualised mixture costs at risk 1 and index 1. The two Box-Muller pairs come first: in
-    this order the CPU's lane loop runs about 5% faster than occupant first, then joiner.
+    risk, risk_j, demo, demo_j, x, x_j, class_z, cost_z, cost_z_j, class_u_j)``: the occupant's
+    latent log risk and years of tenure, whether it leaves, whether a joiner then takes the
+    slot, whether the occupant dies or loses attribution (:func:`departure`), the occupant's
+    months this year (the joiner has the rest), the joiner's latent log risk, both risk and
+    demographic scores (0 when not accumulated), both annualised mixture costs at risk 1 and
+    index 1, the occupant's latent cost normals (:func:`ar1`), the joiner's body normal and
+    class uniform. Without persistence the occupant's cost is :func:`annual_cost` of its class
+    uniform and body normal; with it, :func:`latent_cost` of its latent normals, the class
+    normal's innovation being the first normal of the turnover call (which otherwise only a
+    leaver's joiner reads): for a leaver that one is the joiner's, and :func:`leaver_cost`
+    draws the occupant's cost again from another. The two Box-Muller pairs come first: in this
+    order the CPU's lane loop runs about 5% faster than occupant first, then joiner.
     """
     e, n = box_muller(u32_to_unit(a[2]), u32_to_unit(a[3]))
     ej, nj = box_muller(u32_to_unit(b[2]), u32_to_unit(b[3]))
-    z = e + (m.entrant if later else 0.0) if is_new else m.rho * z_prev + m.innov * e
-    tenure = 0.0 if is_new else tenure_prev + 1.0
+    is_new = state.is_new
+    z = e + (m.entrant if later else 0.0) if is_new else m.rho * state.z + m.innov * e
+    tenure = 0.0 if is_new else state.tenure + 1.0
+    cost_z = ar1(m, is_new, state.cost_z, n) if persistent else n
+    class_z = ar1(m, is_new, state.class_z, ej) if persistent else 0.0
     leaves, joiner, death, excluded = departure(m, u32_to_unit(a[0]))
     zj = ej + m.entrant
     age = tenure * m.ageing
@@ -393,35 +505,84 @@ def member_year(
     risk_j = vexp(m.rsig * zj + m.risk_shift)
     demo = vexp(m.dsig * z + m.demo_shift + age) if m.demo_on else 0.0
     demo_j = vexp(m.dsig * zj + m.demo_shift) if m.demo_on else 0.0
-    x = annual_cost(m, u32_to_unit(a[1]), n)
-    x_j = annual_cost(m, u32_to_unit(b[1]), nj)
+    x = latent_cost(m, class_z, cost_z) if persistent else annual_cost(m, u32_to_unit(a[1]), n)
+    u_j = u32_to_unit(b[1])
+    x_j = annual_cost(m, u_j, nj)
     return MemberYear(
-        z, tenure, leaves, joiner, death, excluded, months, zj, risk, risk_j, demo, demo_j, x, x_j
+        z,
+        tenure,
+        leaves,
+        joiner,
+        death,
+        excluded,
+        months,
+        zj,
+        risk,
+        risk_j,
+        demo,
+        demo_j,
+        x,
+        x_j,
+        class_z,
+        cost_z,
+        nj,
+        u_j,
     )
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def terminal_cost(m: MemberModel, death: bool, e2: np.uint32, e3: np.uint32) -> float:
+def leaver_normals(e2: np.uint32, e3: np.uint32) -> tuple[float, float]:
+    """The normal pair of a leaver's exposure call (its words 2 and 3): the first for a
+    decedent's end-of-life episode (:func:`terminal_cost`), the second for the innovation of the
+    occupant's class normal under persistence (:func:`leaver_cost`)."""
+    return box_muller(u32_to_unit(e2), u32_to_unit(e3))
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def terminal_cost(m: MemberModel, death: bool, g: float) -> float:
     """The end-of-life episode a decedent adds to its stay's cost, at risk 1 and index 1: 0 for
     a survivor; for a decedent lognormal with mean ``terminal_mean`` (``(decedent_cost_ratio -
     1/2) x`` the annual mean, so that with the stay's ordinary cost over a mean half year a
     decedent's expected cost is ``decedent_cost_ratio`` times a full year's) and log-sd
-    ``terminal_sigma``, from the free words 2 and 3 of the leaver's exposure call."""
-    g, _ = box_muller(u32_to_unit(e2), u32_to_unit(e3))
+    ``terminal_sigma``, from the normal ``g`` (:func:`leaver_normals`)."""
     s = m.terminal_sigma
     t = m.terminal_mean * vexp(s * g - 0.5 * s * s)
     return t if death else 0.0
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def leaver_cost(
+    m: MemberModel, fresh: bool, class_prev: float, cost_z: float, g: float
+) -> tuple[float, float]:
+    """A leaving occupant's latent class normal and cost under persistence, with ``g`` (the
+    second of :func:`leaver_normals`) as the class normal's innovation: the turnover call's
+    normal that :func:`member_year` uses for a member who stays is the joiner's here."""
+    class_z = ar1(m, fresh, class_prev, g)
+    return class_z, latent_cost(m, class_z, cost_z)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def successor(
-    z: float, tenure: float, leaves: bool, joiner: bool, zj: float
-) -> tuple[float, float, bool]:
+    s: MemberYear, class_z: float, class_z_j: float, frailty_z: float, frailty_z_j: float
+) -> SlotState:
     """Next year's occupant of the slot: the joiner, a new entrant (vacancy), or the same member.
 
-    Returns ``(z, tenure, is_new)`` carried to next year.
+    ``s`` is the slot's year (:func:`member_year`), ``class_z`` the occupant's latent class
+    normal (``s.class_z``, or :func:`leaver_cost`'s), ``class_z_j`` the joiner's
+    (:func:`class_normal` of its class uniform) and the frailty normals those of
+    :func:`compound_cost` (any value where they are not read: without a joiner, without
+    persistence, without ``frequency_severity``). Returns the :class:`SlotState` carried to
+    next year (a new entrant's is replaced by its own draws then).
     """
-    return (zj if joiner else z), (0.0 if joiner else tenure), leaves != joiner
+    j = s.joiner
+    return SlotState(
+        s.leaves != j,
+        s.zj if j else s.z,
+        0.0 if j else s.tenure,
+        class_z_j if j else class_z,
+        s.cost_z_j if j else s.cost_z,
+        frailty_z_j if j else frailty_z,
+    )
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -510,27 +671,25 @@ def slot_year(
     ctr: np.uint32,
     y: int,
     mm: np.uint32,
-    is_new: bool,
-    z_prev: float,
-    tenure_prev: float,
+    state: SlotState,
     index: float,
     ratio: float,
 ) -> tuple[
     tuple[bool, bool, float, float, float, float, float],
     bool,
     tuple[bool, bool, float, float, float, float, float],
-    tuple[float, float, bool],
+    SlotState,
     int,
 ]:
     """One slot-year, from its draws to its stays, for the layouts that run one slot at a time
     (a GPU thread; the member stays of calibration's synthetic claims).
 
-    ``is_new``, ``z_prev`` and ``tenure_prev`` are the slot's state carried from last year,
-    ``index`` the year's cost index and ``ratio`` the slot's practice cost ratio (1 without
-    practices). Returns the occupant's stay, whether a joiner took the slot, the joiner's stay
-    (each stay ``(attributed, managed, full, cost, months, risk, demo)``; the joiner's is not
-    ``attributed`` where there is none), and the state carried to next year, ``(z, tenure,
-    is_new)``, and how the occupant left (``DEPART_*`` of
+    ``state`` is the slot's :class:`SlotState` carried from last year (:func:`start_state`
+    before the first), ``index`` the year's cost index and ``ratio`` the slot's practice cost
+    ratio (1 without practices). Returns the occupant's stay, whether a joiner took the slot, the
+    joiner's stay (each stay ``(attributed, managed, full, cost, months, risk, demo)``; the
+    joiner's is not ``attributed`` where there is none), the state carried to next year, and how
+    the occupant left (``DEPART_*`` of
     :mod:`~simsettle._kernels.records`). The leaver's words and the claims are drawn only where
     they are used; the CPU's lane loop draws them for every lane
     instead (a branch costs a vector loop more than a Philox call), with the same results.
@@ -543,25 +702,31 @@ def slot_year(
     # The leaver's words only where the occupant leaves (a branch costs a GPU thread less than a
     # Philox call); member_year and exposure_share read them only there.
     leaving = leaves_in_year(m, u32_to_unit(a[0]))
-    b = words(at, STREAM_TURNOVER) if leaving else a
+    persistent = m.persist_on
+    b = words(at, STREAM_TURNOVER) if leaving | persistent else a
     e = words(at, STREAM_EXPOSURE) if leaving else a
-    z, tenure, leaves, joiner, death, excluded, months, zj, risk, risk_j, demo, demo_j, x, x_j = (
-        member_year(m, a, b, is_new, z_prev, tenure_prev, later)
-    )
+    s = member_year(m, a, b, state, later, persistent)
+    joiner, death, excluded, months, x, x_j = s.joiner, s.death, s.excluded, s.months, s.x, s.x_j
+    g_terminal, g_class = leaver_normals(e[2], e[3])
+    class_z = s.class_z
+    if leaving & persistent:
+        class_z, x = leaver_cost(m, state.is_new, state.class_z, s.cost_z, g_class)
+    frailty_z = frailty_z_j = 0.0
     if m.frequency_severity:
-        x = compound_cost(m, at, STREAM_CLAIMS)
+        x, frailty_z = compound_cost(m, at, STREAM_CLAIMS, state.frailty_z, state.is_new)
         if joiner:
-            x_j = compound_cost(m, at, STREAM_CLAIMS + 1)
+            x_j, frailty_z_j = compound_cost(m, at, STREAM_CLAIMS + 1, 0.0, True)
+    class_z_j = class_normal(m, s.class_u_j) if joiner & persistent else 0.0
     months_j = 12.0 - months
-    load = ratio * (m.entrant_cost if is_new & later else 1.0)
+    load = ratio * (m.entrant_cost if state.is_new & later else 1.0)
     attributed, managed, full, cost = in_settlement(
         m,
         True,
         excluded,
         x * load,
-        terminal_cost(m, death, e[2], e[3]) * load,
-        risk,
-        z,
+        terminal_cost(m, death, g_terminal) * load,
+        s.risk,
+        s.z,
         exposure_share(m, months, u32_to_unit(e[0])),
         index,
         programme,
@@ -573,8 +738,8 @@ def slot_year(
         False,
         x_j * ratio * m.entrant_cost,
         0.0,
-        risk_j,
-        zj,
+        s.risk_j,
+        s.zj,
         exposure_share(m, months_j, u32_to_unit(e[1])),
         index,
         programme,
@@ -582,11 +747,11 @@ def slot_year(
     )
     mode = DEPART_DEATH if death else (DEPART_ATTRIBUTION if excluded else DEPART_ELIGIBILITY)
     return (
-        (attributed, managed, full, cost, months, risk, demo),
+        (attributed, managed, full, cost, months, s.risk, s.demo),
         joiner,
-        (attributed_j, managed_j, full_j, cost_j, months_j, risk_j, demo_j),
-        successor(z, tenure, leaves, joiner, zj),
-        mode if leaves else DEPART_NONE,
+        (attributed_j, managed_j, full_j, cost_j, months_j, s.risk_j, s.demo_j),
+        successor(s, class_z, class_z_j, frailty_z, frailty_z_j),
+        mode if s.leaves else DEPART_NONE,
     )
 
 

@@ -78,6 +78,9 @@ MODEL_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("terminal_mean", "USD", "mean end-of-life episode of a decedent, per risk unit"),
     ("terminal_sigma", "1", "standard deviation of the log end-of-life episode"),
     ("entrant_cost_ratio", "1", "an entrant's cost in the year of entry over a continuing one's"),
+    ("cost_persistence", "1", "AR(1) correlation of a continuing member's latent cost normals"),
+    ("cost_zero_z", "1", "standard normal quantile of zero_share (-40: no zero class)"),
+    ("cost_tail_z", "1", "standard normal quantile of 1 - tail_probability (40: no tail)"),
 )
 #: The parameter record's numpy type: one float64 field per entry of MODEL_FIELDS.
 MODEL_DTYPE = np.dtype([(name, np.float64) for name, _, _ in MODEL_FIELDS])
@@ -115,7 +118,8 @@ FIELD_NAMES = (
 # The member kernel simulates LANES member slots side by side (one vector loop per step).
 LANES = 16
 # Rows of a lane block's scratch, each LANES wide: the occupant's state carried to next year
-# (R_Z, R_TENURE, R_NEW), the practice of each lane, then this year's values per lane.
+# (R_Z, R_TENURE, R_NEW, and R_CLASS_Z to R_FRAILTY_Z), the practice of each lane, then this
+# year's values per lane.
 R_Z = 0  # latent log risk of next year's occupant
 R_TENURE = 1  # years of tenure of next year's occupant
 R_NEW = 2  # 1 if next year's occupant is a new member (stationary or entrant draw)
@@ -139,7 +143,14 @@ R_LOAD = 19  # the occupant's entrant cost ratio (1 unless new after the first y
 R_DEATH = 20  # 1 if the occupant dies this year
 R_EXCLUDED = 21  # 1 if the occupant loses attribution this year (outside the settlement)
 R_TERMINAL = 22  # the occupant's end-of-life episode at risk 1 and index 1 (0: survives)
-N_ROWS = 23
+R_CLASS_Z = 23  # next year's occupant's latent cost-class normal (cost_persistence)
+R_COST_Z = 24  # next year's occupant's latent body normal
+R_FRAILTY_Z = 25  # next year's occupant's latent claim-frailty normal (frequency_severity)
+R_FRESH = 26  # 1 if this year's occupant is a new member (its latent normals are its own draws)
+R_CLASS_U_J = 27  # the joiner's class uniform
+R_CLASS_PREV = 28  # this year's occupant's latent class normal of last year
+R_BODY_Z = 29  # this year's occupant's latent body normal
+N_ROWS = 30
 # Member fields summed per lane, in this order, then one per stop-loss attachment.
 LF_SPEND, LF_MONTHS, LF_RISK, LF_DEMO, LF_MEMBERS, LF_CM_MONTHS, LF_CM_AVOIDED = range(7)
 N_LANE_FIELDS = 7

@@ -75,6 +75,7 @@ from simsettle.calibrate.panel import (
     fit_trend,
     risk_scale,
 )
+from simsettle.calibrate.persistence import fit_persistence
 from simsettle.calibrate.synthetic import SyntheticClaims
 
 if TYPE_CHECKING:
@@ -509,6 +510,15 @@ def calibrate(
         )
     model = cost_fit.model.with_risk_sigma(sigma)
     population = fit_population(panel, reps=bootstrap, confidence=confidence)
+    persistence = fit_persistence(
+        panel,
+        np.where(full, annualised, np.nan),
+        full,
+        risk,
+        model.shape(),
+        reps=bootstrap,
+        confidence=confidence,
+    )
 
     trend_mean = trend.mean
     trend_assumed = not math.isfinite(trend_mean.value)
@@ -580,6 +590,12 @@ def calibrate(
         risk.risk_sigma,
         risk.sigma_method,
         assumed=not math.isfinite(risk.risk_sigma.lower) or risk_sigma is not None,
+    )
+    est["cost.persistence"] = Estimate.of(
+        "cost.persistence",
+        persistence.persistence,
+        persistence.method,
+        assumed=persistence.assumed,
     )
     est["population.risk_persistence"] = Estimate.of(
         "population.risk_persistence",
@@ -654,6 +670,7 @@ def calibrate(
         fitted_model=cost_fit.model,
         full_model=model,
         risk_persistence=risk.risk_persistence.value,
+        cost_persistence=persistence.persistence.value,
         pairs=pairs,
         clusters=data.member,
         log_risk=None if norm_risk is None else np.log(norm_risk),

@@ -19,8 +19,9 @@
   ``1 / tail_shape``: near the threshold the lognormal body, and the risk score, make the
   excesses of the mixture look heavier than the Pareto component alone).
 * **Persistence**: the correlation of members' annualised cost in two full years a year
-  apart, data against the
-  model's ``(exp(rho sigma^2) - 1) / CV^2``.
+  apart, data (with a member bootstrap interval) against the model's, from the risk score's
+  persistence and the cost's (:func:`simsettle.models.persistence.persistence_moments`; without
+  the cost's, ``(exp(rho sigma^2) - 1) / CV^2``).
 * **Risk dependence** (with scores): the slope of log annualised cost on log risk score among
   member-years with a cost (the engine's is 1), with a member-clustered interval.
 """
@@ -36,6 +37,7 @@ from scipy import optimize, stats
 
 from simsettle._arrays import F8, I8
 from simsettle.calibrate.mixture import CostModel, Interval
+from simsettle.models.persistence import persistence_moments
 from simsettle.scenario.costs import cost_moments, episodic_share
 
 __all__ = ["GoodnessOfFit", "TailTest", "concentration", "goodness_of_fit"]
@@ -69,7 +71,9 @@ class GoodnessOfFit:
     zero_model: float
     tail: TailTest | None
     persistence_data: float
+    persistence_interval: Interval  # the data's, with its member bootstrap interval
     persistence_model: float
+    cost_persistence: float  # the model's cost.persistence behind persistence_model
     persistence_pairs: int
     risk_slope: Interval | None
     qq_data: F8
@@ -256,6 +260,7 @@ def goodness_of_fit(
     full_model: CostModel,
     risk_persistence: float,
     pairs: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+    cost_persistence: float = 0.0,
     clusters: I8,
     log_risk: F8 | None,
     confidence: float,
@@ -280,12 +285,34 @@ def goodness_of_fit(
     cv_data = float(np.std(annualised[full]) / np.mean(annualised[full]))
     i, j = pairs
     if i.size >= 10:
-        persistence_data = float(np.corrcoef(annualised[i], annualised[j])[0, 1])
+        a, b = annualised[i], annualised[j]
+        persistence_data = float(np.corrcoef(a, b)[0, 1])
+        # Member bootstrap of the correlation (a member is one pair of years per year pair).
+        rng = np.random.default_rng(seed + 2)
+        reps = []
+        for _ in range(200):
+            w = rng.poisson(1.0, clusters.max() + 1)[clusters[i]].astype(np.float64)
+            tot = w.sum()
+            ma, mb = (w @ a) / tot, (w @ b) / tot
+            cov = w @ ((a - ma) * (b - mb))
+            reps.append(cov / math.sqrt((w @ (a - ma) ** 2) * (w @ (b - mb) ** 2)))
+        lo, hi = np.quantile(reps, [0.5 - 0.5 * confidence, 0.5 + 0.5 * confidence])
+        persistence_interval = Interval(
+            persistence_data, min(float(lo), persistence_data), max(float(hi), persistence_data)
+        )
     else:
         persistence_data = math.nan
+        persistence_interval = Interval(math.nan, math.nan, math.nan)
     s2 = full_model.risk_sigma**2
     cv_model = full_model.cv
-    persistence_model = (math.expm1(risk_persistence * s2)) / cv_model**2 if cv_model > 0 else 0.0
+    if cost_persistence > 0.0 and math.isfinite(cv_model):
+        persistence_model = persistence_moments(
+            full_model.shape(), cost_persistence, risk_persistence
+        ).corr
+    else:
+        persistence_model = (
+            (math.expm1(risk_persistence * s2)) / cv_model**2 if cv_model > 0 else 0.0
+        )
     pos = fitted[fitted > 0]
     probs = (np.arange(1, pos.size + 1) - 0.5) / pos.size
     qq_model = fitted_model.ppf(
@@ -305,7 +332,9 @@ def goodness_of_fit(
         zero_model=fitted_model.zero_cost_share,
         tail=tail_test(fitted[full], fitted_model, confidence),
         persistence_data=persistence_data,
+        persistence_interval=persistence_interval,
         persistence_model=persistence_model,
+        cost_persistence=cost_persistence,
         persistence_pairs=int(i.size),
         risk_slope=slope,
         qq_data=np.sort(pos),

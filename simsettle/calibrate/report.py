@@ -350,8 +350,9 @@ def report_html(cal: Calibration, *, scenario_path: str | None = None) -> str:
         ["member-years with no cost", f"{g.zero_data:.2%}", f"{g.zero_model:.2%}"],
         [
             "correlation of a member's cost a year apart",
-            f"{g.persistence_data:.3g} ({g.persistence_pairs:,} pairs)",
-            f"{g.persistence_model:.3g}",
+            f"{g.persistence_data:.3g} [{g.persistence_interval.lower:.3g}, "
+            f"{g.persistence_interval.upper:.3g}] ({g.persistence_pairs:,} pairs)",
+            f"{g.persistence_model:.3g} (cost persistence {g.cost_persistence:.3g})",
         ],
     ]
     parts.append(_table(["", "data", "model"], other))

@@ -152,6 +152,8 @@ def scenario_text(
         comments["cost", key] = _explain(e[f"cost.{key}"], confidence, extra)
     if not cost_fit.has_tail:
         cost["tail_probability"] = 0.0
+    cost["persistence"] = _round(vals["cost.persistence"])
+    comments["cost", "persistence"] = _explain(e["cost.persistence"], confidence)
     trend = {"mean": _round(vals["trend.mean"]), "sd": _round(vals["trend.sd"])}
     comments["trend", "mean"] = _explain(e["trend.mean"], confidence)
     comments["trend", "sd"] = _explain(e["trend.sd"], confidence)

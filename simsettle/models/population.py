@@ -145,6 +145,16 @@ def compile_model(
     p["terminal_mean"] = (pop.decedent_cost_ratio - 0.5) * cost.annual_mean / load
     p["terminal_sigma"] = pop.terminal_cost_sigma
     p["entrant_cost_ratio"] = pop.entrant_cost_ratio
+    # Persistence: the latent class normal's thresholds (member.latent_cost), the tail's by
+    # the complement so that it is exact for a small tail probability; without a zero class or
+    # a tail, +-40, beyond any latent normal (a Box-Muller normal is below 6.8 in size).
+    p["cost_persistence"] = cost.persistence
+    p["cost_zero_z"] = (
+        NormalDist().inv_cdf(cost.zero_cost_share) if cost.zero_cost_share > 0.0 else -40.0
+    )
+    p["cost_tail_z"] = (
+        -NormalDist().inv_cdf(cost.tail_probability) if cost.tail_probability > 0.0 else 40.0
+    )
     cm = scenario.care_management
     p["care_management_z"] = math.inf
     if cm is not None and cm.high_risk_share > 0.0:

@@ -100,11 +100,17 @@ def simulate_trial_reference(
         growth: float = (1 + pop.ageing) ** tenure
         return math.exp(demo_sigma * z - demo_sigma**2 / 2) * growth
 
-    def compound_cost(y: int, m: int, stream: int) -> float:
+    rho_c = cost.persistence
+    keep_c = math.sqrt(1 - rho_c**2)
+
+    def compound_cost(y: int, m: int, stream: int, previous: float | None) -> tuple[float, float]:
         # Claims ~ Poisson(lambda x lognormal frailty), severities lognormal; block 0 of the
-        # claim stream: frailty, the count's uniform, the first severity; block k: 4 more.
+        # claim stream: frailty, the count's uniform, the first severity; block k: 4 more. The
+        # frailty's normal is a new member's own draw, or an AR(1) step from last year's.
         w = _words(trial, y, m, stream, key)
         e, first = _normals(w[0], w[1])
+        if previous is not None:
+            e = rho_c * previous + keep_c * e
         f = cost.claim_dispersion
         mu = cost.claims_per_year * math.exp(f * e - f * f / 2)
         if mu > 400:
@@ -124,7 +130,7 @@ def simulate_trial_reference(
             v = _words(trial, y, m, stream + 2 * block, key)
             normals += [*_normals(v[0], v[1]), *_normals(v[2], v[3])]
             block += 1
-        return sum(math.exp(sev_mu + cost.severity_sigma * g) for g in normals[:n])
+        return sum(math.exp(sev_mu + cost.severity_sigma * g) for g in normals[:n]), e
 
     def annual_cost(u: float, z: float) -> float:
         if u < cost.zero_cost_share:
@@ -133,6 +139,55 @@ def simulate_trial_reference(
             v = (u - cost.zero_cost_share) / cost.tail_probability
             return float(cost.tail_threshold / load * v ** (-1.0 / cost.tail_shape))
         return math.exp(body_mu + cost.body_sigma * z)
+
+    # Persistence: a member's cost follows a latent class normal (zero, body or tail, and the
+    # place in the tail) and the body's normal, each moving from year to year by an AR(1) step
+    # with correlation cost.persistence. The class normal's innovation is the first normal of
+    # the turnover call for a member who stays, the second of the exposure call's pair for one
+    # who leaves. A joiner's cost is drawn from its class uniform; its class normal for next
+    # year is that uniform put in order of cost (zero, body, then the tail with its costliest
+    # end at the top) and read as a normal.
+    zero, tail_p = cost.zero_cost_share, cost.tail_probability
+    persistent = rho_c > 0 and cost.model != "frequency_severity"
+
+    def class_normal(u: float) -> float:
+        if u < zero:
+            return NormalDist().inv_cdf(u)
+        if u < zero + tail_p:
+            return -NormalDist().inv_cdf(u - zero)  # the top of the scale, reversed
+        return NormalDist().inv_cdf(u - tail_p)
+
+    def persistent_cost(c: float, b: float) -> float:
+        below = 0.5 * math.erfc(-c / math.sqrt(2))
+        above = 0.5 * math.erfc(c / math.sqrt(2))
+        if below < zero:
+            return 0.0
+        if above <= tail_p:
+            v = above / tail_p
+            return float(cost.tail_threshold / load * v ** (-1.0 / cost.tail_shape))
+        return math.exp(body_mu + cost.body_sigma * b)
+
+    def member_cost(
+        y: int,
+        m: int,
+        stream: int,
+        u: float,
+        n: float,
+        g: float,
+        latent: tuple[float, float, float] | None,
+    ) -> tuple[float, tuple[float, float, float]]:
+        """The annualised cost and the member's latent normals (class, body, frailty): u and n
+        the class uniform and body normal, g the class normal's innovation; latent is last
+        year's, None for a new member."""
+        c, b = g, n
+        if latent is not None:
+            c = rho_c * latent[0] + keep_c * c
+            b = rho_c * latent[1] + keep_c * b
+        if frequency_severity:
+            x, f = compound_cost(y, m, stream, None if latent is None else latent[2])
+            return x, (c, b, f)
+        x = persistent_cost(c, b) if persistent else annual_cost(u, n)
+        return x, (c, b, 0.0)
 
     frequency_severity = cost.model == "frequency_severity"
     # Exposure: a partial-year stay carries the year's cost as one episode (all or none) with
@@ -169,13 +224,11 @@ def simulate_trial_reference(
         y: int,
         z: float,
         tenure: float,
-        u: float,
-        n: float,
+        x: float,
         months: float,
         words: list[float],
         slot: int,
         u_exposure: float,
-        claim_stream: int = 16,
         *,
         entrant: bool = False,
         mode: str = "stays",
@@ -184,7 +237,6 @@ def simulate_trial_reference(
         # Attribution: drop a member with no care unless retained; payer-only members are not
         # managed; provider-only members are outside the settlement.
         u_retain, u_payer, u_provider = words[:3] if attribution_on else (0.0, 1.0, 1.0)
-        x = compound_cost(y, slot, claim_stream) if frequency_severity else annual_cost(u, n)
         scale = pop.entrant_cost_ratio if entrant else 1.0
         practice = int(np.searchsorted(bounds, slot, side="right")) if practices else -1
         if practice >= 0:
@@ -267,6 +319,7 @@ def simulate_trial_reference(
         z = 0.0
         tenure = 0
         is_new = True
+        latent: tuple[float, float, float] | None = None
         for y in range(n_years):
             # Every member-year: leave decision, cost class, a normal pair for risk and cost.
             a = _words(trial, y, m, 0, key)
@@ -281,7 +334,7 @@ def simulate_trial_reference(
                 tenure += 1
             leaves = a[0] < pop.turnover
             # A leaver's year only: leave month, joiner's cost class and normal pair.
-            b = _words(trial, y, m, 1, key) if leaves else [0.0] * 4
+            b = _words(trial, y, m, 1, key) if leaves or persistent else [0.0] * 4
             # ... and where the occupant's and the joiner's episodes fall, and the normal of a
             # decedent's end-of-life episode.
             ex = _words(trial, y, m, 7, key) if leaves else [0.5] * 4
@@ -305,12 +358,15 @@ def simulate_trial_reference(
                     mode = "attribution"
                 else:
                     mode = "eligibility"
+            g = 0.0
+            if persistent:
+                g = _normals(ex[2], ex[3])[1] if leaves else _normals(b[2], b[3])[0]
+            x, latent = member_cost(y, m, 16, a[1], n, g, None if is_new else latent)
             add(
                 y,
                 z,
                 tenure,
-                a[1],
-                n,
+                x,
                 months,
                 _words(trial, y, m, 4, key),
                 m,
@@ -326,17 +382,18 @@ def simulate_trial_reference(
                     z = e_joiner + entrant
                     tenure = 0
                     attribution = _words(trial, y, m, 5, key)
+                    x_joiner, latent = member_cost(
+                        y, m, 17, b[1], n_joiner, class_normal(b[1]), None
+                    )
                     add(
                         y,
                         z,
                         0,
-                        b[1],
-                        n_joiner,
+                        x_joiner,
                         12 - months,
                         attribution,
                         m,
                         ex[1],
-                        17,
                         entrant=True,
                     )
                 else:
