@@ -205,7 +205,7 @@ print(deaths_table.round(2).to_string(index=False))
 # %%
 from simsettle.models.persistence import persistence_moments
 
-base = parse_scenario(TEXT.replace("  mortality: 0.0\n", "")).scenario
+base = parse_scenario(DEATHS.format(trials=TRIALS, turnover=0.15, replacement=1.0)).scenario
 rows = []
 for r in (0.0, 0.3, 0.6, 0.8):
     m = persistence_moments(

@@ -26,6 +26,7 @@ from simsettle._version import __version__
 from simsettle.dims import DIM_INFO, Dim
 from simsettle.errors import SimulationError
 from simsettle.models.departures import calendar_moments, departure_figures
+from simsettle.models.persistence import persistence_moments
 from simsettle.results.schema import (
     _COORD_ATTRS,
     _D,
@@ -102,6 +103,10 @@ def achieved_cost_moments(scenario: Scenario) -> dict[str, float | str | None]:
     no closed form there. ``preset`` names the cost block's preset (with
     its published shares, ``preset_top1_share`` ...); ``warning`` says when the spend shares are
     unlike any published population's (:func:`simsettle.scenario.presets.concentration_warning`).
+    With ``cost.persistence`` (mixture), ``persistence_top1_retained`` is the share of the
+    costliest 1% of continuing members there again the next year and ``persistence_corr`` the
+    correlation of their cost a year apart
+    (:func:`~simsettle.models.persistence.persistence_moments`).
     """
     c, p = scenario.cost, scenario.population
     fig = departure_figures(p)
@@ -135,6 +140,11 @@ def achieved_cost_moments(scenario: Scenario) -> dict[str, float | str | None]:
     names = [f.name for f in dataclasses.fields(CostShape) if f.name != "risk_sigma"]
     shape = CostShape(risk_sigma=p.risk_sigma, **{n: getattr(c, n) for n in names})
     m = calendar_moments(shape, p, episodic=c.partial_year == "exposure")
+    if c.persistence > 0.0:
+        pm = persistence_moments(shape, c.persistence, p.risk_persistence)
+        out["persistence"] = c.persistence
+        out["persistence_top1_retained"] = pm.top1_retained
+        out["persistence_corr"] = pm.corr
     return {
         "pmpm": c.pmpm,
         "cv": m.cv,

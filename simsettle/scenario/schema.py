@@ -270,6 +270,9 @@ class Cost(SettleModel):
     section 4.3), with a coefficient of variation of annual cost near 2.2. They were fitted to
     those figures with the deaths on (issue 14); the full-year survivors alone give 16.4% /
     44.4% / 62.6%.
+
+    A continuing member's cost persists from year to year beyond its risk score
+    (``persistence``), each year's distribution unchanged.
     """
 
     pmpm: Money = Field(
