@@ -51,11 +51,12 @@ def _kernels_used(env: dict[str, str]) -> dict[str, list[int]]:
 def _second_run_loads_everything(env: dict[str, str]) -> dict[str, list[int]]:
     _kernels_used(env)  # compiles, or loads a cache earlier runs left
     second = _kernels_used(env)
+    # The small scenario has the default persistent cost: the persistent entry points run.
     assert {
-        "simsettle._kernels.population.simulate_trials",
+        "simsettle._kernels.population.simulate_trials_persistent",
         "simsettle._kernels.settle.settle_terms",
     } <= set(second)
-    assert "simsettle._kernels.population.simulate_trials_parallel" in second
+    assert "simsettle._kernels.population.simulate_trials_parallel_persistent" in second
     misses = {name: hm for name, hm in second.items() if hm[1] != 0 or hm[0] == 0}
     assert not misses, f"compiled again instead of loading the cache: {misses}"
     return second
@@ -94,7 +95,7 @@ def test_a_changed_kernel_source_anywhere_invalidates_the_cache(tmp_path):
     _second_run_loads_everything(env)
     markers[0].write_text("0" * 64 + "\n", encoding="ascii")
     rebuilt = _kernels_used(env)
-    trials = rebuilt["simsettle._kernels.population.simulate_trials"]
+    trials = rebuilt["simsettle._kernels.population.simulate_trials_persistent"]
     assert trials[0] == 0, rebuilt  # compiled, not loaded
     assert trials[1] > 0, rebuilt
     assert markers[0].read_text(encoding="ascii").strip() == sources_digest()

@@ -473,8 +473,8 @@ def member_year(
     any words there for an occupant that stays, unless ``persistent``. ``state`` is the slot's
     :class:`SlotState` from last year (its frailty is :func:`compound_cost`'s); ``later`` is
     False in the first simulated year, whose roster is the stationary population (no entrant
-    shift or entrant cost there). ``persistent`` is ``cost_persistence > 0`` (the CPU's lane
-    loop passes it as a constant, so that each of its two loops computes one cost rule).
+    shift or entrant cost there). ``persistent`` is ``cost_persistence > 0`` with the mixture
+    (a compile-time constant in the CPU's kernel, which is compiled for each value).
 
     Returns the :class:`MemberYear` ``(z, tenure, leaves, joiner, death, excluded, months, zj,
     risk, risk_j, demo, demo_j, x, x_j, class_z, cost_z, cost_z_j, class_u_j)``: the occupant's

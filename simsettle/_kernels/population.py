@@ -4,8 +4,9 @@ The member-year rule itself lives in :mod:`simsettle._kernels.member` (shared wi
 kernel); this module lays it out for the CPU. Members run ``LANES`` slots at a time in loops that
 LLVM vectorizes (AVX2, AVX-512): Philox, Box-Muller with a polynomial sine and cosine, and
 ``exp``/``log`` of :mod:`~simsettle._kernels.elementary` instead of the C library's opaque
-calls. About 30 ns per member-year on one core of this project's machine, against 118 ns for the
-member-at-a-time loop with the C library's functions (``python benchmarks/run.py``).
+calls. On one core of this project's AMD EPYC machines, about 53 ns per member-year for the
+memoryless member and 76 ns with persistent cost (``cost.persistence``), issue 14's model, all
+mechanisms on (``python benchmarks/run.py``).
 """
 
 from __future__ import annotations
@@ -85,9 +86,12 @@ from simsettle._kernels.records import (
 from simsettle._kernels.rng import u32_to_unit
 
 __all__ = [
+    "persists",
     "simulate_stays",
     "simulate_trials",
     "simulate_trials_parallel",
+    "simulate_trials_parallel_persistent",
+    "simulate_trials_persistent",
     "work_size",
 ]
 
@@ -110,7 +114,7 @@ def _lane_year(
     """One lane of the vector loop of a year's draws and member state: the member-year rule
     (:func:`~simsettle._kernels.member.member_year`) on the lane's state in ``work``, its
     results and next year's state written back. ``first`` is the lane block's first member
-    counter word; ``persistent`` is a constant at each call (one loop per cost rule)."""
+    counter word; ``persistent`` is a compile-time constant (see :func:`simulate_trials`)."""
     L = LANES
     at = (k0, k1, ctr, yy, np.uint32(first + lane))
     a = M.words(at, STREAM_MEMBER)
@@ -158,10 +162,13 @@ def _lane_year(
     work[R_COST_Z * L + lane] = nxt.cost_z
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _persistent(record: Any) -> bool:
-    """Whether a member's mixture cost persists (the record's ``cost_persistence > 0``)."""
-    return M.member_model(record).persist_on
+@njit(cache=True, nogil=True)
+def persists(params: Any) -> bool:
+    """Whether a member's mixture cost persists (``cost_persistence > 0``, not
+    ``frequency_severity``), by the rule's own :class:`~simsettle._kernels.member.MemberModel`:
+    which of :func:`simulate_trials` and :func:`simulate_trials_persistent` (and their parallel
+    twins) a run calls."""
+    return M.member_model(params[0]).persist_on
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -488,7 +495,8 @@ def simulate_trials(
     work: F8,
     out: F8,
 ) -> None:
-    """Simulate trials ``trial0 .. trial0 + out.shape[0] - 1`` serially.
+    """Simulate trials ``trial0 .. trial0 + out.shape[0] - 1`` serially, for a memoryless
+    member cost (:func:`persists` false; :func:`simulate_trials_persistent` otherwise).
 
     Parameters
     ----------
@@ -509,17 +517,29 @@ def simulate_trials(
     out : float64[n_trials, n_years, N_BASE_FIELDS + k + 2 P]
         Aggregates per trial and simulated year (base years first). Caller guarantees: C-contiguous
         and filled with zeros.
+
+    Each cost rule has its own entry points, so that numba compiles only the one a run uses:
+    both rules in one function, switched at run time, cost the memoryless one a third of its
+    speed, and compiling both doubles the first run's compile time.
     """
-    if _persistent(params[0]):
-        for i in range(out.shape[0]):
-            _simulate_trial(
-                k0, k1, trial0 + i, params, attachments, practices, work[0], out[i], True
-            )
-    else:
-        for i in range(out.shape[0]):
-            _simulate_trial(
-                k0, k1, trial0 + i, params, attachments, practices, work[0], out[i], False
-            )
+    for i in range(out.shape[0]):
+        _simulate_trial(k0, k1, trial0 + i, params, attachments, practices, work[0], out[i], False)
+
+
+@njit(cache=True, nogil=True)
+def simulate_trials_persistent(
+    k0: np.uint32,
+    k1: np.uint32,
+    trial0: int,
+    params: Any,
+    attachments: F8,
+    practices: F8,
+    work: F8,
+    out: F8,
+) -> None:
+    """:func:`simulate_trials` for a persistent member cost (:func:`persists` true)."""
+    for i in range(out.shape[0]):
+        _simulate_trial(k0, k1, trial0 + i, params, attachments, practices, work[0], out[i], True)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -537,17 +557,32 @@ def simulate_trials_parallel(
     on numba threads, each with its own scratch row (identical results)."""
     n = out.shape[0]
     parts = work.shape[0]
-    persistent = _persistent(params[0])
     for b in prange(parts):
         for i in range(b * n // parts, (b + 1) * n // parts):
-            if persistent:
-                _simulate_trial(
-                    k0, k1, trial0 + i, params, attachments, practices, work[b], out[i], True
-                )
-            else:
-                _simulate_trial(
-                    k0, k1, trial0 + i, params, attachments, practices, work[b], out[i], False
-                )
+            _simulate_trial(
+                k0, k1, trial0 + i, params, attachments, practices, work[b], out[i], False
+            )
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def simulate_trials_parallel_persistent(
+    k0: np.uint32,
+    k1: np.uint32,
+    trial0: int,
+    params: Any,
+    attachments: F8,
+    practices: F8,
+    work: F8,
+    out: F8,
+) -> None:
+    """:func:`simulate_trials_parallel` for a persistent member cost (:func:`persists` true)."""
+    n = out.shape[0]
+    parts = work.shape[0]
+    for b in prange(parts):
+        for i in range(b * n // parts, (b + 1) * n // parts):
+            _simulate_trial(
+                k0, k1, trial0 + i, params, attachments, practices, work[b], out[i], True
+            )
 
 
 # Before any kernel here is loaded from numba's cache: clear the cache if any kernel source

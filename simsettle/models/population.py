@@ -256,18 +256,22 @@ def simulate_aggregates(
     params, attachments, practices = check_inputs(inputs, trial0, n_trials)
     out = np.zeros((n_trials, inputs.n_years, inputs.n_fields), dtype=np.float64)
     size = _pop.work_size(inputs.n_years, int(attachments.shape[0]))
+    persistent = bool(_pop.persists(params))
     if parallel:
         import numba
 
         # One scratch row per thread: the parallel kernel splits the trials into that many parts.
         parts = max(1, min(numba.get_num_threads(), n_trials))
         work = np.empty((parts, size), dtype=np.float64)
-        _pop.simulate_trials_parallel(
-            key[0], key[1], trial0, params, attachments, practices, work, out
+        kernel = (
+            _pop.simulate_trials_parallel_persistent
+            if persistent
+            else _pop.simulate_trials_parallel
         )
     else:
         work = np.empty((1, size), dtype=np.float64)
-        _pop.simulate_trials(key[0], key[1], trial0, params, attachments, practices, work, out)
+        kernel = _pop.simulate_trials_persistent if persistent else _pop.simulate_trials
+    kernel(key[0], key[1], trial0, params, attachments, practices, work, out)
     return out
 
 
