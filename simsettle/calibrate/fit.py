@@ -22,7 +22,9 @@ Order of the fit (each step is documented in its module):
    ``share_tolerance`` (:func:`simsettle.calibrate.mixture.fit_concentration`).
 5. Turnover, replacement, the partial-year pattern and the entrants' risk
    (:func:`simsettle.calibrate.panel.fit_population`,
-   :func:`simsettle.calibrate.panel.fit_entrants`).
+   :func:`simsettle.calibrate.panel.fit_entrants`); the persistence of members' cost beyond
+   the risk score, from the correlation of their cost a year apart
+   (:func:`simsettle.calibrate.persistence.fit_persistence`).
 6. The scenario (:mod:`simsettle.calibrate.scenario_text`), validated by
    :func:`simsettle.scenario.parse_scenario`, and the goodness of fit
    (:mod:`simsettle.calibrate.gof`).

@@ -14,7 +14,7 @@ The correlation of cost in dollars is the statistic because the settlement is a 
 the covariance of a member's cost in the base years and in the performance year is what ties the
 benchmark to the spend it is compared with. The Gaussian copula then fixes how persistent the
 logs and ranks are; where the data's differ, the fit says so (DE-SynPUF: covariance of log cost
-a year apart 1.19 in the data, about 0.86 in the fitted model).
+a year apart 1.19 in the data, 0.84 in the fitted model).
 
 With two years of data and no risk scores the risk spread is itself taken from the covariance of
 log cost at an assumed risk persistence, so nothing is left to tell the cost's persistence apart:
