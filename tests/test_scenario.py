@@ -337,6 +337,23 @@ def test_literal_positions_in_an_inline_scenario() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("key", "hint"), [("' '", ""), ("''", ""), ("' pmpm'", "; did you mean 'pmpm'?")]
+)
+def test_a_blank_or_padded_key_is_quoted_in_the_message(key: str, hint: str) -> None:
+    # Found by the CLI fuzz: a key of one space printed as "s.yaml:1:1:  : unknown field".
+    text = f"{key}: [1]\nschema_version: 1\nseed: 1\ntrials: 1\npopulation: {{members: 10}}\n"
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(
+            text + "cost: {pmpm: 1000.0}\ndesigns: [{name: a, kind: upside_only, "
+            "shared_savings_rate: 0.5}]\n",
+            "s.yaml",
+        )
+    assert [str(i) for i in info.value.issues] == [
+        f"s.yaml:1:1: {key}: unknown field {key} (not allowed here){hint}"
+    ]
+
+
 def test_unsolvable_cost_points_at_a_tail_field() -> None:
     text = edit(
         base_text(),

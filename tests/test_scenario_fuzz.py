@@ -5,7 +5,7 @@ the bytes (:mod:`simsettle.testing.fuzz`). The loader must either return a valid
 numbers are finite, within their fields' bounds and exactly the ones written (no coercion), or
 raise a :class:`ScenarioError` whose every issue names the file, a line and column inside the
 text, the field path and a message (:func:`simsettle.testing.fuzz.check_outcome`); anything
-else -- another exception, a hang past the deadline -- fails. The default run tries a few
+else -- another exception, a case slower than the deadline -- fails. The default run tries a few
 hundred cases per strategy; ``-m slow`` adds the long runs (thousands). The numbers tried are
 counted in ``FUZZ_COUNTS`` and printed in the terminal summary ("generated cases").
 """
@@ -57,8 +57,10 @@ MSSP = (ROOT / "scenarios" / "examples" / "mssp_style.yaml").read_text(encoding=
 #: Cases tried per strategy in this session (read by conftest's terminal summary).
 FUZZ_COUNTS: Counter[str] = Counter()
 
-#: Each case must finish within this (hypothesis fails a slower one, twice in a row).
-DEADLINE = timedelta(seconds=2)
+#: Each case must finish within this (hypothesis fails a slower one, twice in a row). Cases take
+#: tens of milliseconds; the margin is for shared CI machines, where one 50 ms case was seen to
+#: take 3.7 s once (a scheduling stall, not the loader). A true hang is pytest-timeout's to catch.
+DEADLINE = timedelta(seconds=10)
 _HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 
 

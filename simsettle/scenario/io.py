@@ -281,8 +281,12 @@ def _position(lookup: Any, key: Any) -> tuple[int, int] | None:
 
 
 def _dotted(path: Sequence[Any]) -> str:
-    """A field path as text: its parts joined by dots, each made printable."""
-    return ".".join(_printable(str(part), 80) for part in path)
+    """A field path as text: its parts joined by dots, each made printable; a part that is
+    empty or starts or ends in white space is quoted, so that it shows (``' '.pmpm``)."""
+    parts = [str(part) for part in path]
+    return ".".join(
+        _printable(repr(part) if part != part.strip() or not part else part, 80) for part in parts
+    )
 
 
 def _text_position(text: str, index: int) -> tuple[int, int]:
