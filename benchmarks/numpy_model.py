@@ -214,6 +214,7 @@ def _add_members(
     programme: bool,
     z: F8,
     risk: F8,
+    score: F8,
     demo: F8 | None,
     months: F8,
     x: F8,
@@ -224,7 +225,8 @@ def _add_members(
 ) -> None:
     """Attribute a group of member-years and add them to one year's aggregates ``acc``.
 
-    ``acc`` is (batch, fields). The group is either the whole roster, arrays (batch, members),
+    ``acc`` is (batch, fields). ``risk`` is the members' true risk (their cost's multiplier),
+    ``score`` their risk score. The group is either the whole roster, arrays (batch, members),
     or a list of members with ``trial_of`` giving each one's trial in the batch. ``scale``
     multiplies the cost (an entrant's cost ratio), ``terminal`` is a decedent's end-of-life
     episode added to it, ``excluded`` marks members who lost attribution (outside the year).
@@ -284,7 +286,7 @@ def _add_members(
 
     acc[:, F_SPEND] += attributed_total(cost)
     acc[:, F_MEMBER_MONTHS] += attributed_total(months)
-    acc[:, F_RISK_MONTHS] += attributed_total(risk * months)
+    acc[:, F_RISK_MONTHS] += attributed_total(score * months)
     if demo is not None:
         acc[:, F_DEMO_RISK_MONTHS] += attributed_total(demo * months)
     acc[:, F_MEMBERS] += attributed_total(np.ones_like(months))
@@ -301,17 +303,26 @@ def _simulate_batch(rng: np.random.Generator, inputs: ModelInputs, out: F8) -> N
     n = int(p["members"])
     sigma, rho = p["risk_sigma"], p["risk_rho"]
     innovation = math.sqrt(max(1.0 - rho * rho, 0.0))
-    # Scores exp(sigma z - sigma^2 / 2) have mean 1 for z ~ N(0, 1); demographic scores use the
-    # same latent z shrunk by lambda (when a benchmark uses them).
+    # True risks exp(sigma z - sigma^2 / 2) have mean 1 for z ~ N(0, 1). The risk score predicts
+    # them from w = c z + sqrt(1 - c^2) e (e the score's noise, AR(1) like z): E[risk | w] =
+    # exp(sigma c w - (sigma c)^2 / 2). Demographic scores read w shrunk by lambda (when a
+    # benchmark uses them).
     risk_shift = -0.5 * sigma * sigma
+    c = p["score_loading"]
+    c_noise = math.sqrt(max(1.0 - c * c, 0.0))
+    score_sigma = sigma * c
     demo_on = p["demographic_signal"] >= 0.0
-    demo_sigma = p["demographic_signal"] * sigma
+    demo_sigma = p["demographic_signal"] * score_sigma
     entrant = p["entrant_shift"]
+
+    def score_of(z: F8, noise: F8, age: F8 | float, s: float) -> F8:
+        return np.exp(s * (c * z + c_noise * noise) - 0.5 * s * s + age)
 
     _system_years(rng, p, out)
 
     # Roster state carried from year to year, one entry per (trial, slot).
     z = np.zeros((batch, n))  # latent log risk, N(0, 1) for the population
+    noise = np.zeros((batch, n))  # the risk score's noise, N(0, 1)
     tenure = np.zeros((batch, n))  # completed years of attribution
     new = np.ones((batch, n), dtype=bool)  # the slot starts the year with a new member
     latent: Latent | None = None  # the members' latent cost normals (cost persistence)
@@ -324,10 +335,14 @@ def _simulate_batch(rng: np.random.Generator, inputs: ModelInputs, out: F8) -> N
         # entrants after the first year); continuing members move by AR(1) and age a year.
         eps = rng.standard_normal((batch, n))
         z = np.where(new, eps + (entrant if y > 0 else 0.0), rho * z + innovation * eps)
+        if c < 1.0:  # an exact score needs no noise
+            eps = rng.standard_normal((batch, n))
+            noise = np.where(new, eps, rho * noise + innovation * eps)
         tenure = np.where(new, 0.0, tenure + 1.0)
         age = tenure * p["ageing_log"]
         risk = np.exp(sigma * z + risk_shift + age)
-        demo = np.exp(demo_sigma * z - 0.5 * demo_sigma**2 + age) if demo_on else None
+        score = score_of(z, noise, age, score_sigma) if c < 1.0 else risk
+        demo = score_of(z, noise, age, demo_sigma) if demo_on else None
 
         # Turnover: a leaver leaves at a uniform time in the year, by death (with probability
         # death_rate / turnover), loss of attribution (attribution_loss_rate / turnover) or
@@ -359,6 +374,7 @@ def _simulate_batch(rng: np.random.Generator, inputs: ModelInputs, out: F8) -> N
             programme=programme,
             z=z,
             risk=risk,
+            score=score,
             demo=demo,
             months=months,
             x=x,
@@ -366,7 +382,7 @@ def _simulate_batch(rng: np.random.Generator, inputs: ModelInputs, out: F8) -> N
             terminal=terminal,
             excluded=excluded,
         )
-        del risk, demo, x, age, eps
+        del risk, score, demo, x, age, eps
 
         # A leaver is replaced with probability `replacement` by a new member (an entrant) for
         # the rest of the year; the joiner continues in the slot next year. An unreplaced slot
@@ -375,21 +391,25 @@ def _simulate_batch(rng: np.random.Generator, inputs: ModelInputs, out: F8) -> N
         replaced = rng.random(trial_l.size) < p["replacement"]
         trial_j, slot_j = trial_l[replaced], slot_l[replaced]
         z_join = rng.standard_normal(trial_j.size) + entrant
+        noise_join = rng.standard_normal(trial_j.size) if c < 1.0 else np.zeros(trial_j.size)
         x_join, latent_join = _annual_cost(rng, p, (trial_j.size,))
+        risk_join = np.exp(sigma * z_join + risk_shift)
         _add_members(
             rng,
             inputs,
             acc,
             programme=programme,
             z=z_join,
-            risk=np.exp(sigma * z_join + risk_shift),
-            demo=np.exp(demo_sigma * z_join - 0.5 * demo_sigma**2) if demo_on else None,
+            risk=risk_join,
+            score=score_of(z_join, noise_join, 0.0, score_sigma) if c < 1.0 else risk_join,
+            demo=score_of(z_join, noise_join, 0.0, demo_sigma) if demo_on else None,
             months=12.0 - months[trial_j, slot_j],
             x=x_join,
             trial_of=trial_j,
             scale=p["entrant_cost_ratio"],
         )
         z[trial_j, slot_j] = z_join
+        noise[trial_j, slot_j] = noise_join
         tenure[trial_j, slot_j] = 0.0
         if latent is not None and latent_join is not None:
             for kept, joined in zip(latent, latent_join, strict=True):

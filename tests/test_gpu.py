@@ -43,7 +43,7 @@ needs_numba_cuda = pytest.mark.skipif(
 EVERY_MECHANISM = {
     "members: 300": "members: 40\n  ageing: 0.02\n  entrant_risk_ratio: 1.3\n"
     "  mortality: 0.06\n  attribution_loss: 0.05\n  decedent_cost_ratio: 5.0\n"
-    "  entrant_cost_ratio: 0.8\n"
+    "  entrant_cost_ratio: 0.8\n  risk_score_accuracy: 0.6\n"
     "  demographic_signal: 0.5\n  attribution: {method: retrospective, "
     "payer_only_share: 0.2, provider_only_share: 0.1}",
     "  sd: 0.03\n": "  sd: 0.03\n  reference_mean: 0.03\n  reference_sd: 0.02\n"

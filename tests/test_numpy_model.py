@@ -71,6 +71,7 @@ population:
   entrant_risk_ratio: 0.8
   risk_sigma: 0.6
   risk_persistence: 0.6
+  risk_score_accuracy: 0.5
   demographic_signal: 0.5
 cost: {pmpm: 900.0, tail_probability: 0.03, tail_shape: 3.0}
 trend: {mean: 0.05, sd: 0.03, reference_mean: 0.04, correlation: 0.5,

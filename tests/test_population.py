@@ -49,6 +49,7 @@ def test_kernel_matches_reference_model(small_text, trial):
 
 FULL_MODEL = {
     "members: 300": "members: 40\n  ageing: 0.02\n  entrant_risk_ratio: 1.3\n"
+    "  risk_score_accuracy: 0.6\n"
     "  mortality: 0.06\n  attribution_loss: 0.05\n  decedent_cost_ratio: 5.0\n"
     "  terminal_cost_sigma: 0.9\n  entrant_cost_ratio: 0.8\n"
     "  demographic_signal: 0.5\n  attribution: {method: blended, no_care_retention: 0.3, "

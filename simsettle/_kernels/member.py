@@ -12,9 +12,12 @@ scenario by :func:`simsettle.models.population.compile_model`):
   entrant's cost is multiplied by ``entrant_cost_ratio`` in its year of entry. Every cost is at
   the scale that makes the all-in PMPM the scenario's (``compile_model`` divides the cost
   parameters by ``Population.departure_load``).
-* Log risk scores are AR(1) with correlation ``risk_rho`` for continuing members and stationary
-  draws for new members (shifted by ``entrant_shift`` after the first year); the score
-  ``exp(sigma z - sigma**2 / 2) (1 + ageing)^tenure`` has mean 1 at tenure 0.
+* A member's latent log risk ``z`` is AR(1) with correlation ``risk_rho`` for continuing members
+  and a stationary draw for new members (shifted by ``entrant_shift`` after the first year); its
+  true risk, the multiplier of its cost, ``exp(sigma z - sigma**2 / 2) (1 + ageing)^tenure``,
+  has mean 1 at tenure 0. The risk score the program uses is the calibrated prediction of the
+  true risk from a noisy signal of ``z`` (its noise AR(1) like ``z``), which explains
+  ``score_loading**2`` of the variance of ``z`` (:func:`member_year`).
 * A member-year's annualised cost is 0 with probability ``zero_share``, ``tail_scale x Pareto``
   with probability ``tail_probability``, otherwise lognormal(``body_mu``, ``body_sigma``); or,
   with ``frequency_severity``, a Poisson-lognormal compound. With ``cost_persistence`` ``r > 0``
@@ -38,7 +41,8 @@ Random words come from Philox4x32-10 at counter ``(trial, year, member, stream)`
 member-slot-year (leave decision and mode, cost class and a Box-Muller pair for the risk and
 cost normals), a second for the leaver's year (leave month, the joiner's class and normal pair;
 with persistence, every year: its first normal is the innovation of a staying member's class
-normal), a third for the leaver's year's exposure (where the occupant's and the joiner's
+normal), one every year for the noise of the occupant's and a joiner's risk scores
+(``STREAM_SCORE``), a third for the leaver's year's exposure (where the occupant's and the joiner's
 episodes fall, a decedent's end-of-life normal and, with persistence, the leaving occupant's
 class innovation), two for attribution, and a few per trial-year for the trend and quality.
 
@@ -82,6 +86,7 @@ from simsettle._kernels.records import (
     STREAM_MEMBER,
     STREAM_NATIONAL,
     STREAM_QUALITY,
+    STREAM_SCORE,
     STREAM_TREND,
     STREAM_TURNOVER,
     SYSTEM_MEMBER,
@@ -168,6 +173,10 @@ class MemberModel(NamedTuple):
     tail_z: float  # that of 1 - tail_probability (40 for 0)
     log_tail_scale: float  # log tail_scale (0 without a tail)
     log_tail_p: float  # log tail_probability (0 without a tail)
+    loading: float  # corr of the score's signal with the latent log risk (risk_score_accuracy^.5)
+    loading_innov: float  # sqrt(1 - loading^2): the weight of the score's own noise
+    ssig: float  # rsig x loading: the log-sd of the risk score (regression to the mean)
+    score_shift: float  # -ssig^2 / 2, so that the risk score has mean 1
 
 
 class MemberYear(NamedTuple):
@@ -191,6 +200,10 @@ class MemberYear(NamedTuple):
     cost_z: float  # the occupant's latent body normal (its body normal this year)
     cost_z_j: float  # the joiner's body normal
     class_u_j: float  # the joiner's class uniform (its class normal: class_normal of it)
+    mu: float  # the occupant's expected-cost multiplier (true risk); ``risk`` is its score
+    mu_j: float  # the joiner's
+    score_e: float  # the occupant's risk-score noise normal
+    score_e_j: float  # the joiner's
 
 
 class SlotState(NamedTuple):
@@ -202,12 +215,13 @@ class SlotState(NamedTuple):
     class_z: float  # latent cost-class normal (cost_persistence)
     cost_z: float  # latent body normal (cost_persistence)
     frailty_z: float  # latent claim-frailty normal (frequency_severity with cost_persistence)
+    score_e: float  # the risk score's noise normal (risk_score_accuracy < 1)
 
 
 @njit(cache=True, nogil=True, inline="always")
 def start_state() -> SlotState:
     """A slot's state before its first year: a new member."""
-    return SlotState(True, 0.0, 0.0, 0.0, 0.0, 0.0)
+    return SlotState(True, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -222,8 +236,11 @@ def member_model(p: Any) -> MemberModel:
     """The :class:`MemberModel` of one parameter record (a ``MODEL_DTYPE`` record)."""
     rsig = p.risk_sigma
     rho = p.risk_rho
+    loading = p.score_loading
+    ssig = rsig * loading
     # A negative demographic signal means no benchmark uses demographic scores: skip their exp.
-    dsig = p.demographic_signal * rsig
+    # The demographic model sees a share of the risk score's signal.
+    dsig = p.demographic_signal * ssig
     retain = p.no_care_retention
     payer_only = p.payer_only_share
     provider_only = p.provider_only_share
@@ -287,6 +304,10 @@ def member_model(p: Any) -> MemberModel:
         p.cost_tail_z,
         log_tail_scale,
         log_tail_p,
+        loading,
+        innovation(loading),
+        ssig,
+        -0.5 * ssig * ssig,
     )
 
 
@@ -461,6 +482,7 @@ def member_year(
     m: MemberModel,
     a: tuple[np.uint32, np.uint32, np.uint32, np.uint32],
     b: tuple[np.uint32, np.uint32, np.uint32, np.uint32],
+    c: tuple[np.uint32, np.uint32, np.uint32, np.uint32],
     state: SlotState,
     later: bool,
     persistent: bool,
@@ -470,20 +492,35 @@ def member_year(
     ``a`` are the words of the slot-year's ``STREAM_MEMBER`` call (leave decision, cost class and
     a normal pair for risk and cost), ``b`` those of its ``STREAM_TURNOVER`` call (leave month,
     the joiner's class and normal pair), used only where the occupant leaves: a caller may pass
-    any words there for an occupant that stays, unless ``persistent``. ``state`` is the slot's
+    any words there for an occupant that stays, unless ``persistent``; ``c`` those of its
+    ``STREAM_SCORE`` call (the noise of the occupant's and the joiner's risk scores: its words
+    2 and 3 are free). ``state`` is the slot's
     :class:`SlotState` from last year (its frailty is :func:`compound_cost`'s); ``later`` is
     False in the first simulated year, whose roster is the stationary population (no entrant
     shift or entrant cost there). ``persistent`` is ``cost_persistence > 0`` with the mixture
     (a compile-time constant in the CPU's kernel, which is compiled for each value).
 
     Returns the :class:`MemberYear` ``(z, tenure, leaves, joiner, death, excluded, months, zj,
-    risk, risk_j, demo, demo_j, x, x_j, class_z, cost_z, cost_z_j, class_u_j)``: the occupant's
-    latent log risk and years of tenure, whether it leaves, whether a joiner then takes the
-    slot, whether the occupant dies or loses attribution (:func:`departure`), the occupant's
-    months this year (the joiner has the rest), the joiner's latent log risk, both risk and
-    demographic scores (0 when not accumulated), both annualised mixture costs at risk 1 and
-    index 1, the occupant's latent cost normals (:func:`ar1`), the joiner's body normal and
-    class uniform. Without persistence the occupant's cost is :func:`annual_cost` of its class
+    risk, risk_j, demo, demo_j, x, x_j, class_z, cost_z, cost_z_j, class_u_j, mu, mu_j,
+    score_e, score_e_j)``: the occupant's latent log risk and years of tenure, whether it
+    leaves, whether a joiner then takes the slot, whether the occupant dies or loses
+    attribution (:func:`departure`), the occupant's months this year (the joiner has the rest),
+    the joiner's latent log risk, both risk scores and demographic scores (0 when not
+    accumulated), both annualised mixture costs at risk 1 and index 1, the occupant's latent
+    cost normals (:func:`ar1`), the joiner's body normal and class uniform, both expected-cost
+    multipliers and both risk scores' noise normals.
+
+    The expected-cost multiplier (the member's true risk, which its cost follows) is ``mu =
+    exp(rsig z - rsig^2 / 2) (1 + ageing)^tenure``. The risk score the program uses is the
+    calibrated prediction of it from a signal ``w = loading z + sqrt(1 - loading^2) e``, with
+    ``e`` the score's own noise (AR(1) with the risk's correlation, so that the score persists
+    as the risk does): ``E[mu | w] = exp(ssig w - ssig^2 / 2)`` times the ageing factor, with
+    ``ssig = rsig x loading``; it regresses to the mean and explains ``loading^2`` of the
+    variance of log ``mu`` (``risk_score_accuracy``). At ``loading = 1`` the score is ``mu``
+    itself, bit for bit. The demographic score reads the same signal. Care management selects
+    on ``z``, the true risk.
+
+    Without persistence the occupant's cost is :func:`annual_cost` of its class
     uniform and body normal; with it, :func:`latent_cost` of its latent normals, the class
     normal's innovation being the first normal of the turnover call (which otherwise only a
     leaver's joiner reads): for a leaver that one is the joiner's, and :func:`leaver_cost`
@@ -492,8 +529,10 @@ def member_year(
     """
     e, n = box_muller(u32_to_unit(a[2]), u32_to_unit(a[3]))
     ej, nj = box_muller(u32_to_unit(b[2]), u32_to_unit(b[3]))
+    h, hj = box_muller(u32_to_unit(c[0]), u32_to_unit(c[1]))
     is_new = state.is_new
     z = e + (m.entrant if later else 0.0) if is_new else m.rho * state.z + m.innov * e
+    score_e = h if is_new else m.rho * state.score_e + m.innov * h
     tenure = 0.0 if is_new else state.tenure + 1.0
     cost_z = ar1(m, is_new, state.cost_z, n) if persistent else n
     class_z = ar1(m, is_new, state.class_z, ej) if persistent else 0.0
@@ -501,10 +540,14 @@ def member_year(
     zj = ej + m.entrant
     age = tenure * m.ageing
     months = 12.0 * u32_to_unit(b[0]) if leaves else 12.0
-    risk = vexp(m.rsig * z + m.risk_shift + age)
-    risk_j = vexp(m.rsig * zj + m.risk_shift)
-    demo = vexp(m.dsig * z + m.demo_shift + age) if m.demo_on else 0.0
-    demo_j = vexp(m.dsig * zj + m.demo_shift) if m.demo_on else 0.0
+    mu = vexp(m.rsig * z + m.risk_shift + age)
+    mu_j = vexp(m.rsig * zj + m.risk_shift)
+    w = m.loading * z + m.loading_innov * score_e
+    w_j = m.loading * zj + m.loading_innov * hj
+    risk = vexp(m.ssig * w + m.score_shift + age)
+    risk_j = vexp(m.ssig * w_j + m.score_shift)
+    demo = vexp(m.dsig * w + m.demo_shift + age) if m.demo_on else 0.0
+    demo_j = vexp(m.dsig * w_j + m.demo_shift) if m.demo_on else 0.0
     x = latent_cost(m, class_z, cost_z) if persistent else annual_cost(m, u32_to_unit(a[1]), n)
     u_j = u32_to_unit(b[1])
     x_j = annual_cost(m, u_j, nj)
@@ -527,6 +570,10 @@ def member_year(
         cost_z,
         nj,
         u_j,
+        mu,
+        mu_j,
+        score_e,
+        hj,
     )
 
 
@@ -582,6 +629,7 @@ def successor(
         class_z_j if j else class_z,
         s.cost_z_j if j else s.cost_z,
         frailty_z_j if j else frailty_z,
+        s.score_e_j if j else s.score_e,
     )
 
 
@@ -604,7 +652,7 @@ def in_settlement(
     excluded: bool,
     x: float,
     terminal: float,
-    risk: float,
+    mu: float,
     z: float,
     share: float,
     index: float,
@@ -619,7 +667,8 @@ def in_settlement(
     during the year) is outside the year's settlement, as MSSP drops a beneficiary who no
     longer meets assignment at reconciliation. ``x`` is the annualised cost at risk 1 and index
     1 and ``terminal`` a decedent's end-of-life episode (:func:`terminal_cost`), both times the
-    practice's cost ratio and an entrant's ``entrant_cost_ratio``; ``share`` is the stay's
+    practice's cost ratio and an entrant's ``entrant_cost_ratio``; ``mu`` is the member's
+    expected-cost multiplier (its true risk, not its score); ``share`` is the stay's
     :func:`exposure_share` of ``x``; ``valid`` is False for a slot past the roster or a stay
     that does not exist (no joiner); ``draws`` are the stay's :func:`attribution_draws`.
     """
@@ -631,7 +680,7 @@ def in_settlement(
         & ((x != 0.0) | (u_retain < m.retain))
     )
     managed = valid & programme & (z > m.cm_z) & (u_payer >= m.payer_only)
-    full = risk * index * (x * share + terminal)
+    full = mu * index * (x * share + terminal)
     cost = full * m.cm_keep if managed else full
     return attributed, managed, full, cost
 
@@ -705,7 +754,7 @@ def slot_year(
     persistent = m.persist_on
     b = words(at, STREAM_TURNOVER) if leaving | persistent else a
     e = words(at, STREAM_EXPOSURE) if leaving else a
-    s = member_year(m, a, b, state, later, persistent)
+    s = member_year(m, a, b, words(at, STREAM_SCORE), state, later, persistent)
     joiner, death, excluded, months, x, x_j = s.joiner, s.death, s.excluded, s.months, s.x, s.x_j
     g_terminal, g_class = leaver_normals(e[2], e[3])
     class_z = s.class_z
@@ -725,7 +774,7 @@ def slot_year(
         excluded,
         x * load,
         terminal_cost(m, death, g_terminal) * load,
-        s.risk,
+        s.mu,
         s.z,
         exposure_share(m, months, u32_to_unit(e[0])),
         index,
@@ -738,7 +787,7 @@ def slot_year(
         False,
         x_j * ratio * m.entrant_cost,
         0.0,
-        s.risk_j,
+        s.mu_j,
         s.zj,
         exposure_share(m, months_j, u32_to_unit(e[1])),
         index,

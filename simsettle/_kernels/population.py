@@ -51,11 +51,14 @@ from simsettle._kernels.records import (
     R_JOINER,
     R_LOAD,
     R_MONTHS,
+    R_MU,
+    R_MU_J,
     R_NEW,
     R_PRACTICE,
     R_RATIO,
     R_RISK,
     R_RISK_J,
+    R_SCORE_E,
     R_SHARE,
     R_SHARE_J,
     R_TENURE,
@@ -81,6 +84,7 @@ from simsettle._kernels.records import (
     STREAM_EXPOSURE,
     STREAM_JOINER_ATTRIBUTION,
     STREAM_MEMBER,
+    STREAM_SCORE,
     STREAM_TURNOVER,
 )
 from simsettle._kernels.rng import u32_to_unit
@@ -119,6 +123,7 @@ def _lane_year(
     at = (k0, k1, ctr, yy, np.uint32(first + lane))
     a = M.words(at, STREAM_MEMBER)
     b = M.words(at, STREAM_TURNOVER)
+    c = M.words(at, STREAM_SCORE)
     is_new = work[R_NEW * L + lane] > 0.5
     state = M.SlotState(
         is_new,
@@ -127,14 +132,17 @@ def _lane_year(
         work[R_CLASS_Z * L + lane],
         work[R_COST_Z * L + lane],
         work[R_FRAILTY_Z * L + lane],
+        work[R_SCORE_E * L + lane],
     )
-    s = M.member_year(m, a, b, state, later, persistent)
+    s = M.member_year(m, a, b, c, state, later, persistent)
     work[R_ZO * L + lane] = s.z
     work[R_ZJ * L + lane] = s.zj
     work[R_MONTHS * L + lane] = s.months
     work[R_JOINER * L + lane] = 1.0 if s.joiner else 0.0
     work[R_RISK * L + lane] = s.risk
     work[R_RISK_J * L + lane] = s.risk_j
+    work[R_MU * L + lane] = s.mu
+    work[R_MU_J * L + lane] = s.mu_j
     work[R_DEMO * L + lane] = s.demo
     work[R_DEMO_J * L + lane] = s.demo_j
     work[R_X * L + lane] = s.x
@@ -160,6 +168,7 @@ def _lane_year(
     work[R_NEW * L + lane] = 1.0 if nxt.is_new else 0.0
     work[R_CLASS_Z * L + lane] = nxt.class_z
     work[R_COST_Z * L + lane] = nxt.cost_z
+    work[R_SCORE_E * L + lane] = nxt.score_e
 
 
 @njit(cache=True, nogil=True)
@@ -315,7 +324,7 @@ def _simulate_trial(
                     work[R_EXCLUDED * L + lane] > 0.5,
                     work[R_X * L + lane] * load,
                     work[R_TERMINAL * L + lane] * load,
-                    risk,
+                    work[R_MU * L + lane],
                     work[R_ZO * L + lane],
                     work[R_SHARE * L + lane],
                     index,
@@ -328,7 +337,7 @@ def _simulate_trial(
                     False,
                     work[R_X_J * L + lane] * ratio * m.entrant_cost,
                     0.0,
-                    risk_j,
+                    work[R_MU_J * L + lane],
                     work[R_ZJ * L + lane],
                     work[R_SHARE_J * L + lane],
                     index,

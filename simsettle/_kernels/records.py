@@ -81,6 +81,11 @@ MODEL_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("cost_persistence", "1", "AR(1) correlation of a continuing member's latent cost normals"),
     ("cost_zero_z", "1", "standard normal quantile of zero_share (-40: no zero class)"),
     ("cost_tail_z", "1", "standard normal quantile of 1 - tail_probability (40: no tail)"),
+    (
+        "score_loading",
+        "1",
+        "correlation of the risk score's signal with the member's latent log risk (1: exact)",
+    ),
 )
 #: The parameter record's numpy type: one float64 field per entry of MODEL_FIELDS.
 MODEL_DTYPE = np.dtype([(name, np.float64) for name, _, _ in MODEL_FIELDS])
@@ -129,7 +134,7 @@ R_ZO = 5  # this year's occupant's latent log risk
 R_ZJ = 6  # the joiner's latent log risk
 R_MONTHS = 7  # the occupant's months this year (the joiner has the rest)
 R_JOINER = 8  # 1 if a joiner takes the slot for the rest of the year
-R_RISK = 9  # occupant's risk score
+R_RISK = 9  # occupant's risk score (the program's)
 R_RISK_J = 10  # joiner's risk score
 R_DEMO = 11  # occupant's demographic score (0 when unused)
 R_DEMO_J = 12  # joiner's demographic score
@@ -150,7 +155,10 @@ R_FRESH = 26  # 1 if this year's occupant is a new member (its latent normals ar
 R_CLASS_U_J = 27  # the joiner's class uniform
 R_CLASS_PREV = 28  # this year's occupant's latent class normal of last year
 R_BODY_Z = 29  # this year's occupant's latent body normal
-N_ROWS = 30
+R_SCORE_E = 30  # next year's occupant's risk-score noise normal (risk_score_accuracy < 1)
+R_MU = 31  # occupant's expected-cost multiplier (its true risk; the score predicts it)
+R_MU_J = 32  # joiner's
+N_ROWS = 33
 # Member fields summed per lane, in this order, then one per stop-loss attachment.
 LF_SPEND, LF_MONTHS, LF_RISK, LF_DEMO, LF_MEMBERS, LF_CM_MONTHS, LF_CM_AVOIDED = range(7)
 N_LANE_FIELDS = 7
@@ -172,7 +180,7 @@ ST_JOINER = 2  # 1: the joiner who took the slot for the rest of the year; 0: th
 ST_NEW = 3  # 1: a member new to the roster this year (every joiner; year 0's whole roster)
 ST_ENTRY = 4  # months from 1 January at which the stay starts
 ST_EXIT = 5  # months from 1 January at which it ends
-ST_RISK = 6  # the member's risk score
+ST_RISK = 6  # the member's risk score (the program's, risk_score_accuracy)
 ST_COST = 7  # the stay's cost (USD): risk x index x annualised cost x exposure share
 ST_ATTRIBUTED = 8  # 1: in the settlement (attributed to the provider by the payer)
 ST_PRESENT = 9  # 1: the stay exists (a joiner's row is empty where no joiner took the slot)
@@ -196,6 +204,7 @@ STREAM_JOINER_ATTRIBUTION = 5  # the same for a joiner
 STREAM_EXPOSURE = (
     7  # a leaver's year only: where the two episodes fall; a decedent's end-of-life normal
 )
+STREAM_SCORE = 8  # every member-year: the risk score's noise normals (occupant, joiner)
 STREAM_CLAIMS = 16  # frequency-severity draws: 16 + 2 x block (occupant), 17 + 2 x block (joiner)
 SYSTEM_MEMBER = 0xFFFFFFFF
 

@@ -117,7 +117,11 @@ def compile_model(
     p["shock_probability"] = trend.shock_probability
     p["shock_log"] = math.log1p(trend.shock_size)
     p["ageing_log"] = math.log1p(pop.ageing)
-    # New members' latent z is shifted so their median score is entrant_risk_ratio times.
+    # The risk score predicts the expected-cost multiplier from a signal correlated
+    # sqrt(risk_score_accuracy) with its latent z (MemberModel.loading).
+    p["score_loading"] = math.sqrt(pop.risk_score_accuracy)
+    # New members' latent z is shifted so that their median expected cost is entrant_risk_ratio
+    # times (their median score: entrant_risk_ratio ** risk_score_accuracy times).
     p["entrant_shift"] = (
         math.log(pop.entrant_risk_ratio) / pop.risk_sigma if pop.risk_sigma > 0 else 0.0
     )

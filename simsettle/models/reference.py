@@ -82,7 +82,14 @@ def simulate_trial_reference(
     exp_years = (1 - t) + (t - a_loss) / 2 + t * pop.replacement / 2
     load = exp_cost / exp_years
     body_mu = math.log(cost.body_mean / load) - cost.body_sigma**2 / 2
-    demo_sigma = pop.demographic_signal * pop.risk_sigma
+    # The risk score is the calibrated prediction of the true risk exp(sigma z - sigma^2 / 2)
+    # from the signal w = c z + sqrt(1 - c^2) e, c^2 = risk_score_accuracy, e the score's own
+    # noise: E[exp(sigma z) | w] = exp(sigma c w + sigma^2 (1 - c^2) / 2), so the score is
+    # exp(sigma c w - (sigma c)^2 / 2). The demographic score reads the same signal.
+    c_score = math.sqrt(pop.risk_score_accuracy)
+    c_noise = math.sqrt(1 - pop.risk_score_accuracy)
+    score_sigma = pop.risk_sigma * c_score
+    demo_sigma = pop.demographic_signal * score_sigma
     entrant = math.log(pop.entrant_risk_ratio) / pop.risk_sigma if pop.risk_sigma > 0 else 0.0
     cm = scenario.care_management
     cm_threshold = math.inf
@@ -90,15 +97,21 @@ def simulate_trial_reference(
         cm_threshold = NormalDist().inv_cdf(1 - cm.high_risk_share)
     cm_first_year = n_base if cm is not None and cm.start == "performance_years" else 0
 
-    def risk_score(z: float, tenure: float) -> float:
+    def true_risk(z: float, tenure: float) -> float:
         growth: float = (1 + pop.ageing) ** tenure
         return math.exp(pop.risk_sigma * z - pop.risk_sigma**2 / 2) * growth
 
-    def demographic_score(z: float, tenure: float) -> float:
+    def risk_score(z: float, noise: float, tenure: float) -> float:
+        growth: float = (1 + pop.ageing) ** tenure
+        w = c_score * z + c_noise * noise
+        return math.exp(score_sigma * w - score_sigma**2 / 2) * growth
+
+    def demographic_score(z: float, noise: float, tenure: float) -> float:
         if scenario.benchmark.risk_model != "demographic":
             return 0.0  # not accumulated unless the benchmark uses it
         growth: float = (1 + pop.ageing) ** tenure
-        return math.exp(demo_sigma * z - demo_sigma**2 / 2) * growth
+        w = c_score * z + c_noise * noise
+        return math.exp(demo_sigma * w - demo_sigma**2 / 2) * growth
 
     rho_c = cost.persistence
     keep_c = math.sqrt(1 - rho_c**2)
@@ -223,6 +236,7 @@ def simulate_trial_reference(
     def add(
         y: int,
         z: float,
+        noise: float,
         tenure: float,
         x: float,
         months: float,
@@ -252,8 +266,8 @@ def simulate_trial_reference(
         attributed = u_provider >= att.provider_only_share and mode != "attribution"
         if x == 0.0 and u_retain >= att.retention:
             attributed = False
-        risk = risk_score(z, tenure)
-        full = risk * index[y] * (x * exposure(months, u_exposure) + terminal)
+        risk = risk_score(z, noise, tenure)
+        full = true_risk(z, tenure) * index[y] * (x * exposure(months, u_exposure) + terminal)
         managed = (
             cm is not None
             and y >= cm_first_year
@@ -269,7 +283,7 @@ def simulate_trial_reference(
         out[y, 1] += months
         out[y, 2] += risk * months
         out[y, 3] += 1
-        out[y, 6] += demographic_score(z, tenure) * months
+        out[y, 6] += demographic_score(z, noise, tenure) * months
         if managed:
             out[y, 7] += months
             out[y, 9] += full - c
@@ -317,6 +331,7 @@ def simulate_trial_reference(
 
     for m in range(pop.members):
         z = 0.0
+        noise = 0.0  # the risk score's noise: AR(1) with the risk's correlation
         tenure = 0
         is_new = True
         latent: tuple[float, float, float] | None = None
@@ -324,13 +339,17 @@ def simulate_trial_reference(
             # Every member-year: leave decision, cost class, a normal pair for risk and cost.
             a = _words(trial, y, m, 0, key)
             e, n = _normals(a[2], a[3])
+            # Every member-year: the noise of the occupant's and a joiner's risk scores.
+            h, h_joiner = _normals(*_words(trial, y, m, 8, key)[:2])
             if is_new:
                 # The first year's roster is the stationary population; later arrivals are
                 # entrants.
                 z = e + (entrant if y > 0 else 0.0)
+                noise = h
                 tenure = 0
             else:
                 z = pop.risk_persistence * z + math.sqrt(1 - pop.risk_persistence**2) * e
+                noise = pop.risk_persistence * noise + math.sqrt(1 - pop.risk_persistence**2) * h
                 tenure += 1
             leaves = a[0] < pop.turnover
             # A leaver's year only: leave month, joiner's cost class and normal pair.
@@ -365,6 +384,7 @@ def simulate_trial_reference(
             add(
                 y,
                 z,
+                noise,
                 tenure,
                 x,
                 months,
@@ -380,6 +400,7 @@ def simulate_trial_reference(
                 if replaced:
                     e_joiner, n_joiner = _normals(b[2], b[3])
                     z = e_joiner + entrant
+                    noise = h_joiner
                     tenure = 0
                     attribution = _words(trial, y, m, 5, key)
                     x_joiner, latent = member_cost(
@@ -388,6 +409,7 @@ def simulate_trial_reference(
                     add(
                         y,
                         z,
+                        noise,
                         0,
                         x_joiner,
                         12 - months,

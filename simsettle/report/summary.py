@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import xarray as xr
 
@@ -159,6 +159,23 @@ def format_summary(ds: xr.Dataset) -> str:
     return "\n".join(out) + "\n"
 
 
+def _risk_score_line(m: dict[str, Any]) -> str:
+    """The risk score's R-squared, where the results record it (older files do not)."""
+    if m.get("risk_score_r2") is None:
+        return ""
+    accuracy = float(m.get("risk_score_accuracy", 1.0))
+    known = (
+        f"; the score captures {accuracy:.0%} of the variance of their log risk"
+        if accuracy < 1.0
+        else " (the score is exact: risk_score_accuracy 1)"
+    )
+    return (
+        f" Risk score: explains {m['risk_score_r2']:.1%} of the variance of members' annual cost "
+        f"(R-squared; prospective CMS-HCC about 12%), their true risk {m['true_risk_r2']:.1%}"
+        f"{known}."
+    )
+
+
 def format_cost_moments(ds: xr.Dataset) -> str:
     """One line on the cost model's achieved moments (from the ``cost_moments`` attribute)."""
     import json
@@ -175,7 +192,8 @@ def format_cost_moments(ds: xr.Dataset) -> str:
         else ""
     )
     if m.get("top5_share") is None:
-        return f"Cost model: mean ${m['pmpm']:,.0f} PMPM, CV {m['cv']:.2f}.{decedents}"
+        text = f"Cost model: mean ${m['pmpm']:,.0f} PMPM, CV {m['cv']:.2f}.{decedents}"
+        return text + _risk_score_line(m)
     text = (
         f"Cost model: mean ${m['pmpm']:,.0f} PMPM, CV {m['cv']:.2f}; the costliest "
         f"1% / 5% / 10% of member-years carry {m['top1_share']:.1%} / {m['top5_share']:.1%} / "
@@ -198,6 +216,7 @@ def format_cost_moments(ds: xr.Dataset) -> str:
             "costliest 1% stay there the next year (MEPS, US population: 14% to 20%); a "
             f"member's cost a year apart correlates {m['persistence_corr']:.2f}."
         )
+    text += _risk_score_line(m)
     if m.get("warning"):
         text += f"\nWarning: {m['warning']}."
     return text

@@ -27,6 +27,7 @@ from simsettle.dims import DIM_INFO, Dim
 from simsettle.errors import SimulationError
 from simsettle.models.departures import calendar_moments, departure_figures
 from simsettle.models.persistence import persistence_moments
+from simsettle.models.risk import score_r2
 from simsettle.results.schema import (
     _COORD_ATTRS,
     _D,
@@ -106,7 +107,10 @@ def achieved_cost_moments(scenario: Scenario) -> dict[str, float | str | None]:
     With ``cost.persistence`` (mixture), ``persistence_top1_retained`` is the share of the
     costliest 1% of continuing members there again the next year and ``persistence_corr`` the
     correlation of their cost a year apart
-    (:func:`~simsettle.models.persistence.persistence_moments`).
+    (:func:`~simsettle.models.persistence.persistence_moments`). ``risk_score_accuracy`` is the
+    population's, ``risk_score_r2`` the risk score's individual R-squared for annual cost and
+    ``true_risk_r2`` the true risk's, the most a score could explain
+    (:func:`simsettle.models.risk.score_r2`, at the CV above).
     """
     c, p = scenario.cost, scenario.population
     fig = departure_figures(p)
@@ -115,6 +119,7 @@ def achieved_cost_moments(scenario: Scenario) -> dict[str, float | str | None]:
         "decedent_members_share": fig.members_share,
         "decedent_spend_share": fig.spend_share,
         "decedent_cost_ratio": fig.ratio_to_survivors,
+        "risk_score_accuracy": p.risk_score_accuracy,
     }
     if c.preset is not None:
         published = PRESETS[c.preset]
@@ -129,6 +134,8 @@ def achieved_cost_moments(scenario: Scenario) -> dict[str, float | str | None]:
         return {
             "pmpm": c.pmpm,
             "cv": math.sqrt(cv2),
+            "risk_score_r2": score_r2(p.risk_sigma, p.risk_score_accuracy, math.sqrt(cv2)),
+            "true_risk_r2": score_r2(p.risk_sigma, 1.0, math.sqrt(cv2)),
             "top1_share": None,
             "top5_share": None,
             "top10_share": None,
@@ -148,6 +155,8 @@ def achieved_cost_moments(scenario: Scenario) -> dict[str, float | str | None]:
     return {
         "pmpm": c.pmpm,
         "cv": m.cv,
+        "risk_score_r2": score_r2(p.risk_sigma, p.risk_score_accuracy, m.cv),
+        "true_risk_r2": score_r2(p.risk_sigma, 1.0, m.cv),
         "top1_share": m.top1_share,
         "top5_share": m.top5_share,
         "top10_share": m.top10_share,

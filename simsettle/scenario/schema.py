@@ -177,13 +177,28 @@ class Population(SettleModel):
         ge=0.0,
         le=3.0,
         allow_inf_nan=False,
-        description="Dispersion of member risk scores: standard deviation of the log risk score "
-        "(dimensionless); scores are lognormal with mean 1.",
+        description="Dispersion of members' true risk, the multiplier of their expected cost: "
+        "standard deviation of its log (dimensionless); lognormal with mean 1. The risk score "
+        "the program uses predicts it (`risk_score_accuracy`); at accuracy 1 the two are the "
+        "same.",
     )
     risk_persistence: Fraction = Field(
         default=0.75,
-        description="Year-to-year correlation of a continuing member's log risk score "
-        "(dimensionless, 0 to 1).",
+        description="Year-to-year correlation of a continuing member's log risk, and of its "
+        "log risk score (dimensionless, 0 to 1).",
+    )
+    risk_score_accuracy: Fraction = Field(
+        default=1.0,
+        description="Share of the variance of a member's log true risk that the program's risk "
+        "score captures (fraction; 1: the score is the member's expected-cost multiplier, 0: "
+        "every score is 1). The score is the calibrated, regression-to-the-mean prediction of "
+        "the true risk from a noisy signal (E[risk | score] = score): its log-sd is "
+        "`risk_sigma` x sqrt(accuracy), so it explains a share (exp(risk_sigma^2 accuracy) - "
+        "1) / CV^2 of the variance of members' annual cost (the individual R-squared the run "
+        "summary prints; prospective CMS-HCC about 0.12, RTI's 2011 evaluation). Risk "
+        "adjustment then offsets only `accuracy` of a difference in log risk, such as an "
+        "adverse entrant mix (`entrant_risk_ratio`); coding intensity, normalization, caps and "
+        "the demographic model act on the score. Care management selects on the true risk.",
     )
     ageing: float = Field(
         default=0.0,
@@ -195,17 +210,19 @@ class Population(SettleModel):
     )
     entrant_risk_ratio: Ratio = Field(
         default=1.0,
-        description="Median risk score of members joining after the first year relative to "
-        "the population's (ratio, dimensionless; below 1: healthier entrants).",
+        description="Median true risk of members joining after the first year relative to "
+        "the population's (ratio, dimensionless; below 1: healthier entrants); their median "
+        "risk score is this ratio to the power `risk_score_accuracy`.",
     )
     attribution: Attribution = Field(
         default_factory=Attribution, description="How members are attributed."
     )
     demographic_signal: Fraction = Field(
         default=0.4,
-        description="Share of a member's latent log risk a demographic-only risk model captures "
-        "(fraction; used when benchmark.risk_model is demographic) [U: a stand-in, about the "
-        "square root of the demographic model's R-squared relative to CMS-HCC].",
+        description="Share of the risk score's log signal a demographic-only risk model "
+        "captures: its log-sd is this times the risk score's (fraction; used when "
+        "benchmark.risk_model is demographic) [U: a stand-in, about the square root of the "
+        "demographic model's R-squared relative to CMS-HCC].",
     )
 
     @property
