@@ -42,9 +42,10 @@ member-slot-year (leave decision and mode, cost class and a Box-Muller pair for 
 cost normals), a second for the leaver's year (leave month, the joiner's class and normal pair;
 with persistence, every year: its first normal is the innovation of a staying member's class
 normal), one every year for the noise of the occupant's and a joiner's risk scores
-(``STREAM_SCORE``), a third for the leaver's year's exposure (where the occupant's and the joiner's
-episodes fall, a decedent's end-of-life normal and, with persistence, the leaving occupant's
-class innovation), two for attribution, and a few per trial-year for the trend and quality.
+(``STREAM_SCORE``; none when the score is exact, ``risk_score_accuracy`` 1), a third for the
+leaver's year's exposure (where the occupant's and the joiner's episodes fall, a decedent's
+end-of-life normal and, with persistence, the leaving occupant's class innovation), two for
+attribution, and a few per trial-year for the trend and quality.
 
 The functions here are the rule; the kernels only lay it out. ``@njit(inline="always")``
 functions are inlined into the CPU kernel's lane loops (:mod:`~simsettle._kernels.population`),
@@ -494,11 +495,11 @@ def member_year(
     the joiner's class and normal pair), used only where the occupant leaves: a caller may pass
     any words there for an occupant that stays, unless ``persistent``; ``c`` those of its
     ``STREAM_SCORE`` call (the noise of the occupant's and the joiner's risk scores: its words
-    2 and 3 are free). ``state`` is the slot's
-    :class:`SlotState` from last year (its frailty is :func:`compound_cost`'s); ``later`` is
-    False in the first simulated year, whose roster is the stationary population (no entrant
-    shift or entrant cost there). ``persistent`` is ``cost_persistence > 0`` with the mixture
-    (a compile-time constant in the CPU's kernel, which is compiled for each value).
+    2 and 3 are free), read only where ``m.loading < 1`` (any words otherwise). ``state`` is
+    the slot's :class:`SlotState` from last year (its frailty is :func:`compound_cost`'s);
+    ``later`` is False in the first simulated year, whose roster is the stationary population
+    (no entrant shift or entrant cost there). ``persistent`` is ``cost_persistence > 0`` with
+    the mixture (a compile-time constant in the CPU's kernel, which is compiled for each value).
 
     Returns the :class:`MemberYear` ``(z, tenure, leaves, joiner, death, excluded, months, zj,
     risk, risk_j, demo, demo_j, x, x_j, class_z, cost_z, cost_z_j, class_u_j, mu, mu_j,
@@ -529,7 +530,7 @@ def member_year(
     """
     e, n = box_muller(u32_to_unit(a[2]), u32_to_unit(a[3]))
     ej, nj = box_muller(u32_to_unit(b[2]), u32_to_unit(b[3]))
-    h, hj = box_muller(u32_to_unit(c[0]), u32_to_unit(c[1]))
+    h, hj = box_muller(u32_to_unit(c[0]), u32_to_unit(c[1])) if m.loading < 1.0 else (0.0, 0.0)
     is_new = state.is_new
     z = e + (m.entrant if later else 0.0) if is_new else m.rho * state.z + m.innov * e
     score_e = h if is_new else m.rho * state.score_e + m.innov * h
@@ -754,7 +755,8 @@ def slot_year(
     persistent = m.persist_on
     b = words(at, STREAM_TURNOVER) if leaving | persistent else a
     e = words(at, STREAM_EXPOSURE) if leaving else a
-    s = member_year(m, a, b, words(at, STREAM_SCORE), state, later, persistent)
+    c = words(at, STREAM_SCORE) if m.loading < 1.0 else a  # an exact score draws no noise
+    s = member_year(m, a, b, c, state, later, persistent)
     joiner, death, excluded, months, x, x_j = s.joiner, s.death, s.excluded, s.months, s.x, s.x_j
     g_terminal, g_class = leaver_normals(e[2], e[3])
     class_z = s.class_z

@@ -123,7 +123,7 @@ def _lane_year(
     at = (k0, k1, ctr, yy, np.uint32(first + lane))
     a = M.words(at, STREAM_MEMBER)
     b = M.words(at, STREAM_TURNOVER)
-    c = M.words(at, STREAM_SCORE)
+    c = M.words(at, STREAM_SCORE) if m.loading < 1.0 else a  # an exact score draws no noise
     is_new = work[R_NEW * L + lane] > 0.5
     state = M.SlotState(
         is_new,
