@@ -322,16 +322,20 @@ def test_issue_str_format() -> None:
     assert str(Issue("f.yaml", 1, 1, "", "bad")) == "f.yaml:1:1: bad"
 
 
+def _inline_issues(head: str) -> list[str]:
+    """The issues of ``head`` followed by a valid cost block and design, as ``s.yaml``."""
+    tail = (
+        "cost: {pmpm: 1000.0}\ndesigns: [{name: a, kind: upside_only, shared_savings_rate: 0.5}]\n"
+    )
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(head + tail, "s.yaml")
+    return [str(i) for i in info.value.issues]
+
+
 def test_literal_positions_in_an_inline_scenario() -> None:
     """Pin one case to literal numbers, guarding the marker-based helper itself."""
     text = "schema_version: 1\nseed: 1\ntrials: 1\npopulation:\n  members: 10\n  turnvoer: 0.1\n"
-    with pytest.raises(ScenarioError) as info:
-        parse_scenario(
-            text + "cost: {pmpm: 1000.0}\ndesigns: [{name: a, kind: upside_only, "
-            "shared_savings_rate: 0.5}]\n",
-            "s.yaml",
-        )
-    assert [str(i) for i in info.value.issues] == [
+    assert _inline_issues(text) == [
         "s.yaml:6:3: population.turnvoer: unknown field 'turnvoer' (not allowed here); "
         "did you mean 'turnover'?"
     ]
@@ -343,13 +347,7 @@ def test_literal_positions_in_an_inline_scenario() -> None:
 def test_a_blank_or_padded_key_is_quoted_in_the_message(key: str, hint: str) -> None:
     # Found by the CLI fuzz: a key of one space printed as "s.yaml:1:1:  : unknown field".
     text = f"{key}: [1]\nschema_version: 1\nseed: 1\ntrials: 1\npopulation: {{members: 10}}\n"
-    with pytest.raises(ScenarioError) as info:
-        parse_scenario(
-            text + "cost: {pmpm: 1000.0}\ndesigns: [{name: a, kind: upside_only, "
-            "shared_savings_rate: 0.5}]\n",
-            "s.yaml",
-        )
-    assert [str(i) for i in info.value.issues] == [
+    assert _inline_issues(text) == [
         f"s.yaml:1:1: {key}: unknown field {key} (not allowed here){hint}"
     ]
 
