@@ -21,7 +21,8 @@ the entrant shift and ageing by tenure; the demographic score; the mixture cost 
 Pareto tail by inversion, lognormal body) and the frequency-severity compound (Poisson count with
 a lognormal frailty, lognormal severities; the engine switches to a normal approximation of the
 count above a mean of 400, this uses numpy's exact Poisson sampler); care management;
-attribution (retention of members with no care, payer-only and provider-only members);
+attribution (retention of members with no care, payer-only and provider-only members, each
+status drawn on arrival, correlated with the log risk then, and kept for the stay);
 trial-level cost, reference and national indices with one-year shocks; the quality score's logit
 AR(1); the completion-factor error; the excess over each stop-loss attachment.
 
@@ -206,6 +207,22 @@ def _annual_cost(
     return cost, (c, b, c)
 
 
+def _roster(rng: np.random.Generator, p: dict[str, float], z: F8) -> tuple[B1, B1]:
+    """New members' (payer-only, provider-only) status, from their latent log risk ``z``: a
+    latent normal ``c z + sqrt(1 - c^2) N`` above the normal quantile of one minus the share."""
+
+    def status(share: float, corr: float, threshold: float) -> B1:
+        if share <= 0.0:
+            return np.zeros(z.shape, dtype=bool)
+        latent = corr * z + math.sqrt(1.0 - corr * corr) * rng.standard_normal(z.shape)
+        return np.asarray(latent > threshold)
+
+    return (
+        status(p["payer_only_share"], p["payer_only_correlation"], p["payer_only_z"]),
+        status(p["provider_only_share"], p["provider_only_correlation"], p["provider_only_z"]),
+    )
+
+
 def _add_members(
     rng: np.random.Generator,
     inputs: ModelInputs,
@@ -213,6 +230,8 @@ def _add_members(
     *,
     programme: bool,
     z: F8,
+    payer_only: B1,
+    provider_only: B1,
     risk: F8,
     score: F8,
     demo: F8 | None,
@@ -229,7 +248,8 @@ def _add_members(
     ``score`` their risk score. The group is either the whole roster, arrays (batch, members),
     or a list of members with ``trial_of`` giving each one's trial in the batch. ``scale``
     multiplies the cost (an entrant's cost ratio), ``terminal`` is a decedent's end-of-life
-    episode added to it, ``excluded`` marks members who lost attribution (outside the year).
+    episode added to it, ``excluded`` marks members who lost attribution (outside the year);
+    ``payer_only`` and ``provider_only`` are the members' roster status (:func:`_roster`).
     """
     p = inputs.parameters()
     batch = acc.shape[0]
@@ -244,7 +264,7 @@ def _add_members(
     # cannot manage a payer-only member. Draws are made only where the feature is on.
     attributed: B1 | None = None
     if p["provider_only_share"] > 0.0:
-        attributed = rng.random(z.shape) >= p["provider_only_share"]
+        attributed = ~provider_only
     if p["no_care_retention"] < 1.0:
         dropped = (x == 0.0) & (rng.random(z.shape) >= p["no_care_retention"])
         attributed = ~dropped if attributed is None else attributed & ~dropped
@@ -254,8 +274,7 @@ def _add_members(
     managed: B1 | None = None
     if programme and p["care_management_z"] < math.inf:
         managed = z > p["care_management_z"]
-        if p["payer_only_share"] > 0.0:
-            managed &= rng.random(z.shape) >= p["payer_only_share"]
+        managed &= ~payer_only
 
     # Cost: annual cost x risk score x the trial-year's cost index x share of the year enrolled;
     # care management avoids a share of a managed member's cost.
@@ -325,6 +344,8 @@ def _simulate_batch(rng: np.random.Generator, inputs: ModelInputs, out: F8) -> N
     noise = np.zeros((batch, n))  # the risk score's noise, N(0, 1)
     tenure = np.zeros((batch, n))  # completed years of attribution
     new = np.ones((batch, n), dtype=bool)  # the slot starts the year with a new member
+    payer_only = np.zeros((batch, n), dtype=bool)  # roster status, the member's for its stay
+    provider_only = np.zeros((batch, n), dtype=bool)
     latent: Latent | None = None  # the members' latent cost normals (cost persistence)
 
     for y in range(n_years):
@@ -339,6 +360,9 @@ def _simulate_batch(rng: np.random.Generator, inputs: ModelInputs, out: F8) -> N
             eps = rng.standard_normal((batch, n))
             noise = np.where(new, eps, rho * noise + innovation * eps)
         tenure = np.where(new, 0.0, tenure + 1.0)
+        fresh_payer, fresh_provider = _roster(rng, p, z)
+        payer_only = np.where(new, fresh_payer, payer_only)
+        provider_only = np.where(new, fresh_provider, provider_only)
         age = tenure * p["ageing_log"]
         risk = np.exp(sigma * z + risk_shift + age)
         score = score_of(z, noise, age, score_sigma) if c < 1.0 else risk
@@ -373,6 +397,8 @@ def _simulate_batch(rng: np.random.Generator, inputs: ModelInputs, out: F8) -> N
             acc,
             programme=programme,
             z=z,
+            payer_only=payer_only,
+            provider_only=provider_only,
             risk=risk,
             score=score,
             demo=demo,
@@ -394,12 +420,15 @@ def _simulate_batch(rng: np.random.Generator, inputs: ModelInputs, out: F8) -> N
         noise_join = rng.standard_normal(trial_j.size) if c < 1.0 else np.zeros(trial_j.size)
         x_join, latent_join = _annual_cost(rng, p, (trial_j.size,))
         risk_join = np.exp(sigma * z_join + risk_shift)
+        payer_join, provider_join = _roster(rng, p, z_join)
         _add_members(
             rng,
             inputs,
             acc,
             programme=programme,
             z=z_join,
+            payer_only=payer_join,
+            provider_only=provider_join,
             risk=risk_join,
             score=score_of(z_join, noise_join, 0.0, score_sigma) if c < 1.0 else risk_join,
             demo=score_of(z_join, noise_join, 0.0, demo_sigma) if demo_on else None,
@@ -410,6 +439,8 @@ def _simulate_batch(rng: np.random.Generator, inputs: ModelInputs, out: F8) -> N
         )
         z[trial_j, slot_j] = z_join
         noise[trial_j, slot_j] = noise_join
+        payer_only[trial_j, slot_j] = payer_join
+        provider_only[trial_j, slot_j] = provider_join
         tenure[trial_j, slot_j] = 0.0
         if latent is not None and latent_join is not None:
             for kept, joined in zip(latent, latent_join, strict=True):

@@ -37,15 +37,16 @@ needs_numba_cuda = pytest.mark.skipif(
 )
 
 # Every mechanism of the model: retrospective attribution with payer-only and
-# provider-only members, care management, ageing, entrants and their cost ratio, deaths and
-# losses of attribution, demographic scores, shocks, quality, participant practices, and the
-# two stop-loss attachments of the small scenario.
+# provider-only members (correlated with risk), leakage, care management, ageing, entrants and
+# their cost ratio, deaths and losses of attribution, demographic scores, shocks, quality,
+# participant practices, and the two stop-loss attachments of the small scenario.
 EVERY_MECHANISM = {
     "members: 300": "members: 40\n  ageing: 0.02\n  entrant_risk_ratio: 1.3\n"
     "  mortality: 0.06\n  attribution_loss: 0.05\n  decedent_cost_ratio: 5.0\n"
     "  entrant_cost_ratio: 0.8\n  risk_score_accuracy: 0.6\n"
     "  demographic_signal: 0.5\n  attribution: {method: retrospective, "
-    "payer_only_share: 0.2, provider_only_share: 0.1}",
+    "payer_only_share: 0.2, provider_only_share: 0.1, payer_only_correlation: 0.5, "
+    "provider_only_correlation: -0.3, leakage_share: 0.2}",
     "  sd: 0.03\n": "  sd: 0.03\n  reference_mean: 0.03\n  reference_sd: 0.02\n"
     "  correlation: 0.6\n  shock_probability: 0.5\n  shock_size: -0.1\n",
     "  trend_rate: 0.04": "  trend_rate: 0.04\n  risk_model: demographic",

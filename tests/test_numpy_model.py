@@ -96,7 +96,9 @@ population:
   attribution_loss: 0.05
   entrant_risk_ratio: 1.15
   entrant_cost_ratio: 0.85
-  attribution: {method: retrospective, payer_only_share: 0.2, provider_only_share: 0.1}
+  attribution: {method: retrospective, payer_only_share: 0.2, provider_only_share: 0.1,
+                payer_only_correlation: 0.5, provider_only_correlation: 0.4,
+                leakage_share: 0.2}
 cost: {pmpm: 1050.0, zero_cost_share: 0.25}
 care_management: {high_risk_share: 0.1, effect: 0.2, cost_pmpm: 40.0}
 designs:

@@ -63,10 +63,18 @@ FULL_MODEL = {
 }
 
 
-@pytest.mark.parametrize("cost_model", ["mixture", "frequency_severity"])
+@pytest.mark.parametrize("cost_model", ["mixture", "frequency_severity", "correlated_rosters"])
 @pytest.mark.parametrize("trial", [0, 9, 77])
 def test_kernel_matches_reference_model_with_every_mechanism(small_text, trial, cost_model):
     edits = dict(FULL_MODEL)
+    if cost_model == "correlated_rosters":
+        # Roster status drawn against the log risk (the quantile path of member.roster), and
+        # a share of the spend out of the programme's reach.
+        edits["members: 300"] = edits["members: 300"].replace(
+            "provider_only_share: 0.1}",
+            "provider_only_share: 0.1, payer_only_correlation: 0.6, "
+            "provider_only_correlation: -0.4, leakage_share: 0.3}",
+        )
     if cost_model == "frequency_severity":
         # A member with a mean of 30 claims a year, sometimes hundreds, exercises several blocks.
         edits["  pmpm: 900.0"] = (

@@ -30,10 +30,12 @@ scenario by :func:`simsettle.models.population.compile_model`):
   probability ``episodic (1 - p)`` and ``p`` otherwise, so that a stay's cost has mean and
   variance in proportion to its months (``episodic = 0``: pro rata).
 * Attribution: a member with no care stays attributed only with probability
-  ``no_care_retention``; a ``provider_only_share`` of members is outside the settlement and a
-  ``payer_only_share`` is unknown to the provider (never care-managed). Care management removes
-  ``care_management_effect`` of the cost of members whose latent risk is above
-  ``care_management_z``, from year ``care_management_from``.
+  ``no_care_retention`` (drawn every year); a provider-only member is outside the settlement
+  and a payer-only member is unknown to the provider (never care-managed). Both statuses are
+  the member's for its stay, drawn when it arrives (:func:`roster`), each possibly correlated
+  with its latent log risk then. Care management removes ``care_management_effect`` (net of
+  leakage) of the cost of members whose latent risk is above ``care_management_z``, from year
+  ``care_management_from``.
 * The systemic index is 1 in the first simulated year and grows by a lognormal factor per year,
   one draw per trial and year, shared by all members (:func:`system_years`).
 
@@ -45,7 +47,8 @@ normal), one every year for the noise of the occupant's and a joiner's risk scor
 (``STREAM_SCORE``; none when the score is exact, ``risk_score_accuracy`` 1), a third for the
 leaver's year's exposure (where the occupant's and the joiner's episodes fall, a decedent's
 end-of-life normal and, with persistence, the leaving occupant's class innovation), two for
-attribution, and a few per trial-year for the trend and quality.
+attribution (the occupant's and a joiner's: retention every year, the roster status in the
+member's first year), and a few per trial-year for the trend and quality.
 
 The functions here are the rule; the kernels only lay it out. ``@njit(inline="always")``
 functions are inlined into the CPU kernel's lane loops (:mod:`~simsettle._kernels.population`),
@@ -110,6 +113,7 @@ __all__ = [
     "leaves_in_year",
     "member_model",
     "member_year",
+    "roster",
     "slot_sums",
     "slot_year",
     "start_state",
@@ -178,6 +182,13 @@ class MemberModel(NamedTuple):
     loading_innov: float  # sqrt(1 - loading^2): the weight of the score's own noise
     ssig: float  # rsig x loading: the log-sd of the risk score (regression to the mean)
     score_shift: float  # -ssig^2 / 2, so that the risk score has mean 1
+    roster_corr: bool  # a roster status is correlated with the latent log risk (normal draws)
+    payer_c: float  # payer_only_correlation
+    payer_innov: float  # sqrt(1 - payer_c^2)
+    payer_z: float  # payer-only above this normal (+inf: nobody)
+    provider_c: float  # provider_only_correlation
+    provider_innov: float  # sqrt(1 - provider_c^2)
+    provider_z: float  # provider-only above this normal (+inf: nobody)
 
 
 class MemberYear(NamedTuple):
@@ -217,12 +228,14 @@ class SlotState(NamedTuple):
     cost_z: float  # latent body normal (cost_persistence)
     frailty_z: float  # latent claim-frailty normal (frequency_severity with cost_persistence)
     score_e: float  # the risk score's noise normal (risk_score_accuracy < 1)
+    payer_only: bool  # the provider does not know the member (drawn at entry, for the stay)
+    provider_only: bool  # the payer does not attribute the member (likewise)
 
 
 @njit(cache=True, nogil=True, inline="always")
 def start_state() -> SlotState:
     """A slot's state before its first year: a new member."""
-    return SlotState(True, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    return SlotState(True, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, False, False)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -256,6 +269,10 @@ def member_model(p: Any) -> MemberModel:
     persist = p.cost_persistence
     persist_on = (persist > 0.0) & (p.frequency_severity < 0.5)
     has_tail = p.tail_probability > 0.0
+    payer_c = p.payer_only_correlation
+    provider_c = p.provider_only_correlation
+    # Without any attribution rule the draws are not made (attribution_draws): no status.
+    roster_corr = attribution_on & ((payer_c != 0.0) | (provider_c != 0.0))
     log_tail_scale = vlog(p.tail_scale) if has_tail else 0.0
     log_tail_p = vlog(p.tail_probability) if has_tail else 0.0
     return MemberModel(
@@ -309,6 +326,13 @@ def member_model(p: Any) -> MemberModel:
         innovation(loading),
         ssig,
         -0.5 * ssig * ssig,
+        roster_corr,
+        payer_c,
+        innovation(payer_c),
+        p.payer_only_z,
+        provider_c,
+        innovation(provider_c),
+        p.provider_only_z,
     )
 
 
@@ -611,7 +635,13 @@ def leaver_cost(
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def successor(
-    s: MemberYear, class_z: float, class_z_j: float, frailty_z: float, frailty_z_j: float
+    s: MemberYear,
+    class_z: float,
+    class_z_j: float,
+    frailty_z: float,
+    frailty_z_j: float,
+    status: tuple[bool, bool],
+    status_j: tuple[bool, bool],
 ) -> SlotState:
     """Next year's occupant of the slot: the joiner, a new entrant (vacancy), or the same member.
 
@@ -619,8 +649,10 @@ def successor(
     normal (``s.class_z``, or :func:`leaver_cost`'s), ``class_z_j`` the joiner's
     (:func:`class_normal` of its class uniform) and the frailty normals those of
     :func:`compound_cost` (any value where they are not read: without a joiner, without
-    persistence, without ``frequency_severity``). Returns the :class:`SlotState` carried to
-    next year (a new entrant's is replaced by its own draws then).
+    persistence, without ``frequency_severity``); ``status`` and ``status_j`` the occupant's
+    and the joiner's roster status ``(payer_only, provider_only)`` this year (:func:`roster`).
+    Returns the :class:`SlotState` carried to next year (a new entrant's is replaced by its own
+    draws then).
     """
     j = s.joiner
     return SlotState(
@@ -631,6 +663,8 @@ def successor(
         s.cost_z_j if j else s.cost_z,
         frailty_z_j if j else frailty_z,
         s.score_e_j if j else s.score_e,
+        status_j[0] if j else status[0],
+        status_j[1] if j else status[1],
     )
 
 
@@ -639,11 +673,40 @@ def attribution_draws(
     m: MemberModel, at: tuple[np.uint32, np.uint32, np.uint32, np.uint32, np.uint32], stream: int
 ) -> tuple[float, float, float]:
     """``(u_retain, u_payer, u_provider)`` of one member-year (``(0, 1, 1)``: prospective, every
-    member known to both parties, when no attribution rule is on)."""
+    member known to both parties, when no attribution rule is on). ``u_retain`` is read every
+    year, the other two only in a member's first year (:func:`roster`)."""
     if m.attribution_on:
         c0, c1, c2, _ = words(at, stream)
         return u32_to_unit(c0), u32_to_unit(c1), u32_to_unit(c2)
     return 0.0, 1.0, 1.0
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def roster(
+    m: MemberModel,
+    fresh: bool,
+    carried: tuple[bool, bool],
+    draws: tuple[float, float, float],
+    z: float,
+) -> tuple[bool, bool]:
+    """A member's roster status ``(payer_only, provider_only)`` this year: ``carried`` (its
+    status since it arrived) unless ``fresh``, a member in its first year, whose status is drawn
+    from its :func:`attribution_draws` and its latent log risk ``z`` of that year.
+
+    Each status is a latent normal above a threshold: ``c z + sqrt(1 - c^2) n > t``, with ``n =
+    ndtri(1 - u)`` of the status's uniform ``u``, ``c`` the status's correlation with the log
+    risk and ``t`` the normal quantile of one minus its share, so that the share of a standard
+    normal population has the status, more of the costlier members when ``c > 0``. Without any
+    correlation the test is ``u < share``, the same event without the quantile.
+    """
+    _, u_payer, u_provider = draws
+    if m.roster_corr:
+        s_payer = m.payer_c * z + m.payer_innov * ndtri(1.0 - u_payer, u_payer)
+        s_provider = m.provider_c * z + m.provider_innov * ndtri(1.0 - u_provider, u_provider)
+        payer, provider = s_payer > m.payer_z, s_provider > m.provider_z
+    else:
+        payer, provider = u_payer < m.payer_only, u_provider < m.provider_only
+    return (payer if fresh else carried[0]), (provider if fresh else carried[1])
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -658,29 +721,28 @@ def in_settlement(
     share: float,
     index: float,
     programme: bool,
-    draws: tuple[float, float, float],
+    u_retain: float,
+    status: tuple[bool, bool],
 ) -> tuple[bool, bool, float, float]:
     """Whether a member's stay is attributed and care-managed, and its cost without and with
     care management.
 
-    A member with no care stays attributed only if retained; a provider-only member is outside
-    the settlement; a payer-only one is unmanaged; one that ``excluded`` (lost attribution
-    during the year) is outside the year's settlement, as MSSP drops a beneficiary who no
-    longer meets assignment at reconciliation. ``x`` is the annualised cost at risk 1 and index
-    1 and ``terminal`` a decedent's end-of-life episode (:func:`terminal_cost`), both times the
-    practice's cost ratio and an entrant's ``entrant_cost_ratio``; ``mu`` is the member's
-    expected-cost multiplier (its true risk, not its score); ``share`` is the stay's
-    :func:`exposure_share` of ``x``; ``valid`` is False for a slot past the roster or a stay
-    that does not exist (no joiner); ``draws`` are the stay's :func:`attribution_draws`.
+    A member with no care stays attributed only if retained (``u_retain``, the first of its
+    :func:`attribution_draws`); a provider-only member is outside the settlement; a payer-only
+    one is unmanaged (``status``, its :func:`roster` status); one that ``excluded`` (lost
+    attribution during the year) is outside the year's settlement, as MSSP drops a beneficiary
+    who no longer meets assignment at reconciliation. The provider manages the members it knows
+    whether or not the payer attributes them at the end.
+
+    ``x`` is the annualised cost at risk 1 and index 1 and ``terminal`` a decedent's end-of-life
+    episode (:func:`terminal_cost`), both times the practice's cost ratio and an entrant's
+    ``entrant_cost_ratio``; ``mu`` is the member's expected-cost multiplier (its true risk, not
+    its score); ``share`` is the stay's :func:`exposure_share` of ``x``; ``valid`` is False for
+    a slot past the roster or a stay that does not exist (no joiner).
     """
-    u_retain, u_payer, u_provider = draws
-    attributed = (
-        valid
-        & (not excluded)
-        & (u_provider >= m.provider_only)
-        & ((x != 0.0) | (u_retain < m.retain))
-    )
-    managed = valid & programme & (z > m.cm_z) & (u_payer >= m.payer_only)
+    payer_only, provider_only = status
+    attributed = valid & (not excluded) & (not provider_only) & ((x != 0.0) | (u_retain < m.retain))
+    managed = valid & programme & (z > m.cm_z) & (not payer_only)
     full = mu * index * (x * share + terminal)
     cost = full * m.cm_keep if managed else full
     return attributed, managed, full, cost
@@ -770,6 +832,11 @@ def slot_year(
     class_z_j = class_normal(m, s.class_u_j) if joiner & persistent else 0.0
     months_j = 12.0 - months
     load = ratio * (m.entrant_cost if state.is_new & later else 1.0)
+    u_draws = attribution_draws(m, at, STREAM_ATTRIBUTION)
+    v_draws = attribution_draws(m, at, STREAM_JOINER_ATTRIBUTION)
+    carried = (state.payer_only, state.provider_only)
+    status = roster(m, state.is_new, carried, u_draws, s.z)
+    status_j = roster(m, True, carried, v_draws, s.zj)
     attributed, managed, full, cost = in_settlement(
         m,
         True,
@@ -781,7 +848,8 @@ def slot_year(
         exposure_share(m, months, u32_to_unit(e[0])),
         index,
         programme,
-        attribution_draws(m, at, STREAM_ATTRIBUTION),
+        u_draws[0],
+        status,
     )
     attributed_j, managed_j, full_j, cost_j = in_settlement(
         m,
@@ -794,14 +862,15 @@ def slot_year(
         exposure_share(m, months_j, u32_to_unit(e[1])),
         index,
         programme,
-        attribution_draws(m, at, STREAM_JOINER_ATTRIBUTION),
+        v_draws[0],
+        status_j,
     )
     mode = DEPART_DEATH if death else (DEPART_ATTRIBUTION if excluded else DEPART_ELIGIBILITY)
     return (
         (attributed, managed, full, cost, months, s.risk, s.demo),
         joiner,
         (attributed_j, managed_j, full_j, cost_j, months_j, s.risk_j, s.demo_j),
-        successor(s, class_z, class_z_j, frailty_z, frailty_z_j),
+        successor(s, class_z, class_z_j, frailty_z, frailty_z_j, status, status_j),
         mode if s.leaves else DEPART_NONE,
     )
 

@@ -54,7 +54,9 @@ from simsettle._kernels.records import (
     R_MU,
     R_MU_J,
     R_NEW,
+    R_PAYER_ONLY,
     R_PRACTICE,
+    R_PROVIDER_ONLY,
     R_RATIO,
     R_RISK,
     R_RISK_J,
@@ -133,6 +135,8 @@ def _lane_year(
         work[R_COST_Z * L + lane],
         work[R_FRAILTY_Z * L + lane],
         work[R_SCORE_E * L + lane],
+        work[R_PAYER_ONLY * L + lane] > 0.5,
+        work[R_PROVIDER_ONLY * L + lane] > 0.5,
     )
     s = M.member_year(m, a, b, c, state, later, persistent)
     work[R_ZO * L + lane] = s.z
@@ -161,8 +165,8 @@ def _lane_year(
         work[R_BODY_Z * L + lane] = s.cost_z
         work[R_CLASS_U_J * L + lane] = s.class_u_j
     # A leaver's class normal and the frailty normals are filled in by the leavers' and the
-    # claims loops.
-    nxt = M.successor(s, s.class_z, 0.0, 0.0, 0.0)
+    # claims loops, the roster status by the attribution loop.
+    nxt = M.successor(s, s.class_z, 0.0, 0.0, 0.0, (False, False), (False, False))
     work[R_Z * L + lane] = nxt.z
     work[R_TENURE * L + lane] = nxt.tenure
     work[R_NEW * L + lane] = 1.0 if nxt.is_new else 0.0
@@ -305,12 +309,28 @@ def _simulate_trial(
                             if work[R_JOINER * L + lane] > 0.5
                             else class_z
                         )
-            # Attribution, care management and the lane sums.
+            # Attribution, care management and the lane sums. The roster rows hold this year's
+            # occupant's status on entry and next year's on exit.
             o = sums + y * n_lane_fields * L
             for lane in range(L):
                 at = (k0, k1, ctr, yy, np.uint32(offset + base + lane))
                 u_draws = M.attribution_draws(m, at, STREAM_ATTRIBUTION)
                 v_draws = M.attribution_draws(m, at, STREAM_JOINER_ATTRIBUTION)
+                carried = (
+                    work[R_PAYER_ONLY * L + lane] > 0.5,
+                    work[R_PROVIDER_ONLY * L + lane] > 0.5,
+                )
+                status = M.roster(
+                    m, work[R_FRESH * L + lane] > 0.5, carried, u_draws, work[R_ZO * L + lane]
+                )
+                status_j = M.roster(m, True, carried, v_draws, work[R_ZJ * L + lane])
+                joined = work[R_JOINER * L + lane] > 0.5
+                work[R_PAYER_ONLY * L + lane] = (
+                    1.0 if (status_j[0] if joined else status[0]) else 0.0
+                )
+                work[R_PROVIDER_ONLY * L + lane] = (
+                    1.0 if (status_j[1] if joined else status[1]) else 0.0
+                )
                 valid = lane < n_valid
                 ratio = work[R_RATIO * L + lane]
                 months = work[R_MONTHS * L + lane]
@@ -329,11 +349,12 @@ def _simulate_trial(
                     work[R_SHARE * L + lane],
                     index,
                     programme,
-                    u_draws,
+                    u_draws[0],
+                    status,
                 )
                 attributed_j, managed_j, full_j, cost_j = M.in_settlement(
                     m,
-                    valid & (work[R_JOINER * L + lane] > 0.5),
+                    valid & joined,
                     False,
                     work[R_X_J * L + lane] * ratio * m.entrant_cost,
                     0.0,
@@ -342,7 +363,8 @@ def _simulate_trial(
                     work[R_SHARE_J * L + lane],
                     index,
                     programme,
-                    v_draws,
+                    v_draws[0],
+                    status_j,
                 )
                 work[R_COST * L + lane] = cost if attributed else -1.0
                 work[R_COST_J * L + lane] = cost_j if attributed_j else -1.0

@@ -86,6 +86,26 @@ MODEL_FIELDS: tuple[tuple[str, str, str], ...] = (
         "1",
         "correlation of the risk score's signal with the member's latent log risk (1: exact)",
     ),
+    (
+        "payer_only_correlation",
+        "1",
+        "correlation of a member's payer-only normal with its latent log risk at entry",
+    ),
+    (
+        "payer_only_z",
+        "1",
+        "a member is payer-only when its payer-only normal is above this (+inf: nobody)",
+    ),
+    (
+        "provider_only_correlation",
+        "1",
+        "correlation of a member's provider-only normal with its latent log risk at entry",
+    ),
+    (
+        "provider_only_z",
+        "1",
+        "a member is provider-only when its provider-only normal is above this (+inf: nobody)",
+    ),
 )
 #: The parameter record's numpy type: one float64 field per entry of MODEL_FIELDS.
 MODEL_DTYPE = np.dtype([(name, np.float64) for name, _, _ in MODEL_FIELDS])
@@ -158,7 +178,9 @@ R_BODY_Z = 29  # this year's occupant's latent body normal
 R_SCORE_E = 30  # next year's occupant's risk-score noise normal (risk_score_accuracy < 1)
 R_MU = 31  # occupant's expected-cost multiplier (its true risk; the score predicts it)
 R_MU_J = 32  # joiner's
-N_ROWS = 33
+R_PAYER_ONLY = 33  # 1 if next year's occupant is payer-only (for its stay: drawn at entry)
+R_PROVIDER_ONLY = 34  # 1 if next year's occupant is provider-only
+N_ROWS = 35
 # Member fields summed per lane, in this order, then one per stop-loss attachment.
 LF_SPEND, LF_MONTHS, LF_RISK, LF_DEMO, LF_MEMBERS, LF_CM_MONTHS, LF_CM_AVOIDED = range(7)
 N_LANE_FIELDS = 7
@@ -199,7 +221,7 @@ STREAM_TURNOVER = 1  # a leaver's year only: leave month, joiner's cost class an
 STREAM_TREND = 2  # systemic trend, reference trend, shock (member word = SYSTEM_MEMBER)
 STREAM_QUALITY = 3  # quality score (member word = SYSTEM_MEMBER)
 STREAM_NATIONAL = 6  # national trend (member word = SYSTEM_MEMBER)
-STREAM_ATTRIBUTION = 4  # occupant's attribution draws (retention, payer-only, provider-only)
+STREAM_ATTRIBUTION = 4  # occupant's retention every year; its roster status in its first year
 STREAM_JOINER_ATTRIBUTION = 5  # the same for a joiner
 STREAM_EXPOSURE = (
     7  # a leaver's year only: where the two episodes fall; a decedent's end-of-life normal

@@ -67,6 +67,19 @@ class ModelInputs:
         return slice(first, first + n), slice(first + n, first + 2 * n)
 
 
+#: Parameters that may be infinite: thresholds that nobody (or everybody) passes.
+_MAY_BE_INFINITE = frozenset({"care_management_z", "payer_only_z", "provider_only_z"})
+
+
+def _upper_quantile(share: float) -> float:
+    """The standard normal quantile of ``1 - share``: +inf for 0 (nobody above), -inf for 1."""
+    if share <= 0.0:
+        return math.inf
+    if share >= 1.0:
+        return -math.inf
+    return -NormalDist().inv_cdf(share)
+
+
 def stop_loss_attachments(designs: Sequence[AnyDesign]) -> npt.NDArray[np.float64]:
     """Sorted unique attachment points (USD) named by ``designs``' compiled terms."""
     compiled = (compile_terms(d).stop_loss for d in designs)
@@ -130,8 +143,14 @@ def compile_model(
         pop.demographic_signal if scenario.benchmark.risk_model == "demographic" else -1.0
     )
     p["no_care_retention"] = pop.attribution.retention
-    p["payer_only_share"] = pop.attribution.payer_only_share
-    p["provider_only_share"] = pop.attribution.provider_only_share
+    att = pop.attribution
+    p["payer_only_share"] = att.payer_only_share
+    p["provider_only_share"] = att.provider_only_share
+    # A roster status is a latent normal above its share's upper quantile (member.roster).
+    p["payer_only_correlation"] = att.payer_only_correlation
+    p["payer_only_z"] = _upper_quantile(att.payer_only_share)
+    p["provider_only_correlation"] = att.provider_only_correlation
+    p["provider_only_z"] = _upper_quantile(att.provider_only_share)
     p["member_offset"] = float(member_offset)
     if cost.model == "frequency_severity":
         severity_mean = 12.0 * cost.pmpm / load / cost.claims_per_year
@@ -168,7 +187,8 @@ def compile_model(
             if cm.high_risk_share >= 1.0
             else NormalDist().inv_cdf(1.0 - cm.high_risk_share)
         )
-    p["care_management_effect"] = 0.0 if cm is None else cm.effect
+    # The programme acts on the spend within the provider's reach only.
+    p["care_management_effect"] = 0.0 if cm is None else cm.effect * (1.0 - att.leakage_share)
     p["care_management_from"] = (
         float(scenario.benchmark.base_years)
         if cm is not None and cm.start == "performance_years"
@@ -179,11 +199,11 @@ def compile_model(
         p["quality_mu"] = math.log(qm.mean / (1.0 - qm.mean))
         p["quality_sd"] = qm.sd
         p["quality_rho"] = qm.persistence
-    # The care-management threshold alone may be infinite (nobody, or everybody, managed).
+    # The care-management and roster thresholds alone may be infinite (nobody, or everybody).
     bad = [
         name
         for name in R.MODEL_DTYPE.names or ()
-        if np.isnan(p[name]) or (name != "care_management_z" and not np.isfinite(p[name]))
+        if np.isnan(p[name]) or (name not in _MAY_BE_INFINITE and not np.isfinite(p[name]))
     ]
     if bad:  # pragma: no cover - the scenario models rule this out
         raise ValueError(f"model parameters are not all finite: {bad} in {p!r}")

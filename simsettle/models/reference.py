@@ -232,6 +232,27 @@ def simulate_trial_reference(
     attribution_on = (
         att.retention < 1.0 or att.payer_only_share > 0.0 or att.provider_only_share > 0.0
     )
+    roster_correlated = att.payer_only_correlation != 0 or att.provider_only_correlation != 0
+
+    def has_status(u: float, share: float, corr: float, z: float) -> bool:
+        # A status is a latent normal, correlated corr with the log risk z on arrival, above
+        # the normal quantile of 1 - share; without any correlation, u < share.
+        if not roster_correlated:
+            return u < share
+        if share <= 0.0 or share >= 1.0:
+            return share >= 1.0
+        normal = NormalDist()
+        latent = corr * z + math.sqrt(1 - corr**2) * normal.inv_cdf(1 - u)
+        return latent > normal.inv_cdf(1 - share)
+
+    def roster(words: list[float], z: float) -> tuple[bool, bool]:
+        # A new member's (payer-only, provider-only) status, kept for its stay.
+        if not attribution_on:
+            return False, False
+        return (
+            has_status(words[1], att.payer_only_share, att.payer_only_correlation, z),
+            has_status(words[2], att.provider_only_share, att.provider_only_correlation, z),
+        )
 
     def add(
         y: int,
@@ -241,6 +262,7 @@ def simulate_trial_reference(
         x: float,
         months: float,
         words: list[float],
+        status: tuple[bool, bool],
         slot: int,
         u_exposure: float,
         *,
@@ -250,7 +272,8 @@ def simulate_trial_reference(
     ) -> None:
         # Attribution: drop a member with no care unless retained; payer-only members are not
         # managed; provider-only members are outside the settlement.
-        u_retain, u_payer, u_provider = words[:3] if attribution_on else (0.0, 1.0, 1.0)
+        u_retain = words[0] if attribution_on else 0.0
+        payer_only, provider_only = status
         scale = pop.entrant_cost_ratio if entrant else 1.0
         practice = int(np.searchsorted(bounds, slot, side="right")) if practices else -1
         if practice >= 0:
@@ -263,18 +286,15 @@ def simulate_trial_reference(
             s_t = pop.terminal_cost_sigma
             t_mean = (pop.decedent_cost_ratio - 0.5) * 12 * cost.pmpm / load
             terminal = t_mean * math.exp(s_t * terminal_normal - s_t**2 / 2) * scale
-        attributed = u_provider >= att.provider_only_share and mode != "attribution"
+        attributed = not provider_only and mode != "attribution"
         if x == 0.0 and u_retain >= att.retention:
             attributed = False
         risk = risk_score(z, noise, tenure)
         full = true_risk(z, tenure) * index[y] * (x * exposure(months, u_exposure) + terminal)
-        managed = (
-            cm is not None
-            and y >= cm_first_year
-            and z > cm_threshold
-            and u_payer >= att.payer_only_share
-        )
-        c = full * (1 - cm.effect) if managed and cm is not None else full
+        managed = cm is not None and y >= cm_first_year and z > cm_threshold and not payer_only
+        # The programme acts only on the spend within the provider's reach.
+        avoided = cm.effect * (1 - att.leakage_share) if cm is not None else 0.0
+        c = full * (1 - avoided) if managed else full
         if not attributed:
             if managed:
                 out[y, 7] += months
@@ -335,6 +355,7 @@ def simulate_trial_reference(
         tenure = 0
         is_new = True
         latent: tuple[float, float, float] | None = None
+        status = (False, False)  # (payer-only, provider-only), drawn on arrival
         for y in range(n_years):
             # Every member-year: leave decision, cost class, a normal pair for risk and cost.
             a = _words(trial, y, m, 0, key)
@@ -381,6 +402,9 @@ def simulate_trial_reference(
             if persistent:
                 g = _normals(ex[2], ex[3])[1] if leaves else _normals(b[2], b[3])[0]
             x, latent = member_cost(y, m, 16, a[1], n, g, None if is_new else latent)
+            attribution = _words(trial, y, m, 4, key)
+            if is_new:
+                status = roster(attribution, z)
             add(
                 y,
                 z,
@@ -388,7 +412,8 @@ def simulate_trial_reference(
                 tenure,
                 x,
                 months,
-                _words(trial, y, m, 4, key),
+                attribution,
+                status,
                 m,
                 ex[0],
                 entrant=is_new and y > 0,
@@ -403,6 +428,7 @@ def simulate_trial_reference(
                     noise = h_joiner
                     tenure = 0
                     attribution = _words(trial, y, m, 5, key)
+                    status = roster(attribution, z)
                     x_joiner, latent = member_cost(
                         y, m, 17, b[1], n_joiner, class_normal(b[1]), None
                     )
@@ -414,6 +440,7 @@ def simulate_trial_reference(
                         x_joiner,
                         12 - months,
                         attribution,
+                        status,
                         m,
                         ex[1],
                         entrant=True,

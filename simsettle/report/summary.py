@@ -176,6 +176,38 @@ def _risk_score_line(m: dict[str, Any]) -> str:
     )
 
 
+def _roster_line(m: dict[str, Any]) -> str:
+    """Who the provider knows and who the payer counts, where there is a discrepancy."""
+    if m.get("settled_spend_share") is None:
+        return ""
+
+    def related(key: str) -> str:
+        corr = float(m.get(key) or 0.0)
+        return f" (correlation {corr:.2g} with their risk)" if corr else ""
+
+    parts = []
+    if m.get("payer_only_share"):
+        parts.append(
+            f"the provider does not know {m['payer_only_share']:.0%} of the members the payer "
+            f"attributes{related('payer_only_correlation')}"
+        )
+    if m.get("provider_only_share"):
+        parts.append(
+            f"{m['provider_only_share']:.0%} of its own members are outside the settlement"
+            f"{related('provider_only_correlation')}, which so counts "
+            f"{m['settled_spend_share']:.1%} of the expected spend of the provider's members"
+        )
+    if m.get("leakage_share"):
+        parts.append(f"{m['leakage_share']:.0%} of a known member's spend is out of its network")
+    text = " Rosters: " + "; ".join(parts) + "."
+    if m.get("programme_reach") is not None:
+        text += (
+            f" Its care-management programme avoids {m['programme_reach']:.0%} of what it "
+            "would if it knew and reached every member (members in their first year)."
+        )
+    return text
+
+
 def format_cost_moments(ds: xr.Dataset) -> str:
     """One line on the cost model's achieved moments (from the ``cost_moments`` attribute)."""
     import json
@@ -193,7 +225,7 @@ def format_cost_moments(ds: xr.Dataset) -> str:
     )
     if m.get("top5_share") is None:
         text = f"Cost model: mean ${m['pmpm']:,.0f} PMPM, CV {m['cv']:.2f}.{decedents}"
-        return text + _risk_score_line(m)
+        return text + _risk_score_line(m) + _roster_line(m)
     text = (
         f"Cost model: mean ${m['pmpm']:,.0f} PMPM, CV {m['cv']:.2f}; the costliest "
         f"1% / 5% / 10% of member-years carry {m['top1_share']:.1%} / {m['top5_share']:.1%} / "
@@ -216,7 +248,7 @@ def format_cost_moments(ds: xr.Dataset) -> str:
             "costliest 1% stay there the next year (MEPS, US population: 14% to 20%); a "
             f"member's cost a year apart correlates {m['persistence_corr']:.2f}."
         )
-    text += _risk_score_line(m)
+    text += _risk_score_line(m) + _roster_line(m)
     if m.get("warning"):
         text += f"\nWarning: {m['warning']}."
     return text

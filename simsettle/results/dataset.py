@@ -28,6 +28,7 @@ from simsettle.errors import SimulationError
 from simsettle.models.departures import calendar_moments, departure_figures
 from simsettle.models.persistence import persistence_moments
 from simsettle.models.risk import score_r2
+from simsettle.models.roster import programme_reach, spend_share_without
 from simsettle.results.schema import (
     _COORD_ATTRS,
     _D,
@@ -92,6 +93,33 @@ def _versions() -> dict[str, str]:
     }
 
 
+def _roster_figures(scenario: Scenario) -> dict[str, float | str | None]:
+    """The roster discrepancy's figures for the run summary (none without one)."""
+    att, p = scenario.population.attribution, scenario.population
+    if not (att.payer_only_share or att.provider_only_share or att.leakage_share):
+        return {}
+    out: dict[str, float | str | None] = {
+        "payer_only_share": att.payer_only_share,
+        "payer_only_correlation": att.payer_only_correlation,
+        "provider_only_share": att.provider_only_share,
+        "provider_only_correlation": att.provider_only_correlation,
+        "leakage_share": att.leakage_share,
+        "settled_spend_share": spend_share_without(
+            att.provider_only_share, att.provider_only_correlation, p.risk_sigma
+        ),
+    }
+    cm = scenario.care_management
+    if cm is not None and cm.high_risk_share > 0.0:
+        out["programme_reach"] = programme_reach(
+            att.payer_only_share,
+            att.payer_only_correlation,
+            cm.high_risk_share,
+            p.risk_sigma,
+            leakage_share=att.leakage_share,
+        )
+    return out
+
+
 def achieved_cost_moments(scenario: Scenario) -> dict[str, float | str | None]:
     """The cost model's achieved moments (per member-year, risk included, first year).
 
@@ -110,7 +138,13 @@ def achieved_cost_moments(scenario: Scenario) -> dict[str, float | str | None]:
     (:func:`~simsettle.models.persistence.persistence_moments`). ``risk_score_accuracy`` is the
     population's, ``risk_score_r2`` the risk score's individual R-squared for annual cost and
     ``true_risk_r2`` the true risk's, the most a score could explain
-    (:func:`simsettle.models.risk.score_r2`, at the CV above).
+    (:func:`simsettle.models.risk.score_r2`, at the CV above). With a roster discrepancy,
+    ``payer_only_share``, ``payer_only_correlation``, ``provider_only_share``,
+    ``provider_only_correlation`` and ``leakage_share`` are the population's;
+    ``settled_spend_share`` is the share of expected spend the settlement counts (members not
+    provider-only) and, with a care-management programme, ``programme_reach`` the share of the
+    cost a programme that knew and reached every member would avoid that it avoids, both for
+    members in their first year (:mod:`simsettle.models.roster`).
     """
     c, p = scenario.cost, scenario.population
     fig = departure_figures(p)
@@ -120,6 +154,7 @@ def achieved_cost_moments(scenario: Scenario) -> dict[str, float | str | None]:
         "decedent_spend_share": fig.spend_share,
         "decedent_cost_ratio": fig.ratio_to_survivors,
         "risk_score_accuracy": p.risk_score_accuracy,
+        **_roster_figures(scenario),
     }
     if c.preset is not None:
         published = PRESETS[c.preset]

@@ -82,12 +82,33 @@ class Attribution(SettleModel):
     payer_only_share: Fraction = Field(
         default=0.0,
         description="Share of the payer's attributed members the provider does not know and "
-        "cannot manage, e.g. by care management (fraction; up to 0.4 in practice).",
+        "cannot manage, e.g. by care management (fraction; up to 0.4 in practice). A member's "
+        "status is drawn when it arrives and kept for its stay.",
     )
     provider_only_share: Fraction = Field(
         default=0.0,
         description="Share of the provider's members the payer does not attribute to it: they "
-        "are outside the settlement (fraction).",
+        "are outside the settlement (fraction). Kept for the member's stay.",
+    )
+    payer_only_correlation: Correlation = Field(
+        default=0.0,
+        description="Correlation of a member's being payer-only with its latent log risk when "
+        "it arrives, on the normal scale (dimensionless, -1 to 1): above 0 the members the "
+        "provider does not know are the costlier ones, and a programme aimed at high risk "
+        "reaches less than 1 - payer_only_share of it.",
+    )
+    provider_only_correlation: Correlation = Field(
+        default=0.0,
+        description="Correlation of a member's being provider-only (outside the settlement) "
+        "with its latent log risk when it arrives, on the normal scale (dimensionless, -1 to "
+        "1): above 0 the payer's list leaves out the provider's costlier members.",
+    )
+    leakage_share: Fraction = Field(
+        default=0.0,
+        description="Share of a known member's spend that falls outside the provider's reach "
+        "(care from providers outside its network), which its programmes cannot lower "
+        "(fraction): care management avoids effect x (1 - leakage_share) of a managed "
+        "member's cost.",
     )
 
     @property
@@ -544,7 +565,16 @@ class Trend(SettleModel):
 
 
 class CareManagement(SettleModel):
-    """A care-management programme: true savings on the high-risk group, at a cost."""
+    """A care-management programme: true savings on the high-risk group, at a cost.
+
+    The programme acts on the members the provider knows when it acts: its own roster, that is
+    every member but the payer-only ones (``population.attribution.payer_only_share``), whether
+    or not the payer attributes them at the end. Under prospective attribution those are the
+    members of the payer's list the provider knows; under retrospective attribution the
+    provider cannot know the final list during the year, so it manages its own roster and pays
+    for members who then drop out. Of a managed member's cost it avoids ``effect x (1 -
+    leakage_share)``: spend with providers outside the network is out of its reach.
+    """
 
     high_risk_share: Fraction = Field(
         default=0.05,
