@@ -61,6 +61,13 @@ FREQUENCY_SEVERITY = {
     "  pmpm: 900.0": "  pmpm: 900.0\n  model: frequency_severity\n"
     "  claims_per_year: 30.0\n  claim_dispersion: 1.5",
 }
+# A practice that leaves after the first performance year: every member field per practice.
+PRACTICE_CHURN = {
+    **EVERY_MECHANISM,
+    "designs:": EVERY_MECHANISM["designs:"].replace(
+        "cost_ratio: 0.8}", "cost_ratio: 0.8, leaves: 2027}"
+    ),
+}
 # name: (scenario edits, first trial, trials, threads per block, threads per trial, blocks)
 CASES: dict[str, tuple[dict[str, str], int, int, int, int, int | None]] = {
     # The default mixture model with turnover, replacement and two stop-loss attachments; two
@@ -68,6 +75,7 @@ CASES: dict[str, tuple[dict[str, str], int, int, int, int, int | None]] = {
     "mixture": ({"members: 300": "members: 40"}, 5, 3, 2 * R.LANES, R.LANES, 1),
     "every_mechanism": (EVERY_MECHANISM, 0, 2, R.LANES, R.LANES, None),
     "frequency_severity": (FREQUENCY_SEVERITY, 9, 2, R.LANES, R.LANES, None),
+    "practice_churn": (PRACTICE_CHURN, 4, 2, R.LANES, R.LANES, None),
     # Fewer members than lanes (idle threads), a trial counter above 2**31.
     "idle_threads": ({"members: 300": "members: 20"}, 2**31 + 3, 2, 32, 32, None),
     # Four lanes a trial, two trials a block: another order of addition.
@@ -92,8 +100,8 @@ def _cpu(name: str) -> np.ndarray:
 
 
 def _practice_fields(inputs) -> list[int]:
-    spend, months = inputs.practice_fields
-    return [*range(spend.start, spend.stop), *range(months.start, months.stop)]
+    """Every per-practice field: spend and months, or every member field with churn."""
+    return list(range(R.N_BASE_FIELDS + int(inputs.attachments.shape[0]), inputs.n_fields))
 
 
 def _lanes(name: str, trial: int, lanes: int) -> np.ndarray:
@@ -304,6 +312,9 @@ def test_simulated_cases_exercise_the_model(simulated):
     assert simulated["mixture"][:, :, R.N_BASE_FIELDS].sum() > 0  # excess over 50,000 USD
     members = simulated["idle_threads"][:, :, R.F_MEMBERS]
     assert members.min() >= 20
+    churn = simulated["practice_churn"]  # every member field of two practices
+    assert churn.shape[2] == R.N_BASE_FIELDS + 2 + 2 * (R.N_LANE_FIELDS + 2)
+    assert np.all(churn[:, :, first : first + 2 * 5] > 0)  # spend to members, both practices
 
 
 # --------------------------------------------------------------------------------------------

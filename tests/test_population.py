@@ -75,6 +75,10 @@ def test_kernel_matches_reference_model_with_every_mechanism(small_text, trial, 
             "provider_only_share: 0.1, payer_only_correlation: 0.6, "
             "provider_only_correlation: -0.4, leakage_share: 0.3}",
         )
+        # ... and a practice that leaves: every member field is summed per practice.
+        edits["designs:"] = edits["designs:"].replace(
+            "cost_ratio: 0.8}", "cost_ratio: 0.8, leaves: 2027}"
+        )
     if cost_model == "frequency_severity":
         # A member with a mean of 30 claims a year, sometimes hundreds, exercises several blocks.
         edits["  pmpm: 900.0"] = (

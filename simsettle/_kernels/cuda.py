@@ -102,6 +102,8 @@ def simulate_lane(
     n_att = attachments.shape[0]
     n_practices = practices.shape[0]
     first_practice = N_BASE_FIELDS + n_att
+    # Every member field per practice where practices join or leave, else spend and months.
+    detail = n_practices > 0 and acc.shape[1] > first_practice + 2 * n_practices
     ctr = np.uint32(trial)
 
     p = 0
@@ -122,8 +124,8 @@ def simulate_lane(
             sums = M.slot_sums(occupant, joiner)
             for f in range(N_LANE_FIELDS):
                 acc[y, LANE_FIELDS[f]] += sums[f]
-            attributed, _, _, cost, months, _, _ = occupant
-            attributed_j, _, _, cost_j, months_j, _, _ = joiner
+            attributed, managed, full, cost, months, risk, demo = occupant
+            attributed_j, managed_j, full_j, cost_j, months_j, risk_j, demo_j = joiner
             c_occ = cost if attributed else -1.0
             c_join = cost_j if attributed_j else -1.0
             for k in range(n_att):
@@ -136,6 +138,13 @@ def simulate_lane(
                 if attributed_j:
                     acc[y, first_practice + p] += cost_j
                     acc[y, first_practice + n_practices + p] += months_j
+                if detail:
+                    a_occ = full - cost if attributed & managed else 0.0
+                    a_join = full_j - cost_j if attributed_j & managed_j else 0.0
+                    stay = (attributed, managed, a_occ, cost, months, risk, demo)
+                    M.practice_detail(acc, y, first_practice, n_practices, p, attachments, stay)
+                    stay_j = (attributed_j, managed_j, a_join, cost_j, months_j, risk_j, demo_j)
+                    M.practice_detail(acc, y, first_practice, n_practices, p, attachments, stay_j)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -155,13 +164,16 @@ def make_kernel(
     n_practices: int,
     block: int,
     lanes: int,
+    practice_width: int = 2,
     **jit_options: Any,
 ) -> Any:
     """The kernel ``(k0, k1, trial0, params, attachments, practices, out)`` for one layout.
 
     ``params`` is the parameter record, a ``MODEL_DTYPE`` record (``inputs.params[()]``).
 
-    ``out`` is float64[n_trials, n_years, N_BASE_FIELDS + n_attachments + 2 n_practices].
+    ``out`` is float64[n_trials, n_years, N_BASE_FIELDS + n_attachments + practice_width x
+    n_practices]: ``practice_width`` fields per practice, 2 (spend, member months) or, where
+    practices join or leave, ``N_LANE_FIELDS + n_attachments`` (see ``records``).
     Launch it with ``block`` threads per block and any number of blocks: each group of ``lanes``
     threads (a power of two dividing ``block``) simulates one trial at a time, thread ``l`` the
     slots ``l, l + lanes, ...``; the groups of the grid stride over the trials. The shapes are
@@ -177,7 +189,7 @@ def make_kernel(
     from numba import cuda as _cuda
 
     cuda = _cuda
-    n_fields = N_BASE_FIELDS + n_attachments + 2 * n_practices
+    n_fields = N_BASE_FIELDS + n_attachments + practice_width * n_practices
     groups = block // lanes  # trials a block simulates at a time
     width = min(n_fields, max(1, _REDUCE_DOUBLES // block))  # fields summed per pass
     n_passes = (n_fields + width - 1) // width

@@ -83,6 +83,7 @@ from simsettle._kernels.records import (
     F_QUALITY,
     F_REF_INDEX,
     F_TREND_INDEX,
+    N_LANE_FIELDS,
     STREAM_ATTRIBUTION,
     STREAM_CLAIMS,
     STREAM_EXPOSURE,
@@ -113,6 +114,7 @@ __all__ = [
     "leaves_in_year",
     "member_model",
     "member_year",
+    "practice_detail",
     "roster",
     "slot_sums",
     "slot_year",
@@ -773,6 +775,37 @@ def slot_sums(
         (full - cost if attributed & managed else 0.0)
         + (full_j - cost_j if attributed_j & managed_j else 0.0),
     )
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def practice_detail(
+    acc: F8,
+    y: int,
+    first: int,
+    n_practices: int,
+    p: int,
+    attachments: F8,
+    stay: tuple[bool, bool, float, float, float, float, float],
+) -> None:
+    """Add one stay to its practice's fields beyond spend and member months, for a run whose
+    practices join or leave (the rules restate every performance year for its participant
+    list from them): risk months, demographic risk months, members, care-management months,
+    avoided cost and the excess over each attachment, at ``first + f x n_practices + p`` for
+    field ``f`` (2 up; see ``records``). ``stay`` is ``(attributed, managed, avoided, cost,
+    months, risk, demo)`` without ``full``: ``avoided`` is ``full - cost`` where the stay is
+    attributed and managed, else 0; ``demo`` 0 where not accumulated. As :func:`slot_sums`.
+    """
+    attributed, managed, avoided, cost, months, risk, demo = stay
+    at = first + p
+    if attributed:
+        acc[y, at + 2 * n_practices] += risk * months
+        acc[y, at + 3 * n_practices] += demo * months
+        acc[y, at + 4 * n_practices] += 1.0
+        acc[y, at + 6 * n_practices] += avoided
+        for k in range(attachments.shape[0]):
+            acc[y, at + (N_LANE_FIELDS + k) * n_practices] += max(cost - attachments[k], 0.0)
+    if managed:
+        acc[y, at + 5 * n_practices] += months
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")

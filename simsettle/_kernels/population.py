@@ -35,6 +35,8 @@ from simsettle._kernels.records import (
     N_BASE_FIELDS,
     N_LANE_FIELDS,
     N_ROWS,
+    R_AVOIDED,
+    R_AVOIDED_J,
     R_BODY_Z,
     R_CLASS_PREV,
     R_CLASS_U_J,
@@ -50,6 +52,8 @@ from simsettle._kernels.records import (
     R_FRESH,
     R_JOINER,
     R_LOAD,
+    R_MANAGED,
+    R_MANAGED_J,
     R_MONTHS,
     R_MU,
     R_MU_J,
@@ -224,6 +228,8 @@ def _simulate_trial(
     n_att = attachments.shape[0]
     n_practices = practices.shape[0]
     first_practice = N_BASE_FIELDS + n_att
+    # Every member field per practice where practices join or leave, else spend and months.
+    detail = n_practices > 0 and acc.shape[1] > first_practice + 2 * n_practices
     n_lane_fields = N_LANE_FIELDS + n_att
     ctr = np.uint32(trial)
     L = LANES
@@ -368,6 +374,10 @@ def _simulate_trial(
                 )
                 work[R_COST * L + lane] = cost if attributed else -1.0
                 work[R_COST_J * L + lane] = cost_j if attributed_j else -1.0
+                work[R_MANAGED * L + lane] = 1.0 if managed else 0.0
+                work[R_MANAGED_J * L + lane] = 1.0 if managed_j else 0.0
+                work[R_AVOIDED * L + lane] = full - cost if attributed & managed else 0.0
+                work[R_AVOIDED_J * L + lane] = full_j - cost_j if attributed_j & managed_j else 0.0
                 occupant_stay = (
                     attributed,
                     managed,
@@ -404,13 +414,32 @@ def _simulate_trial(
             if n_practices > 0:
                 for lane in range(n_valid):
                     p = int(work[R_PRACTICE * L + lane])
-                    for c, mo in (
-                        (work[R_COST * L + lane], work[R_MONTHS * L + lane]),
-                        (work[R_COST_J * L + lane], 12.0 - work[R_MONTHS * L + lane]),
+                    for c, mo, managed, avoided, risk, demo in (
+                        (
+                            work[R_COST * L + lane],
+                            work[R_MONTHS * L + lane],
+                            work[R_MANAGED * L + lane],
+                            work[R_AVOIDED * L + lane],
+                            work[R_RISK * L + lane],
+                            work[R_DEMO * L + lane],
+                        ),
+                        (
+                            work[R_COST_J * L + lane],
+                            12.0 - work[R_MONTHS * L + lane],
+                            work[R_MANAGED_J * L + lane],
+                            work[R_AVOIDED_J * L + lane],
+                            work[R_RISK_J * L + lane],
+                            work[R_DEMO_J * L + lane],
+                        ),
                     ):
                         if c >= 0.0:
                             acc[y, first_practice + p] += c
                             acc[y, first_practice + n_practices + p] += mo
+                        if detail:
+                            stay = (c >= 0.0, managed > 0.5, avoided, c, mo, risk, demo)
+                            M.practice_detail(
+                                acc, y, first_practice, n_practices, p, attachments, stay
+                            )
 
     for y in range(n_years):
         for f in range(n_lane_fields):

@@ -180,7 +180,11 @@ R_MU = 31  # occupant's expected-cost multiplier (its true risk; the score predi
 R_MU_J = 32  # joiner's
 R_PAYER_ONLY = 33  # 1 if next year's occupant is payer-only (for its stay: drawn at entry)
 R_PROVIDER_ONLY = 34  # 1 if next year's occupant is provider-only
-N_ROWS = 35
+R_MANAGED = 35  # 1 if this year's occupant is care-managed (read with practice detail)
+R_MANAGED_J = 36  # the joiner's
+R_AVOIDED = 37  # the occupant's cost avoided by care management in the settlement (else 0)
+R_AVOIDED_J = 38  # the joiner's
+N_ROWS = 39
 # Member fields summed per lane, in this order, then one per stop-loss attachment.
 LF_SPEND, LF_MONTHS, LF_RISK, LF_DEMO, LF_MEMBERS, LF_CM_MONTHS, LF_CM_AVOIDED = range(7)
 N_LANE_FIELDS = 7
@@ -193,6 +197,10 @@ LANE_FIELDS = (
     F_CM_MONTHS,
     F_CM_AVOIDED,
 )
+# Per-practice fields follow the attachments' excess: field f of practice p is at
+# N_BASE_FIELDS + n_attachments + f x n_practices + p. Without practice churn f is 0 (spend) or
+# 1 (member months); with it (ModelInputs.practice_detail) every lane field, in LANE_FIELDS'
+# order, then the excess over each attachment: N_LANE_FIELDS + n_attachments fields.
 
 # Columns of a member stay, one row per slot-year and party (occupant, then joiner), written by
 # simsettle._kernels.population.simulate_stays for member-level claims (calibration round trips).

@@ -88,8 +88,11 @@ def _no_fma_contraction(cuda: Any) -> Iterator[None]:
         nvvm.compile_ir = original
 
 
-def _kernel(cuda: Any, layout: tuple[int, int, int, int, int], max_registers: int | None) -> Any:
-    """The compiled kernel for one layout (years, attachments, practices, block, lanes)."""
+def _kernel(
+    cuda: Any, layout: tuple[int, int, int, int, int, int], max_registers: int | None
+) -> Any:
+    """The compiled kernel for one layout (years, attachments, practices, block, lanes, fields
+    per practice)."""
     from simsettle._kernels import cuda as _kernels
 
     key = (*layout, -1 if max_registers is None else max_registers)
@@ -167,7 +170,8 @@ def simulate_aggregates_cuda(
     if n_trials == 0:
         return np.zeros(shape, dtype=np.float64)
     n_att, n_prac = int(attachments.shape[0]), int(practices.shape[0])
-    kernel = _kernel(cuda, (inputs.n_years, n_att, n_prac, block, lanes), max_registers)
+    width = inputs.practice_width
+    kernel = _kernel(cuda, (inputs.n_years, n_att, n_prac, block, lanes, width), max_registers)
     # The kernel reads only the first n_att / n_prac rows: pad empty inputs to one row, so no
     # zero-size device allocation is made.
     d_attachments = cuda.to_device(attachments if n_att else np.zeros(1))

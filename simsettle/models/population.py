@@ -35,7 +35,8 @@ class ModelInputs:
     :data:`~simsettle._kernels.records.MODEL_DTYPE` (``params["turnover"]``); ``attachments``
     the sorted unique stop-loss attachment points of all designs; ``practices`` the participant
     practices' slot bounds and cost ratios; ``n_years`` the number of simulated years (base
-    years, then performance years).
+    years, then performance years); ``practice_detail`` whether the kernels sum every member
+    field per practice (practices join or leave: :attr:`practice_width`).
     """
 
     params: npt.NDArray[np.void]
@@ -43,6 +44,7 @@ class ModelInputs:
     practices: npt.NDArray[np.float64]
     n_base_years: int
     n_performance_years: int
+    practice_detail: bool = False
 
     @property
     def n_years(self) -> int:
@@ -54,10 +56,19 @@ class ModelInputs:
         return {name: float(self.params[name]) for name in R.MODEL_DTYPE.names or ()}
 
     @property
+    def practice_width(self) -> int:
+        """Aggregate fields per practice: spend and member months; with ``practice_detail``
+        (practices join or leave) every member field and the excess over each attachment."""
+        if self.practice_detail:
+            return R.N_LANE_FIELDS + int(self.attachments.shape[0])
+        return 2
+
+    @property
     def n_fields(self) -> int:
-        """Aggregate fields per trial-year: the base fields plus one excess per attachment."""
+        """Aggregate fields per trial-year: the base fields, one excess per attachment, and
+        :attr:`practice_width` per practice (``records`` lays them out)."""
         n_practices = int(self.practices.shape[0])
-        return R.N_BASE_FIELDS + int(self.attachments.shape[0]) + 2 * n_practices
+        return R.N_BASE_FIELDS + int(self.attachments.shape[0]) + self.practice_width * n_practices
 
     @property
     def practice_fields(self) -> tuple[slice, slice]:
@@ -213,6 +224,7 @@ def compile_model(
         practices=practice_table(scenario),
         n_base_years=scenario.benchmark.base_years,
         n_performance_years=scenario.performance_years,
+        practice_detail=scenario.participants is not None and scenario.participants.churns,
     )
 
 

@@ -66,7 +66,16 @@ def simulate_trial_reference(
     n_years = n_base + scenario.performance_years
     practices = [] if scenario.participants is None else list(scenario.participants.practices)
     n_att = len(attachments)
-    out = np.zeros((n_years, 12 + n_att + 2 * len(practices)))
+    # Per practice: spend and member months; where practices join or leave, every member
+    # field (spend, months, risk months, demographic risk months, members, managed months,
+    # avoided cost) and the excess over each attachment.
+    detail = scenario.participants is not None and scenario.participants.churns
+    n_per_practice = 7 + n_att if detail else 2
+    out = np.zeros((n_years, 12 + n_att + n_per_practice * len(practices)))
+
+    def practice_field(f: int, practice: int) -> int:
+        return 12 + n_att + f * len(practices) + practice
+
     # Practice of each member slot: slots are handed out in order of the practices' shares.
     bounds = np.rint(np.cumsum([p.share for p in practices]) * pop.members)
     if practices:
@@ -298,6 +307,8 @@ def simulate_trial_reference(
         if not attributed:
             if managed:
                 out[y, 7] += months
+                if detail and practice >= 0:
+                    out[y, practice_field(5, practice)] += months
             return
         out[y, 0] += c
         out[y, 1] += months
@@ -311,8 +322,17 @@ def simulate_trial_reference(
             if c > a:
                 out[y, 12 + k] += c - a
         if practice >= 0:
-            out[y, 12 + n_att + practice] += c
-            out[y, 12 + n_att + len(practices) + practice] += months
+            out[y, practice_field(0, practice)] += c
+            out[y, practice_field(1, practice)] += months
+        if detail and practice >= 0:
+            out[y, practice_field(2, practice)] += risk * months
+            out[y, practice_field(3, practice)] += demographic_score(z, noise, tenure) * months
+            out[y, practice_field(4, practice)] += 1
+            if managed:
+                out[y, practice_field(5, practice)] += months
+                out[y, practice_field(6, practice)] += full - c
+            for k, a in enumerate(attachments):
+                out[y, practice_field(7 + k, practice)] += max(c - a, 0.0)
 
     # Trial-level draws: provider and reference trend, shocks, quality.
     ref_mean = trend.mean if trend.reference_mean is None else trend.reference_mean

@@ -25,7 +25,7 @@ from simsettle.errors import SimulationError
 from simsettle.models.population import ModelInputs
 from simsettle.rules._checks import first_bad, show
 from simsettle.rules.benchmark import BenchmarkInputs, build_benchmark
-from simsettle.rules.participants import distribute
+from simsettle.rules.participants import distribute, participant_lists, restated_aggregates
 from simsettle.rules.payoff import DEFAULT_PAYOFF_RATES, payoff_table
 from simsettle.rules.settle import YearFacts, settle
 from simsettle.rules.stop_loss import (
@@ -153,6 +153,46 @@ def _check_aggregates(aggregates: F8, n_base: int) -> None:
             )
 
 
+def _benchmark(scenario: Scenario, aggregates: F8, nb: int) -> F8:
+    """The benchmark of every performance year from the entity's aggregates."""
+    return build_benchmark(
+        scenario.benchmark,
+        BenchmarkInputs(
+            spend=aggregates[:, :, R.F_SPEND],
+            member_months=aggregates[:, :, R.F_MEMBER_MONTHS],
+            risk_months=aggregates[:, :, R.F_RISK_MONTHS],
+            demo_risk_months=aggregates[:, :, R.F_DEMO_RISK_MONTHS],
+            reference_index=aggregates[:, :, R.F_REF_INDEX],
+            base_pmpm=scenario.cost.pmpm,
+            national_index=aggregates[:, :, R.F_NAT_INDEX],
+        ),
+        nb,
+    )
+
+
+def _restated(
+    scenario: Scenario, inputs: ModelInputs, aggregates: F8, lists: npt.NDArray[np.bool_]
+) -> tuple[F8, F8]:
+    """The benchmark of each performance year restated for its participant list ``lists``
+    (performance year, practice), and the aggregates with each performance year's member
+    fields those of its list (the base years' are the whole population's, unused).
+
+    Each distinct list is restated once (:func:`restated_aggregates`): its benchmark is built
+    from its own history in every base year, as if the list had always been today's, so a
+    rebased period's base years (earlier performance years) are restated too.
+    """
+    nb = inputs.n_base_years
+    n_att = int(inputs.attachments.shape[0])
+    benchmark = np.empty((aggregates.shape[0], lists.shape[0]))
+    current = aggregates.copy()
+    for members in np.unique(lists, axis=0):
+        years = np.flatnonzero((lists == members).all(axis=1))
+        restated = restated_aggregates(aggregates, n_att, members)
+        benchmark[:, years] = _benchmark(scenario, restated, nb)[:, years]
+        current[:, nb + years] = restated[:, nb + years]
+    return benchmark, current
+
+
 def settle_designs(
     scenario: Scenario,
     inputs: ModelInputs,
@@ -176,24 +216,18 @@ def settle_designs(
             f"got {aggregates.shape}"
         )
     _check_aggregates(aggregates, nb)
-    spend_all = aggregates[:, :, R.F_SPEND]
-    mm_all = aggregates[:, :, R.F_MEMBER_MONTHS]
-    benchmark = build_benchmark(
-        scenario.benchmark,
-        BenchmarkInputs(
-            spend=spend_all,
-            member_months=mm_all,
-            risk_months=aggregates[:, :, R.F_RISK_MONTHS],
-            demo_risk_months=aggregates[:, :, R.F_DEMO_RISK_MONTHS],
-            reference_index=aggregates[:, :, R.F_REF_INDEX],
-            base_pmpm=scenario.cost.pmpm,
-            national_index=aggregates[:, :, R.F_NAT_INDEX],
-        ),
-        nb,
-    )
+    part = scenario.participants
+    lists = None
+    if part is not None and part.churns:
+        # Each performance year is settled for its participant list, its benchmark restated
+        # for that list: from here on ``aggregates`` are those of each year's list.
+        lists = participant_lists(part, scenario.first_performance_year, inputs.n_years - nb)
+        benchmark, aggregates = _restated(scenario, inputs, aggregates, lists)
+    else:
+        benchmark = _benchmark(scenario, aggregates, nb)
     py = slice(nb, None)
-    spend = np.ascontiguousarray(spend_all[:, py])
-    mm = np.ascontiguousarray(mm_all[:, py])
+    spend = np.ascontiguousarray(aggregates[:, py, R.F_SPEND])
+    mm = np.ascontiguousarray(aggregates[:, py, R.F_MEMBER_MONTHS])
     members = np.ascontiguousarray(aggregates[:, py, R.F_MEMBERS])
     ratio = scenario.provider.revenue_ratio
     quality = (
@@ -272,7 +306,6 @@ def settle_designs(
     if cm is not None:
         cm_cost = cm.cost_pmpm * aggregates[:, py, R.F_CM_MONTHS]
         cm_saved = np.ascontiguousarray(aggregates[:, py, R.F_CM_AVOIDED])
-    part = scenario.participants
     p_spend = p_months = payout = None
     if part is not None:
         spend_fields, month_fields = inputs.practice_fields
@@ -287,6 +320,10 @@ def settle_designs(
         # spend shares: the targets are split by the practices' declared shares instead.
         declared = np.array([pr.share for pr in part.practices])
         base_share = np.where(total > 0.0, base / np.where(total > 0.0, total, 1.0), declared)
+        if lists is not None:
+            # By performance year, among that year's participants (the others' spend is zero).
+            listed = base_share[:, None, :] * lists[None, :, :]
+            base_share = listed / listed.sum(axis=-1, keepdims=True)
         payout = np.stack(
             [
                 distribute(

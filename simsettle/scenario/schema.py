@@ -828,10 +828,41 @@ class Practice(SettleModel):
         description="The practice's quality relative to the entity's score, for a "
         "quality-weighted pool (ratio, dimensionless).",
     )
+    joins: int | None = Field(
+        default=None,
+        ge=1900,
+        le=2200,
+        description="First performance year (calendar year) in which the practice is a "
+        "participant; omit for a participant from the first performance year. Its members "
+        "move into the settlement with it, as a block.",
+    )
+    leaves: int | None = Field(
+        default=None,
+        ge=1900,
+        le=2200,
+        description="First performance year (calendar year) in which the practice is no longer "
+        "a participant; omit for one that stays. Its members leave the settlement with it.",
+    )
+
+    def participates(self, year: int) -> bool:
+        """Whether the practice is a participant in performance year ``year`` (calendar)."""
+        return (self.joins is None or year >= self.joins) and (
+            self.leaves is None or year < self.leaves
+        )
 
 
 class Participants(SettleModel):
-    """How the entity's earned savings or owed losses are distributed among its practices."""
+    """How the entity's earned savings or owed losses are distributed among its practices,
+    and which practices take part in each performance year.
+
+    A practice that joins or leaves between performance years moves its attributed members in
+    or out of the settlement as a block. The benchmark of every performance year is restated
+    for that year's participant list, as CMS restates it: its base years are the base-year
+    spend, member months and risk of the members of the practices taking part that year, as if
+    the list had always been the current one. A list that drops its costliest practice so
+    lowers its benchmark with its spend; the entity gains only where the benchmark does not
+    follow its own history (a regional adjustment moves it towards the region's cost).
+    """
 
     practices: Annotated[tuple[Practice, ...], Strict(False)] = Field(
         min_length=1, max_length=50, description="The participant practices."
@@ -854,6 +885,11 @@ class Participants(SettleModel):
             if name in names[:i]:
                 raise FieldError(("practices", i, "name"), f"duplicate practice name {name!r}")
         return self
+
+    @property
+    def churns(self) -> bool:
+        """Whether any practice joins or leaves during the performance years."""
+        return any(p.joins is not None or p.leaves is not None for p in self.practices)
 
 
 class Provider(SettleModel):
@@ -1275,6 +1311,39 @@ class Scenario(SettleModel):
                         f"duplicate design name {d.name!r}: names are shared by all lines",
                     )
                 designs.add(d.name)
+        return self
+
+    @model_validator(mode="after")
+    def _participant_years(self) -> Scenario:
+        part = self.participants
+        if part is None:
+            return self
+        first = self.first_performance_year
+        last = first + self.performance_years - 1
+        for i, pr in enumerate(part.practices):
+            where: tuple[str | int, ...] = ("participants", "practices", i)
+            if pr.joins is not None and not first <= pr.joins <= last:
+                raise FieldError(
+                    (*where, "joins"),
+                    f"joins must be a performance year, {first} to {last}; got {pr.joins}",
+                )
+            if pr.leaves is not None and not first < pr.leaves <= last:
+                raise FieldError(
+                    (*where, "leaves"),
+                    f"leaves must be a performance year after the first, {first + 1} to {last}; "
+                    f"got {pr.leaves}",
+                )
+            if pr.joins is not None and pr.leaves is not None and pr.leaves <= pr.joins:
+                raise FieldError(
+                    (*where, "leaves"),
+                    f"leaves ({pr.leaves}) must come after joins ({pr.joins})",
+                )
+        for year in range(first, last + 1):
+            if not any(pr.participates(year) for pr in part.practices):
+                raise FieldError(
+                    ("participants", "practices"),
+                    f"no practice is a participant in performance year {year}",
+                )
         return self
 
     @model_validator(mode="after")
