@@ -374,10 +374,13 @@ def _simulate_trial(
                 )
                 work[R_COST * L + lane] = cost if attributed else -1.0
                 work[R_COST_J * L + lane] = cost_j if attributed_j else -1.0
-                work[R_MANAGED * L + lane] = 1.0 if managed else 0.0
-                work[R_MANAGED_J * L + lane] = 1.0 if managed_j else 0.0
-                work[R_AVOIDED * L + lane] = full - cost if attributed & managed else 0.0
-                work[R_AVOIDED_J * L + lane] = full_j - cost_j if attributed_j & managed_j else 0.0
+                if detail:  # read by the practices' loop only with churn
+                    work[R_MANAGED * L + lane] = 1.0 if managed else 0.0
+                    work[R_MANAGED_J * L + lane] = 1.0 if managed_j else 0.0
+                    work[R_AVOIDED * L + lane] = full - cost if attributed & managed else 0.0
+                    work[R_AVOIDED_J * L + lane] = (
+                        full_j - cost_j if attributed_j & managed_j else 0.0
+                    )
                 occupant_stay = (
                     attributed,
                     managed,
