@@ -41,7 +41,7 @@ benchmark:
   trend_rate: 0.0
 {regional}
 participants:
-  practices:
+{restate}  practices:
     - {{name: lean, share: 0.3333333333333333, cost_ratio: 0.8}}
     - {{name: middle, share: 0.3333333333333333, cost_ratio: 1.0}}
     - {{name: costly, share: 0.3333333333333334, cost_ratio: 1.4{leaves}}}
@@ -64,8 +64,10 @@ def _text(
     stop_loss: bool = False,
     trials: int = 300,
     members: int = 6000,
+    restate: bool = True,
 ) -> str:
     return TEXT.format(
+        restate="" if restate else "  restate: false\n",
         trials=trials,
         members=members,
         regional=REGIONAL if regional else "",
@@ -141,6 +143,34 @@ def test_dropping_the_costliest_practice_gains_what_the_regional_weight_predicts
     gain = dropped - stayed
     se = gain.std(ddof=1) / np.sqrt(gain.size)
     assert abs(gain.mean() - w * (c_all - c_kept) * pmpm) < 4 * se + 0.5
+
+
+def test_without_restatement_the_entity_keeps_the_whole_drop():
+    # A benchmark fixed on the first year's list: the base years stay those of all three
+    # practices, so dropping the costliest gains the whole fall in cost level, (c_all - c_kept)
+    # x pmpm per member month, with no regional adjustment; the year before is unchanged.
+    pmpm = 1000.0
+    fixed = _run(regional=False, restate=False)
+    restated = _run(regional=False)
+    np.testing.assert_array_equal(
+        fixed.benchmark.isel(year=0).values, restated.benchmark.isel(year=0).values
+    )
+    before, after = _savings_pmpm(fixed)
+    c_all, c_kept = (0.8 + 1.0 + 1.4) / 3, (0.8 + 1.0) / 2
+    for got, want in ((before, 0.0), (after, (c_all - c_kept) * pmpm)):
+        se = got.std(ddof=1) / np.sqrt(got.size)
+        assert abs(got.mean() - want) < 4 * se + 0.5, (got.mean(), se, want)
+    # The spend is the same either way; only the benchmark differs.
+    np.testing.assert_array_equal(fixed.actual_spend.values, restated.actual_spend.values)
+
+
+def test_the_results_mark_each_years_participants():
+    ds = _run(trials=4, members=300)
+    active = ds.participant_active
+    assert active.dims == ("participant", "year")
+    np.testing.assert_array_equal(active.values, [[True, True], [True, True], [True, False]])
+    assert active.attrs["units"] == "1"
+    assert "participant" in active.attrs["description"]
 
 
 def test_participant_lists():

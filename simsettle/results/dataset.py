@@ -44,6 +44,7 @@ from simsettle.results.schema import (
     VAR_ATTRS,
 )
 from simsettle.results.sweeps import label_design_axes
+from simsettle.rules.participants import participant_lists
 from simsettle.rules.terms import compile_terms
 from simsettle.scenario.contracts import Design
 from simsettle.scenario.costs import CostShape, compound_cv
@@ -306,6 +307,9 @@ def to_dataset(
         "care_management_savings": (_TY, settled.care_management_savings),
     }
     data.update({name: (dims, a) for name, (dims, a) in optional.items() if a is not None})
+    if sc.participants is not None:
+        lists = participant_lists(sc.participants, sc.first_performance_year, len(sc.years))
+        data["participant_active"] = ((_P, _Y), np.ascontiguousarray(lists.T))
     for name, (_, arr) in data.items():
         if not np.all(np.isfinite(arr)):
             raise SimulationError(f"{name} has non-finite values; please report this scenario")

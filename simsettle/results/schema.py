@@ -64,6 +64,13 @@ VAR_ATTRS: dict[str, dict[str, str]] = {
         "units": "1",
         "description": "Attributed member months of the practice.",
     },
+    "participant_active": {
+        "long_name": "participating practice",
+        "units": "1",
+        "description": "Whether the practice is a participant in the performance year "
+        "(participants.practices[].joins and leaves): its members are in that year's "
+        "settlement, and the year's benchmark is built for the participants that year.",
+    },
     "line_benchmark": {
         "long_name": "benchmark of the line",
         "units": "USD",

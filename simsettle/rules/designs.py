@@ -179,15 +179,23 @@ def _restated(
 
     Each distinct list is restated once (:func:`restated_aggregates`): its benchmark is built
     from its own history in every base year, as if the list had always been today's, so a
-    rebased period's base years (earlier performance years) are restated too.
+    rebased period's base years (earlier performance years) are restated too. Without
+    restatement (``participants.restate`` false) the simulated base years are those of the
+    first performance year's list, whatever the current list.
     """
     nb = inputs.n_base_years
     n_att = int(inputs.attachments.shape[0])
     benchmark = np.empty((aggregates.shape[0], lists.shape[0]))
     current = aggregates.copy()
+    part = scenario.participants
+    first = (
+        None if part is None or part.restate else restated_aggregates(aggregates, n_att, lists[0])
+    )
     for members in np.unique(lists, axis=0):
         years = np.flatnonzero((lists == members).all(axis=1))
         restated = restated_aggregates(aggregates, n_att, members)
+        if first is not None:
+            restated[:, :nb] = first[:, :nb]
         benchmark[:, years] = _benchmark(scenario, restated, nb)[:, years]
         current[:, nb + years] = restated[:, nb + years]
     return benchmark, current

@@ -861,7 +861,8 @@ class Participants(SettleModel):
     spend, member months and risk of the members of the practices taking part that year, as if
     the list had always been the current one. A list that drops its costliest practice so
     lowers its benchmark with its spend; the entity gains only where the benchmark does not
-    follow its own history (a regional adjustment moves it towards the region's cost).
+    follow its own history (a regional adjustment moves it towards the region's cost). Without
+    restatement (``restate: false``) the benchmark stays that of the first list.
     """
 
     practices: Annotated[tuple[Practice, ...], Strict(False)] = Field(
@@ -873,6 +874,15 @@ class Participants(SettleModel):
         "each practice's own savings against its share of the target (its share of base-year "
         "spend times the benchmark), losses to its own losses; `quality_pool`: to member "
         "months times the practice's quality factor.",
+    )
+    restate: bool = Field(
+        default=True,
+        description="`true` (CMS): each performance year's benchmark is built from the base "
+        "years of that year's participant list, as if it had always been the list. `false` "
+        "(a benchmark fixed when the contract starts, as in many commercial contracts): every "
+        "year's per-capita benchmark comes from the base years of the first performance "
+        "year's list, applied to the current list's member months and risk, so an entity that "
+        "drops a costly practice keeps the whole drop in its spend as savings.",
     )
 
     @model_validator(mode="after")
