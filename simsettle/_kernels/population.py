@@ -4,9 +4,12 @@ The member-year rule itself lives in :mod:`simsettle._kernels.member` (shared wi
 kernel); this module lays it out for the CPU. Members run ``LANES`` slots at a time in loops that
 LLVM vectorizes (AVX2, AVX-512): Philox, Box-Muller with a polynomial sine and cosine, and
 ``exp``/``log`` of :mod:`~simsettle._kernels.elementary` instead of the C library's opaque
-calls. On one core of this project's AMD EPYC machines, about 53 ns per member-year for the
-memoryless member and 76 ns with persistent cost (``cost.persistence``), issue 14's model, all
-mechanisms on (``python benchmarks/run.py``).
+calls. On one core of this project's AMD EPYC machines, about 61 ns per member-year for the
+memoryless member, 80 ns with persistent cost (``cost.persistence``, the default) and 115 ns
+with every mechanism of issue 14 on (``benchmarks/run.py``'s workload; a noisy score, rosters
+correlated with risk, practice churn). Draws that only an arriving member needs (its roster
+status) are made in a separate, out-of-line pass over the lanes that need them
+(:func:`_arrivals`): in the trial's loops they cost every member-year, vectorised or not.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from simsettle._kernels.records import (
     R_FRAILTY_Z,
     R_FRESH,
     R_JOINER,
+    R_LIST,
     R_LOAD,
     R_MANAGED,
     R_MANAGED_J,
@@ -58,10 +62,14 @@ from simsettle._kernels.records import (
     R_MU,
     R_MU_J,
     R_NEW,
+    R_PAYER_J,
     R_PAYER_ONLY,
     R_PRACTICE,
+    R_PROVIDER_J,
     R_PROVIDER_ONLY,
     R_RATIO,
+    R_RETAIN,
+    R_RETAIN_J,
     R_RISK,
     R_RISK_J,
     R_SCORE_E,
@@ -179,6 +187,101 @@ def _lane_year(
     work[R_SCORE_E * L + lane] = nxt.score_e
 
 
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _draw_status(
+    m: M.MemberModel,
+    at: tuple[np.uint32, np.uint32, np.uint32, np.uint32, np.uint32],
+    lane: int,
+    work: F8,
+) -> None:
+    """An arriving occupant's roster status into the roster rows."""
+    L = LANES
+    status = M.roster(
+        m,
+        True,
+        (False, False),
+        M.attribution_draws(m, at, STREAM_ATTRIBUTION),
+        work[R_ZO * L + lane],
+    )
+    work[R_PAYER_ONLY * L + lane] = 1.0 if status[0] else 0.0
+    work[R_PROVIDER_ONLY * L + lane] = 1.0 if status[1] else 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _arrivals(
+    m: M.MemberModel,
+    k0: np.uint32,
+    k1: np.uint32,
+    ctr: np.uint32,
+    yy: np.uint32,
+    first: int,
+    n_valid: int,
+    later: bool,
+    work: F8,
+) -> None:
+    """The roster statuses of the members who arrive this year, drawn when they arrive and kept
+    for their stay (:func:`~simsettle._kernels.member.roster`): the occupants in their first
+    year (every lane in the first simulated year, ``R_FRESH`` ones later), into the roster rows
+    (which otherwise carry the status the occupant arrived with), and the joiners, with their
+    retention uniforms, into the joiner's rows. ``first`` is the lane block's first member
+    counter word.
+
+    Out of line: written in the trial's loops, this code cost every member-year 15 to 20% (AMD
+    EPYC, one core) even in runs where no roster rule is on; and the lanes are listed before
+    they are drawn for, because a loop that tests each lane is vectorised with the test as a
+    mask, drawing for every lane (11 ns per lane-year for none).
+    """
+    L = LANES
+    if later:
+        # The few lanes whose occupant is new are listed first, so that the draws run for them
+        # only (a loop that tests each lane would be vectorized, drawing for every lane).
+        for i in range(_list_lanes(work, R_FRESH, n_valid)):
+            lane = int(work[R_LIST * L + i])
+            _draw_status(m, (k0, k1, ctr, yy, np.uint32(first + lane)), lane, work)
+    else:
+        for lane in range(L):  # every member arrives: a vector loop, with no branch
+            _draw_status(m, (k0, k1, ctr, yy, np.uint32(first + lane)), lane, work)
+    for i in range(_list_lanes(work, R_JOINER, n_valid)):
+        lane = int(work[R_LIST * L + i])
+        at = (k0, k1, ctr, yy, np.uint32(first + lane))
+        v_draws = M.attribution_draws(m, at, STREAM_JOINER_ATTRIBUTION)
+        status_j = M.roster(m, True, (False, False), v_draws, work[R_ZJ * L + lane])
+        work[R_PAYER_J * L + lane] = 1.0 if status_j[0] else 0.0
+        work[R_PROVIDER_J * L + lane] = 1.0 if status_j[1] else 0.0
+        work[R_RETAIN_J * L + lane] = v_draws[0]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _list_lanes(work: F8, row: int, n_valid: int) -> int:
+    """Write the lanes below ``n_valid`` whose ``row`` is set into the ``R_LIST`` row, in order;
+    return how many."""
+    L = LANES
+    k = 0
+    for lane in range(n_valid):
+        if work[row * L + lane] > 0.5:
+            work[R_LIST * L + k] = lane
+            k += 1
+    return k
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _retention(
+    m: M.MemberModel,
+    k0: np.uint32,
+    k1: np.uint32,
+    ctr: np.uint32,
+    yy: np.uint32,
+    first: int,
+    work: F8,
+) -> None:
+    """The occupants' retention uniforms (``R_RETAIN``), read by retrospective attribution only:
+    prospective attribution retains everyone (``retain`` 1) and leaves the row at 0."""
+    L = LANES
+    for lane in range(L):
+        at = (k0, k1, ctr, yy, np.uint32(first + lane))
+        work[R_RETAIN * L + lane] = M.attribution_draws(m, at, STREAM_ATTRIBUTION)[0]
+
+
 @njit(cache=True, nogil=True)
 def persists(params: Any) -> bool:
     """Whether a member's mixture cost persists (``cost_persistence > 0``, not
@@ -283,6 +386,9 @@ def _simulate_trial(
                         x_j, f_j = M.compound_cost(m, at, STREAM_CLAIMS + 1, 0.0, True)
                         work[R_X_J * L + lane] = x_j
                         work[R_FRAILTY_Z * L + lane] = f_j
+            # Roster statuses are drawn when a member arrives (out of line: few members do).
+            if m.attribution_on:
+                _arrivals(m, k0, k1, ctr, yy, offset + base, n_valid, later, work)
             # Exposure shares of the leavers' stays only (about turnover of the lanes): a scalar
             # loop over them costs less than a Philox call in every lane of the vector loop.
             for lane in range(n_valid):
@@ -318,24 +424,21 @@ def _simulate_trial(
             # Attribution, care management and the lane sums. The roster rows hold this year's
             # occupant's status on entry and next year's on exit.
             o = sums + y * n_lane_fields * L
+            if m.retain < 1.0:
+                _retention(m, k0, k1, ctr, yy, offset + base, work)
             for lane in range(L):
-                at = (k0, k1, ctr, yy, np.uint32(offset + base + lane))
-                u_draws = M.attribution_draws(m, at, STREAM_ATTRIBUTION)
-                v_draws = M.attribution_draws(m, at, STREAM_JOINER_ATTRIBUTION)
-                carried = (
+                status = (
                     work[R_PAYER_ONLY * L + lane] > 0.5,
                     work[R_PROVIDER_ONLY * L + lane] > 0.5,
                 )
-                status = M.roster(
-                    m, work[R_FRESH * L + lane] > 0.5, carried, u_draws, work[R_ZO * L + lane]
-                )
-                status_j = M.roster(m, True, carried, v_draws, work[R_ZJ * L + lane])
                 joined = work[R_JOINER * L + lane] > 0.5
-                work[R_PAYER_ONLY * L + lane] = (
-                    1.0 if (status_j[0] if joined else status[0]) else 0.0
-                )
+                payer_j = work[R_PAYER_J * L + lane]
+                provider_j = work[R_PROVIDER_J * L + lane]
+                status_j = (payer_j > 0.5, provider_j > 0.5)
+                # Next year's occupant's status: the joiner's where one takes the slot.
+                work[R_PAYER_ONLY * L + lane] = payer_j if joined else work[R_PAYER_ONLY * L + lane]
                 work[R_PROVIDER_ONLY * L + lane] = (
-                    1.0 if (status_j[1] if joined else status[1]) else 0.0
+                    provider_j if joined else work[R_PROVIDER_ONLY * L + lane]
                 )
                 valid = lane < n_valid
                 ratio = work[R_RATIO * L + lane]
@@ -355,7 +458,7 @@ def _simulate_trial(
                     work[R_SHARE * L + lane],
                     index,
                     programme,
-                    u_draws[0],
+                    work[R_RETAIN * L + lane],
                     status,
                 )
                 attributed_j, managed_j, full_j, cost_j = M.in_settlement(
@@ -369,7 +472,7 @@ def _simulate_trial(
                     work[R_SHARE_J * L + lane],
                     index,
                     programme,
-                    v_draws[0],
+                    work[R_RETAIN_J * L + lane],
                     status_j,
                 )
                 work[R_COST * L + lane] = cost if attributed else -1.0

@@ -184,7 +184,12 @@ R_MANAGED = 35  # 1 if this year's occupant is care-managed (read with practice 
 R_MANAGED_J = 36  # the joiner's
 R_AVOIDED = 37  # the occupant's cost avoided by care management in the settlement (else 0)
 R_AVOIDED_J = 38  # the joiner's
-N_ROWS = 39
+R_PAYER_J = 39  # 1 if the joiner is payer-only (drawn where there is a joiner)
+R_PROVIDER_J = 40  # 1 if the joiner is provider-only
+R_RETAIN_J = 41  # the joiner's retention uniform (its first attribution draw)
+R_RETAIN = 42  # the occupant's retention uniform (read by retrospective attribution only)
+R_LIST = 43  # scratch: the lanes of this year's arriving members (see population._arrivals)
+N_ROWS = 44
 # Member fields summed per lane, in this order, then one per stop-loss attachment.
 LF_SPEND, LF_MONTHS, LF_RISK, LF_DEMO, LF_MEMBERS, LF_CM_MONTHS, LF_CM_AVOIDED = range(7)
 N_LANE_FIELDS = 7
