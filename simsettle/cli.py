@@ -458,7 +458,7 @@ def run_summary(ds: xr.Dataset, out: Path, elapsed: float) -> str:
     import math
 
     from simsettle.plot._style import format_money
-    from simsettle.report import format_cost_moments, format_summary
+    from simsettle.report import format_cost_moments, format_participants, format_summary
     from simsettle.results import sweep_base
     from simsettle.stats import statistic
 
@@ -493,6 +493,9 @@ def run_summary(ds: xr.Dataset, out: Path, elapsed: float) -> str:
     moments = format_cost_moments(ds)
     if moments:
         lines.append(moments)
+    participants = format_participants(ds)
+    if participants:
+        lines.append(participants)
     lines.append(f"wrote {out} in {elapsed:.1f} s")
     return "\n".join(lines)
 

@@ -173,6 +173,38 @@ def test_the_results_mark_each_years_participants():
     assert "participant" in active.attrs["description"]
 
 
+def test_the_run_summary_names_the_schedule_and_the_benchmark_rule():
+    from simsettle.report import format_participants
+
+    churn = _run(trials=4, members=300)
+    assert format_participants(churn) == (
+        "Participants: costly leaves in 2027; each performance year's benchmark is restated "
+        "for that year's participants (CMS)."
+    )
+    fixed = _run(trials=4, members=300, restate=False)
+    assert fixed.participant_active.attrs["benchmark_restated"] == 0
+    assert format_participants(fixed).endswith(
+        "the benchmark stays that of the first year's participants (not restated)."
+    )
+    assert format_participants(_run(trials=4, members=300, leaves=None)) == ""
+
+
+def test_the_participants_chart_shows_a_leaver_over_its_years():
+    from simsettle.plot import fig_participants
+    from simsettle.plot._style import format_percent
+
+    churn = _run(trials=40, members=600)
+    fig = fig_participants(churn, design="linear")
+    (ax,) = fig.axes
+    labels = {t.get_text().split("\n")[0]: t.get_text() for t in ax.get_yticklabels()}
+    assert labels["costly"].endswith("\n2026 only")
+    assert "only" not in labels["lean"]
+    # Its marks are those of the year it takes part in, not the zeros after it left.
+    first = churn.participant_payout.sel(design="linear", participant="costly").isel(year=0)
+    texts = [t.get_text() for t in ax.texts]
+    assert any(f"P(= 0) = {format_percent(float((first == 0).mean()), 1)}" in t for t in texts)
+
+
 def test_participant_lists():
     sc = parse_scenario(_text()).scenario
     assert sc.participants is not None

@@ -425,6 +425,31 @@ def _participant_shares(ds: xr.Dataset) -> dict[str, float]:
     return {str(p): float(totals.sel(participant=p)) / whole for p in totals["participant"].values}
 
 
+def _active_years(ds: xr.Dataset) -> dict[str, list[int]]:
+    """The performance years of each practice that does not take part in every one (from
+    ``participant_active``; empty without practice churn)."""
+    if "participant_active" not in ds.data_vars:
+        return {}
+    active = ds["participant_active"]
+    extra = [d for d in active.dims if d not in ("participant", "year")]
+    if extra:  # the same schedule at every point of a sweep
+        active = active.isel(dict.fromkeys(extra, 0))
+    years = [int(y) for y in active["year"].values]
+    out = {}
+    for p in active["participant"].values:
+        row = active.sel(participant=p).values.astype(bool)
+        if not row.all():
+            out[str(p)] = [y for y, a in zip(years, row, strict=True) if a]
+    return out
+
+
+def _years_text(years: Sequence[int]) -> str:
+    """``2026``, ``2026-2028`` or ``2026, 2028``."""
+    if len(years) > 1 and list(years) == list(range(years[0], years[-1] + 1)):
+        return f"{years[0]}\u2013{years[-1]}"
+    return ", ".join(str(y) for y in years)
+
+
 def _scenario_value(ds: xr.Dataset, *path: str) -> Any:
     """A value from the scenario text stored in ``ds.attrs["scenario_yaml"]``, None if absent."""
     text = ds.attrs.get("scenario_yaml")
@@ -493,13 +518,17 @@ def fig_participants(
     colors = design_colors(ds["design"].values)
     practices = [str(p) for p in ds["participant"].values]
     sub = ds[[var]]
+    active = _active_years(ds)
     samples: dict[tuple[str, str], npt.NDArray[np.float64]] = {}
+    stats: dict[tuple[str, str], _Summary] = {}
     for p in practices:
         per = sub.sel(participant=p, drop=True)
+        if p in active:  # only the years in which the practice takes part
+            per = per.sel(year=active[p])
+        by_design = _summaries(per[var].sel(design=designs).transpose("design", ...))
         for d in designs:
             samples[(p, d)] = _pooled(per, var, d)
-    by_design = _summaries(sub[var].sel(design=designs).transpose("participant", "design", ...))
-    stats = {(p, d): by_design[(p, d)] for p, d in samples}
+            stats[(p, d)] = by_design[(d,)]
     first = designs[0]
     order = sorted(
         practices,
@@ -550,7 +579,9 @@ def fig_participants(
     axis.set_ylim(len(order) - 0.5, -0.5)
     shares = _participant_shares(ds)
     labels = [
-        f"{p}\n{format_percent(shares[p], 1)} of member months" if p in shares else p for p in order
+        (f"{p}\n{format_percent(shares[p], 1)} of member months" if p in shares else p)
+        + (f"\n{_years_text(active[p])} only" if p in active else "")
+        for p in order
     ]
     axis.set_yticks(list(range(len(order))), labels, fontsize=8.0)
     axis.tick_params(axis="y", length=0)

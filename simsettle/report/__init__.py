@@ -15,6 +15,7 @@ from simsettle.report.html import render_html, write_html
 from simsettle.report.pdf import write_pdf
 from simsettle.report.summary import (
     format_cost_moments,
+    format_participants,
     format_summary,
     safe_filename,
     summary_table,
@@ -26,6 +27,7 @@ __all__ = [
     "Report",
     "build_report",
     "format_cost_moments",
+    "format_participants",
     "format_summary",
     "render_html",
     "safe_filename",

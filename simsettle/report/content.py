@@ -241,7 +241,7 @@ def _facts(
     ds: xr.Dataset, view: xr.Dataset, sweep: Sequence[str], n_all: int
 ) -> tuple[tuple[str, str], ...]:
     """The run facts; ``view`` is ``ds`` at the base point of its sweep."""
-    from simsettle.report.summary import format_cost_moments
+    from simsettle.report.summary import format_cost_moments, format_participants
 
     facts: list[tuple[str, str]] = [
         ("Scenario", _attr(ds, "title")),
@@ -265,6 +265,9 @@ def _facts(
         facts.append(("Cost model", cost.removeprefix("Cost model: ")))
     if warning:
         facts.append(("Cost warning", warning))
+    participants = format_participants(ds)
+    if participants:
+        facts.append(("Participants", participants.removeprefix("Participants: ")))
     history = _history(ds)
     for i, (when, what) in enumerate(history):
         label = "Run" if i == 0 else "Then"
@@ -628,7 +631,8 @@ _CAPTIONS: dict[str, str] = {
     "and marks are those of the comparison chart: the spread of non-zero payouts, a bar on the "
     "zero line for the share of zero payouts, the 5th to 95th percentile, median (white dot) "
     "and mean (diamond). The right margin gives each practice's chance of paying, P(pays), "
-    "and of a zero payout.",
+    "and of a zero payout. A practice that joins or leaves is shown over the years it takes "
+    "part in, named under it.",
     "tornado": "Which swept parameter moves the mean settlement most. For each parameter "
     "the two bars run from the base case (vertical line: every parameter at its base value) "
     "to the mean settlement with that parameter at its lowest value (grey) and at its highest "

@@ -19,7 +19,13 @@ from simsettle.stats import quantile_name, summary
 if TYPE_CHECKING:
     from rich.table import Table
 
-__all__ = ["format_cost_moments", "format_summary", "safe_filename", "summary_table"]
+__all__ = [
+    "format_cost_moments",
+    "format_participants",
+    "format_summary",
+    "safe_filename",
+    "summary_table",
+]
 
 _QUANTILES = (0.05, 0.5, 0.95)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -206,6 +212,34 @@ def _roster_line(m: dict[str, Any]) -> str:
             "would if it knew and reached every member (members in their first year)."
         )
     return text
+
+
+def format_participants(ds: xr.Dataset) -> str:
+    """One line on the practices that join or leave (from ``participant_active``), or ""
+    where every practice takes part in every performance year."""
+    if "participant_active" not in ds.data_vars:
+        return ""
+    active = ds["participant_active"]
+    extra = [d for d in active.dims if d not in ("participant", "year")]
+    if extra:  # the same schedule at every point of a sweep
+        active = active.isel(dict.fromkeys(extra, 0))
+    table = active.transpose("participant", "year").values.astype(bool)
+    if table.all():
+        return ""
+    years = [int(y) for y in active["year"].values]
+    changes = []
+    for name, row in zip(active["participant"].values, table, strict=True):
+        for k in range(1, len(years)):
+            if row[k] != row[k - 1]:
+                verb = "joins" if row[k] else "leaves"
+                changes.append(f"{name} {verb} in {years[k]}")
+    restated = bool(active.attrs.get("benchmark_restated", 1))
+    rule = (
+        "each performance year's benchmark is restated for that year's participants (CMS)"
+        if restated
+        else "the benchmark stays that of the first year's participants (not restated)"
+    )
+    return f"Participants: {'; '.join(changes)}; {rule}."
 
 
 def format_cost_moments(ds: xr.Dataset) -> str:

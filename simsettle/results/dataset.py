@@ -349,6 +349,9 @@ def to_dataset(
         coords=coords,
         attrs=make_attrs(loaded, seed=seed, trials=trials, inputs=inputs, command=command),
     )
+    if sc.participants is not None:
+        # Whether each year's benchmark follows its participant list (participants.restate).
+        ds["participant_active"].attrs["benchmark_restated"] = int(sc.participants.restate)
     return ds
 
 
