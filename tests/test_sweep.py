@@ -311,3 +311,21 @@ def test_a_model_sweep_of_a_portfolio_settles_every_lines_designs():
     point = swept.sel(turnover=0.2)
     for name in ("settlement", "portfolio_settlement", "line_actual_spend"):
         np.testing.assert_array_equal(point[name].values, single[name].values, err_msg=name)
+
+
+def test_a_cost_sweeps_summary_describes_its_base_point():
+    """Swept cost fields: the Dataset's cost moments, and the run summary's cost line read from
+    them, are the base point's (issue 15: they were the first swept value's)."""
+    import json
+
+    from simsettle.report import format_cost_moments
+    from simsettle.results import achieved_cost_moments
+
+    sweep = "sweep:\n  - {path: cost.body_sigma, values: [1.0, 1.3, 1.6], base: 1.3}\n"
+    ds = simsettle.simulate(parse_scenario(BASE + sweep, "cost.yaml"), trials=4, progress=False)
+    at_base = parse_scenario(BASE, "base.yaml", [parse_override("cost.body_sigma=1.3")])
+    first = parse_scenario(BASE, "base.yaml", [parse_override("cost.body_sigma=1.0")])
+    expected = achieved_cost_moments(at_base.scenario)
+    assert json.loads(ds.attrs["cost_moments"]) == pytest.approx(expected)
+    assert expected["cv"] != pytest.approx(achieved_cost_moments(first.scenario)["cv"])
+    assert f"CV {expected['cv']:.2f}" in format_cost_moments(ds)

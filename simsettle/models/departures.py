@@ -94,7 +94,8 @@ def _decedent_sample(shape: CostShape, ratio: float, sigma: float, c: float) -> 
     u = rng.random(n)
     body = mix.body_mean * np.exp(mix.body_sigma * rng.standard_normal(n) - 0.5 * mix.body_sigma**2)
     tail_p = mix.tail_probability
-    v = (u - mix.zero_cost_share) / tail_p if tail_p > 0.0 else np.ones(n)
+    # (The numerator is capped at tail_p outside the tail: no overflow for a tiny tail_p.)
+    v = np.minimum(u - mix.zero_cost_share, tail_p) / tail_p if tail_p > 0.0 else np.ones(n)
     tail = mix.tail_threshold * np.maximum(v, 1e-300) ** (-1.0 / mix.tail_shape)
     x = np.where(
         u < mix.zero_cost_share, 0.0, np.where(u < mix.zero_cost_share + tail_p, tail, body)

@@ -73,7 +73,9 @@ def _log_x(shape: CostShape, c: F8, b: F8) -> F8:
         tail = above <= tail_p
         out = np.where(
             tail,
-            math.log(mix.tail_threshold) - np.log(above / tail_p) / mix.tail_shape,
+            # (Capped at 1 outside the tail, where it is not used: no overflow for a tiny tail_p.)
+            math.log(mix.tail_threshold)
+            - np.log(np.minimum(above, tail_p) / tail_p) / mix.tail_shape,
             out,
         )
     if zero > 0.0:

@@ -91,6 +91,16 @@ def _upper_quantile(share: float) -> float:
     return -NormalDist().inv_cdf(share)
 
 
+def _latent_quantile(share: float) -> float:
+    """The standard normal quantile of ``share``, -40 for 0 and 40 for 1 (beyond any latent
+    normal the kernels draw)."""
+    if share <= 0.0:
+        return -40.0
+    if share >= 1.0:
+        return 40.0
+    return NormalDist().inv_cdf(share)
+
+
 def stop_loss_attachments(designs: Sequence[AnyDesign]) -> npt.NDArray[np.float64]:
     """Sorted unique attachment points (USD) named by ``designs``' compiled terms."""
     compiled = (compile_terms(d).stop_loss for d in designs)
@@ -123,7 +133,9 @@ def compile_model(
     p["tail_scale"] = cost.tail_threshold / load
     p["tail_inv_shape"] = 1.0 / cost.tail_shape
     # The body is lognormal with mean cost.body_mean / load: mu = log(mean) - sigma^2 / 2.
-    p["body_mu"] = math.log(cost.body_mean / load) - 0.5 * cost.body_sigma**2
+    # (Under frequency_severity the mixture's fields are unused and need not make a body.)
+    mixture = cost.model == "mixture"
+    p["body_mu"] = math.log(cost.body_mean / load) - 0.5 * cost.body_sigma**2 if mixture else 0.0
     p["body_sigma"] = cost.body_sigma
     # Growth factors lognormal with mean 1 + trend.mean (the reference's likewise).
     p["trend_mu"] = math.log1p(trend.mean) - 0.5 * trend.sd**2
@@ -183,12 +195,9 @@ def compile_model(
     # the complement so that it is exact for a small tail probability; without a zero class or
     # a tail, +-40, beyond any latent normal (a Box-Muller normal is below 6.8 in size).
     p["cost_persistence"] = cost.persistence
-    p["cost_zero_z"] = (
-        NormalDist().inv_cdf(cost.zero_cost_share) if cost.zero_cost_share > 0.0 else -40.0
-    )
-    p["cost_tail_z"] = (
-        -NormalDist().inv_cdf(cost.tail_probability) if cost.tail_probability > 0.0 else 40.0
-    )
+    # (A share of 1 is possible only under frequency_severity, which reads neither.)
+    p["cost_zero_z"] = _latent_quantile(cost.zero_cost_share)
+    p["cost_tail_z"] = -_latent_quantile(cost.tail_probability)
     cm = scenario.care_management
     p["care_management_z"] = math.inf
     if cm is not None and cm.high_risk_share > 0.0:

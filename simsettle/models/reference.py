@@ -90,7 +90,11 @@ def simulate_trial_reference(
     )
     exp_years = (1 - t) + (t - a_loss) / 2 + t * pop.replacement / 2
     load = exp_cost / exp_years
-    body_mu = math.log(cost.body_mean / load) - cost.body_sigma**2 / 2
+    body_mu = (
+        math.log(cost.body_mean / load) - cost.body_sigma**2 / 2
+        if cost.model == "mixture"
+        else 0.0  # the mixture's fields are unused
+    )
     # The risk score is the calibrated prediction of the true risk exp(sigma z - sigma^2 / 2)
     # from the signal w = c z + sqrt(1 - c^2) e, c^2 = risk_score_accuracy, e the score's own
     # noise: E[exp(sigma z) | w] = exp(sigma c w + sigma^2 (1 - c^2) / 2), so the score is

@@ -85,6 +85,7 @@ __all__ = [
     "CostMoments",
     "CostShape",
     "FixedShape",
+    "SolverError",
     "TailParameters",
     "body_mean",
     "compound_cv",
@@ -93,6 +94,7 @@ __all__ = [
     "cost_solutions",
     "default_tail_threshold",
     "episodic_share",
+    "solve_body_sigma",
     "solve_cost",
     "tail_mean",
     "top_share_of",
@@ -105,6 +107,15 @@ BODY_SIGMA_MIN: Final = 1e-3
 #: Largest body log-sd (the scenario schema's bound).
 BODY_SIGMA_MAX: Final = 4.0
 _TOP_QS: Final = (0.01, 0.05, 0.10)
+#: Doublings of the outward bracket of :func:`_root_decreasing` before it gives up.
+_MAX_DOUBLINGS: Final = 60
+#: A top fraction this close (relatively) to the mass with a cost takes all of it.
+_ATOM_RTOL: Final = 1e-9
+
+
+class SolverError(ValueError):
+    """A numerical search of the cost model found no answer within its bounded iterations (a
+    ``ValueError``: the scenario's values are the cause, and the caller names the field)."""
 
 
 def tail_mean(tail_threshold: float, tail_shape: float) -> float:
@@ -458,7 +469,10 @@ def top_share_of(
     or above the positive mass the share is 1 (and the quantile search would not end).
     ``survival``, where given, is ``P(C > c)`` alone (cheaper, for the search).
     """
-    if q >= positive:
+    if q >= positive * (1.0 - _ATOM_RTOL):
+        # The costliest q include every member-year with a cost (within rounding: a positive
+        # mass of 1 - 0.99 - 0 lies 1e-15 above 0.01, and the quantile would be sought at
+        # -infinity). The members in that sliver carry at most the share it is of the mass.
         return 1.0
     log_q = math.log(q)
     surv_of = survival if survival is not None else (lambda x: survival_and_partial(x)[0])
@@ -474,22 +488,35 @@ def top_share_of(
 
 
 def _root_decreasing(f: _Fn, x0: float) -> float:
-    """Root of a continuous decreasing ``f`` on the real line, bracketed outward from ``x0``."""
+    """Root of a continuous decreasing ``f`` on the real line, bracketed outward from ``x0``.
+
+    The bracket doubles at most ``_MAX_DOUBLINGS`` times (a reach of ``2^60`` around ``x0``,
+    far beyond any cost ``exp(x)`` a float holds); an ``f`` whose sign does not change there
+    raises :class:`SolverError` instead of searching forever.
+    """
     lo, f_lo = x0, f(x0)
     step = 1.0
     if f_lo > 0.0:
         hi, f_hi = lo + step, f(lo + step)
-        while f_hi > 0.0:
+        for _ in range(_MAX_DOUBLINGS):
+            if f_hi <= 0.0:
+                break
             lo, f_lo = hi, f_hi
             step *= 2.0
             hi, f_hi = lo + step, f(lo + step)
+        else:
+            raise SolverError(f"no root above {x0:g}: the function stays positive")
     else:
         hi, f_hi = lo, f_lo
         lo, f_lo = hi - step, f(hi - step)
-        while f_lo <= 0.0:
+        for _ in range(_MAX_DOUBLINGS):
+            if f_lo > 0.0:
+                break
             hi, f_hi = lo, f_lo
             step *= 2.0
             lo, f_lo = hi - step, f(hi - step)
+        else:
+            raise SolverError(f"no root below {x0:g}: the function stays at or below 0")
     return _illinois(f, lo, hi, f_lo, f_hi, 1e-13 * max(1.0, abs(x0)), 1e-14)
 
 
@@ -866,6 +893,78 @@ def cost_solutions(
             f"the cost targets are beyond what the model can represent (pmpm {_fmt(pmpm)}, "
             f"cv {_fmt(cv)}, top5_share {_fmt(top5_share)}): {exc}"
         ) from None
+
+
+def solve_body_sigma(
+    pmpm: float,
+    cv: float,
+    *,
+    risk_sigma: float,
+    zero_cost_share: float = 0.15,
+    tail_probability: float = 0.056,
+    tail_shape: float = 5.0,
+    tail_threshold: float | None = None,
+) -> CostShape:
+    """The cost shape with mean ``pmpm`` and coefficient of variation ``cv`` (risk included)
+    whose zero class and tail are held as given: ``body_sigma`` alone is solved, in closed form.
+
+    This is ``cost.cv`` given without ``top5_share``: the default shape (the scenario schema's
+    ``zero_cost_share`` 0.15, ``tail_probability`` 0.056, ``tail_shape`` 5 and ``tail_threshold``
+    ``60 x pmpm``, the Medicare FFS fit) is kept and the lognormal body widens or narrows until
+    the CV is met. With ``b = 1 - z - t`` and the body mean ``m_b = (M - t h alpha / (alpha -
+    1)) / b`` (``M = 12 pmpm``), ``E[C^2] = exp(risk_sigma^2) (b m_b^2 exp(s^2) + t h^2 alpha /
+    (alpha - 2)) = (1 + CV^2) M^2`` gives ``exp(s^2)``. The CV rises with ``s``, so a target
+    outside the range that ``body_sigma`` in [0.001, 4] reaches raises ``ValueError`` naming it.
+
+    >>> s = solve_body_sigma(1000.0, 2.2, risk_sigma=0.5)
+    >>> round(s.body_sigma, 4), round(cost_moments(s).cv, 6)
+    (1.1942, 2.2)
+    """
+    values = {"pmpm": pmpm, "cv": cv, "risk_sigma": risk_sigma, "tail_shape": tail_shape}
+    for name, value in values.items():
+        if not math.isfinite(float(value)):
+            raise ValueError(f"{name} must be a finite number; got {value}")
+    threshold = default_tail_threshold(pmpm) if tail_threshold is None else float(tail_threshold)
+    mean = 12.0 * pmpm
+    a, h, t, z = tail_shape, threshold, tail_probability, zero_cost_share
+    body_p = 1.0 - z - t
+    body_mass = mean - t * tail_mean(h, a)  # b m_b
+    if body_p <= 0.0 or body_mass <= 0.0:
+        raise ValueError(
+            "the zero class and the tail leave no body to solve body_sigma with (lower "
+            "zero_cost_share, tail_probability or tail_threshold)"
+        )
+    if t > 0.0 and a <= 2.0:
+        raise ValueError(
+            f"with a tail of shape {_fmt(a)} (at most 2) the cost CV is infinite; a cv target "
+            f"needs tail_shape above 2"
+        )
+    tail_sq = t * h * h * a / (a - 2.0) if t > 0.0 else 0.0
+    growth = math.exp(risk_sigma * risk_sigma)
+
+    def cv_at(s: float) -> float:
+        ex2 = body_mass * body_mass / body_p * math.exp(s * s) + tail_sq
+        return math.sqrt(max(growth * ex2 / (mean * mean) - 1.0, 0.0))
+
+    lo, hi = cv_at(BODY_SIGMA_MIN), cv_at(BODY_SIGMA_MAX)
+    if not lo <= cv <= hi:
+        raise ValueError(
+            f"with the tail and zero class held (zero_cost_share {_fmt(z)}, tail_probability "
+            f"{_fmt(t)}, tail_shape {_fmt(a)}, tail_threshold {h:,.0f} USD, risk_sigma "
+            f"{_fmt(risk_sigma)}) the cost CV can range from {lo:.3f} to {_fmt_cv(hi)}; got "
+            f"{_fmt(cv)}. Give top5_share beside cv to solve the tail too, or move the held fields"
+        )
+    body_sq = ((1.0 + cv * cv) * mean * mean / growth - tail_sq) * body_p / (body_mass * body_mass)
+    sigma = min(max(math.sqrt(math.log(body_sq)), BODY_SIGMA_MIN), BODY_SIGMA_MAX)
+    return CostShape(
+        zero_cost_share=z,
+        body_sigma=sigma,
+        tail_probability=t,
+        tail_threshold=h,
+        tail_shape=a,
+        risk_sigma=risk_sigma,
+        pmpm=pmpm,
+    )
 
 
 class FixedShape(TypedDict, total=False):

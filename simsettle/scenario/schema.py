@@ -29,6 +29,7 @@ from simsettle.scenario.costs import (
     compound_cv,
     default_tail_threshold,
     episodic_share,
+    solve_body_sigma,
     solve_cost,
     tail_mean,
 )
@@ -395,8 +396,12 @@ class Cost(SettleModel):
         le=50.0,
         allow_inf_nan=False,
         description="Target coefficient of variation of a member's annual cost, risk included "
-        "(dimensionless). With `top5_share`, the engine solves body_sigma and tail_probability "
-        "(which must then be omitted) for these moments.",
+        "(dimensionless; mixture only). With `top5_share`, the engine solves body_sigma and "
+        "tail_probability (which must then be omitted) for these moments. Alone, it keeps the "
+        "default shape (zero_cost_share 0.15, tail_probability 0.056, tail_shape 5, "
+        "tail_threshold 60 x pmpm, or those given) and solves body_sigma (which must then be "
+        "omitted); with the default risk spread that reaches CVs from about 1.64 up (CV 2.2: "
+        "body_sigma 1.19, top 5% share 42%).",
     )
     top5_share: float | None = Field(
         default=None,
@@ -404,7 +409,7 @@ class Cost(SettleModel):
         lt=1.0,
         allow_inf_nan=False,
         description="Target share of spend carried by the costliest 5% of member-years "
-        "(fraction; Medicare FFS: 0.415). Given with `cv`.",
+        "(fraction; Medicare FFS: 0.415; mixture only). Given with `cv`.",
     )
     preset: PresetName | None = Field(
         default=None,
@@ -476,18 +481,18 @@ class Cost(SettleModel):
         targets = (self.cv is not None, self.top5_share is not None)
         if any(targets) and self.model == "frequency_severity":
             raise FieldError("cv", "cv and top5_share targets solve the mixture model only")
-        if any(targets) and not all(targets):
-            missing = "top5_share" if targets[0] else "cv"
-            raise FieldError(missing, "give cv and top5_share together")
-        solved = {"body_sigma", "tail_probability"} <= self.model_fields_set
-        if all(targets) and not solved:
+        if targets[1] and not targets[0]:
+            raise FieldError("cv", "top5_share is a target beside cv: give cv too")
+        solved = {"body_sigma", "tail_probability"} if targets[1] else {"body_sigma"}
+        if targets[0] and not solved <= self.model_fields_set:
             raise FieldError(
                 "cv",
                 "cost targets are solved against the population's risk spread: use them in a "
-                "scenario, or give body_sigma and tail_probability",
+                f"scenario, or give {' and '.join(sorted(solved))}",
             )
-        body_p = 1.0 - self.zero_cost_share - self.tail_probability
-        if body_p <= 0.0:
+        if self.model == "frequency_severity":
+            return self  # the mixture's fields are not used: nothing to check them against
+        if not self.zero_cost_share + self.tail_probability < 1.0:  # as CostShape checks it
             raise FieldError(
                 "tail_probability",
                 f"zero_cost_share + tail_probability must be below 1 so that some members fall "
@@ -956,23 +961,30 @@ def _solve_cost_targets(data: Mapping[str, Any], where: tuple[str | int, ...]) -
         data = _preset_mortality(data, preset.mortality)
     if cost.get("cv") is None and cost.get("top5_share") is None:
         return data
-    if any(not isinstance(cost.get(k), int | float) for k in ("pmpm", "cv", "top5_share")):
+    if cost.get("model", "mixture") != "mixture":
+        return data  # the Cost block says that targets solve the mixture only
+    cv_alone = cost.get("top5_share") is None
+    targets = ("pmpm", "cv") if cv_alone else ("pmpm", "cv", "top5_share")
+    if any(not isinstance(cost.get(k), int | float) for k in targets):
         return data  # field validation reports the missing or mistyped value
-    for key in ("body_sigma", "tail_probability"):
+    for key in ("body_sigma",) if cv_alone else ("body_sigma", "tail_probability"):
         if key in cost:
-            raise FieldError(
-                (*where, "cost", key),
-                f"give either {key} or the cv and top5_share targets (or a preset)",
-            )
+            wanted = "the cv target" if cv_alone else "the cv and top5_share targets (or a preset)"
+            raise FieldError((*where, "cost", key), f"give either {key} or {wanted}")
     population = data.get("population")
+    default = {k: Cost.model_fields[k].default for k in ("zero_cost_share", "tail_shape")}
     given: dict[str, Any] = {
         "pmpm": cost.get("pmpm"),
         "cv": cost.get("cv"),
-        "top5_share": cost.get("top5_share"),
-        "zero_cost_share": cost.get("zero_cost_share", 0.15),
-        "tail_shape": cost.get("tail_shape", Cost.model_fields["tail_shape"].default),
+        "zero_cost_share": cost.get("zero_cost_share", default["zero_cost_share"]),
+        "tail_shape": cost.get("tail_shape", default["tail_shape"]),
         "tail_threshold": cost.get("tail_threshold"),
     }
+    if cv_alone:
+        held = cost.get("tail_probability", Cost.model_fields["tail_probability"].default)
+        given["tail_probability"] = held
+    else:
+        given["top5_share"] = cost.get("top5_share")
     numbers = {k: _valid_number(Cost, k, v) for k, v in given.items()}
     pmpm = numbers["pmpm"]
     if given["tail_threshold"] is None and pmpm is not None:
@@ -982,6 +994,20 @@ def _solve_cost_targets(data: Mapping[str, Any], where: tuple[str | int, ...]) -
     if risk_sigma is None or any(v is None for v in numbers.values()):
         return data
     x = {k: float(v) for k, v in numbers.items() if v is not None}
+    if cv_alone:
+        try:
+            shape = solve_body_sigma(
+                x["pmpm"],
+                x["cv"],
+                risk_sigma=risk_sigma,
+                zero_cost_share=x["zero_cost_share"],
+                tail_probability=x["tail_probability"],
+                tail_shape=x["tail_shape"],
+                tail_threshold=x["tail_threshold"],
+            )
+        except (ValueError, ArithmeticError) as exc:
+            raise FieldError((*where, "cost", "cv"), str(exc)) from None
+        return {**data, "cost": {**cost, "body_sigma": shape.body_sigma}}
     try:
         shape = solve_cost(
             x["pmpm"],
