@@ -458,7 +458,13 @@ def run_summary(ds: xr.Dataset, out: Path, elapsed: float) -> str:
     import math
 
     from simsettle.plot._style import format_money
-    from simsettle.report import format_cost_moments, format_participants, format_summary
+    from simsettle.report import (
+        format_benchmark,
+        format_cost_moments,
+        format_participants,
+        format_summary,
+        format_truncation,
+    )
     from simsettle.results import sweep_base
     from simsettle.stats import statistic
 
@@ -493,6 +499,9 @@ def run_summary(ds: xr.Dataset, out: Path, elapsed: float) -> str:
     moments = format_cost_moments(ds)
     if moments:
         lines.append(moments)
+    for line in (format_benchmark(ds), format_truncation(ds)):
+        if line:
+            lines.append(line)
     participants = format_participants(ds)
     if participants:
         lines.append(participants)

@@ -182,13 +182,15 @@ def _estimate(
     agg = max(t * i.n_years * i.n_fields for i in inputs)
     chunk = max(min(chunk_trials, t) * i.n_years * i.n_fields for i in inputs)
     dty, ty = d * t * yp, t * yp
-    settled = dty * (_SETTLED + (_SETTLED_TIMING if timing else 0))
+    # Each stop-loss layer's recovery and premium apart where a design has an aggregate layer.
+    layers = 4 if any(getattr(x, "aggregate_stop_loss", None) for x in sc.all_designs) else 0
+    settled = dty * (_SETTLED + layers + (_SETTLED_TIMING if timing else 0))
     simulating = agg + chunk + (settled if len(inputs) > 1 else 0)
     # Settling: the aggregates, every design's settled arrays, one design's working arrays; the
     # participants' payouts (design, practice, trial, year) stacked from a list, and the
     # distribution's working arrays.
     settling = (
-        agg
+        agg * (2 if sc.truncation is not None else 1)  # truncation works on a copy
         + settled
         + ty * (_WORKING + (_WORKING_TIMING if timing else 0))
         + ty * practices * (2 * d + 10)
@@ -222,7 +224,9 @@ def estimate_memory(
     """
     loaded = resolve_scenario(scenario, trials=trials)
     sc = loaded.scenario
-    inputs = [compile_model(view) for _, view in sc.line_views()]
+    inputs = [
+        compile_model(view, n_base_years=sc.simulated_base_years) for _, view in sc.line_views()
+    ]
     chunk = chunk_trials if chunk_trials is not None else OPTIONS["chunk_trials"]
     return _estimate(sc, inputs, chunk)
 
@@ -479,7 +483,10 @@ def compile_lines(
     offset = 0
     for k, (name, view) in enumerate(sc.line_views()):
         settled = designs if k == 0 else None
-        lines.append((name, view, compile_model(view, member_offset=offset, designs=settled)))
+        inputs = compile_model(
+            view, member_offset=offset, designs=settled, n_base_years=sc.simulated_base_years
+        )
+        lines.append((name, view, inputs))
         offset += view.population.members
     return lines
 

@@ -101,6 +101,18 @@ def small_text() -> str:
     return SMALL_SCENARIO
 
 
+def assert_error_at(text: str, line_text: str, message: str, name: str = "s.yaml") -> None:
+    """Parsing ``text`` as file ``name`` fails with a message holding ``message`` at the line
+    ``line_text`` (file:line:)."""
+    from simsettle import ScenarioError, parse_scenario
+
+    line = text.splitlines().index(line_text) + 1
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(text, name)
+    assert f"{name}:{line}:" in str(err.value), str(err.value)
+    assert message in str(err.value), str(err.value)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-expected",

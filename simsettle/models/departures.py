@@ -32,6 +32,7 @@ the same on every call); the mean and CV are exact.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,7 @@ import numpy as np
 from simsettle.scenario.costs import (
     CostMoments,
     CostShape,
+    _root_decreasing,
     cost_distribution,
     cost_moments,
     episodic_share,
@@ -46,7 +48,7 @@ from simsettle.scenario.costs import (
 )
 from simsettle.scenario.schema import Population
 
-__all__ = ["DepartureFigures", "calendar_moments", "departure_figures"]
+__all__ = ["DepartureFigures", "calendar_moments", "calendar_quantile", "departure_figures"]
 
 #: Decedents drawn for :func:`calendar_moments`, and the seed of their fixed sample.
 DECEDENT_SAMPLE = 100_000
@@ -111,6 +113,53 @@ def _decedent_sample(shape: CostShape, ratio: float, sigma: float, c: float) -> 
     return np.sort(risk * (share * x + end))
 
 
+def _calendar_tail(
+    shape: CostShape, pop: Population, episodic: bool
+) -> tuple[Callable[[float], tuple[float, float]], float]:
+    """``log c -> (P(C > c), E[C; C > c])`` over the member-years enrolled all year or until
+    death, decedents by their sample (:func:`_decedent_sample`), and the mass above 0."""
+    dist = cost_distribution(shape)
+    dp = departure_figures(pop).full_year_share
+    if dp <= 0.0:
+        return dist.survival_and_partial, 1.0 - shape.zero_cost_share
+    c = episodic_share(shape.mixture.cv) if episodic else 0.0
+    sample = _decedent_sample(shape, pop.decedent_cost_ratio, pop.terminal_cost_sigma, c)
+    above = np.concatenate([np.cumsum(sample[::-1])[::-1], [0.0]])  # sum of sample[i:]
+    n = sample.size
+
+    def survival_and_partial(log_c: float) -> tuple[float, float]:
+        surv, partial = dist.survival_and_partial(log_c)
+        i = int(np.searchsorted(sample, math.exp(log_c), side="right"))
+        return (
+            (1.0 - dp) * surv + dp * (n - i) / n,
+            (1.0 - dp) * partial + dp * float(above[i]) / n,
+        )
+
+    positive = (1.0 - dp) * (1.0 - shape.zero_cost_share) + dp * float(np.mean(sample > 0.0))
+    return survival_and_partial, positive
+
+
+def calendar_quantile(shape: CostShape, pop: Population, q: float, episodic: bool = True) -> float:
+    """The ``q`` quantile of a member-year's cost over the members enrolled all year or until
+    death (at ``shape``'s scale: divide by ``Population.departure_load`` for the kernels' USD).
+
+    Solves ``P(C > c) = 1 - q`` on ``log c`` (bounded bracketing, then regula falsi: a
+    :class:`~simsettle.scenario.costs.SolverError` rather than a hang); 0 where ``q`` falls in
+    the atom at zero cost.
+    """
+    if not 0.0 < q < 1.0:
+        raise ValueError(f"q must lie strictly between 0 and 1, got {q!r}")
+    survival_and_partial, positive = _calendar_tail(shape, pop, episodic)
+    if 1.0 - q >= positive:
+        return 0.0
+    log_p = math.log1p(-q)
+
+    def f(x: float) -> float:
+        return math.log(max(survival_and_partial(x)[0], 1e-300)) - log_p
+
+    return math.exp(_root_decreasing(f, math.log(shape.mixture.mean)))
+
+
 def calendar_moments(shape: CostShape, pop: Population, episodic: bool = True) -> CostMoments:
     """Moments of a member-year's cost over the members enrolled all year or until death.
 
@@ -134,20 +183,7 @@ def calendar_moments(shape: CostShape, pop: Population, episodic: bool = True) -
     )
     mean = (1.0 - dp) * ex + dp * r * ex
     second = (1.0 - dp) * (plain.cv**2 + 1.0) * ex * ex + dp * d2
-    sample = _decedent_sample(shape, r, sigma, c)
-    above = np.concatenate([np.cumsum(sample[::-1])[::-1], [0.0]])  # sum of sample[i:]
-    dist = cost_distribution(shape)
-    n = sample.size
-
-    def survival_and_partial(log_c: float) -> tuple[float, float]:
-        surv, partial = dist.survival_and_partial(log_c)
-        i = int(np.searchsorted(sample, math.exp(log_c), side="right"))
-        return (
-            (1.0 - dp) * surv + dp * (n - i) / n,
-            (1.0 - dp) * partial + dp * float(above[i]) / n,
-        )
-
-    positive = (1.0 - dp) * (1.0 - shape.zero_cost_share) + dp * float(np.mean(sample > 0.0))
+    survival_and_partial, positive = _calendar_tail(shape, pop, episodic)
     top1, top5, top10 = (
         top_share_of(survival_and_partial, mean, positive, q) for q in (0.01, 0.05, 0.1)
     )

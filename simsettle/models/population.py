@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from statistics import NormalDist
 
 import numpy as np
@@ -13,8 +13,10 @@ import numpy.typing as npt
 
 from simsettle._kernels import population as _pop
 from simsettle._kernels import records as R
+from simsettle.models.departures import calendar_quantile
 from simsettle.rules.terms import compile_terms
 from simsettle.scenario.contracts import AnyDesign
+from simsettle.scenario.costs import CostShape
 from simsettle.scenario.schema import Scenario
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "key_from_seed",
     "simulate_aggregates",
     "simulate_stays",
+    "truncation_thresholds",
 ]
 
 
@@ -45,6 +48,9 @@ class ModelInputs:
     n_base_years: int
     n_performance_years: int
     practice_detail: bool = False
+    #: The truncation threshold of each simulated year (USD; each is one of ``attachments``),
+    #: () without truncation.
+    truncation: tuple[float, ...] = ()
 
     @property
     def n_years(self) -> int:
@@ -101,23 +107,66 @@ def _latent_quantile(share: float) -> float:
     return NormalDist().inv_cdf(share)
 
 
-def stop_loss_attachments(designs: Sequence[AnyDesign]) -> npt.NDArray[np.float64]:
-    """Sorted unique attachment points (USD) named by ``designs``' compiled terms."""
+def stop_loss_attachments(
+    designs: Sequence[AnyDesign], extra: Sequence[float] = ()
+) -> npt.NDArray[np.float64]:
+    """Sorted unique attachment points (USD) named by ``designs``' compiled terms, and the
+    ``extra`` points (the truncation thresholds)."""
     compiled = (compile_terms(d).stop_loss for d in designs)
-    points = {sl.attachment for sl in compiled if sl is not None}
+    points = {sl.attachment for sl in compiled if sl is not None} | set(extra)
     return np.array(sorted(points), dtype=np.float64)
 
 
+def truncation_thresholds(scenario: Scenario, n_years: int) -> tuple[float, ...]:
+    """The truncation threshold of each simulated year (USD per member-year), () without
+    truncation: ``threshold`` or the ``percentile`` of the first year's member-year cost,
+    grown at the truncation's ``trend_rate`` (default: none for a threshold, ``trend.mean`` for
+    a percentile)."""
+    t = scenario.truncation
+    if t is None:
+        return ()
+    if t.threshold is not None:
+        base = t.threshold
+        rate = 0.0 if t.trend_rate is None else t.trend_rate
+    else:
+        assert t.percentile is not None
+        pop, cost = scenario.population, scenario.cost
+        names = [f.name for f in fields(CostShape) if f.name != "risk_sigma"]
+        shape = CostShape(risk_sigma=pop.risk_sigma, **{n: getattr(cost, n) for n in names})
+        episodic = cost.partial_year == "exposure"
+        # The kernels draw every cost at 1 / departure_load of the shape's scale.
+        base = calendar_quantile(shape, pop, t.percentile, episodic) / pop.departure_load
+        if not (base > 0.0 and math.isfinite(base)):
+            raise ValueError(
+                f"the {t.percentile} percentile of member-year cost is {base}: below it lie "
+                "the member-years with no cost; give a higher truncation.percentile"
+            )
+        rate = scenario.trend.mean if t.trend_rate is None else t.trend_rate
+    return tuple(base * (1.0 + rate) ** y for y in range(n_years))
+
+
 def compile_model(
-    scenario: Scenario, *, member_offset: int = 0, designs: Sequence[AnyDesign] | None = None
+    scenario: Scenario,
+    *,
+    member_offset: int = 0,
+    designs: Sequence[AnyDesign] | None = None,
+    n_base_years: int | None = None,
 ) -> ModelInputs:
     """Solve the scenario's cost, population and trend blocks into the kernel's parameters.
 
     ``member_offset`` is the first member counter word: lines of business of a portfolio use
     disjoint member streams and share the trial-level (trend, shock, quality) draws.
     ``designs`` are the designs whose stop-loss attachments the kernel sums the excess over
-    (a sweep point's design variants; default: the scenario's designs).
+    (a sweep point's design variants; default: the scenario's designs). ``n_base_years`` are
+    the base years simulated before the performance years (default: those the scenario's
+    benchmarks read, :attr:`Scenario.simulated_base_years`; a portfolio's lines share the
+    portfolio's).
     """
+    n_base = scenario.simulated_base_years if n_base_years is None else n_base_years
+    if n_base < scenario.benchmark.base_years:
+        raise ValueError(
+            f"the benchmark reads {scenario.benchmark.base_years} base years; {n_base} given"
+        )
     pop, cost, trend = scenario.population, scenario.cost, scenario.trend
     p = np.zeros((), dtype=R.MODEL_DTYPE)
     p["members"] = float(pop.members)
@@ -210,9 +259,7 @@ def compile_model(
     # The programme acts on the spend within the provider's reach only.
     p["care_management_effect"] = 0.0 if cm is None else cm.effect * (1.0 - att.leakage_share)
     p["care_management_from"] = (
-        float(scenario.benchmark.base_years)
-        if cm is not None and cm.start == "performance_years"
-        else 0.0
+        float(n_base) if cm is not None and cm.start == "performance_years" else 0.0
     )
     qm = scenario.quality_model
     if qm is not None:
@@ -227,13 +274,20 @@ def compile_model(
     ]
     if bad:  # pragma: no cover - the scenario models rule this out
         raise ValueError(f"model parameters are not all finite: {bad} in {p!r}")
+    truncation = truncation_thresholds(scenario, n_base + scenario.performance_years)
+    part = scenario.participants
     return ModelInputs(
         params=p,
-        attachments=stop_loss_attachments(scenario.designs if designs is None else designs),
+        attachments=stop_loss_attachments(
+            scenario.designs if designs is None else designs, truncation
+        ),
         practices=practice_table(scenario),
-        n_base_years=scenario.benchmark.base_years,
+        n_base_years=n_base,
         n_performance_years=scenario.performance_years,
-        practice_detail=scenario.participants is not None and scenario.participants.churns,
+        # Every member field per practice where practices join or leave, and where their
+        # spend is truncated (the excess over the threshold, per practice).
+        practice_detail=part is not None and (part.churns or bool(truncation)),
+        truncation=truncation,
     )
 
 

@@ -62,14 +62,15 @@ def simulate_trial_reference(
     each attachment and the practices' spend and member months.
     """
     pop, cost, trend = scenario.population, scenario.cost, scenario.trend
-    n_base = scenario.benchmark.base_years
+    n_base = scenario.simulated_base_years
     n_years = n_base + scenario.performance_years
     practices = [] if scenario.participants is None else list(scenario.participants.practices)
     n_att = len(attachments)
     # Per practice: spend and member months; where practices join or leave, every member
     # field (spend, months, risk months, demographic risk months, members, managed months,
     # avoided cost) and the excess over each attachment.
-    detail = scenario.participants is not None and scenario.participants.churns
+    part = scenario.participants
+    detail = part is not None and (part.churns or scenario.truncation is not None)
     n_per_practice = 7 + n_att if detail else 2
     out = np.zeros((n_years, 12 + n_att + n_per_practice * len(practices)))
 

@@ -776,13 +776,18 @@ def _draw_spend_panel(
         raise ValueError(f"the spend panel needs {missing}; pass panel='settlement'")
     bench = _by_year(ds["benchmark"], "benchmark")
     spend = _by_year(ds["actual_spend"], "actual_spend")
+    # With a truncation the benchmark is compared with the truncated spend, and so is shown.
+    truncated = "truncated_spend" in ds.data_vars
+    if truncated:
+        spend = spend - _by_year(ds["truncated_spend"], "truncated_spend")
+    what = "truncated spend" if truncated else "actual spend"
     pmpm = "member_months" in ds.data_vars
     if pmpm:
         mm = _by_year(ds["member_months"], "member_months")
         with np.errstate(divide="ignore", invalid="ignore"):
             bench, spend = bench / mm, spend / mm
     _style_axes(axis, x_money=False)
-    _draw_fan(axis, years, _year_quantiles(spend), _SPEND_COLOR, "actual spend (median)")
+    _draw_fan(axis, years, _year_quantiles(spend), _SPEND_COLOR, f"{what} (median)")
     _draw_fan(
         axis,
         years,
@@ -796,7 +801,7 @@ def _draw_spend_panel(
     axis.yaxis.set_major_formatter(_pmpm_formatter() if pmpm else money_formatter())
     axis.set_ylabel("Per member per month" if pmpm else "Per performance year")
     axis.set_title(
-        "Benchmark and actual spend" + (" per member per month" if pmpm else ""),
+        f"Benchmark and {what}" + (" per member per month" if pmpm else ""),
         loc="left",
         **_TITLE_KW,
     )

@@ -14,9 +14,11 @@ from simsettle.report.content import CHART_DPI, Report, build_report
 from simsettle.report.html import render_html, write_html
 from simsettle.report.pdf import write_pdf
 from simsettle.report.summary import (
+    format_benchmark,
     format_cost_moments,
     format_participants,
     format_summary,
+    format_truncation,
     safe_filename,
     summary_table,
 )
@@ -26,9 +28,11 @@ __all__ = [
     "CHART_DPI",
     "Report",
     "build_report",
+    "format_benchmark",
     "format_cost_moments",
     "format_participants",
     "format_summary",
+    "format_truncation",
     "render_html",
     "safe_filename",
     "summary_table",

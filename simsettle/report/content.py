@@ -241,7 +241,12 @@ def _facts(
     ds: xr.Dataset, view: xr.Dataset, sweep: Sequence[str], n_all: int
 ) -> tuple[tuple[str, str], ...]:
     """The run facts; ``view`` is ``ds`` at the base point of its sweep."""
-    from simsettle.report.summary import format_cost_moments, format_participants
+    from simsettle.report.summary import (
+        format_benchmark,
+        format_cost_moments,
+        format_participants,
+        format_truncation,
+    )
 
     facts: list[tuple[str, str]] = [
         ("Scenario", _attr(ds, "title")),
@@ -265,6 +270,12 @@ def _facts(
         facts.append(("Cost model", cost.removeprefix("Cost model: ")))
     if warning:
         facts.append(("Cost warning", warning))
+    benchmark = format_benchmark(ds)
+    if benchmark:
+        facts.append(("Benchmark", benchmark.removeprefix("Benchmark: ")))
+    truncation = format_truncation(ds)
+    if truncation:
+        facts.append(("Truncation", truncation.removeprefix("Truncation: ")))
     participants = format_participants(ds)
     if participants:
         facts.append(("Participants", participants.removeprefix("Participants: ")))
@@ -622,7 +633,8 @@ _CAPTIONS: dict[str, str] = {
     "savings/loss corridor, the slopes are the sharing rates and flat ends are caps. The grey "
     "diagonal is a provider that keeps all its savings and bears all its losses.",
     "fan": "The settlement over the years of the agreement. Top: benchmark and actual spend "
-    "per member per month; below: the settlement of each year, per design. Lines are medians "
+    "(after truncation, where the scenario truncates) per member per month; below: the "
+    "settlement of each year, per design. Lines are medians "
     "over the trials, the darker band holds the middle 50% of trials and the lighter band the "
     "middle 90%. Along the top of each settlement panel: the chance that the provider pays "
     "in that year. Dashed verticals mark renewals, where the benchmark is rebased.",

@@ -20,9 +20,11 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 __all__ = [
+    "format_benchmark",
     "format_cost_moments",
     "format_participants",
     "format_summary",
+    "format_truncation",
     "safe_filename",
     "summary_table",
 ]
@@ -240,6 +242,35 @@ def format_participants(ds: xr.Dataset) -> str:
         else "the benchmark stays that of the first year's participants (not restated)"
     )
     return f"Participants: {'; '.join(changes)}; {rule}."
+
+
+def format_benchmark(ds: xr.Dataset) -> str:
+    """One line on the benchmark rule (the ``benchmark_rule`` attribute), "" if absent."""
+    rule = ds.attrs.get("benchmark_rule")
+    return f"Benchmark: {rule}." if rule else ""
+
+
+def format_truncation(ds: xr.Dataset) -> str:
+    """One line on the truncation (thresholds and the share of spend left out), "" without."""
+    import json
+
+    raw = ds.attrs.get("truncation_thresholds")
+    if not raw or "truncated_spend" not in ds.data_vars:
+        return ""
+    points = [float(x) for x in json.loads(str(raw))]
+    years = [int(y) for y in ds["year"].values]
+    view = sweep_base(ds)
+    share = float(view["truncated_spend"].sum() / view["actual_spend"].sum())
+    grown = (
+        f" (${points[-1]:,.0f} in {years[-1]})"
+        if len(points) > 1 and points[-1] != points[0]
+        else ""
+    )
+    rule = ds.attrs.get("truncation_rule", "a threshold")
+    return (
+        f"Truncation: each member's annual cost above ${points[0]:,.0f} in {years[0]}{grown}, "
+        f"{rule}, is left out of the benchmark and the settlement: {share:.2%} of spend."
+    )
 
 
 def format_cost_moments(ds: xr.Dataset) -> str:

@@ -229,6 +229,7 @@ def make_attrs(
         "rng_key_derivation": "numpy.random.SeedSequence(seed).generate_state(2, uint32); "
         "counter = (trial, simulated year, member slot, stream)",
         "base_years": inputs.n_base_years,
+        "benchmark_rule": sc.benchmark.describe(sc.first_performance_year),
         "cost_moments": json.dumps(achieved_cost_moments(sc)),
         "sign_convention": SIGN_CONVENTION,
         "money_units": "USD (nominal; 'USD' is not a UDUNITS unit)",
@@ -242,6 +243,17 @@ def make_attrs(
     if loaded.overrides:
         attrs["scenario_overrides"] = json.dumps(list(loaded.overrides))
     attrs.update(_versions())
+    if inputs.truncation:
+        # The truncation threshold of each performance year (USD per member-year).
+        nb = inputs.n_base_years
+        attrs["truncation_thresholds"] = json.dumps([float(x) for x in inputs.truncation[nb:]])
+        t = sc.truncation
+        assert t is not None
+        attrs["truncation_rule"] = (
+            f"the {t.percentile:.4g} percentile of member-year cost"
+            if t.percentile is not None
+            else "a threshold in USD"
+        )
     return attrs
 
 
@@ -301,10 +313,16 @@ def to_dataset(
         "line_benchmark": ((_L, _T, _Y), settled.line_benchmark),
         "line_actual_spend": ((_L, _T, _Y), settled.line_actual_spend),
         "line_member_months": ((_L, _T, _Y), settled.line_member_months),
+        "line_truncated_spend": ((_L, _T, _Y), settled.line_truncated_spend),
         "portfolio_settlement": (_TY, settled.portfolio_settlement),
         "quality_score": (_TY, settled.quality_score),
         "care_management_cost": (_TY, settled.care_management_cost),
         "care_management_savings": (_TY, settled.care_management_savings),
+        "truncated_spend": (_TY, settled.truncated_spend),
+        "specific_stop_loss_recovery": (_DPT, settled.specific_stop_loss_recovery),
+        "specific_stop_loss_premium": (_DPT, settled.specific_stop_loss_premium),
+        "aggregate_stop_loss_recovery": (_DPT, settled.aggregate_stop_loss_recovery),
+        "aggregate_stop_loss_premium": (_DPT, settled.aggregate_stop_loss_premium),
     }
     data.update({name: (dims, a) for name, (dims, a) in optional.items() if a is not None})
     if sc.participants is not None:

@@ -81,6 +81,12 @@ VAR_ATTRS: dict[str, dict[str, str]] = {
         "units": "USD",
         "description": "Allowed cost of each portfolio line's attributed population.",
     },
+    "line_truncated_spend": {
+        "long_name": "line truncated spend",
+        "units": "USD",
+        "description": "Spend of each line of business left out of its settlement by "
+        "truncation (present with a truncation).",
+    },
     "line_member_months": {
         "long_name": "member months of the line",
         "units": "1",
@@ -103,15 +109,16 @@ VAR_ATTRS: dict[str, dict[str, str]] = {
     "benchmark": {
         "long_name": "benchmark",
         "units": "USD",
-        "description": "Program benchmark for the performance year: weighted base-year cost per "
-        "member month, risk-restated and trended by the negotiated rate, times the year's risk "
-        "ratio and member months.",
+        "description": "Benchmark of the performance year, before any design's discount: under "
+        "benchmark.method historical, the weighted base-year cost per member month, "
+        "risk-restated and trended, times the year's risk ratio and member months; under "
+        "fixed, the negotiated target (pmpm x member months, or the total) at the agreed trend.",
     },
     "actual_spend": {
         "long_name": "actual spend",
         "units": "USD",
         "description": "Total allowed cost of the attributed population in the performance year, "
-        "before any stop-loss.",
+        "before any truncation and stop-loss (the settlement sees it less truncated_spend).",
     },
     "member_months": {
         "long_name": "member months",
@@ -223,6 +230,38 @@ VAR_ATTRS: dict[str, dict[str, str]] = {
         "description": "Individual stop-loss recovery ((1 - coinsurance) of member cost above "
         "the attachment, summed over members) plus any aggregate stop-loss recovery; 0 for "
         "designs without stop-loss.",
+    },
+    "specific_stop_loss_recovery": {
+        "long_name": "individual stop-loss recovery",
+        "units": "USD",
+        "description": "Individual (specific) stop-loss recovery alone: (1 - coinsurance) of "
+        "member cost above the attachment (after any truncation), summed over members (present "
+        "when some design has an aggregate layer).",
+    },
+    "specific_stop_loss_premium": {
+        "long_name": "individual stop-loss premium",
+        "units": "USD",
+        "description": "Individual stop-loss premium alone: (1 + loading) x the year's expected "
+        "individual recovery (present when some design has an aggregate layer).",
+    },
+    "aggregate_stop_loss_recovery": {
+        "long_name": "aggregate stop-loss recovery",
+        "units": "USD",
+        "description": "Aggregate stop-loss recovery alone: (1 - coinsurance) of the claims net "
+        "of individual recoveries above attachment x the settlement benchmark (present when "
+        "some design has an aggregate layer).",
+    },
+    "aggregate_stop_loss_premium": {
+        "long_name": "aggregate stop-loss premium",
+        "units": "USD",
+        "description": "Aggregate stop-loss premium alone: (1 + loading) x the year's expected "
+        "aggregate recovery (present when some design has an aggregate layer).",
+    },
+    "truncated_spend": {
+        "long_name": "truncated spend",
+        "units": "USD",
+        "description": "Spend left out of the settlement by truncation: the attributed members' "
+        "cost above the year's truncation threshold, summed (present with a truncation).",
     },
     "stop_loss_premium": {
         "long_name": "stop-loss premium",

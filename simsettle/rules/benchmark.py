@@ -21,6 +21,11 @@ regional cost ``regional_cost_ratio x pmpm_0 x index_L x risk_L`` by ``regional_
 (provider below its region) or ``regional_weight_higher``, capped at ``regional_cap`` of the
 regional cost. Without risk adjustment every risk ratio is 1.
 
+A fixed target (``method: fixed``) reads no base year. For performance year ``p`` (0-based)::
+
+    benchmark_y = pmpm x mm_y x (1 + trend_rate)^p x ratio      (or total x (1 + trend_rate)^p)
+    ratio       = risk_y / target_risk_score, within the caps   (1 without risk adjustment)
+
 Numerical safety: spend must be finite and non-negative, member months and risk positive
 (a year without attributed members has no cost per member month), the indices positive; the
 first bad element is named. The historical cost is a weighted sum of at most 10 base years, so
@@ -39,7 +44,7 @@ import numpy.typing as npt
 from simsettle.rules._checks import first_bad, require_finite, show
 from simsettle.scenario.schema import Benchmark
 
-__all__ = ["BenchmarkInputs", "build_benchmark", "trend_factor"]
+__all__ = ["BenchmarkInputs", "build_benchmark", "fixed_benchmark", "trend_factor"]
 
 F8 = npt.NDArray[np.float64]
 
@@ -120,8 +125,63 @@ def _periods(terms: Benchmark, n_base: int, n_perf: int) -> list[tuple[list[int]
     return out
 
 
+def _capped(terms: Benchmark, ratio: F8) -> F8:
+    """The risk ratio within the benchmark's caps."""
+    if terms.risk_ratio_cap_up is not None:
+        ratio = np.minimum(ratio, 1.0 + terms.risk_ratio_cap_up)
+    if terms.risk_ratio_cap_down is not None:
+        ratio = np.maximum(ratio, 1.0 - terms.risk_ratio_cap_down)
+    return ratio
+
+
+def fixed_benchmark(terms: Benchmark, inputs: BenchmarkInputs, n_base: int) -> F8:
+    """A fixed, negotiated target (USD) per trial and performance year: the simulated years
+    after the first ``n_base`` (unused base years, simulated for another line of a portfolio)."""
+    if terms.method != "fixed":
+        raise ValueError(f"a fixed target needs method 'fixed', got {terms.method!r}")
+    mm = np.asarray(inputs.member_months, dtype=np.float64)
+    if mm.ndim != 2 or not 0 <= n_base < mm.shape[1]:
+        raise ValueError(
+            f"member_months must be 2-d with a performance year after {n_base} base years; "
+            f"got {mm.shape}"
+        )
+    require_finite(mm, "member months")
+    if np.any(mm < 0):
+        raise ValueError(f"member months must be >= 0; {first_bad(mm, mm < 0)}")
+    n_perf = mm.shape[1] - n_base
+    growth = (1.0 + terms.trend_rate) ** np.arange(n_perf, dtype=np.float64)
+    if terms.pmpm is not None:
+        out: F8 = terms.pmpm * mm[:, n_base:] * growth
+    else:
+        assert terms.total is not None
+        out = np.broadcast_to(terms.total * growth, (mm.shape[0], n_perf)).copy()
+    if terms.risk_adjustment:
+        py = mm[:, n_base:]
+        if not np.all(py > 0):
+            trial, year = np.unravel_index(int(np.argmax(~(py > 0))), py.shape)
+            raise ValueError(
+                f"a risk-adjusted target needs positive member months; trial {int(trial)}, "
+                f"performance year {int(year)} has {show(py[trial, year])}"
+            )
+        # Coding drifts from the first performance year: sliced before the reported score.
+        sliced = BenchmarkInputs(
+            spend=inputs.spend[:, n_base:],
+            member_months=py,
+            risk_months=inputs.risk_months[:, n_base:],
+            demo_risk_months=(
+                None if inputs.demo_risk_months is None else inputs.demo_risk_months[:, n_base:]
+            ),
+        )
+        risk = _reported_risk(terms, sliced)
+        require_finite(risk, "reported risk score", positive=True)
+        out = out * _capped(terms, risk / terms.target_risk_score)
+    return out
+
+
 def build_benchmark(terms: Benchmark, inputs: BenchmarkInputs, n_base: int) -> F8:
     """Total benchmark (USD) per trial and performance year; see the module docstring."""
+    if terms.method == "fixed":
+        return fixed_benchmark(terms, inputs, n_base)
     s = np.asarray(inputs.spend, dtype=np.float64)
     mm = np.asarray(inputs.member_months, dtype=np.float64)
     if s.ndim != 2 or s.shape != mm.shape or s.shape != inputs.risk_months.shape:
@@ -180,11 +240,7 @@ def build_benchmark(terms: Benchmark, inputs: BenchmarkInputs, n_base: int) -> F
                 hist = hist + _regional_adjustment(terms, inputs, hist, risk[:, last], last)
             cache[key] = hist
         y = n_base + p
-        ratio = risk[:, y] / risk[:, last]
-        if terms.risk_ratio_cap_up is not None:
-            ratio = np.minimum(ratio, 1.0 + terms.risk_ratio_cap_up)
-        if terms.risk_ratio_cap_down is not None:
-            ratio = np.maximum(ratio, 1.0 - terms.risk_ratio_cap_down)
+        ratio = _capped(terms, risk[:, y] / risk[:, last])
         out[:, p] = cache[key] * trend_factor(terms, ref, last, y, nat) * ratio * mm[:, y]
     # Zero is a benchmark (a population with no spend in any base year); a design settles on it
     # only through the settlement gate, which needs it positive (a capitation budget does not).

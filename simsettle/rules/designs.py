@@ -34,6 +34,7 @@ from simsettle.rules.stop_loss import (
     stop_loss_recovery,
 )
 from simsettle.rules.terms import compile_terms
+from simsettle.rules.truncation import truncate
 from simsettle.scenario.schema import Scenario, Timing
 from simsettle.scenario.sweep import Variant
 
@@ -56,9 +57,15 @@ class Settled:
     quality_score: F8 | None  # (trial, year) when the scenario simulates quality
     care_management_cost: F8 | None  # (trial, year) USD, when there is a programme
     care_management_savings: F8 | None  # (trial, year) USD: cost the programme avoided
+    truncated_spend: F8 | None  # (trial, year) USD taken off the spend by truncation
     settlement_benchmark: F8  # (design, trial, year) USD: after discount, or the capitation budget
     stop_loss_recovery: F8  # (design, trial, year) USD, individual plus aggregate
     stop_loss_premium: F8  # (design, trial, year) USD
+    # Each layer apart, where some design has an aggregate layer: (design, trial, year) USD.
+    specific_stop_loss_recovery: F8 | None
+    specific_stop_loss_premium: F8 | None
+    aggregate_stop_loss_recovery: F8 | None
+    aggregate_stop_loss_premium: F8 | None
     savings: F8  # (design, trial, year) USD
     steps: F8  # (design, trial, year, step) USD; step 0 is the settlement
     settlement_estimated: F8 | None  # (design, trial, year) USD on completed run-out claims
@@ -74,13 +81,22 @@ class Settled:
     line_benchmark: F8 | None = None  # (line, trial, year) USD
     line_actual_spend: F8 | None = None  # (line, trial, year) USD
     line_member_months: F8 | None = None  # (line, trial, year)
+    line_truncated_spend: F8 | None = None  # (line, trial, year) USD, with a truncation
     portfolio_settlement: F8 | None = None  # (trial, year) USD: each line's first design
 
 
+#: Per-design arrays that only some lines may have (zeros for the others' designs).
+_PER_DESIGN_OPTIONAL = (
+    "specific_stop_loss_recovery",
+    "specific_stop_loss_premium",
+    "aggregate_stop_loss_recovery",
+    "aggregate_stop_loss_premium",
+)
 _PER_DESIGN = (
     "settlement_benchmark",
     "stop_loss_recovery",
     "stop_loss_premium",
+    *_PER_DESIGN_OPTIONAL,
     "savings",
     "steps",
     "settlement_estimated",
@@ -98,6 +114,11 @@ def combine_lines(lines: list[tuple[str, Settled]]) -> Settled:
     per_design: dict[str, F8 | None] = {}
     for name in _PER_DESIGN:
         parts = [getattr(s, name) for _, s in lines]
+        if name in _PER_DESIGN_OPTIONAL and any(p is not None for p in parts):
+            parts = [
+                np.zeros_like(s.savings) if p is None else p
+                for p, (_, s) in zip(parts, lines, strict=True)
+            ]
         per_design[name] = None if parts[0] is None else np.concatenate(parts, axis=0)
     return replace(
         primary,
@@ -107,6 +128,11 @@ def combine_lines(lines: list[tuple[str, Settled]]) -> Settled:
         line_benchmark=np.stack([s.benchmark for _, s in lines]),
         line_actual_spend=np.stack([s.actual_spend for _, s in lines]),
         line_member_months=np.stack([s.member_months for _, s in lines]),
+        line_truncated_spend=(
+            None
+            if primary.truncated_spend is None
+            else np.stack([s.truncated_spend for _, s in lines])  # type: ignore[misc]
+        ),
         portfolio_settlement=np.sum([s.steps[0, ..., R.S_SETTLEMENT] for _, s in lines], axis=0),
     )
 
@@ -224,16 +250,23 @@ def settle_designs(
             f"got {aggregates.shape}"
         )
     _check_aggregates(aggregates, nb)
+    # Every member's cost truncated at its year's threshold, in the base years the benchmark
+    # reads and the performance years settled (``removed``: what it took off, per practice).
+    aggregates, removed = truncate(inputs, aggregates)
     part = scenario.participants
     lists = None
+    py = slice(nb, None)
     if part is not None and part.churns:
         # Each performance year is settled for its participant list, its benchmark restated
         # for that list: from here on ``aggregates`` are those of each year's list.
         lists = participant_lists(part, scenario.first_performance_year, inputs.n_years - nb)
         benchmark, aggregates = _restated(scenario, inputs, aggregates, lists)
+        if inputs.truncation:
+            removed = np.sum(removed[:, py, 1:] * lists[None], axis=-1, keepdims=True)
+            removed = np.concatenate([np.zeros((removed.shape[0], nb, 1)), removed], axis=1)
     else:
         benchmark = _benchmark(scenario, aggregates, nb)
-    py = slice(nb, None)
+    truncated = np.ascontiguousarray(removed[:, py, 0]) if inputs.truncation else None
     spend = np.ascontiguousarray(aggregates[:, py, R.F_SPEND])
     mm = np.ascontiguousarray(aggregates[:, py, R.F_MEMBER_MONTHS])
     members = np.ascontiguousarray(aggregates[:, py, R.F_MEMBERS])
@@ -269,6 +302,10 @@ def settle_designs(
         )
         spend_estimated = spend * (1.0 + error)
     attachments = list(inputs.attachments)
+    # Each layer's recovery and premium apart (specific, then aggregate), where a design has an
+    # aggregate layer; recovery and premium above are their sums.
+    has_aggregate = any(compile_terms(d).aggregate_stop_loss is not None for d in designs)
+    layers = tuple(np.zeros(shape) for _ in range(4)) if has_aggregate else None
     for d, variant in enumerate(variants):
         # Named by its label: the gate's messages say which variant of a swept design failed.
         terms = replace(compile_terms(variant.design), name=variant.label)
@@ -280,18 +317,26 @@ def settle_designs(
         b = base * (1.0 - terms.discount)
         design_benchmark[d] = b
         settled_spend = spend.copy()
+        # Claims net of the individual recoveries: what the aggregate layer attaches on (the
+        # individual layer's premium is not a claim).
+        net_claims = spend
         if terms.stop_loss is not None:
             k = attachments.index(terms.stop_loss.attachment)
             rec = stop_loss_recovery(terms.stop_loss, aggregates[:, py, R.N_BASE_FIELDS + k])
             prem = stop_loss_premium(terms.stop_loss, rec, axis=0)
             recovery[d] += rec
             premium[d] += prem
+            if layers is not None:
+                layers[0][d], layers[1][d] = rec, prem
             settled_spend = settled_spend - rec + prem
+            net_claims = spend - rec
         if terms.aggregate_stop_loss is not None:
-            rec = aggregate_stop_loss_recovery(terms.aggregate_stop_loss, settled_spend, b)
+            rec = aggregate_stop_loss_recovery(terms.aggregate_stop_loss, net_claims, b)
             prem = stop_loss_premium(terms.aggregate_stop_loss, rec, axis=0)
             recovery[d] += rec
             premium[d] += prem
+            assert layers is not None
+            layers[2][d], layers[3][d] = rec, prem
             settled_spend = settled_spend - rec + prem
         over = recovery[d] > spend * (1.0 + 4.0 * np.finfo(np.float64).eps)
         if np.any(over):
@@ -320,17 +365,23 @@ def settle_designs(
         p_spend_all = aggregates[:, :, spend_fields]
         p_spend = p_spend_all[:, py, :]
         p_months = aggregates[:, py, month_fields]
-        # Share of the target: the practice's share of the weighted first-agreement base years.
-        w = np.asarray(scenario.benchmark.weights)
-        base = np.einsum("b,tbp->tp", w, p_spend_all[:, :nb, :])
-        total = base.sum(axis=1, keepdims=True)
+        declared = np.array([pr.share for pr in part.practices])
+        if scenario.benchmark.method == "fixed":
+            # A fixed target is priced per member month (or is a total): each practice's share
+            # of it is its share of the year's member months.
+            base = p_months
+        else:
+            # The practice's share of the weighted first-agreement base years' spend.
+            w = np.asarray(scenario.benchmark.weights)
+            base = np.einsum("b,tbp->tp", w, p_spend_all[:, :nb, :])
+        total = base.sum(axis=-1, keepdims=True)
         # A trial whose practices spent nothing in the base years (a tiny population) has no
         # spend shares: the targets are split by the practices' declared shares instead.
-        declared = np.array([pr.share for pr in part.practices])
         base_share = np.where(total > 0.0, base / np.where(total > 0.0, total, 1.0), declared)
         if lists is not None:
             # By performance year, among that year's participants (the others' spend is zero).
-            listed = base_share[:, None, :] * lists[None, :, :]
+            per_year = base_share if base_share.ndim == 3 else base_share[:, None, :]
+            listed = per_year * lists[None, :, :]
             base_share = listed / listed.sum(axis=-1, keepdims=True)
         payout = np.stack(
             [
@@ -358,7 +409,9 @@ def settle_designs(
     )
     return Settled(
         benchmark=benchmark,
-        actual_spend=spend,
+        # The spend before truncation: what the settlement saw plus what truncation took off.
+        actual_spend=spend if truncated is None else spend + truncated,
+        truncated_spend=truncated,
         member_months=mm,
         attributed_members=members,
         risk_score=aggregates[:, py, R.F_RISK_MONTHS] / mm,
@@ -370,6 +423,10 @@ def settle_designs(
         settlement_benchmark=design_benchmark,
         stop_loss_recovery=recovery,
         stop_loss_premium=premium,
+        specific_stop_loss_recovery=None if layers is None else layers[0],
+        specific_stop_loss_premium=None if layers is None else layers[1],
+        aggregate_stop_loss_recovery=None if layers is None else layers[2],
+        aggregate_stop_loss_premium=None if layers is None else layers[3],
         savings=savings,
         steps=steps,
         settlement_estimated=None if timing is None else estimated,

@@ -33,7 +33,8 @@ def stop_loss_recovery(terms: StopLoss, excess: npt.ArrayLike) -> F8:
 def aggregate_stop_loss_recovery(
     terms: AggregateStopLoss, spend: npt.ArrayLike, benchmark: npt.ArrayLike
 ) -> F8:
-    """Recovery (USD) = (1 - coinsurance) x spend above ``attachment x benchmark``."""
+    """Recovery (USD) = (1 - coinsurance) x ``spend`` above ``attachment x benchmark``;
+    ``spend`` is the claims net of individual recoveries (the design gate passes them)."""
     s = np.asarray(spend, dtype=np.float64)
     b = np.asarray(benchmark, dtype=np.float64)
     require_finite(s, "aggregate stop-loss: spend")

@@ -30,6 +30,7 @@ from simsettle.scenario.schema import (
     Provider,
     Scenario,
     Trend,
+    Truncation,
 )
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "Scenario",
     "StopLoss",
     "Trend",
+    "Truncation",
     "TwoSided",
     "UpsideOnly",
     "load_scenario",

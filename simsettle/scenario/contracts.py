@@ -86,17 +86,24 @@ class StopLoss(SettleModel):
 
 
 class AggregateStopLoss(SettleModel):
-    """Aggregate stop-loss: spend above a share of the benchmark is reimbursed.
+    """Aggregate stop-loss: claims above a share of the benchmark are reimbursed.
 
-    The recovery is ``(1 - coinsurance) x max(0, spend - attachment x benchmark)`` after any
-    individual stop-loss; the premium is ``(1 + premium_loading)`` times the year's expected
-    recovery (Monte Carlo mean over trials). Both enter the settled spend like individual
-    stop-loss.
+    Where it attaches: on the year's claims net of any individual (specific) stop-loss
+    recoveries -- the spend after any truncation, less the individual recovery; the individual
+    layer's premium is not a claim and does not count -- above ``attachment`` times the design's
+    settlement benchmark (after its discount). The recovery is ``(1 - coinsurance) x max(0,
+    net claims - attachment x benchmark)``; the premium is ``(1 + premium_loading)`` times the
+    year's expected recovery (Monte Carlo mean over trials). Recovery and premium enter the
+    settled spend like individual stop-loss: settled spend = spend - individual recovery +
+    individual premium - aggregate recovery + aggregate premium. The results keep each layer
+    apart (``specific_stop_loss_recovery``, ``aggregate_stop_loss_recovery`` and their
+    premiums) as well as their sums.
     """
 
     attachment: OfBenchmark = Field(
-        description="Attachment point as a fraction of the benchmark (fraction, e.g. 1.10 for "
-        "110% of the benchmark).",
+        description="Attachment point as a fraction of the settlement benchmark (fraction, e.g. "
+        "1.10 for 110% of the benchmark), on claims net of individual stop-loss recoveries "
+        "(premiums excluded).",
     )
     coinsurance: Rate = Field(
         default=0.0,
@@ -369,7 +376,9 @@ class TwoSided(_DesignBase):
         allow_inf_nan=False,
         description="Fixed capitation budget replacing the benchmark (USD per member per month "
         "in the first performance year, trended at the benchmark's trend_rate); the provider "
-        "carries spend against it within the corridors and bands.",
+        "carries spend against it within the corridors and bands. It settles one design on a "
+        "budget beside the simulated historical benchmark, on the same draws; for a target "
+        "every design settles on, with no base year simulated, use `benchmark.method: fixed`.",
     )
 
     @property

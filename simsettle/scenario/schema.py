@@ -53,6 +53,7 @@ __all__ = [
     "SweepAxis",
     "Timing",
     "Trend",
+    "Truncation",
 ]
 
 SCHEMA_VERSION = 1
@@ -318,7 +319,8 @@ class Cost(SettleModel):
         gt=0.0,
         le=1e6,
         allow_inf_nan=False,
-        description="Mean allowed cost per member per month in the first simulated base year, "
+        description="Mean allowed cost per member per month in the first simulated year (the "
+        "first base year; the first performance year under a fixed benchmark), "
         "for a risk score of 1, all members included: decedents (whose year of death costs "
         "`population.decedent_cost_ratio` full years) and partial years (USD per member per "
         "month). A full-year survivor's cost is pmpm / `Population.departure_load` (about "
@@ -629,6 +631,55 @@ class QualityModel(SettleModel):
     )
 
 
+class Truncation(SettleModel):
+    """Truncation of each member's annual cost for the settlement, with no premium.
+
+    A member-year's allowed cost above the year's threshold is left out of the spend the
+    benchmark is built from (its base years) and of the spend every design settles on, as CMS
+    truncates each beneficiary's expenditure at the 99th percentile of national FFS expenditure
+    (by enrolment type) and as commercial contracts exclude catastrophic claims. The amount
+    left out is the results' ``truncated_spend``; individual stop-loss then responds to the
+    truncated cost (between its attachment and the threshold).
+
+    The threshold of simulated year ``y`` (0: the first simulated year) is ``threshold x (1 +
+    trend_rate)^y``, or the ``percentile`` of the first simulated year's member-year cost (the
+    members enrolled all year or until death, risk and decedents included) grown likewise.
+    """
+
+    threshold: Money | None = Field(
+        default=None,
+        gt=0.0,
+        le=1e9,
+        allow_inf_nan=False,
+        description="Annual cost per member above which spend is left out, in the first "
+        "simulated year (USD per member per year); give it or `percentile`.",
+    )
+    percentile: float | None = Field(
+        default=None,
+        ge=0.5,
+        le=0.9999,
+        allow_inf_nan=False,
+        description="The threshold as a percentile of the simulated member-year cost "
+        "distribution of the first simulated year (fraction, 0.5 to 0.9999; CMS: 0.99); the "
+        "mixture cost model only; give it or `threshold`.",
+    )
+    trend_rate: AnnualRate | None = Field(
+        default=None,
+        description="Annual growth of the threshold (fraction per year); omit for none with a "
+        "`threshold` (a fixed dollar amount) and for `trend.mean` with a `percentile` (the "
+        "distribution's expected growth; CMS recomputes it each year from national claims).",
+    )
+
+    @model_validator(mode="after")
+    def _one_threshold(self) -> Truncation:
+        if (self.threshold is None) == (self.percentile is None):
+            raise FieldError(
+                "percentile" if self.threshold is not None else "threshold",
+                "give exactly one of threshold (USD per member per year) and percentile",
+            )
+        return self
+
+
 class Timing(SettleModel):
     """When settlement money moves and how accurate the first settlement is.
 
@@ -681,9 +732,64 @@ class Timing(SettleModel):
     )
 
 
-class Benchmark(SettleModel):
-    """How the benchmark is built from simulated base years."""
+#: Benchmark fields that only the historical method reads (refused under ``method: fixed``).
+HISTORICAL_ONLY = (
+    "weights",
+    "trend_method",
+    "national_weight",
+    "acpt_weight",
+    "regional_cost_ratio",
+    "regional_weight_lower",
+    "regional_weight_higher",
+    "regional_cap",
+    "agreement_years",
+    "rebase_weights",
+)
+#: Benchmark fields that only the fixed method reads (refused under ``method: historical``).
+FIXED_ONLY = ("pmpm", "total", "target_risk_score")
 
+
+class Benchmark(SettleModel):
+    """The benchmark: built from simulated base years (``historical``, CMS's way), or a fixed
+    target agreed in the contract (``fixed``, as in most commercial deals).
+
+    A fixed target is ``pmpm`` x the performance year's member months, or a ``total``, in the
+    first performance year, grown at ``trend_rate`` a year after it, and, with
+    ``risk_adjustment``, times the year's reported mean risk score over ``target_risk_score``.
+    No base year is simulated for it: ``cost.pmpm`` is then the cost level of the first
+    performance year (the first simulated year).
+    """
+
+    method: Literal["historical", "fixed"] = Field(
+        default="historical",
+        description="`historical`: built from simulated base years (weights, trend, risk "
+        "restatement, regional adjustment, rebasing: MSSP and REACH); `fixed`: a target agreed "
+        "in the contract (`pmpm` or `total`, with an optional agreed `trend_rate` and risk "
+        "adjustment); no base year is simulated. The fields of the other method are refused.",
+    )
+    pmpm: Money | None = Field(
+        default=None,
+        gt=0.0,
+        le=1e6,
+        allow_inf_nan=False,
+        description="Fixed target per member per month in the first performance year (USD per "
+        "member per month), times each year's attributed member months; `method: fixed` only, "
+        "give it or `total`.",
+    )
+    total: Money | None = Field(
+        default=None,
+        gt=0.0,
+        le=1e13,
+        allow_inf_nan=False,
+        description="Fixed total target of the first performance year, whatever the enrolment "
+        "(USD per year); `method: fixed` only, give it or `pmpm`.",
+    )
+    target_risk_score: Ratio = Field(
+        default=1.0,
+        description="Mean risk score the fixed target is priced at (ratio, dimensionless): with "
+        "`risk_adjustment`, the target moves by the year's reported mean score over this one "
+        "(within the risk-ratio caps); `method: fixed` only.",
+    )
     # YAML sequences arrive as lists: accept a list for the tuple, but keep items strict.
     weights: Annotated[tuple[Annotated[float, Strict()], ...], Strict(False)] = Field(
         default=(0.1, 0.3, 0.6),
@@ -695,12 +801,15 @@ class Benchmark(SettleModel):
     trend_rate: AnnualRate = Field(
         default=0.04,
         description="Negotiated annual trend applied to each base year's cost to bring it to the "
-        "performance year (fraction per year).",
+        "performance year (fraction per year). Under `method: fixed`: the agreed growth of the "
+        "target a year after the first performance year (default 0 there: a flat target).",
     )
     risk_adjustment: bool = Field(
         default=True,
         description="Restate each base year to the last base year's mean risk score and move the "
-        "benchmark by the performance year's risk ratio (member-month weighted mean risk scores).",
+        "benchmark by the performance year's risk ratio (member-month weighted mean risk scores). "
+        "Under `method: fixed` (default false there): move the target by the year's mean risk "
+        "score over `target_risk_score`.",
     )
     trend_method: Literal["negotiated", "realized", "blend"] = Field(
         default="negotiated",
@@ -741,7 +850,8 @@ class Benchmark(SettleModel):
         le=0.2,
         allow_inf_nan=False,
         description="Growth of the provider's reported risk scores beyond true risk, per year "
-        "from the first base year (fraction per year).",
+        "from the first base year (under `method: fixed`, the first performance year) "
+        "(fraction per year).",
     )
     normalization: float = Field(
         default=0.0,
@@ -787,6 +897,46 @@ class Benchmark(SettleModel):
         "summing to 1; MSSP renewals: equal thirds); omit to reuse `weights`.",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _fixed_defaults(cls, data: Any) -> Any:
+        """A fixed target is flat and not risk-adjusted unless the contract says so."""
+        if isinstance(data, Mapping) and data.get("method") == "fixed":
+            data = {"trend_rate": 0.0, "risk_adjustment": False, **data}
+        return data
+
+    @model_validator(mode="after")
+    def _method_fields(self) -> Benchmark:
+        # Given with a value other than its default (a full dump of the model, which writes
+        # every field, reads back).
+        fields = type(self).model_fields
+        given = {
+            name
+            for name in self.model_fields_set
+            if getattr(self, name) != fields[name].get_default(call_default_factory=True)
+        }
+        if self.method == "fixed":
+            for name in HISTORICAL_ONLY:
+                if name in given:
+                    raise FieldError(
+                        name,
+                        "is not used by a fixed target (method: fixed has no base years); "
+                        "remove it, or use method: historical",
+                    )
+            if (self.pmpm is None) == (self.total is None):
+                raise FieldError(
+                    "total" if self.pmpm is not None else "method",
+                    "a fixed target needs exactly one of pmpm (USD per member per month) and "
+                    "total (USD per year)",
+                )
+        else:
+            for name in FIXED_ONLY:
+                if name in given:
+                    raise FieldError(
+                        name, "is used only by a fixed target; add method: fixed, or remove it"
+                    )
+        return self
+
     @model_validator(mode="after")
     def _weights_sum_to_one(self) -> Benchmark:
         for i, w in enumerate(self.weights):
@@ -804,10 +954,45 @@ class Benchmark(SettleModel):
                 raise FieldError("rebase_weights", f"must sum to 1; they sum to {total:.12g}")
         return self
 
+    def describe(self, first_year: int) -> str:
+        """The benchmark rule in one sentence, for the run summary and the report."""
+        if self.method == "fixed":
+            if self.pmpm is not None:
+                target = f"${self.pmpm:,.2f} PMPM times each year's member months"
+            else:
+                target = f"${self.total:,.0f} a year whatever the enrolment"
+            text = f"a fixed target of {target} in {first_year}"
+            text += f", grown {self.trend_rate:.2%} a year" if self.trend_rate else ", not trended"
+            if self.risk_adjustment:
+                text += (
+                    f", moved by the year's mean {self.risk_model.upper()} risk score over "
+                    f"{self.target_risk_score:.3g}"
+                )
+                bounds = (("-", self.risk_ratio_cap_down), ("+", self.risk_ratio_cap_up))
+                caps = [f"{sign}{cap:.0%}" for sign, cap in bounds if cap is not None]
+                if caps:
+                    text += f" (within {' / '.join(caps)})"
+            return text + "; no base year simulated"
+        weights = "/".join(f"{w:.0%}" for w in self.weights)
+        trend = {
+            "negotiated": f"trended at {self.trend_rate:.2%} a year",
+            "realized": "trended at the reference population's realized trend",
+            "blend": f"trended at a {self.acpt_weight:.0%} negotiated ({self.trend_rate:.2%}) "
+            "and realized blend",
+        }[self.trend_method]
+        text = f"built from {self.base_years} simulated base years weighted {weights}, {trend}"
+        if self.risk_adjustment:
+            text += f", {self.risk_model.upper()} risk-adjusted"
+        if self.regional_cost_ratio is not None:
+            text += ", with a regional adjustment"
+        if self.agreement_years is not None:
+            text += f", rebased every {self.agreement_years} years"
+        return text
+
     @property
     def base_years(self) -> int:
-        """Number of simulated base years."""
-        return len(self.weights)
+        """Number of base years the benchmark reads: none for a fixed target."""
+        return 0 if self.method == "fixed" else len(self.weights)
 
 
 class Practice(SettleModel):
@@ -877,7 +1062,8 @@ class Participants(SettleModel):
         default="lives",
         description="`lives`: in proportion to attributed member months; `performance`: to "
         "each practice's own savings against its share of the target (its share of base-year "
-        "spend times the benchmark), losses to its own losses; `quality_pool`: to member "
+        "spend times the benchmark; under a fixed target, its share of the year's member "
+        "months), losses to its own losses; `quality_pool`: to member "
         "months times the practice's quality factor.",
     )
     restate: bool = Field(
@@ -1253,6 +1439,12 @@ class Scenario(SettleModel):
         description="Payment timing and accuracy; gives the estimated settlement, interim "
         "payments and present values (omit for the final settlement only).",
     )
+    truncation: Truncation | None = Field(
+        default=None,
+        description="Truncation of each member's annual cost in the spend the benchmark and "
+        "every design see, with no premium (omit for none); it applies to every line of a "
+        "portfolio, a percentile by each line's own cost model.",
+    )
     portfolio: Portfolio | None = Field(
         default=None,
         description="Other contracts of the same provider simulated on the same systemic draws "
@@ -1326,10 +1518,14 @@ class Scenario(SettleModel):
             if line.name in names:
                 raise FieldError((*where, "name"), f"duplicate line name {line.name!r}")
             names.add(line.name)
-            if line.benchmark.base_years != self.benchmark.base_years:
+            historical = [
+                b.base_years for b in (self.benchmark, line.benchmark) if b.method == "historical"
+            ]
+            if len(set(historical)) > 1:
                 raise FieldError(
                     (*where, "benchmark", "weights"),
-                    f"every line needs {self.benchmark.base_years} base years, as the scenario",
+                    f"every historical benchmark needs {self.benchmark.base_years} base years, "
+                    "as the scenario's: the lines share the simulated years",
                 )
             for i, d in enumerate(line.designs):
                 caps = [
@@ -1402,6 +1598,32 @@ class Scenario(SettleModel):
         return self
 
     @model_validator(mode="after")
+    def _truncation_model(self) -> Scenario:
+        t = self.truncation
+        if t is None or t.percentile is None:
+            return self
+        for where, cost in [((), self.cost)] + [
+            (("portfolio", "lines", j), line.cost)
+            for j, line in enumerate(() if self.portfolio is None else self.portfolio.lines)
+        ]:
+            if cost.model != "mixture":
+                raise FieldError(
+                    ("truncation", "percentile"),
+                    "a percentile threshold needs the mixture cost model (the "
+                    "frequency-severity total has no closed-form quantile here); "
+                    f"{'.'.join(map(str, (*where, 'cost', 'model')))} is {cost.model!r}: give "
+                    "truncation.threshold in USD",
+                )
+            if t.percentile <= cost.zero_cost_share:
+                raise FieldError(
+                    ("truncation", "percentile"),
+                    f"the {t.percentile} percentile falls among the member-years with no cost "
+                    f"({'.'.join(map(str, (*where, 'cost', 'zero_cost_share')))} is "
+                    f"{cost.zero_cost_share}): give a higher percentile",
+                )
+        return self
+
+    @model_validator(mode="after")
     def _rebase_window(self) -> Scenario:
         b = self.benchmark
         if b.agreement_years is not None and b.agreement_years < self.performance_years:
@@ -1470,6 +1692,13 @@ class Scenario(SettleModel):
             )
             views.append((line.name, view))
         return views
+
+    @property
+    def simulated_base_years(self) -> int:
+        """Base years simulated before the first performance year: those of the historical
+        benchmarks (every line's has as many), none when every benchmark is a fixed target."""
+        lines = () if self.portfolio is None else self.portfolio.lines
+        return max([self.benchmark.base_years, *(line.benchmark.base_years for line in lines)])
 
     @property
     def years(self) -> tuple[int, ...]:
