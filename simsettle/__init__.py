@@ -1,8 +1,9 @@
 """simsettle: what a value-based-care contract's settlement can do to its parties.
 
 Public API: :func:`load_scenario`, :func:`simulate`, :func:`open_results`, :func:`write_results`,
-:func:`payoff`, :func:`set_options`, and ``calibrate(...)`` (the callable module
-:mod:`simsettle.calibrate`: fit a scenario to member-level claims). Heavy modules (numba,
+:func:`payoff`, :func:`set_options`, ``calibrate(...)`` (the callable module
+:mod:`simsettle.calibrate`: fit a scenario to member-level claims) and :mod:`simsettle.exact`
+(the exact settlement of the simple cases that have one, without simulation). Heavy modules (numba,
 xarray, matplotlib, scipy) load only when a name that needs them is first used (PEP 562), so
 ``import simsettle`` and ``simsettle validate`` stay fast.
 """
@@ -18,7 +19,7 @@ from simsettle.options import get_options, set_options
 from simsettle.scenario import load_scenario, parse_scenario
 
 if TYPE_CHECKING:
-    from simsettle import calibrate
+    from simsettle import calibrate, exact
     from simsettle.results import open_results, write_results
     from simsettle.runner import payoff, simulate
 
@@ -30,6 +31,7 @@ __all__ = [
     "SimulationError",
     "__version__",
     "calibrate",
+    "exact",
     "get_options",
     "load_scenario",
     "open_results",
@@ -41,7 +43,7 @@ __all__ = [
 ]
 
 #: Modules exported as themselves (``simsettle.calibrate`` is callable).
-_LAZY_MODULES = {"calibrate": "simsettle.calibrate"}
+_LAZY_MODULES = {"calibrate": "simsettle.calibrate", "exact": "simsettle.exact"}
 
 _LAZY = {
     "simulate": "simsettle.runner",

@@ -19,9 +19,12 @@ from simsettle.stats import quantile_name, summary
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from simsettle.exact import ExactSettlement
+
 __all__ = [
     "format_benchmark",
     "format_cost_moments",
+    "format_exact",
     "format_participants",
     "format_summary",
     "format_truncation",
@@ -242,6 +245,47 @@ def format_participants(ds: xr.Dataset) -> str:
         else "the benchmark stays that of the first year's participants (not restated)"
     )
     return f"Participants: {'; '.join(changes)}; {rule}."
+
+
+def format_exact(results: Sequence[ExactSettlement]) -> str:
+    """The exact settlements of :func:`simsettle.exact.exact_settlement` as a plain table: the
+    expected settlement and the bound its discretisation leaves, the chances of paying and of
+    receiving, and the quantiles."""
+    from simsettle.plot._style import format_money
+
+    if not results:
+        return ""
+    qs = list(results[0].quantiles)
+    head = ["design", "mean", "bound", "P(pay losses)", "P(receive savings)"]
+    head += [f"P{100 * q:g}" for q in qs]
+    rows = [
+        [
+            r.design,
+            format_money(r.mean),
+            f"{format_money(r.bound[0])} to {format_money(r.bound[1])}",
+            f"{r.prob_loss:.1%}",
+            f"{r.prob_savings:.1%}",
+            *(format_money(r.quantiles[q]) for q in qs),
+        ]
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
+
+    def line(cells: list[str]) -> str:
+        pairs = enumerate(zip(cells, widths, strict=True))
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in pairs)
+
+    r0 = results[0]
+    rule = "-" * len(line(head))
+    notes = [
+        f"Exact settlement of {r0.year} (no simulation): spend by FFT on a lattice of "
+        f"${r0.step:,.2f}; each design by the engine's rules. Positive = payer pays provider.",
+        "bound: where the true expectation lies (members' costs rounded down and up to the "
+        f"lattice); the central value's own error is estimated at "
+        f"{format_money(max(r.error_estimate for r in results))} or less; "
+        f"mass outside the lattice {max(r.outside for r in results):.1e}.",
+    ]
+    return "\n".join([line(head), rule, *(line(r) for r in rows), rule, *notes])
 
 
 def format_benchmark(ds: xr.Dataset) -> str:

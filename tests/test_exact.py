@@ -1,0 +1,290 @@
+"""The exact settlement (simsettle.exact) against closed forms and against the Monte Carlo
+engine (issue 15 item 5).
+
+The engine and the oracle share nothing but the scenario and the settlement rules: the engine
+draws members, the oracle convolves a discretised member distribution by FFT. Each design's
+expected settlement, chance of paying and stop-loss recoveries are held to agree within
+Monte Carlo error (4 standard errors, plus the oracle's own stated bound), on cases that span
+the cost models, truncation, the stop-loss layers, capped and banded corridors, MSSP's
+size-based corridor and an episode model.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import simsettle
+from simsettle import parse_scenario
+from simsettle.exact import (
+    NotExactError,
+    _discretise,
+    _lognormal,
+    _mixture_member,
+    exact_settlement,
+    not_exact,
+    spend_lattice,
+)
+from simsettle.scenario.costs import CostShape, cost_distribution
+
+BASE = """schema_version: 1
+seed: {seed}
+trials: {trials}
+first_performance_year: 2026
+performance_years: {years}
+population: {{members: {members}, turnover: 0.0, risk_sigma: {risk_sigma}, ageing: 0.01}}
+cost: {cost}
+trend: {{mean: 0.05, sd: 0.0}}
+benchmark: {{method: fixed, pmpm: {target}, trend_rate: 0.04}}
+{extra}designs:
+{designs}"""
+
+MIXTURE = "{pmpm: 1000.0}"
+COMPOUND = (
+    "{pmpm: 800.0, model: frequency_severity, claims_per_year: 6.0, claim_dispersion: 0.0, "
+    "severity_sigma: 1.6}"
+)
+
+DESIGNS = {
+    "upside": "{name: upside, kind: upside_only, min_savings_rate: 0.02, "
+    "shared_savings_rate: 0.5, savings_cap: 0.1}",
+    "capped_corridor": "{name: capped_corridor, kind: two_sided, min_savings_rate: 0.02, "
+    "shared_savings_rate: 0.6, shared_loss_rate: 0.6, savings_cap: 0.05, loss_cap: 0.04}",
+    "stop_loss": "{name: stop_loss, kind: two_sided, shared_savings_rate: 0.5, "
+    "shared_loss_rate: 0.5, stop_loss: {attachment: 60000.0, coinsurance: 0.1, "
+    "premium_loading: 0.2}}",
+    "layers": "{name: layers, kind: two_sided, shared_savings_rate: 0.5, shared_loss_rate: 0.5, "
+    "stop_loss: {attachment: 60000.0}, aggregate_stop_loss: {attachment: 0.97, "
+    "premium_loading: 0.3}}",
+    "bands": "{name: bands, kind: two_sided, "
+    "savings_bands: [{up_to: 0.03, share: 0.0}, {up_to: 0.08, share: 0.5}, {share: 0.8}], "
+    "loss_bands: [{up_to: 0.03, share: 0.0}, {up_to: 0.08, share: 0.5}, {share: 0.8}]}",
+    "mssp": "{name: mssp, template: mssp_enhanced, quality: {score: 0.8}}",
+    "episode": "{name: episode, kind: episode_reconciliation, discount: 0.02}",
+}
+
+
+def _text(
+    cost: str = MIXTURE,
+    designs: tuple[str, ...] = tuple(DESIGNS),
+    *,
+    members: int = 1000,
+    trials: int = 4000,
+    years: int = 1,
+    target: float = 1010.0,
+    risk_sigma: float = 0.6,
+    extra: str = "",
+    seed: int = 11,
+) -> str:
+    return BASE.format(
+        seed=seed,
+        trials=trials,
+        years=years,
+        members=members,
+        risk_sigma=risk_sigma,
+        cost=cost,
+        target=target,
+        extra=extra,
+        designs="\n".join(f"  - {DESIGNS[d]}" for d in designs),
+    )
+
+
+def _scenario(*args, **kwargs):
+    return parse_scenario(_text(*args, **kwargs)).scenario
+
+
+def _controlled(f: np.ndarray, controls: list[tuple[np.ndarray, float]]) -> tuple[float, float]:
+    """The Monte Carlo mean of ``f`` with control variates (samples whose exact means the
+    oracle knows: the year's spend, the stop-loss recovery), and its standard error. The
+    controls take out the part of the sampling error that the year's realised spend explains,
+    which every design of one run shares; the estimate stays unbiased."""
+    x = np.column_stack([c - c.mean() for c, _ in controls])
+    beta, *_ = np.linalg.lstsq(x, f - f.mean(), rcond=None)
+    shift = np.array([c.mean() - mu for c, mu in controls])
+    residual = f - f.mean() - x @ beta
+    se = residual.std(ddof=1 + len(controls)) / math.sqrt(f.size)
+    return float(f.mean() - shift @ beta), float(se)
+
+
+def _agree(sc, year: int | None = None, *, points: int = 2**19) -> int:
+    """Every design's exact mean settlement, chance of paying and recoveries within Monte
+    Carlo error of the engine's; returns how many designs were compared."""
+    ds = simsettle.simulate(sc, progress=False)
+    y = 0 if year is None else year - sc.first_performance_year
+    spend = ds.actual_spend.isel(year=y).values
+    for r in exact_settlement(sc, year=year, points=points):
+        spend_se = spend.std(ddof=1) / math.sqrt(spend.size)
+        assert abs(spend.mean() - r.expected_spend) <= 4.0 * spend_se
+        rec = ds.stop_loss_recovery.sel(design=r.design).isel(year=y).values
+        want = r.expected_specific_recovery + r.expected_aggregate_recovery
+        rec_se = rec.std(ddof=1) / math.sqrt(rec.size)
+        assert abs(rec.mean() - want) <= 4.0 * rec_se + 1e-6 * want + 1.0, (r.design, rec.mean())
+        controls = [(spend, r.expected_spend)]
+        if rec.std() > 0.0:
+            controls.append((rec, want))
+        s = ds.settlement.sel(design=r.design).isel(year=y).values
+        mean, se = _controlled(s, controls)
+        slack = 4.0 * se + 0.5 * (r.bound[1] - r.bound[0])
+        assert abs(mean - r.mean) <= slack, (r.design, mean, r.mean, se, r.bound)
+        assert r.bound[0] <= r.mean <= r.bound[1], r
+        for indicator, p_exact in ((s < 0, r.prob_loss), (s > 0, r.prob_savings)):
+            p_mc, p_se = _controlled(indicator.astype(np.float64), controls)
+            assert abs(p_mc - p_exact) <= 4.0 * p_se + 0.002, (r.design, p_mc, p_exact, p_se)
+        if "truncated_spend" in ds:
+            cut = ds.truncated_spend.isel(year=y).values
+            cut_se = cut.std(ddof=1) / math.sqrt(cut.size)
+            assert abs(cut.mean() - r.expected_truncated) <= 4.0 * cut_se + 1.0
+    return ds.sizes["design"]
+
+
+# ---------------------------------------------------------------- against the engine
+
+
+def test_mixture_designs_agree_with_the_engine() -> None:
+    """Upside only, a capped two-sided corridor, an individual stop-loss layer, both layers,
+    banded corridors, MSSP ENHANCED (size-based corridor, quality) and an episode model."""
+    assert _agree(_scenario()) == 7
+
+
+def test_a_later_year_agrees_at_its_trend_ageing_and_agreed_target() -> None:
+    sc = _scenario(designs=("capped_corridor", "stop_loss"), years=2, trials=3000)
+    assert _agree(sc, year=2027) == 2
+
+
+def test_truncation_at_a_threshold_agrees_with_the_engine() -> None:
+    extra = "truncation: {threshold: 90000.0}\n"
+    sc = _scenario(designs=("capped_corridor", "stop_loss", "layers"), extra=extra)
+    assert _agree(sc) == 3
+
+
+def test_truncation_at_a_percentile_agrees_with_the_engine() -> None:
+    extra = "truncation: {percentile: 0.99}\n"
+    sc = _scenario(designs=("upside", "stop_loss"), extra=extra, target=960.0)
+    assert _agree(sc) == 2
+
+
+def test_compound_poisson_agrees_with_the_engine() -> None:
+    sc = _scenario(
+        COMPOUND, ("capped_corridor", "stop_loss", "bands"), risk_sigma=0.0, target=810.0
+    )
+    assert _agree(sc) == 3
+
+
+# ---------------------------------------------------------------- closed forms
+
+
+def test_the_lattices_bracket_and_keep_the_mean() -> None:
+    """Central keeps each member's mean, lower and upper bracket it; the sum's mean is N times
+    the member's, its variance N times the member's."""
+    sc = _scenario(designs=("upside",))
+    lat = spend_lattice(sc, points=2**18)
+    n, d = 1000, _mixture_member(sc, 1.0)
+    assert lat.mean("lower") < lat.mean("central") < lat.mean("upper")
+    assert lat.mean("central") == pytest.approx(n * d.mean, rel=2e-6)
+    assert lat.mean("upper") - lat.mean("lower") <= n * lat.step * (1 + 1e-9)
+    var = float(np.dot(lat.central, (lat.values - lat.mean()) ** 2) / lat.central.sum())
+    assert math.sqrt(var) == pytest.approx(math.sqrt(n) * d.sd, rel=2e-3)
+    assert lat.outside < 1e-6
+
+
+def test_the_compound_poisson_lattice_has_the_compound_moments() -> None:
+    """Compound Poisson: mean lambda E[X], variance lambda E[X^2], per member and summed."""
+    sc = _scenario(COMPOUND, ("upside",), risk_sigma=0.0)
+    lat = spend_lattice(sc, points=2**18)
+    lam, sigma = 6.0 * 1000, 1.6
+    severity = 12.0 * 800.0 / 6.0
+    mean = lam * severity
+    var = lam * severity**2 * math.exp(sigma**2)
+    got_var = float(np.dot(lat.central, (lat.values - lat.mean()) ** 2) / lat.central.sum())
+    assert lat.mean() == pytest.approx(mean, rel=1e-5)
+    assert got_var == pytest.approx(var, rel=5e-3)
+
+
+def test_the_vectorised_mixture_is_the_scalar_one() -> None:
+    sc = _scenario()
+    pop, cost = sc.population, sc.cost
+    names = [f for f in CostShape.__dataclass_fields__ if f != "risk_sigma"]
+    shape = CostShape(risk_sigma=pop.risk_sigma, **{k: getattr(cost, k) for k in names})
+    scalar = cost_distribution(shape)
+    member = _mixture_member(sc, 1.0)
+    x = np.array([1.0, 500.0, 12_000.0, 80_000.0, 1e6, 1e8])
+    surv, partial = member.parts(x)
+    for i, xi in enumerate(x):
+        s, p = scalar.survival_and_partial(math.log(xi))
+        assert surv[i] == pytest.approx(s, rel=1e-12, abs=1e-300)
+        assert partial[i] == pytest.approx(p, rel=1e-12, abs=1e-300)
+
+
+def test_the_discretisations_of_a_lognormal() -> None:
+    """Lower and upper differ by one step at most, central keeps the mean exactly."""
+    d = _lognormal(math.log(1000.0), 0.8)
+    step, n = 25.0, 4096
+    pmf = _discretise(d, step, n)
+    x = step * np.arange(n)
+    means = {m: float(np.dot(p, x)) for m, p in pmf.items()}
+    assert means["lower"] < d.mean < means["upper"]
+    assert means["upper"] - means["lower"] <= step * (1 + 1e-9)
+    # Exactly, but for the mass beyond the lattice (put on its last point).
+    beyond = float(d.partial(np.array([step * n]))[0])
+    assert 0.0 < beyond < 1e-6 * d.mean
+    assert abs(means["central"] - d.mean) <= beyond
+    for p in pmf.values():
+        assert p.min() >= 0.0
+    assert pmf["lower"].sum() == pytest.approx(1.0, abs=1e-12)
+    assert pmf["central"].sum() == pytest.approx(1.0, abs=1e-12)
+    # The upper lattice leaves out the mass beyond its last point (counted as outside).
+    left_out = float(d.survival(np.array([step * (n - 1)]))[0])
+    assert pmf["upper"].sum() == pytest.approx(1.0 - left_out, abs=1e-12)
+
+
+# ---------------------------------------------------------------- what is not exact
+
+
+def test_a_scenario_without_an_exact_settlement_is_refused_naming_the_fields() -> None:
+    text = (
+        _text(designs=("upside",), members=100, trials=10, risk_sigma=0.5, target=1000.0)
+        .replace("turnover: 0.0", "turnover: 0.1")
+        .replace("sd: 0.0", "sd: 0.02")
+        .replace("{method: fixed, pmpm: 1000.0, trend_rate: 0.04}", "{weights: [0.5, 0.5]}")
+    )
+    sc = parse_scenario(text).scenario
+    reasons = not_exact(sc)
+    assert [r.split(":")[0] for r in reasons] == [
+        "benchmark.method",
+        "population.turnover",
+        "population.mortality",
+        "trend.sd",
+    ]
+    with pytest.raises(NotExactError, match=r"population\.turnover"):
+        exact_settlement(sc)
+    compound = _scenario(COMPOUND.replace("claim_dispersion: 0.0", "claim_dispersion: 0.3"))
+    assert [r.split(":")[0] for r in not_exact(compound)] == [
+        "population.risk_sigma",
+        "cost.claim_dispersion",
+    ]
+    assert not_exact(_scenario()) == []
+
+
+def test_cli_prints_the_exact_table(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from simsettle.cli import app
+
+    path = tmp_path / "deal.yaml"
+    path.write_text(_text(designs=("capped_corridor",), members=500, trials=10))
+    got = CliRunner().invoke(app, ["exact", str(path)])
+    assert got.exit_code == 0, got.output
+    assert "capped_corridor" in got.output
+    assert "Exact settlement of 2026" in got.output
+    bad = path.read_text().replace("turnover: 0.0", "turnover: 0.2")
+    path.write_text(bad)
+    got = CliRunner().invoke(app, ["exact", str(path)])
+    assert got.exit_code == 2
+    assert "population.turnover" in got.output
+
+
+def test_the_module_is_part_of_the_public_api() -> None:
+    assert simsettle.exact.exact_settlement is exact_settlement
+    assert "exact" in dir(simsettle)
