@@ -55,6 +55,7 @@ from simsettle._kernels.records import (
     F_CM_AVOIDED,
     F_CM_MONTHS,
     F_COMPLETION_Z,
+    F_CONTAGION,
     F_DEMO_RISK_MONTHS,
     F_MEMBER_MONTHS,
     F_MEMBERS,
@@ -114,7 +115,8 @@ def simulate_numpy(
 
 
 def _system_years(rng: np.random.Generator, p: dict[str, float], out: F8) -> None:
-    """Trial-level paths: cost indices with shocks, quality score, completion-factor error.
+    """Trial-level paths: cost indices with shocks, quality score, completion-factor error,
+    claim contagion.
 
     The provider's index is 1 in the first simulated year and grows by a lognormal factor a
     year; the reference and national indices grow by factors correlated with it. A shock lifts
@@ -143,6 +145,9 @@ def _system_years(rng: np.random.Generator, p: dict[str, float], out: F8) -> Non
         q_x = e if y == 0 else q_rho * q_x + math.sqrt(max(1.0 - q_rho**2, 0.0)) * e
         out[:, y, F_QUALITY] = 1.0 / (1.0 + np.exp(-(p["quality_mu"] + p["quality_sd"] * q_x)))
         out[:, y, F_COMPLETION_Z] = rng.standard_normal(n)
+        # The claim contagion: gamma of mean 1 and variance claim_contagion (1 without).
+        v = p["claim_contagion"]
+        out[:, y, F_CONTAGION] = rng.gamma(1.0 / v, v, n) if v > 0.0 else 1.0
 
 
 Latent = tuple[F8, F8, F8]
@@ -154,6 +159,7 @@ def _annual_cost(
     shape: tuple[int, ...],
     latent: Latent | None = None,
     new: B1 | None = None,
+    contagion: F8 | float = 1.0,
 ) -> tuple[F8, Latent | None]:
     """Annual cost of risk-1 members at index 1 (USD), by the scenario's cost model, and the
     members' latent normals (class, body, frailty) for next year (None without persistence).
@@ -162,7 +168,8 @@ def _annual_cost(
     every member without ``latent``) or last year's moved by an AR(1) step of correlation
     ``r``; the class normal decides zero (below the zero share's quantile), tail (above ``1 -
     tail_p``'s, the Pareto variate from ``P(N > c) / tail_p``) or body (lognormal from the body
-    normal).
+    normal). ``contagion`` (broadcast to ``shape``) multiplies the claim rate of the
+    frequency-severity compound: the trial-year's claim contagion.
     """
     size = math.prod(shape)
     r = p["cost_persistence"]
@@ -179,7 +186,7 @@ def _annual_cost(
         # each claim lognormal; a member's cost is the sum of its claims.
         f = p["claim_frailty"]
         e = step(None if latent is None else latent[2])
-        rate = p["claims_per_year"] * np.exp(f * e - 0.5 * f * f)
+        rate = p["claims_per_year"] * contagion * np.exp(f * e - 0.5 * f * f)
         claims = rng.poisson(rate)
         severities = rng.lognormal(p["severity_mu"], p["severity_sigma"], int(claims.sum()))
         owner = np.repeat(np.arange(size), claims.ravel())
@@ -390,7 +397,7 @@ def _simulate_batch(rng: np.random.Generator, inputs: ModelInputs, out: F8) -> N
         # Members new to the population after the first year cost entrant_cost_ratio times.
         scale = np.where(new & (y > 0), p["entrant_cost_ratio"], 1.0)
 
-        x, latent = _annual_cost(rng, p, (batch, n), latent, new)
+        x, latent = _annual_cost(rng, p, (batch, n), latent, new, acc[:, F_CONTAGION, None])
         _add_members(
             rng,
             inputs,
@@ -418,7 +425,9 @@ def _simulate_batch(rng: np.random.Generator, inputs: ModelInputs, out: F8) -> N
         trial_j, slot_j = trial_l[replaced], slot_l[replaced]
         z_join = rng.standard_normal(trial_j.size) + entrant
         noise_join = rng.standard_normal(trial_j.size) if c < 1.0 else np.zeros(trial_j.size)
-        x_join, latent_join = _annual_cost(rng, p, (trial_j.size,))
+        x_join, latent_join = _annual_cost(
+            rng, p, (trial_j.size,), contagion=acc[trial_j, F_CONTAGION]
+        )
         risk_join = np.exp(sigma * z_join + risk_shift)
         payer_join, provider_join = _roster(rng, p, z_join)
         _add_members(

@@ -4,13 +4,15 @@ For a population of ``N`` members who all stay the year (no turnover, no deaths,
 attribution), a deterministic cost trend and a fixed, negotiated benchmark, the year's spend is
 the sum of ``N`` independent member-year costs, each the scenario's cost distribution (risk
 included) at the year's cost level; under ``frequency_severity`` with no risk spread and no claim
-frailty it is a compound Poisson total. Its distribution is computed as ``aggregate`` and R's
-``actuar`` compute one: each member's cost (or claim severity) is discretised on a lattice of
-step ``h``, the member's truncated and stop-loss-net cost is taken on the lattice, and the
-``N``-fold convolution (or the compound) is done by FFT with exponential tilting (Grübel and
-Hermesmeier 1999), in a window that holds the sum's bulk. Every design's settlement is then the
-engine's own rule (:func:`simsettle.rules.settle.settlement`) applied to each lattice point, and
-its expectation, chances and quantiles follow.
+frailty it is a compound Poisson total, and with claim contagion (the year's gamma factor on
+every member's claim rate) a compound negative-binomial one. Its distribution is computed as
+``aggregate`` and R's ``actuar`` compute one: each member's cost (or claim severity) is
+discretised on a lattice of step ``h``, the member's truncated and stop-loss-net cost is
+taken on the lattice, and the ``N``-fold convolution (or the compound) is done by FFT with
+exponential tilting (Grübel and Hermesmeier 1999), in a window that holds the sum's bulk.
+Every design's settlement is then the engine's own rule
+(:func:`simsettle.rules.settle.settlement`) applied to each lattice point, and its
+expectation, chances and quantiles follow.
 
 Error statement. Three discretisations are made. ``lower`` rounds each member's cost down to
 the lattice and ``upper`` rounds it up, so that the lattice sums bracket the true spend on every
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -103,6 +105,26 @@ def not_exact(scenario: Scenario) -> list[str]:
             ),
             (cost.claim_dispersion > 0.0, "cost.claim_dispersion: no claim frailty (0)"),
         ]
+        if cost.contagion > 0.0:
+            # With contagion the members are independent only given the year's factor: the
+            # total is exact, a member's own share of it (truncation, its stop-loss) is not here.
+            why.append(
+                (
+                    scenario.truncation is not None,
+                    "truncation: not with cost.contagion (a member's truncated cost needs the "
+                    "year's contagion integrated out)",
+                )
+            )
+            why += [
+                (
+                    True,
+                    f"designs.{d.name}.stop_loss: not with cost.contagion (an individual "
+                    "stop-loss needs the year's contagion integrated out; an aggregate layer "
+                    "is exact)",
+                )
+                for d in scenario.designs
+                if compile_terms(d).stop_loss is not None
+            ]
     for design in scenario.designs:
         terms = compile_terms(design)
         if terms.capitation_pmpm is not None:
@@ -274,6 +296,10 @@ class Lattice:
     central: F8
     upper: F8
     outside: float
+    #: Whether ``lower`` and ``upper`` bracket the sum. Rounding every member (or claim) moves
+    #: the sum by up to ``count x step``; where that cannot fit in the window with the points
+    #: given, they are the central lattice and no bound is claimed.
+    bracketed: bool = True
 
     @property
     def values(self) -> F8:
@@ -286,9 +312,12 @@ class Lattice:
         return float(np.dot(pmf, self.values) / pmf.sum())
 
 
-def _sum_of(member: F8, n_members: float, start: int, compound: float | None) -> F8:
+def _sum_of(
+    member: F8, n_members: float, start: int, compound: float | None, contagion: float = 0.0
+) -> F8:
     """The pmf of the sum of ``n_members`` independent copies of ``member`` (or, with
-    ``compound``, of a Poisson(``compound``) number of them) on ``start + k``, ``k <
+    ``compound``, of a Poisson(``compound``) number of them, mixed over a gamma ``contagion``
+    of mean 1 and that variance: a negative-binomial number) on ``start + k``, ``k <
     member.size``, by FFT with an exponential tilt (the lattice step is 1 here)."""
     n = member.size
     theta = TILT / n
@@ -296,6 +325,9 @@ def _sum_of(member: F8, n_members: float, start: int, compound: float | None) ->
     phi = np.fft.rfft(member * np.exp(-theta * j))
     if compound is None:
         total = np.exp(n_members * np.log(phi.astype(np.complex128)))
+    elif contagion > 0.0:
+        # E[exp(c G (phi - 1))] = (1 - v c (phi - 1))^(-1/v); the base's real part is >= 1.
+        total = np.exp(-np.log(1.0 - contagion * compound * (phi - 1.0)) / contagion)
     else:
         total = np.exp(compound * (phi - 1.0))
     q = np.fft.irfft(total, n)
@@ -412,14 +444,53 @@ def spend_lattice(
     mean, sd = _member_moments(scenario, yr)
     n_members = yr.members
     total_mean, total_sd = n_members * mean, math.sqrt(n_members) * sd
-    lo = max(0.0, total_mean - LOW * total_sd)
-    step = step_factor * (total_mean + HIGH * total_sd - lo) / points
+    cost = scenario.cost
+    if cost.model == "frequency_severity" and cost.contagion > 0.0:
+        return _contagion_lattice(scenario, yr, points, step_factor)
+    # The window holds the sum of what the settlement sees (net of truncation and the
+    # individual stop-loss), by each discretisation (rounding moves the lower and upper sums by
+    # up to N h): a first lattice, from the untouched cost's moments, gives their moments.
+    step0 = (total_mean + HIGH * total_sd) / points
+    first_pass = _member_pmfs(scenario, yr, step0, points, attachment, coinsurance)
+    x = step0 * np.arange(points, dtype=np.float64)
+    moments = {m: (float(np.dot(p, x)), float(np.dot(p, x * x))) for m, p in first_pass.items()}
+    mean = moments["central"][0]
+    spread = math.sqrt(n_members * max(m2 - m1 * m1 for m1, m2 in moments.values()))
+    # The lower and upper sums lie N x (shift per unit step) x step below and above the
+    # central one: the window's width w = base + 2 N shift h with h = w / points.
+    shift = (moments["upper"][0] - moments["lower"][0]) / step0
+    base = (LOW + HIGH) * spread
+    bracketed = 4.0 * n_members * shift < points
+    width = base / (1.0 - 2.0 * n_members * shift / points) if bracketed else base
+    lo = max(0.0, n_members * mean - LOW * spread - (width - base) / 2.0)
+    step = step_factor * width / points
     start = int(lo // step)
     pmfs = _member_pmfs(scenario, yr, step, points, attachment, coinsurance)
-    tail = float(pmfs["upper"].sum())  # the upper lattice leaves the tail beyond it out
+    upper = pmfs["upper"]
+    if not bracketed:
+        pmfs = dict.fromkeys(pmfs, pmfs["central"])
     totals = {m: _sum_of(p, float(n_members), start, None) for m, p in pmfs.items()}
-    inside = float(totals["central"].sum())
-    outside = max(0.0, 1.0 - inside) + n_members * max(0.0, 1.0 - tail)
+    return replace(_lattice(start, step, totals, n_members, upper), bracketed=bracketed)
+
+
+def _lattice(
+    start: int, step: float, totals: dict[str, F8], count: float, upper_part: F8
+) -> Lattice:
+    """The :class:`Lattice` of ``totals``; ``outside`` is the sum's mass missing from the
+    window plus ``count`` times the mass the upper lattice of each of the ``count`` parts
+    (members, or claims) leaves beyond its last point."""
+    tail = max(0.0, 1.0 - float(upper_part.sum()))
+    # Each discretisation's mass inside the window: 1 less what lies outside it, never more.
+    # More, or much less, means the window missed the sum's bulk (which the tilt would fold
+    # back amplified): refused, not reported as a number.
+    masses = {m: float(p.sum()) for m, p in totals.items()}
+    bad = {m: v for m, v in masses.items() if not 1.0 - 1e-4 <= v <= 1.0 + 1e-4}
+    if bad:
+        raise ValueError(
+            f"the lattice's window misses the sum (mass inside it: {bad}); give more points "
+            "or report this scenario"
+        )
+    outside = max(abs(1.0 - v) for v in masses.values()) + count * tail
     return Lattice(
         start=start * step,
         step=step,
@@ -428,6 +499,41 @@ def spend_lattice(
         upper=totals["upper"],
         outside=outside,
     )
+
+
+def _contagion_lattice(scenario: Scenario, yr: _Year, points: int, step_factor: float) -> Lattice:
+    """The year's total claims with contagion: the compound of the claim severities with a
+    Poisson(``N lambda G``) count, ``G`` gamma of mean 1 and variance ``cost.contagion`` -- a
+    negative-binomial count, whose transform is closed: no quadrature over ``G``. The window
+    holds ``G`` between its 1e-12 and 1 - 1e-12 quantiles."""
+    from scipy.stats import gamma
+
+    cost = scenario.cost
+    v = cost.contagion
+    mean, sd = _member_moments(scenario, yr)
+    n_members = yr.members
+    g_lo, g_hi = (float(g) for g in gamma.ppf([1e-12, 1.0 - 1e-12], 1.0 / v, scale=v))
+    spread = math.sqrt(n_members * g_hi) * sd
+    rate = n_members * cost.claims_per_year
+    # Rounding each claim moves the lower and upper sums by up to (claims) x step: about
+    # rate x g_hi x step at most (the window widens for it, where the points allow).
+    base = n_members * mean * (g_hi - g_lo) + (LOW + HIGH) * spread
+    count = rate * g_hi
+    bracketed = 4.0 * count < points
+    width = base / (1.0 - 2.0 * count / points) if bracketed else base
+    lo = max(0.0, n_members * mean * g_lo - LOW * spread - (width - base) / 2.0)
+    step = step_factor * width / points
+    start = int(lo // step)
+    severity_mean = 12.0 * cost.pmpm * yr.scale / cost.claims_per_year
+    mu = math.log(severity_mean) - 0.5 * cost.severity_sigma**2
+    pmfs = _discretise(_lognormal(mu, cost.severity_sigma), step, points)
+    upper = pmfs["upper"]
+    if not bracketed:
+        pmfs = dict.fromkeys(pmfs, pmfs["central"])
+    totals = {m: _sum_of(p, 1.0, start, rate, v) for m, p in pmfs.items()}
+    # (The mean claim count stands for the count; G beyond its quantiles adds 2e-12.)
+    lat = _lattice(start, step, totals, rate, upper)
+    return replace(lat, outside=lat.outside + 2e-12, bracketed=bracketed)
 
 
 # ------------------------------------------------------------------ settlements
@@ -441,7 +547,8 @@ class ExactSettlement:
     year: int
     benchmark: float  # the settlement benchmark (after the design's discount)
     mean: float  # expected settlement (central lattice)
-    bound: tuple[float, float]  # the true expectation lies within (lower and upper lattices)
+    bound: tuple[float, float]  # the true expectation lies within (nan: too many members or
+    # claims for the points to bracket; Lattice.bracketed)
     error_estimate: float  # Richardson: |central(h) - central(2 h)| / 3
     prob_loss: float  # P(settlement < 0)
     prob_savings: float  # P(settlement > 0)
@@ -591,8 +698,12 @@ def exact_settlement(
                 benchmark=b,
                 mean=mean_settlement,
                 bound=(
-                    float(np.dot(lo_pmf, lo_vals) / lo_pmf.sum()),
-                    float(np.dot(hi_pmf, hi_vals) / hi_pmf.sum()),
+                    (
+                        float(np.dot(lo_pmf, lo_vals) / lo_pmf.sum()),
+                        float(np.dot(hi_pmf, hi_vals) / hi_pmf.sum()),
+                    )
+                    if lat.bracketed
+                    else (math.nan, math.nan)
                 ),
                 error_estimate=abs(mean_settlement - coarse) / 3.0,
                 prob_loss=float(pmf[values < 0.0].sum() / total),
@@ -629,16 +740,22 @@ def _member_expectations(
     """One member's expected individual stop-loss recovery and truncated amount (USD): exact
     for the mixture model, from a fine central lattice for the compound."""
     cut = year.cut
+    if cut is None and attachment is None:
+        return 0.0, 0.0
     if scenario.cost.model == "frequency_severity":
         mean, sd = _member_moments(scenario, year)
-        fine = max(mean + 60.0 * sd, 4.0 * (attachment or 0.0), 2.0 * (cut or 0.0)) / 2**16
-        p = _member_pmfs(scenario, year, fine, 2**16, None, 0.0, truncate=False)["central"]
+        fine = max(mean + 200.0 * sd, 4.0 * (attachment or 0.0), 2.0 * (cut or 0.0)) / 2**18
+        p = _member_pmfs(scenario, year, fine, 2**18, None, 0.0, truncate=False)["central"]
         x = fine * np.arange(p.size, dtype=np.float64)
+        # The compound's mass beyond the lattice (its heavy tail) lies above any v read here.
+        beyond = max(0.0, 1.0 - float(p.sum()))
 
         def lev(v: float) -> float:
-            return float(np.dot(p, np.minimum(x, v)))
+            return float(np.dot(p, np.minimum(x, v))) + beyond * v
 
-        full = float(np.dot(p, x))
+        # The mean is exact; the lattice's (which ends where the claims' heavy tail does not)
+        # is read only below the attachment and the threshold.
+        full = mean
     else:
 
         def lev(v: float) -> float:

@@ -52,6 +52,10 @@ def test_defaults_of_a_fixed_target_are_flat_and_unadjusted() -> None:
         ("{pmpm: 800.0}", "pmpm: is used only by a fixed target"),
         ("{total: 1.0e+7, weights: [1.0]}", "total: is used only by a fixed target"),
         ("{method: negotiated}", "method"),
+        (
+            "{method: fixed, pmpm: 800.0, target_risk_score: 1.2}",
+            "target_risk_score: a fixed target uses it only with risk_adjustment",
+        ),
     ],
 )
 def test_errors_name_the_file_line_and_field(block: str, message: str) -> None:

@@ -57,9 +57,10 @@ EVERY_MECHANISM = {
 }
 FREQUENCY_SEVERITY = {
     **EVERY_MECHANISM,
-    # A mean of 30 claims a year, sometimes hundreds, takes several blocks of claim draws.
+    # A mean of 30 claims a year, sometimes hundreds, takes several blocks of claim draws; the
+    # claim contagion is a trial field the lanes read.
     "  pmpm: 900.0": "  pmpm: 900.0\n  model: frequency_severity\n"
-    "  claims_per_year: 30.0\n  claim_dispersion: 1.5",
+    "  claims_per_year: 30.0\n  claim_dispersion: 1.5\n  contagion: 0.5",
 }
 # A practice that leaves after the first performance year: every member field per practice.
 PRACTICE_CHURN = {
@@ -116,6 +117,7 @@ def _lanes(name: str, trial: int, lanes: int) -> np.ndarray:
     parts = np.zeros((lanes, inputs.n_years, inputs.n_fields))
     for lane in range(lanes):
         parts[lane, :, R.F_TREND_INDEX] = system[:, R.F_TREND_INDEX]
+        parts[lane, :, R.F_CONTAGION] = system[:, R.F_CONTAGION]
         args = (record, inputs.attachments, inputs.practices, parts[lane], lane, lanes)
         simulate_lane(k0, k1, trial, *args)
     total = np.zeros((inputs.n_years, inputs.n_fields))

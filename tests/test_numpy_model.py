@@ -116,7 +116,7 @@ population:
   replacement: 0.7
   attribution: {method: blended, no_care_retention: 0.4, payer_only_share: 0.1}
 cost: {pmpm: 1100.0, model: frequency_severity, claims_per_year: 6.0, claim_dispersion: 1.5,
-       severity_sigma: 1.4}
+       severity_sigma: 1.4, contagion: 0.05}
 care_management: {high_risk_share: 0.08, effect: 0.15, start: all_years}
 designs:
   - {name: sl, template: commercial_two_sided,

@@ -41,6 +41,7 @@ from simsettle._kernels import cacheguard as _cacheguard
 from simsettle._kernels import member as M
 from simsettle._kernels.records import (
     F_COMPLETION_Z,
+    F_CONTAGION,
     F_NAT_INDEX,
     F_QUALITY,
     F_REF_INDEX,
@@ -58,7 +59,7 @@ F8 = npt.NDArray[np.float64]
 cuda: Any = None  # numba.cuda, bound by make_kernel: a module global, so the simulator swaps it
 
 # Fields drawn once per trial-year (by a group's lane 0), not summed over members.
-TRIAL_FIELDS = (F_TREND_INDEX, F_REF_INDEX, F_QUALITY, F_COMPLETION_Z, F_NAT_INDEX)
+TRIAL_FIELDS = (F_TREND_INDEX, F_REF_INDEX, F_QUALITY, F_COMPLETION_Z, F_NAT_INDEX, F_CONTAGION)
 # The lanes' sums pass through shared memory (block x width) float64 at a time, at most this many.
 _REDUCE_DOUBLES = 4096
 #: (k0, k1, trial0, the parameter record (a MODEL_DTYPE record, which numba-cuda copies to the
@@ -89,7 +90,8 @@ def simulate_lane(
     """Add member slots ``first, first + stride, ...`` of one trial to ``acc`` (years x fields).
 
     ``record`` is the model's parameter record (a ``MODEL_DTYPE`` record); ``acc[:,
-    F_TREND_INDEX]`` must hold the trial's cost index (from ``system_years``). The member-year
+    F_TREND_INDEX]`` and ``acc[:, F_CONTAGION]`` must hold the trial's cost index and claim
+    contagion (from ``system_years``). The member-year
     rule is :mod:`~simsettle._kernels.member`'s, as on the CPU, laid out one slot at a time: the
     same words and the same sums, the occupant's and the joiner's part of a slot-year added
     together first. With ``stride = LANES`` it reproduces the CPU's lane sum of lane ``first`` to
@@ -119,7 +121,7 @@ def simulate_lane(
         state = M.start_state()
         for y in range(n_years):
             occupant, _, joiner, state, _ = M.slot_year(
-                m, k0, k1, ctr, y, mm, state, acc[y, F_TREND_INDEX], ratio
+                m, k0, k1, ctr, y, mm, state, acc[y, F_TREND_INDEX], ratio, acc[y, F_CONTAGION]
             )
             sums = M.slot_sums(occupant, joiner)
             for f in range(N_LANE_FIELDS):
@@ -195,7 +197,7 @@ def make_kernel(
     n_passes = (n_fields + width - 1) // width
     n_att_alloc = max(n_attachments, 1)  # a shared array of size 0 would be dynamic memory
     n_prac_alloc = max(n_practices, 1)
-    f_trend = F_TREND_INDEX
+    f_trend, f_contagion = F_TREND_INDEX, F_CONTAGION
     f_ref, f_quality, f_completion, f_nat = F_REF_INDEX, F_QUALITY, F_COMPLETION_Z, F_NAT_INDEX
     # The simulator runs the kernel as Python and hands it the record wrapped as a fake device
     # array, which the @njit functions cannot take: they get the numpy record inside it.
@@ -222,6 +224,7 @@ def make_kernel(
         att_all = cuda.shared.array(n_att_alloc, float64)
         prac_all = cuda.shared.array((n_prac_alloc, 2), float64)
         index = cuda.shared.array((groups, n_years), float64)
+        contagion = cuda.shared.array((groups, n_years), float64)
         part = cuda.shared.array((block, width), float64)
         acc = cuda.local.array((n_years, n_fields), float64)
         for j in range(tid, n_attachments, block):
@@ -247,10 +250,12 @@ def make_kernel(
                 M.system_years(k0, k1, trial, record, acc)
                 for y in range(n_years):
                     index[g, y] = acc[y, f_trend]
+                    contagion[g, y] = acc[y, f_contagion]
             cuda.syncthreads()
             if active:
                 for y in range(n_years):
                     acc[y, f_trend] = index[g, y]
+                    acc[y, f_contagion] = contagion[g, y]
                 simulate_lane(k0, k1, trial, record, att, prac, acc, lane, lanes)
             # The lanes' sums are added in lane order, one field per thread of the group: the
             # CPU's order when lanes == LANES, and the same on every run.
@@ -275,6 +280,7 @@ def make_kernel(
                     out[i, y, f_quality] = acc[y, f_quality]
                     out[i, y, f_completion] = acc[y, f_completion]
                     out[i, y, f_nat] = acc[y, f_nat]
+                    out[i, y, f_contagion] = acc[y, f_contagion]
 
     return kernel
 

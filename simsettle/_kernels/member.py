@@ -79,6 +79,7 @@ from simsettle._kernels.records import (
     DEPART_ELIGIBILITY,
     DEPART_NONE,
     F_COMPLETION_Z,
+    F_CONTAGION,
     F_NAT_INDEX,
     F_QUALITY,
     F_REF_INDEX,
@@ -86,6 +87,7 @@ from simsettle._kernels.records import (
     N_LANE_FIELDS,
     STREAM_ATTRIBUTION,
     STREAM_CLAIMS,
+    STREAM_CONTAGION,
     STREAM_EXPOSURE,
     STREAM_JOINER_ATTRIBUTION,
     STREAM_MEMBER,
@@ -106,6 +108,7 @@ __all__ = [
     "attribution_draws",
     "class_normal",
     "compound_cost",
+    "contagion_factor",
     "departure",
     "exposure_share",
     "in_settlement",
@@ -414,12 +417,15 @@ def compound_cost(
     stream: int,
     frailty_prev: float,
     fresh: bool,
+    contagion: float,
 ) -> tuple[float, float]:
     """Annual cost of a risk-1 member at index 1 as a frequency-severity compound, and the
     member's latent frailty normal.
 
-    Claims ~ Poisson(lam x F) with a lognormal frailty F of mean 1 and log-sd ``frailty`` (so
-    the count is over-dispersed); severities are lognormal(``sev_mu``, ``sev_sigma``). Block 0
+    Claims ~ Poisson(lam x F x G) with a lognormal frailty F of mean 1 and log-sd ``frailty``
+    (so the count is over-dispersed) and ``contagion`` G, the trial-year's factor common to
+    every member (:func:`contagion_factor`; 1 without contagion); severities are
+    lognormal(``sev_mu``, ``sev_sigma``). Block 0
     of the member-year's claim stream gives the frailty's normal, the count's uniform and the
     first severity; each further block (stream + 2k) gives four more severities. The count is
     found by inversion, or by a normal approximation when its mean exceeds 400. The frailty's
@@ -430,7 +436,7 @@ def compound_cost(
     w0, w1, w2, w3 = words(at, stream)
     new, first = box_muller(u32_to_unit(w0), u32_to_unit(w1))
     e = new if fresh else m.persist * frailty_prev + m.persist_innov * new
-    mu = lam * vexp(frailty * e - 0.5 * frailty * frailty)
+    mu = lam * contagion * vexp(frailty * e - 0.5 * frailty * frailty)
     if mu > 400.0:
         z, _ = box_muller(u32_to_unit(w2), u32_to_unit(w3))
         n = max(0, math.floor(mu + math.sqrt(mu) * z + 0.5))
@@ -459,6 +465,48 @@ def compound_cost(
                 remaining -= 1
         block += 1
     return total, e
+
+
+#: Attempts of the gamma sampler before it gives up (each accepts with probability > 0.95).
+GAMMA_ATTEMPTS = 64
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def contagion_factor(k0: np.uint32, k1: np.uint32, ctr: np.uint32, y: int, var: float) -> float:
+    """The trial-year's claim contagion: a gamma variate of mean 1 and variance ``var`` (1 for
+    ``var`` 0), shared by every member's claim rate, so that the members' claim counts move
+    together (a negative-binomial total for Poisson members).
+
+    Marsaglia and Tsang's method for shape ``a = 1 / var`` (for ``a < 1``: shape ``a + 1``
+    times ``U^(1/a)``), one Philox call per attempt at ``STREAM_CONTAGION + k``: two words make
+    the normal, the third the acceptance uniform, the fourth of the first call the boost's
+    uniform. After :data:`GAMMA_ATTEMPTS` rejections (probability below 0.05^64) the mean is
+    returned.
+    """
+    if var <= 0.0:
+        return 1.0
+    a = 1.0 / var
+    boost = 1.0
+    if a < 1.0:
+        _, _, _, w3 = philox4x32_10(
+            ctr, np.uint32(y), np.uint32(SYSTEM_MEMBER), np.uint32(STREAM_CONTAGION), k0, k1
+        )
+        boost = vexp(vlog(u32_to_unit(w3)) / a)
+        a += 1.0
+    d = a - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    for k in range(GAMMA_ATTEMPTS):
+        w0, w1, w2, _ = philox4x32_10(
+            ctr, np.uint32(y), np.uint32(SYSTEM_MEMBER), np.uint32(STREAM_CONTAGION + k), k0, k1
+        )
+        x, _ = box_muller(u32_to_unit(w0), u32_to_unit(w1))
+        v = 1.0 + c * x
+        if v <= 0.0:
+            continue
+        v = v * v * v
+        if vlog(u32_to_unit(w2)) < 0.5 * x * x + d - d * v + d * vlog(v):
+            return d * v * boost * var
+    return 1.0
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -819,6 +867,7 @@ def slot_year(
     state: SlotState,
     index: float,
     ratio: float,
+    contagion: float,
 ) -> tuple[
     tuple[bool, bool, float, float, float, float, float],
     bool,
@@ -830,8 +879,9 @@ def slot_year(
     (a GPU thread; the member stays of calibration's synthetic claims).
 
     ``state`` is the slot's :class:`SlotState` carried from last year (:func:`start_state`
-    before the first), ``index`` the year's cost index and ``ratio`` the slot's practice cost
-    ratio (1 without practices). Returns the occupant's stay, whether a joiner took the slot, the
+    before the first), ``index`` the year's cost index, ``ratio`` the slot's practice cost
+    ratio (1 without practices) and ``contagion`` the year's claim contagion (1: none).
+    Returns the occupant's stay, whether a joiner took the slot, the
     joiner's stay (each stay ``(attributed, managed, full, cost, months, risk, demo)``; the
     joiner's is not ``attributed`` where there is none), the state carried to next year, and how
     the occupant left (``DEPART_*`` of
@@ -859,9 +909,9 @@ def slot_year(
         class_z, x = leaver_cost(m, state.is_new, state.class_z, s.cost_z, g_class)
     frailty_z = frailty_z_j = 0.0
     if m.frequency_severity:
-        x, frailty_z = compound_cost(m, at, STREAM_CLAIMS, state.frailty_z, state.is_new)
+        x, frailty_z = compound_cost(m, at, STREAM_CLAIMS, state.frailty_z, state.is_new, contagion)
         if joiner:
-            x_j, frailty_z_j = compound_cost(m, at, STREAM_CLAIMS + 1, 0.0, True)
+            x_j, frailty_z_j = compound_cost(m, at, STREAM_CLAIMS + 1, 0.0, True, contagion)
     class_z_j = class_normal(m, s.class_u_j) if joiner & persistent else 0.0
     months_j = 12.0 - months
     load = ratio * (m.entrant_cost if state.is_new & later else 1.0)
@@ -951,6 +1001,7 @@ def system_years(k0: np.uint32, k1: np.uint32, trial: int, p: Any, acc: F8) -> N
         q_x = e if y == 0 else q_rho * q_x + q_innov * e
         acc[y, F_QUALITY] = 1.0 / (1.0 + vexp(-(p.quality_mu + p.quality_sd * q_x)))
         acc[y, F_COMPLETION_Z] = c
+        acc[y, F_CONTAGION] = contagion_factor(k0, k1, ctr, y, p.claim_contagion)
 
 
 # Before any function here is loaded from numba's cache: clear the cache if any kernel source

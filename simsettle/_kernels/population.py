@@ -25,6 +25,7 @@ from simsettle._kernels import cacheguard as _cacheguard
 from simsettle._kernels import member as M
 from simsettle._kernels.records import (
     DEPART_NONE,
+    F_CONTAGION,
     F_TREND_INDEX,
     LANE_FIELDS,
     LANES,
@@ -364,6 +365,7 @@ def _simulate_trial(
             yy = np.uint32(y)
             later = y > 0  # year 0's roster is the stationary population
             index = acc[y, F_TREND_INDEX]
+            contagion = acc[y, F_CONTAGION]
             programme = y >= m.cm_from
             # Draws and member state. The leaver's words are drawn for every lane (cheaper than
             # a branch) and used only where the occupant leaves. One loop for each cost rule,
@@ -379,11 +381,12 @@ def _simulate_trial(
                         STREAM_CLAIMS,
                         work[R_FRAILTY_Z * L + lane],
                         work[R_FRESH * L + lane] > 0.5,
+                        contagion,
                     )
                     work[R_X * L + lane] = x
                     work[R_FRAILTY_Z * L + lane] = f
                     if work[R_JOINER * L + lane] > 0.5:
-                        x_j, f_j = M.compound_cost(m, at, STREAM_CLAIMS + 1, 0.0, True)
+                        x_j, f_j = M.compound_cost(m, at, STREAM_CLAIMS + 1, 0.0, True, contagion)
                         work[R_X_J * L + lane] = x_j
                         work[R_FRAILTY_Z * L + lane] = f_j
             # Roster statuses are drawn when a member arrives (out of line: few members do).
@@ -609,7 +612,7 @@ def simulate_stays(
         state = M.start_state()
         for y in range(n_years):
             occupant, joined, joiner, nxt, departure = M.slot_year(
-                m, k0, k1, ctr, y, mm, state, system[y, F_TREND_INDEX], 1.0
+                m, k0, k1, ctr, y, mm, state, system[y, F_TREND_INDEX], 1.0, system[y, F_CONTAGION]
             )
             attributed, _, _, cost, months, risk, _ = occupant
             attributed_j, _, _, cost_j, _, risk_j, _ = joiner

@@ -106,6 +106,12 @@ MODEL_FIELDS: tuple[tuple[str, str, str], ...] = (
         "1",
         "a member is provider-only when its provider-only normal is above this (+inf: nobody)",
     ),
+    (
+        "claim_contagion",
+        "1",
+        "variance of the gamma factor (mean 1) shared by every member's claim rate in a "
+        "trial-year (0: none)",
+    ),
 )
 #: The parameter record's numpy type: one float64 field per entry of MODEL_FIELDS.
 MODEL_DTYPE = np.dtype([(name, np.float64) for name, _, _ in MODEL_FIELDS])
@@ -124,7 +130,8 @@ F_QUALITY = 8  # the trial-year's quality score
 F_CM_AVOIDED = 9  # cost avoided by care management (the true savings it produced), USD
 F_COMPLETION_Z = 10  # standard normal draw of the trial-year's completion-factor error
 F_NAT_INDEX = 11  # the national population's cost index
-N_BASE_FIELDS = 12
+F_CONTAGION = 12  # the trial-year's common factor of every member's claim rate (1: none)
+N_BASE_FIELDS = 13
 FIELD_NAMES = (
     "spend",
     "member_months",
@@ -138,6 +145,7 @@ FIELD_NAMES = (
     "care_management_avoided",
     "completion_z",
     "national_index",
+    "claim_contagion",
 )
 
 # The member kernel simulates LANES member slots side by side (one vector loop per step).
@@ -240,6 +248,7 @@ STREAM_EXPOSURE = (
     7  # a leaver's year only: where the two episodes fall; a decedent's end-of-life normal
 )
 STREAM_SCORE = 8  # every member-year: the risk score's noise normals (occupant, joiner)
+STREAM_CONTAGION = 1024  # claim contagion, attempt k at 1024 + k (member word = SYSTEM_MEMBER)
 STREAM_CLAIMS = 16  # frequency-severity draws: 16 + 2 x block (occupant), 17 + 2 x block (joiner)
 SYSTEM_MEMBER = 0xFFFFFFFF
 

@@ -15,6 +15,7 @@ from statistics import NormalDist
 import numpy as np
 import numpy.typing as npt
 
+from simsettle._kernels import records as R
 from simsettle.scenario.schema import Scenario
 
 __all__ = ["philox4x32_10_reference", "simulate_trial_reference"]
@@ -51,6 +52,28 @@ def _normals(u1: float, u2: float) -> tuple[float, float]:
     return r * math.cos(2.0 * math.pi * u2), r * math.sin(2.0 * math.pi * u2)
 
 
+def _gamma_mean_one(trial: int, year: int, var: float, key: tuple[int, int]) -> float:
+    """The trial-year's claim contagion: gamma of mean 1 and variance ``var`` by Marsaglia and
+    Tsang's method, attempt ``k`` on stream ``1024 + k`` of the system member (the boost for a
+    shape below 1 from the first attempt's fourth word); 1 for ``var`` 0."""
+    if var <= 0:
+        return 1.0
+    a = 1 / var
+    boost = 1.0
+    if a < 1:
+        boost = _words(trial, year, 0xFFFFFFFF, 1024, key)[3] ** (1 / a)
+        a += 1
+    d = a - 1 / 3
+    c = 1 / math.sqrt(9 * d)
+    for k in range(64):
+        u = _words(trial, year, 0xFFFFFFFF, 1024 + k, key)
+        x, _ = _normals(u[0], u[1])
+        v = (1 + c * x) ** 3
+        if 1 + c * x > 0 and math.log(u[2]) < x * x / 2 + d - d * v + d * math.log(v):
+            return d * v * boost * var
+    return 1.0
+
+
 def simulate_trial_reference(
     scenario: Scenario, key: tuple[int, int], trial: int, attachments: list[float]
 ) -> npt.NDArray[np.float64]:
@@ -72,10 +95,11 @@ def simulate_trial_reference(
     part = scenario.participants
     detail = part is not None and (part.churns or scenario.truncation is not None)
     n_per_practice = 7 + n_att if detail else 2
-    out = np.zeros((n_years, 12 + n_att + n_per_practice * len(practices)))
+    base = R.N_BASE_FIELDS
+    out = np.zeros((n_years, base + n_att + n_per_practice * len(practices)))
 
     def practice_field(f: int, practice: int) -> int:
-        return 12 + n_att + f * len(practices) + practice
+        return base + n_att + f * len(practices) + practice
 
     # Practice of each member slot: slots are handed out in order of the practices' shares.
     bounds = np.rint(np.cumsum([p.share for p in practices]) * pop.members)
@@ -139,7 +163,7 @@ def simulate_trial_reference(
         if previous is not None:
             e = rho_c * previous + keep_c * e
         f = cost.claim_dispersion
-        mu = cost.claims_per_year * math.exp(f * e - f * f / 2)
+        mu = cost.claims_per_year * contagion[y] * math.exp(f * e - f * f / 2)
         if mu > 400:
             z, _ = _normals(w[2], w[3])
             n = max(0, math.floor(mu + math.sqrt(mu) * z + 0.5))
@@ -325,7 +349,7 @@ def simulate_trial_reference(
             out[y, 9] += full - c
         for k, a in enumerate(attachments):
             if c > a:
-                out[y, 12 + k] += c - a
+                out[y, base + k] += c - a
         if practice >= 0:
             out[y, practice_field(0, practice)] += c
             out[y, practice_field(1, practice)] += months
@@ -363,6 +387,8 @@ def simulate_trial_reference(
     out[:, 4] = index
     out[:, 5] = reference
     out[:, 11] = national
+    contagion = [_gamma_mean_one(trial, y, cost.contagion, key) for y in range(n_years)]
+    out[:, R.F_CONTAGION] = contagion
     qm = scenario.quality_model
     x = 0.0
     for y in range(n_years):

@@ -262,7 +262,11 @@ def format_exact(results: Sequence[ExactSettlement]) -> str:
         [
             r.design,
             format_money(r.mean),
-            f"{format_money(r.bound[0])} to {format_money(r.bound[1])}",
+            (
+                f"{format_money(r.bound[0])} to {format_money(r.bound[1])}"
+                if r.bound[0] == r.bound[0]  # nan: not bracketed with these points
+                else "n/a"
+            ),
             f"{r.prob_loss:.1%}",
             f"{r.prob_savings:.1%}",
             *(format_money(r.quantiles[q]) for q in qs),

@@ -319,6 +319,7 @@ def to_dataset(
         "care_management_cost": (_TY, settled.care_management_cost),
         "care_management_savings": (_TY, settled.care_management_savings),
         "truncated_spend": (_TY, settled.truncated_spend),
+        "claim_contagion": (_TY, settled.claim_contagion),
         "specific_stop_loss_recovery": (_DPT, settled.specific_stop_loss_recovery),
         "specific_stop_loss_premium": (_DPT, settled.specific_stop_loss_premium),
         "aggregate_stop_loss_recovery": (_DPT, settled.aggregate_stop_loss_recovery),

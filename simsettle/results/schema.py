@@ -160,6 +160,13 @@ VAR_ATTRS: dict[str, dict[str, str]] = {
         "description": "Cost the programme avoided: the true savings behind the measured "
         "ones (already out of actual_spend).",
     },
+    "claim_contagion": {
+        "long_name": "claim contagion",
+        "units": "1",
+        "description": "The trial-year's gamma factor (mean 1, variance cost.contagion) that "
+        "multiplied every member's claim rate; 1 without contagion (present under the "
+        "frequency-severity model; a portfolio's: the primary line's).",
+    },
     "trend_index": {
         "long_name": "systemic cost index",
         "units": "1",

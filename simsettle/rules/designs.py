@@ -58,6 +58,7 @@ class Settled:
     care_management_cost: F8 | None  # (trial, year) USD, when there is a programme
     care_management_savings: F8 | None  # (trial, year) USD: cost the programme avoided
     truncated_spend: F8 | None  # (trial, year) USD taken off the spend by truncation
+    claim_contagion: F8 | None  # (trial, year): the claim-rate factor, with a contagion
     settlement_benchmark: F8  # (design, trial, year) USD: after discount, or the capitation budget
     stop_loss_recovery: F8  # (design, trial, year) USD, individual plus aggregate
     stop_loss_premium: F8  # (design, trial, year) USD
@@ -416,6 +417,13 @@ def settle_designs(
         attributed_members=members,
         risk_score=aggregates[:, py, R.F_RISK_MONTHS] / mm,
         trend_index=np.ascontiguousarray(aggregates[:, py, R.F_TREND_INDEX]),
+        # Under the frequency-severity model (1 without contagion), so that a sweep over the
+        # contagion has the variable at every point.
+        claim_contagion=(
+            np.ascontiguousarray(aggregates[:, py, R.F_CONTAGION])
+            if scenario.cost.model == "frequency_severity"
+            else None
+        ),
         reference_index=np.ascontiguousarray(aggregates[:, py, R.F_REF_INDEX]),
         quality_score=quality,
         care_management_cost=cm_cost,

@@ -320,7 +320,8 @@ class Cost(SettleModel):
         le=1e6,
         allow_inf_nan=False,
         description="Mean allowed cost per member per month in the first simulated year (the "
-        "first base year; the first performance year under a fixed benchmark), "
+        "first base year; the first performance year under a fixed benchmark, unless another "
+        "line of a portfolio simulates base years), "
         "for a risk score of 1, all members included: decedents (whose year of death costs "
         "`population.decedent_cost_ratio` full years) and partial years (USD per member per "
         "month). A full-year survivor's cost is pmpm / `Population.departure_load` (about "
@@ -391,6 +392,17 @@ class Cost(SettleModel):
         allow_inf_nan=False,
         description="Standard deviation of log claim severity (dimensionless; "
         "frequency_severity only); the mean severity is 12 x pmpm / claims_per_year.",
+    )
+    contagion: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=10.0,
+        allow_inf_nan=False,
+        description="Variance of the claim contagion: a gamma factor of mean 1, one per trial "
+        "and year, that multiplies every member's claim rate, so that claim counts move "
+        "together (dimensionless; 0 for none; frequency_severity only). With Poisson members "
+        "(claim_dispersion 0) the year's total claim count is negative binomial; the "
+        "per-member dispersion is claim_dispersion, apart from it.",
     )
     cv: float | None = Field(
         default=None,
@@ -467,6 +479,7 @@ class Cost(SettleModel):
         if self.partial_year == "pro_rata":
             return 0.0
         if self.model == "frequency_severity":
+            # The contagion is systemic, like the cost index: not part of a member's own spread.
             cv = compound_cv(self.claims_per_year, self.claim_dispersion, self.severity_sigma)
         else:
             cv = self.shape(0.0).mixture.cv
@@ -494,6 +507,11 @@ class Cost(SettleModel):
             )
         if self.model == "frequency_severity":
             return self  # the mixture's fields are not used: nothing to check them against
+        if self.contagion > 0.0:
+            raise FieldError(
+                "contagion",
+                "claim contagion multiplies claim counts: it needs model: frequency_severity",
+            )
         if not self.zero_cost_share + self.tail_probability < 1.0:  # as CostShape checks it
             raise FieldError(
                 "tail_probability",
@@ -747,6 +765,15 @@ HISTORICAL_ONLY = (
 )
 #: Benchmark fields that only the fixed method reads (refused under ``method: historical``).
 FIXED_ONLY = ("pmpm", "total", "target_risk_score")
+#: Fields a fixed target reads only with ``risk_adjustment`` (refused without it).
+RISK_ONLY = (
+    "target_risk_score",
+    "risk_model",
+    "risk_ratio_cap_up",
+    "risk_ratio_cap_down",
+    "coding_intensity",
+    "normalization",
+)
 
 
 class Benchmark(SettleModel):
@@ -923,6 +950,14 @@ class Benchmark(SettleModel):
                         "is not used by a fixed target (method: fixed has no base years); "
                         "remove it, or use method: historical",
                     )
+            if not self.risk_adjustment:
+                for name in RISK_ONLY:
+                    if name in given:
+                        raise FieldError(
+                            name,
+                            "a fixed target uses it only with risk_adjustment: true; add that, "
+                            "or remove it",
+                        )
             if (self.pmpm is None) == (self.total is None):
                 raise FieldError(
                     "total" if self.pmpm is not None else "method",
@@ -1247,7 +1282,9 @@ class Line(SettleModel):
     cost: Cost = Field(description="The line's member cost model.")
     benchmark: Benchmark = Field(
         default_factory=Benchmark,
-        description="The line's benchmark; it must have as many base years as the scenario's.",
+        description="The line's benchmark; a historical one must have as many base years as "
+        "the scenario's (the lines share the simulated years; a fixed target reads none, but "
+        "where another line simulates base years its cost.pmpm is that of the first of them).",
     )
     provider: Provider = Field(default_factory=Provider, description="Revenue for the line.")
     designs: Annotated[tuple[Design, ...], Strict(False)] = Field(
