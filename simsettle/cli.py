@@ -290,6 +290,13 @@ def exact(
         _err(f"{file}: {exc}")
         raise typer.Exit(EXIT_USAGE) from None
     typer.echo(format_exact(results))
+    ignored = []
+    if loaded.scenario.sweep:
+        ignored.append("sweep (the file's own values are settled)")
+    if loaded.scenario.timing is not None:
+        ignored.append("timing (the final settlement is shown)")
+    if ignored:
+        typer.echo("Not applied here: " + "; ".join(ignored) + ".")
 
 
 @app.command()

@@ -338,6 +338,12 @@ def test_cli_prints_the_exact_table(tmp_path) -> None:
     assert got.exit_code == 0, got.output
     assert "capped_corridor" in got.output
     assert "Exact settlement of 2026" in got.output
+    assert "Not applied here" not in got.output
+    swept = path.read_text() + "\nsweep:\n  - {path: cost.pmpm, values: [1000.0, 1100.0]}\n"
+    path.write_text(swept)
+    got = CliRunner().invoke(app, ["exact", str(path)])
+    assert got.exit_code == 0, got.output
+    assert "Not applied here: sweep (the file's own values are settled)." in got.output
     bad = path.read_text().replace("turnover: 0.0", "turnover: 0.2")
     path.write_text(bad)
     got = CliRunner().invoke(app, ["exact", str(path)])
