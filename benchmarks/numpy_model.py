@@ -186,7 +186,11 @@ def _annual_cost(
         # each claim lognormal; a member's cost is the sum of its claims.
         f = p["claim_frailty"]
         e = step(None if latent is None else latent[2])
-        rate = p["claims_per_year"] * contagion * np.exp(f * e - 0.5 * f * f)
+        if p["claim_frailty_gamma"] > 0.5 and f > 0.0:
+            frailty = rng.gamma(1.0 / (f * f), f * f, shape)  # negative-binomial counts
+        else:
+            frailty = np.exp(f * e - 0.5 * f * f)
+        rate = p["claims_per_year"] * contagion * frailty
         claims = rng.poisson(rate)
         severities = rng.lognormal(p["severity_mu"], p["severity_sigma"], int(claims.sum()))
         owner = np.repeat(np.arange(size), claims.ravel())

@@ -250,6 +250,7 @@ def test_round_trip_within_confidence_intervals(calibration):
     assert not [n for n in calibration.notes if "capped" in n]
 
 
+@pytest.mark.slow  # about 30 s of fitting
 def test_auto_method_and_the_cap_on_the_engines_own_model(synthetic):
     """Without scores the spread comes from the covariances of members' log costs; data drawn
     from the engine's model can carry it, so the cap of ``largest_risk_sigma`` must not bite.

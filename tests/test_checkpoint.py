@@ -182,6 +182,7 @@ def _kill_and_resume(tmp_path: Path, n_kills: int) -> list[dict[str, object]]:
     return records
 
 
+@pytest.mark.slow  # about 20 s of killed and resumed subprocesses
 def test_killed_runs_resume_to_the_uninterrupted_result(tmp_path):
     records = _kill_and_resume(tmp_path, 3)
     assert len(records) == 3

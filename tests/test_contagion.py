@@ -54,9 +54,8 @@ def test_no_contagion_is_exactly_one_and_draws_nothing() -> None:
     assert np.all(agg[:, :, R.F_CONTAGION] == 1.0)
 
 
-@pytest.mark.parametrize(("var", "trial"), [(0.3, 0), (0.3, 7), (2.5, 2**31 + 1)])
-def test_kernel_matches_its_reference_twin(var: float, trial: int) -> None:
-    sc = _scenario(var)
+def _twin_agrees(sc, trial: int) -> np.ndarray:
+    """The kernel's aggregates of one trial, checked against the reference twin's."""
     inputs = compile_model(sc)
     key = key_from_seed(sc.seed)
     got = simulate_aggregates(inputs, key, trial, 1)[0]
@@ -65,7 +64,36 @@ def test_kernel_matches_its_reference_twin(var: float, trial: int) -> None:
     )
     ref[:, R.F_QUALITY] = got[:, R.F_QUALITY]
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-9)
+    return got
+
+
+@pytest.mark.parametrize(("var", "trial"), [(0.3, 0), (0.3, 7), (2.5, 2**31 + 1)])
+def test_kernel_matches_its_reference_twin(var: float, trial: int) -> None:
+    got = _twin_agrees(_scenario(var), trial)
     assert np.all(got[:, R.F_CONTAGION] != 1.0)
+
+
+@pytest.mark.parametrize(("dispersion", "trial"), [(0.4, 3), (1.5, 2**31 + 5)])
+def test_a_gamma_frailty_matches_its_reference_twin(dispersion: float, trial: int) -> None:
+    """The negative-binomial member (gamma frailty, shapes 6.25 and 0.44) with contagion."""
+    extra = f"  claim_frailty: gamma\n  claim_dispersion: {dispersion}\n"
+    text = SMALL_SCENARIO.replace("members: 300", "members: 30").replace(
+        "  pmpm: 900.0\n", f"  pmpm: 900.0\n  model: frequency_severity\n  contagion: 0.2\n{extra}"
+    )
+    _twin_agrees(parse_scenario(text).scenario, trial)
+
+
+def test_a_gamma_frailty_refuses_a_persistence_it_cannot_have() -> None:
+    text = SMALL_SCENARIO.replace(
+        "  pmpm: 900.0\n",
+        "  pmpm: 900.0\n  model: frequency_severity\n  claim_frailty: gamma\n  persistence: 0.5\n",
+    )
+    with pytest.raises(ScenarioError, match="drawn afresh each year"):
+        parse_scenario(text)
+    with pytest.raises(ScenarioError, match="claim frailty needs model: frequency_severity"):
+        parse_scenario(
+            SMALL_SCENARIO.replace("  pmpm: 900.0\n", "  pmpm: 900.0\n  claim_frailty: gamma\n")
+        )
 
 
 def test_claim_counts_move_together() -> None:

@@ -197,6 +197,16 @@ def test_compound_poisson_agrees_with_the_engine() -> None:
     assert _agree(sc) == 3
 
 
+def test_negative_binomial_members_agree_with_the_engine() -> None:
+    """A gamma claim frailty (sd 0.5): each member's count negative binomial, the member's
+    compound by its closed transform, then truncated and net of its stop-loss on the lattice."""
+    cost = COMPOUND.replace("claim_dispersion: 0.0", "claim_dispersion: 0.5, claim_frailty: gamma")
+    extra = "truncation: {threshold: 150000.0}\n"
+    designs = ("capped_corridor", "stop_loss", "layers")
+    sc = _scenario(cost, designs, risk_sigma=0.0, target=810.0, extra=extra)
+    assert _agree(sc) == 3
+
+
 def test_compound_with_contagion_agrees_with_the_engine() -> None:
     """The year's claim count negative binomial (Poisson members, a common gamma factor):
     the compound's transform is closed, and the engine's draws agree with it."""
@@ -354,3 +364,11 @@ def test_cli_prints_the_exact_table(tmp_path) -> None:
 def test_the_module_is_part_of_the_public_api() -> None:
     assert simsettle.exact.exact_settlement is exact_settlement
     assert "exact" in dir(simsettle)
+
+
+def test_the_example_is_an_exact_case() -> None:
+    """scenarios/examples/exact_check.yaml is one `simsettle exact` can settle."""
+    from tests.conftest import ROOT
+
+    loaded = simsettle.load_scenario(ROOT / "scenarios" / "examples" / "exact_check.yaml")
+    assert not_exact(loaded.scenario) == []

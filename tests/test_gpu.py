@@ -30,6 +30,10 @@ from simsettle.models.population import compile_model, key_from_seed, simulate_a
 from simsettle.models.reference import simulate_trial_reference
 from simsettle.scenario import parse_scenario
 
+# The lane function's first compile alone takes about a minute on a 2-core CI machine: the
+# whole module runs in the slow pass (.ci/run runs `pytest -m slow` after the default run).
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 HAS_NUMBA_CUDA = importlib.util.find_spec("numba_cuda") is not None
 needs_numba_cuda = pytest.mark.skipif(

@@ -89,6 +89,7 @@ from simsettle._kernels.records import (
     STREAM_CLAIMS,
     STREAM_CONTAGION,
     STREAM_EXPOSURE,
+    STREAM_FRAILTY,
     STREAM_JOINER_ATTRIBUTION,
     STREAM_MEMBER,
     STREAM_NATIONAL,
@@ -111,6 +112,7 @@ __all__ = [
     "contagion_factor",
     "departure",
     "exposure_share",
+    "gamma_mean_one",
     "in_settlement",
     "innovation",
     "latent_cost",
@@ -194,6 +196,7 @@ class MemberModel(NamedTuple):
     provider_c: float  # provider_only_correlation
     provider_innov: float  # sqrt(1 - provider_c^2)
     provider_z: float  # provider-only above this normal (+inf: nobody)
+    gamma_frailty: bool  # the claim frailty is gamma (negative-binomial counts), else lognormal
 
 
 class MemberYear(NamedTuple):
@@ -338,6 +341,7 @@ def member_model(p: Any) -> MemberModel:
         provider_c,
         innovation(provider_c),
         p.provider_only_z,
+        p.claim_frailty_gamma > 0.5,
     )
 
 
@@ -422,8 +426,10 @@ def compound_cost(
     """Annual cost of a risk-1 member at index 1 as a frequency-severity compound, and the
     member's latent frailty normal.
 
-    Claims ~ Poisson(lam x F x G) with a lognormal frailty F of mean 1 and log-sd ``frailty``
-    (so the count is over-dispersed) and ``contagion`` G, the trial-year's factor common to
+    Claims ~ Poisson(lam x F x G) with a frailty F of mean 1, lognormal of log-sd ``frailty``
+    or, with ``gamma_frailty``, gamma of variance ``frailty^2`` (a negative-binomial count;
+    :func:`gamma_mean_one` on ``STREAM_FRAILTY``) (so the count is over-dispersed) and
+    ``contagion`` G, the trial-year's factor common to
     every member (:func:`contagion_factor`; 1 without contagion); severities are
     lognormal(``sev_mu``, ``sev_sigma``). Block 0
     of the member-year's claim stream gives the frailty's normal, the count's uniform and the
@@ -436,7 +442,12 @@ def compound_cost(
     w0, w1, w2, w3 = words(at, stream)
     new, first = box_muller(u32_to_unit(w0), u32_to_unit(w1))
     e = new if fresh else m.persist * frailty_prev + m.persist_innov * new
-    mu = lam * contagion * vexp(frailty * e - 0.5 * frailty * frailty)
+    if m.gamma_frailty:
+        # A gamma frailty of variance frailty^2: a negative-binomial count (no persistence).
+        f = gamma_mean_one(at, STREAM_FRAILTY + 256 * (stream - STREAM_CLAIMS), frailty * frailty)
+        mu = lam * contagion * f
+    else:
+        mu = lam * contagion * vexp(frailty * e - 0.5 * frailty * frailty)
     if mu > 400.0:
         z, _ = box_muller(u32_to_unit(w2), u32_to_unit(w3))
         n = max(0, math.floor(mu + math.sqrt(mu) * z + 0.5))
@@ -472,33 +483,29 @@ GAMMA_ATTEMPTS = 64
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def contagion_factor(k0: np.uint32, k1: np.uint32, ctr: np.uint32, y: int, var: float) -> float:
-    """The trial-year's claim contagion: a gamma variate of mean 1 and variance ``var`` (1 for
-    ``var`` 0), shared by every member's claim rate, so that the members' claim counts move
-    together (a negative-binomial total for Poisson members).
+def gamma_mean_one(
+    at: tuple[np.uint32, np.uint32, np.uint32, np.uint32, np.uint32], stream: int, var: float
+) -> float:
+    """A gamma variate of mean 1 and variance ``var`` (1 for ``var`` 0) from the counters
+    ``at`` (key, trial, year, member word) at streams ``stream + k``.
 
     Marsaglia and Tsang's method for shape ``a = 1 / var`` (for ``a < 1``: shape ``a + 1``
-    times ``U^(1/a)``), one Philox call per attempt at ``STREAM_CONTAGION + k``: two words make
-    the normal, the third the acceptance uniform, the fourth of the first call the boost's
-    uniform. After :data:`GAMMA_ATTEMPTS` rejections (probability below 0.05^64) the mean is
-    returned.
+    times ``U^(1/a)``), one Philox call per attempt ``k``: two words make the normal, the third
+    the acceptance uniform, the fourth of the first call the boost's uniform. After
+    :data:`GAMMA_ATTEMPTS` rejections (probability below 0.05^64) the mean is returned.
     """
     if var <= 0.0:
         return 1.0
     a = 1.0 / var
     boost = 1.0
     if a < 1.0:
-        _, _, _, w3 = philox4x32_10(
-            ctr, np.uint32(y), np.uint32(SYSTEM_MEMBER), np.uint32(STREAM_CONTAGION), k0, k1
-        )
+        _, _, _, w3 = words(at, stream)
         boost = vexp(vlog(u32_to_unit(w3)) / a)
         a += 1.0
     d = a - 1.0 / 3.0
     c = 1.0 / math.sqrt(9.0 * d)
     for k in range(GAMMA_ATTEMPTS):
-        w0, w1, w2, _ = philox4x32_10(
-            ctr, np.uint32(y), np.uint32(SYSTEM_MEMBER), np.uint32(STREAM_CONTAGION + k), k0, k1
-        )
+        w0, w1, w2, _ = words(at, stream + k)
         x, _ = box_muller(u32_to_unit(w0), u32_to_unit(w1))
         v = 1.0 + c * x
         if v <= 0.0:
@@ -507,6 +514,16 @@ def contagion_factor(k0: np.uint32, k1: np.uint32, ctr: np.uint32, y: int, var: 
         if vlog(u32_to_unit(w2)) < 0.5 * x * x + d - d * v + d * vlog(v):
             return d * v * boost * var
     return 1.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def contagion_factor(k0: np.uint32, k1: np.uint32, ctr: np.uint32, y: int, var: float) -> float:
+    """The trial-year's claim contagion: a gamma variate of mean 1 and variance ``var`` (1 for
+    ``var`` 0; :func:`gamma_mean_one` on the system member's ``STREAM_CONTAGION``), shared by
+    every member's claim rate, so that the members' claim counts move together (a
+    negative-binomial total for Poisson members)."""
+    at = (k0, k1, ctr, np.uint32(y), np.uint32(SYSTEM_MEMBER))
+    return gamma_mean_one(at, STREAM_CONTAGION, var)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")

@@ -112,6 +112,12 @@ MODEL_FIELDS: tuple[tuple[str, str, str], ...] = (
         "variance of the gamma factor (mean 1) shared by every member's claim rate in a "
         "trial-year (0: none)",
     ),
+    (
+        "claim_frailty_gamma",
+        "1",
+        "1: the claim frailty is gamma with variance claim_frailty^2 (a negative-binomial "
+        "count); 0: lognormal with log-sd claim_frailty",
+    ),
 )
 #: The parameter record's numpy type: one float64 field per entry of MODEL_FIELDS.
 MODEL_DTYPE = np.dtype([(name, np.float64) for name, _, _ in MODEL_FIELDS])
@@ -249,6 +255,9 @@ STREAM_EXPOSURE = (
 )
 STREAM_SCORE = 8  # every member-year: the risk score's noise normals (occupant, joiner)
 STREAM_CONTAGION = 1024  # claim contagion, attempt k at 1024 + k (member word = SYSTEM_MEMBER)
+# A member-year's gamma claim frailty, attempt k at STREAM_FRAILTY + k (occupant) or
+# STREAM_FRAILTY + 256 + k (joiner): far above any claim block (16 + 2 x block).
+STREAM_FRAILTY = 0x40000000
 STREAM_CLAIMS = 16  # frequency-severity draws: 16 + 2 x block (occupant), 17 + 2 x block (joiner)
 SYSTEM_MEMBER = 0xFFFFFFFF
 

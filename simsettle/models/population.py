@@ -232,6 +232,7 @@ def compile_model(
         p["severity_mu"] = math.log(severity_mean) - 0.5 * cost.severity_sigma**2
         p["severity_sigma"] = cost.severity_sigma
         p["claim_contagion"] = cost.contagion
+        p["claim_frailty_gamma"] = 1.0 if cost.claim_frailty == "gamma" else 0.0
     # A partial-year stay's cost: one episode with this probability, else pro rata.
     p["episodic_share"] = cost.episodic_share
     # Departure modes, and the decedent's end-of-life episode: its mean tops up the ordinary

@@ -52,21 +52,28 @@ def _normals(u1: float, u2: float) -> tuple[float, float]:
     return r * math.cos(2.0 * math.pi * u2), r * math.sin(2.0 * math.pi * u2)
 
 
-def _gamma_mean_one(trial: int, year: int, var: float, key: tuple[int, int]) -> float:
-    """The trial-year's claim contagion: gamma of mean 1 and variance ``var`` by Marsaglia and
-    Tsang's method, attempt ``k`` on stream ``1024 + k`` of the system member (the boost for a
-    shape below 1 from the first attempt's fourth word); 1 for ``var`` 0."""
+def _gamma_mean_one(
+    trial: int,
+    year: int,
+    var: float,
+    key: tuple[int, int],
+    member: int = 0xFFFFFFFF,
+    stream: int = 1024,
+) -> float:
+    """Gamma of mean 1 and variance ``var`` by Marsaglia and Tsang's method, attempt ``k`` on
+    stream ``stream + k`` of ``member`` (the boost for a shape below 1 from the first attempt's
+    fourth word); 1 for ``var`` 0. The claim contagion: the system member, streams 1024 on."""
     if var <= 0:
         return 1.0
     a = 1 / var
     boost = 1.0
     if a < 1:
-        boost = _words(trial, year, 0xFFFFFFFF, 1024, key)[3] ** (1 / a)
+        boost = _words(trial, year, member, stream, key)[3] ** (1 / a)
         a += 1
     d = a - 1 / 3
     c = 1 / math.sqrt(9 * d)
     for k in range(64):
-        u = _words(trial, year, 0xFFFFFFFF, 1024 + k, key)
+        u = _words(trial, year, member, stream + k, key)
         x, _ = _normals(u[0], u[1])
         v = (1 + c * x) ** 3
         if 1 + c * x > 0 and math.log(u[2]) < x * x / 2 + d - d * v + d * math.log(v):
@@ -163,7 +170,12 @@ def simulate_trial_reference(
         if previous is not None:
             e = rho_c * previous + keep_c * e
         f = cost.claim_dispersion
-        mu = cost.claims_per_year * contagion[y] * math.exp(f * e - f * f / 2)
+        if cost.claim_frailty == "gamma":
+            # Gamma frailty of variance f^2 on its own streams (2**30 on, joiners 256 further).
+            frailty = _gamma_mean_one(trial, y, f * f, key, m, 0x40000000 + 256 * (stream - 16))
+            mu = cost.claims_per_year * contagion[y] * frailty
+        else:
+            mu = cost.claims_per_year * contagion[y] * math.exp(f * e - f * f / 2)
         if mu > 400:
             z, _ = _normals(w[2], w[3])
             n = max(0, math.floor(mu + math.sqrt(mu) * z + 0.5))
@@ -247,7 +259,10 @@ def simulate_trial_reference(
         episodic = 0.0
     elif frequency_severity:
         ratio = math.exp(cost.severity_sigma**2) / cost.claims_per_year
-        episodic = 1.0 - 1.0 / (ratio + math.exp(cost.claim_dispersion**2))
+        # E[F^2] of the frailty: exp(phi^2) lognormal, 1 + phi^2 gamma.
+        phi = cost.claim_dispersion
+        second_f = 1 + phi**2 if cost.claim_frailty == "gamma" else math.exp(phi**2)
+        episodic = 1.0 - 1.0 / (ratio + second_f)
     elif cost.tail_probability > 0 and cost.tail_shape <= 2:
         episodic = 1.0
     else:

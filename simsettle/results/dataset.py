@@ -165,7 +165,7 @@ def achieved_cost_moments(scenario: Scenario) -> dict[str, float | str | None]:
         out["preset_top5_share"] = published.top5_share
         out["preset_top10_share"] = published.top10_share
     if c.model == "frequency_severity":
-        cv = compound_cv(c.claims_per_year, c.claim_dispersion, c.severity_sigma)
+        cv = compound_cv(c.claims_per_year, c.claim_dispersion, c.severity_sigma, c.claim_frailty)
         cv2 = math.exp(p.risk_sigma**2) * (1.0 + cv * cv) - 1.0
         return {
             "pmpm": c.pmpm,

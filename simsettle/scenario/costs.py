@@ -151,20 +151,27 @@ def default_tail_threshold(pmpm: float) -> float:
     return 60.0 * pmpm
 
 
-def compound_cv(claims_per_year: float, claim_dispersion: float, severity_sigma: float) -> float:
+def compound_cv(
+    claims_per_year: float,
+    claim_dispersion: float,
+    severity_sigma: float,
+    frailty: str = "lognormal",
+) -> float:
     """Coefficient of variation of a risk-1 member-year's cost under the frequency-severity
-    model: ``N ~ Poisson(lambda F)`` claims with ``F`` lognormal (mean 1, log-sd ``phi``), each
-    of lognormal severity ``S`` (log-sd ``sigma_s``).
+    model: ``N ~ Poisson(lambda F)`` claims with ``F`` of mean 1 (lognormal of log-sd ``phi``,
+    or gamma of standard deviation ``phi``), each of lognormal severity ``S`` (log-sd
+    ``sigma_s``).
 
-    ``Var(X) = lambda E[S^2] + lambda^2 E[S]^2 (exp(phi^2) - 1)`` (the compound's variance given
-    ``F`` plus the variance of its mean), so ``CV^2 = exp(sigma_s^2) / lambda + exp(phi^2) - 1``
-    whatever the mean severity.
+    ``Var(X) = lambda E[S^2] + lambda^2 E[S]^2 Var(F)`` (the compound's variance given ``F``
+    plus the variance of its mean), so ``CV^2 = exp(sigma_s^2) / lambda + Var(F)`` whatever the
+    mean severity: ``Var(F) = exp(phi^2) - 1`` (lognormal) or ``phi^2`` (gamma).
 
     >>> round(compound_cv(12.0, 0.0, 0.0), 6)  # Poisson count of a fixed severity: 1 / sqrt(12)
     0.288675
     """
     lam, phi, sev = claims_per_year, claim_dispersion, severity_sigma
-    return math.sqrt(math.exp(sev * sev) / lam + math.expm1(phi * phi))
+    var_f = phi * phi if frailty == "gamma" else math.expm1(phi * phi)
+    return math.sqrt(math.exp(sev * sev) / lam + var_f)
 
 
 def episodic_share(cv: float) -> float:

@@ -382,8 +382,17 @@ class Cost(SettleModel):
         ge=0.0,
         le=3.0,
         allow_inf_nan=False,
-        description="Standard deviation of the log frailty multiplying a member's claim rate "
-        "(dimensionless; 0 for a Poisson count; frequency_severity only).",
+        description="Spread of the frailty multiplying a member's claim rate (dimensionless; "
+        "0 for a Poisson count; frequency_severity only): the log-sd of a lognormal frailty, "
+        "or the standard deviation of a gamma one (`claim_frailty`).",
+    )
+    claim_frailty: Literal["lognormal", "gamma"] = Field(
+        default="lognormal",
+        description="Distribution of a member's claim-rate frailty (mean 1): `lognormal` "
+        "(a Poisson-lognormal count; with cost.persistence the frailty persists), or `gamma` "
+        "of variance claim_dispersion^2, which makes the count negative binomial with size "
+        "1 / claim_dispersion^2 (drawn afresh each year: cost.persistence does not apply, "
+        "and is refused if given); frequency_severity only.",
     )
     severity_sigma: float = Field(
         default=1.6,
@@ -480,7 +489,9 @@ class Cost(SettleModel):
             return 0.0
         if self.model == "frequency_severity":
             # The contagion is systemic, like the cost index: not part of a member's own spread.
-            cv = compound_cv(self.claims_per_year, self.claim_dispersion, self.severity_sigma)
+            cv = compound_cv(
+                self.claims_per_year, self.claim_dispersion, self.severity_sigma, self.claim_frailty
+            )
         else:
             cv = self.shape(0.0).mixture.cv
         return episodic_share(cv)
@@ -506,7 +517,16 @@ class Cost(SettleModel):
                 f"scenario, or give {' and '.join(sorted(solved))}",
             )
         if self.model == "frequency_severity":
+            given = "persistence" in self.model_fields_set and self.persistence > 0.0
+            if self.claim_frailty == "gamma" and given:
+                raise FieldError(
+                    "persistence",
+                    "a gamma claim frailty is drawn afresh each year: remove persistence, or "
+                    "use claim_frailty: lognormal",
+                )
             return self  # the mixture's fields are not used: nothing to check them against
+        if self.claim_frailty != "lognormal":
+            raise FieldError("claim_frailty", "the claim frailty needs model: frequency_severity")
         if self.contagion > 0.0:
             raise FieldError(
                 "contagion",
