@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -41,7 +41,7 @@ from scipy import special
 from simsettle.rules.settle import YearFacts, settlement
 from simsettle.rules.terms import Terms, compile_terms
 from simsettle.scenario.contracts import AnyDesign
-from simsettle.scenario.costs import CostShape, cost_moments
+from simsettle.scenario.costs import cost_moments
 from simsettle.scenario.schema import Scenario
 
 __all__ = [
@@ -167,8 +167,7 @@ def _mixture_member(scenario: Scenario, scale: float) -> _Member:
     """The mixture cost model with the population's risk spread, times ``scale``: the
     vectorised twin of :class:`simsettle.scenario.costs._Dist` (tests hold them equal)."""
     pop, cost = scenario.population, scenario.cost
-    names = [f.name for f in fields(CostShape) if f.name != "risk_sigma"]
-    shape = CostShape(risk_sigma=pop.risk_sigma, **{n: getattr(cost, n) for n in names})
+    shape = cost.shape(pop.risk_sigma)
     mix = shape.mixture
     body_p = mix.body_probability
     sd = math.hypot(mix.body_sigma, mix.risk_sigma)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
@@ -16,7 +16,6 @@ from simsettle._kernels import records as R
 from simsettle.models.departures import calendar_quantile
 from simsettle.rules.terms import compile_terms
 from simsettle.scenario.contracts import AnyDesign
-from simsettle.scenario.costs import CostShape
 from simsettle.scenario.schema import Scenario
 
 __all__ = [
@@ -131,8 +130,7 @@ def truncation_thresholds(scenario: Scenario, n_years: int) -> tuple[float, ...]
     else:
         assert t.percentile is not None
         pop, cost = scenario.population, scenario.cost
-        names = [f.name for f in fields(CostShape) if f.name != "risk_sigma"]
-        shape = CostShape(risk_sigma=pop.risk_sigma, **{n: getattr(cost, n) for n in names})
+        shape = cost.shape(pop.risk_sigma)
         episodic = cost.partial_year == "exposure"
         # The kernels draw every cost at 1 / departure_load of the shape's scale.
         base = calendar_quantile(shape, pop, t.percentile, episodic) / pop.departure_load
