@@ -744,17 +744,24 @@ def local_cluster(workers: int) -> Any:
     ``client.close(); client.cluster.close()``.
     """
     try:
-        import dask
         from dask.distributed import Client, LocalCluster
     except ModuleNotFoundError as exc:  # pragma: no cover - dask is an optional extra
         raise ImportError(
             "running on a dask cluster needs the dask extra: pip install 'simsettle[dask]'"
         ) from exc
     warm_cache()
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": "1"}):
-        cluster = LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
+    # The Nanny's ``env`` is set in the worker process before the worker starts, and numba reads
+    # NUMBA_NUM_THREADS again when it first compiles or launches threads there. Not
+    # ``distributed.nanny.pre-spawn-environ``: the Nanny writes that into this process's
+    # ``os.environ`` and never restores it, so numba here then refuses to compile ("Cannot set
+    # NUMBA_NUM_THREADS to a different value once the threads have been launched").
+    cluster = LocalCluster(  # type: ignore[no-untyped-call]
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        env={"NUMBA_NUM_THREADS": "1"},
+    )
     return Client(cluster)  # type: ignore[no-untyped-call]
 
 

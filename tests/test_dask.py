@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+
+import numba
 import numpy as np
 import pytest
 
@@ -53,10 +56,16 @@ def test_process_cluster_with_single_threaded_workers(repro_loaded, repro_baseli
     # and all trials (1,500 tasks at size 1: a few seconds), every variable against the
     # in-process run that tests/test_runner.py compares its chunk sizes and threads with.
     trials = repro_loaded.scenario.trials
+    before = os.environ.get("NUMBA_NUM_THREADS")
     client = local_cluster(2)
     try:
         threads = client.run(lambda: __import__("numba").config.NUMBA_NUM_THREADS)
         assert set(threads.values()) == {1}
+        # The workers' setting stays in the workers: distributed's pre-spawn-environ wrote it
+        # into this process too, and numba here then refused to compile (CI, test_gpu after this).
+        # (distributed still writes its own OMP/MKL defaults here; numba does not read them.)
+        assert os.environ.get("NUMBA_NUM_THREADS") == before
+        numba.config.reload_config()
         for chunk in REPRO_CHUNKS:
             n = trials if chunk == "all" else chunk
             ds = simsettle.simulate(repro_loaded, chunk_trials=n, client=client, progress=False)
