@@ -51,6 +51,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from simsettle._kernels import records as R
 from simsettle._kernels.records import (
     F_CM_AVOIDED,
     F_CM_MONTHS,
@@ -183,7 +184,7 @@ def _annual_cost(
 
     if p["frequency_severity"] > 0.5:
         # Frequency-severity: claims ~ Poisson(lambda x frailty), frailty lognormal of mean 1;
-        # each claim lognormal; a member's cost is the sum of its claims.
+        # each claim of the severity family; a member's cost is the sum of its claims.
         f = p["claim_frailty"]
         e = step(None if latent is None else latent[2])
         if p["claim_frailty_gamma"] > 0.5 and f > 0.0:
@@ -192,7 +193,7 @@ def _annual_cost(
             frailty = np.exp(f * e - 0.5 * f * f)
         rate = p["claims_per_year"] * contagion * frailty
         claims = rng.poisson(rate)
-        severities = rng.lognormal(p["severity_mu"], p["severity_sigma"], int(claims.sum()))
+        severities = _severities(rng, p, int(claims.sum()))
         owner = np.repeat(np.arange(size), claims.ravel())
         cost = np.bincount(owner, weights=severities, minlength=size).reshape(shape)
         return cost, (e, e, e)  # only the frailty's is read
@@ -526,3 +527,52 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _gpd(rng: np.random.Generator, xi: float, sigma: float, loc: float, n: int) -> F8:
+    """Generalised Pareto claims from ``loc``: numpy's Lomax (``pareto``) scaled for xi > 0,
+    an exponential at 0, inversion below."""
+    if xi > 0.0:
+        return loc + sigma / xi * rng.pareto(1.0 / xi, n)
+    if xi == 0.0:
+        return loc + sigma * rng.exponential(1.0, n)
+    return loc + sigma / xi * ((1.0 - rng.random(n)) ** -xi - 1.0)
+
+
+def _body(rng: np.random.Generator, code: int, a: float, b: float, loc: float, u: F8) -> F8:
+    """A spliced severity's body at probabilities ``u`` (by its quantile)."""
+    if code == R.SEV_LOGNORMAL:
+        return np.exp(a + b * special.ndtri(u))
+    if code == R.SEV_WEIBULL:
+        return b * (-np.log1p(-u)) ** a
+    return loc + b / a * ((1.0 - u) ** -a - 1.0)  # a lomax body (generalised Pareto, xi > 0)
+
+
+def _severities(rng: np.random.Generator, p: np.void, n: int) -> F8:
+    """``n`` claim severities of the record's family (records.SEV_*), with numpy's own
+    generators where it has one (lognormal, gamma, weibull, pareto as Lomax, wald)."""
+    code, a, b = int(p["severity_family"]), float(p["severity_a"]), float(p["severity_b"])
+    loc = float(p["severity_loc"])
+    if code == R.SEV_LOGNORMAL:
+        return rng.lognormal(p["severity_mu"], p["severity_sigma"], n)
+    if code == R.SEV_GAMMA:
+        return rng.gamma(a, b / a, n)
+    if code == R.SEV_WEIBULL:
+        return b * rng.weibull(1.0 / a, n)
+    if code == R.SEV_GPD:
+        return _gpd(rng, a, b, loc, n)
+    if code == R.SEV_INVERSE_GAUSSIAN:
+        return rng.wald(a, b, n)
+    if code == R.SEV_LOGLOGISTIC:
+        u = rng.random(n)
+        return b * (u / (1.0 - u)) ** a
+    # Spliced: the tail's generalised Pareto excess with its probability, else the body
+    # below the threshold.
+    tail = rng.random(n) < p["severity_tail_probability"]
+    out = np.empty(n)
+    k = int(tail.sum())
+    t = float(p["severity_threshold"])
+    out[tail] = _gpd(rng, float(p["severity_tail_xi"]), float(p["severity_tail_sigma"]), t, k)
+    u = rng.random(n - k) * p["severity_body_cdf"]
+    out[~tail] = _body(rng, int(p["severity_body_family"]), a, b, loc, u)
+    return out

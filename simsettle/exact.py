@@ -6,7 +6,8 @@ the sum of ``N`` independent member-year costs, each the scenario's cost distrib
 included) at the year's cost level; under ``frequency_severity`` with no risk spread each member
 is a compound Poisson (no claim frailty) or negative-binomial (a gamma frailty) total, and with
 claim contagion (the year's gamma factor on every member's claim rate) the year's total of
-Poisson members is a compound negative-binomial one. Its distribution is computed as
+Poisson members is a compound negative-binomial one, whatever the claim severity's family
+(``cost.severity``, each in closed form: :func:`_severity_member`). Its distribution is computed as
 ``aggregate`` and R's ``actuar`` compute one: each member's cost (or claim severity) is
 discretised on a lattice of step ``h``, the member's truncated and stop-loss-net cost is
 taken on the lattice, and the ``N``-fold convolution (or the compound) is done by FFT with
@@ -19,8 +20,11 @@ Error statement. Three discretisations are made. ``lower`` rounds each member's 
 the lattice and ``upper`` rounds it up, so that the lattice sums bracket the true spend on every
 draw; the settlement never rises with spend, so the true expected settlement lies between the
 two values (``bound``), up to the mass outside the window. ``central`` keeps each member's mean
-(local moment matching, actuar's ``unbiased``); its error is of second order in ``h``, and is
-estimated by repeating it at ``2 h`` (``error_estimate``: the difference over 3, Richardson).
+(local moment matching, actuar's ``unbiased``); its error is of second order in ``h`` where
+the settlement is smooth and of first order where it jumps (a minimum savings rate that pays
+from the first dollar), and is estimated by repeating it at ``2 h`` (``error_estimate``: the
+difference, which bounds a first-order error); where the lattices bracket the spend, the
+central value is held within the bracket.
 ``outside`` is the probability the sum falls outside the window (the missing mass, which the
 tilting keeps from folding back in), plus the members' cost beyond the lattice.
 
@@ -43,6 +47,7 @@ from simsettle.rules.terms import Terms, compile_terms
 from simsettle.scenario.contracts import AnyDesign
 from simsettle.scenario.costs import cost_moments
 from simsettle.scenario.schema import Scenario
+from simsettle.scenario.severity import SeverityLaw, mean_factor
 
 __all__ = [
     "ExactSettlement",
@@ -54,6 +59,7 @@ __all__ = [
 ]
 
 F8 = npt.NDArray[np.float64]
+_Parts = Callable[[F8], tuple[F8, F8]]  # x -> (P(X > x), E[X; X > x])
 
 #: Lattice points of the sum's window (an FFT length).
 DEFAULT_POINTS = 2**20
@@ -103,6 +109,12 @@ def not_exact(scenario: Scenario) -> list[str]:
                 pop.risk_sigma > 0.0,
                 "population.risk_sigma: the compound frequency-severity total needs no risk "
                 "spread (0)",
+            ),
+            (
+                math.isinf(cost.severity_law.cv),
+                "cost.severity: the claim severity has no variance, which sizes the lattice's "
+                "window here (a lighter tail: lomax or pareto shape above 2, gpd xi below 1/2, "
+                "loglogistic beta above 2)",
             ),
             (
                 cost.claim_dispersion > 0.0 and cost.claim_frailty == "lognormal",
@@ -240,6 +252,125 @@ def _lognormal(mu: float, sigma: float) -> _Member:
 
 
 # ------------------------------------------------------------------ lattices
+
+
+def _plain_parts(family: str, shape: float, scale: float) -> tuple[_Parts, float]:
+    """``x -> (P(X > x), E[X; X > x])`` and the mean of a plain severity family (the scenario's
+    parameters: :mod:`simsettle.scenario.severity`), in closed form."""
+    mean = scale * mean_factor(family, shape)
+    if family == "lognormal":
+        return _lognormal(math.log(scale), shape).parts, mean
+
+    def nonneg(x: F8) -> F8:
+        return np.maximum(np.asarray(x, dtype=np.float64), 0.0)
+
+    if family == "gamma":
+
+        def gamma_parts(x: F8) -> tuple[F8, F8]:
+            y = nonneg(x) / scale
+            return special.gammaincc(shape, y), mean * special.gammaincc(shape + 1.0, y)
+
+        return gamma_parts, mean
+    if family == "weibull":
+
+        def weibull_parts(x: F8) -> tuple[F8, F8]:
+            y = (nonneg(x) / scale) ** shape
+            return np.exp(-y), mean * special.gammaincc(1.0 + 1.0 / shape, y)
+
+        return weibull_parts, mean
+    if family in ("lomax", "pareto", "gpd"):
+        # A generalised Pareto law from loc: survival (1 + xi (x - loc) / sigma)^(-1/xi), and
+        # E[X; X > x] = P(X > x) (x + the mean excess (sigma + xi (x - loc)) / (1 - xi)).
+        if family == "gpd":
+            xi, sigma, loc = shape, scale, 0.0
+        else:
+            xi, sigma = 1.0 / shape, scale / shape
+            loc = scale if family == "pareto" else 0.0
+        return _gpd_parts(xi, sigma, loc), mean
+    if family == "inverse_gaussian":
+        lam = shape * scale  # scale is the mean mu
+
+        def inverse_gaussian_parts(x: F8) -> tuple[F8, F8]:
+            y = np.maximum(nonneg(x), 1e-300)
+            r = np.sqrt(lam / y)
+            a, b = r * (y / scale - 1.0), -r * (y / scale + 1.0)
+            # P(X <= x) = Phi(a) + e^(2 lam / mu) Phi(b); E[X; X <= x] = mu (Phi(a) -
+            # e^(2 lam / mu) Phi(b)) (the exponential taken inside the log to keep it finite).
+            far = np.exp(2.0 * lam / scale + special.log_ndtr(b))
+            cdf, below = special.ndtr(a) + far, scale * (special.ndtr(a) - far)
+            return np.clip(1.0 - cdf, 0.0, 1.0), np.maximum(scale - below, 0.0)
+
+        return inverse_gaussian_parts, mean
+    if family == "loglogistic":
+        b = 1.0 / shape
+
+        def loglogistic_parts(x: F8) -> tuple[F8, F8]:
+            # E[X; X > x] = E[X] I(1 - b, 1 + b; P(X > x)), with P(X > x) = 1 / (1 + z) (not
+            # 1 - z / (1 + z), which cancels in the tail).
+            # Below the median, E[X] (1 - I(1 + b, 1 - b; P(X <= x))): betainc near 1 is not
+            # accurate enough for the lattice's second differences.
+            z = (nonneg(x) / scale) ** shape
+            surv = 1.0 / (1.0 + z)
+            upper = mean * special.betainc(1.0 - b, 1.0 + b, surv)
+            lower = mean - mean * special.betainc(1.0 + b, 1.0 - b, z / (1.0 + z))
+            return surv, np.where(z < 1.0, lower, upper)
+
+        return loglogistic_parts, mean
+    raise ValueError(f"unknown severity family {family!r}")
+
+
+def _gpd_parts(xi: float, sigma: float, loc: float) -> _Parts:
+    """A generalised Pareto law's ``x -> (P(X > x), E[X; X > x])`` from ``loc``."""
+    mean = loc + sigma / (1.0 - xi)
+
+    def parts(x: F8) -> tuple[F8, F8]:
+        x = np.asarray(x, dtype=np.float64)
+        y = np.maximum(x - loc, 0.0)
+        surv = _gpd_sf(xi, y / sigma)
+        excess = (sigma + xi * y) / (1.0 - xi)
+        partial = np.where(x <= loc, mean, surv * (np.maximum(x, loc) + excess))
+        return np.where(x <= loc, 1.0, surv), partial
+
+    return parts
+
+
+def _gpd_sf(xi: float, y: F8) -> F8:
+    """``(1 + xi y)^(-1/xi)`` (``exp(-y)`` at ``xi`` 0; 0 beyond a bounded law's end)."""
+    if xi == 0.0:
+        return np.exp(-y)
+    base = 1.0 + xi * y
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.exp(-np.log1p(xi * y) / xi)
+    return np.where(base > 0.0, out, 0.0)
+
+
+def _severity_member(law: SeverityLaw) -> _Member:
+    """A claim severity's :class:`_Member`: a plain family's, or a splice's (the body's parts
+    below the threshold renormalised, the tail's generalised Pareto excess above it)."""
+    mean, second = law.moments()
+    sd = math.sqrt(max(second - mean * mean, 0.0))
+    if not law.spliced:
+        plain, _ = _plain_parts(law.family, law.shape, law.scale)
+        return _Member(plain, mean, sd)
+    body, _ = _plain_parts(law.body, law.shape, law.scale)
+    p, t = law.tail_probability, law.threshold
+    tail = _gpd_parts(law.tail_xi, law.tail_sigma, t)
+    s_t, e_t = (float(v[0]) for v in body(np.array([t])))
+    f_t = 1.0 - s_t
+    tail_mean = t + law.tail_sigma / (1.0 - law.tail_xi)
+
+    def parts(x: F8) -> tuple[F8, F8]:
+        x = np.asarray(x, dtype=np.float64)
+        s_b, e_b = body(np.minimum(x, t))
+        s_tl, e_tl = tail(x)
+        below = x < t
+        # Below t: P(X > x) = p + (1 - p) P(x < B <= t) / F(t), and E[X; X > x] the body's
+        # E[B; x < B <= t] / F(t) plus the whole tail's mean.
+        surv = np.where(below, p + (1.0 - p) * (s_b - s_t) / f_t, p * s_tl)
+        partial = np.where(below, (1.0 - p) * (e_b - e_t) / f_t + p * tail_mean, p * e_tl)
+        return surv, partial
+
+    return _Member(parts, mean, sd)
 
 
 def _discretise(d: _Member, step: float, n: int) -> dict[str, F8]:
@@ -393,9 +524,7 @@ def _member_pmfs(
     cost = scenario.cost
     out: dict[str, F8] = {}
     if cost.model == "frequency_severity":
-        severity_mean = 12.0 * cost.pmpm * year.scale / cost.claims_per_year
-        mu = math.log(severity_mean) - 0.5 * cost.severity_sigma**2
-        pmfs = _discretise(_lognormal(mu, cost.severity_sigma), step, n)
+        pmfs = _discretise(_severity_member(cost.severity_law.scaled(year.scale)), step, n)
         # A gamma frailty of variance d^2 makes the member's count negative binomial.
         d2 = cost.claim_dispersion**2 if cost.claim_frailty == "gamma" else 0.0
         members = {m: _sum_of(p, 1.0, 0, cost.claims_per_year, d2) for m, p in pmfs.items()}
@@ -414,8 +543,7 @@ def _member_moments(scenario: Scenario, year: _Year) -> tuple[float, float]:
     """Mean and standard deviation of one member-year's cost (before truncation), USD."""
     cost = scenario.cost
     if cost.model == "frequency_severity":
-        severity_mean = 12.0 * cost.pmpm * year.scale / cost.claims_per_year
-        second = severity_mean**2 * math.exp(cost.severity_sigma**2)
+        _, second = cost.severity_law.scaled(year.scale).moments()
         lam = cost.claims_per_year
         var_f = cost.claim_dispersion**2 if cost.claim_frailty == "gamma" else 0.0
         mean = 12.0 * cost.pmpm * year.scale
@@ -541,9 +669,7 @@ def _contagion_lattice(scenario: Scenario, yr: _Year, points: int, step_factor: 
     lo = max(0.0, n_members * mean * g_lo - LOW * spread - (width - base) / 2.0)
     step = step_factor * width / points
     start = int(lo // step)
-    severity_mean = 12.0 * cost.pmpm * yr.scale / cost.claims_per_year
-    mu = math.log(severity_mean) - 0.5 * cost.severity_sigma**2
-    pmfs = _discretise(_lognormal(mu, cost.severity_sigma), step, points)
+    pmfs = _discretise(_severity_member(cost.severity_law.scaled(yr.scale)), step, points)
     upper = pmfs["upper"]
     if not bracketed:
         pmfs = dict.fromkeys(pmfs, pmfs["central"])
@@ -563,10 +689,10 @@ class ExactSettlement:
     design: str
     year: int
     benchmark: float  # the settlement benchmark (after the design's discount)
-    mean: float  # expected settlement (central lattice)
+    mean: float  # expected settlement (central lattice, held within the bound)
     bound: tuple[float, float]  # the true expectation lies within (nan: too many members or
     # claims for the points to bracket; Lattice.bracketed)
-    error_estimate: float  # Richardson: |central(h) - central(2 h)| / 3
+    error_estimate: float  # |central(h) - central(2 h)|: first order, for settlements with jumps
     prob_loss: float  # P(settlement < 0)
     prob_savings: float  # P(settlement > 0)
     quantiles: dict[float, float]  # of the settlement
@@ -707,6 +833,19 @@ def exact_settlement(
             terms, lattices[1], "central", b, n, revenue, spec_prem, None
         )
         coarse = float(np.dot(coarse_pmf, coarse_vals) / coarse_pmf.sum())
+        bound = (
+            (
+                float(np.dot(lo_pmf, lo_vals) / lo_pmf.sum()),
+                float(np.dot(hi_pmf, hi_vals) / hi_pmf.sum()),
+            )
+            if lat.bracketed
+            else (math.nan, math.nan)
+        )
+        if lat.bracketed:
+            # Where the settlement jumps (a minimum savings rate that pays from the first
+            # dollar), central's error is first order in h and can leave the bracket, which
+            # holds the truth: held within it, it only comes closer.
+            mean_settlement = min(max(mean_settlement, bound[0]), bound[1])
         total = pmf.sum()
         out.append(
             ExactSettlement(
@@ -714,15 +853,8 @@ def exact_settlement(
                 year=first + y,
                 benchmark=b,
                 mean=mean_settlement,
-                bound=(
-                    (
-                        float(np.dot(lo_pmf, lo_vals) / lo_pmf.sum()),
-                        float(np.dot(hi_pmf, hi_vals) / hi_pmf.sum()),
-                    )
-                    if lat.bracketed
-                    else (math.nan, math.nan)
-                ),
-                error_estimate=abs(mean_settlement - coarse) / 3.0,
+                bound=bound,
+                error_estimate=abs(mean_settlement - coarse),
                 prob_loss=float(pmf[values < 0.0].sum() / total),
                 prob_savings=float(pmf[values > 0.0].sum() / total),
                 quantiles={q: _quantile(values, pmf, q) for q in quantiles},

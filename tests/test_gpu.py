@@ -66,6 +66,19 @@ FREQUENCY_SEVERITY = {
     "  pmpm: 900.0": "  pmpm: 900.0\n  model: frequency_severity\n"
     "  claims_per_year: 30.0\n  claim_dispersion: 1.5\n  contagion: 0.5",
 }
+# Claim severity families: a spliced severity (weibull body, generalised Pareto tail: the
+# quantiles of both, and the splice's branch) and inverse Gaussian sums (a square root, one
+# draw a member-year).
+SPLICED_SEVERITY = {
+    **FREQUENCY_SEVERITY,
+    "  contagion: 0.5": "  contagion: 0.5\n  severity: {family: spliced, threshold: 2000, "
+    "tail_probability: 0.05, body: {family: weibull, shape: 0.8}, "
+    "tail: {family: gpd, shape: 0.3, scale: 1500}}",
+}
+INVERSE_GAUSSIAN_SEVERITY = {
+    **FREQUENCY_SEVERITY,
+    "  contagion: 0.5": "  contagion: 0.5\n  severity: {family: inverse_gaussian, cv: 2.5}",
+}
 # A practice that leaves after the first performance year: every member field per practice.
 PRACTICE_CHURN = {
     **EVERY_MECHANISM,
@@ -81,6 +94,8 @@ CASES: dict[str, tuple[dict[str, str], int, int, int, int, int | None]] = {
     "every_mechanism": (EVERY_MECHANISM, 0, 2, R.LANES, R.LANES, None),
     "frequency_severity": (FREQUENCY_SEVERITY, 9, 2, R.LANES, R.LANES, None),
     "practice_churn": (PRACTICE_CHURN, 4, 2, R.LANES, R.LANES, None),
+    "spliced_severity": (SPLICED_SEVERITY, 6, 2, R.LANES, R.LANES, None),
+    "inverse_gaussian_severity": (INVERSE_GAUSSIAN_SEVERITY, 1, 2, R.LANES, R.LANES, None),
     # Fewer members than lanes (idle threads), a trial counter above 2**31.
     "idle_threads": ({"members: 300": "members: 20"}, 2**31 + 3, 2, 32, 32, None),
     # Four lanes a trial, two trials a block: another order of addition.
@@ -137,7 +152,9 @@ def _lanes(name: str, trial: int, lanes: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("lanes", [1, R.LANES])
-@pytest.mark.parametrize("name", ["mixture", "every_mechanism", "frequency_severity"])
+@pytest.mark.parametrize(
+    "name", ["mixture", "every_mechanism", "frequency_severity", "spliced_severity"]
+)
 def test_lane_function_matches_reference_model(name, lanes):
     edits, trial0, *_ = CASES[name]
     sc = _scenario(edits)
@@ -151,7 +168,9 @@ def test_lane_function_matches_reference_model(name, lanes):
     np.testing.assert_allclose(_lanes(name, trial0, lanes), ref, rtol=1e-12, atol=1e-9)
 
 
-@pytest.mark.parametrize("name", ["mixture", "every_mechanism", "frequency_severity"])
+@pytest.mark.parametrize(
+    "name", ["mixture", "every_mechanism", "frequency_severity", "spliced_severity"]
+)
 def test_cpu_lanes_added_in_lane_order_are_the_cpu_kernel(name):
     edits, trial0, n_trials, *_ = CASES[name]
     inputs = compile_model(_scenario(edits))
@@ -166,7 +185,9 @@ def test_cpu_lanes_added_in_lane_order_are_the_cpu_kernel(name):
 
 
 @pytest.mark.parametrize("lanes", [1, 4, 64])
-@pytest.mark.parametrize("name", ["mixture", "every_mechanism", "frequency_severity"])
+@pytest.mark.parametrize(
+    "name", ["mixture", "every_mechanism", "frequency_severity", "spliced_severity"]
+)
 def test_other_lane_counts_agree_with_the_cpu_kernel(name, lanes):
     trial0 = CASES[name][1]
     got = _lanes(name, trial0, lanes)

@@ -123,11 +123,25 @@ designs:
      stop_loss: {attachment: 150000.0, coinsurance: 0.1, premium_loading: 0.2}}
 """
 
+# Claim severity families: a splice (weibull body, generalised Pareto tail: the engine's
+# quantiles, numpy's weibull and Lomax) and inverse Gaussian claims (the engine's sum of a
+# member-year's claims in one draw, numpy's wald claim by claim).
+SPLICED_SEVERITY = FREQUENCY_SEVERITY.replace(
+    "severity_sigma: 1.4,",
+    "severity: {family: spliced, threshold: 6000, tail_probability: 0.04, "
+    "body: {family: weibull, shape: 0.7}, tail: {family: gpd, shape: 0.3, scale: 4000}},",
+)
+INVERSE_GAUSSIAN_SEVERITY = FREQUENCY_SEVERITY.replace(
+    "severity_sigma: 1.4,", "severity: {family: inverse_gaussian, cv: 2.5},"
+)
+
 SCENARIOS = {
     "reference": REFERENCE,
     "churn": CHURN,
     "attribution": ATTRIBUTION,
     "frequency_severity": FREQUENCY_SEVERITY,
+    "spliced_severity": SPLICED_SEVERITY,
+    "inverse_gaussian_severity": INVERSE_GAUSSIAN_SEVERITY,
 }
 TRIALS = 1000
 
@@ -237,6 +251,7 @@ def _perturbed(inputs: ModelInputs, name: str, value: float) -> ModelInputs:
         ("attribution", "terminal_mean", 45_000.0, R.F_SPEND),  # 32,227: decedents' episode
         ("attribution", "attribution_loss_rate", 0.08, R.F_MEMBERS),  # 0.05
         ("churn", "quality_rho", 0.75, R.F_QUALITY),  # 0.6: only the years' correlation moves
+        ("spliced_severity", "severity_tail_probability", 0.07, R.F_SPEND),  # 0.04
     ],
 )
 def test_comparison_detects_a_perturbed_parameter(name, parameter, value, field, engine_runs):

@@ -85,6 +85,13 @@ from simsettle._kernels.records import (
     F_REF_INDEX,
     F_TREND_INDEX,
     N_LANE_FIELDS,
+    SEV_GAMMA,
+    SEV_GPD,
+    SEV_INVERSE_GAUSSIAN,
+    SEV_LOGLOGISTIC,
+    SEV_LOGNORMAL,
+    SEV_SPLICED,
+    SEV_WEIBULL,
     STREAM_ATTRIBUTION,
     STREAM_CLAIMS,
     STREAM_CONTAGION,
@@ -95,6 +102,7 @@ from simsettle._kernels.records import (
     STREAM_NATIONAL,
     STREAM_QUALITY,
     STREAM_SCORE,
+    STREAM_SEVERITY,
     STREAM_TREND,
     STREAM_TURNOVER,
     SYSTEM_MEMBER,
@@ -197,6 +205,16 @@ class MemberModel(NamedTuple):
     provider_innov: float  # sqrt(1 - provider_c^2)
     provider_z: float  # provider-only above this normal (+inf: nobody)
     gamma_frailty: bool  # the claim frailty is gamma (negative-binomial counts), else lognormal
+    sev_family: int  # SEV_* code of the claim severity
+    sev_a: float
+    sev_b: float
+    sev_loc: float
+    sev_body: int  # SEV_* code of a spliced severity's body
+    sev_body_cdf: float
+    sev_threshold: float
+    sev_tail_p: float
+    sev_tail_xi: float
+    sev_tail_sigma: float
 
 
 class MemberYear(NamedTuple):
@@ -342,6 +360,16 @@ def member_model(p: Any) -> MemberModel:
         innovation(provider_c),
         p.provider_only_z,
         p.claim_frailty_gamma > 0.5,
+        int(p.severity_family),
+        p.severity_a,
+        p.severity_b,
+        p.severity_loc,
+        int(p.severity_body_family),
+        p.severity_body_cdf,
+        p.severity_threshold,
+        p.severity_tail_probability,
+        p.severity_tail_xi,
+        p.severity_tail_sigma,
     )
 
 
@@ -431,9 +459,10 @@ def compound_cost(
     :func:`gamma_mean_one` on ``STREAM_FRAILTY``) (so the count is over-dispersed) and
     ``contagion`` G, the trial-year's factor common to
     every member (:func:`contagion_factor`; 1 without contagion); severities are
-    lognormal(``sev_mu``, ``sev_sigma``). Block 0
+    lognormal(``sev_mu``, ``sev_sigma``), or of another family (``sev_family``,
+    :func:`severity_total`). Block 0
     of the member-year's claim stream gives the frailty's normal, the count's uniform and the
-    first severity; each further block (stream + 2k) gives four more severities. The count is
+    first lognormal severity; each further block (stream + 2k) gives four more. The count is
     found by inversion, or by a normal approximation when its mean exceeds 400. The frailty's
     normal is the new one for a ``fresh`` member, else AR(1) from ``frailty_prev`` with
     correlation ``cost_persistence`` (the same normal at persistence 0).
@@ -463,6 +492,9 @@ def compound_cost(
             f += p
     if n == 0:
         return 0.0, e
+    code = m.sev_family
+    if code != SEV_LOGNORMAL:
+        return severity_total(m, at, stream, n), e
     total = vexp(sev_mu + sev_sigma * first)
     remaining = n - 1
     block = 1
@@ -476,6 +508,93 @@ def compound_cost(
                 remaining -= 1
         block += 1
     return total, e
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def neg_log_survival(u: float, s: float) -> float:
+    """``-log(s)`` for ``s = 1 - u`` as rounded, accurate for small ``u`` too: the correction
+    ``((s - 1) + u) / s`` undoes the rounding of ``s`` (Goldberg's ``log1p``)."""
+    return ((s - 1.0) + u) / s - vlog(s)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def severity_quantile(code: int, a: float, b: float, loc: float, u: float, s: float) -> float:
+    """The claim severity at probability ``u`` (``s = 1 - u``, which the upper tail reads) of
+    the family ``code`` (a ``SEV_*`` code of :mod:`~simsettle._kernels.records`, parameters
+    ``a``, ``b``, ``loc`` as listed there): lognormal ``exp(a + b ndtri(u))``, weibull ``b
+    (-log s)^a``, loglogistic ``b (u / s)^a``, else generalised Pareto ``loc + b (s^-a - 1) /
+    a`` (``loc - b log s`` at ``a`` 0, by its series near 0)."""
+    if code == SEV_LOGNORMAL:
+        return vexp(a + b * ndtri(u, s))
+    if code == SEV_WEIBULL:
+        return b * vexp(a * vlog(neg_log_survival(u, s)))
+    if code == SEV_LOGLOGISTIC:
+        return b * vexp(a * (vlog(u) - vlog(s)))
+    big = neg_log_survival(u, s)
+    x = a * big
+    g = big * (1.0 + x * (0.5 + x / 6.0)) if abs(x) < 1e-4 else (vexp(x) - 1.0) / a
+    return loc + b * g
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def claim_severity(m: MemberModel, u: float) -> float:
+    """A claim's severity at probability ``u`` (a claim block's uniform): the family's quantile,
+    or a splice's: the tail's generalised Pareto excess over the threshold where ``s = 1 - u``
+    is below the tail probability (its own survival ``s / p``), else the body's quantile at
+    ``u / (1 - p)`` of its probability below the threshold."""
+    s = 1.0 - u
+    if m.sev_family != SEV_SPLICED:
+        return severity_quantile(m.sev_family, m.sev_a, m.sev_b, m.sev_loc, u, s)
+    if s < m.sev_tail_p:
+        st = s / m.sev_tail_p
+        return severity_quantile(
+            SEV_GPD, m.sev_tail_xi, m.sev_tail_sigma, m.sev_threshold, 1.0 - st, st
+        )
+    ub = u / (1.0 - m.sev_tail_p) * m.sev_body_cdf
+    return severity_quantile(m.sev_body, m.sev_a, m.sev_b, m.sev_loc, ub, 1.0 - ub)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def severity_total(
+    m: MemberModel,
+    at: tuple[np.uint32, np.uint32, np.uint32, np.uint32, np.uint32],
+    stream: int,
+    n: int,
+) -> float:
+    """The total severity of a member-year's ``n`` (> 0) claims of a family other than the
+    lognormal (which :func:`compound_cost` draws from its normals).
+
+    Gamma and inverse Gaussian claims are closed under sums: the total of ``n`` is one draw,
+    gamma of shape ``n a`` (:func:`gamma_mean_one` on ``STREAM_SEVERITY``, the joiner's 256
+    further) or ``IG(n mu, n^2 lambda)`` (Michael, Schucany and Haas: the normal of words 0 and
+    1 and the uniform of word 2 of claim block 1, with the root taken in its stable form).
+    The others are added claim by claim, claim ``j`` at the uniform of word ``j % 4`` of claim
+    block ``1 + j // 4`` (stream + 2 x block), by :func:`claim_severity`.
+    """
+    code = m.sev_family
+    if code == SEV_GAMMA:
+        shape = n * m.sev_a
+        side = 256 * (stream - STREAM_CLAIMS)
+        return n * m.sev_b * gamma_mean_one(at, STREAM_SEVERITY + side, 1.0 / shape)
+    if code == SEV_INVERSE_GAUSSIAN:
+        v0, v1, v2, _ = words(at, stream + 2)
+        z, _ = box_muller(u32_to_unit(v0), u32_to_unit(v1))
+        mean = n * m.sev_a
+        shape = n * n * m.sev_b
+        r = mean * z * z / (2.0 * shape)
+        x = mean / (1.0 + r + math.sqrt(r * (r + 2.0)))
+        return x if u32_to_unit(v2) * (mean + x) <= mean else mean * mean / x
+    total = 0.0
+    remaining = n
+    block = 1
+    while remaining > 0:
+        v0, v1, v2, v3 = words(at, stream + 2 * block)
+        for w in (v0, v1, v2, v3):
+            if remaining > 0:
+                total += claim_severity(m, u32_to_unit(w))
+                remaining -= 1
+        block += 1
+    return total
 
 
 #: Attempts of the gamma sampler before it gives up (each accepts with probability > 0.95).

@@ -118,6 +118,24 @@ MODEL_FIELDS: tuple[tuple[str, str, str], ...] = (
         "1: the claim frailty is gamma with variance claim_frailty^2 (a negative-binomial "
         "count); 0: lognormal with log-sd claim_frailty",
     ),
+    (
+        "severity_family",
+        "1",
+        "claim severity family: a SEV_* code (0: lognormal, severity_mu/sigma)",
+    ),
+    ("severity_a", "1", "first severity parameter (SEV_* codes; a spliced body's)"),
+    ("severity_b", "1", "second severity parameter (SEV_* codes; a spliced body's)"),
+    ("severity_loc", "USD", "location of a generalised Pareto severity (pareto: its minimum)"),
+    ("severity_body_family", "1", "a spliced severity's body family (SEV_* code)"),
+    ("severity_body_cdf", "1", "P(body <= threshold) of a spliced severity's uncut body"),
+    ("severity_threshold", "USD", "where a spliced severity's tail begins"),
+    (
+        "severity_tail_probability",
+        "1",
+        "probability that a spliced severity's claim is in the tail",
+    ),
+    ("severity_tail_xi", "1", "shape xi of a spliced severity's generalised Pareto excess"),
+    ("severity_tail_sigma", "USD", "scale of a spliced severity's generalised Pareto excess"),
 )
 #: The parameter record's numpy type: one float64 field per entry of MODEL_FIELDS.
 MODEL_DTYPE = np.dtype([(name, np.float64) for name, _, _ in MODEL_FIELDS])
@@ -258,8 +276,25 @@ STREAM_CONTAGION = 1024  # claim contagion, attempt k at 1024 + k (member word =
 # A member-year's gamma claim frailty, attempt k at STREAM_FRAILTY + k (occupant) or
 # STREAM_FRAILTY + 256 + k (joiner): far above any claim block (16 + 2 x block).
 STREAM_FRAILTY = 0x40000000
+# A member-year's gamma severity total, attempt k at STREAM_SEVERITY + k (occupant) or
+# STREAM_SEVERITY + 256 + k (joiner): beyond the frailty's streams.
+STREAM_SEVERITY = 0x50000000
 STREAM_CLAIMS = 16  # frequency-severity draws: 16 + 2 x block (occupant), 17 + 2 x block (joiner)
 SYSTEM_MEMBER = 0xFFFFFFFF
+
+
+# Claim severity families of the frequency-severity compound (the model record's
+# severity_family; severity_a and severity_b as listed; simsettle.models.population maps the
+# scenario's families onto them: lomax and pareto are generalised Pareto laws).
+SEV_LOGNORMAL = (
+    0  # the normals of the claim blocks (severity_mu, severity_sigma); a body: mu, sigma
+)
+SEV_GAMMA = 1  # a = shape, b = mean claim; a member-year's n claims are one gamma of shape n a
+SEV_WEIBULL = 2  # a = 1 / k, b = scale
+SEV_GPD = 3  # a = xi, b = sigma, severity_loc = location
+SEV_INVERSE_GAUSSIAN = 4  # a = mu, b = lambda; n claims are one IG(n mu, n^2 lambda)
+SEV_LOGLOGISTIC = 5  # a = 1 / beta, b = scale
+SEV_SPLICED = 6  # body (severity_body_family, a, b) below the threshold, GPD excess above
 
 
 # Columns of the settlement kernel's output (signed USD, > 0 = payer pays provider).

@@ -17,6 +17,7 @@ from simsettle.models.departures import calendar_quantile
 from simsettle.rules.terms import compile_terms
 from simsettle.scenario.contracts import AnyDesign
 from simsettle.scenario.schema import Scenario
+from simsettle.scenario.severity import SeverityLaw
 
 __all__ = [
     "ModelInputs",
@@ -227,10 +228,17 @@ def compile_model(
         p["frequency_severity"] = 1.0
         p["claims_per_year"] = cost.claims_per_year
         p["claim_frailty"] = cost.claim_dispersion
-        p["severity_mu"] = math.log(severity_mean) - 0.5 * cost.severity_sigma**2
-        p["severity_sigma"] = cost.severity_sigma
         p["claim_contagion"] = cost.contagion
         p["claim_frailty_gamma"] = 1.0 if cost.claim_frailty == "gamma" else 0.0
+        law = cost.severity_law
+        if law.family == "lognormal":
+            # Drawn from the claim blocks' normals (SEV_LOGNORMAL), whether given as
+            # severity_sigma or as severity: {family: lognormal}.
+            p["severity_mu"] = math.log(severity_mean) - 0.5 * law.shape**2
+            p["severity_sigma"] = law.shape
+        else:
+            for name, value in severity_fields(law.scaled(1.0 / load)).items():
+                p[name] = value
     # A partial-year stay's cost: one episode with this probability, else pro rata.
     p["episodic_share"] = cost.episodic_share
     # Departure modes, and the decedent's end-of-life episode: its mean tops up the ordinary
@@ -399,3 +407,54 @@ def simulate_stays(
     out = np.zeros((2 * n_members * inputs.n_years, R.N_STAY_COLUMNS), dtype=np.float64)
     _pop.simulate_stays(key[0], key[1], trial, params, system, out)
     return out[out[:, R.ST_PRESENT] > 0.5], system
+
+
+def _severity_params(family: str, shape: float, scale: float) -> tuple[int, float, float, float]:
+    """A family's ``SEV_*`` code and its kernel parameters ``(a, b, loc)``
+    (:mod:`simsettle._kernels.records`): lomax and pareto are generalised Pareto laws, ``xi =
+    1 / alpha`` and ``sigma = theta / alpha`` from 0 (lomax) or from ``theta`` (pareto)."""
+    if family == "lognormal":
+        return R.SEV_LOGNORMAL, math.log(scale), shape, 0.0
+    if family == "gamma":
+        return R.SEV_GAMMA, shape, shape * scale, 0.0
+    if family == "weibull":
+        return R.SEV_WEIBULL, 1.0 / shape, scale, 0.0
+    if family == "lomax":
+        return R.SEV_GPD, 1.0 / shape, scale / shape, 0.0
+    if family == "pareto":
+        return R.SEV_GPD, 1.0 / shape, scale / shape, scale
+    if family == "gpd":
+        return R.SEV_GPD, shape, scale, 0.0
+    if family == "inverse_gaussian":
+        return R.SEV_INVERSE_GAUSSIAN, scale, shape * scale, 0.0
+    if family == "loglogistic":
+        return R.SEV_LOGLOGISTIC, 1.0 / shape, scale, 0.0
+    raise ValueError(f"unknown severity family {family!r}")
+
+
+def severity_fields(law: SeverityLaw) -> dict[str, float]:
+    """The model record's ``severity_*`` fields of a resolved claim severity (USD at the
+    kernels' level, the departure load taken out). A plain lognormal maps to ``SEV_LOGNORMAL``
+    here (a quantile, as a splice's body); :func:`compile_model` draws it from the claim
+    blocks' normals instead (``severity_mu``, ``severity_sigma``)."""
+    if law.spliced:
+        code, a, b, loc = _severity_params(law.body, law.shape, law.scale)
+        return {
+            "severity_family": float(R.SEV_SPLICED),
+            "severity_a": a,
+            "severity_b": b,
+            "severity_loc": loc,
+            "severity_body_family": float(code),
+            "severity_body_cdf": law.body_cdf,
+            "severity_threshold": law.threshold,
+            "severity_tail_probability": law.tail_probability,
+            "severity_tail_xi": law.tail_xi,
+            "severity_tail_sigma": law.tail_sigma,
+        }
+    code, a, b, loc = _severity_params(law.family, law.shape, law.scale)
+    return {
+        "severity_family": float(code),
+        "severity_a": a,
+        "severity_b": b,
+        "severity_loc": loc,
+    }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -186,14 +187,78 @@ def simulate_trial_reference(
                 n += 1
                 p *= mu / n
                 cdf += p
-        sev_mu = math.log(12 * cost.pmpm / load / cost.claims_per_year) - cost.severity_sigma**2 / 2
+        if n == 0:
+            return 0.0, e
+        assert law is not None
+        if law.family != "lognormal":
+            return severity_total(y, m, stream, n), e
+        sigma = law.shape
+        sev_mu = math.log(12 * cost.pmpm / load / cost.claims_per_year) - sigma**2 / 2
         normals = [first]
         block = 1
         while len(normals) < n:
             v = _words(trial, y, m, stream + 2 * block, key)
             normals += [*_normals(v[0], v[1]), *_normals(v[2], v[3])]
             block += 1
-        return sum(math.exp(sev_mu + cost.severity_sigma * g) for g in normals[:n]), e
+        return sum((math.exp(sev_mu + sigma * g) for g in normals[:n]), 0.0), e
+
+    # Claim severities of the other families, in the scenario's own parameters (the module
+    # simsettle.scenario.severity's table), at the kernels' level (1 / load).
+    law = cost.severity_law.scaled(1 / load) if cost.model == "frequency_severity" else None
+
+    def quantile(family: str, shape: float, scale: float, u: float) -> float:
+        return float(_quantile(family, shape, scale, u))
+
+    def _quantile(family: str, shape: float, scale: float, u: float) -> Any:
+        s = 1 - u
+        if family == "lognormal":
+            return scale * math.exp(shape * NormalDist().inv_cdf(u))
+        if family == "weibull":
+            return scale * (-math.log1p(-u)) ** (1 / shape)
+        if family == "lomax":
+            return scale * (s ** (-1 / shape) - 1)
+        if family == "pareto":
+            return scale * s ** (-1 / shape)
+        if family == "gpd":
+            return scale * (s**-shape - 1) / shape if shape != 0 else -scale * math.log(s)
+        if family == "loglogistic":
+            return scale * (u / s) ** (1 / shape)
+        raise AssertionError(family)
+
+    def claim(u: float) -> float:
+        assert law is not None
+        if law.family != "spliced":
+            return quantile(law.family, law.shape, law.scale, u)
+        p, t = law.tail_probability, law.threshold
+        if 1 - u < p:  # the tail: the threshold plus a generalised Pareto excess
+            return t + quantile("gpd", law.tail_xi, law.tail_sigma, 1 - (1 - u) / p)
+        return quantile(law.body, law.shape, law.scale, u / (1 - p) * law.body_cdf)
+
+    def severity_total(y: int, m: int, stream: int, n: int) -> float:
+        # Gamma and inverse Gaussian: the total of n claims in one draw (gamma of shape n a on
+        # streams 0x50000000 on, the joiner's 256 further; IG(n mu, n^2 lambda) from claim
+        # block 1 by Michael, Schucany and Haas). The others claim by claim: claim j at word
+        # j % 4 of claim block 1 + j // 4.
+        assert law is not None
+        if law.family == "gamma":
+            side = 256 * (stream - 16)
+            g = _gamma_mean_one(trial, y, 1 / (n * law.shape), key, m, 0x50000000 + side)
+            return n * law.mean * g
+        if law.family == "inverse_gaussian":
+            w = _words(trial, y, m, stream + 2, key)
+            z, _ = _normals(w[0], w[1])
+            mu, lam = n * law.scale, n * n * law.shape * law.scale
+            v = z * z
+            x = (
+                mu
+                + mu * mu * v / (2 * lam)
+                - mu / (2 * lam) * math.sqrt(4 * mu * lam * v + (mu * v) ** 2)
+            )
+            return x if w[2] <= mu / (mu + x) else mu * mu / x
+        total = 0.0
+        for j in range(n):
+            total += claim(_words(trial, y, m, stream + 2 * (1 + j // 4), key)[j % 4])
+        return total
 
     def annual_cost(u: float, z: float) -> float:
         if u < cost.zero_cost_share:
@@ -258,7 +323,9 @@ def simulate_trial_reference(
     if cost.partial_year == "pro_rata":
         episodic = 0.0
     elif frequency_severity:
-        ratio = math.exp(cost.severity_sigma**2) / cost.claims_per_year
+        # E[S^2] / E[S]^2 of the severity (inf without a variance: every stay is one episode).
+        sev_mean, sev_second = cost.severity_law.moments()
+        ratio = sev_second / sev_mean**2 / cost.claims_per_year
         # E[F^2] of the frailty: exp(phi^2) lognormal, 1 + phi^2 gamma.
         phi = cost.claim_dispersion
         second_f = 1 + phi**2 if cost.claim_frailty == "gamma" else math.exp(phi**2)

@@ -7,6 +7,7 @@ imported only by the function that needs it, so ``import simsettle.report`` stay
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -337,7 +338,13 @@ def format_cost_moments(ds: xr.Dataset) -> str:
         else ""
     )
     if m.get("top5_share") is None:
-        text = f"Cost model: mean ${m['pmpm']:,.0f} PMPM, CV {m['cv']:.2f}.{decedents}"
+        cv = (
+            f"CV {m['cv']:.2f}"
+            if math.isfinite(m["cv"])
+            else "no finite CV (the claim severity has no variance)"
+        )
+        claims = f" Claims: {m['claims']}." if m.get("claims") else ""
+        text = f"Cost model: mean ${m['pmpm']:,.0f} PMPM, {cv}.{claims}{decedents}"
         return text + _risk_score_line(m) + _roster_line(m)
     text = (
         f"Cost model: mean ${m['pmpm']:,.0f} PMPM, CV {m['cv']:.2f}; the costliest "

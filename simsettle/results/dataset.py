@@ -47,7 +47,7 @@ from simsettle.results.sweeps import label_design_axes
 from simsettle.rules.participants import participant_lists
 from simsettle.rules.terms import compile_terms
 from simsettle.scenario.contracts import Design
-from simsettle.scenario.costs import CostShape, compound_cv
+from simsettle.scenario.costs import CostShape
 from simsettle.scenario.io import LoadedScenario
 from simsettle.scenario.presets import PRESETS, concentration_warning
 from simsettle.scenario.schema import Scenario
@@ -165,8 +165,17 @@ def achieved_cost_moments(scenario: Scenario) -> dict[str, float | str | None]:
         out["preset_top5_share"] = published.top5_share
         out["preset_top10_share"] = published.top10_share
     if c.model == "frequency_severity":
-        cv = compound_cv(c.claims_per_year, c.claim_dispersion, c.severity_sigma, c.claim_frailty)
+        cv = c.compound_cv
         cv2 = math.exp(p.risk_sigma**2) * (1.0 + cv * cv) - 1.0
+        frailty = (
+            f", a {c.claim_frailty} frailty of "
+            f"{'sd' if c.claim_frailty == 'gamma' else 'log-sd'} {c.claim_dispersion:g}"
+            if c.claim_dispersion > 0.0
+            else ", Poisson"
+        )
+        out["claims"] = (
+            f"{c.claims_per_year:g} a year at risk 1{frailty}; severity {c.severity_law.describe()}"
+        )
         return {
             "pmpm": c.pmpm,
             "cv": math.sqrt(cv2),

@@ -156,6 +156,8 @@ def compound_cv(
     claim_dispersion: float,
     severity_sigma: float,
     frailty: str = "lognormal",
+    *,
+    severity_cv: float | None = None,
 ) -> float:
     """Coefficient of variation of a risk-1 member-year's cost under the frequency-severity
     model: ``N ~ Poisson(lambda F)`` claims with ``F`` of mean 1 (lognormal of log-sd ``phi``,
@@ -164,14 +166,17 @@ def compound_cv(
 
     ``Var(X) = lambda E[S^2] + lambda^2 E[S]^2 Var(F)`` (the compound's variance given ``F``
     plus the variance of its mean), so ``CV^2 = exp(sigma_s^2) / lambda + Var(F)`` whatever the
-    mean severity: ``Var(F) = exp(phi^2) - 1`` (lognormal) or ``phi^2`` (gamma).
+    mean severity: ``Var(F) = exp(phi^2) - 1`` (lognormal) or ``phi^2`` (gamma). A severity of
+    another family enters only through ``E[S^2] / E[S]^2 = 1 + CV_s^2``: give its
+    ``severity_cv`` (which then replaces ``severity_sigma``).
 
     >>> round(compound_cv(12.0, 0.0, 0.0), 6)  # Poisson count of a fixed severity: 1 / sqrt(12)
     0.288675
     """
     lam, phi, sev = claims_per_year, claim_dispersion, severity_sigma
     var_f = phi * phi if frailty == "gamma" else math.expm1(phi * phi)
-    return math.sqrt(math.exp(sev * sev) / lam + var_f)
+    ratio = math.exp(sev * sev) if severity_cv is None else 1.0 + severity_cv * severity_cv
+    return math.sqrt(ratio / lam + var_f)
 
 
 def episodic_share(cv: float) -> float:

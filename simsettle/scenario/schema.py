@@ -34,6 +34,17 @@ from simsettle.scenario.costs import (
     tail_mean,
 )
 from simsettle.scenario.presets import PRESETS, PresetName
+from simsettle.scenario.severity import (
+    SHAPE_MEANING,
+    BodyFamily,
+    Family,
+    SeverityLaw,
+    plain_law,
+    shape_error,
+    shape_from_cv,
+    splice_error,
+    spliced_law,
+)
 from simsettle.scenario.templates import TEMPLATES, expand_template, template_names
 
 __all__ = [
@@ -287,6 +298,210 @@ class Population(SettleModel):
         return self
 
 
+class SeverityTail(SettleModel):
+    """The tail of a spliced severity: the threshold plus a generalised Pareto excess."""
+
+    family: Literal["pareto", "gpd"] = Field(
+        default="pareto",
+        description="`pareto`: a single-parameter Pareto from the threshold, of shape alpha "
+        "(`shape` > 1); `gpd`: a generalised Pareto excess over the threshold, of shape xi "
+        "(`shape` < 1; 0 an exponential excess) and scale `scale`.",
+    )
+    shape: float = Field(
+        allow_inf_nan=False,
+        description="The tail's shape: alpha (pareto, > 1 so that the mean exists; smaller is "
+        "heavier) or xi (gpd, -1 to 1; larger is heavier) (dimensionless).",
+    )
+    scale: Money | None = Field(
+        default=None,
+        gt=0.0,
+        le=1e9,
+        allow_inf_nan=False,
+        description="Scale sigma of a gpd excess (USD, at risk 1 and cost index 1; gpd only, "
+        "and required there).",
+    )
+
+    @model_validator(mode="after")
+    def _shape(self) -> SeverityTail:
+        why = shape_error(self.family, self.shape)
+        if why is not None:
+            raise FieldError("shape", why)
+        if self.family == "gpd" and self.scale is None:
+            raise FieldError("scale", "a gpd tail needs its scale (USD)")
+        if self.family == "pareto" and self.scale is not None:
+            raise FieldError("scale", "a pareto tail's scale is the threshold: remove scale")
+        return self
+
+
+class SeverityBody(SettleModel):
+    """The body of a spliced severity: a family conditioned to lie below the threshold."""
+
+    family: BodyFamily = Field(
+        description="Family of the body: `lognormal`, `weibull` or `lomax` (as in "
+        "`cost.severity.family`).",
+    )
+    shape: float | None = Field(
+        default=None,
+        allow_inf_nan=False,
+        description="The body family's shape before it is cut at the threshold "
+        "(dimensionless; as `cost.severity.shape`); give it or `cv`. The scale is solved so "
+        "that the mean claim is 12 x pmpm / claims_per_year.",
+    )
+    cv: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1000.0,
+        allow_inf_nan=False,
+        description="The body family's coefficient of variation before it is cut at the "
+        "threshold (dimensionless), which fixes its shape; give it or `shape`.",
+    )
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> SeverityBody:
+        self_shape(self)
+        return self
+
+    @property
+    def resolved_shape(self) -> float:
+        return resolved_shape(self)
+
+
+class Severity(SettleModel):
+    """Claim severity of the frequency-severity model: a family whose scale makes the mean
+    claim ``12 x pmpm / claims_per_year`` (before risk and trend), with its shape given or
+    solved from a coefficient of variation, or a splice of a body and a tail at a threshold.
+    See :mod:`simsettle.scenario.severity` for each family's parameters."""
+
+    family: Family | Literal["spliced"] = Field(
+        description="`lognormal` (shape: log-sd sigma), `gamma` (shape a), `weibull` (shape "
+        "k), `lomax` (Pareto type II, shape alpha > 1), `pareto` (single-parameter, shape "
+        "alpha > 1, scale the least claim), `gpd` (generalised Pareto, shape xi < 1), "
+        "`inverse_gaussian` (shape lambda / mu), `loglogistic` (shape beta > 1), or `spliced` "
+        "(`body` below `threshold`, `tail` above it with probability `tail_probability`).",
+    )
+    shape: float | None = Field(
+        default=None,
+        allow_inf_nan=False,
+        description="The family's shape parameter (dimensionless; see `family`); give it or "
+        "`cv` (not for spliced).",
+    )
+    cv: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1000.0,
+        allow_inf_nan=False,
+        description="Coefficient of variation of a claim (dimensionless), which fixes the "
+        "family's shape; give it or `shape` (not for spliced). The heavy-tailed families reach "
+        "any CV above a floor (lomax 1.01, gpd 0.58); gamma and inverse Gaussian any, lognormal "
+        "up to about 2981, weibull 0.013 to 430.",
+    )
+    threshold: Money | None = Field(
+        default=None,
+        gt=0.0,
+        le=1e9,
+        allow_inf_nan=False,
+        description="Where the body ends and the tail begins (USD per claim, at risk 1 and "
+        "cost index 1; spliced only).",
+    )
+    tail_probability: float | None = Field(
+        default=None,
+        gt=0.0,
+        lt=1.0,
+        allow_inf_nan=False,
+        description="Probability that a claim lies in the tail, above the threshold "
+        "(fraction; spliced only).",
+    )
+    body: SeverityBody | None = Field(
+        default=None, description="The body below the threshold (spliced only)."
+    )
+    tail: SeverityTail | None = Field(
+        default=None, description="The tail above the threshold (spliced only)."
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> Severity:
+        spliced = ("threshold", "tail_probability", "body", "tail")
+        if self.family == "spliced":
+            for name in spliced:
+                if getattr(self, name) is None:
+                    raise FieldError(name, f"a spliced severity needs {name}")
+            for name in ("shape", "cv"):
+                if getattr(self, name) is not None:
+                    raise FieldError(
+                        name, f"a spliced severity takes its body's {name}: move it to body"
+                    )
+            return self
+        for name in spliced:
+            if getattr(self, name) is not None:
+                raise FieldError(name, f"{name} belongs to a spliced severity (family: spliced)")
+        self_shape(self)
+        return self
+
+    @property
+    def resolved_shape(self) -> float:
+        """The family's shape, given or solved from ``cv`` (not for spliced)."""
+        return resolved_shape(self)
+
+    def _splice(self) -> tuple[float, float, BodyFamily, float, str, float, float | None]:
+        """A splice's threshold, tail probability, body family and shape, tail family, shape
+        and scale, as :func:`~simsettle.scenario.severity.spliced_law` takes them after the
+        mean."""
+        body, tail = self.body, self.tail
+        assert body is not None
+        assert tail is not None
+        assert self.threshold is not None
+        assert self.tail_probability is not None
+        return (
+            self.threshold,
+            self.tail_probability,
+            body.family,
+            body.resolved_shape,
+            tail.family,
+            tail.shape,
+            tail.scale,
+        )
+
+    def law(self, mean: float) -> SeverityLaw:
+        """The resolved law whose mean claim is ``mean`` (USD)."""
+        if self.family != "spliced":
+            return plain_law(self.family, self.resolved_shape, mean)
+        return spliced_law(mean, *self._splice())
+
+    def splice_error(self, mean: float) -> str | None:
+        """Why no body scale gives this splice the mean claim ``mean``, or None."""
+        return None if self.family != "spliced" else splice_error(mean, *self._splice())
+
+
+def self_shape(m: Severity | SeverityBody) -> None:
+    """Check that ``m`` gives exactly one of shape and cv, and that it is admissible."""
+    if (m.shape is None) == (m.cv is None):
+        raise FieldError(
+            "cv" if m.shape is not None else "shape",
+            f"give exactly one of shape ({SHAPE_MEANING[m.family]}) and cv for a {m.family} "
+            "severity",
+        )
+    if m.shape is not None:
+        why = shape_error(m.family, m.shape)
+        if why is not None:
+            raise FieldError("shape", why)
+        return
+    try:
+        shape = resolved_shape(m)
+    except ValueError as exc:
+        raise FieldError("cv", str(exc)) from None
+    why = shape_error(m.family, shape)
+    if why is not None:
+        raise FieldError("cv", f"cv {m.cv:g} needs a shape outside the limits: {why}")
+
+
+def resolved_shape(m: Severity | SeverityBody) -> float:
+    """The shape ``m`` gives, or the one its ``cv`` needs."""
+    if m.shape is not None:
+        return m.shape
+    assert m.cv is not None
+    return shape_from_cv(m.family, m.cv)
+
+
 def _default_tail_threshold(data: dict[str, Any]) -> float:
     """``tail_threshold`` when omitted: 60 x pmpm (five times the mean annual cost). Where pmpm
     itself failed validation any number does: the pmpm error is reported."""
@@ -365,8 +580,9 @@ class Cost(SettleModel):
         default="mixture",
         description="`mixture`: zero mass, lognormal body and Pareto tail (the fields above); "
         "`frequency_severity`: a yearly number of claims, Poisson with an over-dispersing "
-        "lognormal frailty, each of lognormal severity (claims_per_year, claim_dispersion, "
-        "severity_sigma); both have mean 12 x pmpm. The frequency-severity defaults, with the "
+        "frailty, each of a claim severity (claims_per_year, claim_dispersion, "
+        "severity_sigma for a lognormal one, or `severity` for another family); both have "
+        "mean 12 x pmpm. The frequency-severity defaults, with the "
         "default risk spread, put about 42% of spend on the top 5% of member-years (CV 2.4).",
     )
     claims_per_year: float = Field(
@@ -400,7 +616,15 @@ class Cost(SettleModel):
         le=4.0,
         allow_inf_nan=False,
         description="Standard deviation of log claim severity (dimensionless; "
-        "frequency_severity only); the mean severity is 12 x pmpm / claims_per_year.",
+        "frequency_severity only; for another family use `severity`); the mean severity is "
+        "12 x pmpm / claims_per_year.",
+    )
+    severity: Severity | None = Field(
+        default=None,
+        description="Claim severity of another family, or a splice of a body and a tail "
+        "(frequency_severity only; see cost.severity.family); omit for a lognormal severity of "
+        "log-sd severity_sigma. Its scale always makes the mean claim 12 x pmpm / "
+        "claims_per_year.",
     )
     contagion: float = Field(
         default=0.0,
@@ -489,12 +713,33 @@ class Cost(SettleModel):
             return 0.0
         if self.model == "frequency_severity":
             # The contagion is systemic, like the cost index: not part of a member's own spread.
-            cv = compound_cv(
-                self.claims_per_year, self.claim_dispersion, self.severity_sigma, self.claim_frailty
-            )
+            cv = self.compound_cv
         else:
             cv = self.shape(0.0).mixture.cv
         return episodic_share(cv)
+
+    @property
+    def compound_cv(self) -> float:
+        """Coefficient of variation of a risk-1 member-year's cost under frequency_severity
+        (:func:`~simsettle.scenario.costs.compound_cv`; ``inf`` for a severity without a
+        variance)."""
+        return compound_cv(
+            self.claims_per_year,
+            self.claim_dispersion,
+            self.severity_sigma,
+            self.claim_frailty,
+            severity_cv=None if self.severity is None else self.severity_law.cv,
+        )
+
+    @property
+    def severity_law(self) -> SeverityLaw:
+        """The claim severity at risk 1 and cost index 1, its mean ``12 x pmpm /
+        claims_per_year`` (frequency_severity): ``severity``'s law, or the lognormal of log-sd
+        ``severity_sigma``."""
+        mean = 12.0 * self.pmpm / self.claims_per_year
+        if self.severity is None:
+            return plain_law("lognormal", self.severity_sigma, mean)
+        return self.severity.law(mean)
 
     def shape(self, risk_sigma: float) -> CostShape:
         """The mixture's parameters with the population's ``risk_sigma``, for
@@ -516,6 +761,18 @@ class Cost(SettleModel):
                 "cost targets are solved against the population's risk spread: use them in a "
                 f"scenario, or give {' and '.join(sorted(solved))}",
             )
+        if self.severity is not None and self.model != "frequency_severity":
+            raise FieldError("severity", "a claim severity needs model: frequency_severity")
+        if self.severity is not None and "severity_sigma" in self.model_fields_set:
+            raise FieldError(
+                "severity_sigma",
+                "give the severity once: severity_sigma is the lognormal's log-sd when severity "
+                "is omitted (or write severity: {family: lognormal, shape: ...})",
+            )
+        if self.severity is not None:
+            why = self.severity.splice_error(12.0 * self.pmpm / self.claims_per_year)
+            if why is not None:
+                raise FieldError(("severity", "threshold"), why)
         if self.model == "frequency_severity":
             given = "persistence" in self.model_fields_set and self.persistence > 0.0
             if self.claim_frailty == "gamma" and given:
