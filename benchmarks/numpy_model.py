@@ -192,7 +192,10 @@ def _annual_cost(
         else:
             frailty = np.exp(f * e - 0.5 * f * f)
         rate = p["claims_per_year"] * contagion * frailty
-        claims = rng.poisson(rate)
+        if p["claim_count_form"] > 0.5:  # a binomial or zero-modified count
+            claims = _counts(rng, p, np.broadcast_to(contagion, shape))
+        else:
+            claims = rng.poisson(rate)
         severities = _severities(rng, p, int(claims.sum()))
         owner = np.repeat(np.arange(size), claims.ravel())
         cost = np.bincount(owner, weights=severities, minlength=size).reshape(shape)
@@ -576,3 +579,30 @@ def _severities(rng: np.random.Generator, p: np.void, n: int) -> F8:
     u = rng.random(n - k) * p["severity_body_cdf"]
     out[~tail] = _body(rng, int(p["severity_body_family"]), a, b, loc, u)
     return out
+
+
+def _counts(rng: np.random.Generator, p: np.void, g: F8) -> npt.NDArray[np.int64]:
+    """Claim counts of a ``CNT_*`` form with numpy's own generators: the base count at mean
+    ``claim_count_mean x g``; zero-modified by marking the member-years with none (probability
+    ``claim_zero_probability``) and redrawing the others' zeros until positive (rejection,
+    where the kernel inverts)."""
+    form, size = int(p["claim_count_form"]), float(p["claim_count_size"])
+    mu = p["claim_count_mean"] * np.asarray(g, dtype=np.float64)
+
+    def base(m: F8) -> npt.NDArray[np.int64]:
+        if form == R.CNT_POISSON:
+            return rng.poisson(m)
+        if form == R.CNT_NEGATIVE_BINOMIAL:
+            return rng.negative_binomial(size, size / (size + m))
+        return rng.binomial(int(size), np.minimum(m / size, 1.0))
+
+    n = base(mu)
+    zero = float(p["claim_zero_probability"])
+    if zero < 0.0:
+        return n
+    users = rng.random(mu.shape) >= zero
+    todo = users & (n == 0)
+    while todo.any():
+        n[todo] = base(mu[todo])
+        todo = users & (n == 0)
+    return np.where(users, n, 0)

@@ -6,8 +6,10 @@ the sum of ``N`` independent member-year costs, each the scenario's cost distrib
 included) at the year's cost level; under ``frequency_severity`` with no risk spread each member
 is a compound Poisson (no claim frailty) or negative-binomial (a gamma frailty) total, and with
 claim contagion (the year's gamma factor on every member's claim rate) the year's total of
-Poisson members is a compound negative-binomial one, whatever the claim severity's family
-(``cost.severity``, each in closed form: :func:`_severity_member`). Its distribution is computed as
+Poisson members is a compound negative-binomial one; a binomial or zero-modified member count
+(``cost.claim_count``, ``claim_zero_probability``) enters by its generating function
+(:func:`_pgf`), and the claim severity may be of any family (``cost.severity``, each in closed
+form: :func:`_severity_member`). Its distribution is computed as
 ``aggregate`` and R's ``actuar`` compute one: each member's cost (or claim severity) is
 discretised on a lattice of step ``h``, the member's truncated and stop-loss-net cost is
 taken on the lattice, and the ``N``-fold convolution (or the compound) is done by FFT with
@@ -46,6 +48,7 @@ from simsettle.rules.settle import YearFacts, settlement
 from simsettle.rules.terms import Terms, compile_terms
 from simsettle.scenario.contracts import AnyDesign
 from simsettle.scenario.costs import cost_moments
+from simsettle.scenario.frequency import CountLaw
 from simsettle.scenario.schema import Scenario
 from simsettle.scenario.severity import SeverityLaw, mean_factor
 
@@ -109,6 +112,11 @@ def not_exact(scenario: Scenario) -> list[str]:
                 pop.risk_sigma > 0.0,
                 "population.risk_sigma: the compound frequency-severity total needs no risk "
                 "spread (0)",
+            ),
+            (
+                cost.claim_count == "binomial" and cost.contagion > 0.0,
+                "cost.contagion: not with a binomial count (the members' counts given the "
+                "year's factor are not closed together)",
             ),
             (
                 math.isinf(cost.severity_law.cv),
@@ -456,8 +464,32 @@ class Lattice:
         return float(np.dot(pmf, self.values) / pmf.sum())
 
 
+def _pgf(count: CountLaw, z: npt.NDArray[np.complex128]) -> npt.NDArray[np.complex128]:
+    """The probability generating function of a binomial or zero-modified claim count at
+    ``z`` (``|z| <= 1``): the base's, ``exp(mu (z - 1))``, ``(1 - beta (z - 1))^-r`` or ``(1 +
+    q (z - 1))^m`` (an integer power, no branch cut), and zero-modified ``p0M + (1 - p0M)
+    (P(z) - p0) / (1 - p0)``."""
+    mu, size = count.base_mean, count.size
+    if count.family == "poisson":
+        base = np.exp(mu * (z - 1.0))
+    elif count.family == "negative_binomial":
+        base = np.exp(-size * np.log(1.0 - mu / size * (z - 1.0)))
+    else:
+        base = (1.0 + mu / size * (z - 1.0)) ** int(size)
+    zero = count.zero_probability
+    if zero is None:
+        return np.asarray(base, dtype=np.complex128)
+    p0 = count.p0
+    return np.asarray(zero + (1.0 - zero) * (base - p0) / (1.0 - p0), dtype=np.complex128)
+
+
 def _sum_of(
-    member: F8, n_members: float, start: int, compound: float | None, contagion: float = 0.0
+    member: F8,
+    n_members: float,
+    start: int,
+    compound: float | None,
+    contagion: float = 0.0,
+    count: CountLaw | None = None,
 ) -> F8:
     """The pmf of the sum of ``n_members`` independent copies of ``member`` (or, with
     ``compound``, of a Poisson(``compound``) number of them, mixed over a gamma ``contagion``
@@ -467,7 +499,9 @@ def _sum_of(
     theta = TILT / n
     j = np.arange(n, dtype=np.float64)
     phi = np.fft.rfft(member * np.exp(-theta * j))
-    if compound is None:
+    if count is not None:
+        total = _pgf(count, phi.astype(np.complex128))
+    elif compound is None:
         total = np.exp(n_members * np.log(phi.astype(np.complex128)))
     elif contagion > 0.0:
         # E[exp(c G (phi - 1))] = (1 - v c (phi - 1))^(-1/v); the base's real part is >= 1.
@@ -527,7 +561,10 @@ def _member_pmfs(
         pmfs = _discretise(_severity_member(cost.severity_law.scaled(year.scale)), step, n)
         # A gamma frailty of variance d^2 makes the member's count negative binomial.
         d2 = cost.claim_dispersion**2 if cost.claim_frailty == "gamma" else 0.0
-        members = {m: _sum_of(p, 1.0, 0, cost.claims_per_year, d2) for m, p in pmfs.items()}
+        count = cost.count_law
+        members = {
+            m: _sum_of(p, 1.0, 0, cost.claims_per_year, d2, count=count) for m, p in pmfs.items()
+        }
         # The lower and central compounds are whole distributions: their FFT rounding put back
         # to 1 (the upper one leaves its tail out on purpose).
         for m in ("lower", "central"):
@@ -542,6 +579,11 @@ def _member_pmfs(
 def _member_moments(scenario: Scenario, year: _Year) -> tuple[float, float]:
     """Mean and standard deviation of one member-year's cost (before truncation), USD."""
     cost = scenario.cost
+    if cost.model == "frequency_severity" and cost.count_law is not None:
+        count = cost.count_law
+        s_mean, s_second = cost.severity_law.scaled(year.scale).moments()
+        var = count.mean * (s_second - s_mean**2) + count.variance * s_mean**2
+        return 12.0 * cost.pmpm * year.scale, math.sqrt(var)
     if cost.model == "frequency_severity":
         _, second = cost.severity_law.scaled(year.scale).moments()
         lam = cost.claims_per_year

@@ -113,6 +113,27 @@ def assert_error_at(text: str, line_text: str, message: str, name: str = "s.yaml
     assert message in str(err.value), str(err.value)
 
 
+def assert_twin_agrees(sc, trial: int):
+    """The kernel's aggregates of one trial of scenario ``sc`` against the reference twin's
+    (:func:`simsettle.models.reference.simulate_trial_reference`) to 1e-12, the quality field
+    aside where the scenario simulates none; returns the kernel's."""
+    import numpy as np
+
+    from simsettle._kernels import records as R
+    from simsettle.models.population import compile_model, key_from_seed, simulate_aggregates
+    from simsettle.models.reference import simulate_trial_reference
+
+    inputs = compile_model(sc)
+    key = key_from_seed(sc.seed)
+    got = simulate_aggregates(inputs, key, trial, 1)[0]
+    ref = simulate_trial_reference(
+        sc, (int(key[0]), int(key[1])), trial, [float(a) for a in inputs.attachments]
+    )
+    ref[:, R.F_QUALITY] = got[:, R.F_QUALITY]
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-9)
+    return got
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-expected",

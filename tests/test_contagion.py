@@ -18,8 +18,7 @@ import simsettle
 from simsettle import ScenarioError, parse_scenario
 from simsettle._kernels import records as R
 from simsettle.models.population import compile_model, key_from_seed, simulate_aggregates
-from simsettle.models.reference import simulate_trial_reference
-from tests.conftest import SMALL_SCENARIO
+from tests.conftest import SMALL_SCENARIO, assert_twin_agrees
 
 FS = "  pmpm: 900.0\n  model: frequency_severity\n  claim_dispersion: 0.0\n"
 
@@ -55,16 +54,7 @@ def test_no_contagion_is_exactly_one_and_draws_nothing() -> None:
 
 
 def _twin_agrees(sc, trial: int) -> np.ndarray:
-    """The kernel's aggregates of one trial, checked against the reference twin's."""
-    inputs = compile_model(sc)
-    key = key_from_seed(sc.seed)
-    got = simulate_aggregates(inputs, key, trial, 1)[0]
-    ref = simulate_trial_reference(
-        sc, (int(key[0]), int(key[1])), trial, [float(a) for a in inputs.attachments]
-    )
-    ref[:, R.F_QUALITY] = got[:, R.F_QUALITY]
-    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-9)
-    return got
+    return assert_twin_agrees(sc, trial)
 
 
 @pytest.mark.parametrize(("var", "trial"), [(0.3, 0), (0.3, 7), (2.5, 2**31 + 1)])

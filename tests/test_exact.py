@@ -247,6 +247,34 @@ def test_severity_families_agree_with_the_engine(family: str) -> None:
     assert _agree(sc) == len(designs)
 
 
+# Claim-count families: the member's compound by the count's generating function.
+COUNTS = {
+    "binomial": ("claim_count: binomial, claim_trials: 10", ("capped_corridor", "stop_loss")),
+    "zero_modified_poisson": ("claim_zero_probability: 0.5", ("upside", "layers")),
+    "zero_modified_negative_binomial": (
+        "claim_zero_probability: 0.3, claim_frailty: gamma, claim_dispersion: 0.5",
+        ("bands", "stop_loss"),
+    ),
+    "zero_deflated_binomial": (
+        "claim_count: binomial, claim_trials: 12, claim_zero_probability: 0.0005, "
+        "severity: {family: gamma, cv: 2.0}",
+        ("capped_corridor", "aggregate"),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(COUNTS))
+def test_count_families_agree_with_the_engine(name: str) -> None:
+    """Binomial and zero-modified members (the engine's counts by inversion, the oracle's by
+    the generating function), 8 design-cases."""
+    count, designs = COUNTS[name]
+    cost = COMPOUND.replace("claim_dispersion: 0.0, ", "").replace(
+        "severity_sigma: 1.6", count if "severity" in count else f"{count}, severity_sigma: 1.6"
+    )
+    sc = _scenario(cost, designs, risk_sigma=0.0, target=810.0, members=300)
+    assert _agree(sc) == len(designs)
+
+
 def test_a_jump_in_the_settlement_keeps_the_central_value_in_its_bracket() -> None:
     """MSSP pays from the first dollar once savings pass the minimum savings rate: a jump,
     where the central lattice's error is first order in h. With the jump near the bulk of the

@@ -79,6 +79,17 @@ INVERSE_GAUSSIAN_SEVERITY = {
     **FREQUENCY_SEVERITY,
     "  contagion: 0.5": "  contagion: 0.5\n  severity: {family: inverse_gaussian, cv: 2.5}",
 }
+# Claim counts by inversion: a binomial with contagion, a zero-modified negative binomial.
+BINOMIAL_COUNTS = {
+    **FREQUENCY_SEVERITY,
+    "  pmpm: 900.0": "  pmpm: 900.0\n  model: frequency_severity\n  claims_per_year: 30.0\n"
+    "  claim_count: binomial\n  claim_trials: 300\n  contagion: 0.1",
+}
+ZERO_MODIFIED_COUNTS = {
+    **FREQUENCY_SEVERITY,
+    "  pmpm: 900.0": "  pmpm: 900.0\n  model: frequency_severity\n  claims_per_year: 30.0\n"
+    "  claim_frailty: gamma\n  claim_dispersion: 1.5\n  claim_zero_probability: 0.3",
+}
 # A practice that leaves after the first performance year: every member field per practice.
 PRACTICE_CHURN = {
     **EVERY_MECHANISM,
@@ -96,6 +107,8 @@ CASES: dict[str, tuple[dict[str, str], int, int, int, int, int | None]] = {
     "practice_churn": (PRACTICE_CHURN, 4, 2, R.LANES, R.LANES, None),
     "spliced_severity": (SPLICED_SEVERITY, 6, 2, R.LANES, R.LANES, None),
     "inverse_gaussian_severity": (INVERSE_GAUSSIAN_SEVERITY, 1, 2, R.LANES, R.LANES, None),
+    "binomial_counts": (BINOMIAL_COUNTS, 2, 2, R.LANES, R.LANES, None),
+    "zero_modified_counts": (ZERO_MODIFIED_COUNTS, 8, 2, R.LANES, R.LANES, None),
     # Fewer members than lanes (idle threads), a trial counter above 2**31.
     "idle_threads": ({"members: 300": "members: 20"}, 2**31 + 3, 2, 32, 32, None),
     # Four lanes a trial, two trials a block: another order of addition.
@@ -153,7 +166,8 @@ def _lanes(name: str, trial: int, lanes: int) -> np.ndarray:
 
 @pytest.mark.parametrize("lanes", [1, R.LANES])
 @pytest.mark.parametrize(
-    "name", ["mixture", "every_mechanism", "frequency_severity", "spliced_severity"]
+    "name",
+    ["mixture", "every_mechanism", "frequency_severity", "spliced_severity", "binomial_counts"],
 )
 def test_lane_function_matches_reference_model(name, lanes):
     edits, trial0, *_ = CASES[name]
@@ -169,7 +183,8 @@ def test_lane_function_matches_reference_model(name, lanes):
 
 
 @pytest.mark.parametrize(
-    "name", ["mixture", "every_mechanism", "frequency_severity", "spliced_severity"]
+    "name",
+    ["mixture", "every_mechanism", "frequency_severity", "spliced_severity", "binomial_counts"],
 )
 def test_cpu_lanes_added_in_lane_order_are_the_cpu_kernel(name):
     edits, trial0, n_trials, *_ = CASES[name]
@@ -186,7 +201,8 @@ def test_cpu_lanes_added_in_lane_order_are_the_cpu_kernel(name):
 
 @pytest.mark.parametrize("lanes", [1, 4, 64])
 @pytest.mark.parametrize(
-    "name", ["mixture", "every_mechanism", "frequency_severity", "spliced_severity"]
+    "name",
+    ["mixture", "every_mechanism", "frequency_severity", "spliced_severity", "binomial_counts"],
 )
 def test_other_lane_counts_agree_with_the_cpu_kernel(name, lanes):
     trial0 = CASES[name][1]

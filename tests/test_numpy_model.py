@@ -135,6 +135,17 @@ INVERSE_GAUSSIAN_SEVERITY = FREQUENCY_SEVERITY.replace(
     "severity_sigma: 1.4,", "severity: {family: inverse_gaussian, cv: 2.5},"
 )
 
+# Claim-count families: a binomial with contagion (numpy's binomial at q x the year's factor)
+# and a zero-modified negative binomial (numpy's, with the zeros of the members who claim
+# redrawn until positive, where the kernel inverts).
+BINOMIAL_COUNTS = FREQUENCY_SEVERITY.replace(
+    "claim_dispersion: 1.5,", "claim_count: binomial, claim_trials: 20,"
+)
+ZERO_MODIFIED_COUNTS = FREQUENCY_SEVERITY.replace(
+    "claim_dispersion: 1.5,",
+    "claim_zero_probability: 0.4, claim_frailty: gamma, claim_dispersion: 0.7,",
+).replace(", contagion: 0.05}", "}")
+
 SCENARIOS = {
     "reference": REFERENCE,
     "churn": CHURN,
@@ -142,6 +153,8 @@ SCENARIOS = {
     "frequency_severity": FREQUENCY_SEVERITY,
     "spliced_severity": SPLICED_SEVERITY,
     "inverse_gaussian_severity": INVERSE_GAUSSIAN_SEVERITY,
+    "binomial_counts": BINOMIAL_COUNTS,
+    "zero_modified_counts": ZERO_MODIFIED_COUNTS,
 }
 TRIALS = 1000
 
@@ -252,6 +265,7 @@ def _perturbed(inputs: ModelInputs, name: str, value: float) -> ModelInputs:
         ("attribution", "attribution_loss_rate", 0.08, R.F_MEMBERS),  # 0.05
         ("churn", "quality_rho", 0.75, R.F_QUALITY),  # 0.6: only the years' correlation moves
         ("spliced_severity", "severity_tail_probability", 0.07, R.F_SPEND),  # 0.04
+        ("zero_modified_counts", "claim_zero_probability", 0.45, R.F_SPEND),  # 0.4
     ],
 )
 def test_comparison_detects_a_perturbed_parameter(name, parameter, value, field, engine_runs):

@@ -21,10 +21,9 @@ from simsettle import ScenarioError, parse_scenario
 from simsettle._kernels import member as M
 from simsettle._kernels import records as R
 from simsettle.models.population import compile_model, key_from_seed, simulate_aggregates
-from simsettle.models.reference import simulate_trial_reference
 from simsettle.scenario import severity as S
 from simsettle.scenario.schema import Cost
-from tests.conftest import SMALL_SCENARIO
+from tests.conftest import SMALL_SCENARIO, assert_twin_agrees
 
 MEAN = 1000.0  # the mean claim of every law below (USD)
 
@@ -252,14 +251,7 @@ def test_kernel_matches_its_reference_twin(severity: str, trial: int) -> None:
     """Every member-year of a trial (turnover, joiners, partial years, a gamma frailty for the
     counts' spread) against the plain-Python twin."""
     sc = _scenario(severity, extra="  claim_frailty: gamma\n  claim_dispersion: 0.6\n")
-    inputs = compile_model(sc)
-    key = key_from_seed(sc.seed)
-    got = simulate_aggregates(inputs, key, trial, 1)[0]
-    ref = simulate_trial_reference(
-        sc, (int(key[0]), int(key[1])), trial, [float(a) for a in inputs.attachments]
-    )
-    ref[:, R.F_QUALITY] = got[:, R.F_QUALITY]
-    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-9)
+    assert_twin_agrees(sc, trial)
 
 
 def test_a_lognormal_severity_is_the_default_draw_to_the_bit() -> None:

@@ -74,6 +74,9 @@ from numba import njit
 from simsettle._kernels import cacheguard as _cacheguard
 from simsettle._kernels.elementary import log_norm_sf, ndtri, vexp, vlog
 from simsettle._kernels.records import (
+    CNT_BINOMIAL,
+    CNT_NEGATIVE_BINOMIAL,
+    CNT_POISSON,
     DEPART_ATTRIBUTION,
     DEPART_DEATH,
     DEPART_ELIGIBILITY,
@@ -215,6 +218,10 @@ class MemberModel(NamedTuple):
     sev_tail_p: float
     sev_tail_xi: float
     sev_tail_sigma: float
+    count_form: int  # 0: the mixed Poisson; else a CNT_* code (claim_count)
+    count_mean: float
+    count_size: float
+    count_zero: float  # P(no claims) of a zero-modified count, -1 if not modified
 
 
 class MemberYear(NamedTuple):
@@ -370,6 +377,10 @@ def member_model(p: Any) -> MemberModel:
         p.severity_tail_probability,
         p.severity_tail_xi,
         p.severity_tail_sigma,
+        int(p.claim_count_form),
+        p.claim_count_mean,
+        p.claim_count_size,
+        p.claim_zero_probability,
     )
 
 
@@ -471,25 +482,30 @@ def compound_cost(
     w0, w1, w2, w3 = words(at, stream)
     new, first = box_muller(u32_to_unit(w0), u32_to_unit(w1))
     e = new if fresh else m.persist * frailty_prev + m.persist_innov * new
-    if m.gamma_frailty:
-        # A gamma frailty of variance frailty^2: a negative-binomial count (no persistence).
-        f = gamma_mean_one(at, STREAM_FRAILTY + 256 * (stream - STREAM_CLAIMS), frailty * frailty)
-        mu = lam * contagion * f
+    if m.count_form != 0:
+        # A binomial or zero-modified count: by inversion, from the same uniform.
+        n = claim_count(m, u32_to_unit(w2), contagion)
     else:
-        mu = lam * contagion * vexp(frailty * e - 0.5 * frailty * frailty)
-    if mu > 400.0:
-        z, _ = box_muller(u32_to_unit(w2), u32_to_unit(w3))
-        n = max(0, math.floor(mu + math.sqrt(mu) * z + 0.5))
-    else:
-        u = u32_to_unit(w2)
-        p = vexp(-mu)
-        f = p
-        n = 0
-        limit = mu + 60.0 * math.sqrt(mu) + 60.0  # rounding can leave f just below u
-        while u > f and n < limit:
-            n += 1
-            p *= mu / n
-            f += p
+        if m.gamma_frailty:
+            # A gamma frailty of variance frailty^2: a negative-binomial count (no persistence).
+            side = STREAM_FRAILTY + 256 * (stream - STREAM_CLAIMS)
+            f = gamma_mean_one(at, side, frailty * frailty)
+            mu = lam * contagion * f
+        else:
+            mu = lam * contagion * vexp(frailty * e - 0.5 * frailty * frailty)
+        if mu > 400.0:
+            z, _ = box_muller(u32_to_unit(w2), u32_to_unit(w3))
+            n = max(0, math.floor(mu + math.sqrt(mu) * z + 0.5))
+        else:
+            u = u32_to_unit(w2)
+            p = vexp(-mu)
+            f = p
+            n = 0
+            limit = mu + 60.0 * math.sqrt(mu) + 60.0  # rounding can leave f just below u
+            while u > f and n < limit:
+                n += 1
+                p *= mu / n
+                f += p
     if n == 0:
         return 0.0, e
     code = m.sev_family
@@ -510,6 +526,63 @@ def compound_cost(
     return total, e
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def claim_count(m: MemberModel, u: float, contagion: float) -> int:
+    """A member-year's claim count of a ``CNT_*`` form from the uniform ``u``: the base count
+    (Poisson, negative binomial or binomial of mean ``count_mean`` times the ``contagion``
+    factor; (a, b, 0) class, ``p_k = (a + b / k) p_(k-1)``) found by inversion, or its
+    zero-modified form: none if ``u < count_zero``, else the base count conditioned on one
+    claim at least, from ``u`` rescaled to (0, 1). A variance above 400 takes a normal
+    approximation with the base count's mean and variance where the count is then near normal
+    (skewness below 0.05: the Poisson and the binomial; the negative binomial, whose skewness
+    tends to ``2 / sqrt(r)``, only of size above 400), and so does a ``p_0`` below ``e^-700``,
+    where the walk cannot start. A binomial whose probability the contagion takes to 1 or more
+    has every trial claim."""
+    kind = m.count_form
+    size = m.count_size
+    mu = m.count_mean * contagion
+    if kind == CNT_BINOMIAL and mu >= size:
+        return int(size)
+    if kind == CNT_POISSON:
+        a = 0.0
+        b = mu
+        log_p0 = -mu
+        var = mu
+    elif kind == CNT_NEGATIVE_BINOMIAL:
+        beta = mu / size
+        a = beta / (1.0 + beta)
+        b = (size - 1.0) * a
+        log_p0 = -size * vlog(1.0 + beta)
+        var = mu * (1.0 + beta)
+    else:
+        q = mu / size
+        a = -q / (1.0 - q)
+        b = (size + 1.0) * q / (1.0 - q)
+        log_p0 = size * vlog(1.0 - q)
+        var = mu * (1.0 - q)
+    zero = m.count_zero
+    n = 0
+    p0 = vexp(log_p0)
+    p = p0
+    if zero >= 0.0:
+        if u < zero:
+            return 0
+        u = (u - zero) / (1.0 - zero)
+        n = 1
+        p = (a + b) * p0 / (1.0 - p0)  # P(N = 1 | N > 0)
+    top = size if kind == CNT_BINOMIAL else mu + 60.0 * math.sqrt(var) + 60.0
+    normal = var > 400.0 and (kind != CNT_NEGATIVE_BINOMIAL or size > 400.0)
+    if normal or log_p0 < -700.0:
+        z = ndtri(u, 1.0 - u)
+        return min(max(n, math.floor(mu + math.sqrt(var) * z + 0.5)), int(top))
+    f = p
+    while u > f and n < top:  # rounding can leave f just below u
+        n += 1
+        p *= a + b / n
+        f += p
+    return n
+
+
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def neg_log_survival(u: float, s: float) -> float:
     """``-log(s)`` for ``s = 1 - u`` as rounded, accurate for small ``u`` too: the correction
@@ -517,7 +590,7 @@ def neg_log_survival(u: float, s: float) -> float:
     return ((s - 1.0) + u) / s - vlog(s)
 
 
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def severity_quantile(code: int, a: float, b: float, loc: float, u: float, s: float) -> float:
     """The claim severity at probability ``u`` (``s = 1 - u``, which the upper tail reads) of
     the family ``code`` (a ``SEV_*`` code of :mod:`~simsettle._kernels.records`, parameters
@@ -536,7 +609,7 @@ def severity_quantile(code: int, a: float, b: float, loc: float, u: float, s: fl
     return loc + b * g
 
 
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def claim_severity(m: MemberModel, u: float) -> float:
     """A claim's severity at probability ``u`` (a claim block's uniform): the family's quantile,
     or a splice's: the tail's generalised Pareto excess over the threshold where ``s = 1 - u``

@@ -136,6 +136,14 @@ MODEL_FIELDS: tuple[tuple[str, str, str], ...] = (
     ),
     ("severity_tail_xi", "1", "shape xi of a spliced severity's generalised Pareto excess"),
     ("severity_tail_sigma", "USD", "scale of a spliced severity's generalised Pareto excess"),
+    (
+        "claim_count_form",
+        "1",
+        "0: a Poisson count mixed over the claim frailty; else a CNT_* code, drawn by inversion",
+    ),
+    ("claim_count_mean", "1", "the base count's mean (CNT_* forms; before zero modification)"),
+    ("claim_count_size", "1", "negative-binomial size r, or the binomial's trials m"),
+    ("claim_zero_probability", "1", "P(no claims) of a zero-modified count (-1: not modified)"),
 )
 #: The parameter record's numpy type: one float64 field per entry of MODEL_FIELDS.
 MODEL_DTYPE = np.dtype([(name, np.float64) for name, _, _ in MODEL_FIELDS])
@@ -295,6 +303,12 @@ SEV_GPD = 3  # a = xi, b = sigma, severity_loc = location
 SEV_INVERSE_GAUSSIAN = 4  # a = mu, b = lambda; n claims are one IG(n mu, n^2 lambda)
 SEV_LOGLOGISTIC = 5  # a = 1 / beta, b = scale
 SEV_SPLICED = 6  # body (severity_body_family, a, b) below the threshold, GPD excess above
+
+# Claim-count forms drawn by inversion along the (a, b) recursion (the model record's
+# claim_count_form; 0 is the Poisson count mixed over the claim frailty).
+CNT_POISSON = 1  # a Poisson of mean claim_count_mean (zero-modified)
+CNT_NEGATIVE_BINOMIAL = 2  # size claim_count_size (zero-modified; the gamma frailty's count)
+CNT_BINOMIAL = 3  # claim_count_size trials (zero-modified or not; contagion scales q)
 
 
 # Columns of the settlement kernel's output (signed USD, > 0 = payer pays provider).

@@ -96,8 +96,9 @@ def _decedent_sample(shape: CostShape, ratio: float, sigma: float, c: float) -> 
     u = rng.random(n)
     body = mix.body_mean * np.exp(mix.body_sigma * rng.standard_normal(n) - 0.5 * mix.body_sigma**2)
     tail_p = mix.tail_probability
-    # (The numerator is capped at tail_p outside the tail: no overflow for a tiny tail_p.)
-    v = np.minimum(u - mix.zero_cost_share, tail_p) / tail_p if tail_p > 0.0 else np.ones(n)
+    # (The numerator is held to [0, tail_p], the tail's segment, outside which v is not used:
+    # no overflow for a tiny, even subnormal, tail_p on either side.)
+    v = np.clip(u - mix.zero_cost_share, 0.0, tail_p) / tail_p if tail_p > 0.0 else np.ones(n)
     tail = mix.tail_threshold * np.maximum(v, 1e-300) ** (-1.0 / mix.tail_shape)
     x = np.where(
         u < mix.zero_cost_share, 0.0, np.where(u < mix.zero_cost_share + tail_p, tail, body)

@@ -16,6 +16,7 @@ from simsettle._kernels import records as R
 from simsettle.models.departures import calendar_quantile
 from simsettle.rules.terms import compile_terms
 from simsettle.scenario.contracts import AnyDesign
+from simsettle.scenario.frequency import CountLaw
 from simsettle.scenario.schema import Scenario
 from simsettle.scenario.severity import SeverityLaw
 
@@ -230,6 +231,10 @@ def compile_model(
         p["claim_frailty"] = cost.claim_dispersion
         p["claim_contagion"] = cost.contagion
         p["claim_frailty_gamma"] = 1.0 if cost.claim_frailty == "gamma" else 0.0
+        count = cost.count_law
+        if count is not None:
+            for name, value in count_fields(count).items():
+                p[name] = value
         law = cost.severity_law
         if law.family == "lognormal":
             # Drawn from the claim blocks' normals (SEV_LOGNORMAL), whether given as
@@ -457,4 +462,17 @@ def severity_fields(law: SeverityLaw) -> dict[str, float]:
         "severity_a": a,
         "severity_b": b,
         "severity_loc": loc,
+    }
+
+
+def count_fields(law: CountLaw) -> dict[str, float]:
+    """The model record's ``claim_count_*`` fields of a count drawn by inversion (a binomial or
+    zero-modified one; :mod:`simsettle.scenario.frequency`)."""
+    forms = {"poisson": R.CNT_POISSON, "negative_binomial": R.CNT_NEGATIVE_BINOMIAL}
+    zero = law.zero_probability
+    return {
+        "claim_count_form": float(forms.get(law.family, R.CNT_BINOMIAL)),
+        "claim_count_mean": law.base_mean,
+        "claim_count_size": law.size,
+        "claim_zero_probability": -1.0 if zero is None else zero,
     }

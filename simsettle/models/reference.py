@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from simsettle._kernels import records as R
+from simsettle.scenario.frequency import CountLaw
 from simsettle.scenario.schema import Scenario
 
 __all__ = ["philox4x32_10_reference", "simulate_trial_reference"]
@@ -80,6 +81,32 @@ def _gamma_mean_one(
         if 1 + c * x > 0 and math.log(u[2]) < x * x / 2 + d - d * v + d * math.log(v):
             return d * v * boost * var
     return 1.0
+
+
+def _count_by_inverse(count: CountLaw, u: float, contagion: float) -> int:
+    """A binomial or zero-modified claim count from the uniform ``u`` by scipy's inverse
+    distribution function (the least ``k`` with ``F(k) >= u``): none below the zero
+    probability, else the base count at ``p_0 + u' (1 - p_0)``, ``u'`` the rescaled uniform
+    (the count conditioned on one claim at least). The kernel's walk along the recursion
+    approximates means above 400 by a normal; the twin does not (its tests stay below)."""
+    from scipy import stats
+
+    mu, size = count.base_mean * contagion, count.size
+    if count.family == "binomial":
+        if mu >= size:
+            return int(size)
+        base = stats.binom(int(size), mu / size)
+    elif count.family == "negative_binomial":
+        base = stats.nbinom(size, size / (size + mu))
+    else:
+        base = stats.poisson(mu)
+    zero = count.zero_probability
+    if zero is None:
+        return int(base.ppf(u))
+    if u < zero:
+        return 0
+    p0 = float(base.pmf(0))
+    return max(1, int(base.ppf(p0 + (u - zero) / (1 - zero) * (1 - p0))))
 
 
 def simulate_trial_reference(
@@ -171,13 +198,19 @@ def simulate_trial_reference(
         if previous is not None:
             e = rho_c * previous + keep_c * e
         f = cost.claim_dispersion
-        if cost.claim_frailty == "gamma":
+        count = cost.count_law
+        if count is not None:
+            n = _count_by_inverse(count, w[2], contagion[y])
+            mu = 0.0  # (the count is drawn: the Poisson branches below are skipped)
+        elif cost.claim_frailty == "gamma":
             # Gamma frailty of variance f^2 on its own streams (2**30 on, joiners 256 further).
             frailty = _gamma_mean_one(trial, y, f * f, key, m, 0x40000000 + 256 * (stream - 16))
             mu = cost.claims_per_year * contagion[y] * frailty
         else:
             mu = cost.claims_per_year * contagion[y] * math.exp(f * e - f * f / 2)
-        if mu > 400:
+        if count is not None:
+            pass
+        elif mu > 400:
             z, _ = _normals(w[2], w[3])
             n = max(0, math.floor(mu + math.sqrt(mu) * z + 0.5))
         else:
@@ -330,6 +363,11 @@ def simulate_trial_reference(
         phi = cost.claim_dispersion
         second_f = 1 + phi**2 if cost.claim_frailty == "gamma" else math.exp(phi**2)
         episodic = 1.0 - 1.0 / (ratio + second_f)
+        drawn = cost.count_law
+        if drawn is not None:
+            # E[X^2] / E[X]^2 = 1 + CV_s^2 / E[N] + Var(N) / E[N]^2 of a drawn count.
+            cv_s2 = sev_second / sev_mean**2 - 1
+            episodic = 1.0 - 1.0 / (1 + cv_s2 / drawn.mean + drawn.variance / drawn.mean**2)
     elif cost.tail_probability > 0 and cost.tail_shape <= 2:
         episodic = 1.0
     else:

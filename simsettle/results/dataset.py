@@ -173,6 +173,12 @@ def achieved_cost_moments(scenario: Scenario) -> dict[str, float | str | None]:
             if c.claim_dispersion > 0.0
             else ", Poisson"
         )
+        count = c.count_law
+        if count is not None:
+            if c.claim_count == "binomial":
+                frailty = f", binomial of {c.claim_trials} trials"
+            if count.zero_probability is not None:
+                frailty += f", none in {count.zero_probability:.1%} of member-years"
         out["claims"] = (
             f"{c.claims_per_year:g} a year at risk 1{frailty}; severity {c.severity_law.describe()}"
         )

@@ -33,6 +33,7 @@ from simsettle.scenario.costs import (
     solve_cost,
     tail_mean,
 )
+from simsettle.scenario.frequency import CountLaw, count_law, count_law_error, gamma_exceeds
 from simsettle.scenario.presets import PRESETS, PresetName
 from simsettle.scenario.severity import (
     SHAPE_MEANING,
@@ -619,6 +620,35 @@ class Cost(SettleModel):
         "frequency_severity only; for another family use `severity`); the mean severity is "
         "12 x pmpm / claims_per_year.",
     )
+    claim_count: Literal["poisson", "binomial"] = Field(
+        default="poisson",
+        description="A member-year's claim count given its rate: `poisson` (mixed over the "
+        "claim frailty: Poisson-lognormal, or negative binomial with claim_frailty: gamma) or "
+        "`binomial` (at most claim_trials claims, each with probability claims_per_year / "
+        "claim_trials; less dispersed than the Poisson; no claim frailty, and "
+        "claim_dispersion defaults to 0 with it); frequency_severity only.",
+    )
+    claim_trials: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description="The most claims a risk-1 member-year can have: the binomial count's "
+        "number of trials (count per year; claim_count: binomial only, and required there).",
+    )
+    claim_zero_probability: float | None = Field(
+        default=None,
+        ge=0.0,
+        lt=1.0,
+        allow_inf_nan=False,
+        description="Probability that a member-year has no claims at all (fraction; "
+        "frequency_severity only): the zero-modified form of the Poisson, negative-binomial "
+        "(claim_frailty: gamma) or binomial count, which has at least one claim otherwise, "
+        "from the base count conditioned on one at least. Above the base count's own "
+        "probability of none it adds non-users; below it, it takes them away. The base count's "
+        "mean is solved so that the mean count stays claims_per_year (which must exceed 1 - "
+        "claim_zero_probability). Not with contagion or a lognormal claim frailty; "
+        "claim_dispersion defaults to 0 with it.",
+    )
     severity: Severity | None = Field(
         default=None,
         description="Claim severity of another family, or a splice of a body and a tail "
@@ -718,11 +748,41 @@ class Cost(SettleModel):
             cv = self.shape(0.0).mixture.cv
         return episodic_share(cv)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _count_defaults(cls, data: Any) -> Any:
+        """A binomial or zero-modified count has no frailty unless one is asked for."""
+        if isinstance(data, Mapping) and (
+            data.get("claim_count") == "binomial" or data.get("claim_zero_probability") is not None
+        ):
+            data = {"claim_dispersion": 0.0, **data}
+        return data
+
+    @property
+    def count_law(self) -> CountLaw | None:
+        """The claim count of a risk-1 member-year when it is drawn by inversion (binomial, or
+        zero-modified), else None (the Poisson mixed over the claim frailty)."""
+        zero = self.claim_zero_probability
+        if self.claim_count == "poisson" and zero is None:
+            return None
+        if self.claim_count == "binomial":
+            assert self.claim_trials is not None
+            return count_law("binomial", self.claims_per_year, float(self.claim_trials), zero)
+        if self.claim_frailty == "gamma" and self.claim_dispersion > 0.0:
+            size = 1.0 / self.claim_dispersion**2
+            return count_law("negative_binomial", self.claims_per_year, size, zero)
+        return count_law("poisson", self.claims_per_year, 0.0, zero)
+
     @property
     def compound_cv(self) -> float:
         """Coefficient of variation of a risk-1 member-year's cost under frequency_severity
         (:func:`~simsettle.scenario.costs.compound_cv`; ``inf`` for a severity without a
-        variance)."""
+        variance). With a count drawn by inversion, ``CV^2 = CV_s^2 / E[N] + Var(N) /
+        E[N]^2``."""
+        count = self.count_law
+        if count is not None:
+            cv_s2 = self.severity_law.cv**2
+            return math.sqrt(cv_s2 / count.mean + count.variance / count.mean**2)
         return compound_cv(
             self.claims_per_year,
             self.claim_dispersion,
@@ -730,6 +790,57 @@ class Cost(SettleModel):
             self.claim_frailty,
             severity_cv=None if self.severity is None else self.severity_law.cv,
         )
+
+    def _count_rules(self) -> None:
+        """The claim count's rules under frequency_severity (FieldError naming the field)."""
+        zero = self.claim_zero_probability
+        binomial = self.claim_count == "binomial"
+        if binomial and self.claim_trials is None:
+            raise FieldError("claim_trials", "a binomial claim count needs claim_trials")
+        if not binomial and self.claim_trials is not None:
+            raise FieldError(
+                "claim_trials", "claim_trials is the binomial count's: claim_count: binomial"
+            )
+        if binomial and self.claim_dispersion > 0.0:
+            raise FieldError(
+                "claim_dispersion",
+                "a binomial claim count has no claim frailty here (a beta-binomial is not "
+                "built): claim_dispersion must be 0",
+            )
+        if zero is not None and self.contagion > 0.0:
+            raise FieldError(
+                "contagion",
+                "a zero-modified count fixes its probability of no claims, which a common "
+                "factor on its rate would move: not with contagion",
+            )
+        if zero is not None and self.claim_frailty == "lognormal" and self.claim_dispersion > 0.0:
+            raise FieldError(
+                "claim_zero_probability",
+                "a zero-modified count is built on the Poisson, the negative binomial "
+                "(claim_frailty: gamma) or the binomial, not on a lognormal frailty: "
+                "claim_dispersion: 0 or claim_frailty: gamma",
+            )
+        if not binomial and zero is None:
+            return  # the Poisson mixed over the claim frailty
+        family = "binomial" if binomial else "poisson"
+        size = float(self.claim_trials or 0)
+        if not binomial and self.claim_frailty == "gamma" and self.claim_dispersion > 0.0:
+            family, size = "negative_binomial", 1.0 / self.claim_dispersion**2
+        why = count_law_error(family, self.claims_per_year, size, zero)
+        if why is not None:
+            raise FieldError("claims_per_year", why)
+        if binomial and self.contagion > 0.0:
+            # The year's factor scales q: it must stay below 1 in all but a negligible share.
+            assert self.count_law is not None
+            base = self.count_law.base_mean
+            bound = gamma_exceeds(self.contagion, size / base)
+            if bound > 1e-9:
+                raise FieldError(
+                    "contagion",
+                    f"the contagion would take the binomial's claim probability q = "
+                    f"{base / size:.3g} above 1 in up to {bound:.2g} of years (the bound on "
+                    "P(q G > 1)); lower contagion or raise claim_trials",
+                )
 
     @property
     def severity_law(self) -> SeverityLaw:
@@ -774,6 +885,7 @@ class Cost(SettleModel):
             if why is not None:
                 raise FieldError(("severity", "threshold"), why)
         if self.model == "frequency_severity":
+            self._count_rules()
             given = "persistence" in self.model_fields_set and self.persistence > 0.0
             if self.claim_frailty == "gamma" and given:
                 raise FieldError(
@@ -784,6 +896,9 @@ class Cost(SettleModel):
             return self  # the mixture's fields are not used: nothing to check them against
         if self.claim_frailty != "lognormal":
             raise FieldError("claim_frailty", "the claim frailty needs model: frequency_severity")
+        for name in ("claim_count", "claim_trials", "claim_zero_probability"):
+            if name in self.model_fields_set and getattr(self, name) not in (None, "poisson"):
+                raise FieldError(name, f"{name} needs model: frequency_severity")
         if self.contagion > 0.0:
             raise FieldError(
                 "contagion",
