@@ -83,6 +83,21 @@ def _gamma_mean_one(
     return 1.0
 
 
+def _poisson_count(mu: float, w: list[float]) -> int:
+    """A Poisson count of mean ``mu`` from the claim block's words ``w``: by inversion of
+    word 2, or above a mean of 400 the normal of words 2 and 3, rounded."""
+    if mu > 400:
+        z, _ = _normals(w[2], w[3])
+        return max(0, math.floor(mu + math.sqrt(mu) * z + 0.5))
+    p = math.exp(-mu)
+    cdf, n = p, 0
+    while w[2] > cdf and n < mu + 60 * math.sqrt(mu) + 60:
+        n += 1
+        p *= mu / n
+        cdf += p
+    return n
+
+
 def _count_by_inverse(count: CountLaw, u: float, contagion: float) -> int:
     """A binomial or zero-modified claim count from the uniform ``u`` by scipy's inverse
     distribution function (the least ``k`` with ``F(k) >= u``): none below the zero
@@ -201,25 +216,16 @@ def simulate_trial_reference(
         count = cost.count_law
         if count is not None:
             n = _count_by_inverse(count, w[2], contagion[y])
-            mu = 0.0  # (the count is drawn: the Poisson branches below are skipped)
-        elif cost.claim_frailty == "gamma":
-            # Gamma frailty of variance f^2 on its own streams (2**30 on, joiners 256 further).
-            frailty = _gamma_mean_one(trial, y, f * f, key, m, 0x40000000 + 256 * (stream - 16))
-            mu = cost.claims_per_year * contagion[y] * frailty
         else:
-            mu = cost.claims_per_year * contagion[y] * math.exp(f * e - f * f / 2)
-        if count is not None:
-            pass
-        elif mu > 400:
-            z, _ = _normals(w[2], w[3])
-            n = max(0, math.floor(mu + math.sqrt(mu) * z + 0.5))
-        else:
-            p = math.exp(-mu)
-            cdf, n = p, 0
-            while w[2] > cdf and n < mu + 60 * math.sqrt(mu) + 60:
-                n += 1
-                p *= mu / n
-                cdf += p
+            if cost.claim_frailty == "gamma":
+                # Gamma frailty of variance f^2 on its own streams (2**30 on, joiners 256
+                # further).
+                side = 0x40000000 + 256 * (stream - 16)
+                frailty = _gamma_mean_one(trial, y, f * f, key, m, side)
+                mu = cost.claims_per_year * contagion[y] * frailty
+            else:
+                mu = cost.claims_per_year * contagion[y] * math.exp(f * e - f * f / 2)
+            n = _poisson_count(mu, w)
         if n == 0:
             return 0.0, e
         assert law is not None
