@@ -392,9 +392,10 @@ class Severity(SettleModel):
         le=1000.0,
         allow_inf_nan=False,
         description="Coefficient of variation of a claim (dimensionless), which fixes the "
-        "family's shape; give it or `shape` (not for spliced). The heavy-tailed families reach "
-        "any CV above a floor (lomax 1.01, gpd 0.58); gamma and inverse Gaussian any, lognormal "
-        "up to about 2981, weibull 0.013 to 430.",
+        "family's shape; give it or `shape` (not for spliced). Within the shape limits: lomax "
+        "from 1.01 up, pareto from 0.010, gpd from 0.58, loglogistic from 0.018 (each without "
+        "an upper end); gamma and inverse Gaussian 0.001 to 100, lognormal up to about 2981, "
+        "weibull 0.013 to 430.",
     )
     threshold: Money | None = Field(
         default=None,
