@@ -345,9 +345,17 @@ def plain_law(family: str, shape: float, mean: float) -> SeverityLaw:
     return SeverityLaw(family, shape, mean / mean_factor(family, shape))
 
 
+def tail_excess(
+    threshold: float, tail: str, shape: float, scale: float | None
+) -> tuple[float, float]:
+    """A splice's tail as a generalised Pareto excess over the threshold, ``(xi, sigma)``: a
+    pareto of shape alpha from the threshold is ``(1 / alpha, threshold / alpha)``."""
+    return (1.0 / shape, threshold / shape) if tail == "pareto" else (shape, scale or 0.0)
+
+
 def tail_mean(threshold: float, tail: str, shape: float, scale: float | None) -> float:
     """Mean of a splice's tail claim (USD): the threshold plus the mean excess."""
-    xi, sigma = (1.0 / shape, threshold / shape) if tail == "pareto" else (shape, scale or 0.0)
+    xi, sigma = tail_excess(threshold, tail, shape, scale)
     return threshold + sigma / (1.0 - xi)
 
 
@@ -413,11 +421,7 @@ def spliced_law(
     if why is not None:
         raise SolverError(why)
     target = body_target(mean, threshold, tail_probability, tail, tail_shape, tail_scale)
-    xi, sigma = (
-        (1.0 / tail_shape, threshold / tail_shape)
-        if tail == "pareto"
-        else (tail_shape, tail_scale or 0.0)
-    )
+    xi, sigma = tail_excess(threshold, tail, tail_shape, tail_scale)
 
     sup = _body_sup(body, body_shape, threshold)
 
