@@ -49,7 +49,7 @@ import time
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
+from scipy import special, stats
 
 from simsettle._kernels import records as R
 from simsettle._kernels.records import (
@@ -209,6 +209,11 @@ def _annual_cost(
         u = rng.random(shape)
         tail = (u >= zero) & (u < zero + tail_p)
         body = u >= zero + tail_p
+        if p["cost_general"] > 0.5:  # another body family, or a gpd tail
+            k = int(tail.sum())
+            cost[tail] = _gpd(rng, p["tail_xi"], p["tail_sigma"], p["tail_scale"], k)
+            cost[body] = _draws(rng, *_body_code(p), int(body.sum()))
+            return cost, None
         cost[tail] = p["tail_scale"] * (1.0 - rng.random(int(tail.sum()))) ** (-p["tail_inv_shape"])
         cost[body] = rng.lognormal(p["body_mu"], p["body_sigma"], int(body.sum()))
         return cost, None
@@ -217,9 +222,20 @@ def _annual_cost(
     above = special.ndtr(-c)
     tail = above <= tail_p
     body = (special.ndtr(c) >= zero) & ~tail
+    if p["cost_general"] > 0.5:
+        v = above[tail] / tail_p
+        law = stats.genpareto(p["tail_xi"], loc=p["tail_scale"], scale=p["tail_sigma"])
+        cost[tail] = law.isf(v)
+        cost[body] = _quantiles(*_body_code(p), b[body])
+        return cost, (c, b, c)
     cost[tail] = p["tail_scale"] * (above[tail] / tail_p) ** (-p["tail_inv_shape"])
     cost[body] = np.exp(p["body_mu"] + p["body_sigma"] * b[body])
     return cost, (c, b, c)
+
+
+def _body_code(p: dict[str, float]) -> tuple[int, float, float, float]:
+    """The mixture body's family code and parameters (records.SEV_*)."""
+    return int(p["body_family"]), float(p["body_a"]), float(p["body_b"]), float(p["body_loc"])
 
 
 def _roster(rng: np.random.Generator, p: dict[str, float], z: F8) -> tuple[B1, B1]:
@@ -551,13 +567,12 @@ def _body(rng: np.random.Generator, code: int, a: float, b: float, loc: float, u
     return loc + b / a * ((1.0 - u) ** -a - 1.0)  # a lomax body (generalised Pareto, xi > 0)
 
 
-def _severities(rng: np.random.Generator, p: np.void, n: int) -> F8:
-    """``n`` claim severities of the record's family (records.SEV_*), with numpy's own
-    generators where it has one (lognormal, gamma, weibull, pareto as Lomax, wald)."""
-    code, a, b = int(p["severity_family"]), float(p["severity_a"]), float(p["severity_b"])
-    loc = float(p["severity_loc"])
+def _draws(rng: np.random.Generator, code: int, a: float, b: float, loc: float, n: int) -> F8:
+    """``n`` draws of a plain family (records.SEV_*, not spliced; the lognormal's ``a`` and
+    ``b`` are mu and sigma) with numpy's own generators where it has one (lognormal, gamma,
+    weibull, pareto as Lomax, wald)."""
     if code == R.SEV_LOGNORMAL:
-        return rng.lognormal(p["severity_mu"], p["severity_sigma"], n)
+        return rng.lognormal(a, b, n)
     if code == R.SEV_GAMMA:
         return rng.gamma(a, b / a, n)
     if code == R.SEV_WEIBULL:
@@ -566,9 +581,38 @@ def _severities(rng: np.random.Generator, p: np.void, n: int) -> F8:
         return _gpd(rng, a, b, loc, n)
     if code == R.SEV_INVERSE_GAUSSIAN:
         return rng.wald(a, b, n)
-    if code == R.SEV_LOGLOGISTIC:
-        u = rng.random(n)
-        return b * (u / (1.0 - u)) ** a
+    assert code == R.SEV_LOGLOGISTIC
+    u = rng.random(n)
+    return b * (u / (1.0 - u)) ** a
+
+
+def _quantiles(code: int, a: float, b: float, loc: float, z: F8) -> F8:
+    """A plain family's quantiles at the probabilities of the standard normals ``z`` (scipy's
+    quantile functions, each tail read from its own side)."""
+    if code == R.SEV_LOGNORMAL:
+        return np.exp(a + b * z)
+    if code == R.SEV_GAMMA:
+        law = stats.gamma(a, scale=b / a)
+    elif code == R.SEV_INVERSE_GAUSSIAN:
+        law = stats.invgauss(a / b, scale=b)  # IG(mu, lambda) = invgauss(mu / lambda, lambda)
+    elif code == R.SEV_WEIBULL:
+        law = stats.weibull_min(1.0 / a, scale=b)
+    elif code == R.SEV_GPD:
+        law = stats.genpareto(a, loc=loc, scale=b)
+    else:
+        law = stats.fisk(1.0 / a, scale=b)
+    return np.where(z < 0.0, law.ppf(special.ndtr(z)), law.isf(special.ndtr(-z)))
+
+
+def _severities(rng: np.random.Generator, p: np.void, n: int) -> F8:
+    """``n`` claim severities of the record's family (records.SEV_*), with numpy's own
+    generators where it has one (lognormal, gamma, weibull, pareto as Lomax, wald)."""
+    code, a, b = int(p["severity_family"]), float(p["severity_a"]), float(p["severity_b"])
+    loc = float(p["severity_loc"])
+    if code == R.SEV_LOGNORMAL:
+        return rng.lognormal(p["severity_mu"], p["severity_sigma"], n)
+    if code != R.SEV_SPLICED:
+        return _draws(rng, code, a, b, loc, n)
     # Spliced: the tail's generalised Pareto excess with its probability, else the body
     # below the threshold.
     tail = rng.random(n) < p["severity_tail_probability"]

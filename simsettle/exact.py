@@ -42,15 +42,16 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
+from scipy import interpolate, special
 
 from simsettle.rules.settle import YearFacts, settlement
 from simsettle.rules.terms import Terms, compile_terms
 from simsettle.scenario.contracts import AnyDesign
-from simsettle.scenario.costs import cost_moments
+from simsettle.scenario.costs import CostShape, cost_moments
 from simsettle.scenario.frequency import CountLaw
+from simsettle.scenario.mixed import Component, excess_parts, family_parts, risk_mixed_parts
 from simsettle.scenario.schema import Scenario
-from simsettle.scenario.severity import SeverityLaw, mean_factor
+from simsettle.scenario.severity import SeverityLaw, mean_factor, tail_excess
 
 __all__ = [
     "ExactSettlement",
@@ -106,6 +107,15 @@ def not_exact(scenario: Scenario) -> list[str]:
         (scenario.portfolio is not None, "portfolio: not supported"),
         (scenario.quality_model is not None, "quality_model: give each design a quality.score"),
     ]
+    if cost.model == "mixture":
+        why.append(
+            (
+                math.isinf(cost.shape(pop.risk_sigma).mixture.cv),
+                "cost: the member's cost has no variance (a tail_shape of 2 or less, a gpd "
+                "tail of xi 1/2 or more, or a body family without one), which sizes the "
+                "lattice's window here",
+            )
+        )
     if cost.model == "frequency_severity":
         why += [
             (
@@ -189,6 +199,8 @@ def _mixture_member(scenario: Scenario, scale: float) -> _Member:
     pop, cost = scenario.population, scenario.cost
     shape = cost.shape(pop.risk_sigma)
     mix = shape.mixture
+    if not mix.standard:
+        return _general_mixture_member(shape, scale)
     body_p = mix.body_probability
     sd = math.hypot(mix.body_sigma, mix.risk_sigma)
     log_mean = math.log(mix.body_mean * scale)
@@ -238,25 +250,62 @@ def _mixture_member(scenario: Scenario, scale: float) -> _Member:
     return _Member(parts=parts, mean=mean, sd=m.cv * mean)
 
 
-def _lognormal(mu: float, sigma: float) -> _Member:
-    """A lognormal claim severity."""
+def _general_mixture_member(shape: CostShape, scale: float) -> _Member:
+    """The mixture with a body of another family or a gpd tail, times ``scale``: each
+    component's ``P(R X > x)`` and ``E[R X; R X > x]`` by quadrature over the risk score
+    (:func:`simsettle.scenario.mixed.risk_mixed_parts`, about 1e-10; the twin of
+    :class:`simsettle.scenario.costs._GeneralDist`)."""
+    mix = shape.mixture
+    family, body_shape = mix.body_family, mix.body_sigma
+    body = Component.family(
+        family, body_shape, mix.body_mean * scale / mean_factor(family, body_shape)
+    )
+    xi, sigma = tail_excess(mix.tail_threshold, mix.tail_family, mix.tail_shape, mix.tail_scale)
+    tail = Component.excess(mix.tail_threshold * scale, xi, sigma * scale)
+    b, t, sr = mix.body_probability, mix.tail_probability, mix.risk_sigma
 
-    def survival(x: F8) -> F8:
-        with np.errstate(divide="ignore"):
-            z = (np.log(np.maximum(x, 0.0)) - mu) / sigma
-        return np.asarray(special.ndtr(-z), dtype=np.float64)
-
-    mean = math.exp(mu + 0.5 * sigma * sigma)
-
-    def partial(x: F8) -> F8:
-        with np.errstate(divide="ignore"):
-            z = (mu + sigma * sigma - np.log(np.maximum(x, 0.0))) / sigma
-        return np.asarray(mean * special.ndtr(z), dtype=np.float64)
+    def direct(x: F8) -> tuple[F8, F8]:
+        x = np.maximum(np.asarray(x, dtype=np.float64), 0.0)
+        surv, part = risk_mixed_parts(body, sr, x)
+        surv, part = b * surv, b * part
+        if t > 0.0:
+            ts, tp = risk_mixed_parts(tail, sr, x)
+            surv, part = surv + t * ts, part + t * tp
+        return surv, part
 
     def parts(x: F8) -> tuple[F8, F8]:
-        return survival(x), partial(x)
+        # A lattice of many points: the quadrature at knots, spaced _KNOTS_PER_LOG to a unit
+        # of log x, and a cubic spline in log x between them. With a risk spread both parts
+        # are smooth in log x (the spread smooths the tail's kink at the threshold); within
+        # 1e-9 of the quadrature (tests/test_exact.py).
+        x = np.asarray(x, dtype=np.float64)
+        positive = x > 0.0
+        if sr == 0.0 or x.size <= _DIRECT_POINTS or not positive.any():
+            return direct(x)
+        lo, hi = float(x[positive].min()), float(x[positive].max())
+        n = int(min(max(_KNOTS_PER_LOG * math.log(hi / lo), 64.0), _MAX_KNOTS))
+        if n >= x.size:
+            return direct(x)
+        log_knots = np.linspace(math.log(lo), math.log(hi), n)
+        s_k, p_k = direct(np.exp(log_knots))
+        log_x = np.log(np.where(positive, x, lo))
+        surv = interpolate.CubicSpline(log_knots, s_k)(log_x)
+        part = interpolate.CubicSpline(log_knots, p_k)(log_x)
+        at_zero = direct(np.zeros(1))
+        return (
+            np.where(positive, np.clip(surv, 0.0, 1.0), at_zero[0][0]),
+            np.where(positive, np.maximum(part, 0.0), at_zero[1][0]),
+        )
 
-    return _Member(parts, mean, mean * math.sqrt(math.expm1(sigma * sigma)))
+    mean = mix.mean * scale
+    return _Member(parts=parts, mean=mean, sd=mix.cv * mean)
+
+
+#: Up to this many points the general mixture's parts are the quadrature's at each point.
+_DIRECT_POINTS = 4096
+#: Else at knots this dense in log x (per unit), at most _MAX_KNOTS, splined between.
+_KNOTS_PER_LOG = 1024.0
+_MAX_KNOTS = 24_576
 
 
 # ------------------------------------------------------------------ lattices
@@ -264,92 +313,23 @@ def _lognormal(mu: float, sigma: float) -> _Member:
 
 def _plain_parts(family: str, shape: float, scale: float) -> tuple[_Parts, float]:
     """``x -> (P(X > x), E[X; X > x])`` and the mean of a plain severity family (the scenario's
-    parameters: :mod:`simsettle.scenario.severity`), in closed form."""
-    mean = scale * mean_factor(family, shape)
-    if family == "lognormal":
-        return _lognormal(math.log(scale), shape).parts, mean
+    parameters: :mod:`simsettle.scenario.severity`), in closed form
+    (:func:`simsettle.scenario.mixed.family_parts`)."""
 
-    def nonneg(x: F8) -> F8:
-        return np.maximum(np.asarray(x, dtype=np.float64), 0.0)
+    def parts(x: F8) -> tuple[F8, F8]:
+        return family_parts(family, shape, scale, x)
 
-    if family == "gamma":
-
-        def gamma_parts(x: F8) -> tuple[F8, F8]:
-            y = nonneg(x) / scale
-            return special.gammaincc(shape, y), mean * special.gammaincc(shape + 1.0, y)
-
-        return gamma_parts, mean
-    if family == "weibull":
-
-        def weibull_parts(x: F8) -> tuple[F8, F8]:
-            y = (nonneg(x) / scale) ** shape
-            return np.exp(-y), mean * special.gammaincc(1.0 + 1.0 / shape, y)
-
-        return weibull_parts, mean
-    if family in ("lomax", "pareto", "gpd"):
-        # A generalised Pareto law from loc: survival (1 + xi (x - loc) / sigma)^(-1/xi), and
-        # E[X; X > x] = P(X > x) (x + the mean excess (sigma + xi (x - loc)) / (1 - xi)).
-        if family == "gpd":
-            xi, sigma, loc = shape, scale, 0.0
-        else:
-            xi, sigma = 1.0 / shape, scale / shape
-            loc = scale if family == "pareto" else 0.0
-        return _gpd_parts(xi, sigma, loc), mean
-    if family == "inverse_gaussian":
-        lam = shape * scale  # scale is the mean mu
-
-        def inverse_gaussian_parts(x: F8) -> tuple[F8, F8]:
-            y = np.maximum(nonneg(x), 1e-300)
-            r = np.sqrt(lam / y)
-            a, b = r * (y / scale - 1.0), -r * (y / scale + 1.0)
-            # P(X <= x) = Phi(a) + e^(2 lam / mu) Phi(b); E[X; X <= x] = mu (Phi(a) -
-            # e^(2 lam / mu) Phi(b)) (the exponential taken inside the log to keep it finite).
-            far = np.exp(2.0 * lam / scale + special.log_ndtr(b))
-            cdf, below = special.ndtr(a) + far, scale * (special.ndtr(a) - far)
-            return np.clip(1.0 - cdf, 0.0, 1.0), np.maximum(scale - below, 0.0)
-
-        return inverse_gaussian_parts, mean
-    if family == "loglogistic":
-        b = 1.0 / shape
-
-        def loglogistic_parts(x: F8) -> tuple[F8, F8]:
-            # E[X; X > x] = E[X] I(1 - b, 1 + b; P(X > x)), with P(X > x) = 1 / (1 + z) (not
-            # 1 - z / (1 + z), which cancels in the tail).
-            # Below the median, E[X] (1 - I(1 + b, 1 - b; P(X <= x))): betainc near 1 is not
-            # accurate enough for the lattice's second differences.
-            z = (nonneg(x) / scale) ** shape
-            surv = 1.0 / (1.0 + z)
-            upper = mean * special.betainc(1.0 - b, 1.0 + b, surv)
-            lower = mean - mean * special.betainc(1.0 + b, 1.0 - b, z / (1.0 + z))
-            return surv, np.where(z < 1.0, lower, upper)
-
-        return loglogistic_parts, mean
-    raise ValueError(f"unknown severity family {family!r}")
+    return parts, scale * mean_factor(family, shape)
 
 
 def _gpd_parts(xi: float, sigma: float, loc: float) -> _Parts:
-    """A generalised Pareto law's ``x -> (P(X > x), E[X; X > x])`` from ``loc``."""
-    mean = loc + sigma / (1.0 - xi)
+    """A generalised Pareto law's ``x -> (P(X > x), E[X; X > x])`` from ``loc``
+    (:func:`simsettle.scenario.mixed.excess_parts`)."""
 
     def parts(x: F8) -> tuple[F8, F8]:
-        x = np.asarray(x, dtype=np.float64)
-        y = np.maximum(x - loc, 0.0)
-        surv = _gpd_sf(xi, y / sigma)
-        excess = (sigma + xi * y) / (1.0 - xi)
-        partial = np.where(x <= loc, mean, surv * (np.maximum(x, loc) + excess))
-        return np.where(x <= loc, 1.0, surv), partial
+        return excess_parts(loc, xi, sigma, x)
 
     return parts
-
-
-def _gpd_sf(xi: float, y: F8) -> F8:
-    """``(1 + xi y)^(-1/xi)`` (``exp(-y)`` at ``xi`` 0; 0 beyond a bounded law's end)."""
-    if xi == 0.0:
-        return np.exp(-y)
-    base = 1.0 + xi * y
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.exp(-np.log1p(xi * y) / xi)
-    return np.where(base > 0.0, out, 0.0)
 
 
 def _severity_member(law: SeverityLaw) -> _Member:

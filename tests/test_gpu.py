@@ -90,6 +90,18 @@ ZERO_MODIFIED_COUNTS = {
     "  pmpm: 900.0": "  pmpm: 900.0\n  model: frequency_severity\n  claims_per_year: 30.0\n"
     "  claim_frailty: gamma\n  claim_dispersion: 1.5\n  claim_zero_probability: 0.3",
 }
+# The member-cost mixture's families: a gamma body (the own gamma quantile) with a gpd tail,
+# persistent (every mechanism: the latent normals through the families' quantiles).
+MIXTURE_FAMILIES = {
+    **EVERY_MECHANISM,
+    "  pmpm: 900.0": "  pmpm: 900.0\n  body_family: gamma\n  body_cv: 1.4\n"
+    "  tail_family: gpd\n  tail_shape: 0.2\n  tail_scale: 20000.0",
+}
+INVERSE_GAUSSIAN_BODY = {
+    "members: 300": "members: 40",
+    "  pmpm: 900.0": "  pmpm: 900.0\n  body_family: inverse_gaussian\n  body_cv: 2.0\n"
+    "  persistence: 0.0",
+}
 # A practice that leaves after the first performance year: every member field per practice.
 PRACTICE_CHURN = {
     **EVERY_MECHANISM,
@@ -97,6 +109,15 @@ PRACTICE_CHURN = {
         "cost_ratio: 0.8}", "cost_ratio: 0.8, leaves: 2027}"
     ),
 }
+# The cases the lane function is checked on, on the CPU.
+LANE_CASES = [
+    "mixture",
+    "every_mechanism",
+    "frequency_severity",
+    "spliced_severity",
+    "binomial_counts",
+    "mixture_families",
+]
 # name: (scenario edits, first trial, trials, threads per block, threads per trial, blocks)
 CASES: dict[str, tuple[dict[str, str], int, int, int, int, int | None]] = {
     # The default mixture model with turnover, replacement and two stop-loss attachments; two
@@ -109,6 +130,8 @@ CASES: dict[str, tuple[dict[str, str], int, int, int, int, int | None]] = {
     "inverse_gaussian_severity": (INVERSE_GAUSSIAN_SEVERITY, 1, 2, R.LANES, R.LANES, None),
     "binomial_counts": (BINOMIAL_COUNTS, 2, 2, R.LANES, R.LANES, None),
     "zero_modified_counts": (ZERO_MODIFIED_COUNTS, 8, 2, R.LANES, R.LANES, None),
+    "mixture_families": (MIXTURE_FAMILIES, 7, 2, R.LANES, R.LANES, None),
+    "inverse_gaussian_body": (INVERSE_GAUSSIAN_BODY, 3, 2, R.LANES, R.LANES, None),
     # Fewer members than lanes (idle threads), a trial counter above 2**31.
     "idle_threads": ({"members: 300": "members: 20"}, 2**31 + 3, 2, 32, 32, None),
     # Four lanes a trial, two trials a block: another order of addition.
@@ -167,7 +190,7 @@ def _lanes(name: str, trial: int, lanes: int) -> np.ndarray:
 @pytest.mark.parametrize("lanes", [1, R.LANES])
 @pytest.mark.parametrize(
     "name",
-    ["mixture", "every_mechanism", "frequency_severity", "spliced_severity", "binomial_counts"],
+    LANE_CASES,
 )
 def test_lane_function_matches_reference_model(name, lanes):
     edits, trial0, *_ = CASES[name]
@@ -184,7 +207,7 @@ def test_lane_function_matches_reference_model(name, lanes):
 
 @pytest.mark.parametrize(
     "name",
-    ["mixture", "every_mechanism", "frequency_severity", "spliced_severity", "binomial_counts"],
+    LANE_CASES,
 )
 def test_cpu_lanes_added_in_lane_order_are_the_cpu_kernel(name):
     edits, trial0, n_trials, *_ = CASES[name]
@@ -202,7 +225,7 @@ def test_cpu_lanes_added_in_lane_order_are_the_cpu_kernel(name):
 @pytest.mark.parametrize("lanes", [1, 4, 64])
 @pytest.mark.parametrize(
     "name",
-    ["mixture", "every_mechanism", "frequency_severity", "spliced_severity", "binomial_counts"],
+    LANE_CASES,
 )
 def test_other_lane_counts_agree_with_the_cpu_kernel(name, lanes):
     trial0 = CASES[name][1]

@@ -146,8 +146,24 @@ ZERO_MODIFIED_COUNTS = FREQUENCY_SEVERITY.replace(
     "claim_zero_probability: 0.4, claim_frailty: gamma, claim_dispersion: 0.7,",
 ).replace(", contagion: 0.05}", "}")
 
+# The member-cost mixture's families: a gamma body with a bounded gpd tail, persistent (the
+# engine's quantiles of its latent normals, numpy's scipy quantiles of its own), and an inverse
+# Gaussian body with a heavy gpd tail drawn afresh each year (numpy's wald and Lomax).
+MIXTURE_FAMILIES = CHURN.replace(
+    "cost: {pmpm: 900.0, tail_probability: 0.03, tail_shape: 3.0}",
+    "cost: {pmpm: 900.0, tail_probability: 0.03, body_family: gamma, body_cv: 1.6, "
+    "tail_family: gpd, tail_shape: -0.2, tail_scale: 90000.0}",
+)
+MEMORYLESS_FAMILIES = REFERENCE.replace(
+    "cost: {pmpm: 1000.0}",
+    "cost: {pmpm: 1000.0, body_family: inverse_gaussian, body_cv: 2.5, tail_family: gpd, "
+    "tail_shape: 0.3, tail_scale: 25000.0, persistence: 0.0}",
+)
+
 SCENARIOS = {
     "reference": REFERENCE,
+    "mixture_families": MIXTURE_FAMILIES,
+    "memoryless_families": MEMORYLESS_FAMILIES,
     "churn": CHURN,
     "attribution": ATTRIBUTION,
     "frequency_severity": FREQUENCY_SEVERITY,
@@ -266,6 +282,7 @@ def _perturbed(inputs: ModelInputs, name: str, value: float) -> ModelInputs:
         ("churn", "quality_rho", 0.75, R.F_QUALITY),  # 0.6: only the years' correlation moves
         ("spliced_severity", "severity_tail_probability", 0.07, R.F_SPEND),  # 0.04
         ("zero_modified_counts", "claim_zero_probability", 0.45, R.F_SPEND),  # 0.4
+        ("mixture_families", "tail_xi", 0.0, R.F_SPEND),  # -0.2
     ],
 )
 def test_comparison_detects_a_perturbed_parameter(name, parameter, value, field, engine_runs):

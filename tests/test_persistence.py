@@ -131,8 +131,14 @@ def test_model_moments_match_the_simulation(persistent):
     the engine's members: the correlation of cost and of log cost a year apart, and how many of
     the costliest 5% stay there."""
     sc = parse_scenario(TEXT.format(members=10, r=0.7)).scenario
+    _agrees(persistent, sc)
+
+
+def _agrees(cost: np.ndarray, sc) -> None:
+    """The members' two years of ``cost`` against :func:`persistence_moments` of ``sc`` at
+    persistence 0.7 and risk persistence 0.75."""
     m = persistence_moments(sc.cost.shape(sc.population.risk_sigma), 0.7, 0.75)
-    a, b = persistent[:, 0], persistent[:, 1]
+    a, b = cost[:, 0], cost[:, 1]
     pos = (a > 0) & (b > 0)
     log_cov = np.cov(np.log(a[pos]), np.log(b[pos]))[0, 1]
     assert log_cov == pytest.approx(m.log_cov, abs=0.04)
@@ -141,6 +147,18 @@ def test_model_moments_match_the_simulation(persistent):
     assert kept == pytest.approx(m.top5_retained, abs=0.03)
     # The Pearson correlation of heavy-tailed costs is noisy: within 0.05.
     assert np.corrcoef(a, b)[0, 1] == pytest.approx(m.corr, abs=0.05)
+
+
+def test_model_moments_of_other_families_match_the_simulation():
+    """The same for a gamma body and a gpd tail, whose latent normals the kernel reads through
+    the families' quantiles (:func:`~simsettle._kernels.member.general_latent_cost`)."""
+    families = (
+        "  body_family: gamma\n  body_cv: 1.0\n  tail_family: gpd\n  tail_shape: 0.25\n"
+        "  tail_scale: 30000.0\n  persistence: {r}"
+    )
+    text = TEXT.replace("  persistence: {r}", families)
+    cost = _stays(0.7, members=60_000, text=text)
+    _agrees(cost, parse_scenario(text.format(members=10, r=0.7)).scenario)
 
 
 def test_default_persistence_against_meps():

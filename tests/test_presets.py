@@ -7,7 +7,6 @@ point of spend for Medicare FFS, 2 points for the others, both in closed form
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import typing
 
@@ -21,7 +20,7 @@ from simsettle.models.population import compile_model, key_from_seed, simulate_s
 from simsettle.report import format_cost_moments
 from simsettle.results import achieved_cost_moments
 from simsettle.scenario import parse_scenario
-from simsettle.scenario.costs import CostShape, cost_moments
+from simsettle.scenario.costs import cost_moments
 from simsettle.scenario.presets import PRESETS, PresetName, concentration_warning
 
 TEXT = """\
@@ -44,11 +43,7 @@ def _scenario(cost: str, members: int = 1000, turnover: float = 0.15):
 
 def _survivor_moments(sc):
     """The full-year survivors' moments (no decedents): the shape the preset solves for."""
-    c = sc.cost
-    names = [f.name for f in dataclasses.fields(CostShape) if f.name != "risk_sigma"]
-    return cost_moments(
-        CostShape(risk_sigma=sc.population.risk_sigma, **{n: getattr(c, n) for n in names})
-    )
+    return cost_moments(sc.cost.shape(sc.population.risk_sigma))
 
 
 def _published(name: str) -> dict[str, float]:

@@ -32,6 +32,7 @@ from simsettle.scenario.costs import (
     cost_moments,
     solve_body_sigma,
 )
+from simsettle.scenario.severity import FAMILIES
 
 #: What a set-up may take (CPU time of this thread, so that a loaded machine does not fail it;
 #: the slowest cases hypothesis finds take about 0.1 s).
@@ -165,6 +166,12 @@ _COST = st.fixed_dictionaries(
         "preset": st.sampled_from(["medicare_ffs", "us_population", "commercial", "medicaid"]),
         "persistence": st.floats(0.0, 0.99),
         "partial_year": st.sampled_from(["exposure", "pro_rata"]),
+        # The mixture's body and tail families (issue 15): a gpd's xi from tail_shape's range
+        # below 1, else refused.
+        "body_family": st.sampled_from(FAMILIES),
+        "body_cv": st.floats(0.01, 50.0),
+        "tail_family": st.sampled_from(["pareto", "gpd"]),
+        "tail_scale": st.floats(1.0, 1e7),
     },
 )
 _POPULATION = st.fixed_dictionaries(
@@ -193,6 +200,14 @@ _TARGETS = st.fixed_dictionaries(
         "tail_threshold": st.floats(100.0, 1e7),
     },
 )
+#: The same targets with a body of another family, whose top shares are integrated over the
+#: risk score by quadrature (about 10 ms each, against microseconds for the lognormal's closed
+#: form): a solve, or a refusal that names the attainable range, takes up to about 1.2 s of CPU
+#: on a 2-core Intel Xeon, so these are held to twice the bound (issue 15's note).
+_FAMILY_TARGETS = _TARGETS.flatmap(
+    lambda cost: st.sampled_from(FAMILIES).map(lambda f: {**cost, "body_family": f})
+)
+FAMILY_SETUP_SECONDS = 2.0 * SETUP_SECONDS
 _RISK = st.fixed_dictionaries({}, optional={"risk_sigma": st.floats(0.0, 3.0)})
 _SETTINGS = settings(
     max_examples=200,
@@ -201,9 +216,11 @@ _SETTINGS = settings(
 )
 
 
-def _check_setup(cost: dict[str, Any], population: dict[str, Any]) -> None:
-    """The set-up of a scenario that validates, or its refusal, within SETUP_SECONDS; every
-    refusal names a field."""
+def _check_setup(
+    cost: dict[str, Any], population: dict[str, Any], bound: float = SETUP_SECONDS
+) -> None:
+    """The set-up of a scenario that validates, or its refusal, within ``bound`` seconds of
+    CPU; every refusal names a field."""
     text = _scenario(cost, population)
     start = time.thread_time()
     refused: ScenarioError | None = None
@@ -213,7 +230,7 @@ def _check_setup(cost: dict[str, Any], population: dict[str, Any]) -> None:
         refused = exc
     seconds = time.thread_time() - start
     _OUTCOMES["valid" if refused is None else "refused"] += 1
-    assert seconds < SETUP_SECONDS, (seconds, text)
+    assert seconds < bound, (seconds, text)
     if refused is not None:
         assert all(issue.path for issue in refused.issues), str(refused)
 
@@ -234,6 +251,14 @@ def test_every_cost_target_is_solved_or_refused_within_a_second(
     cost: dict[str, Any], population: dict[str, Any]
 ) -> None:
     _check_setup(cost, population)
+
+
+@settings(_SETTINGS, max_examples=60)
+@given(cost=_FAMILY_TARGETS, population=_RISK)
+def test_cost_targets_with_another_body_family_are_solved_or_refused_in_two_seconds(
+    cost: dict[str, Any], population: dict[str, Any]
+) -> None:
+    _check_setup(cost, population, FAMILY_SETUP_SECONDS)
 
 
 def test_the_property_saw_both_outcomes() -> None:

@@ -73,6 +73,7 @@ from numba import njit
 
 from simsettle._kernels import cacheguard as _cacheguard
 from simsettle._kernels.elementary import log_norm_sf, ndtri, vexp, vlog
+from simsettle._kernels.quantiles import gamma_quantile, inverse_gaussian_quantile
 from simsettle._kernels.records import (
     CNT_BINOMIAL,
     CNT_NEGATIVE_BINOMIAL,
@@ -118,12 +119,16 @@ __all__ = [
     "SlotState",
     "ar1",
     "attribution_draws",
+    "body_quantile",
     "class_normal",
     "compound_cost",
     "contagion_factor",
     "departure",
     "exposure_share",
     "gamma_mean_one",
+    "general_annual_cost",
+    "general_costs",
+    "general_latent_cost",
     "in_settlement",
     "innovation",
     "latent_cost",
@@ -137,6 +142,7 @@ __all__ = [
     "start_state",
     "successor",
     "system_years",
+    "tail_quantile",
     "terminal_cost",
     "words",
 ]
@@ -222,6 +228,13 @@ class MemberModel(NamedTuple):
     count_mean: float
     count_size: float
     count_zero: float  # P(no claims) of a zero-modified count, -1 if not modified
+    general: bool  # the mixture's body or tail is of another family (general_annual_cost)
+    body_family: int  # SEV_* code of the mixture's body
+    body_a: float
+    body_b: float
+    body_loc: float
+    tail_xi: float  # the tail's generalised Pareto excess over tail_scale
+    tail_sigma: float
 
 
 class MemberYear(NamedTuple):
@@ -381,6 +394,13 @@ def member_model(p: Any) -> MemberModel:
         p.claim_count_mean,
         p.claim_count_size,
         p.claim_zero_probability,
+        p.cost_general > 0.5,
+        int(p.body_family),
+        p.body_a,
+        p.body_b,
+        p.body_loc,
+        p.tail_xi,
+        p.tail_sigma,
     )
 
 
@@ -625,6 +645,83 @@ def claim_severity(m: MemberModel, u: float) -> float:
         )
     ub = u / (1.0 - m.sev_tail_p) * m.sev_body_cdf
     return severity_quantile(m.sev_body, m.sev_a, m.sev_b, m.sev_loc, ub, 1.0 - ub)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def body_quantile(m: MemberModel, z: float) -> float:
+    """A body member-year's cost of the mixture's body family at the standard normal ``z``
+    (the body normal, fresh or latent): the family's quantile at ``P(N <= z)``, each side's
+    probability from :func:`~simsettle._kernels.elementary.log_norm_sf` so that both are
+    accurate (a lognormal: ``exp(mu + sigma z)``; gamma and inverse Gaussian by
+    :mod:`~simsettle._kernels.quantiles`). No C library function: the same bits on a GPU."""
+    code = m.body_family
+    if code == SEV_LOGNORMAL:
+        return vexp(m.body_a + m.body_b * z)
+    u = vexp(log_norm_sf(-z))
+    s = vexp(log_norm_sf(z))
+    if code == SEV_GAMMA:
+        return m.body_b / m.body_a * gamma_quantile(m.body_a, u, s)
+    if code == SEV_INVERSE_GAUSSIAN:
+        return m.body_a * inverse_gaussian_quantile(m.body_b / m.body_a, u, s)
+    return severity_quantile(code, m.body_a, m.body_b, m.body_loc, u, s)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def tail_quantile(m: MemberModel, s: float) -> float:
+    """A tail member-year's cost at survival ``s`` within the tail: ``tail_scale`` plus the
+    generalised Pareto excess's quantile (the Pareto tail is ``xi = 1 / alpha``, ``sigma =
+    tail_scale / alpha``)."""
+    st = min(s, 1.0)
+    return severity_quantile(SEV_GPD, m.tail_xi, m.tail_sigma, m.tail_scale, 1.0 - st, st)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def general_annual_cost(m: MemberModel, u: float, z: float) -> float:
+    """:func:`annual_cost` for another body family or a gpd tail: the same class uniform
+    ``u`` (zero, then the tail with survival ``(u - zero) / tail_p``, then the body) and body
+    normal ``z``, each class's cost by its family's quantile. Scalar, with branches: the
+    kernels call it outside the vectorised lane loop (``MemberModel.general``)."""
+    if u < m.zero:
+        return 0.0
+    if u < m.zero + m.tail_p:
+        return tail_quantile(m, (u - m.zero) / m.tail_p)
+    return body_quantile(m, z)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def general_latent_cost(m: MemberModel, class_z: float, cost_z: float) -> float:
+    """:func:`latent_cost` for another body family or a gpd tail: the class from the latent
+    class normal (the tail's survival ``P(N > class_z) / tail_p``), the body from the latent
+    body normal, each by its family's quantile."""
+    if class_z < m.zero_z:
+        return 0.0
+    if class_z >= m.tail_z:
+        return tail_quantile(m, vexp(log_norm_sf(class_z) - m.log_tail_p))
+    return body_quantile(m, cost_z)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def general_costs(
+    m: MemberModel,
+    a: tuple[np.uint32, np.uint32, np.uint32, np.uint32],
+    b: tuple[np.uint32, np.uint32, np.uint32, np.uint32],
+    fresh: bool,
+    class_prev: float,
+    cost_z: float,
+    persistent: bool,
+) -> tuple[float, float]:
+    """The occupant's and the joiner's annual costs of :func:`member_year` (``x``, ``x_j``)
+    again, for another body family or a gpd tail, from the same words: ``a`` and ``b`` of the
+    slot-year's member and turnover calls, whether the occupant is new, its latent class normal
+    of last year and its latent body normal this year (``MemberYear.cost_z``; persistence
+    only). The kernels call it where ``MemberModel.general``, after the lane loop."""
+    ej, nj = box_muller(u32_to_unit(b[2]), u32_to_unit(b[3]))
+    if persistent:
+        x = general_latent_cost(m, ar1(m, fresh, class_prev, ej), cost_z)
+    else:
+        _, n = box_muller(u32_to_unit(a[2]), u32_to_unit(a[3]))
+        x = general_annual_cost(m, u32_to_unit(a[1]), n)
+    return x, general_annual_cost(m, u32_to_unit(b[1]), nj)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -1114,8 +1211,12 @@ def slot_year(
     joiner, death, excluded, months, x, x_j = s.joiner, s.death, s.excluded, s.months, s.x, s.x_j
     g_terminal, g_class = leaver_normals(e[2], e[3])
     class_z = s.class_z
+    if m.general:
+        x, x_j = general_costs(m, a, b, state.is_new, state.class_z, s.cost_z, persistent)
     if leaving & persistent:
         class_z, x = leaver_cost(m, state.is_new, state.class_z, s.cost_z, g_class)
+        if m.general:
+            x = general_latent_cost(m, class_z, s.cost_z)
     frailty_z = frailty_z_j = 0.0
     if m.frequency_severity:
         x, frailty_z = compound_cost(m, at, STREAM_CLAIMS, state.frailty_z, state.is_new, contagion)

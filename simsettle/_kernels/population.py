@@ -372,6 +372,22 @@ def _simulate_trial(
             # so that each computes only its own (the flag is a constant in each).
             for lane in range(L):
                 _lane_year(m, k0, k1, ctr, yy, offset + base, lane, later, persistent, work)
+            if m.general:
+                # Another body family or a gpd tail: the costs again by the families'
+                # quantiles, from the same words (scalar, out of the vector loop).
+                for lane in range(n_valid):
+                    at = (k0, k1, ctr, yy, np.uint32(offset + base + lane))
+                    x, x_j = M.general_costs(
+                        m,
+                        M.words(at, STREAM_MEMBER),
+                        M.words(at, STREAM_TURNOVER),
+                        work[R_FRESH * L + lane] > 0.5,
+                        work[R_CLASS_PREV * L + lane],
+                        work[R_BODY_Z * L + lane],
+                        persistent,
+                    )
+                    work[R_X * L + lane] = x
+                    work[R_X_J * L + lane] = x_j
             if m.frequency_severity:
                 for lane in range(n_valid):
                     at = (k0, k1, ctr, yy, np.uint32(offset + base + lane))
@@ -418,6 +434,8 @@ def _simulate_trial(
                             work[R_BODY_Z * L + lane],
                             g_class,
                         )
+                        if m.general:
+                            x = M.general_latent_cost(m, class_z, work[R_BODY_Z * L + lane])
                         work[R_X * L + lane] = x
                         work[R_CLASS_Z * L + lane] = (
                             M.class_normal(m, work[R_CLASS_U_J * L + lane])

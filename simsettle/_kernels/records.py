@@ -144,6 +144,19 @@ MODEL_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("claim_count_mean", "1", "the base count's mean (CNT_* forms; before zero modification)"),
     ("claim_count_size", "1", "negative-binomial size r, or the binomial's trials m"),
     ("claim_zero_probability", "1", "P(no claims) of a zero-modified count (-1: not modified)"),
+    (
+        "cost_general",
+        "1",
+        "1: the mixture's body is not lognormal or its tail is a gpd, and a member-year's "
+        "cost is drawn by the families' quantiles (member.general_cost); 0: body_mu/sigma and "
+        "the Pareto tail",
+    ),
+    ("body_family", "1", "the mixture body's family (a SEV_* code; cost_general only)"),
+    ("body_a", "1", "first parameter of the mixture body's family (SEV_* codes)"),
+    ("body_b", "1", "second parameter of the mixture body's family (SEV_* codes)"),
+    ("body_loc", "USD", "location of a generalised Pareto body (pareto: its minimum)"),
+    ("tail_xi", "1", "shape xi of the mixture tail's generalised Pareto excess over tail_scale"),
+    ("tail_sigma", "USD", "scale of the mixture tail's generalised Pareto excess"),
 )
 #: The parameter record's numpy type: one float64 field per entry of MODEL_FIELDS.
 MODEL_DTYPE = np.dtype([(name, np.float64) for name, _, _ in MODEL_FIELDS])

@@ -99,8 +99,15 @@ class CostModel(CostMixture):
 
     @classmethod
     def from_shape(cls, shape: CostShape) -> CostModel:
-        """The distribution of a :class:`~simsettle.scenario.costs.CostShape`."""
-        return cls(**vars(shape.mixture))
+        """The distribution of a :class:`~simsettle.scenario.costs.CostShape` (the lognormal
+        body and Pareto tail, which calibration fits; ValueError for other families)."""
+        mix = shape.mixture
+        if not mix.standard:
+            raise ValueError(
+                f"calibration fits the lognormal body and the Pareto tail; this shape has a "
+                f"{mix.body_family} body and a {mix.tail_family} tail"
+            )
+        return cls(**vars(mix))
 
     # ----------------------------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simsettle.models.laws import body_log_quantile, mixture_laws
 from simsettle.scenario.costs import (
     CostMoments,
     CostShape,
@@ -94,12 +95,18 @@ def _decedent_sample(shape: CostShape, ratio: float, sigma: float, c: float) -> 
     n = DECEDENT_SAMPLE
     mix = shape.mixture
     u = rng.random(n)
-    body = mix.body_mean * np.exp(mix.body_sigma * rng.standard_normal(n) - 0.5 * mix.body_sigma**2)
+    g = rng.standard_normal(n)
     tail_p = mix.tail_probability
     # (The numerator is held to [0, tail_p], the tail's segment, outside which v is not used:
     # no overflow for a tiny, even subnormal, tail_p on either side.)
     v = np.clip(u - mix.zero_cost_share, 0.0, tail_p) / tail_p if tail_p > 0.0 else np.ones(n)
-    tail = mix.tail_threshold * np.maximum(v, 1e-300) ** (-1.0 / mix.tail_shape)
+    if mix.standard:
+        body = mix.body_mean * np.exp(mix.body_sigma * g - 0.5 * mix.body_sigma**2)
+        tail = mix.tail_threshold * np.maximum(v, 1e-300) ** (-1.0 / mix.tail_shape)
+    else:  # the families' quantiles: the body's at the normal's probability
+        _, tail_law = mixture_laws(mix)
+        body = np.exp(body_log_quantile(mix)(g))
+        tail = mix.tail_threshold + tail_law.isf(np.maximum(v, 1e-300))
     x = np.where(
         u < mix.zero_cost_share, 0.0, np.where(u < mix.zero_cost_share + tail_p, tail, body)
     )

@@ -5,8 +5,9 @@ mixture, :mod:`simsettle.scenario.costs`). The log risk score is AR(1) with corr
 ``risk_persistence``; ``X`` follows two latent standard normals, each AR(1) with correlation
 ``persistence`` (``cost.persistence``): the class normal ``c`` (zero below the zero share's
 quantile, the Pareto tail above ``1 - tail_probability``'s with the variate from ``P(N > c) /
-tail_probability``) and the body normal ``b`` (the lognormal body ``exp(mu + s b)``). This is the
-rule of :func:`simsettle._kernels.member.occupant_cost`, restated on numpy arrays.
+tail_probability``) and the body normal ``b`` (the lognormal body ``exp(mu + s b)``; another
+family's quantile at ``P(N <= b)``, and a gpd tail's at the same survival). This is the
+rule of :func:`simsettle._kernels.member.latent_cost`, restated on numpy arrays.
 
 :func:`persistence_moments` gives what an analyst would compare with data: the covariance and
 correlation of log cost a year apart among members with a cost in both years, the correlation of
@@ -31,6 +32,7 @@ import numpy as np
 from scipy import special, stats
 
 from simsettle._arrays import F8
+from simsettle.models.laws import body_log_quantile, mixture_laws
 from simsettle.scenario.costs import CostShape
 
 __all__ = ["PersistenceMoments", "cost_correlation", "persistence_moments"]
@@ -66,18 +68,22 @@ def _log_x(shape: CostShape, c: F8, b: F8) -> F8:
     """``log X`` of the latent class and body normals (``-inf`` in the zero class)."""
     mix = shape.mixture
     zero, tail_p = mix.zero_cost_share, mix.tail_probability
-    mu = math.log(mix.body_mean) - 0.5 * mix.body_sigma**2
-    out = mu + mix.body_sigma * b
+    if mix.standard:
+        mu = math.log(mix.body_mean) - 0.5 * mix.body_sigma**2
+        out = mu + mix.body_sigma * b
+    else:  # another body family: its quantile at the body normal's probability
+        _, tail_law = mixture_laws(mix)
+        out = body_log_quantile(mix)(b)
     if tail_p > 0.0:
         above = special.ndtr(-c)
         tail = above <= tail_p
-        out = np.where(
-            tail,
-            # (Capped at 1 outside the tail, where it is not used: no overflow for a tiny tail_p.)
-            math.log(mix.tail_threshold)
-            - np.log(np.minimum(above, tail_p) / tail_p) / mix.tail_shape,
-            out,
-        )
+        # (Capped at 1 outside the tail, where it is not used: no overflow for a tiny tail_p.)
+        v = np.minimum(above, tail_p) / tail_p
+        if mix.standard:
+            log_tail = math.log(mix.tail_threshold) - np.log(v) / mix.tail_shape
+        else:
+            log_tail = np.log(mix.tail_threshold + tail_law.isf(v))
+        out = np.where(tail, log_tail, out)
     if zero > 0.0:
         out = np.where(c < special.ndtri(zero), -np.inf, out)
     return np.asarray(out, dtype=np.float64)

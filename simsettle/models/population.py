@@ -17,8 +17,8 @@ from simsettle.models.departures import calendar_quantile
 from simsettle.rules.terms import compile_terms
 from simsettle.scenario.contracts import AnyDesign
 from simsettle.scenario.frequency import CountLaw
-from simsettle.scenario.schema import Scenario
-from simsettle.scenario.severity import SeverityLaw
+from simsettle.scenario.schema import Cost, Scenario
+from simsettle.scenario.severity import SeverityLaw, mean_factor, tail_excess
 
 __all__ = [
     "ModelInputs",
@@ -180,12 +180,15 @@ def compile_model(
     # years included, is cost.pmpm (Population.departure_load).
     load = pop.departure_load
     p["tail_scale"] = cost.tail_threshold / load
-    p["tail_inv_shape"] = 1.0 / cost.tail_shape
+    p["tail_inv_shape"] = 1.0 / cost.tail_shape if cost.tail_family == "pareto" else 0.0
     # The body is lognormal with mean cost.body_mean / load: mu = log(mean) - sigma^2 / 2.
     # (Under frequency_severity the mixture's fields are unused and need not make a body.)
     mixture = cost.model == "mixture"
     p["body_mu"] = math.log(cost.body_mean / load) - 0.5 * cost.body_sigma**2 if mixture else 0.0
     p["body_sigma"] = cost.body_sigma
+    if mixture and not cost.shape(pop.risk_sigma).mixture.standard:
+        for name, value in general_fields(cost, load).items():
+            p[name] = value
     # Growth factors lognormal with mean 1 + trend.mean (the reference's likewise).
     p["trend_mu"] = math.log1p(trend.mean) - 0.5 * trend.sd**2
     p["trend_sd"] = trend.sd
@@ -462,6 +465,33 @@ def severity_fields(law: SeverityLaw) -> dict[str, float]:
         "severity_a": a,
         "severity_b": b,
         "severity_loc": loc,
+    }
+
+
+def general_fields(cost: Cost, load: float) -> dict[str, float]:
+    """The model record's fields of a mixture whose body is not lognormal or whose tail is a
+    gpd (``cost_general``; :func:`~simsettle._kernels.member.general_annual_cost`), at the
+    kernels' level (USD divided by the departure load): the body family's ``SEV_*`` code and
+    parameters at the scale that makes its mean ``cost.body_mean / load``, and the tail as a
+    generalised Pareto excess over ``tail_scale`` (a Pareto tail's ``xi = 1 / alpha``, ``sigma
+    = tail_scale / alpha``)."""
+    shape = cost.resolved_body_shape
+    scale = cost.body_mean / load / mean_factor(cost.body_family, shape)
+    code, a, b, loc = _severity_params(cost.body_family, shape, scale)
+    xi, sigma = tail_excess(
+        cost.tail_threshold / load,
+        cost.tail_family,
+        cost.tail_shape,
+        None if cost.tail_scale is None else cost.tail_scale / load,
+    )
+    return {
+        "cost_general": 1.0,
+        "body_family": float(code),
+        "body_a": a,
+        "body_b": b,
+        "body_loc": loc,
+        "tail_xi": xi,
+        "tail_sigma": sigma,
     }
 
 

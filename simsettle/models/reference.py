@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from simsettle._kernels import records as R
+from simsettle.models.laws import mixture_laws
 from simsettle.scenario.frequency import CountLaw
 from simsettle.scenario.schema import Scenario
 
@@ -299,13 +300,33 @@ def simulate_trial_reference(
             total += claim(_words(trial, y, m, stream + 2 * (1 + j // 4), key)[j % 4])
         return total
 
+    # Another body family, or a gpd tail: each class's cost by its law's quantile (scipy's),
+    # the body's at the probability of its normal, the tail's at its survival within the tail.
+    general = cost.model == "mixture" and not cost.shape(0.0).mixture.standard
+    body_law, tail_law = (
+        mixture_laws(cost.shape(0.0).mixture, 1 / load) if general else (None, None)
+    )
+    threshold = cost.tail_threshold / load
+
+    def body(z: float) -> float:
+        assert body_law is not None
+        if z < 0:
+            return float(body_law.ppf(0.5 * math.erfc(-z / math.sqrt(2))))
+        return float(body_law.isf(0.5 * math.erfc(z / math.sqrt(2))))
+
+    def tail(v: float) -> float:
+        assert tail_law is not None
+        return threshold + float(tail_law.isf(v))
+
     def annual_cost(u: float, z: float) -> float:
         if u < cost.zero_cost_share:
             return 0.0
         if u < cost.zero_cost_share + cost.tail_probability:
             v = (u - cost.zero_cost_share) / cost.tail_probability
+            if general:
+                return tail(v)
             return float(cost.tail_threshold / load * v ** (-1.0 / cost.tail_shape))
-        return math.exp(body_mu + cost.body_sigma * z)
+        return body(z) if general else math.exp(body_mu + cost.body_sigma * z)
 
     # Persistence: a member's cost follows a latent class normal (zero, body or tail, and the
     # place in the tail) and the body's normal, each moving from year to year by an AR(1) step
@@ -331,8 +352,10 @@ def simulate_trial_reference(
             return 0.0
         if above <= tail_p:
             v = above / tail_p
+            if general:
+                return tail(v)
             return float(cost.tail_threshold / load * v ** (-1.0 / cost.tail_shape))
-        return math.exp(body_mu + cost.body_sigma * b)
+        return body(b) if general else math.exp(body_mu + cost.body_sigma * b)
 
     def member_cost(
         y: int,
@@ -374,6 +397,14 @@ def simulate_trial_reference(
             # E[X^2] / E[X]^2 = 1 + CV_s^2 / E[N] + Var(N) / E[N]^2 of a drawn count.
             cv_s2 = sev_second / sev_mean**2 - 1
             episodic = 1.0 - 1.0 / (1 + cv_s2 / drawn.mean + drawn.variance / drawn.mean**2)
+    elif general:
+        # E[X^2] from scipy's moments of the body and of the tail, h + Y.
+        b_law, t_law = mixture_laws(cost.shape(0.0).mixture)
+        h = cost.tail_threshold
+        second = (1 - cost.zero_cost_share - cost.tail_probability) * b_law.moment(2)
+        if cost.tail_probability > 0:
+            second += cost.tail_probability * (h * h + 2 * h * t_law.mean() + t_law.moment(2))
+        episodic = 1.0 - (12 * cost.pmpm) ** 2 / second
     elif cost.tail_probability > 0 and cost.tail_shape <= 2:
         episodic = 1.0
     else:

@@ -349,8 +349,11 @@ def format_cost_moments(ds: xr.Dataset) -> str:
     text = (
         f"Cost model: mean ${m['pmpm']:,.0f} PMPM, CV {m['cv']:.2f}; the costliest "
         f"1% / 5% / 10% of member-years carry {m['top1_share']:.1%} / {m['top5_share']:.1%} / "
-        f"{m['top10_share']:.1%} of spend; {m['zero_share']:.0%} have none.{decedents}"
+        f"{m['top10_share']:.1%} of spend; {m['zero_share']:.0%} have none."
     )
+    if m.get("body"):
+        text += f" Families: {m['body']}."
+    text += decedents
     if m.get("preset"):
 
         def published(key: str) -> str:

@@ -9,7 +9,6 @@ statistics.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import platform
@@ -51,6 +50,7 @@ from simsettle.scenario.costs import CostShape
 from simsettle.scenario.io import LoadedScenario
 from simsettle.scenario.presets import PRESETS, concentration_warning
 from simsettle.scenario.schema import Scenario
+from simsettle.scenario.severity import SHAPE_MEANING
 
 if TYPE_CHECKING:
     from simsettle.models.population import ModelInputs
@@ -194,9 +194,9 @@ def achieved_cost_moments(scenario: Scenario) -> dict[str, float | str | None]:
             "warning": None,
             **out,
         }
-    # CostShape's fields are the cost block's, by the same names, and population.risk_sigma.
-    names = [f.name for f in dataclasses.fields(CostShape) if f.name != "risk_sigma"]
-    shape = CostShape(risk_sigma=p.risk_sigma, **{n: getattr(c, n) for n in names})
+    shape = c.shape(p.risk_sigma)
+    if not shape.mixture.standard:
+        out["body"] = _body_phrase(shape)
     m = calendar_moments(shape, p, episodic=c.partial_year == "exposure")
     if c.persistence > 0.0:
         pm = persistence_moments(shape, c.persistence, p.risk_persistence)
@@ -422,3 +422,15 @@ def derived_dataset(
         if missing:
             raise ValueError(f"derived variable {name!r} lacks attrs {missing}")
     return xr.Dataset(dict(data_vars), attrs=dict(attrs))
+
+
+def _body_phrase(shape: CostShape) -> str:
+    """The body's and the tail's families in a phrase, for a mixture of other families."""
+    mix = shape.mixture
+    meaning = SHAPE_MEANING.get(mix.body_family, "log-sd sigma")
+    body = f"a {mix.body_family} body ({meaning} {mix.body_sigma:.3g})"
+    if mix.tail_family == "pareto":
+        tail = f"a Pareto tail of alpha {mix.tail_shape:.3g}"
+    else:
+        tail = f"a gpd tail of xi {mix.tail_shape:.3g} and scale ${mix.tail_scale:,.0f}"
+    return f"{body}; {tail} above ${mix.tail_threshold:,.0f}"

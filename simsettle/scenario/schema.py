@@ -36,6 +36,7 @@ from simsettle.scenario.costs import (
 from simsettle.scenario.frequency import CountLaw, count_law, count_law_error, gamma_exceeds
 from simsettle.scenario.presets import PRESETS, PresetName
 from simsettle.scenario.severity import (
+    FAMILIES,
     SHAPE_MEANING,
     BodyFamily,
     Family,
@@ -553,7 +554,35 @@ class Cost(SettleModel):
         gt=0.0,
         le=4.0,
         allow_inf_nan=False,
-        description="Standard deviation of log annual cost in the lognormal body (dimensionless).",
+        description="Standard deviation of log annual cost in the lognormal body (dimensionless; "
+        "body_family: lognormal only, where body_shape means the same and body_cv gives it "
+        "as sqrt(log(1 + body_cv^2))).",
+    )
+    body_family: Family = Field(
+        default="lognormal",
+        description="Family of the body's annual cost (mixture only): `lognormal` (log-sd "
+        "body_sigma), or `gamma`, `weibull`, `lomax`, `pareto`, `gpd`, `inverse_gaussian` or "
+        "`loglogistic`, with its shape given by body_shape or body_cv (as "
+        "cost.severity.family's). Its scale always makes the body's mean the one that gives "
+        "the mixture the mean 12 x pmpm. With cost.persistence the body is the family's "
+        "quantile of the latent body normal's probability (a Gaussian copula).",
+    )
+    body_shape: float | None = Field(
+        default=None,
+        allow_inf_nan=False,
+        description="Shape parameter of a body of another family than the lognormal "
+        "(dimensionless; as cost.severity.shape: gamma a, weibull k, lomax and pareto alpha "
+        "> 1, gpd xi < 1, inverse Gaussian lambda / mu, loglogistic beta > 1); give it or "
+        "body_cv, or let cost.cv solve it.",
+    )
+    body_cv: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1000.0,
+        allow_inf_nan=False,
+        description="Coefficient of variation of a body member-year's cost (before risk), "
+        "which fixes the shape of a body of another family than the lognormal "
+        "(dimensionless); give it or body_shape.",
     )
     tail_probability: Fraction = Field(
         default=0.056,
@@ -572,11 +601,28 @@ class Cost(SettleModel):
     )
     tail_shape: float = Field(
         default=5.0,
-        gt=1.0,
+        ge=-1.0,
         le=100.0,
         allow_inf_nan=False,
         description="Pareto shape (alpha) of the high-cost tail (dimensionless, > 1 so that the "
-        "mean exists; smaller is heavier).",
+        "mean exists; smaller is heavier); with tail_family: gpd, the generalised Pareto xi "
+        "(-1 to 1, larger is heavier; 0 an exponential excess; required there).",
+    )
+    tail_family: Literal["pareto", "gpd"] = Field(
+        default="pareto",
+        description="Law of a high-cost member-year's cost above tail_threshold (mixture "
+        "only): `pareto`, tail_threshold times a Pareto(tail_shape) variate; `gpd`, "
+        "tail_threshold plus a generalised Pareto excess of shape xi (tail_shape) and scale "
+        "tail_scale, which holds the Lomax (xi > 0), exponential (0) and bounded (xi < 0) "
+        "excesses (the peaks-over-threshold law).",
+    )
+    tail_scale: Money | None = Field(
+        default=None,
+        gt=0.0,
+        le=1e9,
+        allow_inf_nan=False,
+        description="Scale sigma of a gpd tail's excess over tail_threshold (USD per member "
+        "per year, before risk and trend; tail_family: gpd only, and required there).",
     )
     model: Literal["mixture", "frequency_severity"] = Field(
         default="mixture",
@@ -752,11 +798,27 @@ class Cost(SettleModel):
     @model_validator(mode="before")
     @classmethod
     def _count_defaults(cls, data: Any) -> Any:
-        """A binomial or zero-modified count has no frailty unless one is asked for."""
+        """A binomial or zero-modified count has no frailty unless one is asked for; a
+        lognormal body given by body_shape or body_cv has that log-sd as body_sigma (so that
+        a sweep over body_family at one body_cv includes the lognormal)."""
         if isinstance(data, Mapping) and (
             data.get("claim_count") == "binomial" or data.get("claim_zero_probability") is not None
         ):
             data = {"claim_dispersion": 0.0, **data}
+        if isinstance(data, Mapping) and data.get("body_family", "lognormal") == "lognormal":
+            given = [k for k in ("body_sigma", "body_shape", "body_cv") if k in data]
+            if len(given) > 1:
+                raise FieldError(
+                    given[1], f"the lognormal body's log-sd is given once: {' or '.join(given)}"
+                )
+            value = data.get(given[0]) if given else None
+            ok = isinstance(value, int | float) and value > 0.0 and math.isfinite(value)
+            if ok and given[0] != "body_sigma":  # (else the field's own check names it)
+                assert isinstance(value, int | float)
+                sigma = math.sqrt(math.log1p(value * value)) if given[0] == "body_cv" else value
+                if sigma <= 4.0:
+                    rest = {k: v for k, v in data.items() if k != given[0]}
+                    data = {**rest, "body_sigma": sigma}
         return data
 
     @property
@@ -853,11 +915,82 @@ class Cost(SettleModel):
             return plain_law("lognormal", self.severity_sigma, mean)
         return self.severity.law(mean)
 
+    @property
+    def resolved_body_shape(self) -> float:
+        """The body family's shape: body_sigma for the lognormal, else body_shape or the shape
+        whose CV is body_cv."""
+        if self.body_family == "lognormal":
+            return self.body_sigma
+        if self.body_shape is not None:
+            return self.body_shape
+        assert self.body_cv is not None
+        return shape_from_cv(self.body_family, self.body_cv)
+
     def shape(self, risk_sigma: float) -> CostShape:
         """The mixture's parameters with the population's ``risk_sigma``, for
         :func:`~simsettle.scenario.costs.cost_moments` (the frequency-severity fields aside)."""
-        own = {f.name: getattr(self, f.name) for f in fields(CostShape) if f.name != "risk_sigma"}
-        return CostShape(risk_sigma=risk_sigma, **own)
+        skip = {"risk_sigma", "body_sigma", "tail_scale"}
+        own = {f.name: getattr(self, f.name) for f in fields(CostShape) if f.name not in skip}
+        return CostShape(
+            risk_sigma=risk_sigma,
+            body_sigma=self.resolved_body_shape,
+            tail_scale=self.tail_scale or 0.0,
+            **own,
+        )
+
+    def _mixture_families(self) -> None:
+        """The body's and the tail's family rules (FieldError naming the field)."""
+        given = self.model_fields_set
+        if self.body_family == "lognormal":
+            for name in ("body_shape", "body_cv"):
+                if getattr(self, name) is not None:  # (a valid one became body_sigma)
+                    raise FieldError(
+                        name,
+                        f"the lognormal body's log-sd (body_sigma) must lie in (0, 4]; "
+                        f"{name} {getattr(self, name):g} gives more",
+                    )
+        else:
+            if "body_sigma" in given:
+                raise FieldError(
+                    "body_sigma",
+                    f"body_sigma is the lognormal body's log-sd: a {self.body_family} body "
+                    "takes body_shape or body_cv",
+                )
+            if (self.body_shape is None) == (self.body_cv is None):
+                raise FieldError(
+                    "body_shape",
+                    f"a {self.body_family} body needs exactly one of body_shape and body_cv "
+                    "(or cost.cv to solve it)",
+                )
+            if self.body_shape is not None:
+                why = shape_error(self.body_family, self.body_shape)
+                if why is not None:
+                    raise FieldError("body_shape", why)
+            else:
+                assert self.body_cv is not None
+                try:
+                    shape_from_cv(self.body_family, self.body_cv)
+                except ValueError as exc:
+                    raise FieldError("body_cv", str(exc)) from None
+        if self.tail_family == "pareto":
+            if not self.tail_shape > 1.0:
+                raise FieldError(
+                    "tail_shape",
+                    f"the Pareto tail's shape alpha must be above 1 (so that its mean exists); "
+                    f"got {self.tail_shape:g}",
+                )
+            if self.tail_scale is not None:
+                raise FieldError(
+                    "tail_scale", "a Pareto tail's scale is tail_threshold: remove tail_scale"
+                )
+            return
+        if "tail_shape" not in given:
+            raise FieldError("tail_shape", "a gpd tail needs its shape xi as tail_shape")
+        why = shape_error("gpd", self.tail_shape)
+        if why is not None:
+            raise FieldError("tail_shape", why)
+        if self.tail_scale is None:
+            raise FieldError("tail_scale", "a gpd tail needs its scale tail_scale (USD)")
 
     @model_validator(mode="after")
     def _solvable(self) -> Cost:
@@ -866,7 +999,8 @@ class Cost(SettleModel):
             raise FieldError("cv", "cv and top5_share targets solve the mixture model only")
         if targets[1] and not targets[0]:
             raise FieldError("cv", "top5_share is a target beside cv: give cv too")
-        solved = {"body_sigma", "tail_probability"} if targets[1] else {"body_sigma"}
+        body = "body_sigma" if self.body_family == "lognormal" else "body_shape"
+        solved = {body, "tail_probability"} if targets[1] else {body}
         if targets[0] and not solved <= self.model_fields_set:
             raise FieldError(
                 "cv",
@@ -886,6 +1020,13 @@ class Cost(SettleModel):
             if why is not None:
                 raise FieldError(("severity", "threshold"), why)
         if self.model == "frequency_severity":
+            for name in ("body_family", "body_shape", "body_cv", "tail_family", "tail_scale"):
+                if name in self.model_fields_set:
+                    raise FieldError(
+                        name,
+                        f"{name} shapes the mixture model; under frequency_severity a claim's "
+                        "family is cost.severity",
+                    )
             self._count_rules()
             given = "persistence" in self.model_fields_set and self.persistence > 0.0
             if self.claim_frailty == "gamma" and given:
@@ -905,6 +1046,7 @@ class Cost(SettleModel):
                 "contagion",
                 "claim contagion multiplies claim counts: it needs model: frequency_severity",
             )
+        self._mixture_families()
         if not self.zero_cost_share + self.tail_probability < 1.0:  # as CostShape checks it
             raise FieldError(
                 "tail_probability",
@@ -912,7 +1054,9 @@ class Cost(SettleModel):
                 f"in the body; got {self.zero_cost_share} + {self.tail_probability}",
             )
         if self.body_mean <= 0.0:
-            tail = self.tail_probability * tail_mean(self.tail_threshold, self.tail_shape)
+            tail = self.tail_probability * tail_mean(
+                self.tail_threshold, self.tail_shape, self.tail_family, self.tail_scale
+            )
             raise FieldError(
                 "tail_threshold",
                 f"the high-cost tail alone carries a mean of "
@@ -1581,10 +1725,21 @@ def _solve_cost_targets(data: Mapping[str, Any], where: tuple[str | int, ...]) -
     targets = ("pmpm", "cv") if cv_alone else ("pmpm", "cv", "top5_share")
     if any(not isinstance(cost.get(k), int | float) for k in targets):
         return data  # field validation reports the missing or mistyped value
-    for key in ("body_sigma",) if cv_alone else ("body_sigma", "tail_probability"):
+    families = {
+        "body_family": cost.get("body_family", "lognormal"),
+        "tail_family": cost.get("tail_family", "pareto"),
+    }
+    if families["body_family"] not in FAMILIES or families["tail_family"] not in ("pareto", "gpd"):
+        return data  # field validation reports the unknown family
+    lognormal = families["body_family"] == "lognormal"
+    body_keys = ("body_sigma",) if lognormal else ("body_shape", "body_cv", "body_sigma")
+    for key in body_keys if cv_alone else (*body_keys, "tail_probability"):
         if key in cost:
             wanted = "the cv target" if cv_alone else "the cv and top5_share targets (or a preset)"
             raise FieldError((*where, "cost", key), f"give either {key} or {wanted}")
+    gpd = families["tail_family"] == "gpd"
+    if gpd and not ("tail_shape" in cost and "tail_scale" in cost):
+        return data  # the Cost block asks for the gpd tail's xi and scale
     population = data.get("population")
     default = {k: Cost.model_fields[k].default for k in ("zero_cost_share", "tail_shape")}
     given: dict[str, Any] = {
@@ -1594,6 +1749,8 @@ def _solve_cost_targets(data: Mapping[str, Any], where: tuple[str | int, ...]) -
         "tail_shape": cost.get("tail_shape", default["tail_shape"]),
         "tail_threshold": cost.get("tail_threshold"),
     }
+    if gpd:
+        given["tail_scale"] = cost.get("tail_scale")
     if cv_alone:
         held = cost.get("tail_probability", Cost.model_fields["tail_probability"].default)
         given["tail_probability"] = held
@@ -1608,6 +1765,9 @@ def _solve_cost_targets(data: Mapping[str, Any], where: tuple[str | int, ...]) -
     if risk_sigma is None or any(v is None for v in numbers.values()):
         return data
     x = {k: float(v) for k, v in numbers.items() if v is not None}
+    tail_scale = x.pop("tail_scale", 0.0)
+    # The solved shape goes where the body family reads it.
+    body_key = "body_sigma" if lognormal else "body_shape"
     if cv_alone:
         try:
             shape = solve_body_sigma(
@@ -1618,10 +1778,12 @@ def _solve_cost_targets(data: Mapping[str, Any], where: tuple[str | int, ...]) -
                 tail_probability=x["tail_probability"],
                 tail_shape=x["tail_shape"],
                 tail_threshold=x["tail_threshold"],
+                tail_scale=tail_scale,
+                **families,
             )
         except (ValueError, ArithmeticError) as exc:
             raise FieldError((*where, "cost", "cv"), str(exc)) from None
-        return {**data, "cost": {**cost, "body_sigma": shape.body_sigma}}
+        return {**data, "cost": {**cost, body_key: shape.body_sigma}}
     try:
         shape = solve_cost(
             x["pmpm"],
@@ -1631,11 +1793,13 @@ def _solve_cost_targets(data: Mapping[str, Any], where: tuple[str | int, ...]) -
             zero_cost_share=x["zero_cost_share"],
             tail_shape=x["tail_shape"],
             tail_threshold=x["tail_threshold"],
+            tail_scale=tail_scale,
+            **families,
         )
     except (ValueError, TypeError, ArithmeticError) as exc:
         message = str(exc) or "no cost shape of the model meets these targets"
         raise FieldError((*where, "cost", "top5_share"), message) from None
-    solved = {**cost, "body_sigma": shape.body_sigma, "tail_probability": shape.tail_probability}
+    solved = {**cost, body_key: shape.body_sigma, "tail_probability": shape.tail_probability}
     return {**data, "cost": solved}
 
 
