@@ -186,11 +186,13 @@ def test_a_body_family_takes_a_shape_or_a_cv() -> None:
     sc = _scenario("{pmpm: 1000.0, body_family: gamma, body_cv: 1.5}")
     assert sc.cost.resolved_body_shape == pytest.approx(1.0 / 1.5**2)
     assert sc.cost.shape(0.5).mixture.body_family == "gamma"
-    # The lognormal's body_cv and body_shape are its log-sd, body_sigma.
-    assert _scenario("{pmpm: 1000.0, body_cv: 2.0}").cost.body_sigma == pytest.approx(
-        math.sqrt(math.log(5.0))
-    )
-    assert _scenario("{pmpm: 1000.0, body_shape: 0.9}").cost.body_sigma == 0.9
+    # The lognormal's body_cv and body_shape give its log-sd (body_sigma), and are kept as
+    # written.
+    by_cv = _scenario("{pmpm: 1000.0, body_cv: 2.0}").cost
+    assert by_cv.resolved_body_shape == pytest.approx(math.sqrt(math.log(5.0)))
+    assert by_cv.body_cv == 2.0
+    assert by_cv.shape(0.5).body_sigma == by_cv.resolved_body_shape
+    assert _scenario("{pmpm: 1000.0, body_shape: 0.9}").cost.resolved_body_shape == 0.9
 
 
 @pytest.mark.parametrize(

@@ -184,8 +184,9 @@ def compile_model(
     # The body is lognormal with mean cost.body_mean / load: mu = log(mean) - sigma^2 / 2.
     # (Under frequency_severity the mixture's fields are unused and need not make a body.)
     mixture = cost.model == "mixture"
-    p["body_mu"] = math.log(cost.body_mean / load) - 0.5 * cost.body_sigma**2 if mixture else 0.0
-    p["body_sigma"] = cost.body_sigma
+    sigma = cost.resolved_body_shape if cost.body_family == "lognormal" else cost.body_sigma
+    p["body_mu"] = math.log(cost.body_mean / load) - 0.5 * sigma**2 if mixture else 0.0
+    p["body_sigma"] = sigma
     if mixture and not cost.shape(pop.risk_sigma).mixture.standard:
         for name, value in general_fields(cost, load).items():
             p[name] = value

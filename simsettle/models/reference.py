@@ -166,8 +166,10 @@ def simulate_trial_reference(
     )
     exp_years = (1 - t) + (t - a_loss) / 2 + t * pop.replacement / 2
     load = exp_cost / exp_years
+    # The lognormal body's log-sd (given as body_sigma, body_shape or body_cv).
+    body_sigma = cost.resolved_body_shape if cost.body_family == "lognormal" else 0.0
     body_mu = (
-        math.log(cost.body_mean / load) - cost.body_sigma**2 / 2
+        math.log(cost.body_mean / load) - body_sigma**2 / 2
         if cost.model == "mixture"
         else 0.0  # the mixture's fields are unused
     )
@@ -326,7 +328,7 @@ def simulate_trial_reference(
             if general:
                 return tail(v)
             return float(cost.tail_threshold / load * v ** (-1.0 / cost.tail_shape))
-        return body(z) if general else math.exp(body_mu + cost.body_sigma * z)
+        return body(z) if general else math.exp(body_mu + body_sigma * z)
 
     # Persistence: a member's cost follows a latent class normal (zero, body or tail, and the
     # place in the tail) and the body's normal, each moving from year to year by an AR(1) step
@@ -355,7 +357,7 @@ def simulate_trial_reference(
             if general:
                 return tail(v)
             return float(cost.tail_threshold / load * v ** (-1.0 / cost.tail_shape))
-        return body(b) if general else math.exp(body_mu + cost.body_sigma * b)
+        return body(b) if general else math.exp(body_mu + body_sigma * b)
 
     def member_cost(
         y: int,
@@ -409,7 +411,7 @@ def simulate_trial_reference(
         episodic = 1.0
     else:
         body_p = 1 - cost.zero_cost_share - cost.tail_probability
-        second = body_p * cost.body_mean**2 * math.exp(cost.body_sigma**2)
+        second = body_p * cost.body_mean**2 * math.exp(body_sigma**2)
         if cost.tail_probability > 0:
             alpha = cost.tail_shape
             second += cost.tail_probability * cost.tail_threshold**2 * alpha / (alpha - 2)

@@ -556,16 +556,16 @@ class Cost(SettleModel):
         allow_inf_nan=False,
         description="Standard deviation of log annual cost in the lognormal body (dimensionless; "
         "body_family: lognormal only, where body_shape means the same and body_cv gives it "
-        "as sqrt(log(1 + body_cv^2))).",
+        "as sqrt(log(1 + body_cv^2)): give one of the three).",
     )
     body_family: Family = Field(
         default="lognormal",
         description="Family of the body's annual cost (mixture only): `lognormal` (log-sd "
-        "body_sigma), or `gamma`, `weibull`, `lomax`, `pareto`, `gpd`, `inverse_gaussian` or "
-        "`loglogistic`, with its shape given by body_shape or body_cv (as "
-        "cost.severity.family's). Its scale always makes the body's mean the one that gives "
-        "the mixture the mean 12 x pmpm. With cost.persistence the body is the family's "
-        "quantile of the latent body normal's probability (a Gaussian copula).",
+        "body_sigma, or body_shape, or body_cv), or `gamma`, `weibull`, `lomax`, `pareto`, "
+        "`gpd`, `inverse_gaussian` or `loglogistic`, with its shape given by body_shape or "
+        "body_cv (as cost.severity.family's). Its scale always makes the body's mean the one "
+        "that gives the mixture the mean 12 x pmpm. With cost.persistence the body is the "
+        "family's quantile of the latent body normal's probability (a Gaussian copula).",
     )
     body_shape: float | None = Field(
         default=None,
@@ -798,27 +798,11 @@ class Cost(SettleModel):
     @model_validator(mode="before")
     @classmethod
     def _count_defaults(cls, data: Any) -> Any:
-        """A binomial or zero-modified count has no frailty unless one is asked for; a
-        lognormal body given by body_shape or body_cv has that log-sd as body_sigma (so that
-        a sweep over body_family at one body_cv includes the lognormal)."""
+        """A binomial or zero-modified count has no frailty unless one is asked for."""
         if isinstance(data, Mapping) and (
             data.get("claim_count") == "binomial" or data.get("claim_zero_probability") is not None
         ):
             data = {"claim_dispersion": 0.0, **data}
-        if isinstance(data, Mapping) and data.get("body_family", "lognormal") == "lognormal":
-            given = [k for k in ("body_sigma", "body_shape", "body_cv") if k in data]
-            if len(given) > 1:
-                raise FieldError(
-                    given[1], f"the lognormal body's log-sd is given once: {' or '.join(given)}"
-                )
-            value = data.get(given[0]) if given else None
-            ok = isinstance(value, int | float) and value > 0.0 and math.isfinite(value)
-            if ok and given[0] != "body_sigma":  # (else the field's own check names it)
-                assert isinstance(value, int | float)
-                sigma = math.sqrt(math.log1p(value * value)) if given[0] == "body_cv" else value
-                if sigma <= 4.0:
-                    rest = {k: v for k, v in data.items() if k != given[0]}
-                    data = {**rest, "body_sigma": sigma}
         return data
 
     @property
@@ -919,7 +903,9 @@ class Cost(SettleModel):
     def resolved_body_shape(self) -> float:
         """The body family's shape: body_sigma for the lognormal, else body_shape or the shape
         whose CV is body_cv."""
-        if self.body_family == "lognormal":
+        if self.body_family == "lognormal" and self.body_cv is not None:
+            return math.sqrt(math.log1p(self.body_cv**2))
+        if self.body_family == "lognormal" and self.body_shape is None:
             return self.body_sigma
         if self.body_shape is not None:
             return self.body_shape
@@ -942,13 +928,20 @@ class Cost(SettleModel):
         """The body's and the tail's family rules (FieldError naming the field)."""
         given = self.model_fields_set
         if self.body_family == "lognormal":
-            for name in ("body_shape", "body_cv"):
-                if getattr(self, name) is not None:  # (a valid one became body_sigma)
-                    raise FieldError(
-                        name,
-                        f"the lognormal body's log-sd (body_sigma) must lie in (0, 4]; "
-                        f"{name} {getattr(self, name):g} gives more",
-                    )
+            # body_shape means body_sigma; body_cv gives it as sqrt(log(1 + cv^2)); one of the
+            # three (so that a sweep over body_family at one body_cv includes the lognormal).
+            named = [k for k in ("body_sigma", "body_shape", "body_cv") if k in given]
+            named = [k for k in named if k == "body_sigma" or getattr(self, k) is not None]
+            if len(named) > 1:
+                raise FieldError(
+                    named[1], f"the lognormal body's log-sd is given once: {' or '.join(named)}"
+                )
+            if named and not 0.0 < self.resolved_body_shape <= 4.0:
+                raise FieldError(
+                    named[0],
+                    f"the lognormal body's log-sd must lie in (0, 4]; {named[0]} "
+                    f"{getattr(self, named[0]):g} gives {self.resolved_body_shape:.4g}",
+                )
         else:
             if "body_sigma" in given:
                 raise FieldError(
@@ -1732,7 +1725,7 @@ def _solve_cost_targets(data: Mapping[str, Any], where: tuple[str | int, ...]) -
     if families["body_family"] not in FAMILIES or families["tail_family"] not in ("pareto", "gpd"):
         return data  # field validation reports the unknown family
     lognormal = families["body_family"] == "lognormal"
-    body_keys = ("body_sigma",) if lognormal else ("body_shape", "body_cv", "body_sigma")
+    body_keys = ("body_sigma", "body_shape", "body_cv")
     for key in body_keys if cv_alone else (*body_keys, "tail_probability"):
         if key in cost:
             wanted = "the cv target" if cv_alone else "the cv and top5_share targets (or a preset)"
