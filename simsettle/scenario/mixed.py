@@ -418,7 +418,11 @@ class Component:
 
     def _logit(self, v: Array, which: int) -> Array:
         """The logit of ``S`` or ``PE / mean`` at ``x = exp(v)`` (``inf`` where it is 1)."""
-        f = self.parts(np.exp(v))[which]
+        # (At the grid's far end, x near the largest float, a scale's division overflows and
+        # 0 x inf is NaN where both parts are 0.)
+        with np.errstate(over="ignore", invalid="ignore"):
+            f = self.parts(np.exp(v))[which]
+        f = np.where(np.isnan(f), 0.0, f)
         f = np.clip(f / self.mean if which else f, 0.0, 1.0)
         with np.errstate(divide="ignore"):
             out: Array = np.log(f) - np.log1p(-f)
@@ -526,7 +530,9 @@ def risk_mixed_parts(component: Component, risk_sigma: float, x: ArrayLike) -> t
     if not (risk_sigma >= 0.0 and math.isfinite(risk_sigma)):
         raise ValueError(f"risk_sigma must be finite and non-negative; got {risk_sigma:g}")
     xa = _as_array(x)
-    if risk_sigma == 0.0:
+    # Below 1e-15 the risk score is 1 to within 4e-14 over the normal's whole reach (|u| <= 38),
+    # and the quadrature's steps in u would divide by it: the component's own parts.
+    if risk_sigma < 1e-15:
         s0, pe0 = component.parts(np.maximum(xa, 0.0))
         return np.asarray(s0, dtype=np.float64), np.asarray(pe0, dtype=np.float64)
     flat = xa.ravel()
