@@ -51,7 +51,7 @@ from simsettle.scenario.costs import CostShape, cost_moments
 from simsettle.scenario.frequency import CountLaw
 from simsettle.scenario.mixed import Component, excess_parts, family_parts, risk_mixed_parts
 from simsettle.scenario.schema import Scenario
-from simsettle.scenario.severity import SeverityLaw, mean_factor, tail_excess
+from simsettle.scenario.severity import SeverityLaw, mean_factor
 
 __all__ = [
     "ExactSettlement",
@@ -256,11 +256,8 @@ def _general_mixture_member(shape: CostShape, scale: float) -> _Member:
     (:func:`simsettle.scenario.mixed.risk_mixed_parts`, about 1e-10; the twin of
     :class:`simsettle.scenario.costs._GeneralDist`)."""
     mix = shape.mixture
-    family, body_shape = mix.body_family, mix.body_sigma
-    body = Component.family(
-        family, body_shape, mix.body_mean * scale / mean_factor(family, body_shape)
-    )
-    xi, sigma = tail_excess(mix.tail_threshold, mix.tail_family, mix.tail_shape, mix.tail_scale)
+    body = Component.family(mix.body_family, mix.body_sigma, mix.body_scale * scale)
+    xi, sigma = mix.tail_excess
     tail = Component.excess(mix.tail_threshold * scale, xi, sigma * scale)
     b, t, sr = mix.body_probability, mix.tail_probability, mix.risk_sigma
 

@@ -18,7 +18,6 @@ from scipy import interpolate, special, stats
 
 from simsettle._arrays import F8
 from simsettle.scenario.costs import CostMixture
-from simsettle.scenario.severity import mean_factor, tail_excess
 
 __all__ = ["body_log_quantile", "mixture_laws", "normal_quantile_log", "scipy_law"]
 
@@ -49,9 +48,8 @@ def mixture_laws(mix: CostMixture, scale: float = 1.0) -> tuple[Any, Any]:
     ``scale``: the body family at the scale that makes its mean ``body_mean``, and the
     generalised Pareto excess (a Pareto tail's ``xi = 1 / alpha``, ``sigma = threshold /
     alpha``)."""
-    family, shape = mix.body_family, mix.body_sigma
-    body = scipy_law(family, shape, mix.body_mean * scale / mean_factor(family, shape))
-    xi, sigma = tail_excess(mix.tail_threshold, mix.tail_family, mix.tail_shape, mix.tail_scale)
+    body = scipy_law(mix.body_family, mix.body_sigma, mix.body_scale * scale)
+    xi, sigma = mix.tail_excess
     return body, stats.genpareto(c=xi, scale=sigma * scale)
 
 

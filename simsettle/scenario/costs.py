@@ -302,6 +302,20 @@ class CostMixture:
         return self.body_family == "lognormal" and self.tail_family == "pareto"
 
     @property
+    def body_scale(self) -> float:
+        """The body family's scale (USD; severity's table) that makes its mean ``body_mean``."""
+        from simsettle.scenario.severity import mean_factor  # (it imports this module)
+
+        return self.body_mean / mean_factor(self.body_family, self.body_sigma)
+
+    @property
+    def tail_excess(self) -> tuple[float, float]:
+        """The tail as a generalised Pareto excess over the threshold, ``(xi, sigma)``."""
+        from simsettle.scenario.severity import tail_excess  # (it imports this module)
+
+        return tail_excess(self.tail_threshold, self.tail_family, self.tail_shape, self.tail_scale)
+
+    @property
     def body_probability(self) -> float:
         """``1 - z - t``, the probability of a body member-year."""
         return 1.0 - self.zero_cost_share - self.tail_probability
@@ -573,16 +587,12 @@ class _GeneralDist:
 
     @classmethod
     def of(cls, shape: CostShape) -> _GeneralDist:
-        from simsettle.scenario.severity import mean_factor, tail_excess  # (imports this module)
-
         mix = shape.mixture
-        family, body_shape = mix.body_family, mix.body_sigma
-        scale = mix.body_mean / mean_factor(family, body_shape)
-        xi, sigma = tail_excess(mix.tail_threshold, mix.tail_family, mix.tail_shape, mix.tail_scale)
+        xi, sigma = mix.tail_excess
         return cls(
             body_p=mix.body_probability,
             tail_p=mix.tail_probability,
-            body=_component("family", family, body_shape, scale),
+            body=_component("family", mix.body_family, mix.body_sigma, mix.body_scale),
             tail=_component("excess", mix.tail_threshold, xi, sigma),
             risk_sigma=mix.risk_sigma,
             mean=mix.mean,
