@@ -285,11 +285,13 @@ def overridden(path: Path, exposure: bool, threshold: bool, deaths: bool, persis
             if "tail_shape" not in given:
                 sets.append(f"{where}cost.tail_shape={shape}")
             continue
-        if "tail_shape" not in given:
+        if not given & {"tail_shape", "tail_family"}:
             sets.append(f"{where}cost.tail_shape=4.0")
         if cost.cv is None:
+            # A body given by its family, shape or CV is the example's own (there was none then).
+            own_body = given & {"body_family", "body_shape", "body_cv"}
             for k, v in (("body_sigma", 1.2), ("tail_probability", 0.04)):
-                if k not in given:
+                if k not in given and not (k == "body_sigma" and own_body):
                     sets.append(f"{where}cost.{k}={v}")
     return load_scenario(path, [parse_override(s) for s in sets])
 

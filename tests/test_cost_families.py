@@ -27,6 +27,7 @@ from simsettle.scenario.costs import (
     cost_moments,
     solve_body_sigma,
     solve_cost,
+    top_share_of,
 )
 from tests.conftest import assert_twin_agrees
 from tests.test_costs import _sample_moments
@@ -106,6 +107,25 @@ def test_the_quadrature_path_is_the_closed_form(risk_sigma: float) -> None:
         assert p1 == pytest.approx(p0, rel=1e-9, abs=1e-9)
     for q in (0.01, 0.05, 0.1):
         assert general.top_share(q) == pytest.approx(closed.top_share(q), abs=1e-9)
+
+
+@pytest.mark.parametrize("name", [n for n in SHAPES if not SHAPES[n].mixture.standard])
+def test_the_quadratures_top_shares_stop_at_their_tolerance(name: str) -> None:
+    """The top shares of another family, sought to 1e-11 of the mean with the quantile left
+    loose (its convex bounds), from the mean or from a start far off, are the shares of the
+    quantile solved to 1e-13 (top_share_of's own search) to 1e-10, and never below them by
+    more than the quadrature's error: each is an upper bound."""
+    dist = _GeneralDist.of(SHAPES[name])
+    positive = dist.body_p + dist.tail_p
+    for q in (0.01, 0.05, 0.1):
+        tight = top_share_of(dist.survival_and_partial, dist.mean, positive, q)
+        loose = dist.top_share(q)
+        assert loose == pytest.approx(tight, abs=1e-10)
+        assert loose >= tight - 1e-12
+        for start in (math.log(dist.mean) - 5.0, math.log(dist.mean) + 8.0):
+            share, log_c = dist.top_share_near(q, start)
+            assert share == pytest.approx(tight, abs=1e-10)
+            assert dist.survival(log_c) == pytest.approx(q, rel=1e-4)
 
 
 def test_the_standard_shape_keeps_its_closed_forms() -> None:

@@ -35,8 +35,19 @@ from simsettle.scenario.costs import (
 from simsettle.scenario.severity import FAMILIES
 
 #: What a set-up may take (CPU time of this thread, so that a loaded machine does not fail it;
-#: the slowest cases hypothesis finds take about 0.1 s).
+#: the slowest cases hypothesis finds take about 0.1 s, and 0.5 s with another body family's
+#: cost targets).
 SETUP_SECONDS = 1.0
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _compiled() -> None:
+    """The one compiled function a set-up calls (the inverse Gaussian's quantiles, for its
+    quasi-Monte Carlo figures), loaded before any set-up is timed: some 0.5 s from numba's
+    cache, seconds on a cold one, once a process. The bound is on the set-up's own work."""
+    from simsettle._kernels.quantiles import inverse_gaussian_quantile
+
+    assert inverse_gaussian_quantile(1.0, 0.5, 0.5) > 0.0
 
 
 def _scenario(cost: dict[str, Any], population: dict[str, Any] | None = None) -> str:
@@ -201,15 +212,13 @@ _TARGETS = st.fixed_dictionaries(
     },
 )
 #: The same targets with a body of another family, whose top shares are integrated over the
-#: risk score by quadrature (about 10 ms each, against microseconds for the lognormal's closed
-#: form): a solve, or a refusal that names the attainable range, has taken up to 2.6 s of CPU
-#: on a 2-core Intel Xeon (a gamma body at CV 9), over the one-second bound. They are held to
-#: five times it, which still catches a solver that does not end; the one-second bound for them
-#: is open on issue 15.
+#: risk score by quadrature (some 3 ms each, against microseconds for the lognormal's closed
+#: form): a solve, or a refusal that names the attainable range, took up to 2.6 s of CPU on a
+#: 2-core Intel Xeon before the solver's steps for them were widened and their top shares
+#: sought to the share's tolerance only (costs._convex_top_share); about 0.5 s since.
 _FAMILY_TARGETS = _TARGETS.flatmap(
     lambda cost: st.sampled_from(FAMILIES).map(lambda f: {**cost, "body_family": f})
 )
-FAMILY_SETUP_SECONDS = 5.0 * SETUP_SECONDS
 _RISK = st.fixed_dictionaries({}, optional={"risk_sigma": st.floats(0.0, 3.0)})
 _SETTINGS = settings(
     max_examples=200,
@@ -218,10 +227,8 @@ _SETTINGS = settings(
 )
 
 
-def _check_setup(
-    cost: dict[str, Any], population: dict[str, Any], bound: float = SETUP_SECONDS
-) -> None:
-    """The set-up of a scenario that validates, or its refusal, within ``bound`` seconds of
+def _check_setup(cost: dict[str, Any], population: dict[str, Any]) -> None:
+    """The set-up of a scenario that validates, or its refusal, within ``SETUP_SECONDS`` of
     CPU; every refusal names a field."""
     text = _scenario(cost, population)
     start = time.thread_time()
@@ -232,7 +239,7 @@ def _check_setup(
         refused = exc
     seconds = time.thread_time() - start
     _OUTCOMES["valid" if refused is None else "refused"] += 1
-    assert seconds < bound, (seconds, text)
+    assert seconds < SETUP_SECONDS, (seconds, text)
     if refused is not None:
         assert all(issue.path for issue in refused.issues), str(refused)
 
@@ -249,10 +256,7 @@ def _check_setup(
 def test_every_scenario_that_validates_finishes_its_setup_within_a_second(
     cost: dict[str, Any], population: dict[str, Any]
 ) -> None:
-    # Cost targets (cv, top5_share, a preset) with a body of another family: the open bound.
-    solves = any(k in cost for k in ("cv", "top5_share", "preset"))
-    family = cost.get("body_family", "lognormal") != "lognormal"
-    _check_setup(cost, population, FAMILY_SETUP_SECONDS if solves and family else SETUP_SECONDS)
+    _check_setup(cost, population)
 
 
 @_SETTINGS
@@ -263,16 +267,16 @@ def test_every_cost_target_is_solved_or_refused_within_a_second(
     _check_setup(cost, population)
 
 
-@settings(_SETTINGS, max_examples=40)
+@settings(_SETTINGS, max_examples=60)
 @given(cost=_FAMILY_TARGETS, population=_RISK)
 # A subnormal risk spread divided the quadrature's steps in u (now the component's own parts).
 @example(
     cost={"pmpm": 1000.0, "cv": 2.0, "body_family": "gamma"}, population={"risk_sigma": 1e-311}
 )
-def test_cost_targets_with_another_body_family_are_solved_or_refused_in_five_seconds(
+def test_cost_targets_with_another_body_family_are_solved_or_refused_within_a_second(
     cost: dict[str, Any], population: dict[str, Any]
 ) -> None:
-    _check_setup(cost, population, FAMILY_SETUP_SECONDS)
+    _check_setup(cost, population)
 
 
 def test_the_property_saw_both_outcomes() -> None:

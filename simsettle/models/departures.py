@@ -192,8 +192,10 @@ def calendar_moments(shape: CostShape, pop: Population, episodic: bool = True) -
     mean = (1.0 - dp) * ex + dp * r * ex
     second = (1.0 - dp) * (plain.cv**2 + 1.0) * ex * ex + dp * d2
     survival_and_partial, positive = _calendar_tail(shape, pop, episodic)
+    costly = not mix.standard  # (its top shares are quadratures)
     top1, top5, top10 = (
-        top_share_of(survival_and_partial, mean, positive, q) for q in (0.01, 0.05, 0.1)
+        top_share_of(survival_and_partial, mean, positive, q, costly=costly)
+        for q in (0.01, 0.05, 0.1)
     )
     return CostMoments(
         mean_annual=mean,

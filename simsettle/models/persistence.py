@@ -89,16 +89,36 @@ def _log_x(shape: CostShape, c: F8, b: F8) -> F8:
     return np.asarray(out, dtype=np.float64)
 
 
+@functools.lru_cache(maxsize=4)
+def _first_log_x(shape: CostShape) -> F8:
+    """``log X`` in the first year at the quasi-random points (read-only, cached per shape:
+    the moments and the correlation both read it, and another body family's quantiles take
+    some 20 ms)."""
+    c, _, b, _, _, _ = _normals()
+    out = _log_x(shape, c, b)
+    out.setflags(write=False)
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _second_log_x(shape: CostShape, persistence: float) -> F8:
+    """``log X`` a year later at the same points (read-only, cached as :func:`_first_log_x`)."""
+    c, gc, b, gb, _, _ = _normals()
+    keep = math.sqrt(1.0 - persistence**2)
+    out = _log_x(shape, persistence * c + keep * gc, persistence * b + keep * gb)
+    out.setflags(write=False)
+    return out
+
+
 def _years(shape: CostShape, persistence: float, risk_persistence: float) -> tuple[F8, F8]:
     """``log C`` in two consecutive years at the quasi-random points."""
-    c, gc, b, gb, z, gz = _normals()
-    keep = math.sqrt(1.0 - persistence**2)
+    _, _, _, _, z, gz = _normals()
     keep_r = math.sqrt(1.0 - risk_persistence**2)
     s = shape.risk_sigma
     log_r = s * z - 0.5 * s * s
     log_r2 = s * (risk_persistence * z + keep_r * gz) - 0.5 * s * s
-    first = log_r + _log_x(shape, c, b)
-    second = log_r2 + _log_x(shape, persistence * c + keep * gc, persistence * b + keep * gb)
+    first = log_r + _first_log_x(shape)
+    second = log_r2 + _second_log_x(shape, persistence)
     return first, second
 
 
@@ -131,19 +151,16 @@ def cost_correlation(shape: CostShape, persistence: float, risk_persistence: flo
     if persistence == 0.0:
         exx = mean * mean  # independent years: exact
     else:
-        c, gc, b, gb, _, _ = _normals()
-        keep = math.sqrt(1.0 - persistence**2)
         x1 = _first_x(shape)
-        x2 = np.exp(_log_x(shape, persistence * c + keep * gc, persistence * b + keep * gb))
+        x2 = np.exp(_second_log_x(shape, persistence))
         exx = float(np.dot(x1, x2)) / x1.size
     return (math.exp(risk_persistence * shape.risk_sigma**2) * exx - mean * mean) / var
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=4)
 def _first_x(shape: CostShape) -> F8:
     """``X`` in the first year at the quasi-random points (read-only, cached per shape)."""
-    c, _, b, _, _, _ = _normals()
-    x = np.exp(_log_x(shape, c, b))
+    x = np.exp(_first_log_x(shape))
     x.setflags(write=False)
     return x
 

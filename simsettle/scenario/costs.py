@@ -87,7 +87,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final, Protocol, Required, Self, TypedDict, Unpack
 
 if TYPE_CHECKING:
@@ -122,6 +122,11 @@ BODY_SIGMA_MIN: Final = 1e-3
 #: Largest body log-sd (the scenario schema's bound).
 BODY_SIGMA_MAX: Final = 4.0
 _TOP_QS: Final = (0.01, 0.05, 0.10)
+#: Where each evaluation is a quadrature (:class:`_GeneralDist`), the tolerance to which a top
+#: share is sought, relative to the mean (see top_share_of; the quadrature's own is about 1e-12).
+_SHARE_RTOL: Final = 1e-11
+#: The first step (in ``log c``) of a top share's search from a neighbouring shape's quantile.
+_WARM_STEP: Final = 0.02
 #: Doublings of the outward bracket of :func:`_root_decreasing` before it gives up.
 _MAX_DOUBLINGS: Final = 60
 #: A top fraction this close (relatively) to the mass with a cost takes all of it.
@@ -617,8 +622,15 @@ class _GeneralDist:
 
     def top_share(self, q: float) -> float:
         """Share of ``E[C]`` carried by the costliest fraction ``q`` of member-years."""
-        positive = self.body_p + self.tail_p
-        return top_share_of(self.survival_and_partial, self.mean, positive, q, self.survival)
+        return self.top_share_near(q, None)[0]
+
+    def top_share_near(self, q: float, start: float | None) -> tuple[float, float]:
+        """The top share of :meth:`top_share` and ``log c_q`` as far as its search went (about
+        1e-4), searched from ``start`` (a ``log c_q`` nearby: a neighbouring shape's) where
+        given, else from the mean; ``(1, -inf)`` where ``q`` is at or above the mass above 0."""
+        if q >= (self.body_p + self.tail_p) * (1.0 - _ATOM_RTOL):
+            return 1.0, -math.inf  # (see top_share_of)
+        return _convex_top_share(self.survival_and_partial, self.mean, q, start)
 
 
 @functools.lru_cache(maxsize=64)
@@ -644,6 +656,8 @@ def top_share_of(
     positive: float,
     q: float,
     survival: Callable[[float], float] | None = None,
+    *,
+    costly: bool = False,
 ) -> float:
     """Share of the mean carried by the costliest fraction ``q`` of a distribution on ``c >=
     0``, given ``log c -> (P(C > c), E[C; C > c])``, its mean and the mass above 0.
@@ -652,13 +666,17 @@ def top_share_of(
     falsi on ``log P``); the share is ``(E[C; C > c_q] + c_q (q - P(C > c_q))) / E[C]``, whose
     correction term also makes it right where ``P`` jumps (an atom or a sample). With ``q`` at
     or above the positive mass the share is 1 (and the quantile search would not end).
-    ``survival``, where given, is ``P(C > c)`` alone (cheaper, for the search).
+    ``survival``, where given, is ``P(C > c)`` alone (cheaper, for the search). ``costly``
+    (where each evaluation is a quadrature) seeks the share to ``_SHARE_RTOL`` with the
+    quantile left loose (:func:`_convex_top_share`).
     """
     if q >= positive * (1.0 - _ATOM_RTOL):
         # The costliest q include every member-year with a cost (within rounding: a positive
         # mass of 1 - 0.99 - 0 lies 1e-15 above 0.01, and the quantile would be sought at
         # -infinity). The members in that sliver carry at most the share it is of the mass.
         return 1.0
+    if costly:
+        return _convex_top_share(survival_and_partial, mean, q, None)[0]
     log_q = math.log(q)
     surv_of = survival if survival is not None else (lambda x: survival_and_partial(x)[0])
 
@@ -672,15 +690,57 @@ def top_share_of(
     return min(1.0, (partial + c * (q - surv)) / mean)
 
 
-def _root_decreasing(f: _Fn, x0: float) -> float:
-    """Root of a continuous decreasing ``f`` on the real line, bracketed outward from ``x0``.
+def _convex_top_share(
+    survival_and_partial: Callable[[float], tuple[float, float]],
+    mean: float,
+    q: float,
+    start: float | None,
+) -> tuple[float, float]:
+    """The top share of :func:`top_share_of` (``q`` below the mass above 0) where each
+    evaluation is costly: ``(share, log c_q)``, the share to ``_SHARE_RTOL`` of the mean with
+    the quantile itself left loose, searched from ``start`` (``log c``) where given.
+
+    It uses the variational form of the tail mean: ``g(c) = E[C; C > c] + c (q - P(C > c))``
+    is convex with ``g'(c) = q - P(C > c)``, so its minimum, the share times the mean, lies at
+    ``c_q``. Every ``g`` evaluated bounds it from above and the tangents at the bracket's ends
+    bound it from below; the least ``g`` seen is returned once the two bounds are within the
+    tolerance.
+    """
+    log_q = math.log(q)
+    seen: dict[float, tuple[float, float]] = {}  # log c -> (g(c), g'(c))
+
+    def f(x: float) -> float:
+        surv, partial = survival_and_partial(x)
+        seen[x] = (partial + math.exp(x) * (q - surv), q - surv)
+        return math.log(max(surv, 1e-300)) - log_q
+
+    def known(a: float, b: float) -> bool:
+        (ga, da), (gb, db) = seen[min(a, b)], seen[max(a, b)]
+        if not da < 0.0 < db:
+            return False
+        ca, cb = math.exp(min(a, b)), math.exp(max(a, b))
+        c = (gb - ga + da * ca - db * cb) / (da - db)  # where the two tangents meet
+        return min(ga, gb) - (ga + da * (c - ca)) <= _SHARE_RTOL * mean
+
+    if start is None or not math.isfinite(start):
+        x = _root_decreasing(f, math.log(mean), done=known)
+    else:
+        x = _root_decreasing(f, start, done=known, step=_WARM_STEP)
+    return min(1.0, min(v for v, _ in seen.values()) / mean), x
+
+
+def _root_decreasing(
+    f: _Fn, x0: float, done: Callable[[float, float], bool] | None = None, step: float = 1.0
+) -> float:
+    """Root of a continuous decreasing ``f`` on the real line, bracketed outward from ``x0``
+    (a first step of ``step``, then doubling), to ``1e-13 max(1, |x0|)`` (or until ``done``
+    holds of the bracket: see :func:`_illinois`).
 
     The bracket doubles at most ``_MAX_DOUBLINGS`` times (a reach of ``2^60`` around ``x0``,
     far beyond any cost ``exp(x)`` a float holds); an ``f`` whose sign does not change there
     raises :class:`SolverError` instead of searching forever.
     """
     lo, f_lo = x0, f(x0)
-    step = 1.0
     if f_lo > 0.0:
         hi, f_hi = lo + step, f(lo + step)
         for _ in range(_MAX_DOUBLINGS):
@@ -702,15 +762,23 @@ def _root_decreasing(f: _Fn, x0: float) -> float:
             lo, f_lo = hi - step, f(hi - step)
         else:
             raise SolverError(f"no root below {x0:g}: the function stays at or below 0")
-    return _illinois(f, lo, hi, f_lo, f_hi, 1e-13 * max(1.0, abs(x0)), 1e-14)
+    return _illinois(f, lo, hi, f_lo, f_hi, 1e-13 * max(1.0, abs(x0)), 1e-14, done)
 
 
 def _illinois(
-    f: _Fn, a: float, b: float, fa: float, fb: float, tol: float, ftol: float = 0.0
+    f: _Fn,
+    a: float,
+    b: float,
+    fa: float,
+    fb: float,
+    tol: float,
+    ftol: float = 0.0,
+    done: Callable[[float, float], bool] | None = None,
 ) -> float:
     """Root of continuous ``f`` in ``[a, b]`` with ``fa``, ``fb`` of opposite signs.
 
-    Stops when the bracket is narrower than ``tol`` or ``|f| <= ftol``.
+    Stops when the bracket is narrower than ``tol``, ``|f| <= ftol`` or ``done(a, b)`` holds of
+    the bracket (both ends evaluated).
 
     Regula falsi with the Illinois modification (superlinear on smooth functions); a step that
     falls outside the bracket, or a bracket that fails to halve in three steps, is replaced by
@@ -724,7 +792,7 @@ def _illinois(
     since_halved, width_mark = 0, abs(b - a)
     for _ in range(400):
         width = abs(b - a)
-        if width <= tol:
+        if width <= tol or (done is not None and done(a, b)):
             break
         if since_halved >= 3:
             x = 0.5 * (a + b)
@@ -793,6 +861,14 @@ class _Curve:
     body_family: str = "lognormal"
     tail_family: str = "pareto"
     tail_scale: float = 0.0
+    #: ``log c`` of the last top-5% quantile found by quadrature (:meth:`top5`): the solver
+    #: moves along ``t`` in small steps, and the next search starts there.
+    _last_quantile: list[float] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def standard(self) -> bool:
+        """A lognormal body and a Pareto tail: top shares in closed form."""
+        return self.body_family == "lognormal" and self.tail_family == "pareto"
 
     @property
     def t_cap(self) -> float:
@@ -866,7 +942,14 @@ class _Curve:
         )
 
     def top5(self, t: float) -> float:
-        return cost_distribution(self.at(t)).top_share(0.05)
+        dist = cost_distribution(self.at(t))
+        if isinstance(dist, _Dist):
+            return dist.top_share(0.05)
+        share, log_c = dist.top_share_near(
+            0.05, self._last_quantile[-1] if self._last_quantile else None
+        )
+        self._last_quantile[:] = [log_c]
+        return share
 
     def intervals(self) -> list[tuple[float, float]]:
         """Maximal intervals of feasible ``t``, from a grid clustered at both ends of [0, cap)."""
@@ -932,15 +1015,21 @@ def _samples(curve: _Curve, lo: float, hi: float) -> list[tuple[float, float]]:
 
     Chebyshev-Lobatto points, bisected until ``body_sigma`` moves by at most 0.05 and the top-5%
     share by at most 0.005 between neighbours (``body_sigma`` can sweep its whole range in a
-    sliver of ``t``), plus the local extrema refined by golden-section search.
+    sliver of ``t``), plus the local extrema refined by golden-section search (to 1e-9 of their
+    interval). For another body family or a gpd tail, whose top shares are quadratures of some
+    3 ms each, ``sqrt(log(1 + CV_b^2))`` in steps of 0.2 (it reaches 7 and more where the
+    family's CV has no bound), the share in steps of 0.02 and the extrema to 1e-4: a single
+    extremum between two samples is still found (the differences change sign), two within
+    one step of 0.02 are not.
     """
+    sigma_step, share_step, rtol = (0.05, 0.005, 1e-9) if curve.standard else (0.2, 0.02, 1e-4)
     n = 16
     ts = sorted({lo + (hi - lo) * 0.5 * (1.0 - math.cos(math.pi * i / n)) for i in range(n + 1)})
     min_width = 1e-13 * curve.t_cap
     sigmas = [math.sqrt(max(curve.log_g(t), 0.0)) for t in ts]
     i = 0
     while i + 1 < len(ts):
-        if abs(sigmas[i + 1] - sigmas[i]) > 0.05 and ts[i + 1] - ts[i] > min_width:
+        if abs(sigmas[i + 1] - sigmas[i]) > sigma_step and ts[i + 1] - ts[i] > min_width:
             mid = 0.5 * (ts[i] + ts[i + 1])
             ts.insert(i + 1, mid)
             sigmas.insert(i + 1, math.sqrt(max(curve.log_g(mid), 0.0)))
@@ -950,7 +1039,7 @@ def _samples(curve: _Curve, lo: float, hi: float) -> list[tuple[float, float]]:
     i = 0
     while i + 1 < len(pts):
         (t0, f0), (t1, f1) = pts[i], pts[i + 1]
-        if abs(f1 - f0) > 0.005 and t1 - t0 > min_width:
+        if abs(f1 - f0) > share_step and t1 - t0 > min_width:
             mid = 0.5 * (t0 + t1)
             pts.insert(i + 1, (mid, curve.top5(mid)))
         else:
@@ -960,11 +1049,6 @@ def _samples(curve: _Curve, lo: float, hi: float) -> list[tuple[float, float]]:
         (_, f0), (_, f1), (_, f2) = pts[i - 1], pts[i], pts[i + 1]
         if (f1 - f0) * (f2 - f1) < 0.0:  # a local extremum between pts[i - 1] and pts[i + 1]
             sign = 1.0 if f1 > f0 else -1.0
-            # (Other families: to 1e-5 of the interval, where the extremum's value is exact
-            # to about 1e-10 and each evaluation costs some 10 ms of quadrature.)
-            rtol = (
-                1e-9 if curve.body_family == "lognormal" and curve.tail_family == "pareto" else 1e-5
-            )
             extra.append(_golden_extremum(curve.top5, pts[i - 1][0], pts[i + 1][0], sign, rtol))
     return sorted(pts + extra)
 

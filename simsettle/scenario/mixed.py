@@ -387,46 +387,55 @@ class Component:
 
     @functools.cached_property
     def _levels(self) -> tuple[Array, Array, Array, Array]:
-        """``log x`` at the levels of ``S`` and the values of ``S`` there, and the same for ``PE
-        / mean``."""
-        return (*self._crossings(0), *self._crossings(1))
-
-    def _crossings(self, which: int) -> tuple[Array, Array]:
-        """``log x`` where ``S`` (``which`` 0) or ``PE / mean`` (1) pass the levels, and the
-        values there: each level bracketed on a grid of the support's ``log x`` in steps of 1
-        (one call of ``parts``), then bisected ``_BISECTIONS`` times (to about 1e-3; the
-        points are panel ends, which need not be exact)."""
+        """``log x`` where ``S`` and ``PE / mean`` pass the levels, and their values there: ``S``'s
+        points and values, then ``PE / mean``'s. Each level is bracketed on a grid of the
+        support's ``log x`` in steps of 1, then bisected ``_BISECTIONS`` times (to about 1e-3;
+        the points are panel ends, which need not be exact), both functions' levels at once
+        (one call of ``parts`` a step)."""
         centre = math.log(self.mean)
         v_min = math.log(self.lo) if self.lo > 0.0 else max(centre - 750.0, -745.0)
         v_max = math.log(self.hi) if math.isfinite(self.hi) else min(centre + 750.0, 709.0)
         coarse = np.linspace(v_min, v_max, max(int(v_max - v_min), 2) + 1)
-        # The last grid point still above each level (the logit falls with x).
-        i = np.searchsorted(-self._logit(coarse, which), -_LEVELS, side="left") - 1
-        inside = (i >= 0) & (i < coarse.size - 1)
-        i, levels = i[inside], _LEVELS[inside]
-        lo, hi = coarse[i], coarse[i + 1]
+        lo_parts, hi_parts, level_parts, count = [], [], [], []
+        for logit in self._logits(coarse):
+            # The last grid point still above each level (the logit falls with x).
+            i = np.searchsorted(-logit, -_LEVELS, side="left") - 1
+            inside = (i >= 0) & (i < coarse.size - 1)
+            lo_parts.append(coarse[i[inside]])
+            hi_parts.append(coarse[i[inside] + 1])
+            level_parts.append(_LEVELS[inside])
+            count.append(int(inside.sum()))
+        lo, hi = np.concatenate(lo_parts), np.concatenate(hi_parts)
+        levels = np.concatenate(level_parts)
+        is_s = np.arange(lo.size) < count[0]
         for _ in range(_BISECTIONS):
             mid = 0.5 * (lo + hi)
-            above = self._logit(mid, which) > levels  # still above the level: move right
+            logit_s, logit_pe = self._logits(mid)
+            above = np.where(is_s, logit_s, logit_pe) > levels  # above the level: move right
             lo = np.where(above, mid, lo)
             hi = np.where(above, hi, mid)
         v = 0.5 * (lo + hi)
-        keep = (v > v_min) & (v < v_max)
-        keep[1:] &= np.diff(v) > 0.0
         value = 1.0 / (1.0 + np.exp(-levels))
-        return v[keep], value[keep]
+        out: list[Array] = []
+        for part in (is_s, ~is_s):
+            v_part, value_part = v[part], value[part]
+            keep = (v_part > v_min) & (v_part < v_max)
+            keep[1:] &= np.diff(v_part) > 0.0
+            out += [v_part[keep], value_part[keep]]
+        return out[0], out[1], out[2], out[3]
 
-    def _logit(self, v: Array, which: int) -> Array:
-        """The logit of ``S`` or ``PE / mean`` at ``x = exp(v)`` (``inf`` where it is 1)."""
+    def _logits(self, v: Array) -> tuple[Array, Array]:
+        """The logits of ``S`` and ``PE / mean`` at ``x = exp(v)`` (``inf`` where one is 1)."""
         # (At the grid's far end, x near the largest float, a scale's division overflows and
         # 0 x inf is NaN where both parts are 0.)
         with np.errstate(over="ignore", invalid="ignore"):
-            f = self.parts(np.exp(v))[which]
-        f = np.where(np.isnan(f), 0.0, f)
-        f = np.clip(f / self.mean if which else f, 0.0, 1.0)
-        with np.errstate(divide="ignore"):
-            out: Array = np.log(f) - np.log1p(-f)
-        return out
+            s, pe = self.parts(np.exp(v))
+        out = []
+        for f in (s, pe / self.mean):
+            f = np.clip(np.where(np.isnan(f), 0.0, f), 0.0, 1.0)
+            with np.errstate(divide="ignore"):
+                out.append(np.log(f) - np.log1p(-f))
+        return out[0], out[1]
 
     def _end_knots(self) -> Array:
         """``log x`` of a geometric grading toward a bounded support's upper end, where ``S``
