@@ -6,17 +6,27 @@ Public API: :func:`load_scenario`, :func:`simulate`, :func:`open_results`, :func
 (the exact settlement of the simple cases that have one, without simulation). Heavy modules (numba,
 xarray, matplotlib, scipy) load only when a name that needs them is first used (PEP 562), so
 ``import simsettle`` and ``simsettle validate`` stay fast.
+
+The ``settle`` Dataset accessor (:mod:`simsettle.stats`) is registered as soon as simsettle can
+hand out a Dataset: when :func:`simulate`, :func:`payoff`, :func:`open_results` or
+:func:`write_results` is first used, and at ``import simsettle`` itself when xarray is already
+imported. (Registering it unconditionally would import xarray, pandas and scipy, about a second,
+on every ``import simsettle``.)
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from typing import TYPE_CHECKING, Any
 
 from simsettle._version import __version__
 from simsettle.errors import MemoryLimitError, ScenarioError, SimulationError
 from simsettle.options import get_options, set_options
 from simsettle.scenario import load_scenario, parse_scenario
+
+if "xarray" in sys.modules:  # cheap now: register ds.settle for the user's own Datasets
+    import simsettle.stats  # noqa: F401
 
 if TYPE_CHECKING:
     from simsettle import calibrate, exact
@@ -64,6 +74,7 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         value = getattr(importlib.import_module(_LAZY[name]), name)
+        importlib.import_module("simsettle.stats")  # the ds.settle accessor
         globals()[name] = value
         return value
     raise AttributeError(f"module 'simsettle' has no attribute {name!r}")

@@ -49,6 +49,28 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"simsettle {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the simsettle version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Simulate value-based-care contract settlements from a scenario file."""
+
+
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 #: A run stopped by Ctrl-C or SIGTERM (128 + SIGINT, the shell's convention).
 EXIT_INTERRUPTED = 130
@@ -213,7 +235,7 @@ def _check_output_file(path: Path, example: str | None = None) -> None:
 
 @app.command()
 def validate(
-    files: Annotated[list[Path], _argument("FILE...", "Scenario files (YAML).")],
+    files: Annotated[list[Path], _argument("FILE", "Scenario files (YAML).")],
     sets: SetOption = None,
 ) -> None:
     """Check scenario files; print each problem as FILE:LINE:COL: field.path: message.

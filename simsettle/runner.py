@@ -29,6 +29,7 @@ from simsettle.options import OPTIONS
 from simsettle.rules.designs import combine_lines, settle_designs
 from simsettle.scenario.contracts import AnyDesign
 from simsettle.scenario.io import LoadedScenario, load_scenario
+from simsettle.scenario.paths import Overrides
 from simsettle.scenario.schema import Scenario
 
 if TYPE_CHECKING:
@@ -66,20 +67,24 @@ def resolve_scenario(
     *,
     trials: int | None = None,
     seed: int | None = None,
+    overrides: Overrides = (),
 ) -> LoadedScenario:
     """A validated scenario with its text, from a path, a model or a loaded scenario.
 
-    ``trials`` and ``seed`` override the file's values (validated by the same rules); the results
-    record the values used.
+    ``overrides`` set fields as ``--set`` does (see :func:`~simsettle.load_scenario`);
+    ``trials`` and ``seed`` override the file's values (validated by the same rules); the
+    results record the values used.
     """
     if isinstance(scenario, LoadedScenario):
-        loaded = scenario
+        loaded = scenario.with_changes(overrides) if overrides else scenario
     elif isinstance(scenario, Scenario):
         loaded = LoadedScenario(
-            scenario=scenario, text=scenario.model_dump_json(indent=2), source="<Scenario object>"
+            scenario=scenario, text=scenario.to_text(), source="<Scenario object>"
         )
+        if overrides:
+            loaded = loaded.with_changes(overrides)
     else:
-        loaded = load_scenario(Path(scenario))
+        loaded = load_scenario(Path(scenario), overrides)
     update: dict[str, int] = {}
     if trials is not None:
         update["trials"] = trials
@@ -354,6 +359,7 @@ def simulate(
     device: Literal["cpu", "cuda"] = "cpu",
     checkpoint: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    overrides: Overrides = (),
 ) -> xr.Dataset:
     """Simulate a scenario and settle every design; returns the labelled results.
 
@@ -363,6 +369,10 @@ def simulate(
         What to simulate.
     trials, seed : int, optional
         Override the scenario's trial count and seed.
+    overrides : list of str, or mapping, optional
+        Fields set before validation, as ``simsettle run --set`` sets them:
+        ``["designs.two_sided.min_savings_rate=0.01"]`` or ``{"population.turnover": 0.2}``
+        (see :func:`~simsettle.load_scenario`). The results record them.
     chunk_trials : int, optional
         Trials per kernel call (default: option ``chunk_trials``). Does not change results.
     threads : int, optional
@@ -396,7 +406,7 @@ def simulate(
         raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
     if device == "cuda" and client is not None:
         raise ValueError("device='cuda' runs in this process; it cannot be combined with client")
-    loaded = resolve_scenario(scenario, trials=trials, seed=seed)
+    loaded = resolve_scenario(scenario, trials=trials, seed=seed, overrides=overrides)
     sc = loaded.scenario
     chunk = chunk_trials if chunk_trials is not None else OPTIONS["chunk_trials"]
     plan = None

@@ -17,6 +17,7 @@ type); integers too long to convert are reported at their position.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import hashlib
 import io
@@ -48,7 +49,14 @@ from simsettle.errors import Issue, ScenarioError
 from simsettle.scenario._base import FieldError
 from simsettle.scenario._base import printable as _printable
 from simsettle.scenario.contracts import DESIGN_KINDS
-from simsettle.scenario.paths import Loc, Override, PathError, apply_override
+from simsettle.scenario.paths import (
+    Loc,
+    Override,
+    Overrides,
+    PathError,
+    apply_override,
+    as_overrides,
+)
 from simsettle.scenario.schema import SCHEMA_VERSION, Scenario
 from simsettle.scenario.templates import template_names
 
@@ -88,6 +96,34 @@ class LoadedScenario:
     def sha256(self) -> str:
         """SHA-256 of the UTF-8 scenario text, as hex."""
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    def with_changes(self, changes: Overrides = (), /, **fields: Any) -> LoadedScenario:
+        """This scenario with fields changed and validated again, as ``--set`` changes them.
+
+        ``changes`` are dotted paths (``"designs.two_sided.shared_loss_rate=0.6"`` or
+        ``{"designs.two_sided.shared_loss_rate": 0.6}``); keyword arguments set top-level
+        fields (``trials=500``). The text keeps its comments with the new values written in,
+        and ``overrides`` lists every change made since the file was read.
+
+        Raises
+        ------
+        ScenarioError
+            If a changed value does not validate; the message names the change.
+
+        Examples
+        --------
+        >>> import simsettle
+        >>> loaded = simsettle.load_scenario("scenarios/examples/mssp_style.yaml")
+        >>> loaded.with_changes({"population.turnover": 0.2}, trials=500).scenario.trials
+        500
+        >>> loaded.with_changes(trials=0)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        simsettle.errors.ScenarioError: override trials=0:1:1: trials: Input should be ...
+        """
+        new = [*as_overrides(changes), *as_overrides(fields)]
+        changed = parse_scenario(self.text, self.source, new)
+        return dataclasses.replace(changed, overrides=self.overrides + changed.overrides)
 
 
 class _Constructor(RoundTripConstructor):
@@ -268,7 +304,46 @@ def _message(err: Any) -> str:
         msg = msg[len("Value error, ") :]
     if kind.endswith("_type") or kind.endswith("_parsing") or kind == "model_type":
         msg = f"{msg}; got {_describe(err.get('input'))}"
-    return msg
+    return msg + _number_hint(kind, err.get("input"), ctx)
+
+
+_PERCENT = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*%\s*$")
+_NUMBER = re.compile(r"^\s*[-+]?(?:\d[\d_,]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*$")
+
+
+def _number_hint(kind: str, value: Any, ctx: Mapping[str, Any]) -> str:
+    """A "did you mean" for a number written as a percentage or in quotes.
+
+    Rates are fractions: ``shared_savings_rate: 50`` (over the field's bound of 1) and
+    ``min_savings_rate: 2%`` both suggest the fraction; ``pmpm: "480"`` suggests the number
+    without quotes.
+    """
+    if isinstance(value, str):
+        m = _PERCENT.match(value)
+        if m:
+            return f"; rates are fractions: did you mean {_plain_number(float(m.group(1)) / 100)}?"
+        if _NUMBER.match(value) and kind.endswith(("_type", "_parsing")):
+            number = value.strip().replace("_", "").replace(",", "")
+            return f"; did you mean {_plain_number(float(number))} (a number, without quotes)?"
+        return ""
+    bound = ctx.get("le", ctx.get("lt"))
+    if (
+        kind in {"less_than_equal", "less_than"}
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and bound in (1, 1.0)
+        and 1 < value <= 100
+    ):
+        return (
+            f"; rates are fractions (0.5 is 50%): if {_plain_number(value)} is a percentage, "
+            f"write {_plain_number(value / 100)}"
+        )
+    return ""
+
+
+def _plain_number(x: float) -> str:
+    """``0.5``, ``0.02``, ``480``: ``x`` without float noise."""
+    return f"{x:.12g}"
 
 
 def _position(lookup: Any, key: Any) -> tuple[int, int] | None:
@@ -544,12 +619,25 @@ def _unshare(node: Any, seen: set[int]) -> None:
 
 
 def parse_scenario(
-    text: str, source: str = "<string>", overrides: Sequence[Override] = ()
+    text: str, source: str = "<string>", overrides: Overrides = ()
 ) -> LoadedScenario:
     """Parse and validate scenario ``text``; ``source`` names it in error messages.
 
-    ``overrides`` set fields before validation (``simsettle run --set``); an error in an
-    overridden value names the override instead of a line of the file.
+    ``overrides`` set fields before validation, as ``simsettle run --set`` does: texts
+    ``"KEY.PATH=VALUE"`` (the value read as YAML), a mapping ``{"KEY.PATH": value}`` or
+    :class:`~simsettle.scenario.paths.Override` objects. Paths are dotted field names; a list
+    of designs is indexed by name (``designs.two_sided.min_savings_rate``) and ``*`` means every
+    item. An error in an overridden value names the override (the last one that set the
+    field) instead of a line of the file.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from simsettle.scenario import parse_scenario
+    >>> text = Path("scenarios/examples/mssp_style.yaml").read_text(encoding="utf-8")
+    >>> loaded = parse_scenario(text, "example.yaml", ["population.turnover=0.2"])
+    >>> loaded.scenario.population.turnover, loaded.overrides
+    (0.2, ('override population.turnover=0.2',))
 
     Raises
     ------
@@ -558,6 +646,10 @@ def parse_scenario(
         unknown or missing fields, wrong types and out-of-range values; YAML tags, excessive
         nesting or aliasing and texts over :data:`MAX_FILE_BYTES`.
     """
+    try:
+        overrides = as_overrides(overrides)
+    except PathError as exc:
+        raise ScenarioError([Issue("overrides", 1, 1, "", _printable(str(exc), 500))]) from None
     size = len(text.encode("utf-8", errors="surrogatepass"))
     if size > MAX_FILE_BYTES:
         raise ScenarioError(
@@ -701,7 +793,8 @@ def validation_issues(
         if err["type"] == "default_factory_not_called":
             continue
         path = _dotted(loc)
-        origin = next((o for where, o in overridden if loc[: len(where)] == where), None)
+        # the last override that set this place holds the value that failed
+        origin = next((o for where, o in reversed(overridden) if loc[: len(where)] == where), None)
         if origin is not None:
             issues.append(
                 Issue(_printable(origin.origin, 300), 1, 1, path, _printable(_message(err), 1000))
@@ -713,9 +806,18 @@ def validation_issues(
     return issues
 
 
-def load_scenario(path: str | Path, overrides: Sequence[Override] = ()) -> LoadedScenario:
-    """Read and validate the scenario file at ``path`` (with ``overrides``, as
-    :func:`parse_scenario`).
+def load_scenario(path: str | Path, overrides: Overrides = ()) -> LoadedScenario:
+    """Read and validate the scenario file at ``path``, with ``overrides`` set first.
+
+    ``overrides`` are as for :func:`parse_scenario`: ``["population.turnover=0.2",
+    "designs.two_sided.min_savings_rate=0.01"]``, or ``{"population.turnover": 0.2}``.
+
+    Examples
+    --------
+    >>> import simsettle
+    >>> loaded = simsettle.load_scenario("scenarios/examples/mssp_style.yaml", ["trials=500"])
+    >>> loaded.scenario.trials
+    500
 
     Raises
     ------

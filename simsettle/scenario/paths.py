@@ -10,13 +10,22 @@ key before it must exist.
 from __future__ import annotations
 
 import re
-from collections.abc import MutableMapping, MutableSequence, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, MutableMapping, MutableSequence, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from simsettle.scenario._base import printable
 
-__all__ = ["Loc", "Override", "PathError", "apply_override", "parse_override", "resolve_path"]
+__all__ = [
+    "Loc",
+    "Override",
+    "Overrides",
+    "PathError",
+    "apply_override",
+    "as_overrides",
+    "parse_override",
+    "resolve_path",
+]
 
 #: A resolved location: the keys and list indices from the root of the data.
 Loc = tuple[str | int, ...]
@@ -37,6 +46,47 @@ class Override:
     path: str
     value: Any
     origin: str
+
+
+#: Overrides as the public functions take them: ``"KEY.PATH=VALUE"`` texts or
+#: :class:`Override` objects, or a mapping of paths to values.
+Overrides = Sequence[Override | str] | Mapping[str, Any]
+
+
+def as_overrides(overrides: Overrides) -> list[Override]:
+    """``overrides`` as :class:`Override` objects (texts parsed by :func:`parse_override`).
+
+    >>> [(o.path, o.value) for o in as_overrides({"population.turnover": 0.2})]
+    [('population.turnover', 0.2)]
+    >>> as_overrides(["trials=500"])[0].origin
+    'override trials=500'
+    """
+    if isinstance(overrides, str):
+        raise PathError(
+            f"overrides must be a list of KEY.PATH=VALUE texts or a mapping, got the text "
+            f"{printable(overrides, None)!r} (put it in a list)"
+        )
+    if isinstance(overrides, Mapping):
+        out = []
+        for path, value in overrides.items():
+            if not str(path).strip():
+                raise PathError(f"an override's path must be a dotted field name, got {path!r}")
+            _split(path.strip())
+            shown = printable(f"{path}={value!r}", None)
+            out.append(Override(path=path.strip(), value=value, origin=f"override {shown}"))
+        return out
+    out = []
+    for item in overrides:
+        if isinstance(item, Override):
+            out.append(item)
+        elif isinstance(item, str):
+            parsed = parse_override(item)
+            out.append(replace(parsed, origin=f"override {printable(item, None)}"))
+        else:
+            raise PathError(
+                f"an override is a KEY.PATH=VALUE text or an Override, got {type(item).__name__}"
+            )
+    return out
 
 
 def parse_override(text: str) -> Override:

@@ -7,6 +7,7 @@ years. Every field's description states its unit; the descriptions flow into the
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import fields
@@ -34,6 +35,7 @@ from simsettle.scenario.costs import (
     tail_mean,
 )
 from simsettle.scenario.frequency import CountLaw, count_law, count_law_error, gamma_exceeds
+from simsettle.scenario.paths import Overrides
 from simsettle.scenario.presets import PRESETS, PresetName
 from simsettle.scenario.severity import (
     FAMILIES,
@@ -1696,6 +1698,24 @@ def _preset_mortality(data: Mapping[str, Any], mortality: float) -> Mapping[str,
     return {**data, "population": {**population, "mortality": value}}
 
 
+def _unsolved(data: Any) -> Any:
+    """A dumped scenario (plain data) without the cost fields solved from ``cv`` and
+    ``top5_share`` targets, so that it validates again (:meth:`Scenario.to_text`)."""
+    if isinstance(data, list):
+        return [_unsolved(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    out = {}
+    for key, value in data.items():
+        if key == "cost" and isinstance(value, dict) and value.get("cv") is not None:
+            solved = {"body_sigma", "body_shape", "body_cv"}
+            if value.get("top5_share") is not None:
+                solved.add("tail_probability")
+            value = {k: v for k, v in value.items() if k not in solved}
+        out[key] = _unsolved(value)
+    return out
+
+
 def _solve_cost_targets(data: Mapping[str, Any], where: tuple[str | int, ...]) -> Mapping[str, Any]:
     """``data`` (a mapping with ``cost`` and ``population``) with a cost given by its moments
     (``cv``, ``top5_share``) completed by the body_sigma and tail_probability that meet them.
@@ -2279,6 +2299,34 @@ class Scenario(SettleModel):
             )
             views.append((line.name, view))
         return views
+
+    def to_text(self) -> str:
+        """The scenario as a text that validates back to an equal scenario (JSON, which is
+        YAML): the fields that were given, with those solved from targets left out (a cost
+        given by ``cv`` and ``top5_share`` or a preset is solved again).
+
+        :attr:`LoadedScenario.text <simsettle.scenario.io.LoadedScenario>` keeps a file's own
+        text and comments; this is for a scenario built or changed in Python.
+        """
+        data = self.model_dump(mode="json", exclude_unset=True)
+        return json.dumps(_unsolved(data), indent=2)
+
+    def with_changes(self, changes: Overrides = (), /, **fields: Any) -> Scenario:
+        """A copy with fields changed and validated as a scenario file is (pydantic's
+        ``model_copy(update=...)`` validates nothing); the changes are written as for
+        :meth:`LoadedScenario.with_changes <simsettle.scenario.io.LoadedScenario.with_changes>`.
+
+        Examples
+        --------
+        >>> import simsettle
+        >>> sc = simsettle.load_scenario("scenarios/examples/mssp_style.yaml").scenario
+        >>> sc.with_changes({"population.turnover": 0.25}, trials=300).population.turnover
+        0.25
+        """
+        from simsettle.scenario.io import parse_scenario
+
+        loaded = parse_scenario(self.to_text(), "<Scenario object>")
+        return loaded.with_changes(changes, **fields).scenario
 
     @property
     def simulated_base_years(self) -> int:

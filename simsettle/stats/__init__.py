@@ -19,7 +19,16 @@ Functions
 :func:`convergence`
     Whether the trial count gives the requested precision, and how many trials would.
 :func:`rank`
-    Designs (and every cell of a sweep) ranked on chosen statistics, best first for one party.
+    Designs (and every cell of a sweep) sorted on chosen statistics in turn, best first for one
+    party (a lexicographic sort: the later statistics only break ties).
+:func:`paired`
+    Each design against a baseline design on the common random numbers they share: the
+    difference of every statistic with its paired standard error, and whether it is within
+    Monte Carlo error.
+:func:`decide`
+    A stated decision rule over several statistics at once: which designs are dominated
+    (beyond paired Monte Carlo error), which lie on the efficient frontier of the mean against
+    a tail statistic, which keep a limit, and the ranking these make.
 :func:`summary`, :func:`columns`
     The short table (mean, std, quantiles, probabilities) and any chosen statistics, each
     with its standard error.
@@ -39,13 +48,15 @@ report (:mod:`simsettle.report`) read statistics only through it, so a new stati
 - :mod:`simsettle.stats.tables`: :func:`statistic`, :func:`describe`, :func:`summary`,
   :func:`columns`, :func:`convergence`, :func:`exceedance`;
 - :mod:`simsettle.stats.rank`: :func:`rank`;
+- :mod:`simsettle.stats.compare`: :func:`paired` and :func:`decide`;
 - :mod:`simsettle.stats.accessor`: the ``settle`` Dataset accessor.
 
 Importing this module registers the Dataset accessor ``settle``, so that after
 ``import simsettle.stats`` every Dataset has ``ds.settle.statistic(...)``,
-``ds.settle.describe(...)``, ``ds.settle.convergence(...)``, ``ds.settle.rank(...)`` and
-``ds.settle.summary(...)``.
-(``import simsettle`` alone does not: it imports no xarray.)
+``ds.settle.describe(...)``, ``ds.settle.convergence(...)``, ``ds.settle.rank(...)``,
+``ds.settle.paired(...)``, ``ds.settle.decide(...)`` and ``ds.settle.summary(...)``.
+Opening or simulating results through :mod:`simsettle` imports this module, so the accessor is
+there on every Dataset simsettle returns.
 
 Monte Carlo standard errors
 ---------------------------
@@ -92,6 +103,7 @@ delta-method standard error of ``std`` understates the spread for heavy-tailed v
 """
 
 from simsettle.stats.accessor import SettleAccessor
+from simsettle.stats.compare import DECIDE_DEFAULT_BY, PAIRED_DEFAULT_BY, decide, paired
 from simsettle.stats.rank import RANK_DEFAULT_BY, rank
 from simsettle.stats.registry import (
     LEVEL_STATISTICS,
@@ -112,7 +124,9 @@ from simsettle.stats.tables import (
 )
 
 __all__ = [
+    "DECIDE_DEFAULT_BY",
     "LEVEL_STATISTICS",
+    "PAIRED_DEFAULT_BY",
     "RANK_DEFAULT_BY",
     "REGISTRY",
     "STATISTICS",
@@ -120,8 +134,10 @@ __all__ = [
     "Statistic",
     "columns",
     "convergence",
+    "decide",
     "describe",
     "exceedance",
+    "paired",
     "parse_statistic_name",
     "quantile_name",
     "rank",

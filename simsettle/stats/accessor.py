@@ -7,6 +7,7 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 import xarray as xr
 
+from simsettle.stats.compare import decide, paired
 from simsettle.stats.rank import rank
 from simsettle.stats.tables import convergence, describe, statistic, summary
 
@@ -72,3 +73,5 @@ class SettleAccessor:
     convergence = _Method(convergence)
     rank = _Method(rank)
     summary = _Method(summary)
+    paired = _Method(paired)
+    decide = _Method(decide)

@@ -10,7 +10,8 @@ are the independent units; the other pooled dimensions (``year``) are pooled ins
   values ``psi``;
 - :func:`mean_and_se`, :func:`quantile_and_se`, :func:`tail_and_se`: a mean (of a variable or
   of an event's indicator), a quantile (order-statistic method) and an expected shortfall
-  (Rockafellar-Uryasev), each with its standard error.
+  (Rockafellar-Uryasev), each with its standard error; :func:`quantile_and_psi` and
+  :func:`tail_and_psi` give the influence values instead, for paired differences.
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ __all__ = [
     "hall_sheather",
     "indicator",
     "mean_and_se",
+    "quantile_and_psi",
     "quantile_and_se",
     "quantile_probes",
+    "tail_and_psi",
     "tail_and_se",
 ]
 
@@ -140,6 +143,17 @@ def quantile_probes(s: Sample, level: float) -> tuple[float, float, float]:
     return level, max(level - h, 0.0), min(level + h, 1.0)
 
 
+def _quantile_parts(s: Sample, level: float) -> tuple[xr.DataArray, xr.DataArray, xr.DataArray]:
+    """The quantile (linear), its sparsity ``1/f(q)`` (the difference quotient of the
+    quantiles at the Hall-Sheather neighbours of ``level``) and the centred indicator
+    ``1{x <= q} - F(q)``."""
+    _, lo, hi = probes = quantile_probes(s, level)
+    q, q_lo, q_hi = s.quantiles(probes, "linear")
+    sparsity = (q_hi - q_lo) / (hi - lo)
+    ind = indicator(s.x <= q, s.x.notnull())
+    return q, sparsity, ind - ind.mean(s.dims)
+
+
 def quantile_and_se(s: Sample, level: float) -> tuple[xr.DataArray, xr.DataArray]:
     """Quantile (linear) and its order-statistic standard error.
 
@@ -147,26 +161,37 @@ def quantile_and_se(s: Sample, level: float) -> tuple[xr.DataArray, xr.DataArray
     neighbours of ``level``, times the trial-clustered standard error of the empirical
     distribution function at ``q``.
     """
-    _, lo, hi = probes = quantile_probes(s, level)
-    q, q_lo, q_hi = s.quantiles(probes, "linear")
-    sparsity = (q_hi - q_lo) / (hi - lo)
-    ind = indicator(s.x <= q, s.x.notnull())
-    cdf = ind.mean(s.dims)
-    return q, sparsity * cluster_se(ind - cdf, s.within)
+    q, sparsity, centred = _quantile_parts(s, level)
+    return q, sparsity * cluster_se(centred, s.within)
 
 
-def tail_and_se(s: Sample, loss: xr.DataArray, level: float) -> tuple[xr.DataArray, xr.DataArray]:
-    """Expected shortfall of ``loss`` at ``level`` and its influence-function standard error.
+def quantile_and_psi(s: Sample, level: float) -> tuple[xr.DataArray, xr.DataArray]:
+    """Quantile (linear) and its influence values ``psi = -(1{x <= q} - F(q)) / f(q)`` (the
+    sparsity as :func:`quantile_and_se` estimates it, whose standard error is
+    ``cluster_se(psi)``): what a paired difference of two quantiles needs."""
+    q, sparsity, centred = _quantile_parts(s, level)
+    return q, -sparsity * centred
+
+
+def tail_and_psi(s: Sample, loss: xr.DataArray, level: float) -> tuple[xr.DataArray, xr.DataArray]:
+    """Expected shortfall of ``loss`` at ``level`` and its influence values.
 
     ``tvar = min_v v + E[(L - v)_+] / (1 - level)``, attained at the lower empirical quantile
     ``v`` (``inverted_cdf``): the mean of the worst ``1 - level`` fraction, the boundary
-    observation weighted fractionally (Acerbi-Tasche).
+    observation weighted fractionally (Acerbi-Tasche); ``psi = v + (L - v)_+ / (1 - level) -
+    tvar`` (Rockafellar-Uryasev).
     """
     tail = Sample(loss, s.dims)
     (v,) = tail.quantiles((level,), "inverted_cdf")
     excess = (loss - v).clip(min=0.0)
     tvar = v + excess.mean(s.dims) / (1.0 - level)
-    psi = v + excess / (1.0 - level) - tvar
+    return tvar, v + excess / (1.0 - level) - tvar
+
+
+def tail_and_se(s: Sample, loss: xr.DataArray, level: float) -> tuple[xr.DataArray, xr.DataArray]:
+    """Expected shortfall of ``loss`` at ``level`` (:func:`tail_and_psi`) and its
+    influence-function standard error."""
+    tvar, psi = tail_and_psi(s, loss, level)
     return tvar, cluster_se(psi, s.within)
 
 

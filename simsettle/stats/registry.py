@@ -32,8 +32,10 @@ from simsettle.stats.mcse import (
     cluster_se,
     indicator,
     mean_and_se,
+    quantile_and_psi,
     quantile_and_se,
     quantile_probes,
+    tail_and_psi,
     tail_and_se,
 )
 
@@ -53,6 +55,8 @@ __all__ = [
 #: dimensions. ``sample`` is the described variable; ``level`` is None for a statistic without
 #: one and a checked probability in (0, 1) otherwise.
 Estimator = Callable[[xr.Dataset, Sample, "float | None"], tuple[xr.DataArray, xr.DataArray]]
+#: :func:`~simsettle.stats.mcse.tail_and_se` or :func:`~simsettle.stats.mcse.tail_and_psi`.
+Estimator3 = Callable[[Sample, xr.DataArray, float], tuple[xr.DataArray, xr.DataArray]]
 
 Sense = Literal[-1, 0, 1]
 Party = Literal["provider", "payer"]
@@ -140,6 +144,12 @@ class Statistic:
     probes : callable, optional
         ``(sample, level) -> probabilities`` of the linear quantiles ``estimate`` reads, so
         that a table computes every statistic's quantiles in one pass.
+    influence : Estimator, optional
+        ``(ds, sample, level) -> (value, psi)``: the estimate and its influence values, one
+        per pooled observation (NaN where it is missing), whose trial-clustered standard
+        error (:func:`~simsettle.stats.mcse.cluster_se`) is ``estimate``'s. Paired
+        differences between designs (:func:`~simsettle.stats.paired`) need it: the standard
+        error of a difference is that of the difference of the two designs' ``psi``.
     """
 
     name: str
@@ -156,6 +166,7 @@ class Statistic:
     summary: bool = False
     event: str | None = None
     probes: Callable[[Sample, float], Sequence[float]] | None = None
+    influence: Estimator | None = None
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -369,16 +380,72 @@ def _var_provider(
     return 0.0 - q, se  # 0.0 - q: no negative zeros
 
 
-def _tvar_provider(
-    ds: xr.Dataset, s: Sample, level: float | None
-) -> tuple[xr.DataArray, xr.DataArray]:
-    return tail_and_se(s, -s.x, _at(level))
+def _loss_tail(sign: float, method: Estimator3) -> Estimator:
+    """The tail value-at-risk of a party's loss ``sign * x`` by ``method`` (its value and
+    standard error, or its value and influence values)."""
+
+    def estimate(
+        ds: xr.Dataset, s: Sample, level: float | None
+    ) -> tuple[xr.DataArray, xr.DataArray]:
+        return method(s, s.x if sign > 0 else -s.x, _at(level))
+
+    return estimate
 
 
-def _tvar_payer(
+_tvar_provider = _loss_tail(-1.0, tail_and_se)
+_tvar_payer = _loss_tail(1.0, tail_and_se)
+
+
+def _mean_psi(ds: xr.Dataset, s: Sample, level: float | None) -> tuple[xr.DataArray, xr.DataArray]:
+    mean = s.x.mean(s.dims)
+    return mean, s.x - mean
+
+
+def _std_psi(ds: xr.Dataset, s: Sample, level: float | None) -> tuple[xr.DataArray, xr.DataArray]:
+    x = s.x
+    mean = x.mean(s.dims)
+    std = x.std(s.dims, ddof=1)
+    psi = ((x - mean) ** 2 - std**2) / (2.0 * std.where(std > 0))
+    return std, psi.where(std > 0, 0.0).where(x.notnull())
+
+
+def _quantile_psi(
     ds: xr.Dataset, s: Sample, level: float | None
 ) -> tuple[xr.DataArray, xr.DataArray]:
-    return tail_and_se(s, s.x, _at(level))
+    return quantile_and_psi(s, _at(level))
+
+
+def _var_provider_psi(
+    ds: xr.Dataset, s: Sample, level: float | None
+) -> tuple[xr.DataArray, xr.DataArray]:
+    q, psi = quantile_and_psi(s, 1.0 - _at(level))
+    return 0.0 - q, 0.0 - psi
+
+
+_tvar_provider_psi = _loss_tail(-1.0, tail_and_psi)
+_tvar_payer_psi = _loss_tail(1.0, tail_and_psi)
+
+
+def _indicator_psi(
+    event: xr.DataArray, valid: xr.DataArray, s: Sample
+) -> tuple[xr.DataArray, xr.DataArray]:
+    ind = indicator(event, valid)
+    p = ind.mean(s.dims)
+    return p, ind - p
+
+
+def probability_influence(
+    event: Callable[[xr.DataArray], xr.DataArray], of: str | None = None
+) -> Estimator:
+    """The influence values of :func:`probability`'s estimator: ``1{event} - p``."""
+
+    def influence(
+        ds: xr.Dataset, s: Sample, level: float | None
+    ) -> tuple[xr.DataArray, xr.DataArray]:
+        x = s.x if of is None else ds[of]
+        return _indicator_psi(event(x), x.notnull(), s)
+
+    return influence
 
 
 def probability(event: Callable[[xr.DataArray], xr.DataArray], of: str | None = None) -> Estimator:
@@ -395,17 +462,35 @@ def probability(event: Callable[[xr.DataArray], xr.DataArray], of: str | None = 
     return estimate
 
 
-def _prob_corridor(
-    ds: xr.Dataset, s: Sample, level: float | None
-) -> tuple[xr.DataArray, xr.DataArray]:
+def _corridor_event(ds: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
+    """(inside the corridor: savings but no settlement, where both are defined)."""
     settlement = ds["settlement"]
     withheld = ds["quality_withhold"] if "quality_withhold" in ds.data_vars else 0.0
     savings = ds["savings"]
     event = (savings != 0) & (settlement + withheld == 0)
-    return mean_and_se(indicator(event, settlement.notnull() & savings.notnull()), s)
+    return event, settlement.notnull() & savings.notnull()
+
+
+def _prob_corridor(
+    ds: xr.Dataset, s: Sample, level: float | None
+) -> tuple[xr.DataArray, xr.DataArray]:
+    return mean_and_se(indicator(*_corridor_event(ds)), s)
+
+
+def _prob_corridor_psi(
+    ds: xr.Dataset, s: Sample, level: float | None
+) -> tuple[xr.DataArray, xr.DataArray]:
+    return _indicator_psi(*_corridor_event(ds), s)
 
 
 def _stop_loss_net(
+    ds: xr.Dataset, s: Sample, level: float | None
+) -> tuple[xr.DataArray, xr.DataArray]:
+    net, psi = _stop_loss_net_psi(ds, s, level)
+    return net, cluster_se(psi, s.within)
+
+
+def _stop_loss_net_psi(
     ds: xr.Dataset, s: Sample, level: float | None
 ) -> tuple[xr.DataArray, xr.DataArray]:
     rec = ds["stop_loss_recovery"]
@@ -417,7 +502,7 @@ def _stop_loss_net(
     rec_bar = rec.mean("trial")
     k = prem.mean("trial") / rec_bar.where(rec_bar > 0)
     psi = ((1.0 - k) * (rec - rec_bar)).fillna(0.0).where(rec.notnull() & prem.notnull())
-    return net, cluster_se(psi, s.within)
+    return net, psi
 
 
 def _probes(s: Sample, level: float) -> Sequence[float]:
@@ -428,7 +513,7 @@ def _probes_below(s: Sample, level: float) -> Sequence[float]:
     return quantile_probes(s, 1.0 - level)
 
 
-def _tail(party: Party, estimate: Estimator, description: str) -> Statistic:
+def _tail(party: Party, estimate: Estimator, influence: Estimator, description: str) -> Statistic:
     """The tail value-at-risk of ``party``: ``tvar_provider`` or ``tvar_payer``."""
     return Statistic(
         f"tvar_{party}",
@@ -440,6 +525,7 @@ def _tail(party: Party, estimate: Estimator, description: str) -> Statistic:
         description=description,
         provider=-1 if party == "provider" else 1,
         levels="levels",
+        influence=influence,
     )
 
 
@@ -453,6 +539,7 @@ for _entry in (
         description="Mean of {var} over the pooled sample.",
         provider=1,
         summary=True,
+        influence=_mean_psi,
     ),
     Statistic(
         "std",
@@ -462,6 +549,7 @@ for _entry in (
         short="standard deviation of {long_name}",
         description="Sample standard deviation (ddof=1) of {var} over the pooled sample.",
         summary=True,
+        influence=_std_psi,
     ),
     Statistic(
         "quantile",
@@ -476,6 +564,7 @@ for _entry in (
         prefix="q",
         summary=True,
         probes=_probes,
+        influence=_quantile_psi,
     ),
     Statistic(
         "var_provider",
@@ -490,10 +579,12 @@ for _entry in (
         provider=-1,
         levels="levels",
         probes=_probes_below,
+        influence=_var_provider_psi,
     ),
     _tail(
         "provider",
         _tvar_provider,
+        _tvar_provider_psi,
         "Tail value-at-risk (conditional tail expectation, expected shortfall) of the provider "
         "at level: the mean of the provider's loss -{var} over its worst 1 - level fraction of "
         "outcomes (the boundary observation weighted fractionally), a positive amount paid by "
@@ -510,10 +601,12 @@ for _entry in (
         provider=1,
         levels="levels",
         probes=_probes,
+        influence=_quantile_psi,
     ),
     _tail(
         "payer",
         _tvar_payer,
+        _tvar_payer_psi,
         "Tail value-at-risk of the payer at level: the mean of {var} over its largest 1 - level "
         "fraction of outcomes; never below var_payer.",
     ),
@@ -528,6 +621,7 @@ for _entry in (
         units="1",
         summary=True,
         event="{var} < 0",
+        influence=probability_influence(lambda x: x < 0),
     ),
     Statistic(
         "prob_savings",
@@ -540,6 +634,7 @@ for _entry in (
         units="1",
         summary=True,
         event="{var} > 0",
+        influence=probability_influence(lambda x: x > 0),
     ),
     Statistic(
         "prob_zero",
@@ -551,6 +646,7 @@ for _entry in (
         units="1",
         summary=True,
         event="{var} = 0",
+        influence=probability_influence(lambda x: x == 0),
     ),
     Statistic(
         "prob_savings_cap",
@@ -563,6 +659,7 @@ for _entry in (
         "amount).",
         units="1",
         reads=("cap_adjustment",),
+        influence=probability_influence(lambda cap: cap < 0, of="cap_adjustment"),
     ),
     Statistic(
         "prob_loss_cap",
@@ -573,6 +670,7 @@ for _entry in (
         description="Probability that the loss cap binds: P(cap_adjustment > 0).",
         units="1",
         reads=("cap_adjustment",),
+        influence=probability_influence(lambda cap: cap > 0, of="cap_adjustment"),
     ),
     Statistic(
         "prob_corridor",
@@ -585,6 +683,7 @@ for _entry in (
         "savings or losses but none were shared (for an upside-only design, every loss year).",
         units="1",
         reads=("settlement", "savings"),
+        influence=_prob_corridor_psi,
     ),
     Statistic(
         "stop_loss_net",
@@ -600,6 +699,7 @@ for _entry in (
         "recovery).",
         provider=1,
         reads=("stop_loss_recovery", "stop_loss_premium"),
+        influence=_stop_loss_net_psi,
     ),
 ):
     register(_entry)
