@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 import shlex
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -628,6 +629,13 @@ class Party(enum.StrEnum):
 COMPARE_ROWS = 20
 
 
+class Rule(enum.StrEnum):
+    """How ``simsettle compare`` orders rows."""
+
+    dominance = "dominance"
+    sort = "sort"
+
+
 @app.command()
 def compare(
     results: Annotated[Path, _argument("RESULTS", RESULTS_HELP)],
@@ -636,30 +644,62 @@ def compare(
         _repeatable(
             "--by",
             metavar="STAT[,STAT...]",
-            help="Statistics to rank on (comma-separated or repeated): the first ranks, the "
-            "next break ties. Names as in simsettle.stats.describe: mean, std, q05, q50, q95 "
-            "(q<P>, any percent), var_provider_95, tvar_provider_99, var_payer_95, "
-            "tvar_payer_95 (any level), prob_loss, prob_savings, prob_zero, prob_savings_cap, "
-            "prob_loss_cap, prob_corridor, stop_loss_net. Default: mean,prob_loss,"
-            "var_provider_95 (--for payer: mean,prob_savings,var_payer_95).",
+            help="Statistics to weigh (comma-separated or repeated). Names as in "
+            "simsettle.stats.describe: mean, std, q05, q50, q95 (q<P>, any percent), "
+            "var_provider_95, tvar_provider_99, var_payer_95, tvar_payer_95 (any level), "
+            "prob_loss, prob_savings, prob_zero, prob_savings_cap, prob_loss_cap, "
+            "prob_corridor, stop_loss_net. Default: mean,var_provider_95 (--for payer: "
+            "mean,var_payer_95); with --rule sort: mean,prob_loss,var_provider_95 (--for "
+            "payer: mean,prob_savings,var_payer_95).",
         ),
     ] = None,
     party: Annotated[
         Party,
         typer.Option(
             "--for",
-            help="Whose best comes first. For the provider a higher mean, quantile, "
+            help="Whose interest 'better' means. For the provider a higher mean, quantile, "
             "prob_savings, var_payer/tvar_payer and stop_loss_net and a lower prob_loss, "
-            "var_provider/tvar_provider; for the payer the reverse. std, prob_zero and the "
-            "cap and corridor probabilities sort ascending for both.",
+            "var_provider/tvar_provider; for the payer the reverse.",
         ),
     ] = Party.provider,
+    rule: Annotated[
+        Rule,
+        typer.Option(
+            "--rule",
+            help="dominance: rows that another row beats on some --by statistic and loses "
+            "to on none (beyond paired Monte Carlo error) are marked dominated and put last, "
+            "the mean/tail frontier is marked, then rows sort on the statistics in turn. "
+            "sort: sort on the first statistic, the next only break ties.",
+        ),
+    ] = Rule.dominance,
+    limit: Annotated[
+        str | None,
+        typer.Option(
+            "--limit",
+            metavar="STAT<=X",
+            show_default=False,
+            help="Rows that keep this limit come first: 'var_provider_95<=3e6' (best mean "
+            "with a 1-in-20 loss of at most $3M), 'prob_loss<=0.1', 'mean>=0'. Amounts may be "
+            "written 3000000, 3e6, $3M or 250K.",
+        ),
+    ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            metavar="DESIGN",
+            show_default=False,
+            help="Give each row's difference from this design (in the same sweep cell) with "
+            "its paired standard error [default: the first design].",
+        ),
+    ] = None,
     ascending: Annotated[
         bool | None,
         typer.Option(
             "--ascending/--descending",
             show_default=False,
-            help="Sort every --by statistic this way instead of the --for party's sense.",
+            help="With --rule sort: sort every --by statistic this way instead of the --for "
+            "party's sense.",
         ),
     ] = None,
     design: Annotated[
@@ -668,7 +708,7 @@ def compare(
             "--design",
             "-d",
             metavar="NAME",
-            help="Rank only these designs (comma-separated or repeated).",
+            help="Compare only these designs (comma-separated or repeated).",
         ),
     ] = None,
     top: Annotated[
@@ -689,53 +729,235 @@ def compare(
             "--csv",
             metavar="FILE",
             show_default=False,
-            help="Also write the ranked rows to this CSV file, with standard errors and the "
-            "design parameters, unrounded.",
+            help="Also write the rows to this CSV file, with standard errors, paired "
+            "differences and the design parameters, unrounded; units in the header.",
+        ),
+    ] = None,
+    xlsx_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--xlsx",
+            metavar="FILE",
+            show_default=False,
+            help="Also write the rows to this Excel workbook (one sheet, units in the header, "
+            "the rule and the run's facts on a second sheet).",
         ),
     ] = None,
 ) -> None:
-    """Rank designs (and every cell of a sweep) on chosen statistics, best first.
+    """Weigh designs (and every cell of a sweep) on several statistics, and say which to prefer.
 
-    One row per design, or per combination of design and swept values for a sweep (so the
-    best corridor, sharing rate or attachment shows up), sorted on the first --by statistic
-    with each statistic's Monte Carlo standard error (SE) beside it. The same ranking in
-    Python: simsettle.stats.rank(ds, by=[...], party="provider").
+    One row per design, or per combination of design and swept values. By default (--rule
+    dominance) a row is dominated when another row is better on some --by statistic and
+    worse on none, each beyond the paired Monte Carlo error of the difference (every design
+    settles the same simulated years); dominated rows come last and name the rows that
+    dominate them; rows on the efficient frontier of the first two statistics (by default
+    the mean settlement against the 1-in-20 loss) are marked. Each statistic has its Monte
+    Carlo standard error (SE), and its difference from the baseline design its paired SE.
+    The rule used is printed under the table. The same in Python:
+    simsettle.stats.decide(ds, ...), and simsettle.stats.paired(ds, baseline) for the
+    differences.
 
-    Exit codes: 0 ok; 1 the CSV could not be written; 2 an unknown statistic, design or
-    variable, or a file that is not simsettle results.
+    Exit codes: 0 ok; 1 a file could not be written; 2 an unknown statistic, design or
+    variable, a malformed limit, or a file that is not simsettle results.
 
     Example:
 
     \b
       simsettle compare results.nc
-      simsettle compare results.nc --by prob_loss,mean --top 10 --csv ranking.csv
-      simsettle compare results.nc --for payer --by tvar_payer_99 -d two_sided,enhanced
+      simsettle compare results.nc --limit 'var_provider_95<=3e6' --baseline basic_b
+      simsettle compare results.nc --for payer --by mean,tvar_payer_99 -d two_sided,enhanced
+      simsettle compare results.nc --rule sort --by prob_loss,mean --top 10 --csv ranking.csv
     """
-    from simsettle.stats import RANK_DEFAULT_BY, parse_statistic_name, rank
+    from simsettle.stats import (
+        DECIDE_DEFAULT_BY,
+        RANK_DEFAULT_BY,
+        decide,
+        parse_statistic_name,
+        rank,
+    )
 
-    names = _split_list(by) or list(RANK_DEFAULT_BY[party.value])
+    defaults = DECIDE_DEFAULT_BY if rule is Rule.dominance else RANK_DEFAULT_BY
+    names = _split_list(by) or list(defaults[party.value])
     with _exit_on((ValueError, EXIT_USAGE, "--by: ")):
         for name in names:
             parse_statistic_name(name)
-    if csv_out is not None:
-        _check_output_file(csv_out)
+    parsed_limit = None
+    if limit is not None:
+        if rule is not Rule.dominance:
+            _err("--limit: a limit needs --rule dominance")
+            raise typer.Exit(EXIT_USAGE)
+        with _exit_on((ValueError, EXIT_USAGE, "--limit: ")):
+            parsed_limit = _parse_limit(limit, party.value)
+    if ascending is not None and rule is Rule.dominance:
+        _err("--ascending/--descending: only with --rule sort (dominance reads --for)")
+        raise typer.Exit(EXIT_USAGE)
+    for out in (csv_out, xlsx_out):
+        if out is not None:
+            _check_output_file(out)
     ds = _open_results(results)
     designs = _split_list(design) or None
     with _exit_on(((KeyError, ValueError), EXIT_USAGE, "error: ")):
-        table = rank(
-            ds,
-            names,
-            party=party.value,
-            ascending=ascending,
-            designs=designs,
-            top=top,
-            var=var,
-        )
-    typer.echo(_format_ranking(ds, table, results, COMPARE_ROWS if top is None else top))
+        if rule is Rule.sort:
+            table = rank(
+                ds, names, party=party.value, ascending=ascending, designs=designs, top=top, var=var
+            )
+        else:
+            chosen = designs or [str(d) for d in ds["design"].values]
+            table = decide(
+                ds,
+                names,
+                party=party.value,
+                limit=parsed_limit,
+                baseline=baseline or chosen[0],
+                designs=designs,
+                var=var,
+            )
+            table.attrs["rows"] = table.sizes["rank"]
+            if top is not None:
+                table = table.isel(rank=slice(0, top))
+    shown = COMPARE_ROWS if top is None else top
+    if rule is Rule.sort:
+        typer.echo(_format_ranking(ds, table, results, shown))
+    else:
+        typer.echo(_format_decision(ds, table, results, shown))
     if csv_out is not None:
         with _exit_on(_write_failure(csv_out, "the ranking")):
             _write_ranking_csv(table, csv_out)
         typer.echo(f"wrote {csv_out}")
+    if xlsx_out is not None:
+        with _exit_on(
+            (ImportError, EXIT_FAILURE, "error: "), _write_failure(xlsx_out, "the workbook")
+        ):
+            _write_ranking_xlsx(ds, table, xlsx_out)
+        typer.echo(f"wrote {xlsx_out}")
+
+
+_AMOUNT = re.compile(
+    r"^\s*(-?)\s*\$?\s*([0-9][0-9,_]*(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?)\s*([kKmMbB]?)\s*$"
+)
+
+
+def _parse_limit(text: str, party: Literal["provider", "payer"]) -> tuple[str, float]:
+    """``"var_provider_95<=3e6"`` -> ``("var_provider_95", 3e6)``, the operator checked
+    against the statistic's sense for ``party``."""
+    from simsettle.stats import REGISTRY, parse_statistic_name
+
+    m = re.match(r"^\s*([A-Za-z0-9_ ]+?)\s*(<=|>=|<|>)\s*(.+)$", text)
+    if m is None:
+        raise ValueError(f"expected STAT<=X or STAT>=X (as var_provider_95<=3e6), got {text!r}")
+    name, op, raw = m.groups()
+    column, stat, _ = parse_statistic_name(name)
+    amount = _AMOUNT.match(raw)
+    if amount is None:
+        raise ValueError(f"{raw!r} is not an amount (write 3000000, 3e6, $3M or 250K)")
+    sign, digits, suffix = amount.groups()
+    value = float(digits.replace(",", "").replace("_", ""))
+    value *= {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9}[suffix.lower()]
+    value = -value if sign else value
+    sense = REGISTRY[stat].sense(party)
+    if sense == 0:
+        raise ValueError(f"{column} favours neither party: it cannot be a limit")
+    wanted = "<" if sense < 0 else ">"
+    if op[0] != wanted:
+        better = "lower" if sense < 0 else "higher"
+        raise ValueError(
+            f"{column} is better {better} for the {party}: a limit on it is {column}{wanted}=X"
+        )
+    return column, value
+
+
+def _diff_cell(row: xr.Dataset, name: str, units: str) -> tuple[str, str]:
+    diff = float(row[f"{name}_diff"])
+    se = float(row[f"{name}_diff_se"])
+    if diff == 0.0 and se == 0.0:
+        return "0", "±0"
+    text = _format_cell(diff, units, name)
+    if diff > 0:
+        text = "+" + text
+    if bool(row[f"{name}_within_error"]):
+        text = "~" + text
+    return text, "±" + _format_cell(se, units, name)
+
+
+def _verdict(row: xr.Dataset, frontier: bool) -> str:
+    parts = []
+    if bool(row["dominated"]):
+        by = str(row["dominated_by"].item()).split(", ")
+        more = f" and {len(by) - 2} more" if len(by) > 2 else ""
+        parts.append(f"dominated by {', '.join(by[:2])}{more}")
+    elif frontier and bool(row["on_frontier"]):
+        parts.append("frontier")
+    if "limit_status" in row:
+        parts.append(f"limit {row['limit_status'].item()}")
+    return "; ".join(parts) or "-"
+
+
+def _format_decision(ds: xr.Dataset, table: xr.Dataset, source: Path, rows: int) -> str:
+    """A decision (:func:`simsettle.stats.decide`) as a fixed-width table, with the rule."""
+    keys, _ = _row_coords(table)
+    stats = [s.strip() for s in str(table.attrs["decided_by"]).split(",")]
+    base = str(table.attrs.get("baseline", ""))
+    header = ["rank", *keys]
+    for name in stats:
+        header += [name, "SE"]
+    for name in stats if base else ():
+        header += [f"{name}_diff", "SE"]
+    header.append("verdict")
+    frontier = len(stats) >= 2
+    body = []
+    for i in range(min(rows, table.sizes["rank"])):
+        row = table.isel(rank=i)
+        cells = [str(int(row["rank"])), *(_plain_value(row[k].values.item()) for k in keys)]
+        for name in stats:
+            units = str(table[name].attrs.get("units", ""))
+            cells.append(_format_cell(float(row[name]), units, name))
+            cells.append("±" + _format_cell(float(row[f"{name}_se"]), units, name))
+        for name in stats if base else ():
+            cells += _diff_cell(row, name, str(table[name].attrs.get("units", "")))
+        cells.append(_verdict(row, frontier))
+        body.append(cells)
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    text_cols = 1 + len(keys)
+
+    def line(cells: list[str]) -> str:
+        out = [
+            c.ljust(w) if 0 < i < text_cols or i == len(cells) - 1 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(out).rstrip()
+
+    total = int(table.attrs.get("rows", table.sizes["rank"]))
+    trials = int(ds.sizes.get("trial", 0))
+    years = int(ds.sizes.get("year", 1))
+    rule_line = "-" * len(line(header))
+    what = "designs" if keys == ["design"] else "rows"
+    out = [
+        f"{source}: {total:,} {what} weighed for the {table.attrs['party']} on "
+        f"{', '.join(stats)} ({trials:,} trials x {years} year{'s' if years != 1 else ''})"
+        + (f"; differences from {base}" if base else ""),
+        line(header),
+        rule_line,
+        *(line(r) for r in body),
+        rule_line,
+    ]
+    if len(body) < total:
+        out.append(
+            f"... {total - len(body):,} more rows: --top {total} prints them all, --csv FILE "
+            "writes them."
+        )
+    out.append(f"Rule: {table.attrs['rule']}")
+    if frontier:
+        out.append(
+            f"frontier: no other row is at least as good on both {stats[0]} and {stats[1]} "
+            "and better on one."
+        )
+    out.append("SE: Monte Carlo standard error (95% interval about ±2 SE).")
+    if base:
+        out.append(
+            f"_diff: the row minus {base} in the same simulated years, with its paired SE; "
+            "~ marks a difference within Monte Carlo error."
+        )
+    return "\n".join(out)
 
 
 def _open_results(path: Path) -> xr.Dataset:
@@ -812,25 +1034,39 @@ def _format_ranking(ds: xr.Dataset, table: xr.Dataset, source: Path, rows: int) 
     return "\n".join(out)
 
 
-def _write_ranking_csv(table: xr.Dataset, path: Path) -> None:
-    """Every row of a ranking as CSV (unrounded), written atomically."""
-    import csv
-
-    from simsettle._atomic import atomic_path
+def _ranking_columns(table: xr.Dataset) -> list[Any]:
+    """The columns of a ranking or decision (:mod:`simsettle.report.export`), in order: rank,
+    design and sweep coordinates, the statistics, then the design parameters."""
+    from simsettle.report.export import dataset_columns
 
     keys, others = _row_coords(table)
-    columns = ["rank", *keys, *(str(v) for v in table.data_vars), *others]
-    values = [table[c].values for c in columns]
-    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(columns)
-        for i in range(table.sizes["rank"]):
-            writer.writerow([_csv_value(v[i]) for v in values])
+    return dataset_columns(table, ["rank", *keys, *table.data_vars, *others])
 
 
-def _csv_value(value: object) -> object:
-    item = getattr(value, "item", None)
-    return item() if callable(item) else value
+def _write_ranking_csv(table: xr.Dataset, path: Path) -> None:
+    """Every row of a ranking as CSV (unrounded, units in the header), written atomically."""
+    from simsettle.report.export import write_csv
+
+    write_csv(_ranking_columns(table), path)
+
+
+def _write_ranking_xlsx(ds: xr.Dataset, table: xr.Dataset, path: Path) -> None:
+    """A ranking as an Excel workbook, with the rule and the run's facts on a notes sheet."""
+    from simsettle.report.export import write_xlsx
+
+    notes = {
+        "results": str(ds.attrs.get("title", "")),
+        "scenario_sha256": str(ds.attrs.get("scenario_sha256", "")),
+        "seed": str(ds.attrs.get("seed", "")),
+        "trials": str(ds.sizes.get("trial", "")),
+        "years": str(ds.sizes.get("year", "")),
+        "party": str(table.attrs.get("party", "")),
+        "statistics": str(table.attrs.get("decided_by", table.attrs.get("ranked_by", ""))),
+        "rule": str(table.attrs.get("rule", "sorted on the statistics in turn")),
+        "baseline": str(table.attrs.get("baseline", "")),
+        "simsettle": __version__,
+    }
+    write_xlsx({"compare": _ranking_columns(table)}, path, notes)
 
 
 @app.command()

@@ -271,6 +271,7 @@ def decide(
     *,
     party: Party = "provider",
     limit: Limit | None = None,
+    baseline: str | None = None,
     var: str = "settlement",
     dim: str | Sequence[Hashable] = DEFAULT_DIMS,
     designs: Sequence[str] | None = None,
@@ -304,6 +305,9 @@ def decide(
         A limit on one statistic, kept where the statistic is on the party's good side of the
         value (``("var_provider_95", 3e6)``: a 1-in-20 loss of at most $3M). Added to the
         statistics if ``by`` lacks it.
+    baseline : str, optional
+        Also give each row's difference from this design (in the same cell of a sweep) on
+        every statistic, with its paired standard error, as :func:`paired` does.
     var, dim, designs, z
         As for :func:`paired`.
 
@@ -313,9 +317,10 @@ def decide(
         Dimension ``rank`` (1 = first), with coordinates ``design`` and any sweep's. Variables:
         each statistic and its ``_se``; ``dominated`` (bool), ``dominated_by`` (the rows that
         dominate it, comma-separated), ``on_frontier`` (bool, with two or more statistics)
-        and, with a limit, ``limit_status`` (``kept``, ``within error`` or ``broken``).
-        Attributes: ``rule`` (the rule in words), ``party``, ``decided_by``, ``z`` and
-        ``limit``.
+        and, with a limit, ``limit_status`` (``kept``, ``within error`` or ``broken``); with
+        a baseline, ``<s>_diff``, ``<s>_diff_se`` and ``<s>_within_error`` for each
+        statistic. Attributes: ``rule`` (the rule in words), ``party``, ``decided_by``, ``z``,
+        ``limit`` and ``baseline``.
 
     Examples
     --------
@@ -353,7 +358,7 @@ def decide(
             "are better one way (mean, quantiles, value-at-risk, probabilities of paying or "
             "receiving, stop_loss_net)"
         )
-    ds = _select(ds, designs, None)
+    ds = _select(ds, designs, baseline)
     s = sample(ds, var, dim)
     probes = [
         p for _, e, lv in rows if e.probes is not None and lv is not None for p in e.probes(s, lv)
@@ -361,6 +366,7 @@ def decide(
     if probes:
         s.quantiles(probes, "linear")
     row_dims: list[Hashable] = [d for d in s.x.dims if d not in s.dims]
+    diffs: dict[Hashable, xr.DataArray] = {}
     values: list[xr.DataArray] = []
     ses: list[xr.DataArray] = []
     flat_v: list[npt.NDArray[np.float64]] = []
@@ -372,6 +378,13 @@ def decide(
         _, psi = entry.influence(ds, s, level)
         values.append(value)
         ses.append(se)
+        if baseline is not None:
+            column = rows[len(values) - 1][0]
+            diff = value - value.sel(design=baseline)
+            diff_se = cluster_se(psi - psi.sel(design=baseline), s.within)
+            diffs[f"{column}_diff"] = _flat(diff, row_dims)
+            diffs[f"{column}_diff_se"] = _flat(diff_se, row_dims)
+            diffs[f"{column}_within_error"] = _flat(abs(diff) <= z * diff_se, row_dims)
         flat_v.append(np.asarray(_flat(value, row_dims).values, dtype=np.float64))
         flat_psi.append(_flat(psi, row_dims).compute())
     n = flat_v[0].size
@@ -418,6 +431,27 @@ def decide(
     for (column, _, _), value, se in zip(rows, values, ses, strict=True):
         data[column] = _flat(value, row_dims)
         data[f"{column}_se"] = _flat(se, row_dims)
+    for column, _, _ in rows if baseline is not None else ():
+        text, units = str(data[column].attrs["long_name"]), str(data[column].attrs["units"])
+        data[f"{column}_diff"] = _with(
+            diffs[f"{column}_diff"],
+            f"{text}: design minus baseline",
+            units,
+            f"The row's {text} minus that of the baseline design {baseline} in the same cell, "
+            "on the same simulated years.",
+        )
+        data[f"{column}_diff_se"] = _with(
+            diffs[f"{column}_diff_se"],
+            f"paired Monte Carlo standard error of the difference in {text}",
+            units,
+            "Trial-clustered standard error of the difference (common random numbers).",
+        )
+        data[f"{column}_within_error"] = _with(
+            diffs[f"{column}_within_error"],
+            f"difference in {text} within Monte Carlo error",
+            "1",
+            f"True where |difference| <= {z:.3g} paired standard errors.",
+        )
     rule = _rule_text([c for c, _, _ in rows], party, limit, z)
     data["dominated"] = xr.DataArray(
         dominated,
@@ -490,6 +524,7 @@ def decide(
         "decided_by": ", ".join(c for c, _, _ in rows),
         "z": z,
         "limit": "" if limit is None else f"{limit_name} {float(limit[1]):.10g}",
+        "baseline": baseline or "",
         "row_dims": " ".join(map(str, row_dims)),
         "source_variable": var,
         **source_attrs(ds),
