@@ -1082,18 +1082,45 @@ def report(
         ),
     ] = None,
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write report.pdf.")] = True,
+    party: Annotated[
+        Party,
+        typer.Option("--for", help="Whose decision the first page leads with."),
+    ] = Party.provider,
+    sensitivity: Annotated[
+        bool,
+        typer.Option(
+            "--sensitivity/--no-sensitivity",
+            help="Work out what would change the answer: from the sweep, or by simulating "
+            "the scenario again with the cost trend, its volatility and the member count "
+            "moved (up to 1,000 trials each; seconds).",
+        ),
+    ] = True,
+    csv_out: Annotated[
+        bool,
+        typer.Option(
+            "--csv", help="Also write the report's tables as CSV files (units in headers)."
+        ),
+    ] = False,
+    xlsx_out: Annotated[
+        bool,
+        typer.Option("--xlsx", help="Also write the report's tables as report.xlsx."),
+    ] = False,
 ) -> None:
     """Write the committee report (self-contained HTML, its PDF, chart PNGs); print a summary.
 
-    report.html is one file (charts embedded, no scripts, nothing fetched): the run's facts,
-    a paragraph per design in plain words, the key figures with their Monte Carlo standard
-    errors, whether the trial count is enough, the charts and the scenario; report.pdf is the
-    same on US Letter pages.
+    report.html is one file (charts embedded, no scripts, nothing fetched). It opens with a
+    recommendation: the designs side by side in dollars and percent of benchmark, each one's
+    difference from the first design with its paired standard error, which designs are
+    dominated and why (the rule of simsettle compare), the mean/1-in-20-loss frontier chart
+    and what would change the answer. Then the run's facts, a paragraph per design in plain
+    words, the key figures with their Monte Carlo standard errors, whether the trial count is
+    enough, the charts and the scenario; report.pdf is the same on US Letter pages.
 
     Example:
 
     \b
       simsettle report results.nc -o report/
+      simsettle report results.nc -o report/ --for payer --xlsx
       simsettle report results.nc -o report/ --design two_sided --no-pdf
     """
     from simsettle.report import format_summary, write_report
@@ -1103,7 +1130,16 @@ def report(
         _err(f"{out}: exists and is not a directory")
         raise typer.Exit(EXIT_USAGE)
     with _exit_on((ValueError, EXIT_USAGE, "error: "), _write_failure(out, "the report")):
-        paths = write_report(ds, out, design=design or None, pdf=pdf)
+        paths = write_report(
+            ds,
+            out,
+            design=design or None,
+            pdf=pdf,
+            party=party.value,
+            sensitivity=sensitivity,
+            csv=csv_out,
+            xlsx=xlsx_out,
+        )
     typer.echo(format_summary(ds.sel(design=list(dict.fromkeys(design))) if design else ds))
     for p in paths:
         typer.echo(f"wrote {p}")

@@ -31,6 +31,7 @@ def test_write_report_files(ds: xr.Dataset, tmp_path: Path) -> None:
     assert [p.name for p in paths] == [
         "report.html",
         "report.pdf",
+        "frontier.png",
         "distribution_upside_only.png",
         "distribution_two_sided.png",
         "distribution_two_sided_capped.png",
@@ -75,7 +76,8 @@ def test_write_report_sanitises_labels(ds: xr.Dataset, tmp_path: Path) -> None:
         assert p.parent == tmp_path
         assert re.fullmatch(r"[A-Za-z0-9_.-]+\.png", p.name), p.name
         assert p.exists()
-    assert names[:3] == [
+    assert names[0] == "frontier.png"
+    assert names[1:4] == [
         "distribution_up_side.png",
         "distribution_up_side-2.png",
         "distribution_MSSP_50_.png",

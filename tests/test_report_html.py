@@ -153,16 +153,24 @@ def test_html_is_well_formed_and_self_contained(page: Page, report: Report) -> N
     assert "http://" not in html
     assert "https://" not in html
     sections = [a["id"] for t, a in page.tags if t == "section" and "id" in a]
-    assert sections == ["run", "summary", "figures", "precision", "charts", "scenario"]
+    assert sections == [
+        "recommendation",
+        "run",
+        "summary",
+        "figures",
+        "precision",
+        "charts",
+        "scenario",
+    ]
 
 
 def test_one_png_per_chart(page: Page, report: Report) -> None:
     imgs = [a for t, a in page.tags if t == "img"]
-    # three distributions, the exceedance curves and the comparison (no payoff curves, one
-    # year, no participants, no sweep in this Dataset)
-    assert len(imgs) == len(report.charts) == len(DESIGNS) + 2
+    # the frontier (in the recommendation), three distributions, the exceedance curves and
+    # the comparison (no payoff curves, one year, no participants, no sweep in this Dataset)
+    assert len(imgs) == len(report.charts) == len(DESIGNS) + 3
     keys = [c.key for c in report.charts]
-    assert keys == [*(f"distribution_{d}" for d in DESIGNS), "exceedance", "compare"]
+    assert keys == ["frontier", *(f"distribution_{d}" for d in DESIGNS), "exceedance", "compare"]
     for a in imgs:
         src = a["src"]
         assert src is not None
@@ -182,8 +190,8 @@ def test_one_png_per_chart(page: Page, report: Report) -> None:
 
 
 def test_tables_have_a_row_per_design_and_every_figure_its_se(page: Page) -> None:
-    assert set(page.tables) == {"settlement", "tail", "probabilities", "precision"}
-    for key in ("settlement", "tail", "probabilities"):
+    assert set(page.tables) == {"decision", "settlement", "tail", "probabilities", "precision"}
+    for key in ("decision", "settlement", "tail", "probabilities"):
         rows = page.tables[key]
         assert len(rows) == len(DESIGNS)
         for row in rows:
@@ -335,6 +343,7 @@ def test_charts_follow_the_data() -> None:
     years = make_participant_dataset(n_trials=100, n_years=3)
     keys = [key for key, *_ in _chart_plan(years, years, [])]
     assert keys == [
+        "frontier",
         *(f"distribution_{d}" for d in DESIGNS),
         "exceedance",
         "compare",
@@ -378,12 +387,12 @@ def test_pdf(report: Report, tmp_path: Path) -> None:
     data = path.read_bytes()
     assert data.startswith(b"%PDF-")
     assert data.rstrip().endswith(b"%%EOF")
-    # 1 run facts and words, 2 key figures, 3 precision; 4-5 the three distributions, two to
-    # a page; 6 the wide exceedance chart on a landscape page of its own; 7 the comparison;
-    # 8 the scenario
-    assert _pdf_pages(data) == len(compose_pages(report)) == 8
+    # 1 the recommendation, 2 run facts and words, 3 key figures, 4 precision; 5 the frontier
+    # chart (no room left for it on page 1), 6-7 the three distributions; 8 the wide
+    # exceedance chart on a landscape page of its own; 9 the comparison; 10 the scenario
+    assert _pdf_pages(data) == len(compose_pages(report)) == 10
     boxes = re.findall(rb"/MediaBox \[ ?0 0 (\d+) (\d+) ?\]", data)
-    assert boxes == [(b"612", b"792")] * 5 + [(b"792", b"612")] + [(b"612", b"792")] * 2
+    assert boxes == [(b"612", b"792")] * 7 + [(b"792", b"612")] + [(b"612", b"792")] * 2
     again = write_pdf(report, tmp_path)  # a directory: report.pdf in it
     assert again == tmp_path / "report.pdf"
     assert again.read_bytes() == data  # reproducible

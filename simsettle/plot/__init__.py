@@ -26,6 +26,8 @@ The figures:
 - :func:`fig_fan`: median and 50%/90% bands over the performance years of an agreement, of the
   settlement and of benchmark against actual spend;
 - :func:`fig_payoff`: payoff diagram of each design's terms;
+- :func:`fig_frontier`: mean settlement against a party's 1-in-20 loss, with the efficient
+  frontier and the dominated designs marked (:func:`simsettle.stats.decide`);
 - :func:`fig_participants`: payout distribution of each participant practice;
 - :func:`fig_tornado`, :func:`fig_heatmap`: sensitivities from a parameter sweep (a Dataset with
   the sweep dimensions listed in ``ds.attrs["sweep_dims"]``).
@@ -51,6 +53,7 @@ from simsettle.plot._style import (
 
 if TYPE_CHECKING:
     from simsettle.plot.compare import fig_compare, fig_fan, fig_participants
+    from simsettle.plot.decision import fig_frontier
     from simsettle.plot.figures import fig_distribution, fig_exceedance, fig_payoff
     from simsettle.plot.sweeps import fig_heatmap, fig_tornado
 
@@ -61,6 +64,7 @@ __all__ = [
     "fig_distribution",
     "fig_exceedance",
     "fig_fan",
+    "fig_frontier",
     "fig_heatmap",
     "fig_participants",
     "fig_payoff",
@@ -76,6 +80,7 @@ _LAZY = {
     "fig_distribution": "simsettle.plot.figures",
     "fig_exceedance": "simsettle.plot.figures",
     "fig_fan": "simsettle.plot.compare",
+    "fig_frontier": "simsettle.plot.decision",
     "fig_heatmap": "simsettle.plot.sweeps",
     "fig_participants": "simsettle.plot.compare",
     "fig_payoff": "simsettle.plot.figures",

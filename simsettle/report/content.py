@@ -31,6 +31,10 @@ import xarray as xr
 
 from simsettle._version import __version__
 from simsettle.plot._style import design_colors, format_money, format_percent
+from simsettle.report._types import Estimate, KeyTable
+from simsettle.report.decision import Recommendation, recommend
+from simsettle.report.sensitivity import Sensitivity
+from simsettle.report.sensitivity import sensitivity as find_sensitivity
 from simsettle.results import sweep_base
 from simsettle.stats import convergence, describe
 
@@ -58,30 +62,6 @@ _MAX_PANELS = 2  # designs per multi-panel chart (fan, tornado, heat map) before
 
 
 # ------------------------------------------------------------------------------ content
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """One figure of a table: its text and the text of its Monte Carlo standard error.
-
-    ``se`` is ``None`` for a cell that holds no estimate (``text`` then says why, such as
-    ``"—"`` for a design without stop-loss).
-    """
-
-    text: str
-    se: str | None
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class KeyTable:
-    """A table with one row per design: ``rows`` holds ``(design, cells)``."""
-
-    key: str
-    title: str
-    caption: str
-    columns: tuple[str, ...]
-    rows: tuple[tuple[str, tuple[Estimate, ...]], ...]
 
 
 @dataclass(frozen=True)
@@ -123,6 +103,8 @@ class Report:
     charts: tuple[Chart, ...]
     scenario_yaml: str | None
     generator: str
+    #: The first page: designs side by side, dominance, what would change the answer.
+    recommendation: Recommendation | None = None
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -612,15 +594,22 @@ _CAPTIONS: dict[str, str] = {
     "(inside the minimum savings/loss corridor) are left out of the bars: the box gives their "
     "share, the chances of receiving and of paying, and the mean with its Monte Carlo "
     "standard error.",
-    "distribution_again": "Read as Figure 1: bars are shares of simulated years, right of the "
-    "dashed line the provider receives, left of it the provider pays; the box gives the share "
-    "of years at exactly zero, the chances of receiving and paying, and the mean.",
+    "distribution_again": "Read as the first distribution chart: bars are shares of simulated "
+    "years, right of the dashed line the provider receives, left of it the provider pays; the "
+    "box gives the share of years at exactly zero, the chances of receiving and paying, and "
+    "the mean.",
     "exceedance": "How bad (left) and how good (right) a year can get for the provider. For "
     "an amount X on the horizontal axis, a curve gives the chance that the provider pays "
     "(left) or receives (right) at least X in a performance year; the vertical axis is "
     "logarithmic. Dotted guides mark 1 year in 10, 20 and 100, and a dot marks where a "
     "design's curve crosses a guide: the amount below the dot is exceeded that often. A curve "
     "further right is a heavier tail; a design that never pays has no curve on the left.",
+    "frontier": "Each design's mean settlement per year against the party's 1-in-20 loss "
+    "(value-at-risk 95%), with bars of ±1.96 Monte Carlo standard errors. Filled points are on "
+    "the efficient frontier; a hollow point is dominated: another design is better on one of "
+    "the two and no worse on the other, beyond the paired Monte Carlo error of the "
+    "difference (which is smaller than the bars suggest: every design settles the same "
+    "simulated years).",
     "compare": "The designs side by side on one money axis, one row each. The shaded shape "
     "is the spread of the non-zero settlements (every shape scaled to the same height: compare "
     "shapes, not areas); the bar on the zero line is the share of years settled at exactly "
@@ -682,7 +671,10 @@ def _groups(items: Sequence[str], size: int) -> list[list[str]]:
 
 
 def _chart_plan(
-    ds: xr.Dataset, view: xr.Dataset, sweep: Sequence[str]
+    ds: xr.Dataset,
+    view: xr.Dataset,
+    sweep: Sequence[str],
+    party: Literal["provider", "payer"] = "provider",
 ) -> list[tuple[str, str, str, Callable[[], Figure]]]:
     """``(key, title, caption, make)`` for every chart the report shows, in order."""
     from simsettle.plot import (
@@ -690,6 +682,7 @@ def _chart_plan(
         fig_distribution,
         fig_exceedance,
         fig_fan,
+        fig_frontier,
         fig_heatmap,
         fig_participants,
         fig_payoff,
@@ -715,6 +708,13 @@ def _chart_plan(
                 partial(make, design=group),
             )
 
+    if len(designs) >= 2:
+        add(
+            "frontier",
+            f"Mean settlement against the {party}'s 1-in-20 loss",
+            _CAPTIONS["frontier"],
+            lambda: fig_frontier(view, party=party),
+        )
     for i, (d, stem) in enumerate(zip(designs, _unique_stems(designs), strict=True)):
         add(
             f"distribution_{stem}",
@@ -785,6 +785,9 @@ def build_report(
     prob_precision: float = 0.02,
     confidence: float = 0.95,
     dpi: int = CHART_DPI,
+    party: Literal["provider", "payer"] = "provider",
+    sensitivity: bool = True,
+    sensitivity_trials: int = 1000,
 ) -> Report:
     """Work out what the committee report says about a results Dataset.
 
@@ -808,6 +811,13 @@ def build_report(
         Confidence level of the half-widths.
     dpi : int, default :data:`CHART_DPI`
         Resolution of the chart PNGs.
+    party : {"provider", "payer"}, default "provider"
+        Whose decision the first page leads with (:func:`simsettle.stats.decide`).
+    sensitivity : bool, default True
+        Find what would change the answer (:func:`simsettle.report.sensitivity.sensitivity`):
+        from the sweep, or else by simulating the recorded scenario again with a few inputs
+        moved, with at most ``sensitivity_trials`` trials each (seconds for a typical
+        scenario). Only with two or more designs.
 
     Returns
     -------
@@ -899,7 +909,7 @@ def build_report(
 
     rendered: list[Chart] = []
     if charts:
-        for key, title, caption, make in _chart_plan(ds, view, sweep):
+        for key, title, caption, make in _chart_plan(ds, view, sweep, party):
             png, w, h = _png(make(), dpi)
             rendered.append(Chart(key, title, caption, png, w, h))
 
@@ -909,6 +919,14 @@ def build_report(
         f"Settlement risk report · {n} design{'s' if n != 1 else ''} · {trials:,} trials × "
         f"{n_years} performance year{'s' if n_years != 1 else ''} · seed {_attr(ds, 'seed')}"
     )
+    recommendation = None
+    if len(designs) >= 2:
+        found: tuple[list[Sensitivity], str] = ([], "")
+        if sensitivity:
+            found = find_sensitivity(ds, party=party, trials=sensitivity_trials)
+        recommendation = recommend(
+            view, party=party, sensitivities=found[0], sensitivity_note=found[1]
+        )
     yaml = ds.attrs.get("scenario_yaml")
     return Report(
         title=title,
@@ -922,4 +940,5 @@ def build_report(
         charts=tuple(rendered),
         scenario_yaml=str(yaml) if yaml is not None else None,
         generator=f"simsettle {__version__}",
+        recommendation=recommendation,
     )

@@ -20,6 +20,7 @@ import xarray as xr
 from simsettle._atomic import write_bytes
 from simsettle.report._files import target_file
 from simsettle.report.content import Chart, DesignText, Estimate, KeyTable, Report, build_report
+from simsettle.report.decision import Recommendation
 
 __all__ = ["render_html", "write_html"]
 
@@ -60,6 +61,9 @@ table.key td.empty { color: #8a8f96; }
 table.verdicts thead th { text-align: left; }
 table.verdicts td { white-space: normal; text-align: left; }
 table.verdicts td.flag { white-space: nowrap; }
+ul.reasons { margin: 8px 0 10px; padding-left: 22px; max-width: 900px; }
+ul.reasons li { margin: 3px 0; }
+#recommendation table.key td { white-space: normal; }
 .ok { color: #00704a; font-weight: 600; }
 .short { color: #b23c00; font-weight: 600; }
 .tablewrap { overflow-x: auto; }
@@ -97,6 +101,7 @@ _PAGE = Template(
 <h1>$title</h1>
 <p class="subtitle">$subtitle</p>
 </header>
+$recommendation
 <section id="run">
 <h2>The run</h2>
 <table class="facts">
@@ -165,7 +170,9 @@ def _cell(e: Estimate) -> str:
 def _table(t: KeyTable, colors: dict[str, str]) -> str:
     head = "".join(f'<th scope="col">{escape(c)}</th>' for c in t.columns)
     body = "\n".join(
-        f'<tr><th scope="row">{_label(d, colors.get(d, "#777"))}</th>'
+        '<tr><th scope="row">'
+        + (_label(d, colors.get(d, "#777")) if t.row_label == "Design" else escape(d))
+        + "</th>"
         + "".join(_cell(c) for c in cells)
         + "</tr>"
         for d, cells in t.rows
@@ -174,9 +181,34 @@ def _table(t: KeyTable, colors: dict[str, str]) -> str:
         f'<h3 id="table-{escape(t.key)}">{escape(t.title)}</h3>\n'
         f'<div class="tablewrap"><table class="key" data-table="{escape(t.key)}">\n'
         f"<caption>{escape(t.caption)}</caption>\n"
-        f'<thead><tr><th scope="col">Design</th>{head}</tr></thead>\n'
+        f'<thead><tr><th scope="col">{escape(t.row_label)}</th>{head}</tr></thead>\n'
         f"<tbody>\n{body}\n</tbody>\n</table></div>"
     )
+
+
+def _recommendation(r: Recommendation, colors: dict[str, str], figure: str) -> str:
+    """The first section: the decision in words, the designs side by side, why the dominated
+    ones are, the frontier chart and what would change the answer."""
+    parts = [
+        '<section id="recommendation">',
+        "<h2>Recommendation</h2>",
+        "<p>" + " ".join(escape(t) for t in r.headline) + "</p>",
+        _table(r.table, colors),
+    ]
+    if r.reasons:
+        parts.append('<ul class="reasons">')
+        parts += [f"<li>{escape(t)}</li>" for t in r.reasons]
+        parts.append("</ul>")
+    parts.append(f'<p class="note"><strong>Rule.</strong> {escape(r.rule)}</p>')
+    if figure:
+        parts.append(figure)
+    if r.sensitivity is not None:
+        parts.append("<p>" + " ".join(escape(t) for t in r.sensitivity_text) + "</p>")
+        parts.append(_table(r.sensitivity, colors))
+    elif r.sensitivity_note:
+        parts.append(f'<p class="note">{escape(r.sensitivity_note)}</p>')
+    parts.append("</section>")
+    return "\n".join(parts)
 
 
 def _verdicts(designs: tuple[DesignText, ...]) -> str:
@@ -228,10 +260,18 @@ def render_html(report: Report) -> str:
         external resource.
     """
     colors = {d.design: d.color for d in report.designs}
+    numbered = list(enumerate(report.charts, start=1))
+    first = [(i, c) for i, c in numbered if c.key == "frontier"]
+    rest = [(i, c) for i, c in numbered if c.key != "frontier"]
     charts = ""
-    if report.charts:
-        figures = "\n".join(_figure(c, i + 1) for i, c in enumerate(report.charts))
+    if rest:
+        figures = "\n".join(_figure(c, i) for i, c in rest)
         charts = f'<section id="charts">\n<h2>Charts</h2>\n{figures}\n</section>'
+    recommendation = ""
+    if report.recommendation is not None:
+        recommendation = _recommendation(
+            report.recommendation, colors, "\n".join(_figure(c, i) for i, c in first)
+        )
     scenario = ""
     if report.scenario_yaml is not None:
         scenario = (
@@ -242,6 +282,7 @@ def render_html(report: Report) -> str:
     return _PAGE.substitute(
         generator=escape(report.generator),
         title=escape(report.title),
+        recommendation=recommendation,
         css=_CSS,
         subtitle=escape(report.subtitle),
         facts="\n".join(_fact_row(k, v) for k, v in report.facts),

@@ -90,6 +90,8 @@ class _Doc:
         self._metrics = TextToPath()
         self._fonts: dict[_Style, FontProperties] = {}
         self._widths: dict[tuple[str, _Style], float] = {}
+        #: keys of the charts already placed in the text (the first page's frontier chart)
+        self.placed: set[str] = set()
 
     # -- pages
 
@@ -270,6 +272,9 @@ def _front(doc: _Doc, report: Report) -> None:
     doc.y += 0.02
     doc.paragraph(report.subtitle, _SUB, after=0.05)
 
+    if report.recommendation is not None:
+        _recommendation(doc, report)
+        doc.new_page()
     doc.heading("The run")
     label_w = max(doc.measure(k, _Style(8.5, "bold")) for k, _ in report.facts) + 0.18
     for label, value in report.facts:
@@ -287,6 +292,35 @@ def _front(doc: _Doc, report: Report) -> None:
     for d in report.designs:
         _design_heading(doc, d, _H3)
         doc.paragraph(d.paragraph, _BODY, after=0.1)
+
+
+def _recommendation(doc: _Doc, report: Report) -> None:
+    """The first page: the decision in words, the designs side by side, why the dominated
+    ones are, the rule and what would change the answer."""
+    r = report.recommendation
+    assert r is not None
+    colors = {d.design: d.color for d in report.designs}
+    doc.heading("Recommendation")
+    doc.paragraph(" ".join(r.headline), _BODY, after=0.04)
+    _table(doc, r.table, colors)
+    for reason in r.reasons:
+        doc.paragraph(f"•{_NBSP}{reason}", _BODY, indent=0.12, after=0.03)
+    doc.paragraph(f"Rule: {r.rule}", _NOTE, after=0.06)
+    if r.sensitivity is not None:
+        doc.paragraph(" ".join(r.sensitivity_text), _BODY, after=0.02)
+        _table(doc, r.sensitivity, colors)
+    elif r.sensitivity_note:
+        doc.paragraph(r.sensitivity_note, _NOTE, after=0.06)
+    frontier = [(i, c) for i, c in enumerate(report.charts, start=1) if c.key == "frontier"]
+    for number, chart in frontier:
+        cap = _caption_height(doc, number, chart, doc.width)
+        scale = min(_fit_width(chart, doc.width), (doc.room() - cap - 0.2) / chart.height_in)
+        if scale < 0.55:  # too small to read here: it stays among the charts
+            continue
+        doc.y += 0.1
+        _draw_chart(doc, chart, scale)
+        _caption(doc, number, chart)
+        doc.placed.add(chart.key)
 
 
 def _design_heading(doc: _Doc, d: DesignText, style: _Style, suffix: str = "") -> None:
@@ -308,6 +342,7 @@ class _Columns:
 
 
 _PAD = 0.1  # inches between columns
+_NBSP = "\u00a0"
 
 
 def _fit_columns(doc: _Doc, table: KeyTable) -> _Columns:
@@ -325,13 +360,19 @@ def _fit_columns(doc: _Doc, table: KeyTable) -> _Columns:
         for j, title in enumerate(table.columns):
             cells = [cells[j] for _, cells in table.rows]
             need = max(
-                max(doc.measure(c.text, style) for c in cells),
+                # a cell without a standard error (a word, a verdict) may wrap
+                max(
+                    doc.measure(c.text, style)
+                    if c.se is not None
+                    else max(doc.measure(w, style) for w in c.text.split(" "))
+                    for c in cells
+                ),
                 max(doc.measure(c.se or "", se_style) for c in cells),
                 max(doc.measure(word, head) for word in title.split()),
             )
             widths.append(max(need, 0.6))
         design_need = max(
-            [doc.measure("Design", head)]
+            [doc.measure(table.row_label, head)]
             + [doc.measure(d, _Style(size, "bold")) + 0.19 for d, _ in table.rows]
         )
         room = doc.width - sum(w + _PAD for w in widths)
@@ -351,11 +392,42 @@ def _table_height(doc: _Doc, table: KeyTable) -> float:
     cols = _fit_columns(doc, table)
     head_h = max(len(h) for h in cols.headers) * cols.head_style.line + 0.06
     rows = 0.0
-    for design, _ in table.rows:
-        names = doc.wrap(design, cols.design_w - 0.19, _Style(cols.style.size, "bold"))
-        rows += max(len(names) * cols.style.line, cols.style.line + cols.se_style.line) + 0.08
+    for design, cells in table.rows:
+        rows += _row_height(doc, cols, table, design, cells)
     caption_h = len(doc.wrap(table.caption, doc.width, _CAPTION)) * _CAPTION.line + 0.16
     return 0.06 + _H3.line + 0.04 + head_h + 0.05 + rows + caption_h
+
+
+def _swatched(table: KeyTable) -> bool:
+    """Whether the rows are designs (with their colour swatch)."""
+    return table.row_label == "Design"
+
+
+def _row_names(doc: _Doc, cols: _Columns, table: KeyTable, name: str) -> list[str]:
+    indent = 0.19 if _swatched(table) else 0.0
+    return doc.wrap(name, cols.design_w - indent, _Style(cols.style.size, "bold"))
+
+
+def _word_lines(doc: _Doc, cols: _Columns, cell: Estimate, width: float) -> list[str]:
+    return doc.wrap(cell.text, width, _Style(cols.style.size, color=_LIGHT))
+
+
+def _row_height(
+    doc: _Doc, cols: _Columns, table: KeyTable, name: str, cells: Sequence[Estimate]
+) -> float:
+    words = max(
+        [
+            len(_word_lines(doc, cols, c, w))
+            for c, w in zip(cells, cols.widths, strict=True)
+            if c.se is None
+        ],
+        default=1,
+    )
+    names = len(_row_names(doc, cols, table, name))
+    return (
+        max(names * cols.style.line, cols.style.line + cols.se_style.line, words * cols.style.line)
+        + 0.08
+    )
 
 
 def _table(doc: _Doc, table: KeyTable, colors: dict[str, str]) -> None:
@@ -364,14 +436,11 @@ def _table(doc: _Doc, table: KeyTable, colors: dict[str, str]) -> None:
     head_h = head_lines * cols.head_style.line + 0.06
     title_h = _H3.line + 0.04
 
-    def row_lines(design: str) -> list[str]:
-        return doc.wrap(design, cols.design_w - 0.19, _Style(cols.style.size, "bold"))
-
     def header() -> None:
         doc.text(_MARGIN, doc.y, table.title, _H3)
         doc.y += title_h
         top = doc.y + (head_lines - 1) * cols.head_style.line
-        doc.text(_MARGIN, top, "Design", cols.head_style)
+        doc.text(_MARGIN, top, table.row_label, cols.head_style)
         x = _MARGIN + cols.design_w
         for width, lines in zip(cols.widths, cols.headers, strict=True):
             x += _PAD + width
@@ -383,10 +452,7 @@ def _table(doc: _Doc, table: KeyTable, colors: dict[str, str]) -> None:
         doc.rule(_MARGIN, _MARGIN + doc.width, doc.y, _RULE, 1.0)
         doc.y += 0.05
 
-    def row_height(names: list[str]) -> float:
-        return max(len(names) * cols.style.line, cols.style.line + cols.se_style.line) + 0.08
-
-    heights = [row_height(row_lines(d)) for d, _ in table.rows]
+    heights = [_row_height(doc, cols, table, d, c) for d, c in table.rows]
     whole = _table_height(doc, table)
     page = _LETTER[1] - 2 * _MARGIN - _FOOTER
     # keep the table on one page when it fits on one; else at least its first row
@@ -394,30 +460,32 @@ def _table(doc: _Doc, table: KeyTable, colors: dict[str, str]) -> None:
     doc.ensure(whole if whole <= page else title_h + head_h + 0.05 + first + 0.2)
     doc.gap(0.06)
     header()
-    for design, cells in table.rows:
-        names = row_lines(design)
-        row_h = row_height(names)
+    indent = 0.19 if _swatched(table) else 0.0
+    for (design, cells), row_h in zip(table.rows, heights, strict=True):
         if row_h > doc.room():
             doc.new_page()
             header()
-        doc.swatch(_MARGIN, doc.y, colors.get(design, "#777777"), cols.style.size)
+        if indent:
+            doc.swatch(_MARGIN, doc.y, colors.get(design, "#777777"), cols.style.size)
         y = doc.y
-        for name in names:
-            doc.text(_MARGIN + 0.19, y, name, _Style(cols.style.size, "bold"))
+        for name in _row_names(doc, cols, table, design):
+            doc.text(_MARGIN + indent, y, name, _Style(cols.style.size, "bold"))
             y += cols.style.line
         x = _MARGIN + cols.design_w
         for width, cell in zip(cols.widths, cells, strict=True):
             x += _PAD + width
-            _cell(doc, x, doc.y, cell, cols)
+            _cell(doc, x, doc.y, cell, cols, width)
         doc.y += row_h
         doc.rule(_MARGIN, _MARGIN + doc.width, doc.y - 0.04, _HAIR, 0.5)
     doc.y += 0.04
     doc.paragraph(table.caption, _CAPTION, after=0.12)
 
 
-def _cell(doc: _Doc, x: float, y: float, cell: Estimate, cols: _Columns) -> None:
+def _cell(doc: _Doc, x: float, y: float, cell: Estimate, cols: _Columns, width: float) -> None:
     if cell.se is None:
-        doc.text(x, y, cell.text, _Style(cols.style.size, color=_LIGHT), ha="right")
+        for line in _word_lines(doc, cols, cell, width):
+            doc.text(x, y, line, _Style(cols.style.size, color=_LIGHT), ha="right")
+            y += cols.style.line
         return
     doc.text(x, y, cell.text, cols.style, ha="right")
     doc.text(x, y + cols.style.line, cell.se, cols.se_style, ha="right")
@@ -481,7 +549,9 @@ def _caption_height(doc: _Doc, number: int, chart: Chart, width: float) -> float
     return 0.12 + (len(lines) + extra) * _CAPTION.line + 0.3
 
 
-def _plan_charts(doc: _Doc, charts: Sequence[Chart]) -> list[tuple[bool, list[int], float]]:
+def _plan_charts(
+    doc: _Doc, charts: Sequence[Chart], first: int = 1
+) -> list[tuple[bool, list[int], float]]:
     """Pages of charts: ``(landscape, chart indices, shrink)``.
 
     A chart wider than the portrait text width gets a landscape page of its own; the others
@@ -496,7 +566,7 @@ def _plan_charts(doc: _Doc, charts: Sequence[Chart]) -> list[tuple[bool, list[in
 
     def shrink(indices: list[int], first_page: bool) -> float:
         avail = ph - 2 * _MARGIN - _FOOTER - (heading if first_page else 0.0)
-        caps = sum(_caption_height(doc, i + 1, charts[i], width) for i in indices)
+        caps = sum(_caption_height(doc, i + first, charts[i], width) for i in indices)
         heights = sum(charts[i].height_in * _fit_width(charts[i], width) for i in indices)
         return min(1.0, (avail - caps) / heights) if heights > 0 else 1.0
 
@@ -517,10 +587,9 @@ def _plan_charts(doc: _Doc, charts: Sequence[Chart]) -> list[tuple[bool, list[in
     return pages
 
 
-def _charts(doc: _Doc, charts: Sequence[Chart]) -> None:
-    from matplotlib.image import imread
-
-    for n, (landscape, indices, shrink) in enumerate(_plan_charts(doc, charts)):
+def _charts(doc: _Doc, charts: Sequence[Chart], first: int = 1) -> None:
+    """The charts section; ``first`` is the first chart's figure number."""
+    for n, (landscape, indices, shrink) in enumerate(_plan_charts(doc, charts, first)):
         doc.new_page("charts", landscape=landscape)
         if n == 0:
             doc.text(_MARGIN, doc.y, "Charts", _H2)
@@ -531,20 +600,27 @@ def _charts(doc: _Doc, charts: Sequence[Chart]) -> None:
             chart = charts[i]
             scale = _fit_width(chart, doc.width) * shrink
             if landscape:
-                cap = _caption_height(doc, i + 1, chart, doc.width)
+                cap = _caption_height(doc, i + first, chart, doc.width)
                 scale = min(scale, (doc.bottom - doc.y - cap) / chart.height_in)
-            w, h = chart.width_in * scale, chart.height_in * scale
-            assert doc.fig is not None
-            pixels = np.asarray(imread(io.BytesIO(chart.png)))
-            rgb = np.round(pixels[..., :3] * 255.0).astype(np.uint8)
-            pw, ph = doc.size
-            x = _MARGIN + (doc.width - w) / 2.0
-            ax = doc.fig.add_axes((x / pw, 1.0 - (doc.y + h) / ph, w / pw, h / ph))
-            ax.imshow(rgb, interpolation="none", aspect="auto")
-            ax.set_axis_off()
-            doc.y += h + 0.12
-            _caption(doc, i + 1, chart)
+            _draw_chart(doc, chart, scale)
+            _caption(doc, i + first, chart)
             doc.y += 0.3
+
+
+def _draw_chart(doc: _Doc, chart: Chart, scale: float) -> None:
+    """The chart's PNG at ``scale``, centred at the cursor; the cursor moves below it."""
+    from matplotlib.image import imread
+
+    w, h = chart.width_in * scale, chart.height_in * scale
+    assert doc.fig is not None
+    pixels = np.asarray(imread(io.BytesIO(chart.png)))
+    rgb = np.round(pixels[..., :3] * 255.0).astype(np.uint8)
+    pw, ph = doc.size
+    x = _MARGIN + (doc.width - w) / 2.0
+    ax = doc.fig.add_axes((x / pw, 1.0 - (doc.y + h) / ph, w / pw, h / ph))
+    ax.imshow(rgb, interpolation="none", aspect="auto")
+    ax.set_axis_off()
+    doc.y += h + 0.12
 
 
 def _caption(doc: _Doc, number: int, chart: Chart) -> None:
@@ -608,7 +684,9 @@ def compose_pages(report: Report) -> list[Figure]:
     doc = _Doc()
     _front(doc, report)
     _figures(doc, report)
-    _charts(doc, report.charts)
+    # a chart placed on the first page keeps its number but is not repeated
+    # (the frontier chart is the first of the charts)
+    _charts(doc, [c for c in report.charts if c.key not in doc.placed], 1 + len(doc.placed))
     if report.scenario_yaml is not None:
         _scenario(doc, report.scenario_yaml)
     _footers(doc, report)
