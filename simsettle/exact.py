@@ -169,6 +169,20 @@ def not_exact(scenario: Scenario) -> list[str]:
         terms = compile_terms(design)
         if terms.capitation_pmpm is not None:
             why.append((True, f"designs.{design.name}.capitation_pmpm: not supported"))
+        for key, layer in (
+            ("stop_loss", terms.stop_loss),
+            ("aggregate_stop_loss", terms.aggregate_stop_loss),
+        ):
+            if layer is None:
+                continue
+            if layer.premium_pmpm is not None or layer.premium_annual is not None:
+                why.append(
+                    (True, f"designs.{design.name}.{key}: a quoted premium is not supported")
+                )
+            if layer.borne_by != "settlement":
+                why.append(
+                    (True, f"designs.{design.name}.{key}.borne_by: provider is not supported")
+                )
     return [reason for bad, reason in why if bad]
 
 

@@ -208,3 +208,26 @@ def test_written_files_honour_the_umask(small: Path, tmp_path: Path) -> None:
     for path in (results, table, report / "report.html"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
     assert xr.open_dataset(results).sizes["trial"] == 8
+
+
+# --------------------------------------------------------------------------------------------
+# tables
+
+
+def test_to_dataframe_keeps_design_parameters_out_unless_asked(small: Path) -> None:
+    ds = simsettle.simulate(small, trials=4, progress=False)
+    long = ds.settle.to_dataframe(["settlement", "savings_rate"])
+    assert list(long.columns) == ["settlement", "savings_rate"]
+    assert long.index.names == ["design", "trial", "year"]
+    assert len(long) == ds.sizes["design"] * 4 * ds.sizes["year"]
+    wide = ds.settle.to_dataframe("settlement", parameters=True)
+    assert {"kind", "min_savings_rate", "shared_savings_rate"} <= set(wide.columns)
+    params = ds.settle.design_parameters()
+    assert list(params.index) == [str(d) for d in ds["design"].values]
+    assert "settlement" not in params.columns
+    np.testing.assert_array_equal(
+        long["settlement"].to_numpy(),
+        ds["settlement"].transpose("design", "trial", "year").values.ravel(),
+    )
+    with pytest.raises(KeyError, match="no variable 'nope'"):
+        ds.settle.to_dataframe("nope")

@@ -40,8 +40,9 @@ def fig_frontier(
     design: str | Sequence[str] | None = None,
     ax: Axes | None = None,
     party: Literal["provider", "payer"] = "provider",
+    var: str = "settlement",
 ) -> Figure:
-    """Mean settlement against the party's 1-in-20 loss, one point per design.
+    """Mean settlement (or ``var``) against the party's 1-in-20 loss, one point per design.
 
     Each design is a point at (its 1-in-20 loss for ``party``, its mean settlement), with
     bars of ±1.96 Monte Carlo standard errors on both axes. Designs on the efficient frontier
@@ -56,11 +57,13 @@ def fig_frontier(
     party : {"provider", "payer"}
         Whose 1-in-20 loss (value-at-risk 95%) is on the horizontal axis, and whose
         interest decides the frontier (for the payer a lower mean settlement is better).
+    var : str, default "settlement"
+        The variable weighed (``provider_net``: the provider's net result).
     """
     designs = _select(ds, design)
     colors = design_colors(ds["design"].values)
     loss = f"var_{party}_95"
-    table = decide(ds.sel(design=designs), party=party).swap_dims(rank="design")
+    table = decide(ds.sel(design=designs), party=party, var=var).swap_dims(rank="design")
     fig, (axis,) = _new_axes(ax, 1, (7.2, 4.6))
     _style_axes(axis)
     frontier = []
@@ -96,7 +99,8 @@ def fig_frontier(
     axis.axhline(0.0, color="0.6", linewidth=0.8, zorder=1)
     axis.set_xlabel(f"The {party}'s 1-in-20 loss (value-at-risk 95%): further left is safer")
     better = "higher" if party == "provider" else "lower"
-    axis.set_ylabel(f"Mean settlement per year ({better} is better for the {party})")
+    what = "Mean settlement" if var == "settlement" else str(ds[var].attrs.get("long_name", var))
+    axis.set_ylabel(f"{what[:1].upper()}{what[1:]}, mean per year ({better} is better)")
     axis.set_title(f"Mean against 1-in-20 loss, for the {party}", loc="left", **_TITLE_KW)
     axis.set_title(_caption(ds), loc="right", **_CAPTION_KW)
     handles = [

@@ -33,7 +33,7 @@ from simsettle._version import __version__
 from simsettle.plot._style import design_colors, format_money, format_percent
 from simsettle.report._types import Estimate, KeyTable
 from simsettle.report.decision import Recommendation, recommend
-from simsettle.report.sensitivity import Sensitivity
+from simsettle.report.sensitivity import Sensitivity, measure
 from simsettle.report.sensitivity import sensitivity as find_sensitivity
 from simsettle.results import sweep_base
 from simsettle.stats import convergence, describe
@@ -713,7 +713,7 @@ def _chart_plan(
             "frontier",
             f"Mean settlement against the {party}'s 1-in-20 loss",
             _CAPTIONS["frontier"],
-            lambda: fig_frontier(view, party=party),
+            lambda: fig_frontier(view, party=party, var=measure(view, party)),
         )
     for i, (d, stem) in enumerate(zip(designs, _unique_stems(designs), strict=True)):
         add(

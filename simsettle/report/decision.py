@@ -18,7 +18,7 @@ import xarray as xr
 
 from simsettle.plot._style import format_money, format_percent
 from simsettle.report._types import Estimate, KeyTable
-from simsettle.report.sensitivity import Sensitivity
+from simsettle.report.sensitivity import Sensitivity, measure
 from simsettle.stats import decide, paired, statistic
 
 __all__ = ["Recommendation", "recommend"]
@@ -45,15 +45,29 @@ class Recommendation:
     inputs: tuple[Sensitivity, ...] = ()
 
 
-def _with_share(ds: xr.Dataset) -> xr.Dataset:
-    """``ds`` with the settlement as a fraction of the benchmark it was settled against."""
+#: (the mean, the loss, the difference column's word, the variable) in words, per measure.
+_WORDS = {
+    "settlement": ("mean settlement", "loss", "Mean", "settlement"),
+    "provider_net": ("provider's mean net result", "net loss", "Net result", "net result"),
+}
+_MEASURE_SHARE = "measure_share"
+
+
+def _with_share(ds: xr.Dataset, var: str) -> xr.Dataset:
+    """``ds`` with the settlement, and ``var``, as fractions of the benchmark settled against."""
     bench = ds["settlement_benchmark"] if "settlement_benchmark" in ds else ds["benchmark"]
-    share = (ds["settlement"] / bench.where(bench > 0)).assign_attrs(
+    bench = bench.where(bench > 0)
+    share = (ds["settlement"] / bench).assign_attrs(
         long_name="settlement as a share of the benchmark",
         units="1",
         description="settlement / settlement_benchmark of the same design, trial and year.",
     )
-    return ds.assign({_SHARE: share})
+    of = (ds[var] / bench).assign_attrs(
+        long_name=f"{var} as a share of the benchmark",
+        units="1",
+        description=f"{var} / settlement_benchmark of the same design, trial and year.",
+    )
+    return ds.assign({_SHARE: share, _MEASURE_SHARE: of})
 
 
 def _money(value: float, se: float) -> Estimate:
@@ -111,13 +125,15 @@ def recommend(
     designs = [str(d) for d in ds["design"].values]
     base = designs[0]
     loss = f"var_{party}_95"
-    data = _with_share(ds)
-    mine = decide(ds, party=party, baseline=base)
-    theirs = decide(ds, party=other)
+    mine_var, their_var = measure(ds, party), measure(ds, other)
+    data = _with_share(ds, mine_var)
+    mine = decide(ds, party=party, baseline=base, var=mine_var)
+    theirs = decide(ds, party=other, var=their_var)
     mean = statistic(ds, "mean")
-    var = statistic(ds, f"var_{party}", level=0.95)
+    var = statistic(ds, f"var_{party}", var=mine_var, level=0.95)
     mean_share = statistic(data, "mean", var=_SHARE)
-    var_share = statistic(data, f"var_{party}", var=_SHARE, level=0.95)
+    var_share = statistic(data, f"var_{party}", var=_MEASURE_SHARE, level=0.95)
+    what = _WORDS[mine_var]
     by_design = mine.swap_dims(rank="design")
 
     def pick(stat: xr.Dataset, d: str) -> tuple[float, float]:
@@ -131,11 +147,14 @@ def recommend(
             float(r[f"{name}_diff"]), float(r[f"{name}_diff_se"]), bool(r[f"{name}_within_error"])
         )
 
+    net = statistic(ds, "mean", var="provider_net") if "provider_net" in ds.data_vars else None
     rows: list[tuple[str, tuple[Estimate, ...]]] = []
     for d in designs:
+        own = () if net is None else (_money(*pick(net, d)),)
         cells = (
             _money(*pick(mean, d)),
             _share(*pick(mean_share, d)),
+            *own,
             _money(*pick(var, d)),
             _share(*pick(var_share, d)),
             versus(d, "mean"),
@@ -147,19 +166,28 @@ def recommend(
     table = KeyTable(
         key="decision",
         title="The designs side by side",
-        caption=f"Mean settlement per performance year and the {party}'s 1-in-20 loss "
-        f"(value-at-risk 95%), in dollars and as a share of the benchmark settled against; "
-        f"then each design's difference from {base} in the same simulated years, with its "
+        caption=f"Mean settlement per performance year and the {party}'s 1-in-20 {what[1]} "
+        f"(value-at-risk 95% of the {_WORDS[mine_var][3]}), in dollars and as a share of the "
+        f"benchmark settled against; then each design's difference from {base} in the same "
+        "simulated years, with its "
         "paired standard error (much smaller than either design's own, since every design "
         "settles the same years); and each party's verdict by the rule below. Under each "
-        "figure: ± one Monte Carlo standard error.",
+        "figure: ± one Monte Carlo standard error."
+        + (
+            " Provider's net result: the settlement plus the provider's own stop-loss recovery "
+            "less its premium, less its own costs (care management, infrastructure, "
+            "fee-for-service margin forgone), a year on average."
+            if net is not None
+            else ""
+        ),
         columns=(
             "Mean settlement",
             "Mean, % of benchmark",
-            f"{party.capitalize()}'s 1-in-20 loss",
+            *(() if net is None else ("Provider's net result",)),
+            f"{party.capitalize()}'s 1-in-20 {what[1]}",
             "Loss, % of benchmark",
-            f"Mean vs {base}",
-            f"1-in-20 loss vs {base}",
+            f"{what[2]} vs {base}",
+            f"1-in-20 {what[1]} vs {base}",
             f"For the {party}",
             f"For the {other}",
         ),
@@ -173,7 +201,7 @@ def recommend(
     dominated = [str(d) for d, dom in zip(mine["design"].values, mine["dominated"].values,
                                           strict=True) if dom]  # fmt: skip
     headline = [
-        f"For the {party}, weighing the mean settlement against the {party}'s 1-in-20 loss, "
+        f"For the {party}, weighing the {what[0]} against the {party}'s 1-in-20 {what[1]}, "
         f"{first} comes first by the rule below."
     ]
     if len(frontier) > 1:
@@ -197,14 +225,14 @@ def recommend(
     reasons = []
     for d in dominated:
         by = str(by_design.sel(design=d)["dominated_by"].item()).split(", ")[0]
-        p = paired(ds, by, ["mean", loss], designs=[d]).sel(design=d)
+        p = paired(ds, by, ["mean", loss], designs=[d], var=mine_var).sel(design=d)
         dm, dm_se = float(p["mean_diff"]), float(p["mean_diff_se"])
         dv, dv_se = float(p[f"{loss}_diff"]), float(p[f"{loss}_diff_se"])
         reasons.append(
-            f"{d} against {by}: its mean settlement is {format_money(abs(dm))} "
+            f"{d} against {by}: the {what[0]} is {format_money(abs(dm))} "
             f"{'lower' if dm < 0 else 'higher'} ({_PM}{format_money(dm_se)} paired)"
             + (" (within error)" if abs(dm) <= 1.96 * dm_se else "")
-            + f" and the {party}'s 1-in-20 loss {format_money(abs(dv))} "
+            + f" and the {party}'s 1-in-20 {what[1]} {format_money(abs(dv))} "
             f"{'higher' if dv > 0 else 'lower'} ({_PM}{format_money(dv_se)} paired)"
             + (" (within error)" if abs(dv) <= 1.96 * dv_se else "")
             + "."

@@ -28,7 +28,7 @@ from simsettle.errors import ScenarioError
 from simsettle.results import sweep_base
 from simsettle.stats import decide, statistic
 
-__all__ = ["DEFAULT_INPUTS", "Input", "Sensitivity", "sensitivity"]
+__all__ = ["DEFAULT_INPUTS", "Input", "Sensitivity", "measure", "sensitivity"]
 
 Party = Literal["provider", "payer"]
 
@@ -101,12 +101,25 @@ class Sensitivity:
 
 
 def _first_and_mean(ds: xr.Dataset, party: Party, recommended: str) -> tuple[str, float, float]:
-    """The design first for ``party`` in ``ds``, and ``recommended``'s mean settlement (and
-    its standard error) there."""
-    table = decide(ds, party=party)
+    """The design first for ``party`` in ``ds``, and ``recommended``'s mean (and its standard
+    error) there, of the variable the party's decision weighs."""
+    var = measure(ds, party)
+    table = decide(ds, party=party, var=var)
     first = str(table["design"].values[0])
-    m = statistic(ds.sel(design=[recommended]), "mean")
+    m = statistic(ds.sel(design=[recommended]), "mean", var=var)
     return first, float(m["value"].item()), float(m["se"].item())
+
+
+def measure(ds: xr.Dataset, party: Party) -> str:
+    """The variable a party's decision weighs: the provider's net result where the results
+    have the provider's own economics (its costs and its own stop-loss), else the settlement."""
+    return (
+        "provider_net" if party == "provider" and "provider_net" in ds.data_vars else "settlement"
+    )
+
+
+def _first(ds: xr.Dataset, party: Party) -> str:
+    return str(decide(ds, party=party, var=measure(ds, party))["design"].values[0])
 
 
 def _value(data: Any, path: str) -> float | None:
@@ -147,7 +160,7 @@ def sensitivity(
         there are none).
     """
     base = sweep_base(ds)
-    base_first = str(decide(base, party=party)["design"].values[0])
+    base_first = _first(base, party)
     sweep = [d for d in str(ds.attrs.get("sweep_dims", "")).split() if d in ds.dims]
     out: list[Sensitivity] = []
     if sweep:
@@ -193,7 +206,7 @@ def sensitivity(
                 f"({first}), so no input was moved."
             )
         n = min(trials, int(ds.sizes["trial"]))
-        base_first = str(decide(ds.isel(trial=slice(0, n)), party=party)["design"].values[0])
+        base_first = _first(ds.isel(trial=slice(0, n)), party)
         data = loaded.scenario.model_dump(mode="python")
         for item in inputs:
             x = _value(data, item.path)

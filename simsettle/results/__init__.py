@@ -7,6 +7,8 @@ One module per concern:
 - :mod:`~simsettle.results.dataset`: building a run's Dataset from the settled arrays, with its
   provenance attributes; payoff curves and derived statistics as Datasets;
 - :mod:`~simsettle.results.sweeps`: one Dataset from a sweep's runs, and its base point;
+- :mod:`~simsettle.results.frames`: pandas tables of chosen variables, without the design
+  parameters on every row;
 - :mod:`~simsettle.results.io`: NetCDF4 and Zarr files, written atomically, checked before
   they are opened, converted between the two.
 
@@ -24,6 +26,7 @@ from simsettle.results.dataset import (
     payoff_dataset,
     to_dataset,
 )
+from simsettle.results.frames import design_parameters, to_dataframe
 from simsettle.results.io import (
     NETCDF_SUFFIXES,
     TRIAL_CHUNK,
@@ -56,6 +59,7 @@ __all__ = [
     "combine_sweep",
     "convert_results",
     "derived_dataset",
+    "design_parameters",
     "make_attrs",
     "open_results",
     "payoff_dataset",
@@ -63,6 +67,7 @@ __all__ = [
     "results_format",
     "sweep_base",
     "sweep_base_index",
+    "to_dataframe",
     "to_dataset",
     "write_results",
 ]

@@ -339,6 +339,10 @@ def to_dataset(
         "specific_stop_loss_premium": (_DPT, settled.specific_stop_loss_premium),
         "aggregate_stop_loss_recovery": (_DPT, settled.aggregate_stop_loss_recovery),
         "aggregate_stop_loss_premium": (_DPT, settled.aggregate_stop_loss_premium),
+        "provider_net": (_DPT, settled.provider_net),
+        "provider_costs": (_DPT, settled.provider_costs),
+        "forgone_margin": (_DPT, settled.forgone_margin),
+        "provider_stop_loss_net": (_DPT, settled.provider_stop_loss_net),
     }
     data.update({name: (dims, a) for name, (dims, a) in optional.items() if a is not None})
     if sc.participants is not None:

@@ -274,7 +274,36 @@ VAR_ATTRS: dict[str, dict[str, str]] = {
         "long_name": "stop-loss premium",
         "units": "USD",
         "description": "Stop-loss premiums: (1 + loading) x the year's expected recovery (mean "
-        "over all trials), individual plus aggregate; 0 for designs without stop-loss.",
+        "over all trials), or the quoted price (premium_pmpm x member months, or "
+        "premium_annual), individual plus aggregate; 0 for designs without stop-loss. A layer "
+        "borne by the provider is counted here but not in the settlement (see "
+        "provider_stop_loss_net).",
+    },
+    "provider_net": {
+        "long_name": "provider's net financial result",
+        "units": "USD",
+        "description": "What the contract leaves the provider in the year: settlement + "
+        "provider_stop_loss_net - provider_costs (present when the scenario gives the "
+        "provider's own economics or a stop-loss borne by the provider).",
+    },
+    "provider_costs": {
+        "long_name": "provider's own costs",
+        "units": "USD",
+        "description": "Care-management programme cost + infrastructure (infrastructure_pmpm x "
+        "member months + infrastructure_annual) + forgone_margin, borne by the provider "
+        "outside the settlement.",
+    },
+    "forgone_margin": {
+        "long_name": "fee-for-service margin forgone",
+        "units": "USD",
+        "description": "ffs_revenue_share x ffs_margin x the cost the care-management programme "
+        "avoided: the provider's own margin on the services it no longer bills.",
+    },
+    "provider_stop_loss_net": {
+        "long_name": "provider's own stop-loss: recovery less premium",
+        "units": "USD",
+        "description": "Recovery less premium of the stop-loss layers borne by the provider "
+        "(borne_by: provider), which leave the settlement as it is; 0 for other designs.",
     },
 }
 

@@ -155,7 +155,7 @@ def sweep_base(ds: xr.Dataset) -> xr.Dataset:
 
 def _pd_index(values: np.ndarray[Any, Any], name: str) -> Any:
     """A pandas Index of ``values`` named ``name`` (the concat dimension of a model axis)."""
-    import pandas as pd  # type: ignore[import-untyped]  # xarray's dependency
+    import pandas as pd  # xarray's dependency
 
     return pd.Index(values, name=name)
 

@@ -35,6 +35,7 @@ from simsettle.rules.stop_loss import (
 )
 from simsettle.rules.terms import compile_terms
 from simsettle.rules.truncation import truncate
+from simsettle.scenario.contracts import AnyDesign
 from simsettle.scenario.schema import Scenario, Timing
 from simsettle.scenario.sweep import Variant
 
@@ -72,6 +73,12 @@ class Settled:
     settlement_estimated: F8 | None  # (design, trial, year) USD on completed run-out claims
     interim_payment: F8 | None  # (design, trial, year) USD paid in advance
     settlement_pv: F8 | None  # (design, trial, year) USD, present value of the year's payments
+    # The provider's own economics (design, trial, year) USD, where the scenario gives them
+    # (Provider.has_economics, or a stop-loss borne by the provider).
+    provider_net: F8 | None
+    provider_costs: F8 | None  # care management, infrastructure and margin forgone
+    forgone_margin: F8 | None
+    provider_stop_loss_net: F8 | None  # recovery less premium of its own stop-loss
     participant_spend: F8 | None  # (participant, trial, year) USD
     participant_member_months: F8 | None  # (participant, trial, year)
     participant_payout: F8 | None  # (design, participant, trial, year) USD
@@ -93,6 +100,9 @@ _PER_DESIGN_OPTIONAL = (
     "aggregate_stop_loss_recovery",
     "aggregate_stop_loss_premium",
 )
+#: The provider's economics: a line without them has no costs and a net result equal to its
+#: settlement (filled in by :func:`combine_lines`).
+_PROVIDER = ("provider_net", "provider_costs", "forgone_margin", "provider_stop_loss_net")
 _PER_DESIGN = (
     "settlement_benchmark",
     "stop_loss_recovery",
@@ -121,6 +131,16 @@ def combine_lines(lines: list[tuple[str, Settled]]) -> Settled:
                 for p, (_, s) in zip(parts, lines, strict=True)
             ]
         per_design[name] = None if parts[0] is None else np.concatenate(parts, axis=0)
+    if any(s.provider_net is not None for _, s in lines):
+        for name in _PROVIDER:
+            own = []
+            for _, s in lines:
+                part = getattr(s, name)
+                if part is None:  # no costs of its own: the net result is the settlement
+                    settled = s.steps[..., R.S_SETTLEMENT]
+                    part = settled.copy() if name == "provider_net" else np.zeros_like(settled)
+                own.append(part)
+            per_design[name] = np.concatenate(own, axis=0)
     return replace(
         primary,
         **per_design,  # type: ignore[arg-type]
@@ -136,6 +156,42 @@ def combine_lines(lines: list[tuple[str, Settled]]) -> Settled:
         ),
         portfolio_settlement=np.sum([s.steps[0, ..., R.S_SETTLEMENT] for _, s in lines], axis=0),
     )
+
+
+def _provider_economics(
+    scenario: Scenario,
+    designs: Sequence[AnyDesign],
+    steps: F8,
+    own_stop_loss: F8,
+    member_months: F8,
+    cm_cost: F8 | None,
+    cm_saved: F8 | None,
+) -> dict[str, F8 | None]:
+    """The provider's net result and its parts (:class:`~simsettle.scenario.schema.Provider`),
+    each (design, trial, year) USD; all None when the scenario gives no economics of the
+    provider's own (no costs of its own and no stop-loss it bears)."""
+    provider = scenario.provider
+    borne = any(
+        layer is not None and layer.borne_by == "provider"
+        for t in map(compile_terms, designs)
+        for layer in (t.stop_loss, t.aggregate_stop_loss)
+    )
+    if not borne and not provider.has_economics:
+        return dict.fromkeys(_PROVIDER)
+    settlement = steps[..., R.S_SETTLEMENT]
+    zero = np.zeros(settlement.shape[1:])
+    infrastructure = provider.infrastructure_pmpm * member_months + provider.infrastructure_annual
+    forgone = zero
+    if cm_saved is not None:
+        forgone = provider.ffs_revenue_share * provider.ffs_margin * cm_saved
+    costs = (zero if cm_cost is None else cm_cost) + infrastructure + forgone
+    shape = settlement.shape
+    return {
+        "provider_net": settlement + own_stop_loss - costs,
+        "provider_costs": np.broadcast_to(costs, shape).copy(),
+        "forgone_margin": np.broadcast_to(forgone, shape).copy(),
+        "provider_stop_loss_net": own_stop_loss,
+    }
 
 
 def present_value(timing: Timing, interim: F8, estimated: F8, final: F8) -> F8:
@@ -307,6 +363,8 @@ def settle_designs(
     # aggregate layer; recovery and premium above are their sums.
     has_aggregate = any(compile_terms(d).aggregate_stop_loss is not None for d in designs)
     layers = tuple(np.zeros(shape) for _ in range(4)) if has_aggregate else None
+    # The provider's own stop-loss (recovery less premium), outside the settlement.
+    own_stop_loss = np.zeros(shape)
     for d, variant in enumerate(variants):
         # Named by its label: the gate's messages say which variant of a swept design failed.
         terms = replace(compile_terms(variant.design), name=variant.label)
@@ -324,21 +382,27 @@ def settle_designs(
         if terms.stop_loss is not None:
             k = attachments.index(terms.stop_loss.attachment)
             rec = stop_loss_recovery(terms.stop_loss, aggregates[:, py, R.N_BASE_FIELDS + k])
-            prem = stop_loss_premium(terms.stop_loss, rec, axis=0)
+            prem = stop_loss_premium(terms.stop_loss, rec, axis=0, member_months=mm)
             recovery[d] += rec
             premium[d] += prem
             if layers is not None:
                 layers[0][d], layers[1][d] = rec, prem
-            settled_spend = settled_spend - rec + prem
-            net_claims = spend - rec
+            if terms.stop_loss.borne_by == "settlement":
+                settled_spend = settled_spend - rec + prem
+                net_claims = spend - rec
+            else:  # the provider's own reinsurance: outside the settlement
+                own_stop_loss[d] += rec - prem
         if terms.aggregate_stop_loss is not None:
             rec = aggregate_stop_loss_recovery(terms.aggregate_stop_loss, net_claims, b)
-            prem = stop_loss_premium(terms.aggregate_stop_loss, rec, axis=0)
+            prem = stop_loss_premium(terms.aggregate_stop_loss, rec, axis=0, member_months=mm)
             recovery[d] += rec
             premium[d] += prem
             assert layers is not None
             layers[2][d], layers[3][d] = rec, prem
-            settled_spend = settled_spend - rec + prem
+            if terms.aggregate_stop_loss.borne_by == "settlement":
+                settled_spend = settled_spend - rec + prem
+            else:
+                own_stop_loss[d] += rec - prem
         over = recovery[d] > spend * (1.0 + 4.0 * np.finfo(np.float64).eps)
         if np.any(over):
             raise SimulationError(
@@ -360,6 +424,7 @@ def settle_designs(
     if cm is not None:
         cm_cost = cm.cost_pmpm * aggregates[:, py, R.F_CM_MONTHS]
         cm_saved = np.ascontiguousarray(aggregates[:, py, R.F_CM_AVOIDED])
+    economics = _provider_economics(scenario, designs, steps, own_stop_loss, mm, cm_cost, cm_saved)
     p_spend = p_months = payout = None
     if part is not None:
         spend_fields, month_fields = inputs.practice_fields
@@ -440,6 +505,10 @@ def settle_designs(
         settlement_estimated=None if timing is None else estimated,
         interim_payment=None if timing is None else interim,
         settlement_pv=None if timing is None else present,
+        provider_net=economics["provider_net"],
+        provider_costs=economics["provider_costs"],
+        forgone_margin=economics["forgone_margin"],
+        provider_stop_loss_net=economics["provider_stop_loss_net"],
         participant_spend=p_spend,
         participant_member_months=p_months,
         participant_payout=payout,

@@ -43,14 +43,29 @@ def aggregate_stop_loss_recovery(
 
 
 def stop_loss_premium(
-    terms: StopLoss | AggregateStopLoss, recovery: npt.ArrayLike, *, axis: int = 0
+    terms: StopLoss | AggregateStopLoss,
+    recovery: npt.ArrayLike,
+    *,
+    axis: int = 0,
+    member_months: npt.ArrayLike | None = None,
 ) -> F8:
-    """Premium (USD) = (1 + loading) x expected recovery, the mean over trials along ``axis``.
+    """Premium (USD), the shape of ``recovery``.
 
-    The expected recovery is estimated from all simulated trials of the same year, so every trial
-    of a year pays the same premium.
+    - ``premium_pmpm`` (a quoted price): ``premium_pmpm x member_months`` of each trial-year;
+    - ``premium_annual``: the same amount every trial-year;
+    - else ``(1 + loading) x`` the expected recovery, the mean over trials along ``axis``: it
+      is estimated from all simulated trials of the same year, so every trial of a year pays
+      the same premium.
     """
     r = np.asarray(recovery, dtype=np.float64)
     require_finite(r, "stop-loss recovery")
+    if terms.premium_pmpm is not None:
+        if member_months is None:
+            raise ValueError("a premium per member month needs the member months")
+        mm = np.asarray(member_months, dtype=np.float64)
+        require_finite(mm, "stop-loss member months")
+        return np.broadcast_to(terms.premium_pmpm * mm, r.shape).copy()
+    if terms.premium_annual is not None:
+        return np.full(r.shape, terms.premium_annual)
     expected = r.mean(axis=axis, keepdims=True)
     return np.broadcast_to((1.0 + terms.premium_loading) * expected, r.shape).copy()

@@ -20,7 +20,7 @@ blocks with a program's published parameters; see :mod:`simsettle.scenario.templ
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, Strict, model_validator
 
@@ -58,13 +58,57 @@ DesignName = Annotated[
 ]
 
 
-class StopLoss(SettleModel):
+class _Price(SettleModel):
+    """How a stop-loss layer is priced and who carries it (shared by both layers)."""
+
+    premium_pmpm: Money | None = Field(
+        default=None,
+        ge=0.0,
+        le=1e5,
+        allow_inf_nan=False,
+        description="A quoted premium per attributed member per month instead of a loading: "
+        "premium = premium_pmpm x the year's attributed member months (USD per member per "
+        "month).",
+    )
+    premium_annual: Money | None = Field(
+        default=None,
+        ge=0.0,
+        le=1e12,
+        allow_inf_nan=False,
+        description="A quoted premium per performance year instead of a loading (USD per year).",
+    )
+    borne_by: Literal["settlement", "provider"] = Field(
+        default="settlement",
+        description="Who carries the stop-loss. 'settlement' (as ACO REACH's): the recovery is "
+        "taken off and the premium added to the spend the design settles on, so the payer "
+        "shares its cost through the sharing rate. 'provider': reinsurance the provider buys "
+        "for itself: recovery and premium are the provider's alone, leave the settlement as it "
+        "is, and enter provider_net.",
+    )
+
+    @model_validator(mode="after")
+    def _one_price(self) -> Self:
+        quoted = [n for n in ("premium_pmpm", "premium_annual") if getattr(self, n) is not None]
+        if len(quoted) > 1 or (quoted and "premium_loading" in self.model_fields_set):
+            given = [*(["premium_loading"] if "premium_loading" in self.model_fields_set else []),
+                     *quoted]  # fmt: skip
+            raise FieldError(
+                quoted[-1],
+                f"give the premium once: {' or '.join(given)} (a loading over expected "
+                "recoveries, a quoted price per member month, or a quoted price per year)",
+            )
+        return self
+
+
+class StopLoss(_Price):
     """Individual (specific) stop-loss built into the contract.
 
     For every member and year, cost above ``attachment`` is the excess; the stop-loss reimburses
     ``(1 - coinsurance)`` of it, and that recovery is removed from the spend the design settles on.
     The premium, ``(1 + premium_loading)`` times the expected recovery of the year (the Monte Carlo
-    mean over all trials), is added to it.
+    mean over all trials), or a quoted price (``premium_pmpm`` or ``premium_annual``), is added
+    to it. With ``borne_by: provider`` the stop-loss is the provider's own reinsurance instead:
+    recovery and premium leave the settlement as it is and go to the provider's net result.
     """
 
     attachment: Money = Field(
@@ -85,7 +129,7 @@ class StopLoss(SettleModel):
     )
 
 
-class AggregateStopLoss(SettleModel):
+class AggregateStopLoss(_Price):
     """Aggregate stop-loss: claims above a share of the benchmark are reimbursed.
 
     Where it attaches: on the year's claims net of any individual (specific) stop-loss
@@ -95,9 +139,10 @@ class AggregateStopLoss(SettleModel):
     net claims - attachment x benchmark)``; the premium is ``(1 + premium_loading)`` times the
     year's expected recovery (Monte Carlo mean over trials). Recovery and premium enter the
     settled spend like individual stop-loss: settled spend = spend - individual recovery +
-    individual premium - aggregate recovery + aggregate premium. The results keep each layer
-    apart (``specific_stop_loss_recovery``, ``aggregate_stop_loss_recovery`` and their
-    premiums) as well as their sums.
+    individual premium - aggregate recovery + aggregate premium (a layer ``borne_by: provider``
+    leaves the settled spend, and the claims the aggregate layer attaches on, as they are). The
+    results keep each layer apart (``specific_stop_loss_recovery``,
+    ``aggregate_stop_loss_recovery`` and their premiums) as well as their sums.
     """
 
     attachment: OfBenchmark = Field(
@@ -240,8 +285,9 @@ class _DesignBase(_Named):
     msr_table: Literal["mssp"] | None = Field(
         default=None,
         description="Use MSSP's size-based MSR table (linear within each band of assigned "
-        "beneficiaries, 2% floor at 60,000; SPEC-v11 Table 5) on each year's attributed members "
-        "instead of `min_savings_rate` (and, two-sided, of `min_loss_rate`).",
+        "beneficiaries, 2% floor at 60,000; CMS's Shared Savings and Losses Methodology "
+        "Specifications v11, Table 5, cited as SPEC-v11 in docs/methodology.md) on each year's "
+        "attributed members instead of `min_savings_rate` (and, two-sided, of `min_loss_rate`).",
     )
     variable_msr_below: int | None = Field(
         default=None,

@@ -1661,7 +1661,17 @@ class Participants(SettleModel):
 
 
 class Provider(SettleModel):
-    """Facts about the provider entity that some contract terms refer to."""
+    """The provider entity: facts that some contract terms refer to, and its own economics.
+
+    The economics give the provider's net financial result of each design, trial and year
+    (``provider_net`` in the results): the settlement, plus the recovery less the premium of
+    any stop-loss it buys for itself (``stop_loss.borne_by: provider``), less the
+    care-management programme's cost, less ``infrastructure_pmpm`` and
+    ``infrastructure_annual``, less the fee-for-service margin it forgoes on the spend it
+    avoids: ``ffs_revenue_share x ffs_margin x`` the cost the care-management programme
+    avoided. (Other savings, a benchmark above the spend by trend or chance, are not the
+    provider's own services forgone.)
+    """
 
     revenue_ratio: float | None = Field(
         default=None,
@@ -1672,6 +1682,41 @@ class Provider(SettleModel):
         "fraction of the benchmark (fraction); needed by revenue-based caps (MSSP BASIC loss "
         "limits). MSSP 'low revenue' ACOs are below about 0.35.",
     )
+    ffs_revenue_share: Fraction = Field(
+        default=0.0,
+        description="Share of each dollar of avoided spend that was the provider's own "
+        "fee-for-service revenue (fraction, 0 to 1; 0: the avoided care was billed by others).",
+    )
+    ffs_margin: Fraction = Field(
+        default=0.0,
+        description="Contribution margin on that revenue: what the provider keeps of a dollar "
+        "billed, after the variable cost of the service (fraction, 0 to 1).",
+    )
+    infrastructure_pmpm: Money = Field(
+        default=0.0,
+        ge=0.0,
+        le=1e5,
+        allow_inf_nan=False,
+        description="The provider's running cost of the contract (analytics, staff, "
+        "reporting) per attributed member per month (USD per member per month).",
+    )
+    infrastructure_annual: Money = Field(
+        default=0.0,
+        ge=0.0,
+        le=1e12,
+        allow_inf_nan=False,
+        description="The provider's fixed cost of the contract per performance year (USD per "
+        "year).",
+    )
+
+    @property
+    def has_economics(self) -> bool:
+        """Whether any cost of the provider's own is given."""
+        return (
+            self.ffs_revenue_share * self.ffs_margin > 0.0
+            or self.infrastructure_pmpm > 0.0
+            or self.infrastructure_annual > 0.0
+        )
 
 
 def _valid_number(model: type[SettleModel], name: str, value: Any) -> float | None:

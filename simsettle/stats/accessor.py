@@ -7,6 +7,7 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 import xarray as xr
 
+from simsettle.results.frames import design_parameters, to_dataframe
 from simsettle.stats.compare import decide, paired
 from simsettle.stats.rank import rank
 from simsettle.stats.tables import convergence, describe, statistic, summary
@@ -23,7 +24,7 @@ class _Method(Generic[_P, _R]):
 
     def __init__(self, func: Callable[Concatenate[xr.Dataset, _P], _R]) -> None:
         self._func = func
-        self.__doc__ = f":func:`simsettle.stats.{func.__name__}` of this Dataset."
+        self.__doc__ = f":func:`{func.__module__}.{func.__name__}` of this Dataset."
 
     @overload
     def __get__(self, obj: None, owner: type[Any]) -> _Method[_P, _R]: ...
@@ -75,3 +76,5 @@ class SettleAccessor:
     summary = _Method(summary)
     paired = _Method(paired)
     decide = _Method(decide)
+    to_dataframe = _Method(to_dataframe)
+    design_parameters = _Method(design_parameters)

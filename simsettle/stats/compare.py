@@ -496,7 +496,7 @@ def decide(
                 "error: the run cannot tell.",
             },
         )
-    table = xr.Dataset(data)
+    table = derived_dataset(data, {})
     table = table.isel({_ROW: order})
     if _ROW in table.indexes:
         table = table.reset_index(_ROW)
