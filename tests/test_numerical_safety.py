@@ -99,13 +99,39 @@ def _design_spend(run: xr.Dataset) -> xr.DataArray:
     return spend.sel(line_of_business=run["line"]).drop_vars("line_of_business")
 
 
+def _settled_layers(run: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
+    """(recovery, premium) of the stop-loss layers charged through the settlement: a layer
+    ``borne_by: provider`` leaves the settled spend as it is."""
+    from simsettle.rules.terms import compile_terms
+    from simsettle.scenario import parse_scenario
+
+    sc = parse_scenario(str(run.attrs["scenario_yaml"]), "run").scenario
+    terms = {d.name: compile_terms(d) for d in sc.all_designs}
+    split = "specific_stop_loss_recovery" in run
+    recovery = xr.zeros_like(run.stop_loss_recovery)
+    premium = xr.zeros_like(run.stop_loss_premium)
+    for name in map(str, run["design"].values):
+        t = terms.get(name)
+        layers = (
+            [] if t is None else [("specific", t.stop_loss), ("aggregate", t.aggregate_stop_loss)]
+        )
+        for layer_name, layer in layers:
+            if layer is None or layer.borne_by != "settlement":
+                continue
+            rec = run[f"{layer_name}_stop_loss_recovery"] if split else run.stop_loss_recovery
+            prem = run[f"{layer_name}_stop_loss_premium"] if split else run.stop_loss_premium
+            recovery.loc[{"design": name}] += rec.sel(design=name)
+            premium.loc[{"design": name}] += prem.sel(design=name)
+    return recovery, premium
+
+
 @_over(EXAMPLES)
 def test_stop_loss_recovery_plus_retained_spend_is_spend(run: xr.Dataset) -> None:
     spend = _design_spend(run)
-    recovery, premium = run.stop_loss_recovery, run.stop_loss_premium
-    assert np.all(recovery >= 0)
-    assert np.all(premium >= 0)
-    assert np.all(recovery <= spend * (1 + 4 * EPS))
+    assert np.all(run.stop_loss_recovery >= 0)
+    assert np.all(run.stop_loss_premium >= 0)
+    assert np.all(run.stop_loss_recovery <= spend * (1 + 4 * EPS))
+    recovery, premium = _settled_layers(run)
     # savings = benchmark - (spend - recovery + premium): the spend the provider retains.
     retained = run.settlement_benchmark - run.savings - premium
     scale = spend + recovery + premium + run.settlement_benchmark
@@ -115,8 +141,8 @@ def test_stop_loss_recovery_plus_retained_spend_is_spend(run: xr.Dataset) -> Non
     # No stop-loss, no recovery and no premium.
     none = np.isnan(run.stop_loss_attachment) & np.isnan(run.aggregate_stop_loss_attachment)
     if bool(none.any()):
-        assert float(np.abs(recovery.where(none, 0.0)).max()) == 0.0
-        assert float(np.abs(premium.where(none, 0.0)).max()) == 0.0
+        assert float(np.abs(run.stop_loss_recovery.where(none, 0.0)).max()) == 0.0
+        assert float(np.abs(run.stop_loss_premium.where(none, 0.0)).max()) == 0.0
 
 
 @_over(WITH_PARTICIPANTS)
