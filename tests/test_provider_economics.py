@@ -187,3 +187,11 @@ def test_the_report_weighs_the_providers_net_result_beside_the_settlement(
     # the payer still weighs the settlement
     payer = recommend(ds, party="payer")
     assert "mean settlement" in payer.headline[0]
+
+
+def test_fig_frontier_weighs_the_net_result(ds: xr.Dataset) -> None:
+    from simsettle.plot import fig_frontier
+
+    axis = fig_frontier(ds, var="provider_net").axes[0]
+    assert axis.get_ylabel().startswith("Mean net result per year")
+    assert "loss of the net result" in axis.get_xlabel()

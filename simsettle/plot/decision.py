@@ -30,6 +30,8 @@ from simsettle.stats import decide
 
 __all__ = ["fig_frontier"]
 
+#: Short names of the variables a decision weighs, for the axis labels.
+_SHORT = {"settlement": "settlement", "provider_net": "net result"}
 #: Two-sided 95%: the error bars span ±1.96 Monte Carlo standard errors.
 _Z = 1.959963984540054
 
@@ -97,10 +99,11 @@ def fig_frontier(
     axis.xaxis.set_major_formatter(money_formatter())
     axis.yaxis.set_major_formatter(money_formatter())
     axis.axhline(0.0, color="0.6", linewidth=0.8, zorder=1)
-    axis.set_xlabel(f"The {party}'s 1-in-20 loss (value-at-risk 95%): further left is safer")
+    what = _SHORT.get(var) or str(ds[var].attrs.get("long_name", var))
+    of = "" if var == "settlement" else f" of the {what}"
+    axis.set_xlabel(f"The {party}'s 1-in-20 loss{of} (value-at-risk 95%): further left is safer")
     better = "higher" if party == "provider" else "lower"
-    what = "Mean settlement" if var == "settlement" else str(ds[var].attrs.get("long_name", var))
-    axis.set_ylabel(f"{what[:1].upper()}{what[1:]}, mean per year ({better} is better)")
+    axis.set_ylabel(f"Mean {what} per year ({better} is better)")
     axis.set_title(f"Mean against 1-in-20 loss, for the {party}", loc="left", **_TITLE_KW)
     axis.set_title(_caption(ds), loc="right", **_CAPTION_KW)
     handles = [

@@ -168,7 +168,7 @@ class Population(SettleModel):
         "`turnover`). Omit for 0.045, or `turnover` where that is smaller (`Population."
         "death_rate` gives the value in force): with the defaults "
         "about 4% of the year's members die, as in traditional Medicare (KFF 2016, 2014 data; "
-        "cms_methodology.md section 4.4). Under 65: about 0.002 (commercial) to 0.01.",
+        "docs/methodology.md section 2.3). Under 65: about 0.002 (commercial) to 0.01.",
     )
     attribution_loss: Fraction = Field(
         default=0.0,
@@ -526,10 +526,10 @@ class Cost(SettleModel):
     The defaults, with the default population (its risk spread and its deaths: decedents carry
     an end-of-life episode, population.decedent_cost_ratio), put 15.1% of spend on the top 1% of
     the members enrolled all year or until death, 41.6% on the top 5% and 60.0% on the top 10%,
-    against 14.9%, 41.5% and 60.0% in Medicare FFS (Wallis et al. 2021; cms_methodology.md
-    section 4.3), with a coefficient of variation of annual cost near 2.2. They were fitted to
-    those figures with the deaths on (issue 14); the full-year survivors alone give 16.4% /
-    44.4% / 62.6%.
+    against 14.9%, 41.5% and 60.0% in Medicare FFS (Wallis et al. 2021, EClinicalMedicine,
+    doi 10.1016/j.eclinm.2021.100873; docs/methodology.md section 2.3), with a coefficient of
+    variation of annual cost near 2.2. They were fitted to those figures with the deaths on
+    (issue 14); the full-year survivors alone give 16.4% / 44.4% / 62.6%.
 
     A continuing member's cost persists from year to year beyond its risk score
     (``persistence``), each year's distribution unchanged.

@@ -4,7 +4,7 @@ A design that names a ``template`` gets that program's parameters; any field the
 gives overrides the template's. The expansion happens before validation, so an override obeys the
 same rules as a hand-written design, and errors point at the override's line in the file.
 
-Sources (see ../shared/reference/cms_methodology.md; [V] verified against primary text or
+Sources (see docs/methodology.md, section 2; [V] verified against primary text or
 reproduced from CMS data, [S] one good secondary source, [U] unverified: a parameter with a
 documented default the user can override):
 
@@ -39,7 +39,7 @@ Builder = Callable[[int], dict[str, Any]]
 
 @dataclass(frozen=True)
 class MsspYearPolicy:
-    """MSSP rules that changed by performance year (cms_methodology.md 1.3 and 1.4)."""
+    """MSSP rules that changed by performance year (docs/methodology.md, section 13)."""
 
     sequestration: float  # share of shared savings withheld
     loss_relief: float  # share of shared losses forgiven (COVID-19 EUC policy)
