@@ -930,7 +930,7 @@ def _format_decision(ds: xr.Dataset, table: xr.Dataset, source: Path, rows: int)
     trials = int(ds.sizes.get("trial", 0))
     years = int(ds.sizes.get("year", 1))
     rule_line = "-" * len(line(header))
-    what = "designs" if keys == ["design"] else "rows"
+    what = ("design" if keys == ["design"] else "row") + ("s" if total != 1 else "")
     out = [
         f"{source}: {total:,} {what} weighed for the {table.attrs['party']} on "
         f"{', '.join(stats)} ({trials:,} trials x {years} year{'s' if years != 1 else ''})"
