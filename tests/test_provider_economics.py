@@ -195,3 +195,44 @@ def test_fig_frontier_weighs_the_net_result(ds: xr.Dataset) -> None:
     axis = fig_frontier(ds, var="provider_net").axes[0]
     assert axis.get_ylabel().startswith("Mean net result per year")
     assert "loss of the net result" in axis.get_xlabel()
+
+
+@pytest.mark.parametrize(
+    ("specific", "aggregate", "net_of_specific"),
+    [
+        ("provider", "provider", True),
+        ("settlement", "settlement", True),
+        ("settlement", "provider", True),
+        ("provider", "settlement", False),  # the settlement does not see the provider's own
+    ],
+)
+def test_the_aggregate_layer_attaches_on_the_claims_its_owner_sees(
+    specific: str, aggregate: str, net_of_specific: bool
+) -> None:
+    text = SCENARIO.replace(
+        "stop_loss: {attachment: 100000.0, premium_loading: 0.1}",
+        f"stop_loss: {{attachment: 100000.0, borne_by: {specific}}}\n"
+        f"    aggregate_stop_loss: {{attachment: 0.98, borne_by: {aggregate}}}",
+    )
+    ds = simsettle.simulate(parse_scenario(text, "layers.yaml"), trials=60, progress=False)
+    d = ds.sel(design="reach_style")
+    claims = d["actual_spend"] - (d["specific_stop_loss_recovery"] if net_of_specific else 0.0)
+    expected = np.maximum(claims - 0.98 * d["settlement_benchmark"], 0.0)
+    np.testing.assert_allclose(
+        d["aggregate_stop_loss_recovery"].values, expected.values, rtol=1e-12, atol=1e-6
+    )
+
+
+def test_a_quoted_premiums_net_has_the_plain_mean_standard_error(ds: xr.Dataset) -> None:
+    from simsettle.stats import statistic
+
+    net = ds["stop_loss_recovery"] - ds["stop_loss_premium"]
+    one = net.sel(design="own_pmpm").sum("year")  # the trial is the independent unit
+    expected = float(one.std(ddof=1)) / np.sqrt(one.size) / ds.sizes["year"]
+    se = float(statistic(ds, "stop_loss_net")["se"].sel(design="own_pmpm"))
+    assert se == pytest.approx(expected, rel=1e-9)
+    assert list(ds["stop_loss_pricing"].values) == ["", "loading", "pmpm", ""]
+    assert list(ds["aggregate_stop_loss_pricing"].values) == ["", "", "", "annual"]
+    assert list(ds["stop_loss_borne_by"].values) == ["", "settlement", "provider", ""]
+    # a quoted premium has no loading to show
+    assert np.isnan(float(ds["stop_loss_premium_loading"].sel(design="own_pmpm")))

@@ -115,7 +115,7 @@ def test_sensitivity_by_simulation_sets_the_moved_run_against_the_same_draws(
     moved = simsettle.simulate(loaded.with_changes({"trend.mean": 0.06}, trials=32), progress=False)
     m = statistic(moved.sel(design=[trend.base_first]), "mean")
     assert trend.high.mean == float(m["value"].item())
-    assert trend.base_first == str(decide(small.isel(trial=slice(0, 32)))["design"].values[0])
+    assert trend.base_first == str(decide(small)["design"].values[0])
     members = next(r for r in rows if r.label == "attributed members")
     assert (members.low.value, members.high.value) == (150.0, 600.0)
 
@@ -195,3 +195,36 @@ def test_cli_report_for_the_payer_with_tables(small: xr.Dataset, tmp_path: Path)
     assert "For the payer, weighing the mean settlement against the payer" in html
     assert (out / "report.xlsx").is_file()
     assert (out / "decision.csv").is_file()
+
+
+def test_the_exported_decision_is_the_first_pages(tmp_path: Path) -> None:
+    from simsettle.report.sensitivity import measure
+
+    text = SMALL_SCENARIO.replace(
+        "designs:\n", "provider: {infrastructure_annual: 20000.0}\ndesigns:\n", 1
+    )
+    run = simsettle.simulate(parse_scenario(text, "p.yaml"), progress=False)
+    assert measure(run, "provider") == "provider_net"
+    write_report(run, tmp_path, pdf=False, png=False, csv=True, sensitivity=False)
+    with (tmp_path / "decision.csv").open(newline="", encoding="utf-8") as f:
+        records = list(csv.DictReader(f))
+    expected = decide(run, baseline="one_sided", var="provider_net")
+    assert [r["design"] for r in records] == [str(d) for d in expected["design"].values]
+    np.testing.assert_allclose(
+        [float(r["mean [USD]"]) for r in records], expected["mean"].values, rtol=1e-12
+    )
+
+
+def test_sensitivity_reruns_with_the_results_seed_and_designs(small: xr.Dataset) -> None:
+    reseeded = simsettle.simulate(
+        parse_scenario(SMALL_SCENARIO, "small.yaml"), seed=99, trials=32, progress=False
+    ).sel(design=["two_sided", "with_stop_loss"])
+    rows, _ = sensitivity(reseeded, trials=32, top=3)
+    trend = next(r for r in rows if r.label == "expected cost trend")
+    assert {trend.low.first, trend.high.first} <= {"two_sided", "with_stop_loss"}
+    loaded = parse_scenario(SMALL_SCENARIO, "small.yaml")
+    moved = simsettle.simulate(
+        loaded.with_changes({"trend.mean": 0.06}, trials=32, seed=99), progress=False
+    )
+    m = statistic(moved.sel(design=[trend.base_first]), "mean")
+    assert trend.high.mean == float(m["value"].item())

@@ -215,3 +215,29 @@ def test_decide_refuses_a_statistic_that_favours_no_one(ds: xr.Dataset) -> None:
         decide(ds, ["mean", "std"])
     with pytest.raises(ValueError, match="finite"):
         decide(ds, limit=("var_provider_95", float("nan")))
+
+
+def test_a_model_condition_is_not_weighed_across_its_values() -> None:
+    """A design is not 'dominated' by itself in an easier world: rows of different values of
+    a model sweep (sweep_kind 'model') are compared only within their own value."""
+    base = _three(3000, 21)
+    easy = base.copy(deep=True)
+    easy["settlement"] = easy["settlement"] + 5e5
+    d = xr.concat(
+        [base, easy], dim=xr.DataArray([0.05, 0.03], dims="trend_mean", name="trend_mean")
+    )
+    d["trend_mean"].attrs = {"sweep_kind": "model", "sweep_path": "trend.mean"}
+    table = decide(d)
+    for row in range(table.sizes["rank"]):
+        by = str(table["dominated_by"].values[row])
+        cell = f"trend_mean={float(table['trend_mean'].values[row])}"
+        assert all(cell in label for label in by.split(", ") if label), (cell, by)
+    # as a design's term (a choice), the same rows are weighed across values
+    d["trend_mean"].attrs = {"sweep_kind": "design", "sweep_path": "designs.*.x"}
+    crossed = decide(d)
+    assert any(
+        "trend_mean=0.03" in str(by) and cell == 0.05
+        for by, cell in zip(
+            crossed["dominated_by"].values, crossed["trend_mean"].values, strict=True
+        )
+    )

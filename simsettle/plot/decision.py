@@ -47,10 +47,11 @@ def fig_frontier(
     """Mean settlement (or ``var``) against the party's 1-in-20 loss, one point per design.
 
     Each design is a point at (its 1-in-20 loss for ``party``, its mean settlement), with
-    bars of ±1.96 Monte Carlo standard errors on both axes. Designs on the efficient frontier
-    (no other design has both a higher mean, for the provider, and a lower loss) are filled
-    and joined by a line; dominated designs (:func:`simsettle.stats.decide`: beyond paired
-    Monte Carlo error) are hollow and labelled with the design that dominates them.
+    bars of ±1.96 Monte Carlo standard errors on both axes. Dominated designs
+    (:func:`simsettle.stats.decide`: beyond paired Monte Carlo error) are hollow and labelled
+    with the design that dominates them, the others filled; those on the efficient frontier
+    (no other design has both a higher mean, for the provider, and a lower loss) are joined by
+    a dashed line.
 
     Parameters
     ----------
@@ -108,10 +109,12 @@ def fig_frontier(
     axis.set_title(_caption(ds), loc="right", **_CAPTION_KW)
     handles = [
         Line2D([], [], marker="o", linestyle="none", markersize=8, markerfacecolor="0.3",
-               markeredgecolor="0.3", label="on the frontier"),
+               markeredgecolor="0.3", label="not dominated"),
         Line2D([], [], marker="o", linestyle="none", markersize=8, markerfacecolor="white",
                markeredgecolor="0.3", markeredgewidth=2.0, label="dominated"),
         Line2D([], [], color="0.3", linewidth=1.2, label="±1.96 standard errors"),
+        *([Line2D([], [], color="0.35", linewidth=1.2, linestyle="--", label="frontier")]
+          if len(frontier) > 1 else []),
     ]  # fmt: skip
     axis.legend(handles=handles, loc="best", fontsize=8, frameon=False)
     axis.margins(x=0.18, y=0.15)

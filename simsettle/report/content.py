@@ -604,12 +604,13 @@ _CAPTIONS: dict[str, str] = {
     "logarithmic. Dotted guides mark 1 year in 10, 20 and 100, and a dot marks where a "
     "design's curve crosses a guide: the amount below the dot is exceeded that often. A curve "
     "further right is a heavier tail; a design that never pays has no curve on the left.",
-    "frontier": "Each design's mean settlement per year against the party's 1-in-20 loss "
-    "(value-at-risk 95%), with bars of ±1.96 Monte Carlo standard errors. Filled points are on "
-    "the efficient frontier; a hollow point is dominated: another design is better on one of "
-    "the two and no worse on the other, beyond the paired Monte Carlo error of the "
-    "difference (which is smaller than the bars suggest: every design settles the same "
-    "simulated years).",
+    "frontier": "Each design's mean per year (of the settlement; for the provider, of its net "
+    "result where the results have the provider's own economics) against the party's 1-in-20 "
+    "loss (value-at-risk 95%), with bars of ±1.96 Monte Carlo standard errors. The dashed line "
+    "joins the designs on the efficient frontier; a hollow point is dominated: another design "
+    "is better on one of the two and no worse on the other, beyond the paired Monte Carlo "
+    "error of the difference (which is smaller than the bars suggest: every design settles the "
+    "same simulated years).",
     "compare": "The designs side by side on one money axis, one row each. The shaded shape "
     "is the spread of the non-zero settlements (every shape scaled to the same height: compare "
     "shapes, not areas); the bar on the zero line is the share of years settled at exactly "

@@ -202,7 +202,7 @@ def recommend(
                                           strict=True) if dom]  # fmt: skip
     headline = [
         f"For the {party}, weighing the {what[0]} against the {party}'s 1-in-20 {what[1]}, "
-        f"{first} comes first by the rule below."
+        f"{first} comes first by the rule below" + _margin(ds, mine, mine_var, what[0]) + "."
     ]
     if len(frontier) > 1:
         headline.append(
@@ -217,6 +217,13 @@ def recommend(
         )
     else:
         headline.append("No design is dominated beyond Monte Carlo error.")
+    between = [d for d in designs if d not in frontier and d not in dominated]
+    if between:
+        headline.append(
+            f"{_names(between)} {'is' if len(between) == 1 else 'are'} not dominated beyond "
+            "Monte Carlo error, but another design is at least as good on both in the point "
+            "estimates."
+        )
     their_first = str(theirs["design"].values[0])
     headline.append(
         f"For the {other}, {their_first} comes first" + (" too." if their_first == first else ".")
@@ -270,7 +277,7 @@ def recommend(
             title="What would change the answer",
             caption=f"The inputs the decision is most sensitive to, largest first, each moved "
             f"down and up with the others held: the design that comes first for the {party} "
-            f"there, and the mean settlement there of {base_first} (first at the base case). "
+            f"there, and the {what[0]} there of {base_first} (first at the base case). "
             + sensitivity_note,
             columns=("Low", "First", f"{base_first} mean", "High", "First", f"{base_first} mean"),
             rows=tuple(sens_rows),
@@ -288,6 +295,18 @@ def recommend(
         sensitivity_note=sensitivity_note,
         inputs=tuple(sensitivities),
     )
+
+
+def _margin(ds: xr.Dataset, table: xr.Dataset, var: str, words: str) -> str:
+    """ ", ahead of X by less than Monte Carlo error on ...", where the first two rows' means
+    are within paired Monte Carlo error of each other."""
+    if table.sizes["rank"] < 2:
+        return ""
+    first, second = (str(d) for d in table["design"].values[:2])
+    p = paired(ds, first, "mean", designs=[second], var=var).sel(design=second)
+    if not bool(p["mean_within_error"]):
+        return ""
+    return f" (ahead of {second} by less than Monte Carlo error on the {words})"
 
 
 def _input_value(s: Sensitivity, x: float) -> str:

@@ -9,9 +9,13 @@ inputs are ranked by how far that mean moves.
   others at their base values (nothing is simulated).
 - Otherwise the scenario recorded in the results is simulated again with each input moved
   (:data:`DEFAULT_INPUTS`: the cost trend, its year-to-year volatility and the population's
-  size) on the same seed, with at most ``trials`` trials. The random numbers are
-  counter-based and indexed by trial, so the base case it is set against is the first
-  ``trials`` trials of the results themselves: a change is the input's, not the draws'.
+  size) with the results' own seed, with at most ``trials`` trials and only the results'
+  designs. The random numbers are counter-based and indexed by trial, so a moved run draws the
+  same numbers as the first ``trials`` trials of the results: a change is the input's, not
+  the draws'.
+
+The design "first at the base case" is the one the results themselves put first (all their
+trials), as the report's headline does.
 """
 
 from __future__ import annotations
@@ -206,7 +210,10 @@ def sensitivity(
                 f"({first}), so no input was moved."
             )
         n = min(trials, int(ds.sizes["trial"]))
-        base_first = _first(ds.isel(trial=slice(0, n)), party)
+        # The run's own seed (a --seed or simulate(seed=...) is not in the scenario's text),
+        # so that the moved runs share the results' random numbers.
+        seed = {"seed": int(ds.attrs["seed"])} if "seed" in ds.attrs else {}
+        designs = [str(d) for d in ds["design"].values]
         data = loaded.scenario.model_dump(mode="python")
         for item in inputs:
             x = _value(data, item.path)
@@ -216,10 +223,10 @@ def sensitivity(
             for move in (item.low, item.high):
                 value = item.at(move(x))
                 try:
-                    moved = loaded.with_changes({item.path: value}, trials=n)
+                    moved = loaded.with_changes({item.path: value}, trials=n, **seed)
                 except ScenarioError:
                     break  # the moved value is outside the field's range: not this input
-                run = simulate(moved, progress=False)
+                run = simulate(moved, progress=False).sel(design=designs)
                 first, mean, se = _first_and_mean(run, party, base_first)
                 ends.append(End(float(value), first, mean, se))
             if len(ends) == 2:
@@ -236,8 +243,7 @@ def sensitivity(
                 )
         note = (
             f"Each input moved down and up, one at a time, and the scenario simulated again "
-            f"on the same random numbers ({n:,} trials; the base case is the results' first "
-            f"{n:,} trials)."
+            f"on the same random numbers (the first {n:,} trials of the results' seed)."
         )
     out.sort(key=lambda s: -s.swing if math.isfinite(s.swing) else 0.0)
     return out[:top], note

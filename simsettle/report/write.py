@@ -15,6 +15,7 @@ from simsettle.report.content import Report, _select_designs, build_report
 from simsettle.report.export import Column, dataset_columns, write_csv, write_xlsx
 from simsettle.report.html import write_html
 from simsettle.report.pdf import write_pdf
+from simsettle.report.sensitivity import measure
 from simsettle.results import sweep_base
 
 __all__ = ["report_tables", "write_report"]
@@ -37,9 +38,10 @@ def report_tables(
     if r is None:
         return tables
     party: Literal["provider", "payer"] = "payer" if r.party == "payer" else "provider"
-    decision = decide(view, party=party, baseline=r.baseline)
+    var = measure(view, party)  # what the first page weighs for the party
+    decision = decide(view, party=party, baseline=r.baseline, var=var)
     tables["decision"] = dataset_columns(decision, ["rank", "design", *decision.data_vars])
-    pairs = paired(view, r.baseline)
+    pairs = paired(view, r.baseline, var=var)
     tables["paired"] = dataset_columns(pairs, ["design", *pairs.data_vars])
     if r.inputs:
         rows = r.inputs

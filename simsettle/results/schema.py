@@ -377,9 +377,34 @@ _COORD_ATTRS: dict[str, dict[str, str]] = {
         "stop-loss coinsurance", "1", "Provider's retained share of the excess; NaN = no stop-loss."
     ),
     "stop_loss_premium_loading": _coord(
-        "stop-loss premium loading", "1", "Premium over expected recovery; NaN = no stop-loss."
+        "stop-loss premium loading",
+        "1",
+        "Premium over expected recovery; NaN = no stop-loss, or a quoted premium "
+        "(stop_loss_pricing).",
+    ),
+    "stop_loss_pricing": _coord(
+        "stop-loss pricing",
+        None,
+        "How the individual layer's premium is set: loading (over the expected recovery), pmpm "
+        "or annual (a quoted price); '' = no individual stop-loss.",
+    ),
+    "stop_loss_borne_by": _coord(
+        "individual stop-loss borne by",
+        None,
+        "settlement (charged through the settled spend) or provider (its own reinsurance, "
+        "outside the settlement); '' = no individual stop-loss.",
     ),
     "aggregate_stop_loss_attachment": _coord(
         "aggregate stop-loss attachment", "1", "Fraction of benchmark; NaN = none."
+    ),
+    "aggregate_stop_loss_pricing": _coord(
+        "aggregate stop-loss pricing",
+        None,
+        "loading, pmpm or annual, as stop_loss_pricing; '' = no aggregate layer.",
+    ),
+    "aggregate_stop_loss_borne_by": _coord(
+        "aggregate stop-loss borne by",
+        None,
+        "settlement or provider, as stop_loss_borne_by; '' = no aggregate layer.",
     ),
 }

@@ -182,6 +182,8 @@ def _sweep_attrs(axis: AxisPlan) -> dict[str, Any]:
         "units": axis.units,
         "description": f"Swept parameter {axis.path} ({how}). {axis.description}".strip(),
         "sweep_path": axis.path,
+        # a design axis is a choice of the contract; a model axis is a condition of the world
+        "sweep_kind": "design" if axis.is_design else "model",
         "sweep_base": axis.base
         if isinstance(axis.base, int | float) and not isinstance(axis.base, bool)
         else str(axis.base),

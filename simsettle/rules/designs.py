@@ -389,9 +389,17 @@ def settle_designs(
                 layers[0][d], layers[1][d] = rec, prem
             if terms.stop_loss.borne_by == "settlement":
                 settled_spend = settled_spend - rec + prem
-                net_claims = spend - rec
             else:  # the provider's own reinsurance: outside the settlement
                 own_stop_loss[d] += rec - prem
+            agg = terms.aggregate_stop_loss
+            # The aggregate layer attaches on claims net of the specific recoveries, except
+            # that a layer charged through the settlement cannot see the provider's own.
+            if not (
+                agg is not None
+                and agg.borne_by == "settlement"
+                and terms.stop_loss.borne_by == "provider"
+            ):
+                net_claims = spend - rec
         if terms.aggregate_stop_loss is not None:
             rec = aggregate_stop_loss_recovery(terms.aggregate_stop_loss, net_claims, b)
             prem = stop_loss_premium(terms.aggregate_stop_loss, rec, axis=0, member_months=mm)

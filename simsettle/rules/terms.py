@@ -199,15 +199,34 @@ class Terms:
             "assumed_quality_score": math.nan if self.quality is None else self.quality.score,
             "stop_loss_attachment": _opt(sl.attachment if sl else None),
             "stop_loss_coinsurance": _opt(sl.coinsurance if sl else None),
-            "stop_loss_premium_loading": _opt(sl.premium_loading if sl else None),
+            "stop_loss_premium_loading": _opt(
+                sl.premium_loading if sl and _pricing(sl) == "loading" else None
+            ),
+            "stop_loss_pricing": _pricing(sl),
+            "stop_loss_borne_by": sl.borne_by if sl else "",
             "aggregate_stop_loss_attachment": _opt(
                 self.aggregate_stop_loss.attachment if self.aggregate_stop_loss else None
+            ),
+            "aggregate_stop_loss_pricing": _pricing(self.aggregate_stop_loss),
+            "aggregate_stop_loss_borne_by": (
+                self.aggregate_stop_loss.borne_by if self.aggregate_stop_loss else ""
             ),
             "min_loss_rate": math.nan if table or math.isinf(mlr) else mlr,
             "shared_loss_rate": math.nan if quality_loss_rate else float(self.loss_share[0]),
             "loss_cap": _opt(self.loss_cap),
             "loss_cap_revenue": _opt(self.loss_cap_revenue),
         }
+
+
+def _pricing(layer: StopLoss | AggregateStopLoss | None) -> str:
+    """How a stop-loss layer's premium is set: loading, pmpm or annual ('' for none)."""
+    if layer is None:
+        return ""
+    if layer.premium_pmpm is not None:
+        return "pmpm"
+    if layer.premium_annual is not None:
+        return "annual"
+    return "loading"
 
 
 def _opt(v: float | None) -> float:

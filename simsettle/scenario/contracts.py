@@ -139,8 +139,10 @@ class AggregateStopLoss(_Price):
     net claims - attachment x benchmark)``; the premium is ``(1 + premium_loading)`` times the
     year's expected recovery (Monte Carlo mean over trials). Recovery and premium enter the
     settled spend like individual stop-loss: settled spend = spend - individual recovery +
-    individual premium - aggregate recovery + aggregate premium (a layer ``borne_by: provider``
-    leaves the settled spend, and the claims the aggregate layer attaches on, as they are). The
+    individual premium - aggregate recovery + aggregate premium. A layer ``borne_by:
+    provider`` leaves the settled spend as it is; the aggregate layer attaches on claims net of
+    the individual recoveries in every case but one: an aggregate layer charged through the
+    settlement does not see the recoveries of an individual layer the provider bears. The
     results keep each layer apart (``specific_stop_loss_recovery``,
     ``aggregate_stop_loss_recovery`` and their premiums) as well as their sums.
     """

@@ -323,7 +323,10 @@ def _number_hint(kind: str, value: Any, ctx: Mapping[str, Any]) -> str:
         if m:
             return f"; rates are fractions: did you mean {_plain_number(float(m.group(1)) / 100)}?"
         if _NUMBER.match(value) and kind.endswith(("_type", "_parsing")):
-            number = value.strip().replace("_", "").replace(",", "")
+            number = value.strip().replace("_", "")
+            # "0,5" is a decimal comma; "1,200" a thousands separator
+            decimal = re.fullmatch(r"[-+]?\d+,\d{1,2}", number) is not None
+            number = number.replace(",", "." if decimal else "")
             return f"; did you mean {_plain_number(float(number))} (a number, without quotes)?"
         return ""
     bound = ctx.get("le", ctx.get("lt"))

@@ -289,7 +289,9 @@ def decide(
     every row settles the same simulated trials). A row is on the frontier when no other row
     is at least as good on both the first and second statistics (point estimates) and better
     on one: the efficient frontier of, by default, the mean settlement against the party's
-    1-in-20 loss.
+    1-in-20 loss. In a sweep, rows are weighed against each other across the values of a
+    design's terms (choices), but only within the same values of a model condition (a trend,
+    a member count: the coordinate's ``sweep_kind`` is "model").
 
     Parameters
     ----------
@@ -388,6 +390,16 @@ def decide(
         flat_v.append(np.asarray(_flat(value, row_dims).values, dtype=np.float64))
         flat_psi.append(_flat(psi, row_dims).compute())
     n = flat_v[0].size
+    # Rows in different cells of a model sweep (a trend, a member count: conditions, not
+    # choices) are not weighed against each other: a design is not "dominated" by itself in
+    # an easier world.
+    model_dims = [d for d in row_dims if d != "design" and _is_model_axis(ds, d)]
+    cells = (
+        [tuple(_flat(values[0], row_dims)[d].values[i] for d in model_dims) for i in range(n)]
+        if model_dims
+        else [() for _ in range(n)]
+    )
+    same = np.array([[a == b for b in cells] for a in cells], dtype=bool)
     # better[k][i, j]: row i better than row j on statistic k beyond z paired standard errors.
     better = np.zeros((len(rows), n, n), dtype=bool)
     for k, (v, psi, sense) in enumerate(zip(flat_v, flat_psi, senses, strict=True)):
@@ -396,7 +408,8 @@ def decide(
                 cluster_se(psi.isel({_ROW: i}) - psi, s.within).values, dtype=np.float64
             )
             gap = sense * (v[i] - v)
-            better[k, i] = gap > z * np.nan_to_num(se_ij, nan=0.0)
+            # a NaN error (a single trial) cannot tell: not better
+            better[k, i] = (gap > z * se_ij) & np.isfinite(se_ij) & same[i]
     # [i, j]: i better than j on some statistic
     worse_somewhere: npt.NDArray[np.bool_] = np.asarray(better.any(axis=0))
     dominates: npt.NDArray[np.bool_] = worse_somewhere & ~worse_somewhere.T
@@ -411,7 +424,7 @@ def decide(
         for j in range(n):
             at_least = (a >= a[j]) & (b >= b[j])
             strictly = (a > a[j]) | (b > b[j])
-            on_frontier[j] = not np.any(at_least & strictly)
+            on_frontier[j] = not np.any(at_least & strictly & same[j])
     status = np.full(n, "", dtype=object)
     group = np.zeros(n)
     if limit is not None and limit_name is not None:
@@ -530,6 +543,16 @@ def decide(
         **source_attrs(ds),
     }
     return table
+
+
+def _is_model_axis(ds: xr.Dataset, dim: Hashable) -> bool:
+    """Whether a sweep dimension is a model condition (not a design's term)."""
+    attrs = ds[dim].attrs if dim in ds.coords else {}
+    kind = attrs.get("sweep_kind")
+    if kind is not None:
+        return str(kind) == "model"
+    path = str(attrs.get("sweep_path", ""))
+    return bool(path) and not (path.startswith("designs") or ".designs" in path)
 
 
 def _limit_sign(

@@ -490,18 +490,56 @@ def _stop_loss_net(
     return net, cluster_se(psi, s.within)
 
 
+def _layer_psi(
+    rec: xr.DataArray, prem: xr.DataArray, quoted: xr.DataArray | bool, s: Sample
+) -> xr.DataArray:
+    """Influence values of one stop-loss layer's mean net (recovery less premium).
+
+    A loading premium of a year is (1 + loading) x the mean recovery over the trials of that
+    year: a Monte Carlo mean itself, so the estimate is (1 - k) x mean recovery with
+    k = premium / mean recovery, and its influence is (1 - k) (rec - mean rec). A quoted premium
+    (``quoted``: per member month or a year) is fixed or moves with the exposure, so the net is
+    a plain mean: influence net - mean net.
+    """
+    rec_bar = rec.mean("trial")
+    k = prem.mean("trial") / rec_bar.where(rec_bar > 0)
+    loading = ((1.0 - k) * (rec - rec_bar)).fillna(0.0)
+    net = rec - prem
+    fixed = net - net.mean(s.dims)
+    psi = fixed.where(quoted, loading) if quoted is not False else loading
+    return psi.where(rec.notnull() & prem.notnull())
+
+
+def _quoted(ds: xr.Dataset, layer: str) -> xr.DataArray | bool:
+    """Whether a layer's premium is quoted, per design (results of before quoted premiums:
+    never)."""
+    name = f"{layer}_pricing"
+    if name not in ds.coords:
+        return False
+    pricing = ds.coords[name]
+    return (pricing == "pmpm") | (pricing == "annual")
+
+
 def _stop_loss_net_psi(
     ds: xr.Dataset, s: Sample, level: float | None
 ) -> tuple[xr.DataArray, xr.DataArray]:
     rec = ds["stop_loss_recovery"]
     prem = ds["stop_loss_premium"]
     net = (rec - prem).mean(s.dims)
-    # The premium of each year is (1 + loading) x the mean recovery over the trials of that
-    # year: a Monte Carlo mean itself, so the estimate is (1 - k) x mean recovery with
-    # k = premium / mean recovery, and its influence function is (1 - k) (rec - mean rec).
-    rec_bar = rec.mean("trial")
-    k = prem.mean("trial") / rec_bar.where(rec_bar > 0)
-    psi = ((1.0 - k) * (rec - rec_bar)).fillna(0.0).where(rec.notnull() & prem.notnull())
+    if "specific_stop_loss_recovery" in ds.data_vars:  # each layer apart
+        psi = _layer_psi(
+            ds["specific_stop_loss_recovery"],
+            ds["specific_stop_loss_premium"],
+            _quoted(ds, "stop_loss"),
+            s,
+        ) + _layer_psi(
+            ds["aggregate_stop_loss_recovery"],
+            ds["aggregate_stop_loss_premium"],
+            _quoted(ds, "aggregate_stop_loss"),
+            s,
+        )
+    else:
+        psi = _layer_psi(rec, prem, _quoted(ds, "stop_loss"), s)
     return net, psi
 
 
