@@ -228,3 +228,15 @@ def test_sensitivity_reruns_with_the_results_seed_and_designs(small: xr.Dataset)
     )
     m = statistic(moved.sel(design=[trend.base_first]), "mean")
     assert trend.high.mean == float(m["value"].item())
+
+
+def test_a_swept_family_is_not_an_input_with_ends() -> None:
+    sweep = make_sweep_dataset(n_trials=100)
+    families = xr.concat(
+        [sweep.isel(members=0), sweep.isel(members=1)],
+        dim=xr.DataArray(["gamma", "lognormal"], dims="family", name="family"),
+    )
+    families.attrs["sweep_dims"] = "min_savings_rate trend_mean family"
+    rows, _ = sensitivity(families, top=5)
+    assert all("family" not in r.label for r in rows)
+    assert rows

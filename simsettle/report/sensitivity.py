@@ -170,8 +170,8 @@ def sensitivity(
     if sweep:
         for dim in sweep:
             values = np.asarray(ds[dim].values)
-            if values.size < 2:
-                continue
+            if values.size < 2 or values.dtype.kind not in "iuf":
+                continue  # a swept family or flag has no low and high end
             others = {d: base[d].values.item() for d in sweep if d != dim}
             ends = []
             for value in (values.min(), values.max()):
