@@ -892,6 +892,44 @@ def _verdict(row: xr.Dataset, frontier: bool) -> str:
     return "; ".join(parts) or "-"
 
 
+def _statistic_cells(
+    row: xr.Dataset, table: xr.Dataset, keys: list[str], stats: list[str]
+) -> list[str]:
+    """Rank, design and sweep values, then each statistic and its SE, of one table row."""
+    cells = [str(int(row["rank"])), *(_plain_value(row[k].values.item()) for k in keys)]
+    for name in stats:
+        units = str(table[name].attrs.get("units", ""))
+        cells.append(_format_cell(float(row[name]), units, name))
+        cells.append("±" + _format_cell(float(row[f"{name}_se"]), units, name))
+    return cells
+
+
+def _fixed_width(
+    title: str, header: list[str], body: list[list[str]], text_cols: int, *, last_left: bool
+) -> list[str]:
+    """The title, header, a rule, the body and a rule, in columns: the text columns (and the
+    last one with ``last_left``) left-aligned, numbers right-aligned."""
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        out = [
+            c.ljust(w) if 0 < i < text_cols or (last_left and i == len(cells) - 1) else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(out).rstrip()
+
+    rule = "-" * len(line(header))
+    return [title, line(header), rule, *(line(r) for r in body), rule]
+
+
+def _more_rows(shown: int, total: int) -> list[str]:
+    if shown >= total:
+        return []
+    return [
+        f"... {total - shown:,} more rows: --top {total} prints them all, --csv FILE writes them."
+    ]
+
+
 def _format_decision(ds: xr.Dataset, table: xr.Dataset, source: Path, rows: int) -> str:
     """A decision (:func:`simsettle.stats.decide`) as a fixed-width table, with the rule."""
     keys, _ = _row_coords(table)
@@ -907,44 +945,22 @@ def _format_decision(ds: xr.Dataset, table: xr.Dataset, source: Path, rows: int)
     body = []
     for i in range(min(rows, table.sizes["rank"])):
         row = table.isel(rank=i)
-        cells = [str(int(row["rank"])), *(_plain_value(row[k].values.item()) for k in keys)]
-        for name in stats:
-            units = str(table[name].attrs.get("units", ""))
-            cells.append(_format_cell(float(row[name]), units, name))
-            cells.append("±" + _format_cell(float(row[f"{name}_se"]), units, name))
+        cells = _statistic_cells(row, table, keys, stats)
         for name in stats if base else ():
             cells += _diff_cell(row, name, str(table[name].attrs.get("units", "")))
         cells.append(_verdict(row, frontier))
         body.append(cells)
-    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-    text_cols = 1 + len(keys)
-
-    def line(cells: list[str]) -> str:
-        out = [
-            c.ljust(w) if 0 < i < text_cols or i == len(cells) - 1 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return "  ".join(out).rstrip()
-
     total = int(table.attrs.get("rows", table.sizes["rank"]))
     trials = int(ds.sizes.get("trial", 0))
     years = int(ds.sizes.get("year", 1))
-    rule_line = "-" * len(line(header))
     what = ("design" if keys == ["design"] else "row") + ("s" if total != 1 else "")
-    out = [
+    title = (
         f"{source}: {total:,} {what} weighed for the {table.attrs['party']} on "
         f"{', '.join(stats)} ({trials:,} trials x {years} year{'s' if years != 1 else ''})"
-        + (f"; differences from {base}" if base else ""),
-        line(header),
-        rule_line,
-        *(line(r) for r in body),
-        rule_line,
-    ]
-    if len(body) < total:
-        out.append(
-            f"... {total - len(body):,} more rows: --top {total} prints them all, --csv FILE "
-            "writes them."
-        )
+        + (f"; differences from {base}" if base else "")
+    )
+    out = _fixed_width(title, header, body, 1 + len(keys), last_left=True)
+    out += _more_rows(len(body), total)
     out.append(f"Rule: {table.attrs['rule']}")
     if frontier:
         out.append(
@@ -993,42 +1009,19 @@ def _format_ranking(ds: xr.Dataset, table: xr.Dataset, source: Path, rows: int) 
     header = ["rank", *keys]
     for name in stats:
         header += [name, "SE"]
-    body = []
-    for i in range(min(rows, table.sizes["rank"])):
-        row = table.isel(rank=i)
-        cells = [str(int(row["rank"])), *(_plain_value(row[k].values.item()) for k in keys)]
-        for name in stats:
-            units = str(table[name].attrs.get("units", ""))
-            cells.append(_format_cell(float(row[name]), units, name))
-            cells.append("±" + _format_cell(float(row[f"{name}_se"]), units, name))
-        body.append(cells)
-    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-    text_cols = 1 + len(keys)
-
-    def line(cells: list[str]) -> str:
-        out = [
-            c.ljust(w) if 0 < i < text_cols else c.rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return "  ".join(out).rstrip()
-
+    body = [
+        _statistic_cells(table.isel(rank=i), table, keys, stats)
+        for i in range(min(rows, table.sizes["rank"]))
+    ]
     total = int(table.attrs.get("rows", table.sizes["rank"]))
     trials = int(ds.sizes.get("trial", 0))
     years = int(ds.sizes.get("year", 1))
-    rule = "-" * len(line(header))
-    out = [
+    title = (
         f"{source}: {total:,} rows ranked for the {table.attrs['party']} by "
-        f"{table.attrs['ranked_by']} ({trials:,} trials x {years} year{'s' if years != 1 else ''})",
-        line(header),
-        rule,
-        *(line(r) for r in body),
-        rule,
-    ]
-    if len(body) < total:
-        out.append(
-            f"... {total - len(body):,} more rows: --top {total} prints them all, --csv FILE "
-            "writes them."
-        )
+        f"{table.attrs['ranked_by']} ({trials:,} trials x {years} year{'s' if years != 1 else ''})"
+    )
+    out = _fixed_width(title, header, body, 1 + len(keys), last_left=False)
+    out += _more_rows(len(body), total)
     out.append("SE: Monte Carlo standard error (95% interval about ±2 SE). Every row settles")
     out.append("the same simulated years, so differences between rows are more precise.")
     return "\n".join(out)

@@ -35,7 +35,6 @@ from simsettle.rules.stop_loss import (
 )
 from simsettle.rules.terms import compile_terms
 from simsettle.rules.truncation import truncate
-from simsettle.scenario.contracts import AnyDesign
 from simsettle.scenario.schema import Scenario, Timing
 from simsettle.scenario.sweep import Variant
 
@@ -160,7 +159,7 @@ def combine_lines(lines: list[tuple[str, Settled]]) -> Settled:
 
 def _provider_economics(
     scenario: Scenario,
-    designs: Sequence[AnyDesign],
+    borne: bool,
     steps: F8,
     own_stop_loss: F8,
     member_months: F8,
@@ -169,13 +168,8 @@ def _provider_economics(
 ) -> dict[str, F8 | None]:
     """The provider's net result and its parts (:class:`~simsettle.scenario.schema.Provider`),
     each (design, trial, year) USD; all None when the scenario gives no economics of the
-    provider's own (no costs of its own and no stop-loss it bears)."""
+    provider's own (no costs of its own, and ``borne`` False: no stop-loss it bears)."""
     provider = scenario.provider
-    borne = any(
-        layer is not None and layer.borne_by == "provider"
-        for t in map(compile_terms, designs)
-        for layer in (t.stop_loss, t.aggregate_stop_loss)
-    )
     if not borne and not provider.has_economics:
         return dict.fromkeys(_PROVIDER)
     settlement = steps[..., R.S_SETTLEMENT]
@@ -365,6 +359,7 @@ def settle_designs(
     layers = tuple(np.zeros(shape) for _ in range(4)) if has_aggregate else None
     # The provider's own stop-loss (recovery less premium), outside the settlement.
     own_stop_loss = np.zeros(shape)
+    borne = False  # some design has a layer the provider bears
     for d, variant in enumerate(variants):
         # Named by its label: the gate's messages say which variant of a swept design failed.
         terms = replace(compile_terms(variant.design), name=variant.label)
@@ -391,6 +386,7 @@ def settle_designs(
                 settled_spend = settled_spend - rec + prem
             else:  # the provider's own reinsurance: outside the settlement
                 own_stop_loss[d] += rec - prem
+                borne = True
             agg = terms.aggregate_stop_loss
             # The aggregate layer attaches on claims net of the specific recoveries, except
             # that a layer charged through the settlement cannot see the provider's own.
@@ -411,6 +407,7 @@ def settle_designs(
                 settled_spend = settled_spend - rec + prem
             else:
                 own_stop_loss[d] += rec - prem
+                borne = True
         over = recovery[d] > spend * (1.0 + 4.0 * np.finfo(np.float64).eps)
         if np.any(over):
             raise SimulationError(
@@ -432,7 +429,7 @@ def settle_designs(
     if cm is not None:
         cm_cost = cm.cost_pmpm * aggregates[:, py, R.F_CM_MONTHS]
         cm_saved = np.ascontiguousarray(aggregates[:, py, R.F_CM_AVOIDED])
-    economics = _provider_economics(scenario, designs, steps, own_stop_loss, mm, cm_cost, cm_saved)
+    economics = _provider_economics(scenario, borne, steps, own_stop_loss, mm, cm_cost, cm_saved)
     p_spend = p_months = payout = None
     if part is not None:
         spend_fields, month_fields = inputs.practice_fields

@@ -466,48 +466,29 @@ def decide(
             f"True where |difference| <= {z:.3g} paired standard errors.",
         )
     rule = _rule_text([c for c, _, _ in rows], party, limit, z)
-    data["dominated"] = xr.DataArray(
-        dominated,
-        dims=_ROW,
-        attrs={
-            "long_name": "dominated",
-            "units": "1",
-            "description": "True where another row is better on some statistic and worse on "
-            f"none, each beyond {z:.3g} paired Monte Carlo standard errors.",
-        },
+    data["dominated"] = _per_row(
+        np.asarray(dominated),
+        "dominated",
+        "True where another row is better on some statistic and worse on none, each beyond "
+        f"{z:.3g} paired Monte Carlo standard errors.",
     )
-    data["dominated_by"] = xr.DataArray(
+    data["dominated_by"] = _per_row(
         np.array(dominated_by, dtype=object),
-        dims=_ROW,
-        attrs={
-            "long_name": "dominated by",
-            "units": "1",
-            "description": "The rows that dominate this one, comma-separated (empty: none).",
-        },
+        "dominated by",
+        "The rows that dominate this one, comma-separated (empty: none).",
     )
-    data["on_frontier"] = xr.DataArray(
+    data["on_frontier"] = _per_row(
         on_frontier,
-        dims=_ROW,
-        attrs={
-            "long_name": "on the efficient frontier",
-            "units": "1",
-            "description": f"True where no other row is at least as good for the {party} on "
-            f"both {rows[0][0]} and {rows[-1 if len(rows) < 2 else 1][0]} and better on one "
-            "(point estimates).",
-        },
+        "on the efficient frontier",
+        f"True where no other row is at least as good for the {party} on both {rows[0][0]} and "
+        f"{rows[-1 if len(rows) < 2 else 1][0]} and better on one (point estimates).",
     )
     if limit is not None:
-        data["limit_status"] = xr.DataArray(
+        data["limit_status"] = _per_row(
             status.astype(object),
-            dims=_ROW,
-            attrs={
-                "long_name": f"limit {limit_name} {_limit_sign(senses, rows, limit_name)} "
-                f"{float(limit[1]):,.6g}",
-                "units": "1",
-                "description": "kept: the statistic is on the good side of the limit by more "
-                f"than {z:.3g} standard errors; broken: on the wrong side by more; within "
-                "error: the run cannot tell.",
-            },
+            f"limit {limit_name} {_limit_sign(senses, rows, limit_name)} {float(limit[1]):,.6g}",
+            f"kept: the statistic is on the good side of the limit by more than {z:.3g} standard "
+            "errors; broken: on the wrong side by more; within error: the run cannot tell.",
         )
     table = derived_dataset(data, {})
     table = table.isel({_ROW: order})
@@ -543,6 +524,13 @@ def decide(
         **source_attrs(ds),
     }
     return table
+
+
+def _per_row(values: npt.NDArray[Any], long_name: str, description: str) -> xr.DataArray:
+    """A dimensionless verdict of every row (before the rows are sorted)."""
+    return xr.DataArray(
+        values, dims=_ROW, attrs={"long_name": long_name, "units": "1", "description": description}
+    )
 
 
 def _is_model_axis(ds: xr.Dataset, dim: Hashable) -> bool:
