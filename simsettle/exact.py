@@ -167,6 +167,8 @@ def not_exact(scenario: Scenario) -> list[str]:
             ]
     for design in scenario.designs:
         terms = compile_terms(design)
+        if getattr(design, "by_year", None) is not None:
+            why.append((True, f"designs.{design.name}.by_year: terms by year are not supported"))
         if terms.capitation_pmpm is not None:
             why.append((True, f"designs.{design.name}.capitation_pmpm: not supported"))
         for key, layer in (

@@ -113,7 +113,8 @@ def stop_loss_attachments(
 ) -> npt.NDArray[np.float64]:
     """Sorted unique attachment points (USD) named by ``designs``' compiled terms, and the
     ``extra`` points (the truncation thresholds)."""
-    compiled = (compile_terms(d).stop_loss for d in designs)
+    every = [y for d in designs for y in (getattr(d, "by_year", None) or (d,))]
+    compiled = (compile_terms(d).stop_loss for d in every)
     points = {sl.attachment for sl in compiled if sl is not None} | set(extra)
     return np.array(sorted(points), dtype=np.float64)
 

@@ -67,8 +67,14 @@ __all__ = [
 
 
 def _design_row(d: Design) -> dict[str, Any]:
-    """One design's coordinate values, read from its compiled terms."""
-    return compile_terms(d).coords()
+    """One design's coordinate values, read from its compiled terms (the first performance
+    year's, for terms that change by year; its ``template`` then names each year's in turn)."""
+    row = compile_terms(d).coords()
+    by_year = getattr(d, "by_year", None)
+    if by_year is not None:
+        names = [y.template or "custom" for y in by_year]
+        row["template"] = " > ".join(n for i, n in enumerate(names) if i == 0 or names[i - 1] != n)
+    return row
 
 
 def _design_coords(designs: Sequence[Design]) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from simsettle.rules.stop_loss import (
 )
 from simsettle.rules.terms import compile_terms
 from simsettle.rules.truncation import truncate
+from simsettle.scenario.contracts import AnyDesign, design_in_year
 from simsettle.scenario.schema import Scenario, Timing
 from simsettle.scenario.sweep import Variant
 
@@ -188,14 +189,17 @@ def _provider_economics(
     }
 
 
-def present_value(timing: Timing, interim: F8, estimated: F8, final: F8) -> F8:
+def present_value(
+    timing: Timing, interim: F8, estimated: F8, final: F8, years: F8 | None = None
+) -> F8:
     """Present value at the start of the first performance year of each year's payments.
 
     Performance year ``p`` (0-based) pays the interim at ``p + 0.5`` years, the first settlement
     less the interim ``payment_lag_months`` after the year's end, and the true-up (final less
-    estimated) ``true_up_lag_months`` later.
+    estimated) ``true_up_lag_months`` later. ``years`` are the performance years of the last
+    axis (default: 0, 1, ...).
     """
-    p = np.arange(final.shape[-1], dtype=np.float64)
+    p = np.arange(final.shape[-1], dtype=np.float64) if years is None else years
     v = 1.0 / (1.0 + timing.discount_rate)
     t_first = p + 1.0 + timing.payment_lag_months / 12.0
     t_final = t_first + timing.true_up_lag_months / 12.0
@@ -205,6 +209,22 @@ def present_value(timing: Timing, interim: F8, estimated: F8, final: F8) -> F8:
         + (final - estimated) * v**t_final
     )
     return pv
+
+
+def _year_groups(
+    design: AnyDesign, n_perf: int
+) -> list[tuple[AnyDesign, slice | npt.NDArray[np.intp]]]:
+    """The terms of ``design`` and the performance years (columns) they settle: one group of
+    every year (a slice) unless its terms change by year (``by_year``)."""
+    by_year = getattr(design, "by_year", None)
+    if by_year is None:
+        return [(design, slice(None))]
+    index: dict[int, list[int]] = {}
+    for p in range(n_perf):
+        index.setdefault(min(p, len(by_year) - 1), []).append(p)
+    return [
+        (design_in_year(design, k), np.asarray(cols, dtype=np.intp)) for k, cols in index.items()
+    ]
 
 
 def _check_aggregates(aggregates: F8, n_base: int) -> None:
@@ -327,11 +347,7 @@ def settle_designs(
         if scenario.quality_model is not None
         else None
     )
-    facts = YearFacts(
-        members=members,
-        revenue=None if ratio is None else ratio * benchmark,
-        quality_score=quality,
-    )
+    revenue = None if ratio is None else ratio * benchmark
     years_in = np.arange(spend.shape[1], dtype=np.float64)
     n_designs = len(designs)
     shape = (n_designs, *spend.shape)
@@ -355,75 +371,97 @@ def settle_designs(
     attachments = list(inputs.attachments)
     # Each layer's recovery and premium apart (specific, then aggregate), where a design has an
     # aggregate layer; recovery and premium above are their sums.
-    has_aggregate = any(compile_terms(d).aggregate_stop_loss is not None for d in designs)
+    n_perf = spend.shape[1]
+    # Each design's terms by performance year, and the years that share them.
+    groups = [_year_groups(v.design, n_perf) for v in variants]
+    has_aggregate = any(
+        compile_terms(y).aggregate_stop_loss is not None for g in groups for y, _ in g
+    )
     layers = tuple(np.zeros(shape) for _ in range(4)) if has_aggregate else None
     # The provider's own stop-loss (recovery less premium), outside the settlement.
     own_stop_loss = np.zeros(shape)
     borne = False  # some design has a layer the provider bears
     for d, variant in enumerate(variants):
-        # Named by its label: the gate's messages say which variant of a swept design failed.
-        terms = replace(compile_terms(variant.design), name=variant.label)
-        base = benchmark
-        if terms.capitation_pmpm is not None:
-            # A fixed budget per member month, trended at the negotiated rate after year one.
-            growth = (1.0 + scenario.benchmark.trend_rate) ** years_in
-            base = terms.capitation_pmpm * mm * growth
-        b = base * (1.0 - terms.discount)
-        design_benchmark[d] = b
-        settled_spend = spend.copy()
-        # Claims net of the individual recoveries: what the aggregate layer attaches on (the
-        # individual layer's premium is not a claim).
-        net_claims = spend
-        if terms.stop_loss is not None:
-            k = attachments.index(terms.stop_loss.attachment)
-            rec = stop_loss_recovery(terms.stop_loss, aggregates[:, py, R.N_BASE_FIELDS + k])
-            prem = stop_loss_premium(terms.stop_loss, rec, axis=0, member_months=mm)
-            recovery[d] += rec
-            premium[d] += prem
-            if layers is not None:
-                layers[0][d], layers[1][d] = rec, prem
-            if terms.stop_loss.borne_by == "settlement":
-                settled_spend = settled_spend - rec + prem
-            else:  # the provider's own reinsurance: outside the settlement
-                own_stop_loss[d] += rec - prem
-                borne = True
-            agg = terms.aggregate_stop_loss
-            # The aggregate layer attaches on claims net of the specific recoveries, except
-            # that a layer charged through the settlement cannot see the provider's own.
-            if not (
-                agg is not None
-                and agg.borne_by == "settlement"
-                and terms.stop_loss.borne_by == "provider"
-            ):
-                net_claims = spend - rec
-        if terms.aggregate_stop_loss is not None:
-            rec = aggregate_stop_loss_recovery(terms.aggregate_stop_loss, net_claims, b)
-            prem = stop_loss_premium(terms.aggregate_stop_loss, rec, axis=0, member_months=mm)
-            recovery[d] += rec
-            premium[d] += prem
-            assert layers is not None
-            layers[2][d], layers[3][d] = rec, prem
-            if terms.aggregate_stop_loss.borne_by == "settlement":
-                settled_spend = settled_spend - rec + prem
-            else:
-                own_stop_loss[d] += rec - prem
-                borne = True
-        over = recovery[d] > spend * (1.0 + 4.0 * np.finfo(np.float64).eps)
-        if np.any(over):
-            raise SimulationError(
-                f"design {terms.name!r}: the stop-loss recovers more than the spend "
-                f"({first_bad(recovery[d], over)}); please report this scenario"
+        for year_design, cols in groups[d]:
+            # Named by its label: the gate's messages say which variant of a swept design failed.
+            terms = replace(compile_terms(year_design), name=variant.label)
+            base = benchmark[:, cols]
+            mm_c, spend_c = mm[:, cols], spend[:, cols]
+            if terms.capitation_pmpm is not None:
+                # A fixed budget per member month, trended at the negotiated rate after year one.
+                growth = (1.0 + scenario.benchmark.trend_rate) ** years_in[cols]
+                base = terms.capitation_pmpm * mm_c * growth
+            b = base * (1.0 - terms.discount)
+            design_benchmark[d][:, cols] = b
+            settled_spend = spend_c.copy()
+            # Claims net of the individual recoveries: what the aggregate layer attaches on (the
+            # individual layer's premium is not a claim).
+            net_claims = spend_c
+            rec_d = np.zeros_like(b)
+            if terms.stop_loss is not None:
+                k = attachments.index(terms.stop_loss.attachment)
+                excess = aggregates[:, py, R.N_BASE_FIELDS + k][:, cols]
+                rec = stop_loss_recovery(terms.stop_loss, excess)
+                prem = stop_loss_premium(terms.stop_loss, rec, axis=0, member_months=mm_c)
+                rec_d += rec
+                recovery[d][:, cols] += rec
+                premium[d][:, cols] += prem
+                if layers is not None:
+                    layers[0][d][:, cols], layers[1][d][:, cols] = rec, prem
+                if terms.stop_loss.borne_by == "settlement":
+                    settled_spend = settled_spend - rec + prem
+                else:  # the provider's own reinsurance: outside the settlement
+                    own_stop_loss[d][:, cols] += rec - prem
+                    borne = True
+                agg = terms.aggregate_stop_loss
+                # The aggregate layer attaches on claims net of the specific recoveries, except
+                # that a layer charged through the settlement cannot see the provider's own.
+                if not (
+                    agg is not None
+                    and agg.borne_by == "settlement"
+                    and terms.stop_loss.borne_by == "provider"
+                ):
+                    net_claims = spend_c - rec
+            if terms.aggregate_stop_loss is not None:
+                rec = aggregate_stop_loss_recovery(terms.aggregate_stop_loss, net_claims, b)
+                prem = stop_loss_premium(terms.aggregate_stop_loss, rec, axis=0, member_months=mm_c)
+                rec_d += rec
+                recovery[d][:, cols] += rec
+                premium[d][:, cols] += prem
+                assert layers is not None
+                layers[2][d][:, cols], layers[3][d][:, cols] = rec, prem
+                if terms.aggregate_stop_loss.borne_by == "settlement":
+                    settled_spend = settled_spend - rec + prem
+                else:
+                    own_stop_loss[d][:, cols] += rec - prem
+                    borne = True
+            over = rec_d > spend_c * (1.0 + 4.0 * np.finfo(np.float64).eps)
+            if np.any(over):
+                raise SimulationError(
+                    f"design {terms.name!r}: the stop-loss recovers more than the spend "
+                    f"({first_bad(rec_d, over)}); please report this scenario"
+                )
+            savings[d][:, cols] = b - settled_spend
+            facts_c = YearFacts(
+                members=members[:, cols],
+                revenue=None if revenue is None else revenue[:, cols],
+                quality_score=None if quality is None else quality[:, cols],
             )
-        savings[d] = b - settled_spend
-        steps[d] = settle(terms, b, savings[d], facts)
-        if timing is not None:
-            # Stop-loss recoveries are settled on complete claims; only the spend is estimated.
-            est_savings = b - (settled_spend + (spend_estimated - spend))
-            estimated[d] = settle(terms, b, est_savings, facts)[..., R.S_SETTLEMENT]
-            interim[d] = timing.interim_share * estimated[d].mean(axis=0, keepdims=True)
-            present[d] = present_value(
-                timing, interim[d], estimated[d], steps[d][..., R.S_SETTLEMENT]
-            )
+            steps[d][:, cols] = settle(terms, b, savings[d][:, cols], facts_c)
+            if timing is not None:
+                # Stop-loss recoveries are settled on complete claims; only the spend is
+                # estimated.
+                est_savings = b - (settled_spend + (spend_estimated[:, cols] - spend_c))
+                est = settle(terms, b, est_savings, facts_c)[..., R.S_SETTLEMENT]
+                estimated[d][:, cols] = est
+                interim[d][:, cols] = timing.interim_share * est.mean(axis=0, keepdims=True)
+                present[d][:, cols] = present_value(
+                    timing,
+                    interim[d][:, cols],
+                    est,
+                    steps[d][:, cols][..., R.S_SETTLEMENT],
+                    years=years_in[cols],
+                )
     cm = scenario.care_management
     cm_cost = cm_saved = None
     if cm is not None:

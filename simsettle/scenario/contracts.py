@@ -38,6 +38,7 @@ __all__ = [
     "StopLoss",
     "TwoSided",
     "UpsideOnly",
+    "design_in_year",
 ]
 
 #: A rate or share of the benchmark, savings or losses (fraction, 0 to 1).
@@ -348,6 +349,25 @@ class _DesignBase(_Named):
     aggregate_stop_loss: AggregateStopLoss | None = Field(
         default=None, description="Optional aggregate stop-loss (see AggregateStopLoss)."
     )
+    by_year: Annotated[tuple[Design, ...], Strict(False)] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=50,
+        description="Terms that change by performance year (MSSP's BASIC glide path, a "
+        "commercial corridor that narrows): entry p is performance year p + 1's design, written "
+        "as the fields that differ from this one (a `template` named there, or inherited, is "
+        "expanded with that year's rules: the design's `performance_year` plus p). Years after "
+        "the last entry keep its terms; an entry with the design's `name` is a whole design, "
+        "not changes. Each year is settled on its own terms; the design's coordinates show the "
+        "first year's. Omit for the same terms every year.",
+    )
+
+    def in_year(self, p: int) -> AnyDesign:
+        """The design in force in performance year ``p`` (0-based): ``by_year[p]`` (the last
+        entry after the list), or this design when its terms do not change by year."""
+        if self.by_year is None:
+            return self  # type: ignore[return-value]
+        return self.by_year[min(p, len(self.by_year) - 1)]
 
     @property
     def savings_bands_effective(self) -> tuple[Band, ...]:
@@ -357,6 +377,14 @@ class _DesignBase(_Named):
         return (Band(share=self.shared_savings_rate or 0.0),)
 
     def _check_common(self) -> None:
+        for p, year in enumerate(self.by_year or ()):
+            if getattr(year, "by_year", None) is not None:
+                raise FieldError(("by_year", p, "by_year"), "a year's terms cannot change by year")
+            if year.name != self.name:
+                raise FieldError(
+                    ("by_year", p, "name"),
+                    f"a year's terms belong to design {self.name!r}; remove the name",
+                )
         if (self.shared_savings_rate is None) == (self.savings_bands is None):
             raise FieldError(
                 "shared_savings_rate",
@@ -539,3 +567,13 @@ DESIGN_KINDS: dict[str, type[AnyDesign]] = {
 
 #: A design of any kind, told apart by its ``kind`` tag.
 Design = Annotated[AnyDesign, Field(discriminator="kind")]
+
+UpsideOnly.model_rebuild()
+TwoSided.model_rebuild()
+
+
+def design_in_year(design: AnyDesign, p: int) -> AnyDesign:
+    """The terms of ``design`` in force in performance year ``p`` (0-based); see ``by_year``."""
+    if isinstance(design, UpsideOnly | TwoSided):
+        return design.in_year(p)
+    return design

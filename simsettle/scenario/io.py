@@ -893,6 +893,22 @@ def scenario_json_schema() -> dict[str, Any]:
     schema = Scenario.model_json_schema(mode="validation")
     defs = schema["$defs"]
     defs["TemplateDesign"] = _template_design_schema(defs)
+    # A year's terms are written as changes to the design (any of its fields, none required).
+    year_terms = {
+        **defs["TemplateDesign"],
+        "title": "YearTerms",
+        "description": "The fields of a design that differ in one performance year.",
+        "required": [],
+    }
+    year_terms["properties"] = {k: v for k, v in year_terms["properties"].items() if k != "by_year"}
+    defs["YearTerms"] = year_terms
+    for name in ("TemplateDesign", *(m.__name__ for m in DESIGN_KINDS.values())):
+        prop = defs[name]["properties"].get("by_year")
+        if prop is not None:
+            items: dict[str, Any] = {"type": "array", "items": {"$ref": "#/$defs/YearTerms"}}
+            items.update(minItems=1, maxItems=50)
+            prop.pop("anyOf", None)
+            prop.update(anyOf=[items, {"type": "null"}])
     for owner in (schema, defs["Line"]):
         designs = owner["properties"]["designs"]
         designs["items"] = {"anyOf": [{"$ref": "#/$defs/TemplateDesign"}, designs["items"]]}

@@ -1867,19 +1867,64 @@ def _expand_designs(
     """Each design that names a ``template``, expanded (see :func:`expand_template`)."""
     out: list[Any] = []
     for i, design in enumerate(designs):
-        if isinstance(design, Mapping) and design.get("template") is not None:
-            name = design["template"]
-            if not isinstance(name, str) or name not in TEMPLATES:
-                raise FieldError(
-                    (*where, i, "template"),
-                    f"unknown template {name!r}; known templates: {', '.join(template_names())}",
-                )
-            try:
-                design = expand_template(design, year, revenue_ratio=ratio)
-            except ValueError as exc:
-                raise FieldError((*where, i, "performance_year"), str(exc)) from None
+        if isinstance(design, Mapping) and isinstance(design.get("by_year"), list | tuple):
+            design = _expand_by_year(design, (*where, i), year, ratio)
+        else:
+            design = _expand_one(design, (*where, i), year, ratio)
         out.append(design)
     return out
+
+
+def _expand_one(design: Any, where: tuple[str | int, ...], year: int, ratio: float | None) -> Any:
+    """``design`` with its template's fields filled in (unchanged without a template)."""
+    if not (isinstance(design, Mapping) and design.get("template") is not None):
+        return design
+    name = design["template"]
+    if not isinstance(name, str) or name not in TEMPLATES:
+        raise FieldError(
+            (*where, "template"),
+            f"unknown template {name!r}; known templates: {', '.join(template_names())}",
+        )
+    try:
+        return expand_template(design, year, revenue_ratio=ratio)
+    except ValueError as exc:
+        raise FieldError((*where, "performance_year"), str(exc)) from None
+
+
+def _expand_by_year(
+    design: Mapping[str, Any], where: tuple[str | int, ...], year: int, ratio: float | None
+) -> dict[str, Any]:
+    """A design whose terms change by performance year: each entry of ``by_year`` is the
+    design's own fields with the entry's on top, its template expanded with the rules of its
+    year (the design's ``performance_year``, else the scenario's first, plus the entry's
+    index); the design itself is the first year's. An entry that names the design is a whole
+    design, not changes (the form :meth:`Scenario.to_text` writes)."""
+    base = {k: v for k, v in design.items() if k != "by_year"}
+    first = base.get("performance_year", year)
+    if not isinstance(first, int) or isinstance(first, bool):
+        first = year
+    years = []
+    for p, entry in enumerate(design["by_year"]):
+        if not isinstance(entry, Mapping):
+            raise FieldError(
+                (*where, "by_year", p),
+                "must be a mapping: the fields of the design that differ in that year ({} for "
+                "none)",
+            )
+        if entry.get("by_year") is not None:
+            raise FieldError(
+                (*where, "by_year", p, "by_year"), "a year's terms cannot change by year"
+            )
+        if "name" in entry and entry["name"] != base.get("name"):
+            raise FieldError(
+                (*where, "by_year", p, "name"),
+                f"a year's terms belong to design {base.get('name')!r}; remove the name",
+            )
+        # An entry that names the design is complete in itself (what ``to_text`` writes).
+        inherited = {} if "name" in entry else base
+        merged = {**inherited, "name": base.get("name"), "performance_year": first + p, **entry}
+        years.append(_expand_one(merged, (*where, "by_year", p), first + p, ratio))
+    return {**years[0], "by_year": years}
 
 
 class Line(SettleModel):
