@@ -217,7 +217,7 @@ def compile_model(
     )
     # Demographic scores are only accumulated when the benchmark uses them (-1: skip).
     p["demographic_signal"] = (
-        pop.demographic_signal if scenario.benchmark.risk_model == "demographic" else -1.0
+        pop.demographic_signal if scenario.benchmark.uses_demographic_scores else -1.0
     )
     p["no_care_retention"] = pop.attribution.retention
     att = pop.attribution

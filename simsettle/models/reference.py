@@ -198,7 +198,7 @@ def simulate_trial_reference(
         return math.exp(score_sigma * w - score_sigma**2 / 2) * growth
 
     def demographic_score(z: float, noise: float, tenure: float) -> float:
-        if scenario.benchmark.risk_model != "demographic":
+        if not scenario.benchmark.uses_demographic_scores:
             return 0.0  # not accumulated unless the benchmark uses it
         growth: float = (1 + pop.ageing) ** tenure
         w = c_score * z + c_noise * noise

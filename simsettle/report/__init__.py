@@ -15,6 +15,7 @@ from simsettle.report.html import render_html, write_html
 from simsettle.report.pdf import write_pdf
 from simsettle.report.summary import (
     format_benchmark,
+    format_benchmark_adjustments,
     format_cost_moments,
     format_participants,
     format_summary,
@@ -29,6 +30,7 @@ __all__ = [
     "Report",
     "build_report",
     "format_benchmark",
+    "format_benchmark_adjustments",
     "format_cost_moments",
     "format_participants",
     "format_summary",

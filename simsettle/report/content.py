@@ -225,6 +225,7 @@ def _facts(
     """The run facts; ``view`` is ``ds`` at the base point of its sweep."""
     from simsettle.report.summary import (
         format_benchmark,
+        format_benchmark_adjustments,
         format_cost_moments,
         format_participants,
         format_truncation,
@@ -255,6 +256,16 @@ def _facts(
     benchmark = format_benchmark(ds)
     if benchmark:
         facts.append(("Benchmark", benchmark.removeprefix("Benchmark: ")))
+    adjustments = format_benchmark_adjustments(ds)
+    if adjustments:
+        facts.append(
+            (
+                "Adjustments",
+                adjustments.removeprefix(
+                    "Benchmark adjustments (mean per person-year over trials): "
+                ),
+            )
+        )
     truncation = format_truncation(ds)
     if truncation:
         facts.append(("Truncation", truncation.removeprefix("Truncation: ")))

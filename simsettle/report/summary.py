@@ -299,6 +299,49 @@ def format_benchmark(ds: xr.Dataset) -> str:
     return f"Benchmark: {rule}." if rule else ""
 
 
+def format_benchmark_adjustments(ds: xr.Dataset) -> str:
+    """One line on the benchmark's regional and prior savings adjustments at the sweep's base
+    point: their means per person-year and which was applied, in the first performance year
+    and the first year after each renewal; "" without them."""
+    from simsettle.plot._style import format_money
+
+    if "benchmark_adjustment" not in ds.data_vars:
+        return ""
+    view = sweep_base(ds)
+    applied = view["benchmark_adjustment"]
+    regional = view.get("regional_adjustment")
+    prior = view.get("prior_savings_adjustment")
+    years = [int(y) for y in view["year"].values]
+    # The first year of each agreement: where the adjustment changes.
+    starts = [0] + [
+        i
+        for i in range(1, len(years))
+        if not (applied.isel(year=i) == applied.isel(year=i - 1)).all()
+    ]
+    parts = []
+    for i in starts:
+        a = applied.isel(year=i)
+        text = f"{years[i]}: applied {format_money(float(a.mean()))}"
+        details = []
+        if regional is not None:
+            r = regional.isel(year=i)
+            details.append(
+                f"regional {format_money(float(r.mean()))} (negative in "
+                f"{float((r < 0).mean()):.0%})"
+            )
+        if prior is not None:
+            p = prior.isel(year=i)
+            details.append(
+                f"prior savings {format_money(float(p.mean()))} (eligible in "
+                f"{float((p > 0).mean()):.0%})"
+            )
+            if regional is not None:
+                won = (p > 0) & (p >= regional.isel(year=i))
+                details.append(f"prior savings chosen in {float(won.mean()):.0%}")
+        parts.append(f"{text}; {', '.join(details)}" if details else text)
+    return "Benchmark adjustments (mean per person-year over trials): " + "; ".join(parts) + "."
+
+
 def format_truncation(ds: xr.Dataset) -> str:
     """One line on the truncation (thresholds and the share of spend left out), "" without."""
     import json

@@ -264,6 +264,28 @@ VAR_ATTRS: dict[str, dict[str, str]] = {
         "description": "Aggregate stop-loss premium alone: (1 + loading) x the year's expected "
         "aggregate recovery (present when some design has an aggregate layer).",
     },
+    "regional_adjustment": {
+        "long_name": "regional adjustment",
+        "units": "USD per person-year",
+        "description": "The regional adjustment as computed for the benchmark: weight x "
+        "(risk-adjusted regional cost - historical benchmark), capped, a negative one offset; "
+        "applied or not as benchmark_adjustment says (present with a regional adjustment).",
+    },
+    "prior_savings_adjustment": {
+        "long_name": "prior savings adjustment",
+        "units": "USD per person-year",
+        "description": "MSSP's prior savings adjustment (42 CFR 425.658): half the average "
+        "per-capita savings of the three performance years before the agreement, within 5% "
+        "of national per-capita expenditure; 0 where the ACO is not eligible (present with "
+        "benchmark.prior_savings).",
+    },
+    "benchmark_adjustment": {
+        "long_name": "benchmark adjustment applied",
+        "units": "USD per person-year",
+        "description": "The adjustment added to the historical benchmark: the regional "
+        "adjustment, or the higher of it and an eligible prior savings adjustment, none for a "
+        "dropped negative one (present with a regional or prior savings adjustment).",
+    },
     "truncated_spend": {
         "long_name": "truncated spend",
         "units": "USD",

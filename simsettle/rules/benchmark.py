@@ -42,9 +42,16 @@ import numpy as np
 import numpy.typing as npt
 
 from simsettle.rules._checks import first_bad, require_finite, show
-from simsettle.scenario.schema import Benchmark
+from simsettle.scenario.schema import MSSP_REGIONAL_WEIGHTS, Benchmark
 
-__all__ = ["BenchmarkInputs", "build_benchmark", "fixed_benchmark", "trend_factor"]
+__all__ = [
+    "BenchmarkInputs",
+    "BenchmarkParts",
+    "benchmark_parts",
+    "build_benchmark",
+    "fixed_benchmark",
+    "trend_factor",
+]
 
 F8 = npt.NDArray[np.float64]
 
@@ -182,6 +189,30 @@ def build_benchmark(terms: Benchmark, inputs: BenchmarkInputs, n_base: int) -> F
     """Total benchmark (USD) per trial and performance year; see the module docstring."""
     if terms.method == "fixed":
         return fixed_benchmark(terms, inputs, n_base)
+    return benchmark_parts(terms, inputs, n_base).total
+
+
+@dataclass(frozen=True)
+class BenchmarkParts:
+    """The benchmark and how it was adjusted, per trial and performance year.
+
+    ``total`` and ``two_way`` are USD (``two_way``: updated by the realized trend alone, for the
+    ACPT guardrail; None without it). The adjustments are USD per person-year (12 member
+    months) of the last base year's cost level: ``regional`` the regional adjustment as
+    computed (NaN without one), ``prior_savings`` the prior savings adjustment (NaN where the
+    ACO is not eligible or none is defined), ``applied`` the one added to the historical
+    benchmark.
+    """
+
+    total: F8
+    two_way: F8 | None
+    regional: F8
+    prior_savings: F8
+    applied: F8
+
+
+def benchmark_parts(terms: Benchmark, inputs: BenchmarkInputs, n_base: int) -> BenchmarkParts:
+    """The historical benchmark and its parts (see :class:`BenchmarkParts`)."""
     s = np.asarray(inputs.spend, dtype=np.float64)
     mm = np.asarray(inputs.member_months, dtype=np.float64)
     if s.ndim != 2 or s.shape != mm.shape or s.shape != inputs.risk_months.shape:
@@ -208,40 +239,59 @@ def build_benchmark(terms: Benchmark, inputs: BenchmarkInputs, n_base: int) -> F
         raise ValueError(f"spend must be finite and non-negative; {first_bad(s, ~good)}")
     # Each input this benchmark divides by must be positive; the others finite.
     adjusted = terms.risk_adjustment
+    national = _uses_national(terms)
     realized = terms.trend_method != "negotiated" or terms.regional_cost_ratio is not None
+    demographic = adjusted and (terms.risk_model == "demographic" or terms.risk_cap_demographic)
     for what, extra, divides in (
         ("risk months", inputs.risk_months, adjusted and terms.risk_model == "hcc"),
-        (
-            "demographic risk months",
-            inputs.demo_risk_months,
-            adjusted and terms.risk_model == "demographic",
-        ),
+        ("demographic risk months", inputs.demo_risk_months, demographic),
         ("reference index", inputs.reference_index, realized),
-        ("national index", inputs.national_index, realized and terms.national_weight > 0),
+        (
+            "national index",
+            inputs.national_index,
+            (realized and terms.national_weight > 0) or national,
+        ),
     ):
         if extra is not None:
             require_finite(np.asarray(extra, dtype=np.float64), what, positive=divides)
+    if demographic and inputs.demo_risk_months is None:
+        raise ValueError("the demographic risk cap needs demographic risk months")
+    if national and (inputs.base_pmpm is None or inputs.national_index is None):
+        raise ValueError(
+            "national per-capita expenditure (national caps, prior savings, a national ACPT) "
+            "needs base_pmpm and the national index"
+        )
     ref = inputs.reference_index
     nat = inputs.national_index
     risk = _reported_risk(terms, inputs) if terms.risk_adjustment else np.ones_like(s)
+    demo = None if not demographic else np.asarray(inputs.demo_risk_months) / mm
     pmpm = s / mm
+    n_trials = s.shape[0]
     n_perf = s.shape[1] - n_base
-    out = np.empty((s.shape[0], n_perf))
-    cache: dict[tuple[int, ...], F8] = {}
+    out = np.empty((n_trials, n_perf))
+    two_way = np.empty((n_trials, n_perf)) if terms.acpt_guardrail else None
+    parts = [np.full((n_trials, n_perf), np.nan) for _ in range(3)]
+    length = terms.agreement_years or n_perf
+    cache: dict[tuple[int, ...], tuple[F8, F8, F8, F8]] = {}
     for p, (years, weights) in enumerate(_periods(terms, n_base, n_perf)):
         last = years[-1]
         key = tuple(years)
         if key not in cache:
-            hist = np.zeros(s.shape[0])
+            hist = np.zeros(n_trials)
             for b, w in zip(years, weights, strict=True):
                 restated = pmpm[:, b] * (risk[:, last] / risk[:, b])
-                hist = hist + restated * (w * trend_factor(terms, ref, b, last, nat))
-            if terms.regional_cost_ratio is not None:
-                hist = hist + _regional_adjustment(terms, inputs, hist, risk[:, last], last)
-            cache[key] = hist
+                hist = hist + restated * (w * _base_trend(terms, ref, b, last, nat))
+            cache[key] = _adjusted(
+                terms, inputs, hist, risk[:, last], last, p // length, out, s, mm, n_base
+            )
+        hist, regional, prior, applied = cache[key]
+        parts[0][:, p], parts[1][:, p], parts[2][:, p] = regional, prior, applied
         y = n_base + p
-        ratio = _capped(terms, risk[:, y] / risk[:, last])
-        out[:, p] = cache[key] * trend_factor(terms, ref, last, y, nat) * ratio * mm[:, y]
+        ratio = _risk_ratio(terms, risk, demo, last, y)
+        update = _update(terms, inputs, hist, risk[:, last], last, y)
+        out[:, p] = hist * update * ratio * mm[:, y]
+        if two_way is not None:
+            two_way[:, p] = hist * _realized(ref, nat, terms, last, y) * ratio * mm[:, y]
     # Zero is a benchmark (a population with no spend in any base year); a design settles on it
     # only through the settlement gate, which needs it positive (a capitation budget does not).
     good = np.isfinite(out) & (out >= 0)
@@ -252,19 +302,174 @@ def build_benchmark(terms: Benchmark, inputs: BenchmarkInputs, n_base: int) -> F
             f"{show(out[trial, year])}; it must be finite and not negative (a negative spend or "
             "index in the base years?)"
         )
+    return BenchmarkParts(out, two_way, parts[0], parts[1], parts[2])
+
+
+def _uses_national(terms: Benchmark) -> bool:
+    """Whether the benchmark reads national per-capita expenditure."""
+    regional = terms.regional_cost_ratio is not None and terms.regional_cap_basis == "national"
+    return regional or terms.prior_savings is not None or terms.acpt_basis == "national"
+
+
+def _national_pmpm(inputs: BenchmarkInputs, terms: Benchmark, year: int) -> F8:
+    """National per-capita expenditure of year ``year`` (USD per member per month)."""
+    assert inputs.base_pmpm is not None
+    assert inputs.national_index is not None
+    out: F8 = terms.national_cost_ratio * inputs.base_pmpm * inputs.national_index[:, year]
     return out
 
 
-def _regional_adjustment(
-    terms: Benchmark, inputs: BenchmarkInputs, hist: F8, risk_last: F8, last: int
+def _realized(ref: F8 | None, nat: F8 | None, terms: Benchmark, j: int, t: int) -> F8 | float:
+    """The realized (national-regional) trend from year ``j`` to ``t``."""
+    realized = replace_trend(terms, "realized")
+    return trend_factor(realized, ref, j, t, nat)
+
+
+def replace_trend(terms: Benchmark, method: str) -> Benchmark:
+    """``terms`` with another ``trend_method`` (validation skipped: only the trend is read)."""
+    return terms.model_copy(update={"trend_method": method})
+
+
+def _base_trend(terms: Benchmark, ref: F8 | None, j: int, t: int, nat: F8 | None) -> F8 | float:
+    """Trend of base year ``j`` to the last base year ``t``: with MSSP's national ACPT the
+    realized trend alone (the ACPT updates the benchmark after the last base year)."""
+    if terms.trend_method == "blend" and terms.acpt_basis == "national":
+        return _realized(ref, nat, terms, j, t)
+    return trend_factor(terms, ref, j, t, nat)
+
+
+def _update(
+    terms: Benchmark, inputs: BenchmarkInputs, hist: F8, risk_last: F8, last: int, y: int
+) -> F8 | float:
+    """The update from the last base year to performance year ``y``."""
+    ref, nat = inputs.reference_index, inputs.national_index
+    if not (terms.trend_method == "blend" and terms.acpt_basis == "national"):
+        return trend_factor(terms, ref, last, y, nat)
+    # The ACPT: a flat, risk-adjusted dollar amount of national growth, as a ratio to the
+    # historical benchmark (42 CFR 425.652(b)(3)); a zero benchmark gets none.
+    flat = (
+        _national_pmpm(inputs, terms, last)
+        * risk_last
+        * ((1.0 + terms.trend_rate) ** (y - last) - 1.0)
+    )
+    acpt = 1.0 + np.divide(flat, hist, out=np.zeros_like(hist), where=hist > 0.0)
+    w = terms.acpt_weight
+    blended: F8 = w * acpt + (1.0 - w) * _realized(ref, nat, terms, last, y)
+    return blended
+
+
+def _risk_ratio(terms: Benchmark, risk: F8, demo: F8 | None, last: int, y: int) -> F8:
+    """The risk ratio of performance year ``y`` within its caps: with the demographic cap,
+    growth beyond the demographic ratio plus ``risk_ratio_cap_up`` is cut (425.605(a)(1)(ii))."""
+    ratio = risk[:, y] / risk[:, last]
+    if terms.risk_cap_demographic and terms.risk_adjustment:
+        assert demo is not None
+        assert terms.risk_ratio_cap_up is not None
+        ratio = np.minimum(ratio, demo[:, y] / demo[:, last] + terms.risk_ratio_cap_up)
+        if terms.risk_ratio_cap_down is not None:
+            ratio = np.maximum(ratio, 1.0 - terms.risk_ratio_cap_down)
+        return ratio
+    return _capped(terms, ratio)
+
+
+def _adjusted(
+    terms: Benchmark,
+    inputs: BenchmarkInputs,
+    hist: F8,
+    risk_last: F8,
+    last: int,
+    period: int,
+    out: F8,
+    spend: F8,
+    mm: F8,
+    n_base: int,
+) -> tuple[F8, F8, F8, F8]:
+    """The historical benchmark (PMPM) with its regional or prior savings adjustment, and the
+    regional adjustment, the prior savings adjustment and the one applied (USD per
+    person-year; NaN: none defined, or not eligible)."""
+    n = hist.shape[0]
+    regional = np.full(n, np.nan)
+    applied = np.zeros(n)
+    if terms.regional_cost_ratio is not None:
+        regional = 12.0 * _regional_adjustment(terms, inputs, hist, risk_last, last, period)
+        applied = regional.copy()
+        if terms.regional_negative == "dropped":
+            applied = np.maximum(applied, 0.0)
+    prior = np.full(n, np.nan)
+    if terms.prior_savings is not None:
+        prior = _prior_savings(terms, inputs, last, period, out, spend, mm, n_base)
+        eligible = ~np.isnan(prior)
+        if terms.regional_cost_ratio is None:
+            applied = np.where(eligible, prior, 0.0)
+        else:
+            # The higher of the two; a prior savings adjustment replaces a negative regional
+            # one (425.652(a)(8)(iv)-(v)).
+            applied = np.where(eligible, np.maximum(regional, prior), applied)
+    return hist + applied / 12.0, regional, prior, applied
+
+
+def _prior_savings(
+    terms: Benchmark,
+    inputs: BenchmarkInputs,
+    last: int,
+    period: int,
+    out: F8,
+    spend: F8,
+    mm: F8,
+    n_base: int,
 ) -> F8:
+    """The prior savings adjustment (USD per person-year), NaN where the ACO is not eligible:
+    the three years before the agreement, simulated performance years where there are, else
+    the given history (or zero: not reconciled)."""
+    ps = terms.prior_savings
+    assert ps is not None
+    start = n_base if period == 0 else n_base + period * (terms.agreement_years or 0)
+    history = list(ps.savings or ())
+    n = out.shape[0]
+    total = np.zeros(n)
+    given = False
+    for j in range(start - 3, start):
+        if j >= n_base:
+            p = j - n_base
+            total = total + (out[:, p] - spend[:, j]) / (mm[:, j] / 12.0)
+        else:
+            k = len(history) - (n_base - j)
+            if k >= 0:
+                total = total + ps.proration * history[k]
+                given = True
+    if start == n_base and not given:
+        return np.full(n, np.nan)  # a first agreement: no prior performance years
+    average = total / 3.0
+    cap = ps.cap * 12.0 * _national_pmpm(inputs, terms, last)
+    psa: F8 = np.where(average > 0.0, np.minimum(ps.scaling * average, cap), np.nan)
+    return psa
+
+
+def _regional_adjustment(
+    terms: Benchmark, inputs: BenchmarkInputs, hist: F8, risk_last: F8, last: int, period: int = 0
+) -> F8:
+    """The regional adjustment (USD per member per month) of agreement ``period`` (0: the first
+    simulated): weighted towards the risk-adjusted regional cost, capped, a negative one offset
+    for dual eligibility and risk (42 CFR 425.656(c))."""
     if inputs.base_pmpm is None or inputs.reference_index is None:
         raise ValueError("the regional adjustment needs base_pmpm and the reference index")
     assert terms.regional_cost_ratio is not None
     regional = (
         terms.regional_cost_ratio * inputs.base_pmpm * inputs.reference_index[:, last] * risk_last
     )
-    weight = np.where(hist < regional, terms.regional_weight_lower, terms.regional_weight_higher)
-    cap = terms.regional_cap * regional
-    adjustment: F8 = np.clip(weight * (regional - hist), -cap, cap)
+    lower, higher = terms.regional_weight_lower, terms.regional_weight_higher
+    if terms.regional_agreement is not None:
+        table = MSSP_REGIONAL_WEIGHTS
+        lower, higher = table[min(terms.regional_agreement + period, len(table)) - 1]
+    weight = np.where(hist < regional, lower, higher)
+    basis = (
+        regional if terms.regional_cap_basis == "regional" else _national_pmpm(inputs, terms, last)
+    )
+    down = (
+        terms.regional_cap if terms.regional_negative_cap is None else terms.regional_negative_cap
+    )
+    adjustment: F8 = np.clip(weight * (regional - hist), -down * basis, terms.regional_cap * basis)
+    if terms.regional_offset_dual_share is not None:
+        offset = np.clip(terms.regional_offset_dual_share + (risk_last - 1.0), 0.0, 1.0)
+        adjustment = np.where(adjustment < 0.0, adjustment * (1.0 - offset), adjustment)
     return adjustment

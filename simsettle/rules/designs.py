@@ -24,10 +24,10 @@ from simsettle._kernels import records as R
 from simsettle.errors import SimulationError
 from simsettle.models.population import ModelInputs
 from simsettle.rules._checks import first_bad, show
-from simsettle.rules.benchmark import BenchmarkInputs, build_benchmark
+from simsettle.rules.benchmark import BenchmarkInputs, benchmark_parts, build_benchmark
 from simsettle.rules.participants import distribute, participant_lists, restated_aggregates
 from simsettle.rules.payoff import DEFAULT_PAYOFF_RATES, payoff_table
-from simsettle.rules.settle import YearFacts, settle
+from simsettle.rules.settle import YearFacts, loss_guardrail, settle
 from simsettle.rules.stop_loss import (
     aggregate_stop_loss_recovery,
     stop_loss_premium,
@@ -59,6 +59,11 @@ class Settled:
     care_management_cost: F8 | None  # (trial, year) USD, when there is a programme
     care_management_savings: F8 | None  # (trial, year) USD: cost the programme avoided
     truncated_spend: F8 | None  # (trial, year) USD taken off the spend by truncation
+    # The benchmark's adjustments (trial, year), USD per person-year, where the benchmark has
+    # a regional or prior savings adjustment (BenchmarkParts; 0 where not eligible).
+    regional_adjustment: F8 | None
+    prior_savings_adjustment: F8 | None
+    benchmark_adjustment: F8 | None
     claim_contagion: F8 | None  # (trial, year): the claim-rate factor, with a contagion
     settlement_benchmark: F8  # (design, trial, year) USD: after discount, or the capitation budget
     stop_loss_recovery: F8  # (design, trial, year) USD, individual plus aggregate
@@ -252,27 +257,47 @@ def _check_aggregates(aggregates: F8, n_base: int) -> None:
 
 def _benchmark(scenario: Scenario, aggregates: F8, nb: int) -> F8:
     """The benchmark of every performance year from the entity's aggregates."""
-    return build_benchmark(
-        scenario.benchmark,
-        BenchmarkInputs(
-            spend=aggregates[:, :, R.F_SPEND],
-            member_months=aggregates[:, :, R.F_MEMBER_MONTHS],
-            risk_months=aggregates[:, :, R.F_RISK_MONTHS],
-            demo_risk_months=aggregates[:, :, R.F_DEMO_RISK_MONTHS],
-            reference_index=aggregates[:, :, R.F_REF_INDEX],
-            base_pmpm=scenario.cost.pmpm,
-            national_index=aggregates[:, :, R.F_NAT_INDEX],
-        ),
-        nb,
+    return _benchmark_parts(scenario, aggregates, nb)[0]
+
+
+#: The benchmark, its two-way update (ACPT guardrail) and its adjustments, each (trial, year).
+_Parts = tuple[F8, F8 | None, F8 | None, F8 | None, F8 | None]
+
+
+def _benchmark_parts(scenario: Scenario, aggregates: F8, nb: int) -> _Parts:
+    """The benchmark of every performance year from the entity's aggregates, the benchmark
+    updated by the realized trend alone (with the ACPT guardrail), and the regional, prior
+    savings and applied adjustments (USD per person-year, where the benchmark has them)."""
+    terms = scenario.benchmark
+    inputs = BenchmarkInputs(
+        spend=aggregates[:, :, R.F_SPEND],
+        member_months=aggregates[:, :, R.F_MEMBER_MONTHS],
+        risk_months=aggregates[:, :, R.F_RISK_MONTHS],
+        demo_risk_months=aggregates[:, :, R.F_DEMO_RISK_MONTHS],
+        reference_index=aggregates[:, :, R.F_REF_INDEX],
+        base_pmpm=scenario.cost.pmpm,
+        national_index=aggregates[:, :, R.F_NAT_INDEX],
     )
+    if terms.method == "fixed":
+        return build_benchmark(terms, inputs, nb), None, None, None, None
+    parts = benchmark_parts(terms, inputs, nb)
+    regional = parts.regional if terms.regional_cost_ratio is not None else None
+    prior = None
+    applied = None
+    if terms.prior_savings is not None:
+        prior = np.nan_to_num(parts.prior_savings, nan=0.0)
+    if regional is not None or prior is not None:
+        applied = parts.applied
+    return parts.total, parts.two_way, regional, prior, applied
 
 
 def _restated(
     scenario: Scenario, inputs: ModelInputs, aggregates: F8, lists: npt.NDArray[np.bool_]
-) -> tuple[F8, F8]:
-    """The benchmark of each performance year restated for its participant list ``lists``
-    (performance year, practice), and the aggregates with each performance year's member
-    fields those of its list (the base years' are the whole population's, unused).
+) -> tuple[_Parts, F8]:
+    """The benchmark (and its parts, as :func:`_benchmark_parts`) of each performance year
+    restated for its participant list ``lists`` (performance year, practice), and the
+    aggregates with each performance year's member fields those of its list (the base years'
+    are the whole population's, unused).
 
     Each distinct list is restated once (:func:`restated_aggregates`): its benchmark is built
     from its own history in every base year, as if the list had always been today's, so a
@@ -282,8 +307,10 @@ def _restated(
     """
     nb = inputs.n_base_years
     n_att = int(inputs.attachments.shape[0])
-    benchmark = np.empty((aggregates.shape[0], lists.shape[0]))
+    shape = (aggregates.shape[0], lists.shape[0])
+    benchmark = np.empty(shape)
     current = aggregates.copy()
+    extra: list[F8 | None] = [None] * 4
     part = scenario.participants
     first = (
         None if part is None or part.restate else restated_aggregates(aggregates, n_att, lists[0])
@@ -293,9 +320,16 @@ def _restated(
         restated = restated_aggregates(aggregates, n_att, members)
         if first is not None:
             restated[:, :nb] = first[:, :nb]
-        benchmark[:, years] = _benchmark(scenario, restated, nb)[:, years]
+        parts = _benchmark_parts(scenario, restated, nb)
+        benchmark[:, years] = parts[0][:, years]
+        for i, piece in enumerate(parts[1:]):
+            if piece is not None:
+                into = extra[i]
+                if into is None:
+                    into = extra[i] = np.empty(shape)
+                into[:, years] = piece[:, years]
         current[:, nb + years] = restated[:, nb + years]
-    return benchmark, current
+    return (benchmark, extra[0], extra[1], extra[2], extra[3]), current
 
 
 def settle_designs(
@@ -331,12 +365,13 @@ def settle_designs(
         # Each performance year is settled for its participant list, its benchmark restated
         # for that list: from here on ``aggregates`` are those of each year's list.
         lists = participant_lists(part, scenario.first_performance_year, inputs.n_years - nb)
-        benchmark, aggregates = _restated(scenario, inputs, aggregates, lists)
+        bench_parts, aggregates = _restated(scenario, inputs, aggregates, lists)
         if inputs.truncation:
             removed = np.sum(removed[:, py, 1:] * lists[None], axis=-1, keepdims=True)
             removed = np.concatenate([np.zeros((removed.shape[0], nb, 1)), removed], axis=1)
     else:
-        benchmark = _benchmark(scenario, aggregates, nb)
+        bench_parts = _benchmark_parts(scenario, aggregates, nb)
+    benchmark, two_way = bench_parts[0], bench_parts[1]
     truncated = np.ascontiguousarray(removed[:, py, 0]) if inputs.truncation else None
     spend = np.ascontiguousarray(aggregates[:, py, R.F_SPEND])
     mm = np.ascontiguousarray(aggregates[:, py, R.F_MEMBER_MONTHS])
@@ -448,6 +483,12 @@ def settle_designs(
                 quality_score=None if quality is None else quality[:, cols],
             )
             steps[d][:, cols] = settle(terms, b, savings[d][:, cols], facts_c)
+            if two_way is not None and terms.shares_losses and terms.capitation_pmpm is None:
+                # The ACPT's loss guardrail: losses owed are settled again on the two-way
+                # benchmark; the smaller is owed, nothing where that shows none.
+                b2 = two_way[:, cols] * (1.0 - terms.discount)
+                fallback = settle(terms, b2, b2 - settled_spend, facts_c)
+                steps[d][:, cols] = loss_guardrail(steps[d][:, cols], fallback)
             if timing is not None:
                 # Stop-loss recoveries are settled on complete claims; only the spend is
                 # estimated.
@@ -521,6 +562,9 @@ def settle_designs(
         # The spend before truncation: what the settlement saw plus what truncation took off.
         actual_spend=spend if truncated is None else spend + truncated,
         truncated_spend=truncated,
+        regional_adjustment=bench_parts[2],
+        prior_savings_adjustment=bench_parts[3],
+        benchmark_adjustment=bench_parts[4],
         member_months=mm,
         attributed_members=members,
         risk_score=aggregates[:, py, R.F_RISK_MONTHS] / mm,

@@ -20,6 +20,7 @@ from simsettle.scenario.contracts import AnyDesign, EpisodeReconciliation, StopL
 from simsettle.scenario.schema import Benchmark
 
 __all__ = [
+    "benchmark_parts_reference",
     "benchmark_reference",
     "episode_reconciliation_reference",
     "msr_reference",
@@ -238,31 +239,54 @@ def stop_loss_premium_reference(terms: StopLoss, recoveries: list[float]) -> flo
 
 def benchmark_reference(terms: Benchmark, inputs: Any, n_base: int) -> npt.NDArray[np.float64]:
     """Benchmark per trial and performance year, one trial and one year at a time."""
+    return benchmark_parts_reference(terms, inputs, n_base)["total"]
+
+
+def benchmark_parts_reference(
+    terms: Benchmark, inputs: Any, n_base: int
+) -> dict[str, npt.NDArray[np.float64]]:
+    """The benchmark and its adjustments (``total``, ``two_way``, ``regional``,
+    ``prior_savings``, ``applied``; see :class:`simsettle.rules.benchmark.BenchmarkParts`),
+    one trial and one year at a time."""
     s = np.asarray(inputs.spend, dtype=np.float64)
     mm = np.asarray(inputs.member_months, dtype=np.float64)
     n_trials, n_years = s.shape
     n_perf = n_years - n_base
     length = terms.agreement_years or n_perf
     rebase = list(terms.rebase_weights or terms.weights)
-    out = np.empty((n_trials, n_perf), dtype=np.float64)
+    names = ("total", "two_way", "regional", "prior_savings", "applied")
+    out = {name: np.full((n_trials, n_perf), np.nan) for name in names}
     g = 1.0 + terms.trend_rate
+    mssp_acpt = terms.trend_method == "blend" and terms.acpt_basis == "national"
 
     for t in range(n_trials):
 
-        def trend(j: int, k: int, t: int = t) -> float:
+        def realized(j: int, k: int, t: int = t) -> float:
+            r = inputs.reference_index[t, k] / inputs.reference_index[t, j]
+            if terms.national_weight > 0:
+                national = inputs.national_index[t, k] / inputs.national_index[t, j]
+                r = terms.national_weight * national + (1 - terms.national_weight) * r
+            return float(r)
+
+        def trend(j: int, k: int) -> float:
             negotiated = g ** (k - j)
             if terms.trend_method == "negotiated":
                 return negotiated
-            realized = inputs.reference_index[t, k] / inputs.reference_index[t, j]
-            if terms.national_weight > 0:
-                national = inputs.national_index[t, k] / inputs.national_index[t, j]
-                realized = terms.national_weight * national + (1 - terms.national_weight) * realized
-            if terms.trend_method == "realized":
-                return float(realized)
-            return terms.acpt_weight * negotiated + (1 - terms.acpt_weight) * float(realized)
+            if terms.trend_method == "realized" or mssp_acpt:
+                return realized(j, k)
+            return terms.acpt_weight * negotiated + (1 - terms.acpt_weight) * realized(j, k)
+
+        def national_year(y: int, t: int = t) -> float:
+            """National per-capita expenditure, USD per person-year."""
+            return float(
+                12.0 * terms.national_cost_ratio * inputs.base_pmpm * inputs.national_index[t, y]
+            )
 
         risk = []
+        demo = []
         for y in range(n_years):
+            if inputs.demo_risk_months is not None:
+                demo.append(inputs.demo_risk_months[t, y] / mm[t, y])
             if not terms.risk_adjustment:
                 risk.append(1.0)
             elif terms.risk_model == "demographic":
@@ -273,6 +297,7 @@ def benchmark_reference(terms: Benchmark, inputs: Any, n_base: int) -> npt.NDArr
         for p in range(n_perf):
             period = p // length
             if period == 0:
+                start = n_base
                 years = list(range(n_base))
                 weights = list(terms.weights)
             else:
@@ -284,25 +309,75 @@ def benchmark_reference(terms: Benchmark, inputs: Any, n_base: int) -> npt.NDArr
             for b, w in zip(years, weights, strict=True):
                 pmpm = s[t, b] / mm[t, b] * risk[last] / risk[b]
                 historical += w * pmpm * trend(b, last)
+            # The regional adjustment (USD per person-year).
+            regional = math.nan
+            applied = 0.0
             if terms.regional_cost_ratio is not None:
-                regional = (
+                cost = (
                     terms.regional_cost_ratio
                     * inputs.base_pmpm
                     * inputs.reference_index[t, last]
                     * risk[last]
                 )
-                if historical < regional:
-                    weight = terms.regional_weight_lower
-                else:
-                    weight = terms.regional_weight_higher
-                adjustment = weight * (regional - historical)
-                cap = terms.regional_cap * regional
-                historical += min(max(adjustment, -cap), cap)
+                lower, higher = terms.regional_weight_lower, terms.regional_weight_higher
+                if terms.regional_agreement is not None:
+                    n = min(terms.regional_agreement + period, 4)
+                    lower, higher = {1: (0.35, 0.15), 2: (0.5, 0.25), 3: (0.5, 0.35)}.get(
+                        n, (0.5, 0.5)
+                    )
+                weight = lower if historical < cost else higher
+                basis = 12.0 * cost
+                if terms.regional_cap_basis == "national":
+                    basis = national_year(last)
+                up = terms.regional_cap * basis
+                down = terms.regional_cap * basis
+                if terms.regional_negative_cap is not None:
+                    down = terms.regional_negative_cap * basis
+                regional = min(max(12.0 * weight * (cost - historical), -down), up)
+                if regional < 0 and terms.regional_offset_dual_share is not None:
+                    offset = terms.regional_offset_dual_share + risk[last] - 1.0
+                    regional *= 1.0 - min(max(offset, 0.0), 1.0)
+                applied = regional
+                if terms.regional_negative == "dropped" and applied < 0:
+                    applied = 0.0
+            # The prior savings adjustment (USD per person-year).
+            prior = math.nan
+            ps = terms.prior_savings
+            if ps is not None:
+                history = list(ps.savings or ())
+                yearly = []
+                for j in (start - 3, start - 2, start - 1):
+                    if j >= n_base:
+                        b_j = out["total"][t, j - n_base]
+                        yearly.append((b_j - s[t, j]) / (mm[t, j] / 12.0))
+                    elif len(history) - (n_base - j) >= 0:
+                        yearly.append(ps.proration * history[len(history) - (n_base - j)])
+                    else:
+                        yearly.append(0.0)
+                first_without = start == n_base and not history
+                average = sum(yearly) / 3.0
+                if not first_without and average > 0:
+                    prior = min(ps.scaling * average, ps.cap * national_year(last))
+                    applied = prior if math.isnan(regional) else max(regional, prior)
+            historical += applied / 12.0
             y = n_base + p
             ratio = risk[y] / risk[last]
-            if terms.risk_ratio_cap_up is not None:
+            if terms.risk_cap_demographic and terms.risk_adjustment:
+                ratio = min(ratio, demo[y] / demo[last] + terms.risk_ratio_cap_up)
+            elif terms.risk_ratio_cap_up is not None:
                 ratio = min(ratio, 1 + terms.risk_ratio_cap_up)
             if terms.risk_ratio_cap_down is not None:
                 ratio = max(ratio, 1 - terms.risk_ratio_cap_down)
-            out[t, p] = historical * trend(last, y) * ratio * mm[t, y]
+            if mssp_acpt:
+                flat = national_year(last) / 12.0 * risk[last] * (g ** (y - last) - 1.0)
+                acpt = 1.0 + flat / historical if historical > 0 else 1.0
+                update = terms.acpt_weight * acpt + (1 - terms.acpt_weight) * realized(last, y)
+            else:
+                update = trend(last, y)
+            out["total"][t, p] = historical * update * ratio * mm[t, y]
+            if terms.acpt_guardrail:
+                out["two_way"][t, p] = historical * realized(last, y) * ratio * mm[t, y]
+            out["regional"][t, p] = regional
+            out["prior_savings"][t, p] = prior
+            out["applied"][t, p] = applied
     return out

@@ -32,7 +32,15 @@ from simsettle.rules._checks import EPS, TINY, first_bad, show
 from simsettle.rules.terms import CorridorSource, Terms, as_terms, corridor_in_force
 from simsettle.scenario.contracts import AnyDesign
 
-__all__ = ["CONSERVATION_ULPS", "STEP_NAMES", "YearFacts", "check_steps", "settle", "settlement"]
+__all__ = [
+    "CONSERVATION_ULPS",
+    "STEP_NAMES",
+    "YearFacts",
+    "check_steps",
+    "loss_guardrail",
+    "settle",
+    "settlement",
+]
 
 F8 = npt.NDArray[np.float64]
 B1 = npt.NDArray[np.bool_]
@@ -276,3 +284,19 @@ def settlement(
 ) -> F8:
     """Just the settlement column of :func:`settle`."""
     return settle(contract, benchmark, savings, facts)[..., S_SETTLEMENT]
+
+
+def loss_guardrail(primary: F8, fallback: F8) -> F8:
+    """MSSP's ACPT loss guardrail (42 CFR 425.652(b)(5)): where the settlement steps
+    ``primary`` (against the benchmark updated with the ACPT) owe shared losses, those of
+    ``fallback`` (the same year against the benchmark updated by the realized two-way blend)
+    apply instead if they owe less, and nothing is owed or paid where the fallback owes
+    nothing (savings, or a loss within the corridor). Both are ``(..., N_STEPS)`` as
+    :func:`settle` returns them; the result's steps still add up to its settlement."""
+    owed = primary[..., S_SETTLEMENT] < 0.0
+    less = fallback[..., S_SETTLEMENT] > primary[..., S_SETTLEMENT]
+    out = np.where((owed & less)[..., None], fallback, primary)
+    none = owed & (fallback[..., S_SETTLEMENT] >= 0.0)
+    out[none] = 0.0
+    result: F8 = out
+    return result

@@ -52,6 +52,8 @@ from simsettle.scenario.severity import (
 from simsettle.scenario.templates import TEMPLATES, expand_template, template_names
 
 __all__ = [
+    "BENCHMARK_TEMPLATES",
+    "MSSP_REGIONAL_WEIGHTS",
     "SCHEMA_VERSION",
     "Attribution",
     "Benchmark",
@@ -62,6 +64,7 @@ __all__ = [
     "Population",
     "Portfolio",
     "Practice",
+    "PriorSavings",
     "Provider",
     "QualityModel",
     "Scenario",
@@ -1294,6 +1297,16 @@ HISTORICAL_ONLY = (
     "regional_cap",
     "agreement_years",
     "rebase_weights",
+    "regional_agreement",
+    "regional_cap_basis",
+    "regional_negative_cap",
+    "regional_offset_dual_share",
+    "regional_negative",
+    "national_cost_ratio",
+    "prior_savings",
+    "acpt_basis",
+    "acpt_guardrail",
+    "risk_cap_demographic",
 )
 #: Benchmark fields that only the fixed method reads (refused under ``method: historical``).
 FIXED_ONLY = ("pmpm", "total", "target_risk_score")
@@ -1308,6 +1321,111 @@ RISK_ONLY = (
 )
 
 
+class PriorSavings(SettleModel):
+    """MSSP's prior savings adjustment (42 CFR 425.658, agreement periods from 2024) for an ACO
+    that renews or re-enters: half its average per-capita savings (losses negative, savings
+    below the MSR included) in the three performance years before the agreement, capped at 5%
+    of national per-capita expenditure in the last base year; an ACO whose average is not
+    positive is not eligible. An eligible ACO gets the higher of it and the regional
+    adjustment (the prior savings adjustment where the regional one is negative or zero,
+    425.652(a)(8)(iv)-(v)).
+
+    At each simulated renewal the three years are the simulated performance years before it
+    (their benchmark less their spend, per person-year); before the first simulated agreement
+    they are ``savings``, the ACO's own history (a year not given was not reconciled: zero).
+    """
+
+    savings: Annotated[tuple[Annotated[float, Strict()], ...], Strict(False)] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=3,
+        description="Per-capita savings of the ACO's last performance years before the first "
+        "simulated agreement, oldest first, losses negative (USD per person-year: updated "
+        "benchmark less expenditure over assigned person-years); up to three, the missing "
+        "earlier years count as zero (not reconciled). Omit for an ACO in its first agreement "
+        "(no adjustment until a simulated renewal).",
+    )
+    scaling: Fraction = Field(
+        default=0.5,
+        description="Share of the average per-capita savings the adjustment gives (fraction; "
+        "42 CFR 425.658(c)(1)(i): 0.5).",
+    )
+    cap: Fraction = Field(
+        default=0.05,
+        description="Cap as a share of national per-capita expenditure in the last base year "
+        "(fraction of `national_cost_ratio` x cost, per person-year; 425.658(c)(1)(ii): 0.05).",
+    )
+    proration: Fraction = Field(
+        default=1.0,
+        description="Proration factor of the given `savings`: the average person-years of those "
+        "performance years over the average person-years of the benchmark years, capped at 1 "
+        "(fraction; 425.658(b)(3)(ii)); simulated renewals use 1 (same population).",
+    )
+
+    @model_validator(mode="after")
+    def _finite(self) -> PriorSavings:
+        for i, v in enumerate(self.savings or ()):
+            if not (math.isfinite(v) and abs(v) <= 1e6):
+                raise FieldError(("savings", i), f"must be a finite USD amount, got {v}")
+        return self
+
+
+#: The regional adjustment's weights by agreement period subject to it (lower-spending than
+#: the region, higher-spending): 42 CFR 425.656(e), SPEC-v11 Table 4 [V]; the fourth and later
+#: agreements use the last.
+MSSP_REGIONAL_WEIGHTS: tuple[tuple[float, float], ...] = (
+    (0.35, 0.15),
+    (0.50, 0.25),
+    (0.50, 0.35),
+    (0.50, 0.50),
+)
+
+
+#: Benchmark rules of Medicare programs (``benchmark.template``); fields given beside the
+#: template override it. Sources in docs/methodology.md, section 2.4: 42 CFR 425.601, 425.605,
+#: 425.652-425.660 as amended by the CY2023 and CY2024 PFS final rules [V]; the ACPT's values
+#: are not in these rules and are the scenario's `trend_rate` [S: 4.9% for 2024 starters].
+BENCHMARK_TEMPLATES: Mapping[str, tuple[Mapping[str, Any], str]] = {
+    "mssp_2019_2023": (
+        {
+            "method": "historical",
+            "weights": (0.1, 0.3, 0.6),
+            "rebase_weights": (1 / 3, 1 / 3, 1 / 3),
+            "agreement_years": 5,
+            "trend_method": "realized",
+            "risk_ratio_cap_up": 0.03,
+            "regional_agreement": 1,
+            "regional_cap": 0.05,
+            "regional_cap_basis": "national",
+        },
+        "MSSP agreement periods from 1 July 2019 to 2023: two-way national-regional trend, +3% "
+        "risk cap, regional adjustment by agreement period within +/-5% of national spend",
+    ),
+    "mssp_from_2024": (
+        {
+            "method": "historical",
+            "weights": (0.1, 0.3, 0.6),
+            "rebase_weights": (1 / 3, 1 / 3, 1 / 3),
+            "agreement_years": 5,
+            "trend_method": "blend",
+            "acpt_basis": "national",
+            "acpt_weight": 1 / 3,
+            "acpt_guardrail": True,
+            "risk_ratio_cap_up": 0.03,
+            "risk_cap_demographic": True,
+            "regional_agreement": 1,
+            "regional_cap": 0.05,
+            "regional_cap_basis": "national",
+            "regional_negative_cap": 0.015,
+            "regional_negative": "dropped",
+        },
+        "MSSP agreement periods from 2024: ACPT three-way update with its loss guardrail, "
+        "demographic +3% risk cap, regional adjustment capped at +5%/-1.5% of national spend "
+        "and dropped when negative, prior savings adjustment (benchmark.prior_savings)",
+    ),
+}
+
+
 class Benchmark(SettleModel):
     """The benchmark: built from simulated base years (``historical``, CMS's way), or a fixed
     target agreed in the contract (``fixed``, as in most commercial deals).
@@ -1319,6 +1437,13 @@ class Benchmark(SettleModel):
     performance year (the first simulated year).
     """
 
+    template: Literal["mssp_2019_2023", "mssp_from_2024"] | None = Field(
+        default=None,
+        description="Medicare benchmark rules to start from: `mssp_2019_2023` or "
+        "`mssp_from_2024` (agreement periods starting in those years); any field given beside "
+        "it overrides the template's. The ACPT rate (`trend_rate`), regional cost, national "
+        "cost and the ACO's prior savings remain the scenario's.",
+    )
     method: Literal["historical", "fixed"] = Field(
         default="historical",
         description="`historical`: built from simulated base years (weights, trend, risk "
@@ -1455,11 +1580,92 @@ class Benchmark(SettleModel):
         description="Weights of the base years at a renewal, oldest first (fractions "
         "summing to 1; MSSP renewals: equal thirds); omit to reuse `weights`.",
     )
+    regional_agreement: int | None = Field(
+        default=None,
+        ge=1,
+        le=50,
+        description="Which agreement period subject to the regional adjustment the first "
+        "simulated agreement is (count: 1 for the first); with it the weights follow 42 CFR "
+        "425.656(e) (35/15%, 50/25%, 50/35%, then 50/50% for an ACO below / above its "
+        "region), rising at each simulated renewal, in place of `regional_weight_lower` and "
+        "`regional_weight_higher`. Omit for those fixed weights.",
+    )
+    regional_cap_basis: Literal["regional", "national"] = Field(
+        default="regional",
+        description="What `regional_cap` (and `regional_negative_cap`) are shares of: the "
+        "risk-adjusted `regional` cost, or `national` per-capita expenditure (`national_cost_"
+        "ratio` x cost at the national index; 42 CFR 425.656(c)(3)).",
+    )
+    regional_negative_cap: Fraction | None = Field(
+        default=None,
+        description="Cap on a negative regional adjustment, as a share of the cap basis "
+        "(fraction; agreements from 2024: 0.015 of national per-capita expenditure, 425.656"
+        "(c)(3)(ii)); omit for `regional_cap` both ways.",
+    )
+    regional_offset_dual_share: Fraction | None = Field(
+        default=None,
+        description="Share of the population dually eligible for Medicare and Medicaid in the "
+        "last base year (fraction); with it a negative regional adjustment is multiplied by 1 "
+        "minus the offset factor, this share plus the last base year's reported mean risk score "
+        "less 1, within 0 and 1 (42 CFR 425.656(c)(4)-(5), agreements from 2024). Omit for no "
+        "offset.",
+    )
+    regional_negative: Literal["applied", "dropped"] = Field(
+        default="applied",
+        description="A negative overall regional adjustment is `applied`, or `dropped` (no "
+        "adjustment, unless a prior savings adjustment applies: the CY2024 PFS rule, 425.652"
+        "(a)(8)(iii), agreements from 2024).",
+    )
+    national_cost_ratio: Ratio = Field(
+        default=1.0,
+        description="National per-capita expenditure of assignable beneficiaries relative to "
+        "the provider's expected cost of a risk-1 member (`cost.pmpm`), at the national "
+        "index (ratio, dimensionless); the basis of the national caps, the prior savings cap "
+        "and a national ACPT.",
+    )
+    prior_savings: PriorSavings | None = Field(
+        default=None,
+        description="MSSP's prior savings adjustment for a renewing or re-entering ACO (see "
+        "PriorSavings); omit for none.",
+    )
+    acpt_basis: Literal["benchmark", "national"] = Field(
+        default="benchmark",
+        description="The prospective part of a `blend` trend: the negotiated `trend_rate` "
+        "compounded on the provider's own benchmark (`benchmark`), or MSSP's ACPT (`national`: "
+        "a flat dollar amount, national per-capita expenditure x ((1 + trend_rate)^k - 1) x "
+        "the last base year's risk score, over the historical benchmark; 42 CFR 425.652(b)(3)). "
+        "With `national` the base years are trended by the realized (national-regional) trend "
+        "alone, as MSSP does.",
+    )
+    acpt_guardrail: bool = Field(
+        default=False,
+        description="MSSP's loss guardrail (42 CFR 425.652(b)(5)): where a two-sided design "
+        "owes shared losses against the benchmark with the ACPT, it is settled again against "
+        "the benchmark updated by the realized trend alone; the smaller loss is owed, and "
+        "nothing if that shows savings or falls within the corridor. Needs `trend_method: "
+        "blend`.",
+    )
+    risk_cap_demographic: bool = Field(
+        default=False,
+        description="Cap the risk ratio's growth at the demographic risk ratio's growth plus "
+        "`risk_ratio_cap_up` (MSSP agreements from 2024: demographic growth plus 3 percentage "
+        "points, 42 CFR 425.605(a)(1)(ii)); needs `risk_ratio_cap_up`.",
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _fixed_defaults(cls, data: Any) -> Any:
-        """A fixed target is flat and not risk-adjusted unless the contract says so."""
+        """A template's rules under the fields given; a fixed target is flat and not
+        risk-adjusted unless the contract says so."""
+        if isinstance(data, Mapping) and data.get("template") is not None:
+            name = data["template"]
+            if not isinstance(name, str) or name not in BENCHMARK_TEMPLATES:
+                raise FieldError(
+                    "template",
+                    f"unknown benchmark template {name!r}; known: "
+                    f"{', '.join(sorted(BENCHMARK_TEMPLATES))}",
+                )
+            data = {**BENCHMARK_TEMPLATES[name][0], **data}
         if isinstance(data, Mapping) and data.get("method") == "fixed":
             data = {"trend_rate": 0.0, "risk_adjustment": False, **data}
         return data
@@ -1505,6 +1711,20 @@ class Benchmark(SettleModel):
         return self
 
     @model_validator(mode="after")
+    def _rule_needs(self) -> Benchmark:
+        if self.acpt_guardrail and self.trend_method != "blend":
+            raise FieldError("acpt_guardrail", "the ACPT guardrail needs trend_method: blend")
+        if self.acpt_basis == "national" and self.trend_method != "blend":
+            raise FieldError("acpt_basis", "a national ACPT needs trend_method: blend")
+        if self.risk_cap_demographic and self.risk_ratio_cap_up is None:
+            raise FieldError(
+                "risk_cap_demographic",
+                "the demographic cap adds risk_ratio_cap_up (MSSP: 0.03) to demographic growth; "
+                "give it",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _weights_sum_to_one(self) -> Benchmark:
         for i, w in enumerate(self.weights):
             if not (math.isfinite(w) and 0.0 <= w <= 1.0):
@@ -1547,6 +1767,12 @@ class Benchmark(SettleModel):
             "blend": f"trended at a {self.acpt_weight:.0%} negotiated ({self.trend_rate:.2%}) "
             "and realized blend",
         }[self.trend_method]
+        if self.trend_method == "blend" and self.acpt_basis == "national":
+            trend = (
+                "trended by the realized national-regional blend and updated "
+                f"{self.acpt_weight:.0%} by the ACPT ({self.trend_rate:.2%} a year of national "
+                "per-capita expenditure, a flat amount)"
+            )
         text = f"built from {self.base_years} simulated base years weighted {weights}, {trend}"
         if self.risk_adjustment:
             text += f", {self.risk_model.upper()} risk-adjusted"
@@ -1554,7 +1780,21 @@ class Benchmark(SettleModel):
             text += ", with a regional adjustment"
         if self.agreement_years is not None:
             text += f", rebased every {self.agreement_years} years"
+        if self.prior_savings is not None:
+            text += ", with MSSP's prior savings adjustment"
+        if self.acpt_guardrail:
+            text += ", with the ACPT's loss guardrail"
+        if self.template is not None:
+            text += f" ({self.template} rules)"
         return text
+
+    @property
+    def uses_demographic_scores(self) -> bool:
+        """Whether the benchmark reads demographic risk scores (the demographic risk model,
+        or the demographic risk cap), so that the simulation must draw them."""
+        return self.risk_model == "demographic" or (
+            self.risk_adjustment and self.risk_cap_demographic
+        )
 
     @property
     def base_years(self) -> int:

@@ -1,0 +1,365 @@
+"""MSSP benchmark rules for agreement periods from 2024: regional adjustment caps and offset,
+the prior savings adjustment and its choice against the regional adjustment, the demographic
+risk cap, the ACPT and its loss guardrail. Each against its primary source's worked example
+(CY2023 PFS final rule, 87 FR 69404; CY2024 PFS final rule, 88 FR 78818), or one derived by
+hand where the source's example is a table image that could not be read, and against the
+reference twin on random inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simsettle.rules.benchmark import BenchmarkInputs, benchmark_parts, build_benchmark
+from simsettle.rules.reference import benchmark_parts_reference
+from simsettle.scenario import Benchmark, PriorSavings
+from simsettle.scenario.schema import MSSP_REGIONAL_WEIGHTS
+
+MM = 12_000.0  # 1,000 person-years a year
+
+
+def one_trial(pmpm, *, risk=1.0, demo=None, ref=None, nat=None, base_pmpm=1000.0, n=None):
+    """One trial of flat member months; ``pmpm`` per simulated year (or one value)."""
+    pmpm = np.atleast_1d(np.asarray(pmpm, dtype=float))
+    n = n or pmpm.size
+    pmpm = np.broadcast_to(pmpm, (n,))
+    mm = np.full((1, n), MM)
+
+    def per_year(v):
+        return np.broadcast_to(np.asarray(v, dtype=float), (n,))[None, :]
+
+    return BenchmarkInputs(
+        spend=mm * pmpm[None, :],
+        member_months=mm,
+        risk_months=mm * per_year(risk),
+        demo_risk_months=mm * per_year(1.0 if demo is None else demo),
+        reference_index=per_year(1.0 if ref is None else ref).copy(),
+        base_pmpm=base_pmpm,
+        national_index=per_year(1.0 if nat is None else nat).copy(),
+    )
+
+
+def parts(terms, inputs, n_base):
+    """The engine's parts, checked against the reference twin's."""
+    got = benchmark_parts(terms, inputs, n_base)
+    ref = benchmark_parts_reference(terms, inputs, n_base)
+    for name in ("total", "regional", "prior_savings", "applied"):
+        np.testing.assert_allclose(getattr(got, name), ref[name], rtol=1e-12, err_msg=name)
+    if got.two_way is not None:
+        np.testing.assert_allclose(got.two_way, ref["two_way"], rtol=1e-12)
+    return got
+
+
+# A region whose risk-adjusted cost is below the ACO's: historical benchmark $12,000 a
+# person-year (PMPM 1,000 at risk 1), regional 0.95 of it, national expenditure $11,000.
+NEGATIVE = {
+    "weights": (1.0,),
+    "trend_rate": 0.0,
+    "regional_cost_ratio": 0.95,
+    "national_cost_ratio": 11_000.0 / 12_000.0,
+    "regional_cap_basis": "national",
+}
+
+
+def test_regional_weights_follow_the_agreement_period():
+    # 42 CFR 425.656(e), SPEC-v11 Table 4: lower / higher spending than the region.
+    assert MSSP_REGIONAL_WEIGHTS == ((0.35, 0.15), (0.5, 0.25), (0.5, 0.35), (0.5, 0.5))
+    inputs = one_trial(1000.0, n=6)
+    for agreement, weight in ((1, 0.15), (2, 0.25), (3, 0.35), (4, 0.5), (7, 0.5)):
+        terms = Benchmark(**NEGATIVE, regional_agreement=agreement)
+        got = parts(terms, inputs, 1)
+        # 12,000 x 0.05 = 600 below the region; higher-spending weight; 5% cap is 550.
+        assert got.regional[0, 0] == pytest.approx(max(-weight * 600.0, -550.0), abs=1e-9)
+    # At each simulated renewal the next agreement's weights apply.
+    terms = Benchmark(**NEGATIVE, regional_agreement=1, agreement_years=1)
+    got = parts(terms, one_trial(1000.0, n=4), 1)
+    expected = [-0.15 * 600.0]
+    for _ in range(2):  # the renewal's base year is last year's spend (1,000 PMPM)
+        weight = (0.25, 0.35)[len(expected) - 1]
+        expected.append(-weight * 600.0)
+    np.testing.assert_allclose(got.regional[0], expected, atol=1e-9)
+
+
+def test_negative_regional_cap_and_offset_cy2024_example():
+    # 88 FR 78818, III.G.4.c, Tables 40-41 (numbers quoted in the text): an enrollment type's
+    # -$307 is capped at -1.5% of national expenditure (there -$166), then multiplied by 1 -
+    # offset with offset = 0.130 dual share + (1.240 - 1) = 0.370. Here by hand, with one
+    # enrollment type: uncapped 0.307 weight x $1,000 gap = -$307 (regional 1,000 below at risk
+    # 1.24), national $11,066.67 so the -1.5% cap is -$166.
+    risk = 1.24
+    hist = 12_000.0 * risk  # PMPM 1,000 x risk 1.24 a person-year
+    national = 166.0 / 0.015
+    terms = Benchmark(
+        weights=(1.0,),
+        trend_rate=0.0,
+        regional_cost_ratio=(hist - 1000.0) / hist,
+        regional_weight_lower=0.307,
+        regional_weight_higher=0.307,
+        regional_cap_basis="national",
+        national_cost_ratio=national / 12_000.0,
+    )
+    inputs = one_trial(1000.0 * risk, risk=risk, n=2)
+    assert parts(terms, inputs, 1).regional[0, 0] == pytest.approx(-307.0, abs=1e-9)
+    capped = terms.model_copy(update={"regional_negative_cap": 0.015})
+    assert parts(capped, inputs, 1).regional[0, 0] == pytest.approx(-166.0, abs=1e-9)
+    offset = capped.model_copy(update={"regional_offset_dual_share": 0.130})
+    got = parts(offset, inputs, 1)
+    assert got.regional[0, 0] == pytest.approx(-166.0 * 0.630, abs=1e-9)
+    # The applied adjustment enters the historical benchmark (PMPM).
+    assert got.total[0, 0] / MM == pytest.approx((hist - 166.0 * 0.630) / 12.0, rel=1e-13)
+    # The offset never touches a positive adjustment, and is clipped to [0, 1].
+    up = offset.model_copy(update={"regional_cost_ratio": (hist + 1000.0) / hist})
+    assert parts(up, inputs, 1).regional[0, 0] == pytest.approx(307.0, abs=1e-9)
+    full = capped.model_copy(update={"regional_offset_dual_share": 0.9})
+    assert parts(full, inputs, 1).regional[0, 0] == 0.0
+
+
+def test_prior_savings_against_the_regional_adjustment_cy2024_rule():
+    # 42 CFR 425.652(a)(8)(iii)-(v) (CY2024 PFS): not eligible and a negative regional
+    # adjustment: none; eligible: the higher of the two, the PSA replacing a negative one.
+    # FR24's Table 43 gives ACO A (negative regional) a PSA of $58 and ACO B one of $239
+    # that beat its regional adjustment; here by hand: savings averaging $116 and $478.
+    inputs = one_trial(1000.0, n=2)
+    dropped = Benchmark(**NEGATIVE, regional_negative="dropped")
+    got = parts(dropped, inputs, 1)
+    assert got.regional[0, 0] == pytest.approx(-0.15 * 600.0)
+    assert got.applied[0, 0] == 0.0
+    assert got.total[0, 0] == pytest.approx(12_000_000.0)
+    a = dropped.model_copy(update={"prior_savings": PriorSavings(savings=(-100.0, 200.0, 248.0))})
+    got = parts(a, inputs, 1)
+    assert got.prior_savings[0, 0] == pytest.approx(58.0)
+    assert got.applied[0, 0] == pytest.approx(58.0)
+    assert got.total[0, 0] == pytest.approx(12_058_000.0)
+    b = NEGATIVE | {"regional_cost_ratio": 1.05, "regional_negative": "dropped"}
+    b_terms = Benchmark(**b, prior_savings=PriorSavings(savings=(478.0, 478.0, 478.0)))
+    got = parts(b_terms, inputs, 1)
+    assert got.regional[0, 0] == pytest.approx(0.35 * 600.0)  # lower-spending: 35%
+    assert got.applied[0, 0] == pytest.approx(239.0)
+    # Not eligible (the average is not positive): the regional adjustment alone.
+    c = Benchmark(**b, prior_savings=PriorSavings(savings=(-300.0, 100.0, 100.0)))
+    got = parts(c, inputs, 1)
+    assert np.isnan(got.prior_savings[0, 0])
+    assert got.applied[0, 0] == pytest.approx(210.0)
+    # The cap: 5% of national per-capita expenditure ($11,000): $550.
+    capped = Benchmark(**b, prior_savings=PriorSavings(savings=(3000.0,) * 3))
+    assert parts(capped, inputs, 1).prior_savings[0, 0] == pytest.approx(550.0)
+    # A missing earlier year counts as zero; the proration scales the given savings.
+    short = Benchmark(**b, prior_savings=PriorSavings(savings=(900.0,), proration=0.8))
+    assert parts(short, inputs, 1).prior_savings[0, 0] == pytest.approx(0.5 * 0.8 * 900.0 / 3)
+    # A first agreement (no history) gets none until a simulated renewal.
+    first = Benchmark(**b, prior_savings=PriorSavings())
+    assert np.isnan(parts(first, inputs, 1).prior_savings[0, 0])
+
+
+def test_prior_savings_at_a_simulated_renewal_softens_the_ratchet():
+    # Base year $1,000 PMPM; performance years spend $950 against a $1,000 benchmark: savings
+    # $600 a person-year each year. Renewing after 3 years on equal thirds of those years,
+    # the rebased benchmark falls to $950 PMPM; the PSA gives back half the average savings,
+    # $300 a person-year ($25 PMPM).
+    inputs = one_trial([1000.0, 950.0, 950.0, 950.0, 950.0])
+    plain = Benchmark(
+        weights=(1.0,), trend_rate=0.0, agreement_years=3, rebase_weights=(1 / 3, 1 / 3, 1 / 3)
+    )
+    base = parts(plain, inputs, 1).total[0] / MM
+    np.testing.assert_allclose(base, [1000.0, 1000.0, 1000.0, 950.0])
+    psa = plain.model_copy(update={"prior_savings": PriorSavings(), "national_cost_ratio": 1.0})
+    got = parts(psa, inputs, 1)
+    np.testing.assert_allclose(got.total[0] / MM, [1000.0, 1000.0, 1000.0, 975.0])
+    assert np.isnan(got.prior_savings[0, :3]).all()
+    assert got.prior_savings[0, 3] == pytest.approx(300.0)
+
+
+def test_demographic_risk_cap_cy2023_examples():
+    # 87 FR 69404, Tables 76-77 (numbers quoted in the text): demographic growth 1.026 gives a
+    # cap of 1.056, which cuts HCC growth of 1.070; demographic growth below 1 gives 1.028,
+    # which does not cut 1.013. No floor: a fall flows through.
+    terms = Benchmark(
+        weights=(1.0,), trend_rate=0.0, risk_ratio_cap_up=0.03, risk_cap_demographic=True
+    )
+    for demo, hcc, expected in ((1.026, 1.070, 1.056), (0.998, 1.013, 1.013), (1.0, 0.95, 0.95)):
+        inputs = one_trial(1000.0, risk=[1.0, hcc], demo=[1.0, demo], n=2)
+        assert parts(terms, inputs, 1).total[0, 0] / MM == pytest.approx(1000.0 * expected)
+    # Without the demographic term the cap is 1.03.
+    plain = terms.model_copy(update={"risk_cap_demographic": False})
+    inputs = one_trial(1000.0, risk=[1.0, 1.070], demo=[1.0, 1.026], n=2)
+    assert build_benchmark(plain, inputs, 1)[0, 0] / MM == pytest.approx(1030.0)
+
+
+def acpt_example():
+    """87 FR 69404, III.G.5.c(3): national assignable truncated BY3 expenditure $13,000,
+    growing 5% a year; the ACO's BY3 risk score 1.025 and historical benchmark $12,000; the
+    two-way blend 20% national at 1.030 and 80% regional at 1.025."""
+    terms = Benchmark(
+        weights=(1.0,),
+        trend_rate=0.05,
+        trend_method="blend",
+        acpt_basis="national",
+        national_weight=0.2,
+        national_cost_ratio=13_000.0 / 12_000.0,
+        acpt_guardrail=True,
+    )
+    inputs = one_trial(1000.0, risk=1.025, ref=[1.0, 1.025], nat=[1.0, 1.030], n=2)
+    return terms, inputs
+
+
+def test_acpt_three_way_blend_cy2023_example():
+    # The flat amount: $13,000 x 5% x 1.025 = $666.25; over $12,000, the ACPT 1.0555 (the
+    # rule's 1.056); two-way 1.026; three-way 1.0558 / 3 + 1.026 x 2 / 3 = 1.0358 (the rule's
+    # 1.036, $12,432 on $12,000 against $12,312 for the two-way).
+    terms, inputs = acpt_example()
+    got = parts(terms, inputs, 1)
+    acpt = 1.0 + 13_000.0 * 0.05 * 1.025 / 12_000.0
+    assert round(acpt, 3) == 1.056
+    three_way = acpt / 3.0 + 1.026 * 2.0 / 3.0
+    assert round(three_way, 3) == 1.036
+    assert got.total[0, 0] / 1000.0 == pytest.approx(12_000.0 * three_way, rel=1e-13)
+    assert got.two_way[0, 0] / 1000.0 == pytest.approx(12_312.0, rel=1e-13)
+    assert round(12_000.0 * round(three_way, 3)) == 12_432
+    # ACPT weight: the base years are trended by the realized blend only (one base year here).
+    half = terms.model_copy(update={"acpt_weight": 0.5})
+    assert parts(half, inputs, 1).total[0, 0] / 1000.0 == pytest.approx(
+        12_000.0 * (acpt + 1.026) / 2.0, rel=1e-13
+    )
+
+
+def test_twin_agrees_on_random_inputs_for_every_2024_rule():
+    rng = np.random.default_rng(24)
+    n_trials, n_years = 30, 9
+    mm = rng.uniform(1e5, 1.2e5, (n_trials, n_years))
+    inputs = BenchmarkInputs(
+        spend=mm * rng.uniform(850, 1200, mm.shape),
+        member_months=mm,
+        risk_months=mm * rng.uniform(0.9, 1.2, mm.shape),
+        demo_risk_months=mm * rng.uniform(0.97, 1.03, mm.shape),
+        reference_index=np.cumprod(rng.uniform(1.0, 1.08, mm.shape), axis=1),
+        base_pmpm=1000.0,
+        national_index=np.cumprod(rng.uniform(1.0, 1.08, mm.shape), axis=1),
+    )
+    mssp = {
+        "regional_cost_ratio": 1.0,
+        "regional_agreement": 2,
+        "regional_cap_basis": "national",
+        "regional_negative_cap": 0.015,
+        "regional_offset_dual_share": 0.2,
+        "regional_negative": "dropped",
+        "national_cost_ratio": 1.05,
+        "prior_savings": PriorSavings(savings=(150.0, -80.0, 400.0)),
+        "trend_method": "blend",
+        "acpt_basis": "national",
+        "acpt_guardrail": True,
+        "national_weight": 0.25,
+        "risk_ratio_cap_up": 0.03,
+        "risk_cap_demographic": True,
+        "agreement_years": 2,
+        "rebase_weights": (1 / 3, 1 / 3, 1 / 3),
+    }
+    for drop in (None, "prior_savings", "regional_cost_ratio", "regional_offset_dual_share"):
+        options = {k: v for k, v in mssp.items() if k != drop}
+        terms = Benchmark(weights=(0.1, 0.3, 0.6), trend_rate=0.04, **options)
+        parts(terms, inputs, 3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    gap=st.floats(-0.3, 0.3),
+    savings=st.lists(st.floats(-2000, 2000), min_size=1, max_size=3),
+    dual=st.floats(0.0, 1.0),
+)
+def test_choice_properties(gap, savings, dual):
+    """The applied adjustment is the higher of an eligible PSA and the regional adjustment,
+    never negative when negative ones are dropped, and the PSA never exceeds its cap."""
+    inputs = one_trial(1000.0, n=2)
+    terms = Benchmark(
+        **NEGATIVE
+        | {
+            "regional_cost_ratio": 1.0 + gap,
+            "regional_negative": "dropped",
+            "regional_negative_cap": 0.015,
+            "regional_offset_dual_share": dual,
+        },
+        prior_savings=PriorSavings(savings=tuple(savings)),
+    )
+    got = parts(terms, inputs, 1)
+    applied, regional, prior = got.applied[0, 0], got.regional[0, 0], got.prior_savings[0, 0]
+    assert applied >= 0.0
+    assert -0.015 * 11_000.0 - 1e-9 <= regional <= 0.05 * 11_000.0 + 1e-9
+    if np.isnan(prior):
+        assert applied == max(regional, 0.0)
+    else:
+        assert 0.0 < prior <= 0.05 * 11_000.0 + 1e-9
+        assert applied == max(regional, prior)
+
+
+def test_rules_need_their_inputs():
+    from simsettle.scenario._base import FieldError  # noqa: F401  (the model's own error)
+
+    with pytest.raises(ValueError, match="acpt_guardrail"):
+        Benchmark(acpt_guardrail=True)
+    with pytest.raises(ValueError, match="risk_ratio_cap_up"):
+        Benchmark(risk_cap_demographic=True)
+    with pytest.raises(ValueError, match="national ACPT"):
+        Benchmark(acpt_basis="national")
+
+
+def guardrail_reference(primary, fallback):
+    """One year at a time: the ACPT guardrail as 42 CFR 425.652(b)(5) words it."""
+    if primary[0] >= 0.0:
+        return list(primary)
+    if fallback[0] >= 0.0:
+        return [0.0] * len(primary)
+    return list(fallback) if fallback[0] > primary[0] else list(primary)
+
+
+def test_acpt_loss_guardrail_cy2023_example():
+    # 87 FR 69404, III.G.5.c: a BASIC level E ACO with a 1.5% MLR; benchmark with the ACPT
+    # $12,760, spend $12,980: a 1.7% loss, 30% of $220 = $66 owed. Against the two-way
+    # benchmark, $12,804, the loss is 1.4%, within the MLR: nothing is owed.
+    from simsettle._kernels.records import S_SETTLEMENT
+    from simsettle.rules.settle import loss_guardrail, settle
+    from simsettle.scenario import TwoSided
+
+    e = TwoSided(
+        name="e",
+        kind="two_sided",
+        shared_savings_rate=0.5,
+        shared_loss_rate=0.3,
+        min_savings_rate=0.015,
+        loss_cap=0.04,
+        sequestration=0.02,
+    )
+    primary = settle(e, np.array([12_760.0]), np.array([12_760.0 - 12_980.0]))
+    assert primary[0, S_SETTLEMENT] == pytest.approx(-66.0, abs=1e-9)
+    fallback = settle(e, np.array([12_804.0]), np.array([12_804.0 - 12_980.0]))
+    assert fallback[0, S_SETTLEMENT] == 0.0
+    np.testing.assert_array_equal(loss_guardrail(primary, fallback), np.zeros_like(primary))
+    # A two-way benchmark that still shows a loss past the MLR, but a smaller one: it is owed.
+    smaller = settle(e, np.array([12_770.0]), np.array([12_770.0 - 12_980.0]))
+    np.testing.assert_array_equal(loss_guardrail(primary, smaller), smaller)
+    # Savings are never touched.
+    gain = settle(e, np.array([12_760.0]), np.array([400.0]))
+    np.testing.assert_array_equal(loss_guardrail(gain, fallback), gain)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(-1e6, 1e6), st.floats(-1e6, 1e6)),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_guardrail_twin_and_never_owes_more(pairs):
+    from simsettle._kernels.records import N_STEPS
+    from simsettle.rules.settle import loss_guardrail
+
+    primary = np.zeros((len(pairs), N_STEPS))
+    fallback = np.zeros((len(pairs), N_STEPS))
+    for i, (a, b) in enumerate(pairs):
+        primary[i, 0], primary[i, 1] = a, a
+        fallback[i, 0], fallback[i, 1] = b, b
+    got = loss_guardrail(primary, fallback)
+    for i in range(len(pairs)):
+        assert list(got[i]) == guardrail_reference(primary[i], fallback[i])
+    assert np.all(got[:, 0] >= np.minimum(primary[:, 0], 0.0))
