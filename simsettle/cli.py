@@ -1154,7 +1154,9 @@ def mssp_replay(
 
     Prints the share of ACOs whose earned savings or losses the engine reproduces (all rows, and
     rows whose result does not depend on unpublished participant revenue) and the rows that
-    differ with the reason; writes one CSV row per ACO.
+    differ with the reason; where the file publishes the benchmark adjustments (RegAdj,
+    PriorSavAdj, FinalAdjCat: PY2024 onwards), whether the engine chooses the adjustment CMS
+    applied for every ACO; writes one CSV row per ACO.
 
     Exit codes: 0 ok; 1 the CSV could not be written; 2 a missing or malformed PUF, or a bad
     output name.
@@ -1165,6 +1167,8 @@ def mssp_replay(
       simsettle mssp-replay py2023_aco_results_puf.csv --performance-year 2023 -o replay.csv
     """
     from simsettle.replay import replay_puf, summarize, write_replay_csv
+    from simsettle.replay.adjustments import check_adjustments, format_adjustment_check
+    from simsettle.replay.puf import read_puf
 
     if not puf.is_file():
         _err(f"{puf}: no such file")
@@ -1190,6 +1194,11 @@ def mssp_replay(
                 f"  {r.aco_id:<8} {r.track:<5} {published:>15} {r.computed:>15,.2f}  "
                 f"{r.reason or 'no known reason'}"
             )
+    with _exit_on(BAD_INPUT):
+        check = check_adjustments(read_puf(puf, performance_year))
+    if check.rows:
+        for line in format_adjustment_check(check):
+            typer.echo(line)
     with _exit_on(_write_failure(out, "the replay")):
         write_replay_csv(rows, out)
     typer.echo(f"wrote {out}")

@@ -370,6 +370,7 @@ def test_columns_used_and_outcomes_are_disjoint() -> None:
         "FinalLossRate",
         "Sav_rate",
         "BnchmkMinExp",
+        "FinalAdjCat",
     )
     assert not set(used) & set(OUTCOME_COLUMNS)
 

@@ -59,6 +59,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
+
 from simsettle._atomic import atomic_path
 from simsettle.replay.puf import PufRow, read_puf
 from simsettle.rules.settle import STEP_NAMES, YearFacts, settle
@@ -307,6 +309,11 @@ def _replay_one(row: PufRow, year: int) -> ReplayRow:
     except ValueError as exc:
         raise ValueError(f"{where}: {exc}") from None
 
+    if row.guardrail and float(steps[_SETTLEMENT]) >= 0.0:
+        # The ACPT's loss guardrail (42 CFR 425.652(b)(5)): losses against the benchmark with
+        # the ACPT (the flag), none against the two-way benchmark the file publishes: the ACO
+        # neither shares losses nor savings.
+        steps = np.zeros_like(steps)
     computed = float(steps[_SETTLEMENT])
     msr = float(corridor_in_force(terms.corridor, row.n_ab)[0])
     if row.msr is not None and abs(msr - row.msr) > _MSR_TOLERANCE:

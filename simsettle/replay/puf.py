@@ -46,10 +46,12 @@ After conversion ``MinSavPerc``, ``QualScore``, ``FinalShareRate`` and ``FinalLo
 in [0, 1]; anything else is reported as an error (it would mean the units were misread).
 
 Money columns (``ABtotBnchmk``, ``ABtotExp``, ``DisAdj``, ``BnchmkMinExp``, ``GenSaveLoss``,
-``EarnSaveLoss``) are whole US dollars and are kept as published, sign included: ``DisAdj`` (the
+``EarnSaveLoss``; ``RegAdj`` and ``PriorSavAdj`` per capita, PY2024 onwards) are whole US
+dollars and are kept as published, sign included: ``DisAdj`` (the
 extreme-and-uncontrollable-circumstances reduction of shared losses) is published as a negative
-number or blank, and is read as 0.0 when blank. Flags (``Met_QPS``, ``Met_AltQPS``, ``ReducedSS``,
-``Impact_Mid_Year_Termination``) accept 1/0, Yes/No, Y/N and True/False.
+number or blank, and is read as 0.0 when blank; ``PriorSavAdj`` is ``"-"`` (missing) where the
+ACO has no prior savings adjustment. Flags (``Met_QPS``, ``Met_AltQPS``, ``ReducedSS``,
+``Impact_Mid_Year_Termination``, ``Guardrail``) accept 1/0, Yes/No, Y/N and True/False.
 """
 
 from __future__ import annotations
@@ -94,6 +96,10 @@ OPTIONAL_COLUMNS: Final[tuple[str, ...]] = (
     "Rev_Exp_Cat",
     "Current_Start_Date",
     "Impact_Mid_Year_Termination",
+    "Agree_Type",
+    "RegAdj",
+    "PriorSavAdj",
+    "Guardrail",
 )
 
 #: Every input column :func:`read_puf` reads (required first).
@@ -107,6 +113,7 @@ OUTCOME_COLUMNS: Final[tuple[str, ...]] = (
     "FinalLossRate",
     "Sav_rate",
     "BnchmkMinExp",
+    "FinalAdjCat",
 )
 
 RateUnit = Literal["percent", "percent-or-fraction"]
@@ -154,6 +161,9 @@ class PublishedOutcome:
     """``FinalShareRate`` as a fraction."""
     final_loss_rate: float | None
     """``FinalLossRate`` as a fraction (PY2023 onwards; blank for one-sided tracks)."""
+    final_adjustment: str | None = None
+    """``FinalAdjCat`` (PY2024 onwards): the benchmark adjustment applied, ``"Regional
+    Adjustment"``, ``"Prior Savings Adjustment"`` or ``"No Adjustment"``."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +212,18 @@ class PufRow:
     """1-based line number of the row in the CSV (the header is line 1)."""
     published: PublishedOutcome
     """The outcomes CMS published, for comparison only."""
+    agreement_type: str | None = None
+    """``Agree_Type``: ``"Initial"``, ``"Renewal"`` or ``"Re-entering"`` (PY2024 onwards)."""
+    regional_adjustment: float | None = None
+    """``RegAdj``: the regional adjustment as computed, USD per capita, whether applied or not
+    (PY2024 onwards)."""
+    prior_savings_adjustment: float | None = None
+    """``PriorSavAdj``: the prior savings adjustment, USD per capita; ``None`` (``"-"``) where the
+    ACO had none (PY2024 onwards)."""
+    guardrail: bool | None = None
+    """``Guardrail``: the ACPT's loss guardrail applied (42 CFR 425.652(b)(5)): the ACO owed
+    losses against its benchmark with the ACPT, and was settled against the two-way one
+    (agreement periods from 2024; ``None`` for earlier ones, ``"-"``)."""
 
 
 def puf_columns_used() -> tuple[str, ...]:
@@ -261,7 +283,12 @@ def read_puf(path: str | Path, performance_year: int) -> list[PufRow]:
                     earn_save_loss=row.money("EarnSaveLoss"),
                     final_share_rate=row.rate("FinalShareRate"),
                     final_loss_rate=row.rate("FinalLossRate"),
+                    final_adjustment=row.text("FinalAdjCat"),
                 ),
+                agreement_type=row.text("Agree_Type"),
+                regional_adjustment=row.money("RegAdj"),
+                prior_savings_adjustment=row.money("PriorSavAdj"),
+                guardrail=row.flag("Guardrail"),
             )
         )
     return rows

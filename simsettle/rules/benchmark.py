@@ -45,10 +45,12 @@ from simsettle.rules._checks import first_bad, require_finite, show
 from simsettle.scenario.schema import MSSP_REGIONAL_WEIGHTS, Benchmark
 
 __all__ = [
+    "ADJUSTMENT_KINDS",
     "BenchmarkInputs",
     "BenchmarkParts",
     "benchmark_parts",
     "build_benchmark",
+    "choose_adjustment",
     "fixed_benchmark",
     "trend_factor",
 ]
@@ -389,23 +391,44 @@ def _adjusted(
     person-year; NaN: none defined, or not eligible)."""
     n = hist.shape[0]
     regional = np.full(n, np.nan)
-    applied = np.zeros(n)
     if terms.regional_cost_ratio is not None:
         regional = 12.0 * _regional_adjustment(terms, inputs, hist, risk_last, last, period)
-        applied = regional.copy()
-        if terms.regional_negative == "dropped":
-            applied = np.maximum(applied, 0.0)
     prior = np.full(n, np.nan)
     if terms.prior_savings is not None:
         prior = _prior_savings(terms, inputs, last, period, out, spend, mm, n_base)
-        eligible = ~np.isnan(prior)
-        if terms.regional_cost_ratio is None:
-            applied = np.where(eligible, prior, 0.0)
-        else:
-            # The higher of the two; a prior savings adjustment replaces a negative regional
-            # one (425.652(a)(8)(iv)-(v)).
-            applied = np.where(eligible, np.maximum(regional, prior), applied)
+    applied, _ = choose_adjustment(
+        regional, prior, drop_negative=terms.regional_negative == "dropped"
+    )
     return hist + applied / 12.0, regional, prior, applied
+
+
+#: The kinds of benchmark adjustment :func:`choose_adjustment` tells apart, by code.
+ADJUSTMENT_KINDS: tuple[str, ...] = ("none", "regional", "prior_savings")
+
+
+def choose_adjustment(
+    regional: npt.ArrayLike, prior: npt.ArrayLike, *, drop_negative: bool
+) -> tuple[F8, npt.NDArray[np.int8]]:
+    """The adjustment added to the historical benchmark and its kind (a code into
+    :data:`ADJUSTMENT_KINDS`), elementwise.
+
+    ``regional`` is the regional adjustment (NaN: none), ``prior`` the prior savings adjustment
+    (NaN: the ACO is not eligible). An eligible ACO gets the higher of the two, the prior
+    savings adjustment where the regional one is negative, zero or absent (42 CFR 425.652(a)(8)
+    (iv)-(v)); otherwise the regional adjustment, or none where it is not positive and
+    ``drop_negative`` (425.652(a)(8)(iii), agreement periods from 2024).
+    """
+    r = np.asarray(regional, dtype=np.float64)
+    p = np.asarray(prior, dtype=np.float64)
+    has_regional = ~np.isnan(r)
+    base = np.where(has_regional, r, 0.0)
+    kind = np.where(has_regional, 1, 0).astype(np.int8)
+    if drop_negative:
+        kind = np.where(base > 0.0, kind, 0).astype(np.int8)
+        base = np.maximum(base, 0.0)
+    prior_wins = ~np.isnan(p) & (~has_regional | (p > r))
+    applied: F8 = np.where(prior_wins, p, base)
+    return applied, np.where(prior_wins, 2, kind).astype(np.int8)
 
 
 def _prior_savings(
