@@ -185,6 +185,15 @@ def not_exact(scenario: Scenario) -> list[str]:
                 why.append(
                     (True, f"designs.{design.name}.{key}.borne_by: provider is not supported")
                 )
+        sl = terms.stop_loss
+        if sl is not None:
+            for field, bad in (
+                ("upper_attachment", sl.upper_attachment is not None),
+                ("charged_to", sl.charged_to != "spend"),
+                ("budget_neutrality_factor", sl.budget_neutrality_factor != 1.0),
+            ):
+                if bad:
+                    why.append((True, f"designs.{design.name}.stop_loss.{field}: not supported"))
     return [reason for bad, reason in why if bad]
 
 

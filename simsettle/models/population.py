@@ -114,8 +114,9 @@ def stop_loss_attachments(
     """Sorted unique attachment points (USD) named by ``designs``' compiled terms, and the
     ``extra`` points (the truncation thresholds)."""
     every = [y for d in designs for y in (getattr(d, "by_year", None) or (d,))]
-    compiled = (compile_terms(d).stop_loss for d in every)
+    compiled = [compile_terms(d).stop_loss for d in every]
     points = {sl.attachment for sl in compiled if sl is not None} | set(extra)
+    points |= {sl.upper_attachment for sl in compiled if sl is not None and sl.upper_attachment}
     return np.array(sorted(points), dtype=np.float64)
 
 

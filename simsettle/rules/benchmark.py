@@ -15,11 +15,16 @@ period, so savings earned there lower the rebased benchmark (the ratchet). Then:
 
 ``T(j -> t)`` is the trend factor: ``(1 + trend_rate)^(t - j)`` (negotiated), the reference
 population's ``index_t / index_j`` blended with the national population's by ``national_weight``
-(realized), or ``acpt_weight`` of the first plus the rest of
-the second (blend). The regional efficiency adjustment moves ``hist`` towards the risk-adjusted
-regional cost ``regional_cost_ratio x pmpm_0 x index_L x risk_L`` by ``regional_weight_lower``
-(provider below its region) or ``regional_weight_higher``, capped at ``regional_cap`` of the
-regional cost. Without risk adjustment every risk ratio is 1.
+(realized), ``acpt_weight`` of the first plus the rest of the second (blend), or the first
+replaced by the second where they differ by more than ``retrospective_threshold`` of the first
+(retrospective: ACO REACH's retrospective trend adjustment). MSSP's rules for agreement periods
+from 2024 (the prior savings adjustment, the caps and offset of the regional adjustment, the
+flat-dollar ACPT and its guardrail, the demographic risk cap) are in :func:`benchmark_parts`.
+The regional efficiency adjustment moves ``hist`` towards the risk-adjusted regional cost
+``regional_cost_ratio x pmpm_0 x index_L x risk_L`` by ``regional_weight_lower`` (provider below
+its region) or ``regional_weight_higher``, capped at ``regional_cap`` of the regional cost (or of
+national per-capita expenditure). ACO REACH's historical/regional blend is the same adjustment
+with equal weights and an upward ceiling. Without risk adjustment every risk ratio is 1.
 
 A fixed target (``method: fixed``) reads no base year. For performance year ``p`` (0-based)::
 
@@ -97,6 +102,11 @@ def trend_factor(
         realized = w_nat * (national[:, t] / national[:, j]) + (1.0 - w_nat) * realized
     if terms.trend_method == "realized":
         return realized
+    if terms.trend_method == "retrospective":
+        # The prospective trend, replaced by the realized one beyond the threshold.
+        beyond = np.abs(realized / negotiated - 1.0) > terms.retrospective_threshold
+        corrected: F8 = np.where(beyond, realized, negotiated)
+        return corrected
     w = terms.acpt_weight
     blended: F8 = w * negotiated + (1.0 - w) * realized
     return blended

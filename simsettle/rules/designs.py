@@ -407,6 +407,7 @@ def settle_designs(
     # Each layer's recovery and premium apart (specific, then aggregate), where a design has an
     # aggregate layer; recovery and premium above are their sums.
     n_perf = spend.shape[1]
+    equity = scenario.benchmark.health_equity
     # Each design's terms by performance year, and the years that share them.
     groups = [_year_groups(v.design, n_perf) for v in variants]
     has_aggregate = any(
@@ -427,23 +428,35 @@ def settle_designs(
                 growth = (1.0 + scenario.benchmark.trend_rate) ** years_in[cols]
                 base = terms.capitation_pmpm * mm_c * growth
             b = base * (1.0 - terms.discount)
-            design_benchmark[d][:, cols] = b
+            if equity is not None and terms.capitation_pmpm is None:
+                # ACO REACH's health equity adjustment, after the discount.
+                b = b + equity.net_pbpm * mm_c
             settled_spend = spend_c.copy()
             # Claims net of the individual recoveries: what the aggregate layer attaches on (the
             # individual layer's premium is not a claim).
             net_claims = spend_c
             rec_d = np.zeros_like(b)
             if terms.stop_loss is not None:
-                k = attachments.index(terms.stop_loss.attachment)
+                sl = terms.stop_loss
+                k = attachments.index(sl.attachment)
                 excess = aggregates[:, py, R.N_BASE_FIELDS + k][:, cols]
-                rec = stop_loss_recovery(terms.stop_loss, excess)
-                prem = stop_loss_premium(terms.stop_loss, rec, axis=0, member_months=mm_c)
+                upper = None
+                if sl.upper_attachment is not None:
+                    ku = attachments.index(sl.upper_attachment)
+                    upper = aggregates[:, py, R.N_BASE_FIELDS + ku][:, cols]
+                rec = stop_loss_recovery(sl, excess, upper)
+                prem = stop_loss_premium(sl, rec, axis=0, member_months=mm_c)
+                design_gross = b
                 rec_d += rec
                 recovery[d][:, cols] += rec
                 premium[d][:, cols] += prem
                 if layers is not None:
                     layers[0][d][:, cols], layers[1][d][:, cols] = rec, prem
-                if terms.stop_loss.borne_by == "settlement":
+                if sl.borne_by == "settlement" and sl.charged_to == "benchmark":
+                    # ACO REACH's stop-loss charge: taken off the benchmark.
+                    settled_spend = settled_spend - rec
+                    b = b - prem
+                elif sl.borne_by == "settlement":
                     settled_spend = settled_spend - rec + prem
                 else:  # the provider's own reinsurance: outside the settlement
                     own_stop_loss[d][:, cols] += rec - prem
@@ -458,7 +471,9 @@ def settle_designs(
                 ):
                     net_claims = spend_c - rec
             if terms.aggregate_stop_loss is not None:
-                rec = aggregate_stop_loss_recovery(terms.aggregate_stop_loss, net_claims, b)
+                # Attached on the benchmark before any stop-loss charge.
+                b_gross = b if terms.stop_loss is None else design_gross
+                rec = aggregate_stop_loss_recovery(terms.aggregate_stop_loss, net_claims, b_gross)
                 prem = stop_loss_premium(terms.aggregate_stop_loss, rec, axis=0, member_months=mm_c)
                 rec_d += rec
                 recovery[d][:, cols] += rec
@@ -470,6 +485,7 @@ def settle_designs(
                 else:
                     own_stop_loss[d][:, cols] += rec - prem
                     borne = True
+            design_benchmark[d][:, cols] = b
             over = rec_d > spend_c * (1.0 + 4.0 * np.finfo(np.float64).eps)
             if np.any(over):
                 raise SimulationError(

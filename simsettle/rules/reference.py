@@ -224,12 +224,18 @@ def episode_reconciliation_reference(
 
 
 def stop_loss_recovery_reference(terms: StopLoss, member_costs: list[float]) -> float:
-    """Recovery from a list of member annual costs: (1 - coinsurance) of each excess, summed."""
+    """Recovery from a list of member annual costs: (1 - coinsurance) of each excess (up to the
+    upper attachment, and (1 - upper_coinsurance) beyond it), summed, times the
+    budget-neutrality factor."""
     total = 0.0
+    top = terms.upper_attachment
     for cost in member_costs:
         if cost > terms.attachment:
-            total += (1.0 - terms.coinsurance) * (cost - terms.attachment)
-    return total
+            middle = min(cost, top) if top is not None else cost
+            total += (1.0 - terms.coinsurance) * (middle - terms.attachment)
+        if top is not None and cost > top:
+            total += (1.0 - terms.upper_coinsurance) * (cost - top)
+    return total * terms.budget_neutrality_factor
 
 
 def stop_loss_premium_reference(terms: StopLoss, recoveries: list[float]) -> float:
@@ -274,6 +280,11 @@ def benchmark_parts_reference(
                 return negotiated
             if terms.trend_method == "realized" or mssp_acpt:
                 return realized(j, k)
+            if terms.trend_method == "retrospective":
+                r = realized(j, k)
+                return (
+                    r if abs(r / negotiated - 1.0) > terms.retrospective_threshold else negotiated
+                )
             return terms.acpt_weight * negotiated + (1 - terms.acpt_weight) * realized(j, k)
 
         def national_year(y: int, t: int = t) -> float:

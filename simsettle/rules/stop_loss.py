@@ -21,13 +21,34 @@ __all__ = ["aggregate_stop_loss_recovery", "stop_loss_premium", "stop_loss_recov
 F8 = npt.NDArray[np.float64]
 
 
-def stop_loss_recovery(terms: StopLoss, excess: npt.ArrayLike) -> F8:
-    """Recovery (USD) = (1 - coinsurance) x the summed member excess over the attachment."""
+def stop_loss_recovery(
+    terms: StopLoss, excess: npt.ArrayLike, upper_excess: npt.ArrayLike | None = None
+) -> F8:
+    """Recovery (USD) = (1 - coinsurance) x the summed member excess over the attachment; with
+    an upper attachment, (1 - coinsurance) x the excess between the two plus (1 -
+    upper_coinsurance) x ``upper_excess``, the excess over the upper one; times the
+    budget-neutrality factor."""
     x = np.asarray(excess, dtype=np.float64)
     good = np.isfinite(x) & (x >= 0)
     if not np.all(good):
         raise ValueError(f"stop-loss excess must be finite and non-negative; {first_bad(x, ~good)}")
-    return (1.0 - terms.coinsurance) * x
+    if terms.upper_attachment is None:
+        rec = (1.0 - terms.coinsurance) * x
+    else:
+        if upper_excess is None:
+            raise ValueError("a stop-loss with an upper attachment needs the excess over it")
+        u = np.asarray(upper_excess, dtype=np.float64)
+        good = np.isfinite(u) & (u >= 0) & (u <= x * (1.0 + 4.0 * np.finfo(np.float64).eps))
+        if not np.all(good):
+            raise ValueError(
+                "the excess over the upper attachment must be finite, non-negative and at most "
+                f"the excess over the attachment; {first_bad(u, ~good)}"
+            )
+        between = np.maximum(x - u, 0.0)
+        rec = (1.0 - terms.coinsurance) * between + (1.0 - terms.upper_coinsurance) * u
+    if terms.budget_neutrality_factor != 1.0:
+        rec = terms.budget_neutrality_factor * rec
+    return rec
 
 
 def aggregate_stop_loss_recovery(

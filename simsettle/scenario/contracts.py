@@ -128,6 +128,52 @@ class StopLoss(_Price):
         description="Premium loading over expected recoveries (fraction): premium = "
         "(1 + premium_loading) x expected recovery, in USD per year.",
     )
+    upper_attachment: Money | None = Field(
+        default=None,
+        gt=0.0,
+        allow_inf_nan=False,
+        description="A second attachment point above `attachment` (USD per member per year): "
+        "the excess above it is reimbursed at 1 - `upper_coinsurance` instead (ACO REACH's "
+        "CMS-run stop-loss has bands of this kind; its attachment points and rates were not "
+        "found in a primary source [U]). Omit for one band.",
+    )
+    upper_coinsurance: Rate = Field(
+        default=0.0,
+        description="Share of the excess above `upper_attachment` the provider still pays "
+        "(fraction).",
+    )
+    charged_to: Literal["spend", "benchmark"] = Field(
+        default="spend",
+        description="Where a settlement-borne premium goes: added to the `spend` settled on, or "
+        "taken off the `benchmark` (ACO REACH's stop-loss charge, a PBPM deducted from the "
+        "benchmark [S]), so that the corridors and bands are measured on the reduced benchmark.",
+    )
+    budget_neutrality_factor: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=5.0,
+        allow_inf_nan=False,
+        description="Factor applied to the recoveries after the year (ratio; ACO REACH from "
+        "PY2025: total charges over total payouts, pooled over the ACOs that elect the "
+        "stop-loss [S/U], so exogenous to one ACO; 1 for none).",
+    )
+
+    @model_validator(mode="after")
+    def _bands(self) -> StopLoss:
+        if self.upper_attachment is not None and self.upper_attachment <= self.attachment:
+            raise FieldError(
+                "upper_attachment",
+                f"must be above attachment ({self.attachment:,.0f}); got "
+                f"{self.upper_attachment:,.0f}",
+            )
+        if self.upper_attachment is None and "upper_coinsurance" in self.model_fields_set:
+            raise FieldError("upper_coinsurance", "is used only with an upper_attachment")
+        if self.charged_to == "benchmark" and self.borne_by != "settlement":
+            raise FieldError(
+                "charged_to",
+                "a charge taken off the benchmark is the settlement's: borne_by must be settlement",
+            )
+        return self
 
 
 class AggregateStopLoss(_Price):

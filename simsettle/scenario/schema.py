@@ -59,6 +59,7 @@ __all__ = [
     "Benchmark",
     "CareManagement",
     "Cost",
+    "HealthEquity",
     "Line",
     "Participants",
     "Population",
@@ -1307,6 +1308,8 @@ HISTORICAL_ONLY = (
     "acpt_basis",
     "acpt_guardrail",
     "risk_cap_demographic",
+    "retrospective_threshold",
+    "health_equity",
 )
 #: Benchmark fields that only the fixed method reads (refused under ``method: historical``).
 FIXED_ONLY = ("pmpm", "total", "target_risk_score")
@@ -1381,6 +1384,76 @@ MSSP_REGIONAL_WEIGHTS: tuple[tuple[float, float], ...] = (
 )
 
 
+class HealthEquity(SettleModel):
+    """ACO REACH's Health Equity Benchmark Adjustment (HEBA): an amount per beneficiary per
+    month added to the benchmark (after the discount) for the aligned beneficiaries in the top
+    decile of the health equity score, and one taken off for those in its lower deciles.
+    Sources: the REACH financial methodology as summarised by Pelica and VBC Exhibit Hall [S];
+    the CMS table itself was not found, so the amounts and which deciles lose are assumptions
+    the report lists.
+    """
+
+    up_share: Fraction = Field(
+        description="Share of the aligned beneficiaries in the top decile of the health equity "
+        "score (fraction): they add `up_pbpm` each."
+    )
+    up_pbpm: Money = Field(
+        default=30.0,
+        ge=0.0,
+        le=1e4,
+        allow_inf_nan=False,
+        description="Amount added per top-decile beneficiary per month (USD per beneficiary per "
+        "month; REACH: $30 [S]).",
+    )
+    down_share: Fraction = Field(
+        default=0.0,
+        description="Share of the aligned beneficiaries in the deciles that lose `down_pbpm` "
+        "(fraction; REACH: the lower half of the score [U]).",
+    )
+    down_pbpm: Money = Field(
+        default=6.0,
+        ge=0.0,
+        le=1e4,
+        allow_inf_nan=False,
+        description="Amount taken off per such beneficiary per month (USD per beneficiary per "
+        "month; REACH: $6 [S: VBC Exhibit Hall; another secondary source says $10, U]).",
+    )
+
+    @model_validator(mode="after")
+    def _shares(self) -> HealthEquity:
+        if self.up_share + self.down_share > 1.0 + 1e-12:
+            raise FieldError(
+                "down_share",
+                f"up_share + down_share = {self.up_share + self.down_share:.4g} exceeds 1",
+            )
+        return self
+
+    @property
+    def net_pbpm(self) -> float:
+        """The adjustment per aligned beneficiary per month, on average (USD)."""
+        return self.up_share * self.up_pbpm - self.down_share * self.down_pbpm
+
+
+def _reach_benchmark(regional_weight: float, ceiling: float) -> dict[str, Any]:
+    """ACO REACH's benchmark rules for Standard ACOs: base years weighted 10/30/60, a
+    prospective trend corrected retrospectively beyond 1%, the historical benchmark blended
+    with the regional rate book (``regional_weight``), the upward blend capped at ``ceiling`` of
+    national per-capita expenditure, risk scores within +/-3% of the reference year."""
+    return {
+        "method": "historical",
+        "weights": (0.1, 0.3, 0.6),
+        "trend_method": "retrospective",
+        "retrospective_threshold": 0.01,
+        "risk_ratio_cap_up": 0.03,
+        "risk_ratio_cap_down": 0.03,
+        "regional_weight_lower": regional_weight,
+        "regional_weight_higher": regional_weight,
+        "regional_cap": ceiling,
+        "regional_cap_basis": "national",
+        "regional_negative_cap": 1.0,
+    }
+
+
 #: Benchmark rules of Medicare programs (``benchmark.template``); fields given beside the
 #: template override it. Sources in docs/methodology.md, section 2.4: 42 CFR 425.601, 425.605,
 #: 425.652-425.660 as amended by the CY2023 and CY2024 PFS final rules [V]; the ACPT's values
@@ -1423,6 +1496,22 @@ BENCHMARK_TEMPLATES: Mapping[str, tuple[Mapping[str, Any], str]] = {
         "demographic +3% risk cap, regional adjustment capped at +5%/-1.5% of national spend "
         "and dropped when negative, prior savings adjustment (benchmark.prior_savings)",
     ),
+    # ACO REACH Standard ACOs [S]: blend 55/45 in PY2024-25 (the move to 50/50 cancelled), 60/40
+    # in PY2026 (laraco, CMS PY2025 quick reference); the regional blend's ceiling 5% of the
+    # adjusted FFS USPCC, 3% from PY2025 (PolicyMed restating the PY2025 quick reference).
+    "reach_py2024": (
+        _reach_benchmark(0.45, 0.05),
+        "ACO REACH PY2024, Standard ACO: 10/30/60 base years, retrospective trend adjustment "
+        "beyond 1%, 55/45 historical/regional blend within 5% of national spend, +/-3% risk cap",
+    ),
+    "reach_py2025": (
+        _reach_benchmark(0.45, 0.03),
+        "ACO REACH PY2025, Standard ACO: as PY2024 with the regional ceiling at 3%",
+    ),
+    "reach_py2026": (
+        _reach_benchmark(0.40, 0.03),
+        "ACO REACH PY2026, Standard ACO: 60/40 historical/regional blend, ceiling 3%",
+    ),
 }
 
 
@@ -1437,10 +1526,14 @@ class Benchmark(SettleModel):
     performance year (the first simulated year).
     """
 
-    template: Literal["mssp_2019_2023", "mssp_from_2024"] | None = Field(
+    template: (
+        Literal["mssp_2019_2023", "mssp_from_2024", "reach_py2024", "reach_py2025", "reach_py2026"]
+        | None
+    ) = Field(
         default=None,
         description="Medicare benchmark rules to start from: `mssp_2019_2023` or "
-        "`mssp_from_2024` (agreement periods starting in those years); any field given beside "
+        "`mssp_from_2024` (MSSP agreement periods starting in those years), `reach_py2024` to "
+        "`reach_py2026` (ACO REACH Standard ACOs); any field given beside "
         "it overrides the template's. The ACPT rate (`trend_rate`), regional cost, national "
         "cost and the ACO's prior savings remain the scenario's.",
     )
@@ -1495,12 +1588,26 @@ class Benchmark(SettleModel):
         "Under `method: fixed` (default false there): move the target by the year's mean risk "
         "score over `target_risk_score`.",
     )
-    trend_method: Literal["negotiated", "realized", "blend"] = Field(
+    trend_method: Literal["negotiated", "realized", "blend", "retrospective"] = Field(
         default="negotiated",
         description="How base years are trended to the performance year: `negotiated` at "
         "`trend_rate`; `realized` by the reference population's realized trend (known only "
         "after the year); `blend`: `acpt_weight` of the negotiated (prospective, MSSP's ACPT) "
-        "and the rest realized.",
+        "and the rest realized; `retrospective`: the negotiated (prospective) trend, replaced "
+        "by the realized one where the two differ by more than `retrospective_threshold` "
+        "(ACO REACH's retrospective trend adjustment).",
+    )
+    retrospective_threshold: Fraction = Field(
+        default=0.01,
+        description="How far the realized trend factor may stray from the prospective one "
+        "before the retrospective trend adjustment replaces it (fraction of the prospective "
+        "factor; ACO REACH: 0.01 [S: Milliman]; the symmetric corridors reported from PY2024 "
+        "are not modelled [U]).",
+    )
+    health_equity: HealthEquity | None = Field(
+        default=None,
+        description="ACO REACH's Health Equity Benchmark Adjustment, added to each design's "
+        "benchmark after its discount (see HealthEquity); omit for none.",
     )
     national_weight: Fraction = Field(
         default=0.0,
@@ -1766,6 +1873,8 @@ class Benchmark(SettleModel):
             "realized": "trended at the reference population's realized trend",
             "blend": f"trended at a {self.acpt_weight:.0%} negotiated ({self.trend_rate:.2%}) "
             "and realized blend",
+            "retrospective": f"trended at {self.trend_rate:.2%} a year, corrected to the "
+            f"realized trend beyond {self.retrospective_threshold:.0%}",
         }[self.trend_method]
         if self.trend_method == "blend" and self.acpt_basis == "national":
             trend = (
@@ -1784,6 +1893,11 @@ class Benchmark(SettleModel):
             text += ", with MSSP's prior savings adjustment"
         if self.acpt_guardrail:
             text += ", with the ACPT's loss guardrail"
+        if self.health_equity is not None:
+            text += (
+                f", a health equity adjustment of ${self.health_equity.net_pbpm:,.2f} per "
+                "beneficiary per month"
+            )
         if self.template is not None:
             text += f" ({self.template} rules)"
         return text
