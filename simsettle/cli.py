@@ -531,8 +531,10 @@ def run_summary(ds: xr.Dataset, out: Path, elapsed: float) -> str:
 
     from simsettle.plot._style import format_money
     from simsettle.report import (
+        format_assumptions,
         format_benchmark,
         format_benchmark_adjustments,
+        format_capitation,
         format_cost_moments,
         format_participants,
         format_summary,
@@ -572,7 +574,13 @@ def run_summary(ds: xr.Dataset, out: Path, elapsed: float) -> str:
     moments = format_cost_moments(ds)
     if moments:
         lines.append(moments)
-    for line in (format_benchmark(ds), format_benchmark_adjustments(ds), format_truncation(ds)):
+    for line in (
+        format_benchmark(ds),
+        format_benchmark_adjustments(ds),
+        format_truncation(ds),
+        format_capitation(ds),
+        format_assumptions(ds),
+    ):
         if line:
             lines.append(line)
     participants = format_participants(ds)

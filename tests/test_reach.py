@@ -161,3 +161,48 @@ def test_charge_and_equity_in_a_settlement():
     np.testing.assert_array_equal(
         ds.stop_loss_recovery.sel(design="spend"), ds.stop_loss_recovery.sel(design="charge")
     )
+
+
+CAPITATION = """schema_version: 1
+name: capitation
+trials: 150
+seed: 3
+first_performance_year: 2025
+performance_years: 2
+population: {members: 4000}
+cost: {pmpm: 1100}
+benchmark: {template: reach_py2025, trend_rate: 0.04}
+timing: {payment_lag_months: 9, discount_rate: 0.06}
+designs:
+  - name: plain
+    template: reach_global
+  - name: tcc
+    template: reach_global
+    capitation_advance: {kind: total_care, share: 0.55, claims_share: 0.5}
+"""
+
+
+def test_capitation_is_an_advance_reconciled_at_settlement():
+    ds = simulate(parse_scenario(CAPITATION, "cap.yaml"), progress=False)
+    tcc = ds.sel(design="tcc")
+    # The settlement is not changed by the advance: same draws, same terms otherwise.
+    np.testing.assert_array_equal(tcc.settlement, ds.settlement.sel(design="plain"))
+    np.testing.assert_allclose(tcc.capitation_advance, 0.55 * tcc.settlement_benchmark, rtol=1e-15)
+    np.testing.assert_allclose(tcc.capitated_claims, 0.5 * ds.actual_spend, rtol=1e-15)
+    # Advance less the claims it replaced, plus the reconciliation, is the settlement.
+    np.testing.assert_allclose(
+        tcc.capitation_advance - tcc.capitated_claims + tcc.capitation_reconciliation,
+        tcc.settlement,
+        rtol=1e-9,
+        atol=1e-3,
+    )
+    # Designs without an advance have zeros.
+    assert float(abs(ds.capitation_advance.sel(design="plain")).max()) == 0.0
+    # Present value: the advance less the claims is paid mid-year, not 9 months after the year.
+    v = 1.0 / 1.06
+    p = np.arange(2.0)
+    shift = v ** (p + 0.5) - v ** (p + 1.0 + 0.75)
+    early = tcc.capitation_advance - tcc.capitated_claims
+    np.testing.assert_allclose(
+        tcc.settlement_pv - ds.settlement_pv.sel(design="plain"), early * shift, rtol=1e-9
+    )

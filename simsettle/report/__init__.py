@@ -14,8 +14,10 @@ from simsettle.report.content import CHART_DPI, Report, build_report
 from simsettle.report.html import render_html, write_html
 from simsettle.report.pdf import write_pdf
 from simsettle.report.summary import (
+    format_assumptions,
     format_benchmark,
     format_benchmark_adjustments,
+    format_capitation,
     format_cost_moments,
     format_participants,
     format_summary,
@@ -29,8 +31,10 @@ __all__ = [
     "CHART_DPI",
     "Report",
     "build_report",
+    "format_assumptions",
     "format_benchmark",
     "format_benchmark_adjustments",
+    "format_capitation",
     "format_cost_moments",
     "format_participants",
     "format_summary",

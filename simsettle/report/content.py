@@ -224,8 +224,10 @@ def _facts(
 ) -> tuple[tuple[str, str], ...]:
     """The run facts; ``view`` is ``ds`` at the base point of its sweep."""
     from simsettle.report.summary import (
+        format_assumptions,
         format_benchmark,
         format_benchmark_adjustments,
+        format_capitation,
         format_cost_moments,
         format_participants,
         format_truncation,
@@ -265,6 +267,14 @@ def _facts(
                     "Benchmark adjustments (mean per person-year over trials): "
                 ),
             )
+        )
+    capitation = format_capitation(ds)
+    if capitation:
+        facts.append(("Capitation", capitation.removeprefix("Capitation advance: ")))
+    assumed = format_assumptions(ds)
+    if assumed:
+        facts.append(
+            ("Assumptions", "; ".join(x.removeprefix("  - ") for x in assumed.splitlines()[1:]))
         )
     truncation = format_truncation(ds)
     if truncation:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import xarray as xr
 
 from simsettle.results import sweep_base
@@ -340,6 +341,45 @@ def format_benchmark_adjustments(ds: xr.Dataset) -> str:
                 details.append(f"prior savings chosen in {float(won.mean()):.0%}")
         parts.append(f"{text}; {', '.join(details)}" if details else text)
     return "Benchmark adjustments (mean per person-year over trials): " + "; ".join(parts) + "."
+
+
+def format_capitation(ds: xr.Dataset) -> str:
+    """One line on each design's capitation advance at the sweep's base point: the mean advance
+    and the claims it replaced a year, and the 5%, 50% and 95% points of what is paid at
+    settlement; "" without one."""
+    from simsettle.plot._style import format_money
+
+    if "capitation_advance" not in ds.data_vars:
+        return ""
+    view = sweep_base(ds)
+    parts = []
+    for d in view["design"].values:
+        advance = view["capitation_advance"].sel(design=d)
+        if not bool((advance != 0).any()):
+            continue
+        claims = view["capitated_claims"].sel(design=d)
+        recon = view["capitation_reconciliation"].sel(design=d).values.ravel()
+        p5, p50, p95 = (format_money(float(x)) for x in np.quantile(recon, [0.05, 0.5, 0.95]))
+        parts.append(
+            f"{d}: advance {format_money(float(advance.mean()))} a year against "
+            f"{format_money(float(claims.mean()))} of claims it replaced; at settlement the "
+            f"payer pays {p50} (median; 5% to 95%: {p5} to {p95}, < 0 the provider pays back)"
+        )
+    return "Capitation advance: " + "; ".join(parts) + "." if parts else ""
+
+
+def format_assumptions(ds: xr.Dataset) -> str:
+    """The assumptions the run rests on (the ``assumptions`` attribute), one per line after a
+    heading; "" when there are none."""
+    import json
+
+    raw = ds.attrs.get("assumptions")
+    items = [str(x) for x in json.loads(str(raw))] if raw else []
+    if not items:
+        return ""
+    return "Assumptions (unverified values and simplifications):\n" + "\n".join(
+        f"  - {item}" for item in items
+    )
 
 
 def format_truncation(ds: xr.Dataset) -> str:

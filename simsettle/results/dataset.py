@@ -45,6 +45,7 @@ from simsettle.results.schema import (
 from simsettle.results.sweeps import label_design_axes
 from simsettle.rules.participants import participant_lists
 from simsettle.rules.terms import compile_terms
+from simsettle.scenario.assumptions import assumptions
 from simsettle.scenario.contracts import Design
 from simsettle.scenario.costs import CostShape
 from simsettle.scenario.io import LoadedScenario
@@ -251,6 +252,7 @@ def make_attrs(
         "counter = (trial, simulated year, member slot, stream)",
         "base_years": inputs.n_base_years,
         "benchmark_rule": sc.benchmark.describe(sc.first_performance_year),
+        "assumptions": json.dumps([str(a) for a in assumptions(sc)]),
         "cost_moments": json.dumps(achieved_cost_moments(sc)),
         "sign_convention": SIGN_CONVENTION,
         "money_units": "USD (nominal; 'USD' is not a UDUNITS unit)",
@@ -328,6 +330,9 @@ def to_dataset(
         "settlement_estimated": (_DPT, settled.settlement_estimated),
         "interim_payment": (_DPT, settled.interim_payment),
         "settlement_pv": (_DPT, settled.settlement_pv),
+        "capitation_advance": (_DPT, settled.capitation_advance),
+        "capitated_claims": (_DPT, settled.capitated_claims),
+        "capitation_reconciliation": (_DPT, settled.capitation_reconciliation),
         "participant_payout": ((_D, _P, _T, _Y), settled.participant_payout),
         "participant_spend": ((_P, _T, _Y), settled.participant_spend),
         "participant_member_months": ((_P, _T, _Y), settled.participant_member_months),

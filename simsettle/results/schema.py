@@ -264,6 +264,25 @@ VAR_ATTRS: dict[str, dict[str, str]] = {
         "description": "Aggregate stop-loss premium alone: (1 + loading) x the year's expected "
         "aggregate recovery (present when some design has an aggregate layer).",
     },
+    "capitation_advance": {
+        "long_name": "capitation advance",
+        "units": "USD",
+        "description": "Capitation paid during the year as an advance: the design's share of "
+        "its benchmark (0 for designs without one; present when some design has one).",
+    },
+    "capitated_claims": {
+        "long_name": "capitated claims",
+        "units": "USD",
+        "description": "The claims the capitation replaced (its share of the year's spend), "
+        "which the payer no longer pays fee-for-service.",
+    },
+    "capitation_reconciliation": {
+        "long_name": "capitation reconciliation",
+        "units": "USD",
+        "description": "What is paid at settlement for a design with a capitation advance: "
+        "the settlement less (advance - capitated claims); > 0 the payer pays. The advance less "
+        "the claims plus this is the settlement.",
+    },
     "regional_adjustment": {
         "long_name": "regional adjustment",
         "units": "USD per person-year",

@@ -78,6 +78,11 @@ class Settled:
     settlement_estimated: F8 | None  # (design, trial, year) USD on completed run-out claims
     interim_payment: F8 | None  # (design, trial, year) USD paid in advance
     settlement_pv: F8 | None  # (design, trial, year) USD, present value of the year's payments
+    # Capitation paid as an advance (design, trial, year) USD, where some design has one: the
+    # advance, the capitated claims it replaced, and what is netted at settlement.
+    capitation_advance: F8 | None
+    capitated_claims: F8 | None
+    capitation_reconciliation: F8 | None
     # The provider's own economics (design, trial, year) USD, where the scenario gives them
     # (Provider.has_economics, or a stop-loss borne by the provider).
     provider_net: F8 | None
@@ -104,6 +109,9 @@ _PER_DESIGN_OPTIONAL = (
     "specific_stop_loss_premium",
     "aggregate_stop_loss_recovery",
     "aggregate_stop_loss_premium",
+    "capitation_advance",
+    "capitated_claims",
+    "capitation_reconciliation",
 )
 #: The provider's economics: a line without them has no costs and a net result equal to its
 #: settlement (filled in by :func:`combine_lines`).
@@ -414,6 +422,8 @@ def settle_designs(
         compile_terms(y).aggregate_stop_loss is not None for g in groups for y, _ in g
     )
     layers = tuple(np.zeros(shape) for _ in range(4)) if has_aggregate else None
+    advanced = any(getattr(y, "capitation_advance", None) for g in groups for y, _ in g)
+    capitation = tuple(np.zeros(shape) for _ in range(3)) if advanced else None
     # The provider's own stop-loss (recovery less premium), outside the settlement.
     own_stop_loss = np.zeros(shape)
     borne = False  # some design has a layer the provider bears
@@ -505,6 +515,14 @@ def settle_designs(
                 b2 = two_way[:, cols] * (1.0 - terms.discount)
                 fallback = settle(terms, b2, b2 - settled_spend, facts_c)
                 steps[d][:, cols] = loss_guardrail(steps[d][:, cols], fallback)
+            advance = getattr(year_design, "capitation_advance", None)
+            if advance is not None:
+                assert capitation is not None
+                paid = advance.share * b
+                claims = advance.claims * spend_c
+                capitation[0][d][:, cols] = paid
+                capitation[1][d][:, cols] = claims
+                capitation[2][d][:, cols] = steps[d][:, cols][..., R.S_SETTLEMENT] - (paid - claims)
             if timing is not None:
                 # Stop-loss recoveries are settled on complete claims; only the spend is
                 # estimated.
@@ -519,6 +537,15 @@ def settle_designs(
                     steps[d][:, cols][..., R.S_SETTLEMENT],
                     years=years_in[cols],
                 )
+                if advance is not None:
+                    # The advance less the claims it replaced is paid during the year (at
+                    # mid-year on average) instead of at the first settlement.
+                    assert capitation is not None
+                    early = capitation[0][d][:, cols] - capitation[1][d][:, cols]
+                    p = years_in[cols]
+                    v = 1.0 / (1.0 + timing.discount_rate)
+                    t_first = p + 1.0 + timing.payment_lag_months / 12.0
+                    present[d][:, cols] += early * (v ** (p + 0.5) - v**t_first)
     cm = scenario.care_management
     cm_cost = cm_saved = None
     if cm is not None:
@@ -608,6 +635,9 @@ def settle_designs(
         settlement_estimated=None if timing is None else estimated,
         interim_payment=None if timing is None else interim,
         settlement_pv=None if timing is None else present,
+        capitation_advance=None if capitation is None else capitation[0],
+        capitated_claims=None if capitation is None else capitation[1],
+        capitation_reconciliation=None if capitation is None else capitation[2],
         provider_net=economics["provider_net"],
         provider_costs=economics["provider_costs"],
         forgone_margin=economics["forgone_margin"],

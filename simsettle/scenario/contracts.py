@@ -31,6 +31,7 @@ __all__ = [
     "AggregateStopLoss",
     "AnyDesign",
     "Band",
+    "CapitationAdvance",
     "Design",
     "EpisodeReconciliation",
     "LossRateFromQuality",
@@ -303,6 +304,38 @@ class Quality(SettleModel):
     )
 
 
+class CapitationAdvance(SettleModel):
+    """Capitation paid as an advance during the year and reconciled at settlement (ACO REACH's
+    Primary Care and Total Care Capitation): CMS pays ``share`` of the design's benchmark in
+    monthly installments and stops paying the capitated providers' claims (``claims_share``
+    of the year's spend); the settlement is still measured on all spend against the
+    benchmark, and what the advance paid beyond the claims it replaced is netted at settlement:
+    ``reconciliation = settlement - (advance - capitated claims)``. The provider's total is the
+    settlement; what moves is when it is paid (and ``settlement_pv`` with payment timing).
+    """
+
+    kind: Literal["primary_care", "total_care"] = Field(
+        default="total_care",
+        description="Primary Care Capitation (Professional and Global) or Total Care "
+        "Capitation (Global); a label, the amounts are `share` and `claims_share`.",
+    )
+    share: Fraction = Field(
+        description="The advance as a share of the design's benchmark (fraction; REACH PCC: "
+        "about 0.07, base plus enhanced [S: LEAD workbook]; TCC: the capitated providers' "
+        "expected share of spend)."
+    )
+    claims_share: Fraction | None = Field(
+        default=None,
+        description="Share of the year's spend that is capitated claims, which CMS no longer "
+        "pays (fraction); omit for `share` (an advance priced at expected claims).",
+    )
+
+    @property
+    def claims(self) -> float:
+        """The capitated share of spend in force."""
+        return self.share if self.claims_share is None else self.claims_share
+
+
 class _Named(SettleModel):
     """What every design kind has: its name and the template and rules year it came from."""
 
@@ -394,6 +427,11 @@ class _DesignBase(_Named):
     )
     aggregate_stop_loss: AggregateStopLoss | None = Field(
         default=None, description="Optional aggregate stop-loss (see AggregateStopLoss)."
+    )
+    capitation_advance: CapitationAdvance | None = Field(
+        default=None,
+        description="Capitation paid during the year as an advance reconciled at settlement "
+        "(see CapitationAdvance); omit for none.",
     )
     by_year: Annotated[tuple[Design, ...], Strict(False)] | None = Field(
         default=None,
