@@ -20,6 +20,7 @@ class Dim(StrEnum):
     PAYOFF_SAVINGS_RATE = "payoff_savings_rate"
     PARTICIPANT = "participant"
     LINE = "line_of_business"
+    ENROLLMENT_TYPE = "enrollment_type"
 
 
 DIM_INFO: dict[Dim, dict[str, str]] = {
@@ -46,6 +47,11 @@ DIM_INFO: dict[Dim, dict[str, str]] = {
     Dim.PARTICIPANT: {
         "long_name": "participant practice",
         "description": "Practice of the entity among which earnings are distributed.",
+    },
+    Dim.ENROLLMENT_TYPE: {
+        "long_name": "Medicare enrolment type",
+        "description": "Enrolment type of the attributed members (ESRD, disabled, aged dual, aged "
+        "non-dual): the benchmark is built per type and the types combined.",
     },
     Dim.PAYOFF_SAVINGS_RATE: {
         "long_name": "savings rate of the payoff curve",

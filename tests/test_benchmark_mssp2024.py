@@ -49,6 +49,8 @@ def parts(terms, inputs, n_base):
         np.testing.assert_allclose(getattr(got, name), ref[name], rtol=1e-12, err_msg=name)
     if got.two_way is not None:
         np.testing.assert_allclose(got.two_way, ref["two_way"], rtol=1e-12)
+    if got.by_type is not None:
+        np.testing.assert_allclose(got.by_type, ref["by_type"], rtol=1e-12)
     return got
 
 
@@ -224,6 +226,27 @@ def test_acpt_three_way_blend_cy2023_example():
     )
 
 
+#: Every rule for agreement periods from 2024 at once, for the twins on random inputs.
+MSSP_2024 = {
+    "regional_cost_ratio": 1.0,
+    "regional_agreement": 2,
+    "regional_cap_basis": "national",
+    "regional_negative_cap": 0.015,
+    "regional_offset_dual_share": 0.2,
+    "regional_negative": "dropped",
+    "national_cost_ratio": 1.05,
+    "prior_savings": PriorSavings(savings=(150.0, -80.0, 400.0)),
+    "trend_method": "blend",
+    "acpt_basis": "national",
+    "acpt_guardrail": True,
+    "national_weight": 0.25,
+    "risk_ratio_cap_up": 0.03,
+    "risk_cap_demographic": True,
+    "agreement_years": 2,
+    "rebase_weights": (1 / 3, 1 / 3, 1 / 3),
+}
+
+
 def test_twin_agrees_on_random_inputs_for_every_2024_rule():
     rng = np.random.default_rng(24)
     n_trials, n_years = 30, 9
@@ -237,24 +260,7 @@ def test_twin_agrees_on_random_inputs_for_every_2024_rule():
         base_pmpm=1000.0,
         national_index=np.cumprod(rng.uniform(1.0, 1.08, mm.shape), axis=1),
     )
-    mssp = {
-        "regional_cost_ratio": 1.0,
-        "regional_agreement": 2,
-        "regional_cap_basis": "national",
-        "regional_negative_cap": 0.015,
-        "regional_offset_dual_share": 0.2,
-        "regional_negative": "dropped",
-        "national_cost_ratio": 1.05,
-        "prior_savings": PriorSavings(savings=(150.0, -80.0, 400.0)),
-        "trend_method": "blend",
-        "acpt_basis": "national",
-        "acpt_guardrail": True,
-        "national_weight": 0.25,
-        "risk_ratio_cap_up": 0.03,
-        "risk_cap_demographic": True,
-        "agreement_years": 2,
-        "rebase_weights": (1 / 3, 1 / 3, 1 / 3),
-    }
+    mssp = MSSP_2024
     for drop in (None, "prior_savings", "regional_cost_ratio", "regional_offset_dual_share"):
         options = {k: v for k, v in mssp.items() if k != drop}
         terms = Benchmark(weights=(0.1, 0.3, 0.6), trend_rate=0.04, **options)
@@ -289,7 +295,8 @@ def test_choice_properties(gap, savings, dual):
         assert applied == max(regional, 0.0)
     else:
         assert 0.0 < prior <= 0.05 * 11_000.0 + 1e-9
-        assert applied == max(regional, prior)
+        # The higher of the two (a tie, within rounding, keeps the regional amount).
+        assert applied == pytest.approx(max(regional, prior), rel=1e-9)
 
 
 def test_rules_need_their_inputs():
@@ -363,3 +370,96 @@ def test_guardrail_twin_and_never_owes_more(pairs):
     for i in range(len(pairs)):
         assert list(got[i]) == guardrail_reference(primary[i], fallback[i])
     assert np.all(got[:, 0] >= np.minimum(primary[:, 0], 0.0))
+
+
+def typed_inputs(n_trials=20, n_years=9, seed=77):
+    """Three enrolment types (aged, dual, ESRD-like) of random spend and risk."""
+    rng = np.random.default_rng(seed)
+    levels = np.array([1000.0, 1800.0, 7000.0])[:, None, None]
+    mm = rng.uniform(1e4, 1.2e4, (3, n_trials, n_years)) * np.array([8.0, 1.5, 0.2])[:, None, None]
+    return BenchmarkInputs(
+        spend=mm * levels * rng.uniform(0.85, 1.15, mm.shape),
+        member_months=mm,
+        risk_months=mm * rng.uniform(0.9, 1.25, mm.shape),
+        demo_risk_months=mm * rng.uniform(0.97, 1.04, mm.shape),
+        reference_index=np.cumprod(rng.uniform(1.0, 1.08, (n_trials, n_years)), axis=1),
+        base_pmpm=levels[:, :, 0],
+        national_index=np.cumprod(rng.uniform(1.0, 1.08, (n_trials, n_years)), axis=1),
+        regional_cost_ratio=np.array([[1.04], [0.97], [1.0]]),
+    )
+
+
+def test_enrolment_types_twin_agrees_for_every_2024_rule():
+    inputs = typed_inputs()
+    mssp = MSSP_2024
+    for drop in (None, "prior_savings", "regional_offset_dual_share", "risk_cap_demographic"):
+        options = {k: v for k, v in mssp.items() if k != drop}
+        terms = Benchmark(weights=(0.1, 0.3, 0.6), trend_rate=0.04, **options)
+        got = benchmark_parts(terms, inputs, 3)
+        ref = benchmark_parts_reference(terms, inputs, 3)
+        for name in ("total", "regional", "prior_savings", "applied", "two_way", "by_type"):
+            np.testing.assert_allclose(
+                getattr(got, name), ref[name], rtol=1e-12, err_msg=f"{name} without {drop}"
+            )
+        np.testing.assert_allclose(got.by_type.sum(axis=0), got.total, rtol=1e-14)
+
+
+def two_types(ratios, risk=(1.0, 1.0), demo=(1.0, 1.0), shares=(0.75, 0.25)):
+    """Two enrolment types at $1,000 PMPM, one base year and one performance year; type c has
+    ``shares[c]`` of the member months, regional cost ratio ``ratios[c]``, performance-year
+    risk and demographic ratios ``risk[c]`` and ``demo[c]``."""
+    mm = np.array(shares, dtype=float)[:, None, None] * np.full((2, 1, 2), 12_000.0)
+    r = np.stack([np.array([[1.0, x]]) for x in risk])
+    d = np.stack([np.array([[1.0, x]]) for x in demo])
+    return BenchmarkInputs(
+        spend=mm * 1000.0,
+        member_months=mm,
+        risk_months=mm * r,
+        demo_risk_months=mm * d,
+        reference_index=np.ones((1, 2)),
+        base_pmpm=np.array([[1000.0], [1000.0]]),
+        national_index=np.ones((1, 2)),
+        regional_cost_ratio=np.array([[x] for x in ratios]),
+    )
+
+
+def test_enrolment_types_keep_their_own_regional_amounts_when_the_overall_is_positive():
+    # 42 CFR 425.652(a)(8), 88 FR 78818: the choice is made on the single value (the types
+    # weighted by their member months); chosen, each type gets its own amount, a negative
+    # one included. By hand: weights 0.5 both ways; type A's region 4% above (+$240 a
+    # person-year), type B's 5% below (-$300, within no cap): single value 0.75 x 240 - 0.25
+    # x 300 = $105 > 0, so A gets +$240 and B -$300.
+    terms = Benchmark(
+        weights=(1.0,),
+        trend_rate=0.0,
+        regional_cost_ratio=1.0,
+        regional_weight_lower=0.5,
+        regional_weight_higher=0.5,
+        regional_cap=0.1,
+        regional_negative="dropped",
+    )
+    got = parts(terms, two_types([1.04, 0.95]), 1)
+    assert got.regional[0, 0] == pytest.approx(105.0)
+    assert got.applied[0, 0] == pytest.approx(105.0)
+    np.testing.assert_allclose(got.by_type[:, 0, 0] / (12_000.0 * np.array([0.75, 0.25])),
+                               [1020.0, 975.0])  # fmt: skip
+    # Negative overall: dropped for every type, though A's own is positive.
+    got = parts(terms, two_types([1.01, 0.90]), 1)
+    assert got.regional[0, 0] == pytest.approx(0.75 * 60.0 - 0.25 * 600.0)
+    np.testing.assert_allclose(got.by_type[:, 0, 0] / (12_000.0 * np.array([0.75, 0.25])), 1000.0)
+
+
+def test_enrolment_types_demographic_cap_on_the_aggregate_cy2023_table77():
+    # 87 FR 69404, Table 77 (numbers in the text): a cap of 1.028 against an aggregate HCC
+    # growth of 1.013 caps no type, even one whose own growth exceeds 1.028. By hand: demographic
+    # growth 0.998 for both types (cap 1.028); HCC growth 1.005 (75%) and 1.037 (25%) weighted
+    # by benchmark x member months: 1.013 -> no cap; with 1.030 and 1.050: 1.035 > 1.028 ->
+    # each type cut to 1.028 (1.030 and 1.050 both).
+    terms = Benchmark(
+        weights=(1.0,), trend_rate=0.0, risk_ratio_cap_up=0.03, risk_cap_demographic=True
+    )
+    per_type = np.array([0.75, 0.25]) * 12_000.0
+    got = parts(terms, two_types([1.0, 1.0], risk=(1.005, 1.037), demo=(0.998, 0.998)), 1)
+    np.testing.assert_allclose(got.by_type[:, 0, 0] / per_type, [1005.0, 1037.0])
+    got = parts(terms, two_types([1.0, 1.0], risk=(1.030, 1.050), demo=(0.998, 0.998)), 1)
+    np.testing.assert_allclose(got.by_type[:, 0, 0] / per_type, [1028.0, 1028.0])

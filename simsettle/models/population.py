@@ -52,6 +52,9 @@ class ModelInputs:
     #: The truncation threshold of each simulated year (USD; each is one of ``attachments``),
     #: () without truncation.
     truncation: tuple[float, ...] = ()
+    #: With enrolment types (the practice lanes are the types): each type's threshold of each
+    #: simulated year (type, year), each one of ``attachments``; () without truncation.
+    type_truncation: tuple[tuple[float, ...], ...] = ()
 
     @property
     def n_years(self) -> int:
@@ -295,30 +298,50 @@ def compile_model(
         raise ValueError(f"model parameters are not all finite: {bad} in {p!r}")
     truncation = truncation_thresholds(scenario, n_base + scenario.performance_years)
     part = scenario.participants
+    types = pop.enrollment_types
+    type_truncation: tuple[tuple[float, ...], ...] = ()
+    if types is not None and truncation:
+        # A percentile of the type's cost, which is the population's times its cost ratio; a
+        # threshold in dollars is the same for every type.
+        scale = scenario.truncation is not None and scenario.truncation.percentile is not None
+        type_truncation = tuple(
+            tuple(x * t.cost_ratio if scale else x for x in truncation) for t in types
+        )
     return ModelInputs(
         params=p,
         attachments=stop_loss_attachments(
-            scenario.designs if designs is None else designs, truncation
+            scenario.designs if designs is None else designs,
+            truncation + tuple(x for row in type_truncation for x in row),
         ),
         practices=practice_table(scenario),
         n_base_years=n_base,
         n_performance_years=scenario.performance_years,
         # Every member field per practice where practices join or leave, and where their
-        # spend is truncated (the excess over the threshold, per practice).
-        practice_detail=part is not None and (part.churns or bool(truncation)),
+        # spend is truncated (the excess over the threshold, per practice); every member field
+        # per enrolment type, whose benchmarks are built apart.
+        practice_detail=types is not None
+        or (part is not None and (part.churns or bool(truncation))),
         truncation=truncation,
+        type_truncation=type_truncation,
     )
 
 
 def practice_table(scenario: Scenario) -> npt.NDArray[np.float64]:
-    """(P, 2): each practice's exclusive upper member slot and its cost ratio."""
+    """(P, 2): each practice's exclusive upper member slot and its cost ratio; with enrolment
+    types, each type's (the kernels' lanes are then the types)."""
     part = scenario.participants
-    if part is None:
+    types = scenario.population.enrollment_types
+    lanes: list[tuple[float, float]]
+    if types is not None:
+        lanes = [(t.share, t.cost_ratio) for t in types]
+    elif part is not None:
+        lanes = [(p.share, p.cost_ratio) for p in part.practices]
+    else:
         return np.zeros((0, 2), dtype=np.float64)
     n = scenario.population.members
-    bounds = np.rint(np.cumsum([p.share for p in part.practices]) * n)
+    bounds = np.rint(np.cumsum([share for share, _ in lanes]) * n)
     bounds[-1] = n
-    return np.column_stack([bounds, [p.cost_ratio for p in part.practices]]).astype(np.float64)
+    return np.column_stack([bounds, [ratio for _, ratio in lanes]]).astype(np.float64)
 
 
 def key_from_seed(seed: int) -> tuple[np.uint32, np.uint32]:

@@ -138,13 +138,23 @@ def simulate_trial_reference(
     pop, cost, trend = scenario.population, scenario.cost, scenario.trend
     n_base = scenario.simulated_base_years
     n_years = n_base + scenario.performance_years
-    practices = [] if scenario.participants is None else list(scenario.participants.practices)
+    # The member lanes: the participant practices, or the enrolment types (share, cost ratio).
+    types = pop.enrollment_types
+    practices: list[Any] = (
+        list(types)
+        if types is not None
+        else []
+        if scenario.participants is None
+        else list(scenario.participants.practices)
+    )
     n_att = len(attachments)
     # Per practice: spend and member months; where practices join or leave, every member
     # field (spend, months, risk months, demographic risk months, members, managed months,
-    # avoided cost) and the excess over each attachment.
+    # avoided cost) and the excess over each attachment; every field per enrolment type.
     part = scenario.participants
-    detail = part is not None and (part.churns or scenario.truncation is not None)
+    detail = types is not None or (
+        part is not None and (part.churns or scenario.truncation is not None)
+    )
     n_per_practice = 7 + n_att if detail else 2
     base = R.N_BASE_FIELDS
     out = np.zeros((n_years, base + n_att + n_per_practice * len(practices)))

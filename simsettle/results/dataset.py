@@ -32,6 +32,7 @@ from simsettle.results.schema import (
     _COORD_ATTRS,
     _D,
     _DPT,
+    _E,
     _L,
     _P,
     _PAYOFF,
@@ -277,6 +278,10 @@ def make_attrs(
             if t.percentile is not None
             else "a threshold in USD"
         )
+        if inputs.type_truncation and t.percentile is not None:
+            attrs["truncation_rule"] += (
+                " (of the type with cost ratio 1; each enrolment type's is scaled by its ratio)"
+            )
     return attrs
 
 
@@ -348,6 +353,9 @@ def to_dataset(
         "regional_adjustment": (_TY, settled.regional_adjustment),
         "prior_savings_adjustment": (_TY, settled.prior_savings_adjustment),
         "benchmark_adjustment": (_TY, settled.benchmark_adjustment),
+        "type_benchmark": ((_E, _T, _Y), settled.type_benchmark),
+        "type_spend": ((_E, _T, _Y), settled.type_spend),
+        "type_member_months": ((_E, _T, _Y), settled.type_member_months),
         "claim_contagion": (_TY, settled.claim_contagion),
         "specific_stop_loss_recovery": (_DPT, settled.specific_stop_loss_recovery),
         "specific_stop_loss_premium": (_DPT, settled.specific_stop_loss_premium),
@@ -374,6 +382,13 @@ def to_dataset(
     if sc.participants is not None:
         practices = [p.name for p in sc.participants.practices]
         coords[_P] = (_P, np.array(practices, dtype=object), DIM_INFO[Dim.PARTICIPANT])
+    types = sc.population.enrollment_types
+    if types is not None:
+        coords[_E] = (
+            _E,
+            np.array([t.name for t in types], dtype=object),
+            DIM_INFO[Dim.ENROLLMENT_TYPE],
+        )
     if settled.lines:
         coords[_L] = (_L, np.array(settled.lines, dtype=object), DIM_INFO[Dim.LINE])
         coords["line"] = (

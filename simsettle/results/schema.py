@@ -26,6 +26,7 @@ _D, _T, _Y = Dim.DESIGN.value, Dim.TRIAL.value, Dim.YEAR.value
 _DPT = (_D, _T, _Y)
 _PAYOFF = Dim.PAYOFF_SAVINGS_RATE.value
 _P = Dim.PARTICIPANT.value
+_E = Dim.ENROLLMENT_TYPE.value
 _L = Dim.LINE.value
 _TY = (_T, _Y)
 
@@ -282,6 +283,24 @@ VAR_ATTRS: dict[str, dict[str, str]] = {
         "description": "What is paid at settlement for a design with a capitation advance: "
         "the settlement less (advance - capitated claims); > 0 the payer pays. The advance less "
         "the claims plus this is the settlement.",
+    },
+    "type_benchmark": {
+        "long_name": "benchmark by enrolment type",
+        "units": "USD",
+        "description": "Each enrolment type's benchmark: its historical benchmark with its "
+        "adjustments, update and risk ratio, times its member months; they sum to benchmark "
+        "(present with enrolment types).",
+    },
+    "type_spend": {
+        "long_name": "spend by enrolment type",
+        "units": "USD",
+        "description": "Each enrolment type's spend as settled (after its own truncation), "
+        "before stop-loss.",
+    },
+    "type_member_months": {
+        "long_name": "member months by enrolment type",
+        "units": "1",
+        "description": "Each enrolment type's attributed member months.",
     },
     "regional_adjustment": {
         "long_name": "regional adjustment",

@@ -70,6 +70,11 @@ class BenchmarkInputs:
     ``risk_months`` holds the full (HCC-like) risk score x member months, ``demo_risk_months``
     the demographic score's; ``reference_index`` is the reference population's cost index;
     ``base_pmpm`` the expected cost per member month of a risk-1 member in year 0 (USD).
+
+    With enrolment types the member fields are (type, trial, year), each type's benchmark is
+    built on its own and the types are combined as CMS does (:func:`benchmark_parts`); the
+    indices stay (trial, year), ``base_pmpm`` is then each type's cost level, shape (type, 1),
+    and ``regional_cost_ratio`` (type, 1) may give each type its own regional cost.
     """
 
     spend: F8
@@ -77,8 +82,9 @@ class BenchmarkInputs:
     risk_months: F8
     demo_risk_months: F8 | None = None
     reference_index: F8 | None = None
-    base_pmpm: float | None = None
+    base_pmpm: float | F8 | None = None
     national_index: F8 | None = None
+    regional_cost_ratio: F8 | None = None
 
 
 def trend_factor(
@@ -118,7 +124,7 @@ def _reported_risk(terms: Benchmark, inputs: BenchmarkInputs) -> F8:
         if inputs.demo_risk_months is None:
             raise ValueError("risk_model 'demographic' needs demographic risk months")
         return inputs.demo_risk_months / mm
-    years = np.arange(mm.shape[1], dtype=np.float64)
+    years = np.arange(mm.shape[-1], dtype=np.float64)
     drift = (1.0 + terms.coding_intensity) ** years / (1.0 + terms.normalization) ** years
     reported: F8 = inputs.risk_months / mm * drift
     return reported
@@ -221,28 +227,46 @@ class BenchmarkParts:
     regional: F8
     prior_savings: F8
     applied: F8
+    by_type: F8 | None = None
+    """Each enrolment type's benchmark (type, trial, performance year) USD, with types."""
 
 
 def benchmark_parts(terms: Benchmark, inputs: BenchmarkInputs, n_base: int) -> BenchmarkParts:
-    """The historical benchmark and its parts (see :class:`BenchmarkParts`)."""
+    """The historical benchmark and its parts (see :class:`BenchmarkParts`).
+
+    With enrolment types (member fields of shape (type, trial, year)) each type's historical
+    benchmark, regional adjustment, update and risk ratio are its own; across types, as CMS
+    combines them (42 CFR 425.652(a)(8), 425.656(d), 425.605(a)(1)(ii)):
+
+    * the regional adjustment is chosen on its single value, the types' weighted by their
+      member months in the last base year; chosen, each type gets its own amount;
+    * the prior savings adjustment is the ACO's (its total savings per person-year), its cap the
+      types' national expenditure weighted alike, and it is added to every type alike;
+    * the demographic risk cap compares the types' risk ratios weighted by each type's
+      historical benchmark times its performance-year member months; past the cap, each type's
+      ratio is cut to it;
+    * the benchmark is the sum of the types'.
+
+    ``total`` and ``two_way`` are then the ACO's; the adjustments the single values.
+    """
     s = np.asarray(inputs.spend, dtype=np.float64)
     mm = np.asarray(inputs.member_months, dtype=np.float64)
-    if s.ndim != 2 or s.shape != mm.shape or s.shape != inputs.risk_months.shape:
+    if s.ndim not in (2, 3) or s.shape != mm.shape or s.shape != inputs.risk_months.shape:
         raise ValueError(
-            f"spend, member_months and risk_months must be equal 2-d arrays; got {s.shape}, "
-            f"{mm.shape}, {inputs.risk_months.shape}"
+            f"spend, member_months and risk_months must be equal 2-d (trial, year) or 3-d "
+            f"(type, trial, year) arrays; got {s.shape}, {mm.shape}, {inputs.risk_months.shape}"
         )
-    if n_base != terms.base_years or s.shape[1] <= n_base:
+    if n_base != terms.base_years or s.shape[-1] <= n_base:
         raise ValueError(
             f"need {terms.base_years} base years and at least one performance year; got "
-            f"{s.shape[1]} years with {n_base} base years"
+            f"{s.shape[-1]} years with {n_base} base years"
         )
+    where = "trial, simulated year" if s.ndim == 2 else "enrolment type, trial, simulated year"
     if not np.all(mm > 0):
-        bad = ~(mm > 0)
-        trial, year = np.unravel_index(int(np.argmax(bad)), bad.shape)
+        bad = np.unravel_index(int(np.argmax(~(mm > 0))), mm.shape)
         raise ValueError(
-            f"every simulated year needs positive member months; trial {int(trial)}, "
-            f"simulated year {int(year)} has {show(mm[trial, year])} (no member attributed: a "
+            f"every simulated year needs positive member months; ({where}) "
+            f"{tuple(int(i) for i in bad)} has {show(mm[bad])} (no member attributed: a "
             "population too small for its attribution?)"
         )
     require_finite(mm, "member months")
@@ -278,10 +302,11 @@ def benchmark_parts(terms: Benchmark, inputs: BenchmarkInputs, n_base: int) -> B
     risk = _reported_risk(terms, inputs) if terms.risk_adjustment else np.ones_like(s)
     demo = None if not demographic else np.asarray(inputs.demo_risk_months) / mm
     pmpm = s / mm
-    n_trials = s.shape[0]
-    n_perf = s.shape[1] - n_base
-    out = np.empty((n_trials, n_perf))
-    two_way = np.empty((n_trials, n_perf)) if terms.acpt_guardrail else None
+    lead = s.shape[:-1]  # (trial,) or (type, trial)
+    n_trials = s.shape[-2]
+    n_perf = s.shape[-1] - n_base
+    out = np.empty((*lead, n_perf))
+    two_way = np.empty((*lead, n_perf)) if terms.acpt_guardrail else None
     parts = [np.full((n_trials, n_perf), np.nan) for _ in range(3)]
     length = terms.agreement_years or n_perf
     cache: dict[tuple[int, ...], tuple[F8, F8, F8, F8]] = {}
@@ -289,31 +314,35 @@ def benchmark_parts(terms: Benchmark, inputs: BenchmarkInputs, n_base: int) -> B
         last = years[-1]
         key = tuple(years)
         if key not in cache:
-            hist = np.zeros(n_trials)
+            hist = np.zeros(lead)
             for b, w in zip(years, weights, strict=True):
-                restated = pmpm[:, b] * (risk[:, last] / risk[:, b])
+                restated = pmpm[..., b] * (risk[..., last] / risk[..., b])
                 hist = hist + restated * (w * _base_trend(terms, ref, b, last, nat))
             cache[key] = _adjusted(
-                terms, inputs, hist, risk[:, last], last, p // length, out, s, mm, n_base
+                terms, inputs, hist, risk[..., last], last, p // length, out, s, mm, n_base
             )
         hist, regional, prior, applied = cache[key]
         parts[0][:, p], parts[1][:, p], parts[2][:, p] = regional, prior, applied
         y = n_base + p
-        ratio = _risk_ratio(terms, risk, demo, last, y)
-        update = _update(terms, inputs, hist, risk[:, last], last, y)
-        out[:, p] = hist * update * ratio * mm[:, y]
+        ratio = _risk_ratio(terms, risk, demo, last, y, hist * mm[..., y])
+        update = _update(terms, inputs, hist, risk[..., last], last, y)
+        out[..., p] = hist * update * ratio * mm[..., y]
         if two_way is not None:
-            two_way[:, p] = hist * _realized(ref, nat, terms, last, y) * ratio * mm[:, y]
+            two_way[..., p] = hist * _realized(ref, nat, terms, last, y) * ratio * mm[..., y]
     # Zero is a benchmark (a population with no spend in any base year); a design settles on it
     # only through the settlement gate, which needs it positive (a capitation budget does not).
     good = np.isfinite(out) & (out >= 0)
     if not np.all(good):
-        trial, year = np.unravel_index(int(np.argmax(~good)), out.shape)
+        bad = np.unravel_index(int(np.argmax(~good)), out.shape)
         raise ValueError(
-            f"the benchmark of trial {int(trial)}, performance year {int(year)} is "
-            f"{show(out[trial, year])}; it must be finite and not negative (a negative spend or "
-            "index in the base years?)"
+            f"the benchmark of ({where.replace('simulated', 'performance')}) "
+            f"{tuple(int(i) for i in bad)} is {show(out[bad])}; it must be finite and not "
+            "negative (a negative spend or index in the base years?)"
         )
+    if s.ndim == 3:
+        total = out.sum(axis=0)
+        summed = None if two_way is None else two_way.sum(axis=0)
+        return BenchmarkParts(total, summed, parts[0], parts[1], parts[2], by_type=out)
     return BenchmarkParts(out, two_way, parts[0], parts[1], parts[2])
 
 
@@ -370,14 +399,24 @@ def _update(
     return blended
 
 
-def _risk_ratio(terms: Benchmark, risk: F8, demo: F8 | None, last: int, y: int) -> F8:
+def _risk_ratio(terms: Benchmark, risk: F8, demo: F8 | None, last: int, y: int, weight: F8) -> F8:
     """The risk ratio of performance year ``y`` within its caps: with the demographic cap,
-    growth beyond the demographic ratio plus ``risk_ratio_cap_up`` is cut (425.605(a)(1)(ii))."""
-    ratio = risk[:, y] / risk[:, last]
+    growth beyond the demographic ratio plus ``risk_ratio_cap_up`` is cut (425.605(a)(1)(ii)).
+    With enrolment types the cap is the types' demographic ratios, weighted by ``weight`` (each
+    type's historical benchmark times its member months), plus the allowance, and applies only
+    where the types' weighted risk ratio exceeds it."""
+    ratio = risk[..., y] / risk[..., last]
     if terms.risk_cap_demographic and terms.risk_adjustment:
         assert demo is not None
         assert terms.risk_ratio_cap_up is not None
-        ratio = np.minimum(ratio, demo[:, y] / demo[:, last] + terms.risk_ratio_cap_up)
+        demo_ratio = demo[..., y] / demo[..., last]
+        if ratio.ndim == 2:  # (type, trial): the ACO's aggregate growth decides
+            total = weight.sum(axis=0)
+            cap = (weight * demo_ratio).sum(axis=0) / total + terms.risk_ratio_cap_up
+            over = (weight * ratio).sum(axis=0) / total > cap
+            ratio = np.where(over, np.minimum(ratio, cap), ratio)
+        else:
+            ratio = np.minimum(ratio, demo_ratio + terms.risk_ratio_cap_up)
         if terms.risk_ratio_cap_down is not None:
             ratio = np.maximum(ratio, 1.0 - terms.risk_ratio_cap_down)
         return ratio
@@ -396,19 +435,30 @@ def _adjusted(
     mm: F8,
     n_base: int,
 ) -> tuple[F8, F8, F8, F8]:
-    """The historical benchmark (PMPM) with its regional or prior savings adjustment, and the
-    regional adjustment, the prior savings adjustment and the one applied (USD per
-    person-year; NaN: none defined, or not eligible)."""
-    n = hist.shape[0]
-    regional = np.full(n, np.nan)
+    """The historical benchmark (PMPM, per type with types) with its regional or prior savings
+    adjustment, and the regional adjustment, the prior savings adjustment and the one applied
+    (USD per person-year, single values across types; NaN: none defined, or not eligible)."""
+    n = hist.shape[-1]
+    typed = hist.ndim == 2
+    # The types' weights for the single values: their member months in the last base year.
+    w = mm[..., last] / mm[..., last].sum(axis=0) if typed else None
+    regional_t: F8 = np.full(hist.shape, np.nan)
+    regional: F8 = np.full(n, np.nan)
     if terms.regional_cost_ratio is not None:
-        regional = 12.0 * _regional_adjustment(terms, inputs, hist, risk_last, last, period)
+        regional_t = 12.0 * _regional_adjustment(terms, inputs, hist, risk_last, last, period)
+        regional = np.asarray((w * regional_t).sum(axis=0)) if w is not None else regional_t
     prior = np.full(n, np.nan)
     if terms.prior_savings is not None:
-        prior = _prior_savings(terms, inputs, last, period, out, spend, mm, n_base)
-    applied, _ = choose_adjustment(
+        prior = _prior_savings(terms, inputs, last, period, out, spend, mm, n_base, w)
+    applied, kind = choose_adjustment(
         regional, prior, drop_negative=terms.regional_negative == "dropped"
     )
+    if typed:
+        # Chosen, the regional adjustment is each type's own (a negative one included); the
+        # prior savings adjustment is the same for every type.
+        per_type = np.where(kind == 1, regional_t, np.where(kind == 2, prior, 0.0))
+        applied = (w * per_type).sum(axis=0)
+        return hist + per_type / 12.0, regional, prior, applied
     return hist + applied / 12.0, regional, prior, applied
 
 
@@ -425,8 +475,8 @@ def choose_adjustment(
     ``regional`` is the regional adjustment (NaN: none), ``prior`` the prior savings adjustment
     (NaN: the ACO is not eligible). An eligible ACO gets the higher of the two, the prior
     savings adjustment where the regional one is negative, zero or absent (42 CFR 425.652(a)(8)
-    (iv)-(v)); otherwise the regional adjustment, or none where it is not positive and
-    ``drop_negative`` (425.652(a)(8)(iii), agreement periods from 2024).
+    (iv)-(v)), the regional one at a tie; otherwise the regional adjustment, or none where it
+    is not positive and ``drop_negative`` (425.652(a)(8)(iii), agreement periods from 2024).
     """
     r = np.asarray(regional, dtype=np.float64)
     p = np.asarray(prior, dtype=np.float64)
@@ -436,7 +486,10 @@ def choose_adjustment(
     if drop_negative:
         kind = np.where(base > 0.0, kind, 0).astype(np.int8)
         base = np.maximum(base, 0.0)
-    prior_wins = ~np.isnan(p) & (~has_regional | (p > r))
+    # A tie (within rounding: both capped at 5% of national expenditure, say) keeps the
+    # regional adjustment, whose amounts differ by enrolment type.
+    tie = 1e-9 * np.maximum(np.abs(np.nan_to_num(r)), 1.0)
+    prior_wins = ~np.isnan(p) & (~has_regional | (p > r + tie))
     applied: F8 = np.where(prior_wins, p, base)
     return applied, np.where(prior_wins, 2, kind).astype(np.int8)
 
@@ -450,21 +503,28 @@ def _prior_savings(
     spend: F8,
     mm: F8,
     n_base: int,
+    weights: F8 | None = None,
 ) -> F8:
     """The prior savings adjustment (USD per person-year), NaN where the ACO is not eligible:
     the three years before the agreement, simulated performance years where there are, else
-    the given history (or zero: not reconciled)."""
+    the given history (or zero: not reconciled). With enrolment types the savings are the
+    ACO's (the types summed) and the cap's national expenditure is the types' weighted by
+    ``weights``."""
     ps = terms.prior_savings
     assert ps is not None
     start = n_base if period == 0 else n_base + period * (terms.agreement_years or 0)
     history = list(ps.savings or ())
-    n = out.shape[0]
+    typed = out.ndim == 3
+    n = out.shape[-2]
     total = np.zeros(n)
     given = False
     for j in range(start - 3, start):
         if j >= n_base:
             p = j - n_base
-            total = total + (out[:, p] - spend[:, j]) / (mm[:, j] / 12.0)
+            saved, months = out[..., p] - spend[..., j], mm[..., j]
+            if typed:
+                saved, months = saved.sum(axis=0), months.sum(axis=0)
+            total = total + saved / (months / 12.0)
         else:
             k = len(history) - (n_base - j)
             if k >= 0:
@@ -473,7 +533,10 @@ def _prior_savings(
     if start == n_base and not given:
         return np.full(n, np.nan)  # a first agreement: no prior performance years
     average = total / 3.0
-    cap = ps.cap * 12.0 * _national_pmpm(inputs, terms, last)
+    national: F8 = _national_pmpm(inputs, terms, last)
+    if weights is not None:
+        national = np.asarray((weights * national).sum(axis=0), dtype=np.float64)
+    cap = ps.cap * 12.0 * national
     psa: F8 = np.where(average > 0.0, np.minimum(ps.scaling * average, cap), np.nan)
     return psa
 
@@ -487,9 +550,12 @@ def _regional_adjustment(
     if inputs.base_pmpm is None or inputs.reference_index is None:
         raise ValueError("the regional adjustment needs base_pmpm and the reference index")
     assert terms.regional_cost_ratio is not None
-    regional = (
-        terms.regional_cost_ratio * inputs.base_pmpm * inputs.reference_index[:, last] * risk_last
+    ratio = (
+        terms.regional_cost_ratio
+        if inputs.regional_cost_ratio is None
+        else inputs.regional_cost_ratio
     )
+    regional = ratio * inputs.base_pmpm * inputs.reference_index[:, last] * risk_last
     lower, higher = terms.regional_weight_lower, terms.regional_weight_higher
     if terms.regional_agreement is not None:
         table = MSSP_REGIONAL_WEIGHTS

@@ -64,6 +64,10 @@ class Settled:
     regional_adjustment: F8 | None
     prior_savings_adjustment: F8 | None
     benchmark_adjustment: F8 | None
+    # By enrolment type (type, trial, year), with types: benchmark, settled spend, member months.
+    type_benchmark: F8 | None
+    type_spend: F8 | None
+    type_member_months: F8 | None
     claim_contagion: F8 | None  # (trial, year): the claim-rate factor, with a contagion
     settlement_benchmark: F8  # (design, trial, year) USD: after discount, or the capitation budget
     stop_loss_recovery: F8  # (design, trial, year) USD, individual plus aggregate
@@ -268,14 +272,49 @@ def _benchmark(scenario: Scenario, aggregates: F8, nb: int) -> F8:
     return _benchmark_parts(scenario, aggregates, nb)[0]
 
 
-#: The benchmark, its two-way update (ACPT guardrail) and its adjustments, each (trial, year).
-_Parts = tuple[F8, F8 | None, F8 | None, F8 | None, F8 | None]
+#: The benchmark, its two-way update (ACPT guardrail) and its adjustments, each (trial, year),
+#: and the benchmark by enrolment type (type, trial, year), with types.
+_Parts = tuple[F8, F8 | None, F8 | None, F8 | None, F8 | None, F8 | None]
 
 
-def _benchmark_parts(scenario: Scenario, aggregates: F8, nb: int) -> _Parts:
-    """The benchmark of every performance year from the entity's aggregates, the benchmark
-    updated by the realized trend alone (with the ACPT guardrail), and the regional, prior
-    savings and applied adjustments (USD per person-year, where the benchmark has them)."""
+def _type_inputs(scenario: Scenario, model: ModelInputs, aggregates: F8) -> BenchmarkInputs:
+    """The benchmark's inputs by enrolment type, (type, trial, year), from the types' lanes."""
+    types = scenario.population.enrollment_types
+    assert types is not None
+    n = len(types)
+    first = R.N_BASE_FIELDS + int(model.attachments.shape[0])
+
+    def lanes(field: int) -> F8:
+        at = first + field * n
+        return np.ascontiguousarray(np.moveaxis(aggregates[:, :, at : at + n], -1, 0))
+
+    pmpm = scenario.cost.pmpm
+    ratio = scenario.benchmark.regional_cost_ratio
+    return BenchmarkInputs(
+        spend=lanes(R.LF_SPEND),
+        member_months=lanes(R.LF_MONTHS),
+        risk_months=lanes(R.LF_RISK),
+        demo_risk_months=lanes(R.LF_DEMO),
+        reference_index=aggregates[:, :, R.F_REF_INDEX],
+        base_pmpm=np.array([[pmpm * t.cost_ratio] for t in types]),
+        national_index=aggregates[:, :, R.F_NAT_INDEX],
+        regional_cost_ratio=(
+            None
+            if ratio is None
+            else np.array(
+                [[ratio if t.regional_cost_ratio is None else t.regional_cost_ratio] for t in types]
+            )
+        ),
+    )
+
+
+def _benchmark_parts(
+    scenario: Scenario, aggregates: F8, nb: int, model: ModelInputs | None = None
+) -> _Parts:
+    """The benchmark of every performance year from the entity's aggregates (from its
+    enrolment types', with types: ``model`` gives their layout), the benchmark updated by the
+    realized trend alone (with the ACPT guardrail), and the regional, prior savings and applied
+    adjustments (USD per person-year, where the benchmark has them)."""
     terms = scenario.benchmark
     inputs = BenchmarkInputs(
         spend=aggregates[:, :, R.F_SPEND],
@@ -287,7 +326,10 @@ def _benchmark_parts(scenario: Scenario, aggregates: F8, nb: int) -> _Parts:
         national_index=aggregates[:, :, R.F_NAT_INDEX],
     )
     if terms.method == "fixed":
-        return build_benchmark(terms, inputs, nb), None, None, None, None
+        return build_benchmark(terms, inputs, nb), None, None, None, None, None
+    if scenario.population.enrollment_types is not None:
+        assert model is not None
+        inputs = _type_inputs(scenario, model, aggregates)
     parts = benchmark_parts(terms, inputs, nb)
     regional = parts.regional if terms.regional_cost_ratio is not None else None
     prior = None
@@ -296,7 +338,7 @@ def _benchmark_parts(scenario: Scenario, aggregates: F8, nb: int) -> _Parts:
         prior = np.nan_to_num(parts.prior_savings, nan=0.0)
     if regional is not None or prior is not None:
         applied = parts.applied
-    return parts.total, parts.two_way, regional, prior, applied
+    return parts.total, parts.two_way, regional, prior, applied, parts.by_type
 
 
 def _restated(
@@ -318,7 +360,7 @@ def _restated(
     shape = (aggregates.shape[0], lists.shape[0])
     benchmark = np.empty(shape)
     current = aggregates.copy()
-    extra: list[F8 | None] = [None] * 4
+    extra: list[F8 | None] = [None] * 5
     part = scenario.participants
     first = (
         None if part is None or part.restate else restated_aggregates(aggregates, n_att, lists[0])
@@ -337,7 +379,7 @@ def _restated(
                     into = extra[i] = np.empty(shape)
                 into[:, years] = piece[:, years]
         current[:, nb + years] = restated[:, nb + years]
-    return (benchmark, extra[0], extra[1], extra[2], extra[3]), current
+    return (benchmark, extra[0], extra[1], extra[2], extra[3], extra[4]), current
 
 
 def settle_designs(
@@ -378,9 +420,16 @@ def settle_designs(
             removed = np.sum(removed[:, py, 1:] * lists[None], axis=-1, keepdims=True)
             removed = np.concatenate([np.zeros((removed.shape[0], nb, 1)), removed], axis=1)
     else:
-        bench_parts = _benchmark_parts(scenario, aggregates, nb)
+        bench_parts = _benchmark_parts(scenario, aggregates, nb, inputs)
     benchmark, two_way = bench_parts[0], bench_parts[1]
     truncated = np.ascontiguousarray(removed[:, py, 0]) if inputs.truncation else None
+    type_fields: tuple[F8 | None, F8 | None] = (None, None)
+    if scenario.population.enrollment_types is not None:
+        by_type = _type_inputs(scenario, inputs, aggregates)
+        type_fields = (
+            np.ascontiguousarray(by_type.spend[:, :, nb:]),
+            np.ascontiguousarray(by_type.member_months[:, :, nb:]),
+        )
     spend = np.ascontiguousarray(aggregates[:, py, R.F_SPEND])
     mm = np.ascontiguousarray(aggregates[:, py, R.F_MEMBER_MONTHS])
     members = np.ascontiguousarray(aggregates[:, py, R.F_MEMBERS])
@@ -608,6 +657,9 @@ def settle_designs(
         regional_adjustment=bench_parts[2],
         prior_savings_adjustment=bench_parts[3],
         benchmark_adjustment=bench_parts[4],
+        type_benchmark=bench_parts[5],
+        type_spend=type_fields[0],
+        type_member_months=type_fields[1],
         member_months=mm,
         attributed_members=members,
         risk_score=aggregates[:, py, R.F_RISK_MONTHS] / mm,

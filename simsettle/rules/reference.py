@@ -252,16 +252,33 @@ def benchmark_parts_reference(
     terms: Benchmark, inputs: Any, n_base: int
 ) -> dict[str, npt.NDArray[np.float64]]:
     """The benchmark and its adjustments (``total``, ``two_way``, ``regional``,
-    ``prior_savings``, ``applied``; see :class:`simsettle.rules.benchmark.BenchmarkParts`),
-    one trial and one year at a time."""
+    ``prior_savings``, ``applied``, and ``by_type`` with enrolment types; see
+    :class:`simsettle.rules.benchmark.BenchmarkParts`), one trial, year and type at a time.
+    Without types the inputs are one type."""
     s = np.asarray(inputs.spend, dtype=np.float64)
+    typed = s.ndim == 3
     mm = np.asarray(inputs.member_months, dtype=np.float64)
-    n_trials, n_years = s.shape
+    rm = np.asarray(inputs.risk_months, dtype=np.float64)
+    dm = None if inputs.demo_risk_months is None else np.asarray(inputs.demo_risk_months)
+    if not typed:
+        s, mm, rm = s[None], mm[None], rm[None]
+        dm = None if dm is None else dm[None]
+    n_types, n_trials, n_years = s.shape
+    base_pmpm = np.broadcast_to(
+        np.asarray(inputs.base_pmpm if inputs.base_pmpm is not None else np.nan, dtype=float),
+        (n_types, 1),
+    )
+    ratios = (
+        np.full((n_types, 1), terms.regional_cost_ratio or np.nan)
+        if inputs.regional_cost_ratio is None
+        else np.broadcast_to(np.asarray(inputs.regional_cost_ratio, dtype=float), (n_types, 1))
+    )
     n_perf = n_years - n_base
     length = terms.agreement_years or n_perf
     rebase = list(terms.rebase_weights or terms.weights)
     names = ("total", "two_way", "regional", "prior_savings", "applied")
     out = {name: np.full((n_trials, n_perf), np.nan) for name in names}
+    by_type = np.full((n_types, n_trials, n_perf), np.nan)
     g = 1.0 + terms.trend_rate
     mssp_acpt = terms.trend_method == "blend" and terms.acpt_basis == "national"
 
@@ -287,24 +304,25 @@ def benchmark_parts_reference(
                 )
             return terms.acpt_weight * negotiated + (1 - terms.acpt_weight) * realized(j, k)
 
-        def national_year(y: int, t: int = t) -> float:
-            """National per-capita expenditure, USD per person-year."""
+        def national_year(c: int, y: int, t: int = t) -> float:
+            """Type ``c``'s national per-capita expenditure, USD per person-year."""
             return float(
-                12.0 * terms.national_cost_ratio * inputs.base_pmpm * inputs.national_index[t, y]
+                12.0 * terms.national_cost_ratio * base_pmpm[c, 0] * inputs.national_index[t, y]
             )
 
-        risk = []
-        demo = []
-        for y in range(n_years):
-            if inputs.demo_risk_months is not None:
-                demo.append(inputs.demo_risk_months[t, y] / mm[t, y])
-            if not terms.risk_adjustment:
-                risk.append(1.0)
-            elif terms.risk_model == "demographic":
-                risk.append(inputs.demo_risk_months[t, y] / mm[t, y])
-            else:
-                coded = (1 + terms.coding_intensity) ** y / (1 + terms.normalization) ** y
-                risk.append(inputs.risk_months[t, y] / mm[t, y] * coded)
+        risk = [[1.0] * n_years for _ in range(n_types)]
+        demo = [[1.0] * n_years for _ in range(n_types)]
+        for c in range(n_types):
+            for y in range(n_years):
+                if dm is not None:
+                    demo[c][y] = dm[c, t, y] / mm[c, t, y]
+                if not terms.risk_adjustment:
+                    risk[c][y] = 1.0
+                elif terms.risk_model == "demographic":
+                    risk[c][y] = demo[c][y]
+                else:
+                    coded = (1 + terms.coding_intensity) ** y / (1 + terms.normalization) ** y
+                    risk[c][y] = rm[c, t, y] / mm[c, t, y] * coded
         for p in range(n_perf):
             period = p // length
             if period == 0:
@@ -316,42 +334,47 @@ def benchmark_parts_reference(
                 years = list(range(start - len(rebase), start))
                 weights = rebase
             last = years[-1]
-            historical = 0.0
-            for b, w in zip(years, weights, strict=True):
-                pmpm = s[t, b] / mm[t, b] * risk[last] / risk[b]
-                historical += w * pmpm * trend(b, last)
-            # The regional adjustment (USD per person-year).
+            months_last = sum(mm[c, t, last] for c in range(n_types))
+            share = [mm[c, t, last] / months_last for c in range(n_types)]
+            hist = []
+            for c in range(n_types):
+                h = 0.0
+                for b, w in zip(years, weights, strict=True):
+                    pmpm = s[c, t, b] / mm[c, t, b] * risk[c][last] / risk[c][b]
+                    h += w * pmpm * trend(b, last)
+                hist.append(h)
+            # The regional adjustment of each type (USD per person-year), and its single value.
+            regional_t = [math.nan] * n_types
             regional = math.nan
-            applied = 0.0
             if terms.regional_cost_ratio is not None:
-                cost = (
-                    terms.regional_cost_ratio
-                    * inputs.base_pmpm
-                    * inputs.reference_index[t, last]
-                    * risk[last]
-                )
-                lower, higher = terms.regional_weight_lower, terms.regional_weight_higher
-                if terms.regional_agreement is not None:
-                    n = min(terms.regional_agreement + period, 4)
-                    lower, higher = {1: (0.35, 0.15), 2: (0.5, 0.25), 3: (0.5, 0.35)}.get(
-                        n, (0.5, 0.5)
+                for c in range(n_types):
+                    cost = (
+                        ratios[c, 0]
+                        * base_pmpm[c, 0]
+                        * inputs.reference_index[t, last]
+                        * risk[c][last]
                     )
-                weight = lower if historical < cost else higher
-                basis = 12.0 * cost
-                if terms.regional_cap_basis == "national":
-                    basis = national_year(last)
-                up = terms.regional_cap * basis
-                down = terms.regional_cap * basis
-                if terms.regional_negative_cap is not None:
-                    down = terms.regional_negative_cap * basis
-                regional = min(max(12.0 * weight * (cost - historical), -down), up)
-                if regional < 0 and terms.regional_offset_dual_share is not None:
-                    offset = terms.regional_offset_dual_share + risk[last] - 1.0
-                    regional *= 1.0 - min(max(offset, 0.0), 1.0)
-                applied = regional
-                if terms.regional_negative == "dropped" and applied < 0:
-                    applied = 0.0
-            # The prior savings adjustment (USD per person-year).
+                    lower, higher = terms.regional_weight_lower, terms.regional_weight_higher
+                    if terms.regional_agreement is not None:
+                        n = min(terms.regional_agreement + period, 4)
+                        lower, higher = {1: (0.35, 0.15), 2: (0.5, 0.25), 3: (0.5, 0.35)}.get(
+                            n, (0.5, 0.5)
+                        )
+                    weight = lower if hist[c] < cost else higher
+                    basis = 12.0 * cost
+                    if terms.regional_cap_basis == "national":
+                        basis = national_year(c, last)
+                    up = terms.regional_cap * basis
+                    down = terms.regional_cap * basis
+                    if terms.regional_negative_cap is not None:
+                        down = terms.regional_negative_cap * basis
+                    r = min(max(12.0 * weight * (cost - hist[c]), -down), up)
+                    if r < 0 and terms.regional_offset_dual_share is not None:
+                        offset = terms.regional_offset_dual_share + risk[c][last] - 1.0
+                        r *= 1.0 - min(max(offset, 0.0), 1.0)
+                    regional_t[c] = r
+                regional = sum(share[c] * regional_t[c] for c in range(n_types))
+            # The prior savings adjustment (USD per person-year): the ACO's.
             prior = math.nan
             ps = terms.prior_savings
             if ps is not None:
@@ -359,36 +382,66 @@ def benchmark_parts_reference(
                 yearly = []
                 for j in (start - 3, start - 2, start - 1):
                     if j >= n_base:
-                        b_j = out["total"][t, j - n_base]
-                        yearly.append((b_j - s[t, j]) / (mm[t, j] / 12.0))
+                        saved = sum(by_type[c, t, j - n_base] - s[c, t, j] for c in range(n_types))
+                        months = sum(mm[c, t, j] for c in range(n_types))
+                        yearly.append(saved / (months / 12.0))
                     elif len(history) - (n_base - j) >= 0:
                         yearly.append(ps.proration * history[len(history) - (n_base - j)])
                     else:
                         yearly.append(0.0)
                 first_without = start == n_base and not history
                 average = sum(yearly) / 3.0
+                national = sum(share[c] * national_year(c, last) for c in range(n_types))
                 if not first_without and average > 0:
-                    prior = min(ps.scaling * average, ps.cap * national_year(last))
-                    applied = prior if math.isnan(regional) else max(regional, prior)
-            historical += applied / 12.0
-            y = n_base + p
-            ratio = risk[y] / risk[last]
-            if terms.risk_cap_demographic and terms.risk_adjustment:
-                ratio = min(ratio, demo[y] / demo[last] + terms.risk_ratio_cap_up)
-            elif terms.risk_ratio_cap_up is not None:
-                ratio = min(ratio, 1 + terms.risk_ratio_cap_up)
-            if terms.risk_ratio_cap_down is not None:
-                ratio = max(ratio, 1 - terms.risk_ratio_cap_down)
-            if mssp_acpt:
-                flat = national_year(last) / 12.0 * risk[last] * (g ** (y - last) - 1.0)
-                acpt = 1.0 + flat / historical if historical > 0 else 1.0
-                update = terms.acpt_weight * acpt + (1 - terms.acpt_weight) * realized(last, y)
+                    prior = min(ps.scaling * average, ps.cap * national)
+            # The choice (42 CFR 425.652(a)(8)), then each type's amount.
+            tie = 1e-9 * max(abs(regional), 1.0) if not math.isnan(regional) else 0.0
+            if not math.isnan(prior) and (math.isnan(regional) or prior > regional + tie):
+                per_type = [prior] * n_types
+            elif math.isnan(regional) or (terms.regional_negative == "dropped" and regional <= 0):
+                per_type = [0.0] * n_types
             else:
-                update = trend(last, y)
-            out["total"][t, p] = historical * update * ratio * mm[t, y]
+                per_type = list(regional_t)
+            applied = sum(share[c] * per_type[c] for c in range(n_types))
+            hist = [hist[c] + per_type[c] / 12.0 for c in range(n_types)]
+            y = n_base + p
+            ratio = [risk[c][y] / risk[c][last] for c in range(n_types)]
+            if terms.risk_cap_demographic and terms.risk_adjustment:
+                weight_y = [hist[c] * mm[c, t, y] for c in range(n_types)]
+                total_w = sum(weight_y)
+                cap = (
+                    terms.risk_ratio_cap_up
+                    + sum(weight_y[c] * demo[c][y] / demo[c][last] for c in range(n_types))
+                    / total_w
+                )
+                aggregate = sum(weight_y[c] * ratio[c] for c in range(n_types)) / total_w
+                if aggregate > cap:
+                    ratio = [min(r, cap) for r in ratio]
+            elif terms.risk_ratio_cap_up is not None:
+                ratio = [min(r, 1 + terms.risk_ratio_cap_up) for r in ratio]
+            if terms.risk_ratio_cap_down is not None:
+                ratio = [max(r, 1 - terms.risk_ratio_cap_down) for r in ratio]
+            total = two_way = 0.0
+            for c in range(n_types):
+                if mssp_acpt:
+                    flat = national_year(c, last) / 12.0 * risk[c][last] * (g ** (y - last) - 1.0)
+                    acpt = 1.0 + flat / hist[c] if hist[c] > 0 else 1.0
+                    update = terms.acpt_weight * acpt + (1 - terms.acpt_weight) * realized(last, y)
+                else:
+                    update = trend(last, y)
+                by_type[c, t, p] = hist[c] * update * ratio[c] * mm[c, t, y]
+                total += by_type[c, t, p]
+                two_way += (
+                    hist[c] * realized(last, y) * ratio[c] * mm[c, t, y]
+                    if (terms.acpt_guardrail)
+                    else 0.0
+                )
+            out["total"][t, p] = total
             if terms.acpt_guardrail:
-                out["two_way"][t, p] = historical * realized(last, y) * ratio * mm[t, y]
+                out["two_way"][t, p] = two_way
             out["regional"][t, p] = regional
             out["prior_savings"][t, p] = prior
             out["applied"][t, p] = applied
+    if typed:
+        out["by_type"] = by_type
     return out

@@ -37,6 +37,8 @@ def truncate(inputs: ModelInputs, aggregates: F8) -> tuple[F8, F8]:
     """
     if not inputs.truncation:
         return aggregates, np.zeros((*aggregates.shape[:2], 1))
+    if inputs.type_truncation:
+        return _truncate_by_type(inputs, aggregates)
     if len(inputs.truncation) != aggregates.shape[1]:
         raise ValueError(
             f"{len(inputs.truncation)} truncation thresholds for {aggregates.shape[1]} years"
@@ -72,4 +74,38 @@ def truncate(inputs: ModelInputs, aggregates: F8) -> tuple[F8, F8]:
                 out[:, y, col] = (
                     np.maximum(aggregates[:, y, col] - over, 0.0) if point < threshold else 0.0
                 )
+    return out, removed
+
+
+def _truncate_by_type(inputs: ModelInputs, aggregates: F8) -> tuple[F8, F8]:
+    """Truncation with enrolment types (the lanes are the types): each type's spend and excess
+    at its own threshold (``inputs.type_truncation``), and the entity's spend and excess the
+    sums of its types'. The amount taken off is (trial, year, 1 + type), the entity first."""
+    points = [float(a) for a in inputs.attachments]
+    n_types = int(inputs.practices.shape[0])
+    if len(inputs.type_truncation) != n_types:
+        raise ValueError(
+            f"{len(inputs.type_truncation)} types' thresholds for {n_types} enrolment types"
+        )
+    first = R.N_BASE_FIELDS + len(points)
+    out = aggregates.copy()
+    removed = np.zeros((*aggregates.shape[:2], 1 + n_types))
+    for p, thresholds in enumerate(inputs.type_truncation):
+        spend = first + R.LF_SPEND * n_types + p
+        excess = first + R.N_LANE_FIELDS * n_types + p
+        for y, threshold in enumerate(thresholds):
+            over = aggregates[:, y, excess + points.index(threshold) * n_types]
+            out[:, y, spend] = np.maximum(aggregates[:, y, spend] - over, 0.0)
+            removed[:, y, 1 + p] = aggregates[:, y, spend] - out[:, y, spend]
+            for k, point in enumerate(points):
+                col = excess + k * n_types
+                out[:, y, col] = (
+                    np.maximum(aggregates[:, y, col] - over, 0.0) if point < threshold else 0.0
+                )
+    # The entity's fields: the sums of its types' (every member is of one type).
+    out[:, :, R.F_SPEND] = out[:, :, first + R.LF_SPEND * n_types :][:, :, :n_types].sum(axis=-1)
+    for k in range(len(points)):
+        lanes = first + (R.N_LANE_FIELDS + k) * n_types
+        out[:, :, R.N_BASE_FIELDS + k] = out[:, :, lanes : lanes + n_types].sum(axis=-1)
+    removed[:, :, 0] = removed[:, :, 1:].sum(axis=-1)
     return out, removed

@@ -119,7 +119,11 @@ def assumptions(scenario: Scenario) -> list[Assumption]:
                 "PY2024 [S]",
             )
         )
-    if b.template is not None and b.template.startswith("mssp_"):
+    if (
+        b.template is not None
+        and b.template.startswith("mssp_")
+        and scenario.population.enrollment_types is None
+    ):
         out.append(
             Assumption(
                 "benchmark",
@@ -157,8 +161,8 @@ def assumptions(scenario: Scenario) -> list[Assumption]:
         out.append(
             Assumption(
                 "truncation.percentile",
-                "the percentile of the simulated population, not of national FFS spend by "
-                "enrolment type as CMS truncates",
+                "the percentile of the simulated population (of each enrolment type's, with "
+                "types), not of national FFS spend by enrolment type as CMS truncates",
             )
         )
     for where, d in _designs(scenario):

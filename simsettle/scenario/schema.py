@@ -59,6 +59,7 @@ __all__ = [
     "Benchmark",
     "CareManagement",
     "Cost",
+    "EnrollmentType",
     "HealthEquity",
     "Line",
     "Participants",
@@ -140,6 +141,40 @@ class Attribution(SettleModel):
 
 #: Medicare FFS: annual probability of death of a beneficiary (see Population.mortality).
 MEDICARE_MORTALITY = 0.045
+
+
+class EnrollmentType(SettleModel):
+    """A Medicare enrolment type of the attributed population (ESRD, disabled, aged dual, aged
+    non-dual): a fixed share of the member slots with its own cost level, benchmark and
+    truncation threshold. CMS builds the benchmark per enrolment type and combines the types
+    (docs/methodology.md, 5.8); risk scores are the type's own, normalised to 1 within it, as
+    CMS renormalises each type's scores. Turnover, deaths and the cost shape are the
+    population's."""
+
+    name: Label = Field(description="The type's name, e.g. `esrd` (a label of the results).")
+    share: float = Field(
+        gt=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Share of the member slots of this type (fraction; the shares sum to 1).",
+    )
+    cost_ratio: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=50.0,
+        allow_inf_nan=False,
+        description="The type's cost level relative to `cost.pmpm` (ratio, dimensionless; "
+        "Medicare FFS about 1 for aged non-dual, 1.8 aged dual, 1.1 disabled, 7 ESRD [S: CMS "
+        "rate books, illustrative]); a percentile truncation threshold scales with it.",
+    )
+    regional_cost_ratio: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=5.0,
+        allow_inf_nan=False,
+        description="The type's risk-adjusted regional cost relative to its own expected cost "
+        "(ratio, dimensionless); omit for `benchmark.regional_cost_ratio`.",
+    )
 
 
 class Population(SettleModel):
@@ -266,6 +301,38 @@ class Population(SettleModel):
         "benchmark.risk_model is demographic) [U: a stand-in, about the square root of the "
         "demographic model's R-squared relative to CMS-HCC].",
     )
+    enrollment_types: (
+        Annotated[tuple[EnrollmentType, ...], Strict(False), Field(min_length=2, max_length=8)]
+        | None
+    ) = Field(
+        default=None,
+        description="Medicare enrolment types, each a share of the members with its own cost "
+        "level (see EnrollmentType): the benchmark, its adjustments and caps and the "
+        "truncation are then per type and combined as CMS does. `cost.pmpm` is then the cost "
+        "level of a type with cost_ratio 1. Omit for one type.",
+    )
+
+    @model_validator(mode="after")
+    def _types(self) -> Population:
+        types = self.enrollment_types
+        if types is None:
+            return self
+        total = math.fsum(t.share for t in types)
+        if abs(total - 1.0) > 1e-9:
+            raise FieldError(
+                "enrollment_types", f"the shares must sum to 1; they sum to {total:.6g}"
+            )
+        names = [t.name for t in types]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise FieldError(("enrollment_types", i, "name"), f"duplicate type {name!r}")
+        for i, t in enumerate(types):
+            if round(t.share * self.members) < 1:
+                raise FieldError(
+                    ("enrollment_types", i, "share"),
+                    f"{t.share} of {self.members} members is no member; give a larger share",
+                )
+        return self
 
     @property
     def death_rate(self) -> float:
@@ -2645,6 +2712,19 @@ class Scenario(SettleModel):
                     ("sweep", i, "path"),
                     "design sweeps are not supported with a portfolio; sweep a line's field "
                     "(portfolio.lines...) instead, which simulates each value again",
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _types_alone(self) -> Scenario:
+        if self.population.enrollment_types is None:
+            return self
+        for name in ("participants", "portfolio"):
+            if getattr(self, name) is not None:
+                raise FieldError(
+                    ("population", "enrollment_types"),
+                    f"enrolment types are not supported with {name} (both use the member "
+                    "lanes); remove one",
                 )
         return self
 
