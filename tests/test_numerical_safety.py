@@ -121,7 +121,9 @@ def _settled_layers(run: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
             rec = run[f"{layer_name}_stop_loss_recovery"] if split else run.stop_loss_recovery
             prem = run[f"{layer_name}_stop_loss_premium"] if split else run.stop_loss_premium
             recovery.loc[{"design": name}] += rec.sel(design=name)
-            premium.loc[{"design": name}] += prem.sel(design=name)
+            # A charge taken off the benchmark (REACH) is not spend.
+            if getattr(layer, "charged_to", "spend") == "spend":
+                premium.loc[{"design": name}] += prem.sel(design=name)
     return recovery, premium
 
 

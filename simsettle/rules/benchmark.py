@@ -42,6 +42,7 @@ settlement gate refuses it for a design that settles on it).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -261,13 +262,18 @@ def benchmark_parts(terms: Benchmark, inputs: BenchmarkInputs, n_base: int) -> B
             f"need {terms.base_years} base years and at least one performance year; got "
             f"{s.shape[-1]} years with {n_base} base years"
         )
-    where = "trial, simulated year" if s.ndim == 2 else "enrolment type, trial, simulated year"
+
+    def at(index: tuple[Any, ...], year: str) -> str:
+        """'trial 1, simulated year 2', with its enrolment type first where there are types."""
+        names = ("enrolment type", "trial", year)[-len(index) :]
+        return ", ".join(f"{n} {int(i)}" for n, i in zip(names, index, strict=True))
+
     if not np.all(mm > 0):
         bad = np.unravel_index(int(np.argmax(~(mm > 0))), mm.shape)
         raise ValueError(
-            f"every simulated year needs positive member months; ({where}) "
-            f"{tuple(int(i) for i in bad)} has {show(mm[bad])} (no member attributed: a "
-            "population too small for its attribution?)"
+            f"every simulated year needs positive member months; {at(bad, 'simulated year')} "
+            f"has {show(mm[bad])} (no member attributed: a population too small for its "
+            "attribution?)"
         )
     require_finite(mm, "member months")
     good = np.isfinite(s) & (s >= 0)
@@ -335,9 +341,8 @@ def benchmark_parts(terms: Benchmark, inputs: BenchmarkInputs, n_base: int) -> B
     if not np.all(good):
         bad = np.unravel_index(int(np.argmax(~good)), out.shape)
         raise ValueError(
-            f"the benchmark of ({where.replace('simulated', 'performance')}) "
-            f"{tuple(int(i) for i in bad)} is {show(out[bad])}; it must be finite and not "
-            "negative (a negative spend or index in the base years?)"
+            f"the benchmark of {at(bad, 'performance year')} is {show(out[bad])}; it must be "
+            "finite and not negative (a negative spend or index in the base years?)"
         )
     if s.ndim == 3:
         total = out.sum(axis=0)
