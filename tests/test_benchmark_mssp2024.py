@@ -244,7 +244,24 @@ MSSP_2024 = {
     "risk_cap_demographic": True,
     "agreement_years": 2,
     "rebase_weights": (1 / 3, 1 / 3, 1 / 3),
+    "acpt_band": (0.01, 0.015),
 }
+
+
+def test_acpt_band_cy2027_proposal():
+    # CMS-1848-P (proposed): the ACPT's rate within 1.0 point below and 1.5 above the realized
+    # national growth. By hand, one year: ACPT 5%, national growth 2%: the rate is held to
+    # 3.5%; national growth 7%: raised to 6%; 4.5%: kept.
+    terms, _ = acpt_example()
+    band = terms.model_copy(update={"acpt_band": (0.01, 0.015), "acpt_guardrail": False})
+    for national, rate in ((1.02, 0.035), (1.07, 0.06), (1.045, 0.05)):
+        inputs = one_trial(1000.0, risk=1.025, ref=[1.0, 1.025], nat=[1.0, national], n=2)
+        acpt = 1.0 + 13_000.0 * rate * 1.025 / 12_000.0
+        two_way = 0.2 * national + 0.8 * 1.025
+        got = parts(band, inputs, 1).total[0, 0] / 1000.0
+        assert got == pytest.approx(12_000.0 * (acpt / 3.0 + two_way * 2.0 / 3.0), rel=1e-13)
+    with pytest.raises(ValueError, match="acpt_basis: national"):
+        Benchmark(trend_method="blend", acpt_band=(0.01, 0.015))
 
 
 def test_twin_agrees_on_random_inputs_for_every_2024_rule():

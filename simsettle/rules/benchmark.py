@@ -393,11 +393,17 @@ def _update(
         return trend_factor(terms, ref, last, y, nat)
     # The ACPT: a flat, risk-adjusted dollar amount of national growth, as a ratio to the
     # historical benchmark (42 CFR 425.652(b)(3)); a zero benchmark gets none.
-    flat = (
-        _national_pmpm(inputs, terms, last)
-        * risk_last
-        * ((1.0 + terms.trend_rate) ** (y - last) - 1.0)
-    )
+    k = y - last
+    growth: F8 | float = (1.0 + terms.trend_rate) ** k - 1.0
+    if terms.acpt_band is not None:
+        # The CY2027 proposal: the ACPT's annual rate within the realized national growth
+        # less `below` and plus `above` (percentage points).
+        assert nat is not None
+        below, above = terms.acpt_band
+        national_rate = (nat[:, y] / nat[:, last]) ** (1.0 / k) - 1.0
+        rate = np.clip(terms.trend_rate, national_rate - below, national_rate + above)
+        growth = (1.0 + rate) ** k - 1.0
+    flat = _national_pmpm(inputs, terms, last) * risk_last * growth
     acpt = 1.0 + np.divide(flat, hist, out=np.zeros_like(hist), where=hist > 0.0)
     w = terms.acpt_weight
     blended: F8 = w * acpt + (1.0 - w) * _realized(ref, nat, terms, last, y)

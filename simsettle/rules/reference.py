@@ -424,7 +424,16 @@ def benchmark_parts_reference(
             total = two_way = 0.0
             for c in range(n_types):
                 if mssp_acpt:
-                    flat = national_year(c, last) / 12.0 * risk[c][last] * (g ** (y - last) - 1.0)
+                    rate = terms.trend_rate
+                    if terms.acpt_band is not None:
+                        k = y - last
+                        nat_rate = (
+                            inputs.national_index[t, y] / inputs.national_index[t, last]
+                        ) ** (1.0 / k) - 1.0
+                        low, high = nat_rate - terms.acpt_band[0], nat_rate + terms.acpt_band[1]
+                        rate = min(max(rate, low), high)
+                    growth = (1.0 + rate) ** (y - last) - 1.0
+                    flat = national_year(c, last) / 12.0 * risk[c][last] * growth
                     acpt = 1.0 + flat / hist[c] if hist[c] > 0 else 1.0
                     update = terms.acpt_weight * acpt + (1 - terms.acpt_weight) * realized(last, y)
                 else:

@@ -131,6 +131,13 @@ def assumptions(scenario: Scenario) -> list[Assumption]:
                 "enrolment type (ESRD, disabled, aged dual, aged non-dual) and combines them",
             )
         )
+    if b.acpt_band is not None:
+        out.append(
+            Assumption(
+                "benchmark.acpt_band",
+                "the ACPT's bounds are the CY2027 PFS proposal (CMS-1848-P), not law [S]",
+            )
+        )
     if b.template is not None and b.template.startswith("reach_"):
         out.append(
             Assumption(

@@ -1373,6 +1373,7 @@ HISTORICAL_ONLY = (
     "national_cost_ratio",
     "prior_savings",
     "acpt_basis",
+    "acpt_band",
     "acpt_guardrail",
     "risk_cap_demographic",
     "retrospective_threshold",
@@ -1811,6 +1812,19 @@ class Benchmark(SettleModel):
         "With `national` the base years are trended by the realized (national-regional) trend "
         "alone, as MSSP does.",
     )
+    acpt_band: (
+        Annotated[
+            tuple[Annotated[float, Field(ge=0.0, le=0.2)], Annotated[float, Field(ge=0.0, le=0.2)]],
+            Strict(False),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="Bounds on the ACPT's annual rate relative to the realized national growth "
+        "rate over the same years: no more than the first below it nor the second above it "
+        "(fractions per year; the CY2027 PFS proposed rule, CMS-1848-P: 0.01 and 0.015 [S: "
+        "proposed, not law]). Needs `acpt_basis: national`; omit for none (current law).",
+    )
     acpt_guardrail: bool = Field(
         default=False,
         description="MSSP's loss guardrail (42 CFR 425.652(b)(5)): where a two-sided design "
@@ -1890,6 +1904,8 @@ class Benchmark(SettleModel):
             raise FieldError("acpt_guardrail", "the ACPT guardrail needs trend_method: blend")
         if self.acpt_basis == "national" and self.trend_method != "blend":
             raise FieldError("acpt_basis", "a national ACPT needs trend_method: blend")
+        if self.acpt_band is not None and self.acpt_basis != "national":
+            raise FieldError("acpt_band", "the ACPT's bounds need acpt_basis: national")
         if self.risk_cap_demographic and self.risk_ratio_cap_up is None:
             raise FieldError(
                 "risk_cap_demographic",
