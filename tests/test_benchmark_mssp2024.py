@@ -245,6 +245,7 @@ MSSP_2024 = {
     "agreement_years": 2,
     "rebase_weights": (1 / 3, 1 / 3, 1 / 3),
     "acpt_band": (0.01, 0.015),
+    "v28_change": -0.03,
 }
 
 
@@ -264,6 +265,21 @@ def test_acpt_band_cy2027_proposal():
         Benchmark(trend_method="blend", acpt_band=(0.01, 0.015))
 
 
+def test_cms_hcc_v28_blend_moves_the_risk_ratio_unless_base_years_are_rescored():
+    # 42 CFR 425.659 (CY2024 PFS): from 2024 agreements the base years are scored on each
+    # performance year's model. A provider whose scores fall 3% under V28: base year 2023 (V24
+    # only), performance years 2024 (V28 a third) and 2025 (two thirds): without rescoring the
+    # risk ratio falls by 1% and 2%; rescored, the change cancels.
+    inputs = one_trial(1000.0, n=3)
+    inputs = BenchmarkInputs(**{**inputs.__dict__, "first_year": 2023})
+    terms = Benchmark(weights=(1.0,), trend_rate=0.0, v28_change=-0.03)
+    got = parts(terms, inputs, 1).total[0] / MM
+    np.testing.assert_allclose(got, [1000.0 * (1 - 0.01), 1000.0 * (1 - 0.02)], rtol=1e-13)
+    rescored = terms.model_copy(update={"rescore_base_years": True})
+    np.testing.assert_allclose(parts(rescored, inputs, 1).total[0] / MM, 1000.0, rtol=1e-13)
+    assert Benchmark(template="mssp_from_2024").rescore_base_years
+
+
 def test_twin_agrees_on_random_inputs_for_every_2024_rule():
     rng = np.random.default_rng(24)
     n_trials, n_years = 30, 9
@@ -276,6 +292,7 @@ def test_twin_agrees_on_random_inputs_for_every_2024_rule():
         reference_index=np.cumprod(rng.uniform(1.0, 1.08, mm.shape), axis=1),
         base_pmpm=1000.0,
         national_index=np.cumprod(rng.uniform(1.0, 1.08, mm.shape), axis=1),
+        first_year=2020,
     )
     mssp = MSSP_2024
     for drop in (None, "prior_savings", "regional_cost_ratio", "regional_offset_dual_share"):
@@ -313,7 +330,7 @@ def test_choice_properties(gap, savings, dual):
     else:
         assert 0.0 < prior <= 0.05 * 11_000.0 + 1e-9
         # The higher of the two (a tie, within rounding, keeps the regional amount).
-        assert applied == pytest.approx(max(regional, prior), rel=1e-9)
+        assert applied == pytest.approx(max(regional, prior), rel=1e-9, abs=1e-6)
 
 
 def test_rules_need_their_inputs():
@@ -403,6 +420,7 @@ def typed_inputs(n_trials=20, n_years=9, seed=77):
         base_pmpm=levels[:, :, 0],
         national_index=np.cumprod(rng.uniform(1.0, 1.08, (n_trials, n_years)), axis=1),
         regional_cost_ratio=np.array([[1.04], [0.97], [1.0]]),
+        first_year=2020,
     )
 
 

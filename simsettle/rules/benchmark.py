@@ -52,6 +52,7 @@ from simsettle.scenario.schema import MSSP_REGIONAL_WEIGHTS, Benchmark
 
 __all__ = [
     "ADJUSTMENT_KINDS",
+    "CMS_HCC_V28_SHARE",
     "BenchmarkInputs",
     "BenchmarkParts",
     "benchmark_parts",
@@ -59,6 +60,7 @@ __all__ = [
     "choose_adjustment",
     "fixed_benchmark",
     "trend_factor",
+    "v28_share",
 ]
 
 F8 = npt.NDArray[np.float64]
@@ -86,6 +88,8 @@ class BenchmarkInputs:
     base_pmpm: float | F8 | None = None
     national_index: F8 | None = None
     regional_cost_ratio: F8 | None = None
+    #: The calendar year of simulated year 0 (for the CMS-HCC blend by year).
+    first_year: int | None = None
 
 
 def trend_factor(
@@ -127,8 +131,28 @@ def _reported_risk(terms: Benchmark, inputs: BenchmarkInputs) -> F8:
         return inputs.demo_risk_months / mm
     years = np.arange(mm.shape[-1], dtype=np.float64)
     drift = (1.0 + terms.coding_intensity) ** years / (1.0 + terms.normalization) ** years
+    if terms.v28_change is not None and not terms.rescore_base_years:
+        # Each year's scores on that year's CMS-HCC blend: V28's share of the change.
+        if inputs.first_year is None:
+            raise ValueError("the CMS-HCC blend by year needs the calendar year of year 0")
+        drift = drift * np.array(
+            [1.0 + terms.v28_change * v28_share(inputs.first_year + y) for y in range(len(years))]
+        )
     reported: F8 = inputs.risk_months / mm * drift
     return reported
+
+
+#: V28's share of the CMS-HCC model blend by payment year (CY2024 MA rate announcement, as the
+#: CY2024 PFS final rule quotes it for MSSP: 33% in 2024, 67% in 2025, all from 2026) [V].
+CMS_HCC_V28_SHARE: dict[int, float] = {2024: 1.0 / 3.0, 2025: 2.0 / 3.0}
+
+
+def v28_share(year: int) -> float:
+    """V28's share of the CMS-HCC blend in calendar year ``year`` (0 before 2024, 1 from
+    2026)."""
+    if year < 2024:
+        return 0.0
+    return CMS_HCC_V28_SHARE.get(year, 1.0)
 
 
 def _periods(terms: Benchmark, n_base: int, n_perf: int) -> list[tuple[list[int], list[float]]]:

@@ -298,6 +298,7 @@ def _type_inputs(scenario: Scenario, model: ModelInputs, aggregates: F8) -> Benc
         reference_index=aggregates[:, :, R.F_REF_INDEX],
         base_pmpm=np.array([[pmpm * t.cost_ratio] for t in types]),
         national_index=aggregates[:, :, R.F_NAT_INDEX],
+        first_year=scenario.first_performance_year - model.n_base_years,
         regional_cost_ratio=(
             None
             if ratio is None
@@ -324,6 +325,7 @@ def _benchmark_parts(
         reference_index=aggregates[:, :, R.F_REF_INDEX],
         base_pmpm=scenario.cost.pmpm,
         national_index=aggregates[:, :, R.F_NAT_INDEX],
+        first_year=scenario.first_performance_year - nb,
     )
     if terms.method == "fixed":
         return build_benchmark(terms, inputs, nb), None, None, None, None, None

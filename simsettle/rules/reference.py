@@ -322,6 +322,10 @@ def benchmark_parts_reference(
                     risk[c][y] = demo[c][y]
                 else:
                     coded = (1 + terms.coding_intensity) ** y / (1 + terms.normalization) ** y
+                    if terms.v28_change is not None and not terms.rescore_base_years:
+                        year = inputs.first_year + y
+                        v28 = 0.0 if year < 2024 else {2024: 1 / 3, 2025: 2 / 3}.get(year, 1.0)
+                        coded *= 1.0 + terms.v28_change * v28
                     risk[c][y] = rm[c, t, y] / mm[c, t, y] * coded
         for p in range(n_perf):
             period = p // length

@@ -131,6 +131,14 @@ def assumptions(scenario: Scenario) -> list[Assumption]:
                 "enrolment type (ESRD, disabled, aged dual, aged non-dual) and combines them",
             )
         )
+    if b.v28_change is not None:
+        out.append(
+            Assumption(
+                "benchmark.v28_change",
+                "the provider's risk-score change under CMS-HCC V28 is the scenario's; CMS does "
+                "not publish it per ACO [U]",
+            )
+        )
     if b.acpt_band is not None:
         out.append(
             Assumption(

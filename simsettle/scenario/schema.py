@@ -1376,6 +1376,8 @@ HISTORICAL_ONLY = (
     "acpt_band",
     "acpt_guardrail",
     "risk_cap_demographic",
+    "v28_change",
+    "rescore_base_years",
     "retrospective_threshold",
     "health_equity",
 )
@@ -1554,6 +1556,7 @@ BENCHMARK_TEMPLATES: Mapping[str, tuple[Mapping[str, Any], str]] = {
             "acpt_guardrail": True,
             "risk_ratio_cap_up": 0.03,
             "risk_cap_demographic": True,
+            "rescore_base_years": True,
             "regional_agreement": 1,
             "regional_cap": 0.05,
             "regional_cap_basis": "national",
@@ -1561,8 +1564,9 @@ BENCHMARK_TEMPLATES: Mapping[str, tuple[Mapping[str, Any], str]] = {
             "regional_negative": "dropped",
         },
         "MSSP agreement periods from 2024: ACPT three-way update with its loss guardrail, "
-        "demographic +3% risk cap, regional adjustment capped at +5%/-1.5% of national spend "
-        "and dropped when negative, prior savings adjustment (benchmark.prior_savings)",
+        "demographic +3% risk cap, base years rescored on each performance year's CMS-HCC "
+        "model, regional adjustment capped at +5%/-1.5% of national spend and dropped when "
+        "negative, prior savings adjustment (benchmark.prior_savings)",
     ),
     # ACO REACH Standard ACOs [S]: blend 55/45 in PY2024-25 (the move to 50/50 cancelled), 60/40
     # in PY2026 (laraco, CMS PY2025 quick reference); the regional blend's ceiling 5% of the
@@ -1832,6 +1836,23 @@ class Benchmark(SettleModel):
         "the benchmark updated by the realized trend alone; the smaller loss is owed, and "
         "nothing if that shows savings or falls within the corridor. Needs `trend_method: "
         "blend`.",
+    )
+    v28_change: float | None = Field(
+        default=None,
+        ge=-0.2,
+        le=0.2,
+        allow_inf_nan=False,
+        description="Relative change of the provider's mean CMS-HCC risk score under the V28 "
+        "model against V24 (fraction; e.g. -0.03 [U: ACO-specific; CMS's MA impact estimate was "
+        "about -3%]). Each year's scores are on that year's blend (V28 a third in 2024, two "
+        "thirds in 2025, all from 2026; none before), so without `rescore_base_years` the "
+        "model change moves the risk ratio. Omit for no model change.",
+    )
+    rescore_base_years: bool = Field(
+        default=False,
+        description="Score the base years with each performance year's CMS-HCC model (MSSP "
+        "agreement periods from 2024, 42 CFR 425.659): a model change then cancels out of the "
+        "risk ratio.",
     )
     risk_cap_demographic: bool = Field(
         default=False,
