@@ -246,6 +246,8 @@ MSSP_2024 = {
     "rebase_weights": (1 / 3, 1 / 3, 1 / 3),
     "acpt_band": (0.01, 0.015),
     "v28_change": -0.03,
+    "regional_risk_growth": 0.06,
+    "regional_demographic_growth": 0.01,
 }
 
 
@@ -278,6 +280,31 @@ def test_cms_hcc_v28_blend_moves_the_risk_ratio_unless_base_years_are_rescored()
     rescored = terms.model_copy(update={"rescore_base_years": True})
     np.testing.assert_allclose(parts(rescored, inputs, 1).total[0] / MM, 1000.0, rtol=1e-13)
     assert Benchmark(template="mssp_from_2024").rescore_base_years
+
+
+def test_regional_risk_score_cap_cy2024_table37():
+    # 88 FR 78818, Table 37 (numbers in the text): aggregate regional HCC growth 1.039 against
+    # an adjusted cap of 1.021 (demographic growth 0.991 plus 3 points): the regional update is
+    # multiplied by 1.039 / 1.021. With a market share of 53.6% the cap rises by 53.6% of the
+    # excess (to 1.0306...). By hand on one year: regional update 1.025, national 1.03.
+    terms, inputs = acpt_example()
+    capped = terms.model_copy(
+        update={
+            "regional_risk_growth": 0.039,
+            "regional_demographic_growth": -0.009,
+            "national_weight": 0.0,
+            "acpt_guardrail": True,
+        }
+    )
+    got = parts(capped, inputs, 1)
+    assert got.two_way[0, 0] / 1000.0 == pytest.approx(12_000.0 * 1.025 * 1.039 / 1.021)
+    share = capped.model_copy(update={"national_weight": 0.536})
+    cap = 1.021 + 0.536 * (1.039 - 1.021)
+    two_way = 0.536 * 1.030 + 0.464 * 1.025 * 1.039 / cap
+    assert parts(share, inputs, 1).two_way[0, 0] / 1000.0 == pytest.approx(12_000.0 * two_way)
+    # Under the cap nothing changes.
+    under = capped.model_copy(update={"regional_risk_growth": 0.01})
+    assert parts(under, inputs, 1).two_way[0, 0] / 1000.0 == pytest.approx(12_000.0 * 1.025)
 
 
 def test_twin_agrees_on_random_inputs_for_every_2024_rule():

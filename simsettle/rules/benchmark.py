@@ -358,7 +358,7 @@ def benchmark_parts(terms: Benchmark, inputs: BenchmarkInputs, n_base: int) -> B
         update = _update(terms, inputs, hist, risk[..., last], last, y)
         out[..., p] = hist * update * ratio * mm[..., y]
         if two_way is not None:
-            two_way[..., p] = hist * _realized(ref, nat, terms, last, y) * ratio * mm[..., y]
+            two_way[..., p] = hist * _two_way(ref, nat, terms, last, y) * ratio * mm[..., y]
     # Zero is a benchmark (a population with no spend in any base year); a design settles on it
     # only through the settlement gate, which needs it positive (a capitation budget does not).
     good = np.isfinite(out) & (out >= 0)
@@ -393,6 +393,33 @@ def _realized(ref: F8 | None, nat: F8 | None, terms: Benchmark, j: int, t: int) 
     """The realized (national-regional) trend from year ``j`` to ``t``."""
     realized = replace_trend(terms, "realized")
     return trend_factor(realized, ref, j, t, nat)
+
+
+#: The allowance over regional demographic growth before regional risk-score growth is capped
+#: (42 CFR 425.655(e)(1): 3 percentage points).
+REGIONAL_RISK_ALLOWANCE = 0.03
+
+
+def _two_way(ref: F8 | None, nat: F8 | None, terms: Benchmark, j: int, t: int) -> F8 | float:
+    """The two-way (national-regional) update from year ``j`` to ``t``, its regional part
+    raised where regional risk-score growth exceeds its cap (42 CFR 425.655): the cap is
+    regional demographic growth plus 3 points, plus the ACO's market share (``national_weight``)
+    of the growth beyond that; past it, the regional growth is multiplied by risk growth over
+    the cap."""
+    base = _realized(ref, nat, terms, j, t)
+    if terms.regional_risk_growth is None:
+        return base
+    assert ref is not None
+    k = t - j
+    hcc = (1.0 + terms.regional_risk_growth) ** k
+    demo = (1.0 + terms.regional_demographic_growth) ** k
+    share = terms.national_weight
+    cap = demo + REGIONAL_RISK_ALLOWANCE
+    cap += share * max(0.0, hcc - cap)
+    if hcc <= cap:
+        return base
+    raised: F8 = base + (1.0 - share) * (ref[:, t] / ref[:, j]) * (hcc / cap - 1.0)
+    return raised
 
 
 def replace_trend(terms: Benchmark, method: str) -> Benchmark:
@@ -430,7 +457,7 @@ def _update(
     flat = _national_pmpm(inputs, terms, last) * risk_last * growth
     acpt = 1.0 + np.divide(flat, hist, out=np.zeros_like(hist), where=hist > 0.0)
     w = terms.acpt_weight
-    blended: F8 = w * acpt + (1.0 - w) * _realized(ref, nat, terms, last, y)
+    blended: F8 = w * acpt + (1.0 - w) * _two_way(ref, nat, terms, last, y)
     return blended
 
 

@@ -291,6 +291,20 @@ def benchmark_parts_reference(
                 r = terms.national_weight * national + (1 - terms.national_weight) * r
             return float(r)
 
+        def two_way(j: int, k: int, t: int = t) -> float:
+            """The two-way update, its regional part raised past the regional risk cap."""
+            r = realized(j, k)
+            if terms.regional_risk_growth is None:
+                return r
+            hcc = (1.0 + terms.regional_risk_growth) ** (k - j)
+            demo_growth = (1.0 + terms.regional_demographic_growth) ** (k - j)
+            cap = demo_growth + 0.03
+            cap += terms.national_weight * max(0.0, hcc - cap)
+            if hcc > cap:
+                regional_growth = inputs.reference_index[t, k] / inputs.reference_index[t, j]
+                r += (1.0 - terms.national_weight) * regional_growth * (hcc / cap - 1.0)
+            return float(r)
+
         def trend(j: int, k: int) -> float:
             negotiated = g ** (k - j)
             if terms.trend_method == "negotiated":
@@ -425,7 +439,7 @@ def benchmark_parts_reference(
                 ratio = [min(r, 1 + terms.risk_ratio_cap_up) for r in ratio]
             if terms.risk_ratio_cap_down is not None:
                 ratio = [max(r, 1 - terms.risk_ratio_cap_down) for r in ratio]
-            total = two_way = 0.0
+            total = two_way_total = 0.0
             for c in range(n_types):
                 if mssp_acpt:
                     rate = terms.trend_rate
@@ -439,19 +453,16 @@ def benchmark_parts_reference(
                     growth = (1.0 + rate) ** (y - last) - 1.0
                     flat = national_year(c, last) / 12.0 * risk[c][last] * growth
                     acpt = 1.0 + flat / hist[c] if hist[c] > 0 else 1.0
-                    update = terms.acpt_weight * acpt + (1 - terms.acpt_weight) * realized(last, y)
+                    update = terms.acpt_weight * acpt + (1 - terms.acpt_weight) * two_way(last, y)
                 else:
                     update = trend(last, y)
                 by_type[c, t, p] = hist[c] * update * ratio[c] * mm[c, t, y]
                 total += by_type[c, t, p]
-                two_way += (
-                    hist[c] * realized(last, y) * ratio[c] * mm[c, t, y]
-                    if (terms.acpt_guardrail)
-                    else 0.0
-                )
+                if terms.acpt_guardrail:
+                    two_way_total += hist[c] * two_way(last, y) * ratio[c] * mm[c, t, y]
             out["total"][t, p] = total
             if terms.acpt_guardrail:
-                out["two_way"][t, p] = two_way
+                out["two_way"][t, p] = two_way_total
             out["regional"][t, p] = regional
             out["prior_savings"][t, p] = prior
             out["applied"][t, p] = applied

@@ -1378,6 +1378,8 @@ HISTORICAL_ONLY = (
     "risk_cap_demographic",
     "v28_change",
     "rescore_base_years",
+    "regional_risk_growth",
+    "regional_demographic_growth",
     "retrospective_threshold",
     "health_equity",
 )
@@ -1829,6 +1831,25 @@ class Benchmark(SettleModel):
         "(fractions per year; the CY2027 PFS proposed rule, CMS-1848-P: 0.01 and 0.015 [S: "
         "proposed, not law]). Needs `acpt_basis: national`; omit for none (current law).",
     )
+    regional_risk_growth: float | None = Field(
+        default=None,
+        ge=-0.2,
+        le=0.5,
+        allow_inf_nan=False,
+        description="Annual growth of the region's mean prospective CMS-HCC risk score "
+        "(fraction per year); with it the regional part of the two-way update is raised where "
+        "that growth exceeds its cap (regional demographic growth plus 3 points, plus the ACO's "
+        "market share, `national_weight`, of the excess; 42 CFR 425.655, agreements from "
+        "2024). Needs `acpt_basis: national`. Omit for no cap.",
+    )
+    regional_demographic_growth: float = Field(
+        default=0.0,
+        ge=-0.2,
+        le=0.5,
+        allow_inf_nan=False,
+        description="Annual growth of the region's mean demographic risk score (fraction per "
+        "year), for the regional risk-score cap.",
+    )
     acpt_guardrail: bool = Field(
         default=False,
         description="MSSP's loss guardrail (42 CFR 425.652(b)(5)): where a two-sided design "
@@ -1927,6 +1948,12 @@ class Benchmark(SettleModel):
             raise FieldError("acpt_basis", "a national ACPT needs trend_method: blend")
         if self.acpt_band is not None and self.acpt_basis != "national":
             raise FieldError("acpt_band", "the ACPT's bounds need acpt_basis: national")
+        if self.regional_risk_growth is not None and self.acpt_basis != "national":
+            raise FieldError(
+                "regional_risk_growth",
+                "the regional risk-score cap is a rule of the update with the ACPT: it needs "
+                "acpt_basis: national",
+            )
         if self.risk_cap_demographic and self.risk_ratio_cap_up is None:
             raise FieldError(
                 "risk_cap_demographic",
