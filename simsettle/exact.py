@@ -104,6 +104,10 @@ def not_exact(scenario: Scenario) -> list[str]:
         (trend.shock_probability > 0.0, "trend.shock_probability: no shocks (0)"),
         (scenario.care_management is not None, "care_management: not supported"),
         (scenario.participants is not None, "participants: not supported"),
+        (
+            scenario.population.enrollment_types is not None,
+            "population.enrollment_types: not supported",
+        ),
         (scenario.portfolio is not None, "portfolio: not supported"),
         (scenario.quality_model is not None, "quality_model: give each design a quality.score"),
     ]

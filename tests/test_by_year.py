@@ -114,6 +114,7 @@ sweep:
         ("[{}, {name: other}]", "    by_year: [{}, {name: other}]", "remove the name"),
         ("[{}, {by_year: [{}]}]", "    by_year: [{}, {by_year: [{}]}]", "cannot change by year"),
         ("[{}, {template: nope}]", "    by_year: [{}, {template: nope}]", "unknown template"),
+        ("[]", "    by_year: []", "at least one year"),
     ],
 )
 def test_errors_name_the_entry(entry, line, message):

@@ -129,3 +129,26 @@ def test_not_with_participants():
     )
     with pytest.raises(simsettle.ScenarioError, match="not supported with participants"):
         parse_scenario(text, "x.yaml")
+
+
+def test_lane_bounds_are_validated_as_the_kernels_cut_them():
+    # 1,000 members at 0.4995 / 0.001 / 0.4995: round-half-to-even bounds 500, 500, 1000 leave
+    # the middle type no slot.
+    text = TYPES.replace("members: 4000", "members: 1000").replace(
+        """    - {name: aged_non_dual, share: 0.78}
+    - {name: aged_dual, share: 0.12, cost_ratio: 1.8, regional_cost_ratio: 1.05}
+    - {name: disabled, share: 0.08, cost_ratio: 1.1}
+    - {name: esrd, share: 0.02, cost_ratio: 7.0}""",
+        """    - {name: a, share: 0.4995}
+    - {name: b, share: 0.001}
+    - {name: c, share: 0.4995}""",
+    )
+    with pytest.raises(simsettle.ScenarioError, match="no member slot"):
+        parse_scenario(text, "x.yaml")
+
+
+def test_the_exact_path_refuses_enrolment_types():
+    from simsettle.exact import not_exact
+
+    sc = parse_scenario(TYPES, "t.yaml").scenario
+    assert any("enrollment_types" in why for why in not_exact(sc))

@@ -206,3 +206,18 @@ def test_capitation_is_an_advance_reconciled_at_settlement():
     np.testing.assert_allclose(
         tcc.settlement_pv - ds.settlement_pv.sel(design="plain"), early * shift, rtol=1e-9
     )
+
+
+def test_budget_neutrality_factor_scales_payouts_not_the_charge():
+    # The charge is priced before the year on the expected payout (loading 0); a factor of 0.9
+    # after the year pays 90% of the recoveries against the full charge.
+    text = SCENARIO.replace(
+        "premium_pmpm: 22.0, charged_to: benchmark}",
+        "premium_loading: 0.0, charged_to: benchmark, budget_neutrality_factor: 0.9}",
+    )
+    ds = simulate(parse_scenario(text, "bnf.yaml"), progress=False)
+    charge = ds.sel(design="charge")
+    ratio = charge.stop_loss_recovery.mean("trial") / charge.stop_loss_premium.mean("trial")
+    np.testing.assert_allclose(ratio, 0.9, rtol=1e-12)
+    with pytest.raises(ValueError, match="reimburse more than the excess"):
+        StopLoss(attachment=100_000.0, budget_neutrality_factor=1.2)

@@ -507,7 +507,9 @@ def _adjusted(
     regional_t: F8 = np.full(hist.shape, np.nan)
     regional: F8 = np.full(n, np.nan)
     if terms.regional_cost_ratio is not None:
-        regional_t = 12.0 * _regional_adjustment(terms, inputs, hist, risk_last, last, period)
+        regional_t = 12.0 * _regional_adjustment(
+            terms, inputs, hist, risk_last, last, period, mm[..., last] if typed else None
+        )
         regional = np.asarray((w * regional_t).sum(axis=0)) if w is not None else regional_t
     prior = np.full(n, np.nan)
     if terms.prior_savings is not None:
@@ -604,11 +606,22 @@ def _prior_savings(
 
 
 def _regional_adjustment(
-    terms: Benchmark, inputs: BenchmarkInputs, hist: F8, risk_last: F8, last: int, period: int = 0
+    terms: Benchmark,
+    inputs: BenchmarkInputs,
+    hist: F8,
+    risk_last: F8,
+    last: int,
+    period: int = 0,
+    months: F8 | None = None,
 ) -> F8:
     """The regional adjustment (USD per member per month) of agreement ``period`` (0: the first
     simulated): weighted towards the risk-adjusted regional cost, capped, a negative one offset
-    for dual eligibility and risk (42 CFR 425.656(c))."""
+    for dual eligibility and risk (42 CFR 425.656(c)).
+
+    With enrolment types (``hist`` (type, trial); ``months`` each type's member months in the
+    last base year) the ACO is lower- or higher-spending than its region on the types' gaps
+    weighted by their months, one weight for every type, and the offset reads the ACO's risk
+    score, the types' weighted by historical benchmark times months (425.656(c)(4), (e))."""
     if inputs.base_pmpm is None or inputs.reference_index is None:
         raise ValueError("the regional adjustment needs base_pmpm and the reference index")
     assert terms.regional_cost_ratio is not None
@@ -622,7 +635,15 @@ def _regional_adjustment(
     if terms.regional_agreement is not None:
         table = MSSP_REGIONAL_WEIGHTS
         lower, higher = table[min(terms.regional_agreement + period, len(table)) - 1]
-    weight = np.where(hist < regional, lower, higher)
+    gap = regional - hist
+    risk = risk_last
+    if hist.ndim == 2:
+        assert months is not None
+        share = months / months.sum(axis=0)
+        gap = (share * gap).sum(axis=0)
+        dollars = hist * months
+        risk = (dollars * risk_last).sum(axis=0) / dollars.sum(axis=0)
+    weight = np.where(gap > 0.0, lower, higher)
     basis = (
         regional if terms.regional_cap_basis == "regional" else _national_pmpm(inputs, terms, last)
     )
@@ -631,6 +652,6 @@ def _regional_adjustment(
     )
     adjustment: F8 = np.clip(weight * (regional - hist), -down * basis, terms.regional_cap * basis)
     if terms.regional_offset_dual_share is not None:
-        offset = np.clip(terms.regional_offset_dual_share + (risk_last - 1.0), 0.0, 1.0)
+        offset = np.clip(terms.regional_offset_dual_share + (risk - 1.0), 0.0, 1.0)
         adjustment = np.where(adjustment < 0.0, adjustment * (1.0 - offset), adjustment)
     return adjustment

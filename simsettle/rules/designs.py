@@ -505,8 +505,13 @@ def settle_designs(
                 if sl.upper_attachment is not None:
                     ku = attachments.index(sl.upper_attachment)
                     upper = aggregates[:, py, R.N_BASE_FIELDS + ku][:, cols]
-                rec = stop_loss_recovery(sl, excess, upper)
-                prem = stop_loss_premium(sl, rec, axis=0, member_months=mm_c)
+                # The premium is priced on the recoveries before the budget-neutrality factor
+                # (REACH's charge is set before the year; the factor corrects the payouts).
+                raw = stop_loss_recovery(sl, excess, upper, neutrality=False)
+                prem = stop_loss_premium(sl, raw, axis=0, member_months=mm_c)
+                rec = (
+                    raw * sl.budget_neutrality_factor if sl.budget_neutrality_factor != 1.0 else raw
+                )
                 design_gross = b
                 rec_d += rec
                 recovery[d][:, cols] += rec
@@ -560,10 +565,14 @@ def settle_designs(
                 quality_score=None if quality is None else quality[:, cols],
             )
             steps[d][:, cols] = settle(terms, b, savings[d][:, cols], facts_c)
-            if two_way is not None and terms.shares_losses and terms.capitation_pmpm is None:
-                # The ACPT's loss guardrail: losses owed are settled again on the two-way
-                # benchmark; the smaller is owed, nothing where that shows none.
-                b2 = two_way[:, cols] * (1.0 - terms.discount)
+            # The ACPT's loss guardrail: losses owed are settled again on the two-way benchmark
+            # (with the same discount, equity adjustment and charge); the smaller is owed,
+            # nothing where that shows none.
+            guarded = two_way is not None and terms.shares_losses and terms.capitation_pmpm is None
+            b2 = b
+            if guarded:
+                assert two_way is not None
+                b2 = b + (two_way[:, cols] - benchmark[:, cols]) * (1.0 - terms.discount)
                 fallback = settle(terms, b2, b2 - settled_spend, facts_c)
                 steps[d][:, cols] = loss_guardrail(steps[d][:, cols], fallback)
             advance = getattr(year_design, "capitation_advance", None)
@@ -577,8 +586,12 @@ def settle_designs(
             if timing is not None:
                 # Stop-loss recoveries are settled on complete claims; only the spend is
                 # estimated.
-                est_savings = b - (settled_spend + (spend_estimated[:, cols] - spend_c))
-                est = settle(terms, b, est_savings, facts_c)[..., R.S_SETTLEMENT]
+                estimated_spend = settled_spend + (spend_estimated[:, cols] - spend_c)
+                est_steps = settle(terms, b, b - estimated_spend, facts_c)
+                if guarded:
+                    est_fallback = settle(terms, b2, b2 - estimated_spend, facts_c)
+                    est_steps = loss_guardrail(est_steps, est_fallback)
+                est = est_steps[..., R.S_SETTLEMENT]
                 estimated[d][:, cols] = est
                 interim[d][:, cols] = timing.interim_share * est.mean(axis=0, keepdims=True)
                 present[d][:, cols] = present_value(

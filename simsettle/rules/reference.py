@@ -365,30 +365,33 @@ def benchmark_parts_reference(
             regional_t = [math.nan] * n_types
             regional = math.nan
             if terms.regional_cost_ratio is not None:
-                for c in range(n_types):
-                    cost = (
-                        ratios[c, 0]
-                        * base_pmpm[c, 0]
-                        * inputs.reference_index[t, last]
-                        * risk[c][last]
+                costs = [
+                    ratios[c, 0] * base_pmpm[c, 0] * inputs.reference_index[t, last] * risk[c][last]
+                    for c in range(n_types)
+                ]
+                # The ACO is lower- or higher-spending on its types' gaps, weighted by their
+                # months; its risk score for the offset is weighted by benchmark dollars.
+                gap = sum(share[c] * (costs[c] - hist[c]) for c in range(n_types))
+                dollars = [hist[c] * mm[c, t, last] for c in range(n_types)]
+                aco_risk = sum(dollars[c] * risk[c][last] for c in range(n_types)) / sum(dollars)
+                lower, higher = terms.regional_weight_lower, terms.regional_weight_higher
+                if terms.regional_agreement is not None:
+                    n = min(terms.regional_agreement + period, 4)
+                    lower, higher = {1: (0.35, 0.15), 2: (0.5, 0.25), 3: (0.5, 0.35)}.get(
+                        n, (0.5, 0.5)
                     )
-                    lower, higher = terms.regional_weight_lower, terms.regional_weight_higher
-                    if terms.regional_agreement is not None:
-                        n = min(terms.regional_agreement + period, 4)
-                        lower, higher = {1: (0.35, 0.15), 2: (0.5, 0.25), 3: (0.5, 0.35)}.get(
-                            n, (0.5, 0.5)
-                        )
-                    weight = lower if hist[c] < cost else higher
-                    basis = 12.0 * cost
+                weight = lower if gap > 0 else higher
+                for c in range(n_types):
+                    basis = 12.0 * costs[c]
                     if terms.regional_cap_basis == "national":
                         basis = national_year(c, last)
                     up = terms.regional_cap * basis
                     down = terms.regional_cap * basis
                     if terms.regional_negative_cap is not None:
                         down = terms.regional_negative_cap * basis
-                    r = min(max(12.0 * weight * (cost - hist[c]), -down), up)
+                    r = min(max(12.0 * weight * (costs[c] - hist[c]), -down), up)
                     if r < 0 and terms.regional_offset_dual_share is not None:
-                        offset = terms.regional_offset_dual_share + risk[c][last] - 1.0
+                        offset = terms.regional_offset_dual_share + aco_risk - 1.0
                         r *= 1.0 - min(max(offset, 0.0), 1.0)
                     regional_t[c] = r
                 regional = sum(share[c] * regional_t[c] for c in range(n_types))

@@ -22,12 +22,16 @@ F8 = npt.NDArray[np.float64]
 
 
 def stop_loss_recovery(
-    terms: StopLoss, excess: npt.ArrayLike, upper_excess: npt.ArrayLike | None = None
+    terms: StopLoss,
+    excess: npt.ArrayLike,
+    upper_excess: npt.ArrayLike | None = None,
+    *,
+    neutrality: bool = True,
 ) -> F8:
     """Recovery (USD) = (1 - coinsurance) x the summed member excess over the attachment; with
     an upper attachment, (1 - coinsurance) x the excess between the two plus (1 -
     upper_coinsurance) x ``upper_excess``, the excess over the upper one; times the
-    budget-neutrality factor."""
+    budget-neutrality factor (``neutrality``; the premium is priced without it)."""
     x = np.asarray(excess, dtype=np.float64)
     good = np.isfinite(x) & (x >= 0)
     if not np.all(good):
@@ -46,7 +50,7 @@ def stop_loss_recovery(
             )
         between = np.maximum(x - u, 0.0)
         rec = (1.0 - terms.coinsurance) * between + (1.0 - terms.upper_coinsurance) * u
-    if terms.budget_neutrality_factor != 1.0:
+    if neutrality and terms.budget_neutrality_factor != 1.0:
         rec = terms.budget_neutrality_factor * rec
     return rec
 

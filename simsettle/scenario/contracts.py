@@ -169,6 +169,16 @@ class StopLoss(_Price):
             )
         if self.upper_attachment is None and "upper_coinsurance" in self.model_fields_set:
             raise FieldError("upper_coinsurance", "is used only with an upper_attachment")
+        for field, coinsurance in (
+            ("coinsurance", self.coinsurance),
+            ("upper_coinsurance", self.upper_coinsurance),
+        ):
+            if (1.0 - coinsurance) * self.budget_neutrality_factor > 1.0 + 1e-12:
+                raise FieldError(
+                    "budget_neutrality_factor",
+                    f"{self.budget_neutrality_factor} x (1 - {field} {coinsurance}) would "
+                    "reimburse more than the excess; give a larger coinsurance or a smaller factor",
+                )
         if self.charged_to == "benchmark" and self.borne_by != "settlement":
             raise FieldError(
                 "charged_to",

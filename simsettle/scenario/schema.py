@@ -326,12 +326,18 @@ class Population(SettleModel):
         for i, name in enumerate(names):
             if name in names[:i]:
                 raise FieldError(("enrollment_types", i, "name"), f"duplicate type {name!r}")
+        # The member slots each type gets, as the kernels' lanes are cut (round half to even).
+        bound = 0
+        cumulative = 0.0
         for i, t in enumerate(types):
-            if round(t.share * self.members) < 1:
+            cumulative += t.share
+            upper = self.members if i == len(types) - 1 else round(cumulative * self.members)
+            if upper - bound < 1:
                 raise FieldError(
                     ("enrollment_types", i, "share"),
-                    f"{t.share} of {self.members} members is no member; give a larger share",
+                    f"{t.share} of {self.members} members is no member slot; give a larger share",
                 )
+            bound = upper
         return self
 
     @property
@@ -2384,6 +2390,10 @@ def _expand_by_year(
     year (the design's ``performance_year``, else the scenario's first, plus the entry's
     index); the design itself is the first year's. An entry that names the design is a whole
     design, not changes (the form :meth:`Scenario.to_text` writes)."""
+    if not design["by_year"]:
+        raise FieldError(
+            (*where, "by_year"), "give at least one year's terms (omit by_year for none)"
+        )
     base = {k: v for k, v in design.items() if k != "by_year"}
     first = base.get("performance_year", year)
     if not isinstance(first, int) or isinstance(first, bool):
