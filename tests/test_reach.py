@@ -221,3 +221,18 @@ def test_budget_neutrality_factor_scales_payouts_not_the_charge():
     np.testing.assert_allclose(ratio, 0.9, rtol=1e-12)
     with pytest.raises(ValueError, match="reimburse more than the excess"):
         StopLoss(attachment=100_000.0, budget_neutrality_factor=1.2)
+
+
+def test_coding_intensity_factor():
+    # REACH's CIF takes the provider's coding growth out of the risk ratio, up to 1%: coding
+    # 3% a year beyond normalization, two years after the last base year: 1.0609, so 1%
+    # comes out (the ratio 1.0609 -> 1.0504); coding 0.4%: all of it (1.008016 -> 1).
+    for coding, expected in ((0.03, 1.0609 / 1.01), (0.004, 1.0)):
+        terms = Benchmark(
+            weights=(1.0,), trend_rate=0.0, coding_intensity=coding, coding_intensity_cap=0.01
+        )
+        got = benchmark_parts(terms, flat_inputs(1000.0, n=3), 1).total[0] / MM
+        ref = benchmark_parts_reference(terms, flat_inputs(1000.0, n=3), 1)["total"][0] / MM
+        np.testing.assert_allclose(got[1], 1000.0 * expected, rtol=1e-12)
+        np.testing.assert_allclose(got, ref, rtol=1e-12)
+    assert Benchmark(template="reach_py2026").coding_intensity_cap == 0.01

@@ -466,7 +466,19 @@ def _risk_ratio(terms: Benchmark, risk: F8, demo: F8 | None, last: int, y: int, 
     growth beyond the demographic ratio plus ``risk_ratio_cap_up`` is cut (425.605(a)(1)(ii)).
     With enrolment types the cap is the types' demographic ratios, weighted by ``weight`` (each
     type's historical benchmark times its member months), plus the allowance, and applies only
-    where the types' weighted risk ratio exceeds it."""
+    where the types' weighted risk ratio exceeds it. After the caps, ACO REACH's coding
+    intensity factor (``coding_intensity_cap``)."""
+    ratio = _caps(terms, risk, demo, last, y, weight)
+    if terms.coding_intensity_cap is not None and terms.risk_model == "hcc":
+        # ACO REACH's coding intensity factor: the reported scores' coding growth since the
+        # last base year (beyond normalization) is taken out, up to the cap.
+        coding = ((1.0 + terms.coding_intensity) / (1.0 + terms.normalization)) ** (y - last)
+        ratio = ratio / min(max(coding, 1.0), 1.0 + terms.coding_intensity_cap)
+    return ratio
+
+
+def _caps(terms: Benchmark, risk: F8, demo: F8 | None, last: int, y: int, weight: F8) -> F8:
+    """The risk ratio of performance year ``y`` within its caps (see :func:`_risk_ratio`)."""
     ratio = risk[..., y] / risk[..., last]
     if terms.risk_cap_demographic and terms.risk_adjustment:
         assert demo is not None

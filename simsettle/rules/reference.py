@@ -442,6 +442,12 @@ def benchmark_parts_reference(
                 ratio = [min(r, 1 + terms.risk_ratio_cap_up) for r in ratio]
             if terms.risk_ratio_cap_down is not None:
                 ratio = [max(r, 1 - terms.risk_ratio_cap_down) for r in ratio]
+            if terms.coding_intensity_cap is not None and terms.risk_model == "hcc":
+                coding = (1 + terms.coding_intensity) ** (y - last) / (1 + terms.normalization) ** (
+                    y - last
+                )
+                factor = min(max(coding, 1.0), 1.0 + terms.coding_intensity_cap)
+                ratio = [r / factor for r in ratio]
             total = two_way_total = 0.0
             for c in range(n_types):
                 if mssp_acpt:

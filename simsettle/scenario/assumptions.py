@@ -154,6 +154,14 @@ def assumptions(scenario: Scenario) -> list[Assumption]:
                 "the ceiling's floor is not modelled",
             )
         )
+    if b.coding_intensity_cap is not None:
+        out.append(
+            Assumption(
+                "benchmark.coding_intensity_cap",
+                "REACH's coding intensity factor as the engine applies it (coding growth since "
+                "the last base year, after the caps, up to the ceiling) is not verified [U]",
+            )
+        )
     if b.trend_method == "retrospective":
         out.append(
             Assumption(

@@ -1382,6 +1382,7 @@ HISTORICAL_ONLY = (
     "acpt_band",
     "acpt_guardrail",
     "risk_cap_demographic",
+    "coding_intensity_cap",
     "v28_change",
     "rescore_base_years",
     "regional_risk_growth",
@@ -1524,6 +1525,7 @@ def _reach_benchmark(regional_weight: float, ceiling: float) -> dict[str, Any]:
         "retrospective_threshold": 0.01,
         "risk_ratio_cap_up": 0.03,
         "risk_ratio_cap_down": 0.03,
+        "coding_intensity_cap": 0.01,
         "regional_weight_lower": regional_weight,
         "regional_weight_higher": regional_weight,
         "regional_cap": ceiling,
@@ -1863,6 +1865,14 @@ class Benchmark(SettleModel):
         "the benchmark updated by the realized trend alone; the smaller loss is owed, and "
         "nothing if that shows savings or falls within the corridor. Needs `trend_method: "
         "blend`.",
+    )
+    coding_intensity_cap: Fraction | None = Field(
+        default=None,
+        description="ACO REACH's coding intensity factor: after the risk caps, the growth of "
+        "the provider's reported scores from coding since the last base year (`coding_"
+        "intensity` beyond `normalization`) is taken out of the risk ratio, up to this share "
+        "(fraction; REACH: 0.01, 0.02 for High Needs ACOs in PY2026 [V: CMS PY2026 quick "
+        "reference; the factor's exact formula is not verified, U]). Omit for none.",
     )
     v28_change: float | None = Field(
         default=None,
