@@ -255,33 +255,22 @@ def _facts(
         facts.append(("Cost model", cost.removeprefix("Cost model: ")))
     if warning:
         facts.append(("Cost warning", warning))
-    benchmark = format_benchmark(ds)
-    if benchmark:
-        facts.append(("Benchmark", benchmark.removeprefix("Benchmark: ")))
-    adjustments = format_benchmark_adjustments(ds)
-    if adjustments:
-        facts.append(
-            (
-                "Adjustments",
-                adjustments.removeprefix(
-                    "Benchmark adjustments (mean per person-year over trials): "
-                ),
-            )
-        )
-    capitation = format_capitation(ds)
-    if capitation:
-        facts.append(("Capitation", capitation.removeprefix("Capitation advance: ")))
-    assumed = format_assumptions(ds)
-    if assumed:
-        facts.append(
-            ("Assumptions", "; ".join(x.removeprefix("  - ") for x in assumed.splitlines()[1:]))
-        )
-    truncation = format_truncation(ds)
-    if truncation:
-        facts.append(("Truncation", truncation.removeprefix("Truncation: ")))
-    participants = format_participants(ds)
-    if participants:
-        facts.append(("Participants", participants.removeprefix("Participants: ")))
+    assumed = format_assumptions(ds).splitlines()[1:]
+    # Each one-line summary of the run, its own heading taken off.
+    for label, text, prefix in (
+        ("Benchmark", format_benchmark(ds), "Benchmark: "),
+        (
+            "Adjustments",
+            format_benchmark_adjustments(ds),
+            "Benchmark adjustments (mean per person-year over trials): ",
+        ),
+        ("Capitation", format_capitation(ds), "Capitation advance: "),
+        ("Assumptions", "; ".join(x.removeprefix("  - ") for x in assumed), ""),
+        ("Truncation", format_truncation(ds), "Truncation: "),
+        ("Participants", format_participants(ds), "Participants: "),
+    ):
+        if text:
+            facts.append((label, text.removeprefix(prefix)))
     history = _history(ds)
     for i, (when, what) in enumerate(history):
         label = "Run" if i == 0 else "Then"
