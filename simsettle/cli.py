@@ -396,6 +396,24 @@ def run(
         bool,
         typer.Option("--gpu", help="Simulate on a CUDA GPU (needs the gpu extra)."),
     ] = False,
+    precision: Annotated[
+        str | None,
+        typer.Option(
+            "--precision",
+            help="Run until the standard errors of the mean, the 5%/95% quantiles, the "
+            "chances of paying and receiving (at most 0.0025) and every paired difference "
+            "are at most this: USD (25000) or a percentage of the mean benchmark (0.1%); "
+            "--trials is then the most it may use (default 200,000).",
+        ),
+    ] = None,
+    control_variates: Annotated[
+        bool,
+        typer.Option(
+            "--control-variates",
+            help="With --precision: estimate means and probabilities with the cost indices "
+            "as control variates (fewer trials for the same precision).",
+        ),
+    ] = False,
     force: ForceOption = False,
 ) -> None:
     """Simulate a scenario, settle every design and write the results (NetCDF or Zarr).
@@ -411,6 +429,10 @@ def run(
     cluster: --workers 4 (a local cluster) or --scheduler tcp://host:8786; results are the same
     to the bit.
 
+    --precision stops when the answer is precise enough instead of after a fixed number of
+    trials: chunks are added until every standard error meets the target (the results record
+    the rule and each check, and equal a fixed run of the trials it stopped at, bit for bit).
+
     Nothing is lost: finished trials are kept beside the output (.NAME.partial) until the
     results are written, atomically; after Ctrl-C, a kill or a crash, the same command with
     --resume finishes the run, to the same results bit for bit.
@@ -424,6 +446,7 @@ def run(
       simsettle run scenarios/examples/mssp_style.yaml -o results.nc --trials 10000
       simsettle run scenarios/examples/mssp_style.yaml -o r.nc --set population.turnover=0.25
       simsettle run scenarios/examples/mssp_style.yaml -o results.nc --resume
+      simsettle run scenarios/examples/mssp_style.yaml -o r.nc --precision 0.1% --trials 50000
     """
     from simsettle.scenario import load_scenario
 
@@ -444,7 +467,22 @@ def run(
     words = ["simsettle", "run", str(scenario), "-o", str(out)]
     for text in sets or ():
         words += ["--set", text]
-    words += [flag for flag, given in (("--resume", resume), ("--gpu", gpu)) if given]
+    flags = (("--resume", resume), ("--gpu", gpu), ("--control-variates", control_variates))
+    words += [flag for flag, given in flags if given]
+    if precision is not None:
+        words += ["--precision", precision]
+    rule = None
+    if precision is not None:
+        from simsettle.stats.precision import Precision
+
+        try:
+            rule = Precision.parse(precision, control_variates=control_variates)
+        except ValueError as exc:
+            _err(f"error: --precision: {exc}")
+            raise typer.Exit(EXIT_USAGE) from None
+    elif control_variates:
+        _err("error: --control-variates goes with --precision")
+        raise typer.Exit(EXIT_USAGE)
     for key, value in numbers.items():
         if value is not None:
             words += ["--" + key.replace("_", "-"), str(value)]
@@ -478,6 +516,7 @@ def run(
                 command=command,
                 client=client,
                 device="cuda" if gpu else "cpu",
+                precision=rule,
                 **numbers,
             )
     except KeyboardInterrupt:
@@ -537,6 +576,7 @@ def run_summary(ds: xr.Dataset, out: Path, elapsed: float) -> str:
         format_capitation,
         format_cost_moments,
         format_participants,
+        format_stopping,
         format_summary,
         format_truncation,
     )
@@ -571,6 +611,9 @@ def run_summary(ds: xr.Dataset, out: Path, elapsed: float) -> str:
         )
     else:
         lines.append("Monte Carlo precision: unknown; the standard errors need at least 2 trials.")
+    stopping = format_stopping(ds)
+    if stopping:
+        lines.append(stopping)
     moments = format_cost_moments(ds)
     if moments:
         lines.append(moments)

@@ -7,9 +7,11 @@ the global trial number, and each trial's aggregates are summed in a fixed order
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 import shutil
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -36,7 +38,8 @@ if TYPE_CHECKING:
     import xarray as xr
 
     from simsettle.checkpoint import Checkpoint
-    from simsettle.scenario.sweep import DesignGrid
+    from simsettle.scenario.sweep import DesignGrid, SweepPlan
+    from simsettle.stats.precision import Precision
 
 __all__ = [
     "ProgressCallback",
@@ -152,6 +155,9 @@ class _DelayedTqdm:
         self._done = 0
 
     def __call__(self, done: int, total: int) -> None:
+        if total != self._bar.total:  # a run to a precision raises its target as it goes
+            self._bar.total = total
+            self._bar.refresh()
         self._bar.update(done - self._done)
         self._done = done
 
@@ -360,6 +366,7 @@ def simulate(
     checkpoint: str | os.PathLike[str] | None = None,
     resume: bool = False,
     overrides: Overrides = (),
+    precision: Precision | str | float | Mapping[str, Any] | None = None,
 ) -> xr.Dataset:
     """Simulate a scenario and settle every design; returns the labelled results.
 
@@ -396,6 +403,15 @@ def simulate(
     client : dask.distributed.Client, optional
         Run the chunks as tasks on this dask cluster (serial kernels; workers should run with
         ``NUMBA_NUM_THREADS=1``, see :func:`local_cluster`). Does not change results.
+    precision : Precision, str, float or mapping, optional
+        Run until the statistics a committee reads are this precise
+        (:class:`~simsettle.stats.precision.Precision`; ``"0.1%"``: standard errors of at most
+        0.1% of the mean benchmark; ``25000``: at most $25,000), instead of a fixed number of
+        trials: chunks of trials are added until every standard error meets its target, or
+        ``max_trials`` is reached. The result is the same, to the bit, as a run of the trial
+        count it stopped at (``trials`` replaces the rule's ``max_trials``); its attributes
+        record the rule and each check (``precision_rule``, ``precision_checks``,
+        ``precision_met``).
 
     Returns
     -------
@@ -406,9 +422,43 @@ def simulate(
         raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
     if device == "cuda" and client is not None:
         raise ValueError("device='cuda' runs in this process; it cannot be combined with client")
-    loaded = resolve_scenario(scenario, trials=trials, seed=seed, overrides=overrides)
-    sc = loaded.scenario
     chunk = chunk_trials if chunk_trials is not None else OPTIONS["chunk_trials"]
+    run: dict[str, Any] = {
+        "threads": threads,
+        "command": command,
+        "client": client,
+        "device": device,
+    }
+    if precision is not None:
+        return _simulate_to_precision(
+            scenario,
+            precision,
+            trials=trials,
+            seed=seed,
+            overrides=overrides,
+            chunk=chunk,
+            progress=progress,
+            checkpoint=checkpoint,
+            resume=resume,
+            **run,
+        )
+    loaded = resolve_scenario(scenario, trials=trials, seed=seed, overrides=overrides)
+    return _simulate(
+        loaded, chunk, progress=progress, store=None, checkpoint=checkpoint, resume=resume, **run
+    )
+
+
+def _compile(
+    loaded: LoadedScenario,
+) -> tuple[
+    SweepPlan | None,
+    Sequence[Scenario],
+    Sequence[DesignGrid | None],
+    list[list[tuple[str, Scenario, ModelInputs]]],
+]:
+    """The run's sweep plan (None without a sweep), its points (a sweep's, or the scenario),
+    each point's design grid and each one's compiled lines."""
+    sc = loaded.scenario
     plan = None
     points: Sequence[Scenario] = (sc,)
     grids: Sequence[DesignGrid | None] = (None,)
@@ -420,21 +470,116 @@ def simulate(
         # A point settles its design variants only where the sweep has design axes; a sweep of
         # model fields alone settles the scenario's designs, a portfolio's lines' included.
         grids = [point.designs if point.designs.axes else None for point in plan.points]
-    lines_per_point = len(sc.line_views())
-    total = sc.trials * lines_per_point * len(points)
     # The model is compiled once per point and line of business, here, and read by all below.
     compiled = [
         compile_lines(point, None if grid is None else grid.designs)
         for point, grid in zip(points, grids, strict=True)
     ]
+    return plan, points, grids, compiled
+
+
+class _Kept:
+    """Chunks of aggregates kept in memory between the checks of a run to a precision (and
+    in the run's checkpoint, if it has one): each check's run reads the chunks simulated
+    before and simulates only the new ones."""
+
+    def __init__(self, disk: Checkpoint | None) -> None:
+        self.disk = disk
+        self.arrays: dict[str, npt.NDArray[np.float64]] = {}
+
+    def load(self, key: str, shape: tuple[int, ...]) -> npt.NDArray[np.float64] | None:
+        arr = self.arrays.get(key)
+        if arr is None and self.disk is not None:
+            arr = self.disk.load(key, shape)
+        return arr
+
+    def save(self, key: str, arr: npt.NDArray[np.float64]) -> None:
+        self.arrays[key] = arr
+        if self.disk is not None:
+            self.disk.save(key, arr)
+
+
+def _simulate_to_precision(
+    scenario: LoadedScenario | Scenario | str | os.PathLike[str],
+    precision: Precision | str | float | Mapping[str, Any],
+    *,
+    trials: int | None,
+    seed: int | None,
+    overrides: Overrides,
+    chunk: int,
+    progress: bool | ProgressCallback | None,
+    checkpoint: str | os.PathLike[str] | None,
+    resume: bool,
+    **run: Any,
+) -> xr.Dataset:
+    """:func:`simulate` with a stopping rule: runs of growing trial counts on the same chunks,
+    each checked against the rule (:func:`~simsettle.stats.precision.precision_table`)."""
+    from simsettle.stats.precision import (
+        Precision,
+        next_trials,
+        precision_table,
+        stopping_attrs,
+    )
+
+    rule = Precision.coerce(precision)
+    if trials is not None:
+        rule = dataclasses.replace(rule, max_trials=trials, min_trials=min(rule.min_trials, trials))
+    limit = rule.max_trials
+    first = resolve_scenario(scenario, trials=limit, seed=seed, overrides=overrides)
+    disk = None
+    if checkpoint is not None:
+        _, points, _, compiled = _compile(first)
+        extra = {"precision": rule.to_attrs()}
+        disk = _open_checkpoint(
+            checkpoint, first, points, compiled, chunk, resume=resume, extra=extra
+        )
+    kept = _Kept(disk)
+    n = min(limit, math.ceil(rule.min_trials / chunk) * chunk)
+    history: list[tuple[int, float]] = []
+    show = progress if progress is not None else OPTIONS["progress"]
+    bar = None if callable(show) or show is False else _DelayedTqdm(n, 0.0 if show else 2.0)
+    try:
+        while True:
+            loaded = resolve_scenario(first, trials=n)
+            ds = _simulate(loaded, chunk, progress=show if bar is None else bar, store=kept, **run)
+            table = precision_table(ds, rule)
+            worst = float(table["ratio"].max())
+            history.append((n, worst))
+            if worst <= 1.0 or n >= limit:
+                break
+            n = next_trials(n, worst, chunk, limit)
+    finally:
+        if bar is not None:
+            bar.close()
+    ds.attrs.update(stopping_attrs(rule, history, worst <= 1.0))
+    return ds
+
+
+def _simulate(
+    loaded: LoadedScenario,
+    chunk: int,
+    *,
+    progress: bool | ProgressCallback | None,
+    store: Checkpoint | _Kept | None,
+    threads: int | None,
+    command: str | None,
+    client: Any,
+    device: str,
+    checkpoint: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+) -> xr.Dataset:
+    """:func:`simulate` of a resolved scenario, its chunks read from ``store`` where there
+    (or from the ``checkpoint`` directory, opened here)."""
+    sc = loaded.scenario
+    plan, points, grids, compiled = _compile(loaded)
+    lines_per_point = len(sc.line_views())
+    total = sc.trials * lines_per_point * len(points)
     n_designs = None if grids[0] is None else len(grids[0].flat)
     _check_memory(
         points[0], [inputs for _, _, inputs in compiled[0]], chunk, len(points), n_designs
     )
-    store = None
     if checkpoint is not None:
         store = _open_checkpoint(checkpoint, loaded, points, compiled, chunk, resume=resume)
-
     show = progress if progress is not None else OPTIONS["progress"]
     bar: _DelayedTqdm | None = None
     callback: ProgressCallback | None
@@ -512,7 +657,7 @@ def _simulate_point(
     *,
     command: str | None,
     device: str = "cpu",
-    store: Checkpoint | None = None,
+    store: Checkpoint | _Kept | None = None,
     point: int = 0,
     designs: DesignGrid | None = None,
 ) -> xr.Dataset:
@@ -570,7 +715,7 @@ def _simulate_line(
     parallel: bool,
     client: Any,
     device: str,
-    store: Checkpoint | None,
+    store: Checkpoint | _Kept | None,
     prefix: str,
     report: Callable[[int], None],
 ) -> npt.NDArray[np.float64]:
@@ -621,8 +766,10 @@ def _open_checkpoint(
     chunk: int,
     *,
     resume: bool,
+    extra: Mapping[str, Any] | None = None,
 ) -> Checkpoint:
-    """The run's checkpoint, identified by everything its aggregates depend on."""
+    """The run's checkpoint, identified by everything its aggregates depend on (and
+    ``extra``: a run to a precision's rule)."""
     from simsettle._version import __version__
     from simsettle.checkpoint import Checkpoint, params_digest
 
@@ -642,6 +789,8 @@ def _open_checkpoint(
         "points": len(points),
         "model_parameters_sha256": params_digest(*arrays),
     }
+    if extra:
+        identity |= dict(extra)
     return Checkpoint.open(directory, identity, resume=resume)
 
 

@@ -61,6 +61,7 @@ def test_layout(ds):
     ]:
         assert ds[name].dims == ("trial", "year")
     assert ds.payoff.dims == ("design", "payoff_savings_rate")
+    assert ds.expected_trend_index.dims == ds.expected_reference_index.dims == ("year",)
     assert all(ds[v].dtype == np.float64 for v in ds.data_vars)
     assert set(ds.data_vars) == {
         *per_design,
@@ -71,6 +72,8 @@ def test_layout(ds):
         "risk_score",
         "trend_index",
         "reference_index",
+        "expected_trend_index",
+        "expected_reference_index",
         "payoff",
     }
 

@@ -24,6 +24,7 @@ __all__ = [
     "ModelInputs",
     "check_inputs",
     "compile_model",
+    "expected_indices",
     "key_from_seed",
     "simulate_aggregates",
     "simulate_stays",
@@ -342,6 +343,28 @@ def practice_table(scenario: Scenario) -> npt.NDArray[np.float64]:
     bounds = np.rint(np.cumsum([share for share, _ in lanes]) * n)
     bounds[-1] = n
     return np.column_stack([bounds, [ratio for _, ratio in lanes]]).astype(np.float64)
+
+
+def expected_indices(inputs: ModelInputs) -> tuple[npt.NDArray[np.float64], ...]:
+    """The exact expectation of the systemic cost index and of the reference population's
+    in each simulated year (base years first), from the parameters the kernel draws by.
+
+    Year ``y``'s index is the product of ``y`` lognormal growth factors of mean ``1 + mean``
+    (:func:`~simsettle._kernels.member.system_years`: ``exp(mu + sd g)`` with ``mu = log(1 +
+    mean) - sd^2 / 2``), each independent, times that year's shock factor ``exp(shock_log)``
+    with probability ``shock_probability`` (from the second year on), so ``E[index_y] =
+    exp(y (mu + sd^2 / 2)) (1 - p + p exp(shock_log))``. These are the known means the control
+    variates of :func:`simsettle.stats.controlled` correct the settlement's mean by.
+    """
+    p = inputs.params
+    years = np.arange(inputs.n_years, dtype=np.float64)
+    prob = float(p["shock_probability"])
+    shock = np.where(years > 0, 1.0 - prob + prob * math.exp(float(p["shock_log"])), 1.0)
+    out = []
+    for mu, sd in (("trend_mu", "trend_sd"), ("reference_trend_mu", "reference_trend_sd")):
+        growth = float(p[mu]) + 0.5 * float(p[sd]) ** 2
+        out.append(np.exp(years * growth) * shock)
+    return tuple(out)
 
 
 def key_from_seed(seed: int) -> tuple[np.uint32, np.uint32]:

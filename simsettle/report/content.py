@@ -230,6 +230,7 @@ def _facts(
         format_capitation,
         format_cost_moments,
         format_participants,
+        format_stopping,
         format_truncation,
     )
 
@@ -268,6 +269,7 @@ def _facts(
         ("Assumptions", "; ".join(x.removeprefix("  - ") for x in assumed), ""),
         ("Truncation", format_truncation(ds), "Truncation: "),
         ("Participants", format_participants(ds), "Participants: "),
+        ("Stopping rule", format_stopping(ds), "Stopping rule: "),
     ):
         if text:
             facts.append((label, text.removeprefix(prefix)))

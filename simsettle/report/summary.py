@@ -382,6 +382,27 @@ def format_assumptions(ds: xr.Dataset) -> str:
     )
 
 
+def format_stopping(ds: xr.Dataset) -> str:
+    """One line on a run to a precision (``simulate(precision=...)``): the rule, the checks
+    and whether it was met; "" for a run of a fixed number of trials."""
+    import json
+
+    rule = ds.attrs.get("precision_rule")
+    if not rule:
+        return ""
+    checks = json.loads(str(ds.attrs.get("precision_checks", "[]")))
+    path = " -> ".join(f"{c['trials']:,}" for c in checks)
+    last = checks[-1] if checks else {"trials": 0, "worst_ratio": float("nan")}
+    if int(ds.attrs.get("precision_met", 0)):
+        verdict = f"met at {last['trials']:,} trials"
+    else:
+        verdict = (
+            f"NOT met: stopped at the limit of {last['trials']:,} trials with the worst "
+            f"standard error {last['worst_ratio']:.2f} times its target"
+        )
+    return f"Stopping rule: {rule}. Checked at {path} trials; {verdict}."
+
+
 def format_truncation(ds: xr.Dataset) -> str:
     """One line on the truncation (thresholds and the share of spend left out), "" without."""
     import json

@@ -357,6 +357,8 @@ def to_dataset(
         "type_spend": ((_E, _T, _Y), settled.type_spend),
         "type_member_months": ((_E, _T, _Y), settled.type_member_months),
         "claim_contagion": (_TY, settled.claim_contagion),
+        "expected_trend_index": ((_Y,), settled.expected_trend_index),
+        "expected_reference_index": ((_Y,), settled.expected_reference_index),
         "specific_stop_loss_recovery": (_DPT, settled.specific_stop_loss_recovery),
         "specific_stop_loss_premium": (_DPT, settled.specific_stop_loss_premium),
         "aggregate_stop_loss_recovery": (_DPT, settled.aggregate_stop_loss_recovery),

@@ -143,6 +143,19 @@ VAR_ATTRS: dict[str, dict[str, str]] = {
         "description": "Cost level of the reference (regional/national) population relative "
         "to the first simulated base year; its realized trend can update the benchmark.",
     },
+    "expected_trend_index": {
+        "long_name": "expected systemic cost index",
+        "units": "1",
+        "description": "Exact expectation of trend_index in the year, from the trend's "
+        "parameters: (1 + trend.mean)^k (1 + shock_probability x shock_size) after k growth "
+        "years. A known mean: the control variate of simsettle.stats.controlled.",
+    },
+    "expected_reference_index": {
+        "long_name": "expected reference cost index",
+        "units": "1",
+        "description": "Exact expectation of reference_index in the year, from the reference "
+        "trend's parameters, as expected_trend_index.",
+    },
     "quality_score": {
         "long_name": "quality score",
         "units": "1",

@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from simsettle._kernels import records as R
 from simsettle.errors import SimulationError
-from simsettle.models.population import ModelInputs
+from simsettle.models.population import ModelInputs, expected_indices
 from simsettle.rules._checks import first_bad, show
 from simsettle.rules.benchmark import BenchmarkInputs, benchmark_parts, build_benchmark
 from simsettle.rules.participants import distribute, participant_lists, restated_aggregates
@@ -105,6 +105,10 @@ class Settled:
     line_member_months: F8 | None = None  # (line, trial, year)
     line_truncated_spend: F8 | None = None  # (line, trial, year) USD, with a truncation
     portfolio_settlement: F8 | None = None  # (trial, year) USD: each line's first design
+    # The exact expectations (year,) of trend_index and reference_index: known means, for
+    # control variates (simsettle.models.population.expected_indices).
+    expected_trend_index: F8 | None = None
+    expected_reference_index: F8 | None = None
 
 
 #: Per-design arrays that only some lines may have (zeros for the others' designs).
@@ -664,6 +668,7 @@ def settle_designs(
         members=float(members[:, 0].mean()),
         revenue_ratio=ratio,
     )
+    expected = expected_indices(inputs)
     return Settled(
         benchmark=benchmark,
         # The spend before truncation: what the settlement saw plus what truncation took off.
@@ -687,6 +692,8 @@ def settle_designs(
             else None
         ),
         reference_index=np.ascontiguousarray(aggregates[:, py, R.F_REF_INDEX]),
+        expected_trend_index=expected[0][py],
+        expected_reference_index=expected[1][py],
         quality_score=quality,
         care_management_cost=cm_cost,
         care_management_savings=cm_saved,

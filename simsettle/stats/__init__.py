@@ -29,6 +29,12 @@ Functions
     A stated decision rule over several statistics at once: which designs are dominated
     (beyond paired Monte Carlo error), which lie on the efficient frontier of the mean against
     a tail statistic, which keep a limit, and the ranking these make.
+:func:`controlled`
+    A mean or probability with the cost indices as control variates (less Monte Carlo error
+    for the same trials), with its standard error and the plain estimate's.
+:func:`precision_table`, :class:`Precision`
+    The stopping rule of a run to a precision (``simulate(precision=...)``): every standard
+    error a committee reads against its target.
 :func:`summary`, :func:`columns`
     The short table (mean, std, quantiles, probabilities) and any chosen statistics, each
     with its standard error.
@@ -49,6 +55,8 @@ report (:mod:`simsettle.report`) read statistics only through it, so a new stati
   :func:`columns`, :func:`convergence`, :func:`exceedance`;
 - :mod:`simsettle.stats.rank`: :func:`rank`;
 - :mod:`simsettle.stats.compare`: :func:`paired` and :func:`decide`;
+- :mod:`simsettle.stats.control`: :func:`controlled`;
+- :mod:`simsettle.stats.precision`: :class:`Precision`, :func:`precision_table`;
 - :mod:`simsettle.stats.accessor`: the ``settle`` Dataset accessor.
 
 Importing this module registers the Dataset accessor ``settle``, so that after
@@ -104,6 +112,8 @@ delta-method standard error of ``std`` understates the spread for heavy-tailed v
 
 from simsettle.stats.accessor import SettleAccessor
 from simsettle.stats.compare import DECIDE_DEFAULT_BY, PAIRED_DEFAULT_BY, decide, paired
+from simsettle.stats.control import controlled
+from simsettle.stats.precision import Precision, precision_table
 from simsettle.stats.rank import RANK_DEFAULT_BY, rank
 from simsettle.stats.registry import (
     LEVEL_STATISTICS,
@@ -130,15 +140,18 @@ __all__ = [
     "RANK_DEFAULT_BY",
     "REGISTRY",
     "STATISTICS",
+    "Precision",
     "SettleAccessor",
     "Statistic",
     "columns",
+    "controlled",
     "convergence",
     "decide",
     "describe",
     "exceedance",
     "paired",
     "parse_statistic_name",
+    "precision_table",
     "quantile_name",
     "rank",
     "register",

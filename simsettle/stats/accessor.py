@@ -9,6 +9,8 @@ import xarray as xr
 
 from simsettle.results.frames import design_parameters, to_dataframe
 from simsettle.stats.compare import decide, paired
+from simsettle.stats.control import controlled
+from simsettle.stats.precision import precision_table
 from simsettle.stats.rank import rank
 from simsettle.stats.tables import convergence, describe, statistic, summary
 
@@ -72,6 +74,8 @@ class SettleAccessor:
     statistic = _Method(statistic)
     describe = _Method(describe)
     convergence = _Method(convergence)
+    controlled = _Method(controlled)
+    precision_table = _Method(precision_table)
     rank = _Method(rank)
     summary = _Method(summary)
     paired = _Method(paired)
