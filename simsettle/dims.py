@@ -21,6 +21,7 @@ class Dim(StrEnum):
     PARTICIPANT = "participant"
     LINE = "line_of_business"
     ENROLLMENT_TYPE = "enrollment_type"
+    BASE_YEAR = "base_year"
 
 
 DIM_INFO: dict[Dim, dict[str, str]] = {
@@ -52,6 +53,12 @@ DIM_INFO: dict[Dim, dict[str, str]] = {
         "long_name": "Medicare enrolment type",
         "description": "Enrolment type of the attributed members (ESRD, disabled, aged dual, aged "
         "non-dual): the benchmark is built per type and the types combined.",
+    },
+    Dim.BASE_YEAR: {
+        "long_name": "simulated base year",
+        "units": "1",
+        "description": "Calendar year simulated before the first performance year, from which "
+        "the benchmark is built.",
     },
     Dim.PAYOFF_SAVINGS_RATE: {
         "long_name": "savings rate of the payoff curve",

@@ -30,7 +30,13 @@ def ds():
 
 
 def test_layout(ds):
-    assert dict(ds.sizes) == {"design": 4, "trial": 64, "year": 2, "payoff_savings_rate": 481}
+    assert dict(ds.sizes) == {
+        "design": 4,
+        "trial": 64,
+        "year": 2,
+        "payoff_savings_rate": 481,
+        "base_year": 3,
+    }
     assert list(ds.design.values) == ["one_sided", "two_sided", "with_stop_loss", "high_attachment"]
     assert list(ds.year.values) == [2026, 2027]
     np.testing.assert_array_equal(ds.trial.values, np.arange(64))
@@ -62,6 +68,9 @@ def test_layout(ds):
         assert ds[name].dims == ("trial", "year")
     assert ds.payoff.dims == ("design", "payoff_savings_rate")
     assert ds.expected_trend_index.dims == ds.expected_reference_index.dims == ("year",)
+    assert ds.base_trend_index.dims == ds.base_reference_index.dims == ("trial", "base_year")
+    assert ds.expected_base_trend_index.dims == ("base_year",)
+    np.testing.assert_array_equal(ds.base_trend_index.isel(base_year=0), 1.0)
     assert all(ds[v].dtype == np.float64 for v in ds.data_vars)
     assert set(ds.data_vars) == {
         *per_design,
@@ -74,6 +83,10 @@ def test_layout(ds):
         "reference_index",
         "expected_trend_index",
         "expected_reference_index",
+        "base_trend_index",
+        "base_reference_index",
+        "expected_base_trend_index",
+        "expected_base_reference_index",
         "payoff",
     }
 

@@ -29,6 +29,7 @@ from simsettle.models.persistence import persistence_moments
 from simsettle.models.risk import score_r2
 from simsettle.models.roster import programme_reach, spend_share_without
 from simsettle.results.schema import (
+    _B,
     _COORD_ATTRS,
     _D,
     _DPT,
@@ -359,6 +360,10 @@ def to_dataset(
         "claim_contagion": (_TY, settled.claim_contagion),
         "expected_trend_index": ((_Y,), settled.expected_trend_index),
         "expected_reference_index": ((_Y,), settled.expected_reference_index),
+        "base_trend_index": ((_T, _B), settled.base_trend_index),
+        "base_reference_index": ((_T, _B), settled.base_reference_index),
+        "expected_base_trend_index": ((_B,), settled.expected_base_trend_index),
+        "expected_base_reference_index": ((_B,), settled.expected_base_reference_index),
         "specific_stop_loss_recovery": (_DPT, settled.specific_stop_loss_recovery),
         "specific_stop_loss_premium": (_DPT, settled.specific_stop_loss_premium),
         "aggregate_stop_loss_recovery": (_DPT, settled.aggregate_stop_loss_recovery),
@@ -381,6 +386,10 @@ def to_dataset(
         _Y: (_Y, np.array(sc.years, dtype=np.int64), DIM_INFO[Dim.YEAR]),
         _PAYOFF: (_PAYOFF, settled.payoff_rates, DIM_INFO[Dim.PAYOFF_SAVINGS_RATE]),
     }
+    nb = inputs.n_base_years
+    if nb:
+        first = sc.first_performance_year - nb
+        coords[_B] = (_B, np.arange(first, first + nb, dtype=np.int64), DIM_INFO[Dim.BASE_YEAR])
     if sc.participants is not None:
         practices = [p.name for p in sc.participants.practices]
         coords[_P] = (_P, np.array(practices, dtype=object), DIM_INFO[Dim.PARTICIPANT])

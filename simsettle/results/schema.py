@@ -28,6 +28,7 @@ _PAYOFF = Dim.PAYOFF_SAVINGS_RATE.value
 _P = Dim.PARTICIPANT.value
 _E = Dim.ENROLLMENT_TYPE.value
 _L = Dim.LINE.value
+_B = Dim.BASE_YEAR.value
 _TY = (_T, _Y)
 
 VAR_ATTRS: dict[str, dict[str, str]] = {
@@ -149,6 +150,27 @@ VAR_ATTRS: dict[str, dict[str, str]] = {
         "description": "Exact expectation of trend_index in the year, from the trend's "
         "parameters: (1 + trend.mean)^k (1 + shock_probability x shock_size) after k growth "
         "years. A known mean: the control variate of simsettle.stats.controlled.",
+    },
+    "base_trend_index": {
+        "long_name": "systemic cost index of the base years",
+        "units": "1",
+        "description": "trend_index in each simulated base year (1 in the first): the cost "
+        "level the benchmark was built from.",
+    },
+    "base_reference_index": {
+        "long_name": "reference cost index of the base years",
+        "units": "1",
+        "description": "reference_index in each simulated base year (1 in the first).",
+    },
+    "expected_base_trend_index": {
+        "long_name": "expected systemic cost index of the base years",
+        "units": "1",
+        "description": "Exact expectation of base_trend_index, as expected_trend_index.",
+    },
+    "expected_base_reference_index": {
+        "long_name": "expected reference cost index of the base years",
+        "units": "1",
+        "description": "Exact expectation of base_reference_index, as expected_trend_index.",
     },
     "expected_reference_index": {
         "long_name": "expected reference cost index",

@@ -109,6 +109,11 @@ class Settled:
     # control variates (simsettle.models.population.expected_indices).
     expected_trend_index: F8 | None = None
     expected_reference_index: F8 | None = None
+    # The same in the simulated base years: (trial, base year) and their expectations.
+    base_trend_index: F8 | None = None
+    base_reference_index: F8 | None = None
+    expected_base_trend_index: F8 | None = None
+    expected_base_reference_index: F8 | None = None
 
 
 #: Per-design arrays that only some lines may have (zeros for the others' designs).
@@ -694,6 +699,10 @@ def settle_designs(
         reference_index=np.ascontiguousarray(aggregates[:, py, R.F_REF_INDEX]),
         expected_trend_index=expected[0][py],
         expected_reference_index=expected[1][py],
+        base_trend_index=np.ascontiguousarray(aggregates[:, :nb, R.F_TREND_INDEX]),
+        base_reference_index=np.ascontiguousarray(aggregates[:, :nb, R.F_REF_INDEX]),
+        expected_base_trend_index=expected[0][:nb],
+        expected_base_reference_index=expected[1][:nb],
         quality_score=quality,
         care_management_cost=cm_cost,
         care_management_savings=cm_saved,

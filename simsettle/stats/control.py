@@ -1,11 +1,13 @@
 """Control variates: a mean estimated with less Monte Carlo error from quantities of known mean.
 
 The systemic cost index of each performance year (``trend_index``) and the reference
-population's (``reference_index``) are drawn once per trial and year, and their expectations
-are known exactly from the trend's parameters (``expected_trend_index``,
-``expected_reference_index``; :func:`simsettle.models.population.expected_indices`). A trial
-whose cost level came out high has, on average, lower savings; the regression (control
-variate) estimator removes the part of the settlement's variation that these indices explain:
+population's (``reference_index``), and both in each base year the benchmark was built from
+(``base_trend_index``, ``base_reference_index``), are drawn once per trial and year, and their
+expectations are known exactly from the trend's parameters (``expected_trend_index`` and the
+others; :func:`simsettle.models.population.expected_indices`). A trial whose cost level grew
+more than expected since the base years has, on average, lower savings; the regression
+(control variate) estimator removes the part of the settlement's variation that these
+indices explain:
 
     theta = mean(y) - beta' (mean(c) - E[c]),
 
@@ -41,11 +43,15 @@ from simsettle.stats.tables import DEFAULT_DIMS, source_attrs
 
 __all__ = ["CONTROLLED_STATISTICS", "CONTROLS", "controlled", "controlled_series"]
 
-#: The controls and the variables holding their exact expectations.
+#: The controls and the variables holding their exact expectations: the indices of the
+#: performance years and of the base years the benchmark was built from.
 CONTROLS: dict[str, str] = {
     "trend_index": "expected_trend_index",
     "reference_index": "expected_reference_index",
+    "base_trend_index": "expected_base_trend_index",
+    "base_reference_index": "expected_base_reference_index",
 }
+_BASE_YEAR = "base_year"
 #: The statistics :func:`controlled` estimates: means of the variable or of an indicator.
 CONTROLLED_STATISTICS = ("mean", "prob_loss", "prob_savings", "prob_zero")
 _CONTROL = "control"
@@ -70,7 +76,8 @@ def _controls(ds: xr.Dataset, years: Sequence[Hashable]) -> xr.DataArray:
             )
         centred = ds[name] - ds[expected]
         cells = [centred]
-        for year in years:
+        split = [d for d in (*years, _BASE_YEAR) if d in centred.dims]
+        for year in split:
             cells = [
                 cell.isel({year: i}, drop=True) for cell in cells for i in range(cell.sizes[year])
             ]
@@ -169,7 +176,7 @@ def controlled(
         obs = obs - obs.sel(design=baseline)
     years = [d for d in dims if d != TRIAL]
     y = obs.mean(years) if years else obs
-    c = _controls(ds, [d for d in years if d in ds["trend_index"].dims])
+    c = _controls(ds, years)
     value, se, plain, plain_se = xr.apply_ufunc(
         controlled_series,
         y,
