@@ -36,7 +36,12 @@ from simsettle._kernels import records as R
 from simsettle.errors import SimulationError
 from simsettle.models.population import ModelInputs, check_inputs
 
-__all__ = ["cuda_available", "simulate_aggregates_cuda"]
+__all__ = [
+    "cuda_available",
+    "kernel_resources",
+    "simulate_aggregates_cuda",
+    "theoretical_occupancy",
+]
 
 DEFAULT_BLOCK = 128
 _KERNELS: dict[tuple[int, ...], Any] = {}
@@ -109,6 +114,70 @@ def _kernel(
                 kernel = _kernels.make_kernel(*layout, **options)
             _KERNELS[key] = kernel
     return kernel
+
+
+def theoretical_occupancy(
+    registers: int,
+    block: int,
+    *,
+    shared_bytes: int = 0,
+    sm_registers: int = 65536,
+    sm_threads: int = 2048,
+    sm_blocks: int = 32,
+    sm_shared_bytes: int = 228 * 1024,
+    register_granularity: int = 256,
+) -> float:
+    """The share of a multiprocessor's warp slots a kernel can keep resident (CUDA's
+    occupancy calculator): blocks per multiprocessor are limited by registers (allocated per
+    warp, in units of ``register_granularity``), by threads, by blocks and by shared memory.
+    The defaults are Hopper's (H100, H200: compute capability 9.0)."""
+    warps = -(-block // 32)
+    per_warp = -(-registers * 32 // register_granularity) * register_granularity
+    by_registers = (sm_registers // per_warp) // warps if per_warp else sm_blocks
+    by_shared = sm_shared_bytes // shared_bytes if shared_bytes else sm_blocks
+    blocks = min(by_registers, sm_threads // (warps * 32), sm_blocks, by_shared)
+    return blocks * warps * 32 / sm_threads
+
+
+def kernel_resources(
+    inputs: ModelInputs, *, block: int = DEFAULT_BLOCK, lanes: int = R.LANES
+) -> dict[str, float]:
+    """Registers per thread, local (spilled) and shared bytes of the compiled kernel for
+    ``inputs``' layout, and its theoretical occupancy on this device (needs a GPU; NaN on
+    the simulator, which compiles nothing)."""
+    cuda = _cuda()
+    if cuda.config.ENABLE_CUDASIM:
+        nan = float("nan")
+        keys = ("registers", "local_bytes", "shared_bytes", "occupancy", "multiprocessors")
+        return dict.fromkeys(keys, nan)
+    n_att, n_prac = int(inputs.attachments.shape[0]), int(inputs.practices.shape[0])
+    kernel = _kernel(
+        cuda, (inputs.n_years, n_att, n_prac, block, lanes, inputs.practice_width), None
+    )
+
+    def one(value: Any) -> int:
+        # The dispatcher answers per signature: a dict when not given one; it has exactly one.
+        return int(next(iter(value.values())) if isinstance(value, dict) else value)
+
+    registers = one(kernel.get_regs_per_thread())
+    shared = one(kernel.get_shared_mem_per_block())
+    local = one(kernel.get_local_mem_per_thread())
+    device = cuda.get_current_device()
+    occupancy = theoretical_occupancy(
+        registers,
+        block,
+        shared_bytes=shared,
+        sm_registers=int(device.MAX_REGISTERS_PER_MULTIPROCESSOR),
+        sm_threads=int(device.MAX_THREADS_PER_MULTI_PROCESSOR),
+        sm_shared_bytes=int(device.MAX_SHARED_MEMORY_PER_MULTIPROCESSOR),
+    )
+    return {
+        "registers": registers,
+        "local_bytes": local,
+        "shared_bytes": shared,
+        "occupancy": occupancy,
+        "multiprocessors": int(device.MULTIPROCESSOR_COUNT),
+    }
 
 
 def simulate_aggregates_cuda(
