@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from floor import floor_rows
 from memory import run_pair
 from numpy_model import simulate_numpy
 
@@ -301,6 +302,8 @@ def main() -> None:
         rows.append(
             ("simsettle run, empty numba cache / second run, s", f"{first:.1f} / {second:.1f}")
         )
+    # The kernel against its floor (benchmarks/floor.py): every mechanism on, 1 and 2 threads.
+    rows += floor_rows(args.members, 4 if args.quick else 8, 5 if args.quick else 11)
     rows.append(gpu_row())
 
     print(f"command: python {' '.join(sys.argv)}")

@@ -72,7 +72,7 @@ import numpy.typing as npt
 from numba import njit
 
 from simsettle._kernels import cacheguard as _cacheguard
-from simsettle._kernels.elementary import log_norm_sf, ndtri, vexp, vlog
+from simsettle._kernels.elementary import log_norm_sf, ndtri, ndtri_branchy, vexp, vlog
 from simsettle._kernels.quantiles import gamma_quantile, inverse_gaussian_quantile
 from simsettle._kernels.records import (
     CNT_BINOMIAL,
@@ -430,7 +430,7 @@ def annual_cost(m: MemberModel, u: float, z: float) -> float:
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def class_normal(m: MemberModel, u: float) -> float:
+def class_normal(m: MemberModel, u: float, branchy: bool = False) -> float:
     """The latent class normal of a joiner, whose cost :func:`annual_cost` drew from the class
     uniform ``u``: ``u`` rearranged so that the classes are in order of cost (zero, body, tail;
     the tail's Pareto position descending), then the normal quantile, so that
@@ -441,10 +441,13 @@ def class_normal(m: MemberModel, u: float) -> float:
     the tail segment to the top reversed, ``p = 1 - (u - zero)``, and the body down by
     ``tail_p``: measure-preserving, so the normal is standard. In the tail ``1 - p = u - zero``
     is exact (``u`` and ``zero`` within a factor of 2), which the quantile reads there.
+    ``branchy`` (a constant): the quantile by :func:`ndtri_branchy`, for scalar loops.
     """
     d = u - m.zero
     tail = (u >= m.zero) & (u < m.zero + m.tail_p)
     p = 1.0 - d if tail else (u - m.tail_p if u >= m.zero else u)
+    if branchy:
+        return ndtri_branchy(p, d if tail else 1.0 - p)
     return ndtri(p, d if tail else 1.0 - p)
 
 
@@ -1044,6 +1047,7 @@ def roster(
     carried: tuple[bool, bool],
     draws: tuple[float, float, float],
     z: float,
+    branchy: bool = False,
 ) -> tuple[bool, bool]:
     """A member's roster status ``(payer_only, provider_only)`` this year: ``carried`` (its
     status since it arrived) unless ``fresh``, a member in its first year, whose status is drawn
@@ -1053,10 +1057,17 @@ def roster(
     ndtri(1 - u)`` of the status's uniform ``u``, ``c`` the status's correlation with the log
     risk and ``t`` the normal quantile of one minus its share, so that the share of a standard
     normal population has the status, more of the costlier members when ``c > 0``. Without any
-    correlation the test is ``u < share``, the same event without the quantile.
+    correlation the test is ``u < share``, the same event without the quantile. ``branchy`` (a
+    constant): the quantiles by :func:`ndtri_branchy`, for scalar loops.
     """
     _, u_payer, u_provider = draws
-    if m.roster_corr:
+    if m.roster_corr and branchy:
+        s_payer = m.payer_c * z + m.payer_innov * ndtri_branchy(1.0 - u_payer, u_payer)
+        s_provider = m.provider_c * z + m.provider_innov * ndtri_branchy(
+            1.0 - u_provider, u_provider
+        )
+        payer, provider = s_payer > m.payer_z, s_provider > m.provider_z
+    elif m.roster_corr:
         s_payer = m.payer_c * z + m.payer_innov * ndtri(1.0 - u_payer, u_payer)
         s_provider = m.provider_c * z + m.provider_innov * ndtri(1.0 - u_provider, u_provider)
         payer, provider = s_payer > m.payer_z, s_provider > m.provider_z

@@ -194,8 +194,10 @@ def _draw_status(
     at: tuple[np.uint32, np.uint32, np.uint32, np.uint32, np.uint32],
     lane: int,
     work: F8,
+    branchy: bool,
 ) -> None:
-    """An arriving occupant's roster status into the roster rows."""
+    """An arriving occupant's roster status into the roster rows (``branchy``: in a scalar loop,
+    a constant; see :func:`~simsettle._kernels.member.roster`)."""
     L = LANES
     status = M.roster(
         m,
@@ -203,6 +205,7 @@ def _draw_status(
         (False, False),
         M.attribution_draws(m, at, STREAM_ATTRIBUTION),
         work[R_ZO * L + lane],
+        branchy,
     )
     work[R_PAYER_ONLY * L + lane] = 1.0 if status[0] else 0.0
     work[R_PROVIDER_ONLY * L + lane] = 1.0 if status[1] else 0.0
@@ -238,15 +241,15 @@ def _arrivals(
         # only (a loop that tests each lane would be vectorized, drawing for every lane).
         for i in range(_list_lanes(work, R_FRESH, n_valid)):
             lane = int(work[R_LIST * L + i])
-            _draw_status(m, (k0, k1, ctr, yy, np.uint32(first + lane)), lane, work)
+            _draw_status(m, (k0, k1, ctr, yy, np.uint32(first + lane)), lane, work, True)
     else:
         for lane in range(L):  # every member arrives: a vector loop, with no branch
-            _draw_status(m, (k0, k1, ctr, yy, np.uint32(first + lane)), lane, work)
+            _draw_status(m, (k0, k1, ctr, yy, np.uint32(first + lane)), lane, work, False)
     for i in range(_list_lanes(work, R_JOINER, n_valid)):
         lane = int(work[R_LIST * L + i])
         at = (k0, k1, ctr, yy, np.uint32(first + lane))
         v_draws = M.attribution_draws(m, at, STREAM_JOINER_ATTRIBUTION)
-        status_j = M.roster(m, True, (False, False), v_draws, work[R_ZJ * L + lane])
+        status_j = M.roster(m, True, (False, False), v_draws, work[R_ZJ * L + lane], True)
         work[R_PAYER_J * L + lane] = 1.0 if status_j[0] else 0.0
         work[R_PROVIDER_J * L + lane] = 1.0 if status_j[1] else 0.0
         work[R_RETAIN_J * L + lane] = v_draws[0]
@@ -438,7 +441,7 @@ def _simulate_trial(
                             x = M.general_latent_cost(m, class_z, work[R_BODY_Z * L + lane])
                         work[R_X * L + lane] = x
                         work[R_CLASS_Z * L + lane] = (
-                            M.class_normal(m, work[R_CLASS_U_J * L + lane])
+                            M.class_normal(m, work[R_CLASS_U_J * L + lane], True)
                             if work[R_JOINER * L + lane] > 0.5
                             else class_z
                         )
