@@ -34,7 +34,6 @@ import argparse
 import hashlib
 import importlib
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -46,6 +45,7 @@ from typing import Any
 
 import numba
 import numpy as np
+from _table import print_table
 
 from simsettle._kernels.records import LANES
 
@@ -209,17 +209,6 @@ def warm() -> None:
     simulate_aggregates(compile_model(scenario), key_from_seed(scenario.seed), 0, 1, parallel=True)
 
 
-def cpu_name() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or "unknown"
-    for line in out.splitlines():
-        if line.startswith("Model name:"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
-
-
 def measure(members: int, trials: int, repeats: int) -> dict[str, dict[int, float]]:
     """ns per member-year of the kernel and both floors, at 1 and 2 threads: medians of
     interleaved repeats."""
@@ -294,19 +283,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=11)
     args = parser.parse_args()
-    rows = floor_rows(args.members, args.trials, args.repeats)
-    import simsettle
-
-    print(f"command: python {' '.join(sys.argv)}")
-    print(
-        f"CPU: {cpu_name()} ({os.cpu_count()} cores); simsettle {simsettle.__version__}, "
-        f"numba {numba.__version__}, numpy {np.__version__}, Python {platform.python_version()}"
-    )
-    print()
-    print("| measure | value |")
-    print("|---|---|")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
+    print_table(floor_rows(args.members, args.trials, args.repeats))
 
 
 if __name__ == "__main__":

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 
-import numpy as np
+from _table import print_table
 
 import simsettle
 from simsettle.stats.precision import Precision
@@ -90,14 +89,7 @@ def main() -> None:
     parser.add_argument("--target", default="0.02%", help="USD or a share of the benchmark")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    rows = precision_rows(args.scenario, args.members, args.target, args.repeats)
-    print(f"command: python {' '.join(sys.argv)}")
-    print(f"simsettle {simsettle.__version__}, numpy {np.__version__}")
-    print()
-    print("| measure | value |")
-    print("|---|---|")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
+    print_table(precision_rows(args.scenario, args.members, args.target, args.repeats))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
-"""Performance table of issue 5: throughput against numpy, the numpy model, thread and dask
-scaling, scaling exponents, memory, start-up and the GPU. Prints one markdown table.
+"""Performance table of issues 5 and 18: throughput against numpy, the numpy model, thread and
+dask scaling (1, 2 and 4 workers), scaling exponents, memory, start-up, the kernel against its
+floor (benchmarks/floor.py), seconds to a precise answer (benchmarks/precision.py), the
+compound frequency-severity case (benchmarks/compound.py) and the GPU (benchmarks/gpu.py, or
+why not). Prints one markdown table.
 
 Usage: python benchmarks/run.py [--quick] [--members 20000] [--trials 10000] ...
 
@@ -30,9 +33,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _table import print_table
 from floor import floor_rows
 from memory import run_pair
 from numpy_model import simulate_numpy
+from precision import precision_rows
 
 import simsettle
 from simsettle.models.population import compile_model
@@ -274,7 +279,8 @@ def main() -> None:
     if not args.quick:
         from simsettle.runner import local_cluster
 
-        for workers in (1, 2):
+        dask_times = {}
+        for workers in (1, 2, 4):
             client = local_cluster(workers)
             try:
                 simsettle.simulate(workload(50, 4), client=client, progress=False)
@@ -289,7 +295,14 @@ def main() -> None:
                 cluster = client.cluster
                 client.close()
                 cluster.close()
-            rows.append((f"dask LocalCluster, {workers} worker(s), s", f"{t:.2f}"))
+            dask_times[workers] = t
+            rows.append(
+                (
+                    f"dask LocalCluster, {workers} worker process(es) of 1 thread, s "
+                    f"(speed-up on 1 worker; {os.cpu_count()} cores)",
+                    f"{t:.2f} ({dask_times[1] / t:.2f}x)",
+                )
+            )
         scenario = ROOT / "scenarios" / "examples" / "mssp_style.yaml"
         for label, cmd in [
             ("simsettle --help", ["--help"]),
@@ -304,18 +317,12 @@ def main() -> None:
         )
     # The kernel against its floor (benchmarks/floor.py): every mechanism on, 1 and 2 threads.
     rows += floor_rows(args.members, 4 if args.quick else 8, 5 if args.quick else 11)
+    # Seconds to a precise answer (benchmarks/precision.py), with and without control variates.
+    rows += precision_rows(repeats=1, target="0.05%" if args.quick else "0.02%")
     rows.append(gpu_row())
-
-    print(f"command: python {' '.join(sys.argv)}")
-    print(
-        f"simsettle {simsettle.__version__}, numpy {np.__version__}, {os.cpu_count()} cores; "
-        f"workload {args.members:,} members x {args.trials:,} trials x 4 years, 4 designs"
+    print_table(
+        rows, f"workload {args.members:,} members x {args.trials:,} trials x 4 years, 4 designs"
     )
-    print()
-    print("| measure | value |")
-    print("|---|---|")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
 
 
 if __name__ == "__main__":
