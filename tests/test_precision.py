@@ -295,3 +295,21 @@ def test_control_variate_standard_error_matches_the_replications(replications, s
     assert 0.78 < reported / spread < 1.28
     # ... and it is smaller than the plain mean's, as the plain replications say too.
     assert float(r["plain_value"].std(ddof=1)) > 1.05 * spread
+
+
+def test_run_to_precision_of_a_design_sweep():
+    # Each design x sweep cell is checked (the worst cell makes the row); paired differences
+    # of a design sweep, whose design coordinates vary along the swept axes, work too.
+    from tests.conftest import ROOT
+
+    path = ROOT / "scenarios" / "examples" / "sweep_corridor_sharing_stop_loss.yaml"
+    rule = Precision(se=200_000.0, probability_se=0.03, min_trials=100, max_trials=1000)
+    changes = ["population.members=300"]
+    ds = simsettle.simulate(path, precision=rule, chunk_trials=100, overrides=changes)
+    n = ds.sizes["trial"]
+    fixed = simsettle.simulate(path, trials=n, overrides=changes)
+    np.testing.assert_array_equal(ds.settlement.values, fixed.settlement.values)
+    table = precision_table(ds, rule)
+    assert ds.attrs["precision_met"] == int(float(table.ratio.max()) <= 1.0)
+    paired = ds.settle.paired(str(ds.design.values[0]))
+    assert "min_savings_rate" in paired.dims

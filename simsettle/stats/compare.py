@@ -189,7 +189,9 @@ def paired(
         out[column] = value
         out[f"{column}_se"] = se
         out[f"{column}_baseline"] = _with(
-            value.sel(design=base, drop=True),
+            # Without the design's coordinates: the baseline's own would clash with the
+            # others' where a design sweep makes them vary along a design axis.
+            value.sel(design=base, drop=True).reset_coords(drop=True),
             f"{text}, baseline {base}",
             units,
             f"{value.attrs['description']} Under the baseline design {base}.",
