@@ -156,8 +156,7 @@ class _DelayedTqdm:
 
     def __call__(self, done: int, total: int) -> None:
         if total != self._bar.total:  # a run to a precision raises its target as it goes
-            self._bar.total = total
-            self._bar.refresh()
+            self._bar.total = total  # drawn at the next update, once the delay has passed
         self._bar.update(done - self._done)
         self._done = done
 
@@ -479,8 +478,8 @@ def _compile(
 
 
 class _Kept:
-    """Chunks of aggregates kept in memory between the checks of a run to a precision (and
-    in the run's checkpoint, if it has one): each check's run reads the chunks simulated
+    """Chunks of aggregates kept between the checks of a run to a precision: in the run's
+    checkpoint if it has one, else in memory. Each check's run reads the chunks simulated
     before and simulates only the new ones."""
 
     def __init__(self, disk: Checkpoint | None) -> None:
@@ -488,15 +487,15 @@ class _Kept:
         self.arrays: dict[str, npt.NDArray[np.float64]] = {}
 
     def load(self, key: str, shape: tuple[int, ...]) -> npt.NDArray[np.float64] | None:
-        arr = self.arrays.get(key)
-        if arr is None and self.disk is not None:
-            arr = self.disk.load(key, shape)
-        return arr
+        if self.disk is not None:
+            return self.disk.load(key, shape)
+        return self.arrays.get(key)
 
     def save(self, key: str, arr: npt.NDArray[np.float64]) -> None:
-        self.arrays[key] = arr
         if self.disk is not None:
             self.disk.save(key, arr)
+        else:
+            self.arrays[key] = arr
 
 
 def _simulate_to_precision(
@@ -522,14 +521,18 @@ def _simulate_to_precision(
     )
 
     rule = Precision.coerce(precision)
+    if chunk < 1:
+        raise ValueError(f"chunk_trials must be a positive integer, got {chunk}")
     if trials is not None:
         rule = dataclasses.replace(rule, max_trials=trials, min_trials=min(rule.min_trials, trials))
     limit = rule.max_trials
     first = resolve_scenario(scenario, trials=limit, seed=seed, overrides=overrides)
     disk = None
     if checkpoint is not None:
+        # The chunks depend on neither the rule nor the trial limit (their keys hold the first
+        # trial and the count): a resumed run may tighten or loosen either.
         _, points, _, compiled = _compile(first)
-        extra = {"precision": rule.to_attrs()}
+        extra = {"trials": "a run to a precision"}
         disk = _open_checkpoint(
             checkpoint, first, points, compiled, chunk, resume=resume, extra=extra
         )
@@ -538,20 +541,44 @@ def _simulate_to_precision(
     history: list[tuple[int, float]] = []
     show = progress if progress is not None else OPTIONS["progress"]
     bar = None if callable(show) or show is False else _DelayedTqdm(n, 0.0 if show else 2.0)
+    seen = 0
+
+    def report(done: int, total: int) -> None:
+        # Each check counts from its first trial again, reused chunks included: report what
+        # is done so far, never less than before, out of the current check's total.
+        nonlocal seen
+        seen = max(seen, done)
+        target = bar if bar is not None else show
+        if callable(target):
+            target(seen, max(seen, total))
+
+    ds = None
+    stop = "met"
     try:
         while True:
             loaded = resolve_scenario(first, trials=n)
-            ds = _simulate(loaded, chunk, progress=show if bar is None else bar, store=kept, **run)
+            try:
+                got = _simulate(loaded, chunk, progress=report, store=kept, **run)
+            except MemoryLimitError:
+                if ds is None:
+                    raise
+                stop = "memory"  # the last check's results stand, and say so
+                break
+            ds = None  # the previous check's results: free before the next is built
+            ds = got
             table = precision_table(ds, rule)
             worst = float(table["ratio"].max())
             history.append((n, worst))
-            if worst <= 1.0 or n >= limit:
+            if worst <= 1.0:
+                break
+            if n >= limit:
+                stop = "limit"
                 break
             n = next_trials(n, worst, chunk, limit)
     finally:
         if bar is not None:
             bar.close()
-    ds.attrs.update(stopping_attrs(rule, history, worst <= 1.0))
+    ds.attrs.update(stopping_attrs(rule, history, stop))
     return ds
 
 

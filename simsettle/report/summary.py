@@ -387,20 +387,46 @@ def format_stopping(ds: xr.Dataset) -> str:
     and whether it was met; "" for a run of a fixed number of trials."""
     import json
 
+    from simsettle.plot._style import format_money
+
     rule = ds.attrs.get("precision_rule")
     if not rule:
         return ""
     checks = json.loads(str(ds.attrs.get("precision_checks", "[]")))
     path = " -> ".join(f"{c['trials']:,}" for c in checks)
     last = checks[-1] if checks else {"trials": 0, "worst_ratio": float("nan")}
+    why = str(ds.attrs.get("precision_stopped", ""))
     if int(ds.attrs.get("precision_met", 0)):
         verdict = f"met at {last['trials']:,} trials"
     else:
+        where = (
+            "the next check would not fit in memory"
+            if why == "memory"
+            else f"the limit of {last['trials']:,} trials"
+        )
         verdict = (
-            f"NOT met: stopped at the limit of {last['trials']:,} trials with the worst "
+            f"NOT met: stopped at {last['trials']:,} trials ({where}) with the worst "
             f"standard error {last['worst_ratio']:.2f} times its target"
         )
-    return f"Stopping rule: {rule}. Checked at {path} trials; {verdict}."
+    line = f"Stopping rule: {rule}. Checked at {path} trials; {verdict}."
+    settings = json.loads(str(ds.attrs.get("precision_settings", "{}")))
+    if settings.get("control_variates") and "expected_trend_index" in ds:
+        # The rule read the control-variate estimates; the tables show the plain means.
+        from simsettle.stats.control import controlled
+
+        cv = controlled(sweep_base(ds), "mean")
+        parts = [
+            f"{d} {format_money(float(cv['value'].sel(design=d)))} "
+            f"(se {format_money(float(cv['se'].sel(design=d)))})"
+            for d in cv["design"].values[:8]
+        ]
+        line += (
+            " The rule read the control-variate estimates of the means and probabilities, "
+            "not the plain ones the tables show; the means with control variates: "
+            + "; ".join(parts)
+            + "."
+        )
+    return line
 
 
 def format_truncation(ds: xr.Dataset) -> str:

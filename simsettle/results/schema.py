@@ -148,8 +148,9 @@ VAR_ATTRS: dict[str, dict[str, str]] = {
         "long_name": "expected systemic cost index",
         "units": "1",
         "description": "Exact expectation of trend_index in the year, from the trend's "
-        "parameters: (1 + trend.mean)^k (1 + shock_probability x shock_size) after k growth "
-        "years. A known mean: the control variate of simsettle.stats.controlled.",
+        "parameters: (1 + trend.mean)^k (1 + shock_probability x shock_size) in the k-th year "
+        "after the first simulated one (1 in that first year, which has no growth or shock). "
+        "A known mean: the control variate of simsettle.stats.controlled.",
     },
     "base_trend_index": {
         "long_name": "systemic cost index of the base years",

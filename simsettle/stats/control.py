@@ -16,12 +16,14 @@ indicator, for a probability; or of a design's difference from a baseline), ``c_
 trial's indices, one control per index and year, and ``beta`` the least-squares slope of
 ``y`` on ``c`` (Glasserman, *Monte Carlo Methods in Financial Engineering*, 2004, section
 4.1; Lavenberg and Welch, 1981). Its standard error is that of the regression's intercept
-at the known mean: ``sqrt(sum(e_t^2) / (n - q - 1) / n)``, with ``e_t`` the residuals and
-``q`` the number of controls (the rank of their sample covariance), which is exact for a
-normal ``(y, c)`` and first-order right otherwise. Estimating ``beta`` on the same trials
-leaves a bias of order ``1 / n``, far below the standard error at any useful ``n`` (the
-tests check the estimator's mean over independent replications, and its standard error
-against their spread).
+at the known mean: ``s sqrt(1 / n + cbar' (D'D)^-1 cbar)`` with ``s^2 = sum(e_t^2) / (n - q -
+1)``, ``e_t`` the residuals, ``q`` the number of controls (the rank of their sample
+covariance), ``cbar`` the controls' sample mean and ``D`` their deviations from it: the
+regression's own standard error of its prediction at the known mean, exact given the
+controls when ``y`` is linear in them with normal errors, and first-order right otherwise.
+Estimating ``beta`` on the same trials leaves a bias of order ``1 / n``, far below the
+standard error at any useful ``n`` (the tests check the estimator's mean over independent
+replications, and its standard error against their spread).
 
 The estimator needs nothing but the results: no random number is drawn again, and the
 simulation itself is unchanged (the plain estimate stays in ``plain_value``). Quantiles are
@@ -117,7 +119,9 @@ def controlled_series(
         return plain, plain_se, plain, plain_se
     resid = (y - plain) - dc @ beta
     value = plain - float(c_bar @ beta)
-    se = float(np.sqrt(resid @ resid / (n - rank - 1) / n))
+    # Var(theta | c) = s^2 (1/n + c_bar' (Dc'Dc)^+ c_bar): the intercept's at the known mean.
+    leverage = float(c_bar @ np.linalg.pinv(dc.T @ dc) @ c_bar)
+    se = float(np.sqrt(resid @ resid / (n - rank - 1) * (1.0 / n + leverage)))
     return value, se, plain, plain_se
 
 
@@ -177,6 +181,8 @@ def controlled(
     years = [d for d in dims if d != TRIAL]
     y = obs.mean(years) if years else obs
     c = _controls(ds, years)
+    if y.chunks is not None or c.chunks is not None:  # lazy results: one chunk along trial
+        y, c = y.chunk({TRIAL: -1}), c.chunk({TRIAL: -1, _CONTROL: -1})
     value, se, plain, plain_se = xr.apply_ufunc(
         controlled_series,
         y,
@@ -189,8 +195,7 @@ def controlled(
     )
     units = "1" if name != "mean" else str(x.attrs.get("units", "1"))
     what = f"{name} of {var}" + (f" minus {baseline}'s" if baseline is not None else "")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = (plain_se / se) ** 2
+    ratio = (plain_se / se.where(se > 0)) ** 2  # NaN where nothing varies
     data_vars = {
         "value": (
             value,
@@ -199,7 +204,12 @@ def controlled(
             "theta = mean(y) - "
             "beta' (mean(c) - E[c]) with the cost indices of each pooled year as controls.",
         ),
-        "se": (se, "its Monte Carlo standard error", units, "sqrt(sum(e^2) / (n - q - 1) / n)."),
+        "se": (
+            se,
+            "its Monte Carlo standard error",
+            units,
+            "s sqrt(1/n + cbar' (D'D)^-1 cbar), s^2 = sum(e^2) / (n - q - 1).",
+        ),
         "plain_value": (plain, f"{what}, sample mean", units, "The estimate without controls."),
         "plain_se": (plain_se, "sample mean's standard error", units, "sd(y) / sqrt(n)."),
         "variance_ratio": (

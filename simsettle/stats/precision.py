@@ -81,9 +81,14 @@ class Precision:
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise ValueError(f"precision {name} must be a positive number, got {value!r}")
+        for name in ("min_trials", "max_trials"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise ValueError(f"precision {name} must be a whole number, got {value!r}")
         if not 2 <= self.min_trials <= self.max_trials:
             raise ValueError(
-                f"need 2 <= min_trials <= max_trials, got {self.min_trials}, {self.max_trials}"
+                "a run to a precision needs at least 2 trials, and min_trials <= max_trials "
+                f"(the trial limit); got {self.min_trials} and {self.max_trials}"
             )
         if not self.statistics:
             raise ValueError("a precision needs at least one statistic")
@@ -120,9 +125,16 @@ class Precision:
             return cls.parse(value)
         if isinstance(value, Mapping):
             fields = dict(value)
+            if isinstance(fields.get("statistics"), str):
+                fields["statistics"] = (fields["statistics"],)
             if "statistics" in fields:
                 fields["statistics"] = tuple(fields["statistics"])
             return cls(**fields)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(
+                f"precision {value!r}: give a Precision, its text ('0.1%', '25000'), a standard "
+                "error in USD or a mapping of its fields"
+            )
         return cls(se=float(value))
 
     def describe(self) -> str:
@@ -150,13 +162,16 @@ class Precision:
 
 
 def _money_target(ds: xr.Dataset, rule: Precision) -> xr.DataArray:
-    """The money target per sweep point: the larger of ``se`` and ``relative`` x benchmark."""
+    """The money target per design (and sweep cell): the larger of ``se`` and ``relative`` x
+    the design's mean benchmark (``settlement_benchmark``: a portfolio line's own, after any
+    discount)."""
     targets = []
     if rule.se is not None:
         targets.append(xr.DataArray(rule.se))
     if rule.relative is not None:
-        other = [d for d in ds["benchmark"].dims if d in ("trial", "year")]
-        targets.append(rule.relative * abs(ds["benchmark"].mean(other)))
+        bench = ds["settlement_benchmark"]
+        other = [d for d in bench.dims if d in ("trial", "year")]
+        targets.append(rule.relative * abs(bench.mean(other)))
     if len(targets) == 1:
         return targets[0]
     larger: xr.DataArray = xr.apply_ufunc(np.maximum, targets[0], targets[1])
@@ -192,11 +207,17 @@ def precision_table(ds: xr.Dataset, rule: Precision) -> xr.Dataset:
     """
     money = _money_target(ds, rule)
     designs = [str(d) for d in ds["design"].values]
+    # A portfolio's lines are different contracts: only designs of one line are paired.
+    line = (
+        dict(zip(designs, (str(x) for x in ds["line"].values), strict=True))
+        if "line" in ds.coords and ds["line"].dims == ("design",)
+        else dict.fromkeys(designs, "")
+    )
     pairs: list[str | None] = [None]
     if rule.paired:
         pairs += designs[:-1]
     rows: dict[str, list[Any]] = {
-        k: [] for k in ("statistic", "design", "baseline", "value", "se", "target", "ratio")
+        k: [] for k in ("statistic", "design", "baseline", "unit", "value", "se", "target", "ratio")
     }
     for baseline in pairs:
         for name in rule.statistics:
@@ -207,12 +228,15 @@ def precision_table(ds: xr.Dataset, rule: Precision) -> xr.Dataset:
                 ratio = (se / target).fillna(np.inf)
             others = [d for d in ratio.dims if d != "design"]
             later = designs if baseline is None else designs[designs.index(baseline) + 1 :]
+            if baseline is not None:
+                later = [d for d in later if line[d] == line[baseline]]
             for design in later:
                 r = ratio.sel(design=design)
                 at = {d: int(i) for d, i in r.argmax(others).items()} if others else {}
                 rows["statistic"].append(name)
                 rows["design"].append(design)
                 rows["baseline"].append(baseline or "")
+                rows["unit"].append("1" if base.startswith("prob_") else "USD")
                 rows["value"].append(float(value.sel(design=design).isel(at)))
                 rows["se"].append(float(se.sel(design=design).isel(at)))
                 t = target.sel(design=design) if "design" in target.dims else target
@@ -227,14 +251,28 @@ def precision_table(ds: xr.Dataset, rule: Precision) -> xr.Dataset:
             attrs=attrs | {"long_name": long_name, "units": units, "description": desc},
         )
 
+    # A row's unit is USD for money statistics and 1 for probabilities: the coordinate "unit".
+    per_row = "the row's unit (coordinate unit: USD, or 1 for a probability)"
     data: dict[Hashable, xr.DataArray] = {
-        "value": var("value", "estimate", "mixed", "The statistic, or the paired difference."),
-        "se": var("se", "Monte Carlo standard error", "mixed", "USD, or 1 for probabilities."),
-        "target": var("target", "largest standard error allowed", "mixed", rule.describe()),
+        "value": var("value", "estimate", per_row, "The statistic, or the paired difference."),
+        "se": var("se", "Monte Carlo standard error", per_row, "Trial-clustered."),
+        "target": var("target", "largest standard error allowed", per_row, rule.describe()),
         "ratio": var("ratio", "standard error / target", "1", "At most 1 where the row is met."),
     }
-    coords = {k: ("check", np.array(rows[k], dtype=object)) for k in ("statistic", "design")}
-    coords["baseline"] = ("check", np.array(rows["baseline"], dtype=object))
+    coord_attrs = {
+        "statistic": ("statistic", "The statistic, named as describe() names it."),
+        "design": ("design", "The design whose statistic (or difference) the row checks."),
+        "baseline": ("baseline design", "The design the difference is from; '' for none."),
+        "unit": ("unit", "USD for money statistics, 1 for probabilities."),
+    }
+    coords = {
+        k: (
+            "check",
+            np.array(rows[k], dtype=object),
+            {"long_name": long_name, "units": "1", "description": desc},
+        )
+        for k, (long_name, desc) in coord_attrs.items()
+    }
     out = derived_dataset(data, {"title": "Precision of the run", "rule": rule.describe()})
     return out.assign_coords(coords)
 
@@ -249,15 +287,23 @@ def next_trials(trials: int, worst_ratio: float, chunk: int, limit: int) -> int:
     return int(min(limit, chunks * chunk))
 
 
+#: Why a run to a precision stopped: the rule was met, the trial limit was reached, or the
+#: next check would not fit in memory (the last check's results stand).
+STOP_REASONS = ("met", "limit", "memory")
+
+
 def stopping_attrs(
-    rule: Precision, history: Sequence[tuple[int, float]], met: bool
+    rule: Precision, history: Sequence[tuple[int, float]], stop: str
 ) -> dict[str, Any]:
-    """The results' record of the stopping rule and of each check."""
+    """The results' record of the stopping rule, of each check and of why it stopped."""
     import json
 
+    if stop not in STOP_REASONS:
+        raise ValueError(f"stop must be one of {STOP_REASONS}, got {stop!r}")
     return {
         "precision_rule": rule.describe(),
         "precision_settings": json.dumps(rule.to_attrs()),
         "precision_checks": json.dumps([{"trials": n, "worst_ratio": r} for n, r in history]),
-        "precision_met": int(met),
+        "precision_met": int(stop == "met"),
+        "precision_stopped": stop,
     }
