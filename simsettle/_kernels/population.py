@@ -42,6 +42,10 @@ from simsettle._kernels.records import (
     R_AVOIDED,
     R_AVOIDED_J,
     R_BODY_Z,
+    R_CLAIM_G,
+    R_CLAIM_MU,
+    R_CLAIM_N,
+    R_CLAIM_U,
     R_CLASS_PREV,
     R_CLASS_U_J,
     R_CLASS_Z,
@@ -83,6 +87,8 @@ from simsettle._kernels.records import (
     R_Z,
     R_ZJ,
     R_ZO,
+    SEV_GAMMA,
+    SEV_LOGNORMAL,
     ST_ATTRIBUTED,
     ST_COST,
     ST_DEPARTURE,
@@ -100,9 +106,10 @@ from simsettle._kernels.records import (
     STREAM_JOINER_ATTRIBUTION,
     STREAM_MEMBER,
     STREAM_SCORE,
+    STREAM_SEVERITY,
     STREAM_TURNOVER,
 )
-from simsettle._kernels.rng import u32_to_unit
+from simsettle._kernels.rng import box_muller, u32_to_unit
 
 __all__ = [
     "persists",
@@ -283,6 +290,105 @@ def _retention(
         work[R_RETAIN * L + lane] = M.attribution_draws(m, at, STREAM_ATTRIBUTION)[0]
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _compound_lanes(
+    m: M.MemberModel,
+    k0: np.uint32,
+    k1: np.uint32,
+    ctr: np.uint32,
+    yy: np.uint32,
+    first: int,
+    n_valid: int,
+    contagion: float,
+    work: F8,
+) -> None:
+    """The occupants' costs of a lane block's year under ``frequency_severity`` with a Poisson
+    count and a lognormal frailty: :func:`~simsettle._kernels.member.compound_cost` of every
+    lane, to the bit, into ``R_X`` (and the frailty normal into ``R_FRAILTY_Z``), laid out in
+    passes over the lanes so that the draws run in vector loops.
+
+    1. Claim block 0 of every lane (vector): the frailty normal, the Poisson mean, the count's
+       uniform and the first claim's normal.
+    2. The counts (scalar: inversion is a walk of data-dependent length; a mean above 400 takes
+       the normal approximation from the block's words 2 and 3).
+    3. The severities. Gamma: the first attempt of every lane's gamma of shape ``n a`` (vector;
+       a lane without claims draws it for one claim and takes 0), then the lanes whose attempt
+       was rejected (under 5%) again by :func:`~simsettle._kernels.member.severity_total`.
+       Lognormal: the first claim of every lane, then each further claim block in a vector
+       loop, each lane adding the claims it has (:func:`~simsettle._kernels.member.
+       severity_block`). Other families: claim by claim, lane by lane.
+
+    ``first`` is the lane block's first member counter word; lanes from ``n_valid`` on are
+    computed and not read. Written as one scalar loop of ``compound_cost``, the frequency-
+    severity member-year cost four times as much (``benchmarks/compound.py``).
+    """
+    L = LANES
+    for lane in range(L):
+        at = (k0, k1, ctr, yy, np.uint32(first + lane))
+        w = M.words(at, STREAM_CLAIMS)
+        new, g = box_muller(u32_to_unit(w[0]), u32_to_unit(w[1]))
+        e = M.frailty_normal(m, new, work[R_FRAILTY_Z * L + lane], work[R_FRESH * L + lane] > 0.5)
+        work[R_FRAILTY_Z * L + lane] = e
+        work[R_CLAIM_MU * L + lane] = M.claim_mean(m, e, contagion)
+        work[R_CLAIM_U * L + lane] = u32_to_unit(w[2])
+        work[R_CLAIM_G * L + lane] = g
+    most = 0
+    for lane in range(L):
+        mu = work[R_CLAIM_MU * L + lane]
+        n = 0
+        if lane < n_valid:
+            if mu > 400.0:
+                _, _, w2, w3 = M.words((k0, k1, ctr, yy, np.uint32(first + lane)), STREAM_CLAIMS)
+                n = M.normal_count(mu, w2, w3)
+            else:
+                n = M.poisson_count(mu, work[R_CLAIM_U * L + lane])
+        work[R_CLAIM_N * L + lane] = n
+        most = max(most, n)
+    if most == 0:
+        for lane in range(L):
+            work[R_X * L + lane] = 0.0
+        return
+    code = m.sev_family
+    if code == SEV_GAMMA:
+        for lane in range(L):
+            at = (k0, k1, ctr, yy, np.uint32(first + lane))
+            n = work[R_CLAIM_N * L + lane]
+            # severity_total's gamma of shape n a, mean 1 (gamma_mean_one), by its first attempt.
+            shape = max(n, 1.0) * m.sev_a
+            var = 1.0 / shape
+            w = M.words(at, STREAM_SEVERITY)
+            boost, a = M.gamma_boost(1.0 / var, w[3])
+            d, c = M.gamma_constants(a)
+            ok, dv = M.gamma_attempt(d, c, w)
+            x = n * m.sev_b * (dv * boost * var)
+            work[R_X * L + lane] = x if n > 0.0 else 0.0
+            work[R_CLAIM_U * L + lane] = 1.0 if ok | (n == 0.0) else 0.0
+        for lane in range(n_valid):
+            if work[R_CLAIM_U * L + lane] < 0.5:  # rejected: the whole sampler, scalar
+                at = (k0, k1, ctr, yy, np.uint32(first + lane))
+                n_claims = int(work[R_CLAIM_N * L + lane])
+                work[R_X * L + lane] = M.severity_total(m, at, STREAM_CLAIMS, n_claims)
+    elif code == SEV_LOGNORMAL:
+        for lane in range(L):
+            x = M.first_severity(m, work[R_CLAIM_G * L + lane])
+            work[R_X * L + lane] = x if work[R_CLAIM_N * L + lane] > 0.0 else 0.0
+        for block in range(1, (most + 2) // 4 + 1):  # blocks 1.. hold claims 2 to most
+            for lane in range(L):
+                at = (k0, k1, ctr, yy, np.uint32(first + lane))
+                remaining = int(work[R_CLAIM_N * L + lane]) - 1 - 4 * (block - 1)
+                total, _ = M.severity_block(
+                    m, M.words(at, STREAM_CLAIMS + 2 * block), work[R_X * L + lane], remaining
+                )
+                work[R_X * L + lane] = total
+    else:
+        for lane in range(n_valid):
+            at = (k0, k1, ctr, yy, np.uint32(first + lane))
+            n_claims = int(work[R_CLAIM_N * L + lane])
+            work[R_X * L + lane] = (
+                M.severity_total(m, at, STREAM_CLAIMS, n_claims) if n_claims > 0 else 0.0
+            )
+
+
 @njit(cache=True, nogil=True)
 def persists(params: Any) -> bool:
     """Whether a member's mixture cost persists (``cost_persistence > 0``, not
@@ -389,19 +495,24 @@ def _simulate_trial(
                     work[R_X * L + lane] = x
                     work[R_X_J * L + lane] = x_j
             if m.frequency_severity:
+                if m.count_form == 0 and not m.gamma_frailty:
+                    _compound_lanes(m, k0, k1, ctr, yy, offset + base, n_valid, contagion, work)
+                else:
+                    for lane in range(n_valid):
+                        at = (k0, k1, ctr, yy, np.uint32(offset + base + lane))
+                        x, f = M.compound_cost(
+                            m,
+                            at,
+                            STREAM_CLAIMS,
+                            work[R_FRAILTY_Z * L + lane],
+                            work[R_FRESH * L + lane] > 0.5,
+                            contagion,
+                        )
+                        work[R_X * L + lane] = x
+                        work[R_FRAILTY_Z * L + lane] = f
                 for lane in range(n_valid):
-                    at = (k0, k1, ctr, yy, np.uint32(offset + base + lane))
-                    x, f = M.compound_cost(
-                        m,
-                        at,
-                        STREAM_CLAIMS,
-                        work[R_FRAILTY_Z * L + lane],
-                        work[R_FRESH * L + lane] > 0.5,
-                        contagion,
-                    )
-                    work[R_X * L + lane] = x
-                    work[R_FRAILTY_Z * L + lane] = f
                     if work[R_JOINER * L + lane] > 0.5:
+                        at = (k0, k1, ctr, yy, np.uint32(offset + base + lane))
                         x_j, f_j = M.compound_cost(m, at, STREAM_CLAIMS + 1, 0.0, True, contagion)
                         work[R_X_J * L + lane] = x_j
                         work[R_FRAILTY_Z * L + lane] = f_j
