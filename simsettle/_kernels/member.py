@@ -143,6 +143,8 @@ __all__ = [
     "member_year",
     "normal_count",
     "poisson_count",
+    "poisson_limit",
+    "poisson_step",
     "practice_detail",
     "roster",
     "severity_block",
@@ -555,16 +557,31 @@ def claim_mean(m: MemberModel, e: float, contagion: float) -> float:
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def poisson_count(mu: float, u: float) -> int:
     """A Poisson count of mean ``mu`` (at most 400) from the uniform ``u``, by inversion from 0
-    (:func:`compound_cost`)."""
+    (:func:`compound_cost`): the walk up the distribution function from ``P(0) = e^-mu``, one
+    term ``p_n = p_(n-1) mu / n`` at a time, while ``u`` is above it (at most ``mu + 60
+    sqrt(mu) + 60`` steps: rounding can leave the sum just below ``u``)."""
     p = vexp(-mu)
     f = p
     n = 0
-    limit = mu + 60.0 * math.sqrt(mu) + 60.0  # rounding can leave f just below u
+    limit = poisson_limit(mu)
     while u > f and n < limit:
         n += 1
-        p *= mu / n
-        f += p
+        p, f = poisson_step(mu, n, p, f)
     return n
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def poisson_limit(mu: float) -> float:
+    """The most steps of :func:`poisson_count`'s walk for the mean ``mu``."""
+    return mu + 60.0 * math.sqrt(mu) + 60.0
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def poisson_step(mu: float, n: float, p: float, f: float) -> tuple[float, float]:
+    """One step of :func:`poisson_count`'s walk to the count ``n``: its probability ``p mu /
+    n`` from the last one's ``p``, and the distribution function ``f`` plus it."""
+    p = p * (mu / n)
+    return p, f + p
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -952,6 +969,7 @@ def member_year(
     state: SlotState,
     later: bool,
     persistent: bool,
+    mixture: bool = True,
 ) -> MemberYear:
     """A slot's year: its occupant, and the joiner who takes the slot if the occupant leaves.
 
@@ -965,6 +983,8 @@ def member_year(
     ``later`` is False in the first simulated year, whose roster is the stationary population
     (no entrant shift or entrant cost there). ``persistent`` is ``cost_persistence > 0`` with
     the mixture (a compile-time constant in the CPU's kernel, which is compiled for each value).
+    ``mixture`` False (another compile-time constant: ``frequency_severity``, whose
+    :func:`compound_cost` replaces them) skips the mixture costs ``x`` and ``x_j`` (0 then).
 
     Returns the :class:`MemberYear` ``(z, tenure, leaves, joiner, death, excluded, months, zj,
     risk, risk_j, demo, demo_j, x, x_j, class_z, cost_z, cost_z_j, class_u_j, mu, mu_j,
@@ -1014,9 +1034,14 @@ def member_year(
     risk_j = vexp(m.ssig * w_j + m.score_shift)
     demo = vexp(m.dsig * w + m.demo_shift + age) if m.demo_on else 0.0
     demo_j = vexp(m.dsig * w_j + m.demo_shift) if m.demo_on else 0.0
-    x = latent_cost(m, class_z, cost_z) if persistent else annual_cost(m, u32_to_unit(a[1]), n)
+    if not mixture:
+        x = 0.0
+    elif persistent:
+        x = latent_cost(m, class_z, cost_z)
+    else:
+        x = annual_cost(m, u32_to_unit(a[1]), n)
     u_j = u32_to_unit(b[1])
-    x_j = annual_cost(m, u_j, nj)
+    x_j = annual_cost(m, u_j, nj) if mixture else 0.0
     return MemberYear(
         z,
         tenure,
