@@ -332,7 +332,7 @@ def _compound_lanes(
     severity member-year cost four times as much (``benchmarks/compound.py``).
     """
     L = LANES
-    for lane in range(L):
+    for lane in range(n_valid):
         at = (k0, k1, ctr, yy, np.uint32(first + lane))
         w = M.words(at, STREAM_CLAIMS)
         new, g = box_muller(u32_to_unit(w[0]), u32_to_unit(w[1]))
@@ -345,7 +345,7 @@ def _compound_lanes(
     # step, until no lane's uniform is above its sum (vector loops; a lane that stops keeps its
     # count, so each lane takes the steps of poisson_count). A mean above 400 (normal
     # approximation, scalar) and the lanes past the roster take no step.
-    for lane in range(L):
+    for lane in range(n_valid):
         mu = work[R_CLAIM_MU * L + lane]
         p = vexp(-mu)
         work[R_CLAIM_P * L + lane] = p
@@ -358,7 +358,7 @@ def _compound_lanes(
     while stepped:
         k += 1.0
         stepped = False
-        for lane in range(L):
+        for lane in range(n_valid):
             n = work[R_CLAIM_N * L + lane]
             p = work[R_CLAIM_P * L + lane]
             f = work[R_CLAIM_F * L + lane]
@@ -376,12 +376,12 @@ def _compound_lanes(
             work[R_CLAIM_N * L + lane] = M.normal_count(mu, w2, w3)
         most = max(most, int(work[R_CLAIM_N * L + lane]))
     if most == 0:
-        for lane in range(L):
+        for lane in range(n_valid):
             work[R_X * L + lane] = 0.0
         return
     code = m.sev_family
     if code == SEV_GAMMA:
-        for lane in range(L):
+        for lane in range(n_valid):
             at = (k0, k1, ctr, yy, np.uint32(first + lane))
             n = work[R_CLAIM_N * L + lane]
             # severity_total's gamma of shape n a, mean 1 (gamma_mean_one), by its first attempt.
@@ -400,11 +400,11 @@ def _compound_lanes(
                 n_claims = int(work[R_CLAIM_N * L + lane])
                 work[R_X * L + lane] = M.severity_total(m, at, STREAM_CLAIMS, n_claims)
     elif code == SEV_LOGNORMAL:
-        for lane in range(L):
+        for lane in range(n_valid):
             x = M.first_severity(m, work[R_CLAIM_G * L + lane])
             work[R_X * L + lane] = x if work[R_CLAIM_N * L + lane] > 0.0 else 0.0
         for block in range(1, (most + 2) // 4 + 1):  # blocks 1.. hold claims 2 to most
-            for lane in range(L):
+            for lane in range(n_valid):
                 at = (k0, k1, ctr, yy, np.uint32(first + lane))
                 remaining = int(work[R_CLAIM_N * L + lane]) - 1 - 4 * (block - 1)
                 total, _ = M.severity_block(
@@ -499,7 +499,7 @@ def _simulate_trial(
         n_valid = min(L, n_members - base)
         for i in range(N_ROWS * L):
             work[i] = 0.0  # no stale value, however unused, may be a slow subnormal or a NaN
-        for lane in range(L):
+        for lane in range(n_valid):
             work[R_NEW * L + lane] = 1.0
             work[R_RATIO * L + lane] = 1.0
             work[R_PRACTICE * L + lane] = -1.0
@@ -604,7 +604,7 @@ def _simulate_trial(
             o = sums + y * n_lane_fields * L
             if m.retain < 1.0:
                 _retention(m, k0, k1, ctr, yy, offset + base, work)
-            for lane in range(L):
+            for lane in range(n_valid):
                 status = (
                     work[R_PAYER_ONLY * L + lane] > 0.5,
                     work[R_PROVIDER_ONLY * L + lane] > 0.5,
@@ -691,7 +691,7 @@ def _simulate_trial(
             for k in range(n_att):
                 point = attachments[k]
                 ok = o + (N_LANE_FIELDS + k) * L
-                for lane in range(L):
+                for lane in range(n_valid):
                     work[ok + lane] += max(work[R_COST * L + lane] - point, 0.0) + max(
                         work[R_COST_J * L + lane] - point, 0.0
                     )
