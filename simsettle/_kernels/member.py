@@ -120,11 +120,17 @@ __all__ = [
     "ar1",
     "attribution_draws",
     "body_quantile",
+    "claim_mean",
     "class_normal",
     "compound_cost",
     "contagion_factor",
     "departure",
     "exposure_share",
+    "first_severity",
+    "frailty_normal",
+    "gamma_attempt",
+    "gamma_boost",
+    "gamma_constants",
     "gamma_mean_one",
     "general_annual_cost",
     "general_costs",
@@ -135,8 +141,13 @@ __all__ = [
     "leaves_in_year",
     "member_model",
     "member_year",
+    "normal_count",
+    "poisson_count",
+    "poisson_limit",
+    "poisson_step",
     "practice_detail",
     "roster",
+    "severity_block",
     "slot_sums",
     "slot_year",
     "start_state",
@@ -501,10 +512,9 @@ def compound_cost(
     normal is the new one for a ``fresh`` member, else AR(1) from ``frailty_prev`` with
     correlation ``cost_persistence`` (the same normal at persistence 0).
     """
-    lam, frailty, sev_mu, sev_sigma = m.lam, m.frailty, m.sev_mu, m.sev_sigma
     w0, w1, w2, w3 = words(at, stream)
     new, first = box_muller(u32_to_unit(w0), u32_to_unit(w1))
-    e = new if fresh else m.persist * frailty_prev + m.persist_innov * new
+    e = frailty_normal(m, new, frailty_prev, fresh)
     if m.count_form != 0:
         # A binomial or zero-modified count: by inversion, from the same uniform.
         n = claim_count(m, u32_to_unit(w2), contagion)
@@ -512,41 +522,108 @@ def compound_cost(
         if m.gamma_frailty:
             # A gamma frailty of variance frailty^2: a negative-binomial count (no persistence).
             side = STREAM_FRAILTY + 256 * (stream - STREAM_CLAIMS)
-            f = gamma_mean_one(at, side, frailty * frailty)
-            mu = lam * contagion * f
+            f = gamma_mean_one(at, side, m.frailty * m.frailty)
+            mu = m.lam * contagion * f
         else:
-            mu = lam * contagion * vexp(frailty * e - 0.5 * frailty * frailty)
-        if mu > 400.0:
-            z, _ = box_muller(u32_to_unit(w2), u32_to_unit(w3))
-            n = max(0, math.floor(mu + math.sqrt(mu) * z + 0.5))
-        else:
-            u = u32_to_unit(w2)
-            p = vexp(-mu)
-            f = p
-            n = 0
-            limit = mu + 60.0 * math.sqrt(mu) + 60.0  # rounding can leave f just below u
-            while u > f and n < limit:
-                n += 1
-                p *= mu / n
-                f += p
+            mu = claim_mean(m, e, contagion)
+        n = normal_count(mu, w2, w3) if mu > 400.0 else poisson_count(mu, u32_to_unit(w2))
     if n == 0:
         return 0.0, e
     code = m.sev_family
     if code != SEV_LOGNORMAL:
         return severity_total(m, at, stream, n), e
-    total = vexp(sev_mu + sev_sigma * first)
+    total = first_severity(m, first)
     remaining = n - 1
     block = 1
     while remaining > 0:
-        v0, v1, v2, v3 = words(at, stream + 2 * block)
-        a, b = box_muller(u32_to_unit(v0), u32_to_unit(v1))
-        c, d = box_muller(u32_to_unit(v2), u32_to_unit(v3))
-        for g in (a, b, c, d):
-            if remaining > 0:
-                total += vexp(sev_mu + sev_sigma * g)
-                remaining -= 1
+        total, remaining = severity_block(m, words(at, stream + 2 * block), total, remaining)
         block += 1
     return total, e
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def frailty_normal(m: MemberModel, new: float, frailty_prev: float, fresh: bool) -> float:
+    """The member-year's claim-frailty normal: the new one ``new`` (the first normal of claim
+    block 0) for a ``fresh`` member, else AR(1) from ``frailty_prev`` with correlation
+    ``cost_persistence`` (:func:`compound_cost`)."""
+    return new if fresh else m.persist * frailty_prev + m.persist_innov * new
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def claim_mean(m: MemberModel, e: float, contagion: float) -> float:
+    """The Poisson mean of a member-year's claims with a lognormal frailty of normal ``e``:
+    ``lam x contagion x F``, F of mean 1 (:func:`compound_cost`)."""
+    frailty = m.frailty
+    return m.lam * contagion * vexp(frailty * e - 0.5 * frailty * frailty)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def poisson_count(mu: float, u: float) -> int:
+    """A Poisson count of mean ``mu`` (at most 400) from the uniform ``u``, by inversion from 0
+    (:func:`compound_cost`): the walk up the distribution function from ``P(0) = e^-mu``, one
+    term ``p_n = p_(n-1) mu / n`` at a time, while ``u`` is above it (at most ``mu + 60
+    sqrt(mu) + 60`` steps: rounding can leave the sum just below ``u``)."""
+    p = vexp(-mu)
+    f = p
+    n = 0
+    limit = poisson_limit(mu)
+    while u > f and n < limit:
+        n += 1
+        p, f = poisson_step(mu, n, p, f)
+    return n
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def poisson_limit(mu: float) -> float:
+    """The most steps of :func:`poisson_count`'s walk for the mean ``mu``."""
+    return mu + 60.0 * math.sqrt(mu) + 60.0
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def poisson_step(mu: float, n: float, p: float, f: float) -> tuple[float, float]:
+    """One step of :func:`poisson_count`'s walk to the count ``n``: its probability ``p mu /
+    n`` from the last one's ``p``, and the distribution function ``f`` plus it."""
+    p = p * (mu / n)
+    return p, f + p
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def normal_count(mu: float, w2: np.uint32, w3: np.uint32) -> int:
+    """A Poisson count of mean ``mu`` above 400 by its normal approximation, from the normal of
+    words 2 and 3 of claim block 0 (:func:`compound_cost`)."""
+    z, _ = box_muller(u32_to_unit(w2), u32_to_unit(w3))
+    return max(0, math.floor(mu + math.sqrt(mu) * z + 0.5))
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def first_severity(m: MemberModel, g: float) -> float:
+    """The first lognormal claim of a member-year, from the second normal ``g`` of claim block 0
+    (:func:`compound_cost`)."""
+    return vexp(m.sev_mu + m.sev_sigma * g)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def severity_block(
+    m: MemberModel,
+    v: tuple[np.uint32, np.uint32, np.uint32, np.uint32],
+    total: float,
+    remaining: int,
+) -> tuple[float, int]:
+    """Up to four more lognormal claims from the words ``v`` of a further claim block (its two
+    Box-Muller pairs, in order), added one by one to ``total`` while ``remaining`` claims are
+    left; returns the new total and the claims still left (:func:`compound_cost`). Branch-free:
+    a claim not drawn leaves the total as it was."""
+    a, b = box_muller(u32_to_unit(v[0]), u32_to_unit(v[1]))
+    c, d = box_muller(u32_to_unit(v[2]), u32_to_unit(v[3]))
+    ta = vexp(m.sev_mu + m.sev_sigma * a)
+    tb = vexp(m.sev_mu + m.sev_sigma * b)
+    tc = vexp(m.sev_mu + m.sev_sigma * c)
+    td = vexp(m.sev_mu + m.sev_sigma * d)
+    total = total + ta if remaining > 0 else total
+    total = total + tb if remaining > 1 else total
+    total = total + tc if remaining > 2 else total
+    total = total + td if remaining > 3 else total
+    return total, max(remaining - 4, 0)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -792,20 +869,45 @@ def gamma_mean_one(
     boost = 1.0
     if a < 1.0:
         _, _, _, w3 = words(at, stream)
-        boost = vexp(vlog(u32_to_unit(w3)) / a)
-        a += 1.0
-    d = a - 1.0 / 3.0
-    c = 1.0 / math.sqrt(9.0 * d)
+        boost, a = gamma_boost(a, w3)
+    d, c = gamma_constants(a)
     for k in range(GAMMA_ATTEMPTS):
-        w0, w1, w2, _ = words(at, stream + k)
-        x, _ = box_muller(u32_to_unit(w0), u32_to_unit(w1))
-        v = 1.0 + c * x
-        if v <= 0.0:
-            continue
-        v = v * v * v
-        if vlog(u32_to_unit(w2)) < 0.5 * x * x + d - d * v + d * vlog(v):
-            return d * v * boost * var
+        ok, dv = gamma_attempt(d, c, words(at, stream + k))
+        if ok:
+            return dv * boost * var
     return 1.0
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def gamma_boost(a: float, w3: np.uint32) -> tuple[float, float]:
+    """For a shape ``a`` below 1: the boost ``U^(1/a)`` from the fourth word of the first
+    attempt's call, and the shape ``a + 1`` that the attempts then draw (1 and ``a`` itself for
+    ``a >= 1``; :func:`gamma_mean_one`)."""
+    small = a < 1.0
+    boost = vexp(vlog(u32_to_unit(w3)) / a) if small else 1.0
+    return boost, (a + 1.0 if small else a)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def gamma_constants(a: float) -> tuple[float, float]:
+    """Marsaglia and Tsang's ``d = a - 1/3`` and ``c = 1 / sqrt(9 d)`` for the shape ``a``."""
+    d = a - 1.0 / 3.0
+    return d, 1.0 / math.sqrt(9.0 * d)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def gamma_attempt(
+    d: float, c: float, w: tuple[np.uint32, np.uint32, np.uint32, np.uint32]
+) -> tuple[bool, float]:
+    """One attempt of :func:`gamma_mean_one` from the words ``w`` of its Philox call: whether
+    it is accepted, and then ``d v`` (the gamma variate of shape ``a``). Branch-free: the
+    logarithm of a rejected ``v <= 0`` is computed and not read."""
+    x, _ = box_muller(u32_to_unit(w[0]), u32_to_unit(w[1]))
+    v = 1.0 + c * x
+    positive = v > 0.0
+    v = v * v * v
+    ok = positive & (vlog(u32_to_unit(w[2])) < 0.5 * x * x + d - d * v + d * vlog(v))
+    return ok, d * v
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -870,6 +972,7 @@ def member_year(
     state: SlotState,
     later: bool,
     persistent: bool,
+    mixture: bool = True,
 ) -> MemberYear:
     """A slot's year: its occupant, and the joiner who takes the slot if the occupant leaves.
 
@@ -883,6 +986,8 @@ def member_year(
     ``later`` is False in the first simulated year, whose roster is the stationary population
     (no entrant shift or entrant cost there). ``persistent`` is ``cost_persistence > 0`` with
     the mixture (a compile-time constant in the CPU's kernel, which is compiled for each value).
+    ``mixture`` False (another compile-time constant: ``frequency_severity``, whose
+    :func:`compound_cost` replaces them) skips the mixture costs ``x`` and ``x_j`` (0 then).
 
     Returns the :class:`MemberYear` ``(z, tenure, leaves, joiner, death, excluded, months, zj,
     risk, risk_j, demo, demo_j, x, x_j, class_z, cost_z, cost_z_j, class_u_j, mu, mu_j,
@@ -932,9 +1037,14 @@ def member_year(
     risk_j = vexp(m.ssig * w_j + m.score_shift)
     demo = vexp(m.dsig * w + m.demo_shift + age) if m.demo_on else 0.0
     demo_j = vexp(m.dsig * w_j + m.demo_shift) if m.demo_on else 0.0
-    x = latent_cost(m, class_z, cost_z) if persistent else annual_cost(m, u32_to_unit(a[1]), n)
+    if not mixture:
+        x = 0.0
+    elif persistent:
+        x = latent_cost(m, class_z, cost_z)
+    else:
+        x = annual_cost(m, u32_to_unit(a[1]), n)
     u_j = u32_to_unit(b[1])
-    x_j = annual_cost(m, u_j, nj)
+    x_j = annual_cost(m, u_j, nj) if mixture else 0.0
     return MemberYear(
         z,
         tenure,

@@ -23,6 +23,7 @@ from numba import njit, prange
 
 from simsettle._kernels import cacheguard as _cacheguard
 from simsettle._kernels import member as M
+from simsettle._kernels.elementary import vexp
 from simsettle._kernels.records import (
     DEPART_NONE,
     F_CONTAGION,
@@ -42,6 +43,13 @@ from simsettle._kernels.records import (
     R_AVOIDED,
     R_AVOIDED_J,
     R_BODY_Z,
+    R_CLAIM_F,
+    R_CLAIM_G,
+    R_CLAIM_LIMIT,
+    R_CLAIM_MU,
+    R_CLAIM_N,
+    R_CLAIM_P,
+    R_CLAIM_U,
     R_CLASS_PREV,
     R_CLASS_U_J,
     R_CLASS_Z,
@@ -83,6 +91,8 @@ from simsettle._kernels.records import (
     R_Z,
     R_ZJ,
     R_ZO,
+    SEV_GAMMA,
+    SEV_LOGNORMAL,
     ST_ATTRIBUTED,
     ST_COST,
     ST_DEPARTURE,
@@ -100,15 +110,19 @@ from simsettle._kernels.records import (
     STREAM_JOINER_ATTRIBUTION,
     STREAM_MEMBER,
     STREAM_SCORE,
+    STREAM_SEVERITY,
     STREAM_TURNOVER,
 )
-from simsettle._kernels.rng import u32_to_unit
+from simsettle._kernels.rng import box_muller, u32_to_unit
 
 __all__ = [
+    "compounds",
     "persists",
     "simulate_stays",
     "simulate_trials",
+    "simulate_trials_compound",
     "simulate_trials_parallel",
+    "simulate_trials_parallel_compound",
     "simulate_trials_parallel_persistent",
     "simulate_trials_persistent",
     "work_size",
@@ -128,12 +142,14 @@ def _lane_year(
     lane: int,
     later: bool,
     persistent: bool,
+    compound: bool,
     work: F8,
 ) -> None:
     """One lane of the vector loop of a year's draws and member state: the member-year rule
     (:func:`~simsettle._kernels.member.member_year`) on the lane's state in ``work``, its
     results and next year's state written back. ``first`` is the lane block's first member
-    counter word; ``persistent`` is a compile-time constant (see :func:`simulate_trials`)."""
+    counter word; ``persistent`` and ``compound`` are compile-time constants (see
+    :func:`simulate_trials`)."""
     L = LANES
     at = (k0, k1, ctr, yy, np.uint32(first + lane))
     a = M.words(at, STREAM_MEMBER)
@@ -151,7 +167,7 @@ def _lane_year(
         work[R_PAYER_ONLY * L + lane] > 0.5,
         work[R_PROVIDER_ONLY * L + lane] > 0.5,
     )
-    s = M.member_year(m, a, b, c, state, later, persistent)
+    s = M.member_year(m, a, b, c, state, later, persistent, not compound)
     work[R_ZO * L + lane] = s.z
     work[R_ZJ * L + lane] = s.zj
     work[R_MONTHS * L + lane] = s.months
@@ -286,6 +302,127 @@ def _retention(
         work[R_RETAIN * L + lane] = M.attribution_draws(m, at, STREAM_ATTRIBUTION)[0]
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _compound_lanes(
+    m: M.MemberModel,
+    k0: np.uint32,
+    k1: np.uint32,
+    ctr: np.uint32,
+    yy: np.uint32,
+    first: int,
+    n_valid: int,
+    contagion: float,
+    work: F8,
+) -> None:
+    """The occupants' costs of a lane block's year under ``frequency_severity`` with a Poisson
+    count and a lognormal frailty: :func:`~simsettle._kernels.member.compound_cost` of every
+    lane, to the bit, into ``R_X`` (and the frailty normal into ``R_FRAILTY_Z``), laid out in
+    passes over the lanes so that the draws run in vector loops.
+
+    1. Claim block 0 of every lane (vector): the frailty normal, the Poisson mean, the count's
+       uniform and the first claim's normal.
+    2. The counts (scalar: inversion is a walk of data-dependent length; a mean above 400 takes
+       the normal approximation from the block's words 2 and 3).
+    3. The severities. Gamma: the first attempt of every lane's gamma of shape ``n a`` (vector;
+       a lane without claims draws it for one claim and takes 0), then the lanes whose attempt
+       was rejected (under 5%) again by :func:`~simsettle._kernels.member.severity_total`.
+       Lognormal: the first claim of every lane, then each further claim block in a vector
+       loop, each lane adding the claims it has (:func:`~simsettle._kernels.member.
+       severity_block`). Other families: claim by claim, lane by lane.
+
+    ``first`` is the lane block's first member counter word; lanes from ``n_valid`` on are
+    computed and not read. Written as one scalar loop of ``compound_cost``, the frequency-
+    severity member-year cost four times as much (``benchmarks/compound.py``).
+    """
+    L = LANES
+    for lane in range(n_valid):
+        at = (k0, k1, ctr, yy, np.uint32(first + lane))
+        w = M.words(at, STREAM_CLAIMS)
+        new, g = box_muller(u32_to_unit(w[0]), u32_to_unit(w[1]))
+        e = M.frailty_normal(m, new, work[R_FRAILTY_Z * L + lane], work[R_FRESH * L + lane] > 0.5)
+        work[R_FRAILTY_Z * L + lane] = e
+        work[R_CLAIM_MU * L + lane] = M.claim_mean(m, e, contagion)
+        work[R_CLAIM_U * L + lane] = u32_to_unit(w[2])
+        work[R_CLAIM_G * L + lane] = g
+    # The counts: every lane walks up its Poisson distribution function together, one term a
+    # step, until no lane's uniform is above its sum (vector loops; a lane that stops keeps its
+    # count, so each lane takes the steps of poisson_count). A mean above 400 (normal
+    # approximation, scalar) and the lanes past the roster take no step.
+    for lane in range(n_valid):
+        mu = work[R_CLAIM_MU * L + lane]
+        p = vexp(-mu)
+        work[R_CLAIM_P * L + lane] = p
+        work[R_CLAIM_F * L + lane] = p
+        work[R_CLAIM_N * L + lane] = 0.0
+        walks = (mu <= 400.0) & (lane < n_valid)
+        work[R_CLAIM_LIMIT * L + lane] = M.poisson_limit(mu) if walks else 0.0
+    k = 0.0
+    stepped = True
+    while stepped:
+        k += 1.0
+        stepped = False
+        for lane in range(n_valid):
+            n = work[R_CLAIM_N * L + lane]
+            p = work[R_CLAIM_P * L + lane]
+            f = work[R_CLAIM_F * L + lane]
+            go = (work[R_CLAIM_U * L + lane] > f) & (n < work[R_CLAIM_LIMIT * L + lane])
+            p_next, f_next = M.poisson_step(work[R_CLAIM_MU * L + lane], k, p, f)
+            work[R_CLAIM_P * L + lane] = p_next if go else p
+            work[R_CLAIM_F * L + lane] = f_next if go else f
+            work[R_CLAIM_N * L + lane] = k if go else n
+            stepped |= go
+    most = 0
+    for lane in range(n_valid):
+        mu = work[R_CLAIM_MU * L + lane]
+        if mu > 400.0:
+            _, _, w2, w3 = M.words((k0, k1, ctr, yy, np.uint32(first + lane)), STREAM_CLAIMS)
+            work[R_CLAIM_N * L + lane] = M.normal_count(mu, w2, w3)
+        most = max(most, int(work[R_CLAIM_N * L + lane]))
+    if most == 0:
+        for lane in range(n_valid):
+            work[R_X * L + lane] = 0.0
+        return
+    code = m.sev_family
+    if code == SEV_GAMMA:
+        for lane in range(n_valid):
+            at = (k0, k1, ctr, yy, np.uint32(first + lane))
+            n = work[R_CLAIM_N * L + lane]
+            # severity_total's gamma of shape n a, mean 1 (gamma_mean_one), by its first attempt.
+            shape = max(n, 1.0) * m.sev_a
+            var = 1.0 / shape
+            w = M.words(at, STREAM_SEVERITY)
+            boost, a = M.gamma_boost(1.0 / var, w[3])
+            d, c = M.gamma_constants(a)
+            ok, dv = M.gamma_attempt(d, c, w)
+            x = n * m.sev_b * (dv * boost * var)
+            work[R_X * L + lane] = x if n > 0.0 else 0.0
+            work[R_CLAIM_U * L + lane] = 1.0 if ok | (n == 0.0) else 0.0
+        for lane in range(n_valid):
+            if work[R_CLAIM_U * L + lane] < 0.5:  # rejected: the whole sampler, scalar
+                at = (k0, k1, ctr, yy, np.uint32(first + lane))
+                n_claims = int(work[R_CLAIM_N * L + lane])
+                work[R_X * L + lane] = M.severity_total(m, at, STREAM_CLAIMS, n_claims)
+    elif code == SEV_LOGNORMAL:
+        for lane in range(n_valid):
+            x = M.first_severity(m, work[R_CLAIM_G * L + lane])
+            work[R_X * L + lane] = x if work[R_CLAIM_N * L + lane] > 0.0 else 0.0
+        for block in range(1, (most + 2) // 4 + 1):  # blocks 1.. hold claims 2 to most
+            for lane in range(n_valid):
+                at = (k0, k1, ctr, yy, np.uint32(first + lane))
+                remaining = int(work[R_CLAIM_N * L + lane]) - 1 - 4 * (block - 1)
+                total, _ = M.severity_block(
+                    m, M.words(at, STREAM_CLAIMS + 2 * block), work[R_X * L + lane], remaining
+                )
+                work[R_X * L + lane] = total
+    else:
+        for lane in range(n_valid):
+            at = (k0, k1, ctr, yy, np.uint32(first + lane))
+            n_claims = int(work[R_CLAIM_N * L + lane])
+            work[R_X * L + lane] = (
+                M.severity_total(m, at, STREAM_CLAIMS, n_claims) if n_claims > 0 else 0.0
+            )
+
+
 @njit(cache=True, nogil=True)
 def persists(params: Any) -> bool:
     """Whether a member's mixture cost persists (``cost_persistence > 0``, not
@@ -293,6 +430,14 @@ def persists(params: Any) -> bool:
     which of :func:`simulate_trials` and :func:`simulate_trials_persistent` (and their parallel
     twins) a run calls."""
     return M.member_model(params[0]).persist_on
+
+
+@njit(cache=True, nogil=True)
+def compounds(params: Any) -> bool:
+    """Whether the member cost is ``frequency_severity`` (never persistent, :func:`persists`):
+    :func:`simulate_trials_compound` and its parallel twin run it, whose lane loop skips the
+    mixture's costs."""
+    return M.member_model(params[0]).frequency_severity
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -306,6 +451,7 @@ def _simulate_trial(
     work: F8,
     acc: F8,
     persistent: bool,
+    compound: bool,
 ) -> None:
     """Accumulate one trial's aggregates into ``acc`` (years x fields, zero on entry).
 
@@ -325,8 +471,12 @@ def _simulate_trial(
     constant: the trial is compiled once for each value, each with only its own cost rule. Both
     rules in one function, switched at run time, cost the rule without persistence 35% on an AMD
     EPYC (71 against 53 ns per member-year on one core), whatever the branch taken.
+    ``compound`` (``frequency_severity``, never persistent) is a third rule: the lane loop
+    skips the mixture's costs, which :func:`_compound_lanes` replaces (a quarter of the
+    frequency-severity member-year's time on an Intel Xeon, ``benchmarks/compound.py``).
     """
     numba.literally(persistent)  # type: ignore[attr-defined]  # public, not in __all__
+    numba.literally(compound)  # type: ignore[attr-defined]
     record = params[0]
     m = M.member_model(record)
     n_years = acc.shape[0]
@@ -352,7 +502,7 @@ def _simulate_trial(
         n_valid = min(L, n_members - base)
         for i in range(N_ROWS * L):
             work[i] = 0.0  # no stale value, however unused, may be a slow subnormal or a NaN
-        for lane in range(L):
+        for lane in range(n_valid):
             work[R_NEW * L + lane] = 1.0
             work[R_RATIO * L + lane] = 1.0
             work[R_PRACTICE * L + lane] = -1.0
@@ -374,7 +524,9 @@ def _simulate_trial(
             # a branch) and used only where the occupant leaves. One loop for each cost rule,
             # so that each computes only its own (the flag is a constant in each).
             for lane in range(L):
-                _lane_year(m, k0, k1, ctr, yy, offset + base, lane, later, persistent, work)
+                _lane_year(
+                    m, k0, k1, ctr, yy, offset + base, lane, later, persistent, compound, work
+                )
             if m.general:
                 # Another body family or a gpd tail: the costs again by the families'
                 # quantiles, from the same words (scalar, out of the vector loop).
@@ -392,19 +544,24 @@ def _simulate_trial(
                     work[R_X * L + lane] = x
                     work[R_X_J * L + lane] = x_j
             if m.frequency_severity:
+                if m.count_form == 0 and not m.gamma_frailty:
+                    _compound_lanes(m, k0, k1, ctr, yy, offset + base, n_valid, contagion, work)
+                else:
+                    for lane in range(n_valid):
+                        at = (k0, k1, ctr, yy, np.uint32(offset + base + lane))
+                        x, f = M.compound_cost(
+                            m,
+                            at,
+                            STREAM_CLAIMS,
+                            work[R_FRAILTY_Z * L + lane],
+                            work[R_FRESH * L + lane] > 0.5,
+                            contagion,
+                        )
+                        work[R_X * L + lane] = x
+                        work[R_FRAILTY_Z * L + lane] = f
                 for lane in range(n_valid):
-                    at = (k0, k1, ctr, yy, np.uint32(offset + base + lane))
-                    x, f = M.compound_cost(
-                        m,
-                        at,
-                        STREAM_CLAIMS,
-                        work[R_FRAILTY_Z * L + lane],
-                        work[R_FRESH * L + lane] > 0.5,
-                        contagion,
-                    )
-                    work[R_X * L + lane] = x
-                    work[R_FRAILTY_Z * L + lane] = f
                     if work[R_JOINER * L + lane] > 0.5:
+                        at = (k0, k1, ctr, yy, np.uint32(offset + base + lane))
                         x_j, f_j = M.compound_cost(m, at, STREAM_CLAIMS + 1, 0.0, True, contagion)
                         work[R_X_J * L + lane] = x_j
                         work[R_FRAILTY_Z * L + lane] = f_j
@@ -450,7 +607,7 @@ def _simulate_trial(
             o = sums + y * n_lane_fields * L
             if m.retain < 1.0:
                 _retention(m, k0, k1, ctr, yy, offset + base, work)
-            for lane in range(L):
+            for lane in range(n_valid):
                 status = (
                     work[R_PAYER_ONLY * L + lane] > 0.5,
                     work[R_PROVIDER_ONLY * L + lane] > 0.5,
@@ -537,7 +694,7 @@ def _simulate_trial(
             for k in range(n_att):
                 point = attachments[k]
                 ok = o + (N_LANE_FIELDS + k) * L
-                for lane in range(L):
+                for lane in range(n_valid):
                     work[ok + lane] += max(work[R_COST * L + lane] - point, 0.0) + max(
                         work[R_COST_J * L + lane] - point, 0.0
                     )
@@ -713,7 +870,9 @@ def simulate_trials(
     speed, and compiling both doubles the first run's compile time.
     """
     for i in range(out.shape[0]):
-        _simulate_trial(k0, k1, trial0 + i, params, attachments, practices, work[0], out[i], False)
+        _simulate_trial(
+            k0, k1, trial0 + i, params, attachments, practices, work[0], out[i], False, False
+        )
 
 
 @njit(cache=True, nogil=True)
@@ -729,7 +888,9 @@ def simulate_trials_persistent(
 ) -> None:
     """:func:`simulate_trials` for a persistent member cost (:func:`persists` true)."""
     for i in range(out.shape[0]):
-        _simulate_trial(k0, k1, trial0 + i, params, attachments, practices, work[0], out[i], True)
+        _simulate_trial(
+            k0, k1, trial0 + i, params, attachments, practices, work[0], out[i], True, False
+        )
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -750,7 +911,7 @@ def simulate_trials_parallel(
     for b in prange(parts):
         for i in range(b * n // parts, (b + 1) * n // parts):
             _simulate_trial(
-                k0, k1, trial0 + i, params, attachments, practices, work[b], out[i], False
+                k0, k1, trial0 + i, params, attachments, practices, work[b], out[i], False, False
             )
 
 
@@ -771,7 +932,46 @@ def simulate_trials_parallel_persistent(
     for b in prange(parts):
         for i in range(b * n // parts, (b + 1) * n // parts):
             _simulate_trial(
-                k0, k1, trial0 + i, params, attachments, practices, work[b], out[i], True
+                k0, k1, trial0 + i, params, attachments, practices, work[b], out[i], True, False
+            )
+
+
+@njit(cache=True, nogil=True)
+def simulate_trials_compound(
+    k0: np.uint32,
+    k1: np.uint32,
+    trial0: int,
+    params: Any,
+    attachments: F8,
+    practices: F8,
+    work: F8,
+    out: F8,
+) -> None:
+    """:func:`simulate_trials` for ``frequency_severity`` (:func:`compounds` true)."""
+    for i in range(out.shape[0]):
+        _simulate_trial(
+            k0, k1, trial0 + i, params, attachments, practices, work[0], out[i], False, True
+        )
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def simulate_trials_parallel_compound(
+    k0: np.uint32,
+    k1: np.uint32,
+    trial0: int,
+    params: Any,
+    attachments: F8,
+    practices: F8,
+    work: F8,
+    out: F8,
+) -> None:
+    """:func:`simulate_trials_parallel` for ``frequency_severity`` (:func:`compounds` true)."""
+    n = out.shape[0]
+    parts = work.shape[0]
+    for b in prange(parts):
+        for i in range(b * n // parts, (b + 1) * n // parts):
+            _simulate_trial(
+                k0, k1, trial0 + i, params, attachments, practices, work[b], out[i], False, True
             )
 
 

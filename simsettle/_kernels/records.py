@@ -242,7 +242,15 @@ R_PROVIDER_J = 40  # 1 if the joiner is provider-only
 R_RETAIN_J = 41  # the joiner's retention uniform (its first attribution draw)
 R_RETAIN = 42  # the occupant's retention uniform (read by retrospective attribution only)
 R_LIST = 43  # scratch: the lanes of this year's arriving members (see population._arrivals)
-N_ROWS = 44
+# The claims of frequency_severity, lane by lane (population._compound_lanes).
+R_CLAIM_MU = 44  # the occupant's Poisson mean this year
+R_CLAIM_U = 45  # the uniform its count is found from
+R_CLAIM_G = 46  # the normal of its first lognormal claim
+R_CLAIM_N = 47  # its claim count
+R_CLAIM_P = 48  # the Poisson probability of the count so far (the walk's last term)
+R_CLAIM_F = 49  # the distribution function at the count so far
+R_CLAIM_LIMIT = 50  # the walk's most steps (0: a lane the walk skips)
+N_ROWS = 51
 # Member fields summed per lane, in this order, then one per stop-loss attachment.
 LF_SPEND, LF_MONTHS, LF_RISK, LF_DEMO, LF_MEMBERS, LF_CM_MONTHS, LF_CM_AVOIDED = range(7)
 N_LANE_FIELDS = 7

@@ -401,6 +401,19 @@ def check_inputs(
     return np.ascontiguousarray(params.reshape(1)), attachments, practices
 
 
+#: The CPU entry point of each (parallel, cost rule): the memoryless mixture (""), the
+#: persistent mixture and frequency_severity (:func:`simsettle._kernels.population.persists`,
+#: :func:`~simsettle._kernels.population.compounds`).
+_KERNELS = {
+    (False, ""): _pop.simulate_trials,
+    (False, "persistent"): _pop.simulate_trials_persistent,
+    (False, "compound"): _pop.simulate_trials_compound,
+    (True, ""): _pop.simulate_trials_parallel,
+    (True, "persistent"): _pop.simulate_trials_parallel_persistent,
+    (True, "compound"): _pop.simulate_trials_parallel_compound,
+}
+
+
 def simulate_aggregates(
     inputs: ModelInputs,
     key: tuple[np.uint32, np.uint32],
@@ -420,21 +433,18 @@ def simulate_aggregates(
     params, attachments, practices = check_inputs(inputs, trial0, n_trials)
     out = np.zeros((n_trials, inputs.n_years, inputs.n_fields), dtype=np.float64)
     size = _pop.work_size(inputs.n_years, int(attachments.shape[0]))
-    persistent = bool(_pop.persists(params))
+    # One entry point per cost rule, each compiled with only its own rule.
+    rule = "persistent" if _pop.persists(params) else "compound" if _pop.compounds(params) else ""
     if parallel:
         import numba
 
         # One scratch row per thread: the parallel kernel splits the trials into that many parts.
         parts = max(1, min(numba.get_num_threads(), n_trials))
         work = np.empty((parts, size), dtype=np.float64)
-        kernel = (
-            _pop.simulate_trials_parallel_persistent
-            if persistent
-            else _pop.simulate_trials_parallel
-        )
+        kernel = _KERNELS[True, rule]
     else:
         work = np.empty((1, size), dtype=np.float64)
-        kernel = _pop.simulate_trials_persistent if persistent else _pop.simulate_trials
+        kernel = _KERNELS[False, rule]
     kernel(key[0], key[1], trial0, params, attachments, practices, work, out)
     return out
 
