@@ -32,17 +32,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import platform
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numba
 import numpy as np
+from _table import print_table
 
 import simsettle
 from simsettle.models.population import compile_model, key_from_seed, simulate_aggregates
@@ -117,17 +114,6 @@ def gemact_compound(family: str, n: int, members: int) -> Callable[[], None] | s
     return run
 
 
-def cpu_name() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or "unknown CPU"
-    for line in out.splitlines():
-        if line.startswith("Model name:"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
-
-
 def compound_rows(
     aggregates: int = 1_000_000,
     repeats: int = 3,
@@ -140,6 +126,7 @@ def compound_rows(
     second of simsettle's aggregates and whole run (1 and 2 threads), plain numpy and GEMAct,
     and the ratios against numpy. Medians of ``repeats`` interleaved repeats (GEMAct:
     ``gemact_repeats``, at most ``repeats``)."""
+    logging.disable(logging.INFO)  # GEMAct logs every step at INFO
     n = aggregates
     max_threads = numba.config.NUMBA_NUM_THREADS
     threads = (1, 2) if max_threads >= 2 else (1,)
@@ -250,7 +237,6 @@ def main() -> None:
         "--gemact-repeats", type=int, default=1, help="GEMAct runs (about 30 s each)"
     )
     args = parser.parse_args()
-    logging.disable(logging.INFO)  # GEMAct logs every step at INFO
     families = tuple(f.strip() for f in args.families.split(",") if f.strip())
     rows = compound_rows(
         args.aggregates,
@@ -266,18 +252,11 @@ def main() -> None:
         gemact_version = version("gemact")
     except Exception:  # not installed, or no metadata
         gemact_version = "not installed"
-    print(f"command: python {' '.join(sys.argv)}")
-    print(
-        f"{cpu_name()}, {os.cpu_count()} cores; simsettle {simsettle.__version__}, "
-        f"numpy {np.__version__}, numba {numba.__version__}, GEMAct {gemact_version}; "
-        f"{args.members} members x Poisson(1) claims, {args.aggregates:,} aggregates, "
-        f"medians of {args.repeats} interleaved repeats"
+    print_table(
+        rows,
+        f"GEMAct {gemact_version}; {args.members} members x Poisson(1) claims, "
+        f"{args.aggregates:,} aggregates, medians of {args.repeats} interleaved repeats",
     )
-    print()
-    print("| measure | value |")
-    print("|---|---|")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 from _table import print_table
+from compound import compound_rows
 from floor import floor_rows
 from memory import run_pair
 from numpy_model import simulate_numpy
@@ -319,6 +320,8 @@ def main() -> None:
     rows += floor_rows(args.members, 4 if args.quick else 8, 5 if args.quick else 11)
     # Seconds to a precise answer (benchmarks/precision.py), with and without control variates.
     rows += precision_rows(repeats=1, target="0.05%" if args.quick else "0.02%")
+    # The textbook compound case (benchmarks/compound.py): simsettle, plain numpy and GEMAct.
+    rows += compound_rows(100_000 if args.quick else 1_000_000, 1 if args.quick else 3)
     rows.append(gpu_row())
     print_table(
         rows, f"workload {args.members:,} members x {args.trials:,} trials x 4 years, 4 designs"
