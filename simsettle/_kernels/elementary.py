@@ -40,6 +40,7 @@ from simsettle._kernels import cacheguard as _cacheguard
 
 __all__ = [
     "log_norm_sf",
+    "log_norm_sf_branchy",
     "mills_ratio",
     "ndtri",
     "ndtri_branchy",
@@ -323,6 +324,26 @@ def log_norm_sf(x: float) -> float:
     lower = 1.0 - vexp(-0.5 * xsq) * ratio
     arg = central if y <= 0.67448975 else (ratio if x > 0.0 else lower)
     return vlog(arg) - (0.5 * xsq if (x > 0.0) & (y > 0.67448975) else 0.0)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def log_norm_sf_branchy(x: float) -> float:
+    """:func:`log_norm_sf` computing only the region it returns (one ``vlog``, and the ``vexp``
+    only below ``-0.67448975``), bit for bit: the same expressions, for scalar loops, where the
+    branch-free form pays for every region."""
+    y = abs(x)
+    xsq = x * x
+    if y <= 0.67448975:
+        # log_norm_sf subtracts +0.0 here, which leaves every float as it is.
+        return vlog(0.5 - x * _horner(xsq, _CODY_CENTRAL_P) / _horner(xsq, _CODY_CENTRAL_Q))
+    if y <= _SQRT_32:
+        ratio = _horner(y, _CODY_MIDDLE_P) / _horner(y, _CODY_MIDDLE_Q)
+    else:
+        inv = 1.0 / max(xsq, 1.0)
+        ratio = (_INV_SQRT_2PI - inv * _horner(inv, _CODY_FAR_P) / _horner(inv, _CODY_FAR_Q)) / y
+    if x > 0.0:
+        return vlog(ratio) - 0.5 * xsq
+    return vlog(1.0 - vexp(-0.5 * xsq) * ratio)
 
 
 _SQRT_2PI = 2.5066282746310007

@@ -72,7 +72,14 @@ import numpy.typing as npt
 from numba import njit
 
 from simsettle._kernels import cacheguard as _cacheguard
-from simsettle._kernels.elementary import log_norm_sf, ndtri, ndtri_branchy, vexp, vlog
+from simsettle._kernels.elementary import (
+    log_norm_sf,
+    log_norm_sf_branchy,
+    ndtri,
+    ndtri_branchy,
+    vexp,
+    vlog,
+)
 from simsettle._kernels.quantiles import gamma_quantile, inverse_gaussian_quantile
 from simsettle._kernels.records import (
     CNT_BINOMIAL,
@@ -137,7 +144,9 @@ __all__ = [
     "general_latent_cost",
     "in_settlement",
     "innovation",
+    "joiner_risks",
     "latent_cost",
+    "latent_cost_branchy",
     "leaves_in_year",
     "member_model",
     "member_year",
@@ -441,6 +450,18 @@ def annual_cost(m: MemberModel, u: float, z: float) -> float:
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def annual_cost_branchy(m: MemberModel, u: float, z: float) -> float:
+    """:func:`annual_cost` computing only the class it returns, bit for bit (the same
+    expressions), for scalar loops."""
+    if u < m.zero:
+        return 0.0
+    if u < m.zero + m.tail_p:
+        v = (u - m.zero) / m.tail_p
+        return m.tail_scale * vexp(-m.tail_inv_shape * vlog(v))
+    return vexp(m.body_mu + m.body_sigma * z)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def class_normal(m: MemberModel, u: float, branchy: bool = False) -> float:
     """The latent class normal of a joiner, whose cost :func:`annual_cost` drew from the class
     uniform ``u``: ``u`` rearranged so that the classes are in order of cost (zero, body, tail;
@@ -478,6 +499,20 @@ def latent_cost(m: MemberModel, class_z: float, cost_z: float) -> float:
     log_body = m.body_mu + m.body_sigma * cost_z
     cost = vexp(log_tail if class_z >= m.tail_z else log_body)
     return 0.0 if class_z < m.zero_z else cost
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def latent_cost_branchy(m: MemberModel, class_z: float, cost_z: float) -> float:
+    """:func:`latent_cost` computing only the class it returns, bit for bit (the same
+    expressions; :func:`~simsettle._kernels.elementary.log_norm_sf_branchy`), for scalar
+    loops."""
+    if class_z < m.zero_z:
+        return 0.0
+    if class_z >= m.tail_z:
+        return vexp(
+            m.log_tail_scale - m.tail_inv_shape * (log_norm_sf_branchy(class_z) - m.log_tail_p)
+        )
+    return vexp(m.body_mu + m.body_sigma * cost_z)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -964,6 +999,18 @@ def departure(m: MemberModel, u_leave: float) -> tuple[bool, bool, bool, bool]:
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def joiner_risks(m: MemberModel, zj: float, hj: float) -> tuple[float, float, float]:
+    """A joiner's expected-cost multiplier, risk score and demographic score (0 when not
+    accumulated) from its latent log risk ``zj`` and its score's noise normal ``hj``, as
+    :func:`member_year` computes the occupant's (a joiner has no tenure)."""
+    mu_j = vexp(m.rsig * zj + m.risk_shift)
+    w_j = m.loading * zj + m.loading_innov * hj
+    risk_j = vexp(m.ssig * w_j + m.score_shift)
+    demo_j = vexp(m.dsig * w_j + m.demo_shift) if m.demo_on else 0.0
+    return mu_j, risk_j, demo_j
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def member_year(
     m: MemberModel,
     a: tuple[np.uint32, np.uint32, np.uint32, np.uint32],
@@ -972,7 +1019,8 @@ def member_year(
     state: SlotState,
     later: bool,
     persistent: bool,
-    mixture: bool = True,
+    mixture: bool,
+    with_joiner: bool,
 ) -> MemberYear:
     """A slot's year: its occupant, and the joiner who takes the slot if the occupant leaves.
 
@@ -1015,6 +1063,11 @@ def member_year(
     leaver's joiner reads): for a leaver that one is the joiner's, and :func:`leaver_cost`
     draws the occupant's cost again from another. The two Box-Muller pairs come first: in this
     order the CPU's lane loop runs about 5% faster than occupant first, then joiner.
+
+    ``with_joiner`` (a constant): whether the joiner's expected-cost multiplier, scores and cost
+    (``mu_j``, ``risk_j``, ``demo_j``, ``x_j``) are computed; False leaves them 0 for a caller
+    that computes them only where a joiner takes the slot (:func:`joiner_risks` of ``zj`` and
+    ``score_e_j``, :func:`annual_cost` of ``class_u_j`` and ``cost_z_j``: the same values).
     """
     e, n = box_muller(u32_to_unit(a[2]), u32_to_unit(a[3]))
     ej, nj = box_muller(u32_to_unit(b[2]), u32_to_unit(b[3]))
@@ -1030,13 +1083,9 @@ def member_year(
     age = tenure * m.ageing
     months = 12.0 * u32_to_unit(b[0]) if leaves else 12.0
     mu = vexp(m.rsig * z + m.risk_shift + age)
-    mu_j = vexp(m.rsig * zj + m.risk_shift)
     w = m.loading * z + m.loading_innov * score_e
-    w_j = m.loading * zj + m.loading_innov * hj
     risk = vexp(m.ssig * w + m.score_shift + age)
-    risk_j = vexp(m.ssig * w_j + m.score_shift)
     demo = vexp(m.dsig * w + m.demo_shift + age) if m.demo_on else 0.0
-    demo_j = vexp(m.dsig * w_j + m.demo_shift) if m.demo_on else 0.0
     if not mixture:
         x = 0.0
     elif persistent:
@@ -1044,7 +1093,11 @@ def member_year(
     else:
         x = annual_cost(m, u32_to_unit(a[1]), n)
     u_j = u32_to_unit(b[1])
-    x_j = annual_cost(m, u_j, nj) if mixture else 0.0
+    if with_joiner:
+        mu_j, risk_j, demo_j = joiner_risks(m, zj, hj)
+        x_j = annual_cost(m, u_j, nj) if mixture else 0.0
+    else:
+        mu_j = risk_j = demo_j = x_j = 0.0
     return MemberYear(
         z,
         tenure,
@@ -1093,12 +1146,15 @@ def terminal_cost(m: MemberModel, death: bool, g: float) -> float:
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def leaver_cost(
-    m: MemberModel, fresh: bool, class_prev: float, cost_z: float, g: float
+    m: MemberModel, fresh: bool, class_prev: float, cost_z: float, g: float, branchy: bool = False
 ) -> tuple[float, float]:
     """A leaving occupant's latent class normal and cost under persistence, with ``g`` (the
     second of :func:`leaver_normals`) as the class normal's innovation: the turnover call's
-    normal that :func:`member_year` uses for a member who stays is the joiner's here."""
+    normal that :func:`member_year` uses for a member who stays is the joiner's here.
+    ``branchy`` (a constant): the cost by :func:`latent_cost_branchy`, for scalar loops."""
     class_z = ar1(m, fresh, class_prev, g)
+    if branchy:
+        return class_z, latent_cost_branchy(m, class_z, cost_z)
     return class_z, latent_cost(m, class_z, cost_z)
 
 
@@ -1328,7 +1384,7 @@ def slot_year(
     b = words(at, STREAM_TURNOVER) if leaving | persistent else a
     e = words(at, STREAM_EXPOSURE) if leaving else a
     c = words(at, STREAM_SCORE) if m.loading < 1.0 else a  # an exact score draws no noise
-    s = member_year(m, a, b, c, state, later, persistent)
+    s = member_year(m, a, b, c, state, later, persistent, True, True)
     joiner, death, excluded, months, x, x_j = s.joiner, s.death, s.excluded, s.months, s.x, s.x_j
     g_terminal, g_class = leaver_normals(e[2], e[3])
     class_z = s.class_z

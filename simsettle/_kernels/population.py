@@ -167,19 +167,19 @@ def _lane_year(
         work[R_PAYER_ONLY * L + lane] > 0.5,
         work[R_PROVIDER_ONLY * L + lane] > 0.5,
     )
-    s = M.member_year(m, a, b, c, state, later, persistent, not compound)
+    # The joiner's multiplier, scores and cost are left to the leavers' loop (few lanes have a
+    # joiner): from R_ZJ, R_CLASS_U_J and the joiner's normals, which are next year's R_SCORE_E
+    # and R_COST_Z where a joiner takes the slot. Under frequency_severity the mixture's costs
+    # are not computed at all (the compound lanes give them).
+    s = M.member_year(m, a, b, c, state, later, persistent, not compound, False)
     work[R_ZO * L + lane] = s.z
     work[R_ZJ * L + lane] = s.zj
     work[R_MONTHS * L + lane] = s.months
     work[R_JOINER * L + lane] = 1.0 if s.joiner else 0.0
     work[R_RISK * L + lane] = s.risk
-    work[R_RISK_J * L + lane] = s.risk_j
     work[R_MU * L + lane] = s.mu
-    work[R_MU_J * L + lane] = s.mu_j
     work[R_DEMO * L + lane] = s.demo
-    work[R_DEMO_J * L + lane] = s.demo_j
     work[R_X * L + lane] = s.x
-    work[R_X_J * L + lane] = s.x_j
     work[R_SHARE * L + lane] = 1.0  # a full year; a leaver's below
     work[R_SHARE_J * L + lane] = 1.0
     # The occupant's cost scale: an entrant's ratio (the practice's is read below).
@@ -188,11 +188,11 @@ def _lane_year(
     work[R_EXCLUDED * L + lane] = 1.0 if s.excluded else 0.0
     work[R_TERMINAL * L + lane] = 0.0
     work[R_FRESH * L + lane] = 1.0 if is_new else 0.0
+    work[R_CLASS_U_J * L + lane] = s.class_u_j
     if persistent:
         # What the leavers' loop reads to draw a leaving occupant's cost again.
         work[R_CLASS_PREV * L + lane] = state.class_z
         work[R_BODY_Z * L + lane] = s.cost_z
-        work[R_CLASS_U_J * L + lane] = s.class_u_j
     # A leaver's class normal and the frailty normals are filled in by the leavers' and the
     # claims loops, the roster status by the attribution loop.
     nxt = M.successor(s, s.class_z, 0.0, 0.0, 0.0, (False, False), (False, False))
@@ -573,6 +573,19 @@ def _simulate_trial(
             for lane in range(n_valid):
                 months = work[R_MONTHS * L + lane]
                 if months < 12.0:
+                    if work[R_JOINER * L + lane] > 0.5:
+                        # The joiner's quantities that member_year leaves to this loop (its
+                        # normals are next year's state: the joiner takes the slot).
+                        mu_j, risk_j, demo_j = M.joiner_risks(
+                            m, work[R_ZJ * L + lane], work[R_SCORE_E * L + lane]
+                        )
+                        work[R_MU_J * L + lane] = mu_j
+                        work[R_RISK_J * L + lane] = risk_j
+                        work[R_DEMO_J * L + lane] = demo_j
+                        if not (m.general or m.frequency_severity):  # else drawn above
+                            work[R_X_J * L + lane] = M.annual_cost_branchy(
+                                m, work[R_CLASS_U_J * L + lane], work[R_COST_Z * L + lane]
+                            )
                     at = (k0, k1, ctr, yy, np.uint32(offset + base + lane))
                     e = M.words(at, STREAM_EXPOSURE)
                     work[R_SHARE * L + lane] = M.exposure_share(m, months, u32_to_unit(e[0]))
@@ -593,6 +606,7 @@ def _simulate_trial(
                             work[R_CLASS_PREV * L + lane],
                             work[R_BODY_Z * L + lane],
                             g_class,
+                            True,
                         )
                         if m.general:
                             x = M.general_latent_cost(m, class_z, work[R_BODY_Z * L + lane])
