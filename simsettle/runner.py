@@ -557,15 +557,19 @@ def _simulate_to_precision(
     try:
         while True:
             loaded = resolve_scenario(first, trials=n)
+            ds = None  # the previous check's results: freed before the next are built
             try:
-                got = _simulate(loaded, chunk, progress=report, store=kept, **run)
+                ds = _simulate(loaded, chunk, progress=report, store=kept, **run)
             except MemoryLimitError:
-                if ds is None:
+                if not history:
                     raise
-                stop = "memory"  # the last check's results stand, and say so
+                # The last check's results stand (its chunks are kept: nothing is simulated
+                # again), and say why the run stopped there.
+                n = history[-1][0]
+                loaded = resolve_scenario(first, trials=n)
+                ds = _simulate(loaded, chunk, progress=report, store=kept, **run)
+                stop = "memory"
                 break
-            ds = None  # the previous check's results: free before the next is built
-            ds = got
             table = precision_table(ds, rule)
             worst = float(table["ratio"].max())
             history.append((n, worst))

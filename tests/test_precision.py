@@ -410,3 +410,26 @@ def test_a_checkpointed_run_to_precision_resumes_under_another_rule(tmp_path):
     assert again.sizes["trial"] > first.sizes["trial"]
     np.testing.assert_array_equal(again.settlement.values, fresh.settlement.values)
     assert again.attrs["precision_checks"] == fresh.attrs["precision_checks"]
+
+
+def test_a_run_to_precision_that_outgrows_memory_keeps_its_last_check(monkeypatch):
+    import simsettle.runner as runner
+    from simsettle.errors import MemoryLimitError
+
+    real = runner._check_memory
+
+    def check(sc, *args, **kwargs):
+        if sc.trials > 300:
+            raise MemoryLimitError("too big", needed=2, available=1)
+        return real(sc, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "_check_memory", check)
+    rule = Precision(se=1.0, min_trials=100, max_trials=5000)
+    ds = simsettle.simulate(_scenario(64), precision=rule, chunk_trials=100)
+    assert ds.sizes["trial"] == 100  # 100 -> 400 refused: the 100-trial results stand
+    assert ds.attrs["precision_stopped"] == "memory"
+    assert ds.attrs["precision_met"] == 0
+    fixed = simsettle.simulate(_scenario(100), chunk_trials=100)
+    np.testing.assert_array_equal(ds.settlement.values, fixed.settlement.values)
+    with pytest.raises(MemoryLimitError):  # a first check that does not fit is an error
+        simsettle.simulate(_scenario(64), precision=Precision(se=1.0, min_trials=400))
