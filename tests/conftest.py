@@ -134,6 +134,36 @@ def assert_twin_agrees(sc, trial: int):
     return got
 
 
+def trial_by_lanes(sc, trial: int, lanes: int):
+    """One trial of ``sc`` by the GPU kernel's lane function run on the CPU, one call per lane
+    (slots ``lane, lane + lanes, ...``), the lane sums added in lane order and the trial-level
+    fields from :func:`~simsettle._kernels.member.system_years`: what the kernels must match."""
+    import numpy as np
+
+    from simsettle._kernels import records as R
+    from simsettle._kernels.cuda import TRIAL_FIELDS, simulate_lane
+    from simsettle._kernels.member import system_years
+    from simsettle.models.population import compile_model, key_from_seed
+
+    inputs = compile_model(sc)
+    k0, k1 = key_from_seed(sc.seed)
+    system = np.zeros((inputs.n_years, inputs.n_fields))
+    record = inputs.params[()]
+    system_years(k0, k1, trial, record, system)
+    parts = np.zeros((lanes, inputs.n_years, inputs.n_fields))
+    for lane in range(lanes):
+        parts[lane, :, R.F_TREND_INDEX] = system[:, R.F_TREND_INDEX]
+        parts[lane, :, R.F_CONTAGION] = system[:, R.F_CONTAGION]
+        args = (record, inputs.attachments, inputs.practices, parts[lane], lane, lanes)
+        simulate_lane(k0, k1, trial, *args)
+    total = np.zeros((inputs.n_years, inputs.n_fields))
+    for lane in range(lanes):
+        total += parts[lane]
+    trial_level = list(TRIAL_FIELDS)
+    total[:, trial_level] = system[:, trial_level]
+    return total
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-expected",

@@ -13,8 +13,6 @@ import numpy as np
 import pytest
 
 from simsettle._kernels import records as R
-from simsettle._kernels.cuda import TRIAL_FIELDS, simulate_lane
-from simsettle._kernels.member import system_years
 from simsettle._kernels.population import compounds
 from simsettle.models.population import (
     check_inputs,
@@ -23,6 +21,7 @@ from simsettle.models.population import (
     simulate_aggregates,
 )
 from simsettle.scenario import parse_scenario
+from tests.conftest import trial_by_lanes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from compound import CASE, MEAN_CLAIM
@@ -71,23 +70,7 @@ def _scenario(name: str):
 
 def _slot_by_slot(sc, trial: int) -> np.ndarray:
     """One trial by the lane function with one lane per LANES slots, added in lane order."""
-    inputs = compile_model(sc)
-    k0, k1 = key_from_seed(sc.seed)
-    system = np.zeros((inputs.n_years, inputs.n_fields))
-    record = inputs.params[()]
-    system_years(k0, k1, trial, record, system)
-    lanes = R.LANES
-    parts = np.zeros((lanes, inputs.n_years, inputs.n_fields))
-    for lane in range(lanes):
-        parts[lane, :, R.F_TREND_INDEX] = system[:, R.F_TREND_INDEX]
-        parts[lane, :, R.F_CONTAGION] = system[:, R.F_CONTAGION]
-        args = (record, inputs.attachments, inputs.practices, parts[lane], lane, lanes)
-        simulate_lane(k0, k1, trial, *args)
-    total = np.zeros((inputs.n_years, inputs.n_fields))
-    for lane in range(lanes):
-        total += parts[lane]
-    total[:, list(TRIAL_FIELDS)] = system[:, list(TRIAL_FIELDS)]
-    return total
+    return trial_by_lanes(sc, trial, R.LANES)
 
 
 @pytest.mark.parametrize("name", list(CASES))

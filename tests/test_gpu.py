@@ -23,12 +23,12 @@ import numpy as np
 import pytest
 
 from simsettle._kernels import records as R
-from simsettle._kernels.cuda import TRIAL_FIELDS, simulate_lane
-from simsettle._kernels.member import system_years
+from simsettle._kernels.cuda import TRIAL_FIELDS
 from simsettle.models import gpu
 from simsettle.models.population import compile_model, key_from_seed, simulate_aggregates
 from simsettle.models.reference import simulate_trial_reference
 from simsettle.scenario import parse_scenario
+from tests.conftest import trial_by_lanes
 
 # The lane function's first compile alone takes about a minute on a 2-core CI machine: the
 # whole module runs in the slow pass (.ci/run runs `pytest -m slow` after the default run).
@@ -163,24 +163,7 @@ def _practice_fields(inputs) -> list[int]:
 def _lanes(name: str, trial: int, lanes: int) -> np.ndarray:
     """One trial by the kernel's lane function on the CPU: lane sums added in lane order."""
     edits, *_ = CASES[name]
-    sc = _scenario(edits)
-    inputs = compile_model(sc)
-    k0, k1 = key_from_seed(sc.seed)
-    system = np.zeros((inputs.n_years, inputs.n_fields))
-    record = inputs.params[()]
-    system_years(k0, k1, trial, record, system)
-    parts = np.zeros((lanes, inputs.n_years, inputs.n_fields))
-    for lane in range(lanes):
-        parts[lane, :, R.F_TREND_INDEX] = system[:, R.F_TREND_INDEX]
-        parts[lane, :, R.F_CONTAGION] = system[:, R.F_CONTAGION]
-        args = (record, inputs.attachments, inputs.practices, parts[lane], lane, lanes)
-        simulate_lane(k0, k1, trial, *args)
-    total = np.zeros((inputs.n_years, inputs.n_fields))
-    for lane in range(lanes):
-        total += parts[lane]
-    trial_level = list(TRIAL_FIELDS)
-    total[:, trial_level] = system[:, trial_level]
-    return total
+    return trial_by_lanes(_scenario(edits), trial, lanes)
 
 
 # --------------------------------------------------------------------------------------------

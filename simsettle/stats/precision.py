@@ -178,19 +178,25 @@ def _money_target(ds: xr.Dataset, rule: Precision) -> xr.DataArray:
     return larger
 
 
+def _controlled(rule: Precision, name: str) -> bool:
+    """Whether the rule estimates ``name`` with control variates."""
+    return rule.control_variates and parse_statistic_name(name)[1] in CONTROLLED_STATISTICS
+
+
 def _estimate(
-    ds: xr.Dataset, name: str, rule: Precision, baseline: str | None
+    ds: xr.Dataset, name: str, rule: Precision, baseline: str | None, diffs: xr.Dataset | None
 ) -> tuple[xr.DataArray, xr.DataArray]:
-    """``(value, se)`` per design of a statistic, or of its difference from ``baseline``."""
+    """``(value, se)`` per design of a statistic, or of its difference from ``baseline``
+    (``diffs``: :func:`paired` against it, of every statistic not controlled)."""
     _, base, level = parse_statistic_name(name)
-    if rule.control_variates and base in CONTROLLED_STATISTICS:
+    if _controlled(rule, name):
         out = controlled(ds, base, baseline=baseline)
         return out["value"], out["se"]
     if baseline is None:
         out = statistic(ds, base, level=level)
         return out["value"], out["se"]
-    diff = paired(ds, baseline, by=[name])
-    return diff[f"{name}_diff"], diff[f"{name}_diff_se"]
+    assert diffs is not None  # paired() of every statistic not controlled
+    return diffs[f"{name}_diff"], diffs[f"{name}_diff_se"]
 
 
 def precision_table(ds: xr.Dataset, rule: Precision) -> xr.Dataset:
@@ -220,9 +226,11 @@ def precision_table(ds: xr.Dataset, rule: Precision) -> xr.Dataset:
         k: [] for k in ("statistic", "design", "baseline", "unit", "value", "se", "target", "ratio")
     }
     for baseline in pairs:
+        plain = [name for name in rule.statistics if not _controlled(rule, name)]
+        diffs = paired(ds, baseline, by=plain) if baseline is not None and plain else None
         for name in rule.statistics:
             _, base, _ = parse_statistic_name(name)
-            value, se = _estimate(ds, name, rule, baseline)
+            value, se = _estimate(ds, name, rule, baseline, diffs)
             target = xr.full_like(se, rule.probability_se) if base.startswith("prob_") else money
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = (se / target).fillna(np.inf)
