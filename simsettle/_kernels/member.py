@@ -255,6 +255,7 @@ class MemberModel(NamedTuple):
     body_loc: float
     tail_xi: float  # the tail's generalised Pareto excess over tail_scale
     tail_sigma: float
+    static_roster: bool  # frequency_severity on a fixed, uniform roster (MODEL_FIELDS)
 
 
 class MemberYear(NamedTuple):
@@ -421,6 +422,7 @@ def member_model(p: Any) -> MemberModel:
         p.body_loc,
         p.tail_xi,
         p.tail_sigma,
+        p.static_roster > 0.5,
     )
 
 

@@ -157,6 +157,14 @@ MODEL_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("body_loc", "USD", "location of a generalised Pareto body (pareto: its minimum)"),
     ("tail_xi", "1", "shape xi of the mixture tail's generalised Pareto excess over tail_scale"),
     ("tail_sigma", "USD", "scale of the mixture tail's generalised Pareto excess"),
+    (
+        "static_roster",
+        "1",
+        "1: frequency_severity on a roster that never changes, whose members all have the same "
+        "expected cost, score and care (no turnover, risk spread, care management or "
+        "attribution rule): the CPU's trial loop skips the member draws, which cannot change "
+        "a result (population.simulate_trials_compound)",
+    ),
 )
 #: The parameter record's numpy type: one float64 field per entry of MODEL_FIELDS.
 MODEL_DTYPE = np.dtype([(name, np.float64) for name, _, _ in MODEL_FIELDS])

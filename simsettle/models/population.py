@@ -284,6 +284,18 @@ def compile_model(
     p["care_management_from"] = (
         float(n_base) if cm is not None and cm.start == "performance_years" else 0.0
     )
+    # A frequency-severity roster that never changes, of members with one expected cost, score
+    # and care: nothing the member draws give can change a result, and the trial loop skips
+    # them (tests/test_compound_lanes.py runs both ways, to the bit).
+    p["static_roster"] = float(
+        p["frequency_severity"] > 0.5
+        and p["turnover"] == 0.0
+        and p["risk_sigma"] == 0.0
+        and p["care_management_z"] == math.inf
+        and p["no_care_retention"] >= 1.0
+        and p["payer_only_share"] == 0.0
+        and p["provider_only_share"] == 0.0
+    )
     qm = scenario.quality_model
     if qm is not None:
         p["quality_mu"] = math.log(qm.mean / (1.0 - qm.mean))
