@@ -9,7 +9,8 @@ The case: 50 members, each with a Poisson(1) number of claims a year, so about 5
 aggregate, and one million aggregates; claim severity gamma or lognormal with mean $1,200 and CV 1
 (gamma of shape 1). simsettle runs it as a scenario (``CASE``): one performance year, no base
 years (a fixed benchmark), no turnover, deaths, risk spread, trend, frailty or persistence, so
-each trial's spend is one compound aggregate of 50 Poisson(1) member counts; it is timed as
+each trial's spend is one compound aggregate of 50 Poisson(1) member counts (a static roster:
+the kernel skips the member draws, which cannot change it); it is timed as
 
 * the aggregates: ``simsettle.models.population.simulate_aggregates`` of all the trials in one
   call (the member kernel alone), on 1 and on 2 numba threads;
