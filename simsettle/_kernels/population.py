@@ -517,12 +517,11 @@ def _compound_lanes(
         return
     code = m.sev_family
     if code == SEV_GAMMA:
-        # A claim's shape of 1 or more makes every shape n a at least 1: no boost (gamma_boost
-        # gives 1 and the shape itself, and times 1 is exact), so its log and exp are skipped.
         # severity_total's gamma of shape n a by its first attempt (a lane without claims
         # draws for one claim and takes 0). A claim's shape a of 1 or more makes every n a at
         # least 1: no boost (gamma_boost gives 1 and the shape, and times 1 is exact), so its
-        # log and exp are skipped.
+        # log and exp are skipped. Two loops written out: the attempt in an inlined helper
+        # stopped the loop from vectorizing (108 against 81 ns per member-year).
         if m.sev_a < 1.0:
             for lane in range(n_valid):
                 at = (k0, k1, ctr, yy, np.uint32(first + lane))
